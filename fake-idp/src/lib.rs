@@ -1,1 +1,52 @@
-//! placeholder
+//! # fake-idp: the fake world of mcp-auth-conformance
+//!
+//! A conformance suite has to play every party except the one under test. This crate is those
+//! parties, for MCP Authorization (2025-11-25):
+//!
+//! - a fake **IdP** with the seed story's users (`alice`: `full_access`, `bob`: `read_only`,
+//!   from `fixtures/users.toml`);
+//! - an **OAuth 2.1 authorization server** ([`server::router`]): RFC 8414 / OpenID metadata,
+//!   JWKS, `/authorize` with PKCE S256 and RFC 8707 `resource`, auto-approved with an
+//!   immediate 302, `/token` (authorization code, refresh rotation with replay detection,
+//!   client credentials), RFC 7662 introspection, RFC 7009 revocation, RFC 7591 registration,
+//!   userinfo;
+//! - a **CIMD host**: documents published with [`FakeIdp::cimd_put`] are what an https
+//!   `client_id` on `*.conformance.test` resolves to, so CIMD is really fetched and validated
+//!   without TLS on loopback;
+//! - honest **token minting** ([`Minter`]) and, fenced in [`danger`], the **adversarial forge**
+//!   (expired, wrong audience, `alg: none`, HS256 key confusion, injected keys, …);
+//! - an **attacker host** that records every fetch, so "the server fetched nothing" is provable.
+//!
+//! Why a crate of its own: the fake world must know nothing about checks. It records what it
+//! saw ([`Events`]); the suite judges. It binds loopback only, takes time from an injected
+//! [`Clock`] and randomness from a seed, and every outbound request (CIMD) has a 5 s timeout,
+//! a 64 KiB body cap and no redirects. Tokens never appear whole in logs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), fake_idp::FakeIdpError> {
+//! use fake_idp::{FakeIdp, TokenSpec};
+//! let world = FakeIdp::builder().seed(7).start().await?;
+//! let users = fake_idp::Users::fixture();
+//! let alice = users.get("alice").expect("fixture user");
+//! let token = world.minter().mint(&TokenSpec::for_user(alice, "http://127.0.0.1:3000/mcp", "client"));
+//! # let _ = token; world.shutdown().await; Ok(()) }
+//! ```
+
+mod attacker;
+pub mod clock;
+pub mod danger;
+mod events;
+mod jws;
+pub mod keys;
+pub mod server;
+pub mod token;
+pub mod users;
+mod world;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use events::Events;
+pub use keys::SigningKey;
+pub use server::RegisteredClient;
+pub use token::{Audience, Minter, TokenSpec};
+pub use users::{User, Users};
+pub use world::{FakeIdp, FakeIdpBuilder, FakeIdpError, DEFAULT_SEED};

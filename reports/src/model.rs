@@ -25,6 +25,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in report order.
     pub const ALL: [Role; 3] = [Role::Server, Role::Client, Role::Authz];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +66,10 @@ pub enum Level {
 }
 
 impl Level {
+    /// Every level, strongest first.
+    pub const ALL: [Level; 3] = [Level::Must, Level::Should, Level::May];
+
+    /// The BCP 14 keyword.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Must => "MUST",
@@ -110,6 +115,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in the order reports list them.
     pub const ALL: [Verdict; 7] = [
         Verdict::Pass,
         Verdict::Fail,
@@ -219,7 +225,7 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
-    #[allow(clippy::too_many_arguments)]
+    /// Run info with the current spec revision, `local` TLS profile and everything else empty or zero.
     pub fn new(role: Role, target: TargetInfo, profile: impl Into<String>) -> Self {
         RunInfo {
             suite_version: String::new(),
@@ -282,11 +288,43 @@ pub struct Summary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// No unexpected failure, no stale baseline entry, and at least one check applied.
     Passed,
+    /// Anything else.
     Failed,
 }
 
+impl Outcome {
+    /// `passed` or `failed`, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Summary {
+    /// How many checks at `level` earned `verdict`.
+    pub fn count_at(&self, level: Level, verdict: Verdict) -> usize {
+        self.by_level
+            .get(&level)
+            .and_then(|m| m.get(&verdict))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether the run passed.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Passed
+    }
+
     /// Computes the summary. A run where no check applied (everything skipped, or no checks) fails.
     pub fn of(checks: &[CheckResult], strict: bool) -> Self {
         let mut by_verdict = BTreeMap::new();
@@ -294,18 +332,17 @@ impl Summary {
         let mut unexpected = 0;
         let mut stale = Vec::new();
         for c in checks {
+            if c.is_unexpected_failure(strict) {
+                unexpected += 1;
+            } else if c.is_stale_baseline(strict) {
+                stale.push(c.id.clone());
+            }
             *by_verdict.entry(c.verdict).or_insert(0) += 1;
             *by_level
                 .entry(c.level)
                 .or_default()
                 .entry(c.verdict)
                 .or_insert(0) += 1;
-            let failing = c.verdict.is_failure(strict);
-            match (&c.expected_failure, failing) {
-                (None, true) => unexpected += 1,
-                (Some(_), false) => stale.push(c.id.clone()),
-                _ => {}
-            }
         }
         let applied = checks.iter().any(|c| c.verdict != Verdict::Skip);
         let outcome = if unexpected == 0 && stale.is_empty() && applied {
@@ -323,6 +360,7 @@ impl Summary {
         }
     }
 
+    /// How many checks earned `verdict`.
     pub fn count(&self, verdict: Verdict) -> usize {
         self.by_verdict.get(&verdict).copied().unwrap_or(0)
     }
@@ -351,7 +389,7 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    #[allow(clippy::too_many_arguments)]
+    /// A result with empty expected/actual/message, no evidence and no baseline entry.
     pub fn new(
         id: impl Into<String>,
         title: impl Into<String>,
@@ -375,6 +413,32 @@ impl CheckResult {
             expected_failure: None,
         }
     }
+
+    /// The catalog area: the id up to its second `-` (`RS-JWT-03.none` → `RS-JWT`), or up to its first `-`
+    /// when there is only one (`CL-01` → `CL`), or the whole id.
+    pub fn area(&self) -> &str {
+        let mut dashes = self.id.match_indices('-').map(|(i, _)| i);
+        match (dashes.next(), dashes.next()) {
+            (_, Some(second)) => &self.id[..second],
+            (Some(first), None) => &self.id[..first],
+            (None, None) => &self.id,
+        }
+    }
+
+    /// Whether this result fails a run before the baseline is applied (see [`Verdict::is_failure`]).
+    pub fn is_failure(&self, strict: bool) -> bool {
+        self.verdict.is_failure(strict)
+    }
+
+    /// Whether this result fails the run: failing and not covered by an expected-failures baseline entry.
+    pub fn is_unexpected_failure(&self, strict: bool) -> bool {
+        self.is_failure(strict) && self.expected_failure.is_none()
+    }
+
+    /// Whether this result is listed in the baseline but did not fail (the entry is stale).
+    pub fn is_stale_baseline(&self, strict: bool) -> bool {
+        !self.is_failure(strict) && self.expected_failure.is_some()
+    }
 }
 
 /// One HTTP request and its response (or the error that stopped it). Secrets are already redacted.
@@ -392,6 +456,21 @@ pub struct Exchange {
     pub duration_ms: u64,
     /// Tokens that appeared in the exchange, redacted and (for JWTs) decoded.
     pub tokens: Vec<TokenEvidence>,
+}
+
+impl Exchange {
+    /// An exchange without response, error, tokens or duration yet.
+    pub fn new(id: impl Into<String>, purpose: impl Into<String>, request: HttpRequest) -> Self {
+        Exchange {
+            id: id.into(),
+            purpose: purpose.into(),
+            request,
+            response: None,
+            error: None,
+            duration_ms: 0,
+            tokens: Vec::new(),
+        }
+    }
 }
 
 /// A recorded request.
@@ -461,6 +540,103 @@ impl TokenEvidence {
             sha256,
             jwt_header: None,
             jwt_claims: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+
+    /// A check `id` at `level` with `verdict`, listed in the baseline when `baseline` is true.
+    fn check(id: &str, level: Level, verdict: Verdict, baseline: bool) -> CheckResult {
+        let mut c = CheckResult::new(id, "t", Role::Server, level, verdict, Vec::new());
+        c.expected_failure = baseline.then(|| "known".to_owned());
+        c
+    }
+
+    use Level::{Must, Should};
+    use Verdict::{Error, Fail, HarnessError, Info, Pass, Skip, Warn};
+
+    #[rstest]
+    #[case::all_pass(&[(Must, Pass, false), (Should, Pass, false)], false, 0, &[], Outcome::Passed)]
+    #[case::one_fail(&[(Must, Pass, false), (Must, Fail, false)], false, 1, &[], Outcome::Failed)]
+    #[case::error_and_harness_error_count(&[(Must, Error, false), (Must, HarnessError, false), (Must, Pass, false)], false, 2, &[], Outcome::Failed)]
+    #[case::baselined_fail_is_expected(&[(Must, Fail, true), (Must, Pass, false)], false, 0, &[], Outcome::Passed)]
+    #[case::baselined_error_is_expected(&[(Must, Error, true), (Must, Pass, false)], false, 0, &[], Outcome::Passed)]
+    #[case::stale_baseline_fails(&[(Must, Pass, true)], false, 0, &["C-0"], Outcome::Failed)]
+    #[case::warn_passes_by_default(&[(Should, Warn, false), (Must, Pass, false)], false, 0, &[], Outcome::Passed)]
+    #[case::strict_warn_fails(&[(Should, Warn, false), (Must, Pass, false)], true, 1, &[], Outcome::Failed)]
+    #[case::strict_baselined_warn_is_expected(&[(Should, Warn, true), (Must, Pass, false)], true, 0, &[], Outcome::Passed)]
+    #[case::baselined_warn_is_stale_without_strict(&[(Should, Warn, true)], false, 0, &["C-0"], Outcome::Failed)]
+    #[case::info_and_skip_do_not_fail(&[(Level::May, Info, false), (Must, Skip, false), (Must, Pass, false)], false, 0, &[], Outcome::Passed)]
+    #[case::info_alone_applies(&[(Level::May, Info, false)], false, 0, &[], Outcome::Passed)]
+    #[case::all_skip_fails(&[(Must, Skip, false), (Should, Skip, false)], false, 0, &[], Outcome::Failed)]
+    #[case::empty_run_fails(&[], false, 0, &[], Outcome::Failed)]
+    fn summary_outcome(
+        #[case] checks: &[(Level, Verdict, bool)],
+        #[case] strict: bool,
+        #[case] unexpected: usize,
+        #[case] stale: &[&str],
+        #[case] outcome: Outcome,
+    ) {
+        let checks: Vec<_> = checks
+            .iter()
+            .enumerate()
+            .map(|(i, &(l, v, b))| check(&format!("C-{i}"), l, v, b))
+            .collect();
+        let s = Summary::of(&checks, strict);
+        assert_eq!(s.unexpected_failures, unexpected, "unexpected failures");
+        assert_eq!(s.stale_baseline, stale, "stale baseline");
+        assert_eq!(s.outcome, outcome, "outcome");
+        assert_eq!(s.total, checks.len());
+    }
+
+    #[test]
+    fn summary_counts_by_level_and_verdict() {
+        let checks = [
+            check("A-1", Must, Pass, false),
+            check("A-2", Must, Pass, false),
+            check("A-3", Must, Fail, false),
+            check("A-4", Should, Warn, false),
+            check("A-5", Level::May, Info, false),
+        ];
+        let s = Summary::of(&checks, false);
+        assert_eq!(s.count(Pass), 2);
+        assert_eq!(s.count(Fail), 1);
+        assert_eq!(s.count(Skip), 0);
+        assert_eq!(s.count_at(Must, Pass), 2);
+        assert_eq!(s.count_at(Must, Fail), 1);
+        assert_eq!(s.count_at(Should, Warn), 1);
+        assert_eq!(s.count_at(Should, Pass), 0);
+        assert_eq!(s.count_at(Level::May, Info), 1);
+        assert_eq!(s.by_verdict.values().sum::<usize>(), 5);
+    }
+
+    #[rstest]
+    #[case::variant("RS-JWT-03.none", "RS-JWT")]
+    #[case::plain("AS-PKCE-01", "AS-PKCE")]
+    #[case::one_dash("CL-01", "CL")]
+    #[case::no_dash("SMOKE", "SMOKE")]
+    fn area_is_id_prefix(#[case] id: &str, #[case] area: &str) {
+        assert_eq!(check(id, Must, Pass, false).area(), area);
+    }
+
+    #[rstest]
+    #[case::role("server", Role::Server)]
+    #[case::authz("authz", Role::Authz)]
+    fn role_parses(#[case] s: &str, #[case] role: Role) {
+        assert_eq!(s.parse::<Role>(), Ok(role));
+        assert_eq!(role.to_string(), s);
+    }
+
+    #[test]
+    fn verdict_strings_round_trip() {
+        for v in Verdict::ALL {
+            assert_eq!(v.as_str().parse::<Verdict>(), Ok(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
         }
     }
 }

@@ -1,1 +1,19 @@
-//! placeholder
+//! mcp-auth-conformance: an end-to-end conformance suite for MCP Authorization (revision 2025-11-25).
+//!
+//! The suite plays every party except the one under test. Scenarios drive the target once and record
+//! observations; checks (one small type each, listed in one registry per role) judge the record and cite
+//! their CATALOG row. The result is a canonical report (`mcp-auth-reports`) rendered to JSON, Markdown,
+//! JUnit and HTML.
+//!
+//! Roles implemented: `server` (an MCP server as an OAuth protected resource).
+
+pub mod check;
+pub mod evidence;
+pub mod expected;
+pub mod http;
+pub mod profile;
+pub mod registry;
+pub mod runner;
+pub mod selftest;
+pub mod server;
+pub mod wire;

@@ -1,1 +1,346 @@
-fn main() {}
+//! The `mcp-auth-conformance` command line. Only this file prints; exit codes: 0 conformant, 1 unexpected
+//! failures, 2 usage or harness error.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use mcp_auth_conformance::expected::Expected;
+use mcp_auth_conformance::profile::Profile;
+use mcp_auth_conformance::runner::{self, exit, Baseline, Selection};
+use mcp_auth_conformance::server::target::TargetSpec;
+use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
+use mcp_auth_conformance::{registry, selftest};
+use mcp_auth_reports::{Report, Role, Verdict};
+use mcp_auth_targets::{Defect, ValidationMode};
+
+#[derive(Parser)]
+#[command(name = "mcp-auth-conformance", version, about = "End-to-end conformance suite for MCP Authorization (2025-11-25)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Test an MCP server's authorization (the bundled reference server when no --url/--command is given).
+    Server(ServerArgs),
+    /// Run the reference targets clean and with every defect; print the detection matrix.
+    SelfTest(SelfTestArgs),
+    /// List the checks.
+    List {
+        /// Only this role: server, client or authz.
+        #[arg(long)]
+        role: Option<Role>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain one check: what it sends, what it expects, where the requirement comes from.
+    Explain { id: String },
+    /// Run the reference To-Do MCP server by hand, trusting the fake AS at --as-addr.
+    ReferenceServer {
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Turn off exactly one protection.
+        #[arg(long)]
+        defect: Option<Defect>,
+        #[arg(long, default_value = "jwt")]
+        mode: ValidationMode,
+        #[arg(long, env = "MCP_CONFORMANCE_AS_ADDR", default_value = DEFAULT_AS_ADDR)]
+        as_addr: SocketAddr,
+    },
+}
+
+#[derive(Args)]
+struct ServerArgs {
+    /// URL of a running MCP endpoint that trusts the fake AS at --as-addr.
+    #[arg(long, conflicts_with = "command")]
+    url: Option<String>,
+    /// Command that starts the server (run with `sh -c`, env contract in README.md).
+    #[arg(long)]
+    command: Option<String>,
+    /// Target profile (TOML). Default: the built-in To-Do profile.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// Apply one defect to the bundled reference server.
+    #[arg(long, conflicts_with_all = ["url", "command"])]
+    defect: Option<Defect>,
+    /// Validation mode of the bundled reference server.
+    #[arg(long, default_value = "jwt", conflicts_with_all = ["url", "command"])]
+    mode: ValidationMode,
+    /// Where reports are written.
+    #[arg(long, default_value = "conformance-report")]
+    report_dir: PathBuf,
+    /// Only checks whose id matches this glob (e.g. 'RS-AUD*').
+    #[arg(long)]
+    only: Option<String>,
+    /// SHOULD violations (WARN) fail the run.
+    #[arg(long)]
+    strict: bool,
+    /// Expected-failures baseline (TOML: [[expected]] id = "…" reason = "…").
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Address of the fake AS for --url targets.
+    #[arg(long, env = "MCP_CONFORMANCE_AS_ADDR", default_value = DEFAULT_AS_ADDR)]
+    as_addr: SocketAddr,
+    /// Seed for every random value of the run.
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(Args)]
+struct SelfTestArgs {
+    #[arg(long, default_value = "server")]
+    role: Role,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write the observed verdicts as expectation data to this file (review before committing).
+    #[arg(long, hide = true)]
+    bless: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("MCP_CONFORMANCE_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::USAGE_OR_HARNESS as u8);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::USAGE_OR_HARNESS as u8)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<i32> {
+    match command {
+        Command::Server(args) => server_cmd(args).await,
+        Command::SelfTest(args) => self_test(args).await,
+        Command::List { role, json } => list(role, json),
+        Command::Explain { id } => explain(&id),
+        Command::ReferenceServer {
+            port,
+            defect,
+            mode,
+            as_addr,
+        } => reference_server(port, defect, mode, as_addr).await,
+    }
+}
+
+async fn server_cmd(args: ServerArgs) -> Result<i32> {
+    let (profile, profile_label) = match &args.profile {
+        Some(p) => (Profile::load(p)?, p.display().to_string()),
+        None => (Profile::default_profile(), "todo (built in)".to_owned()),
+    };
+    let selection = match &args.only {
+        Some(g) => Selection::only(g).with_context(|| format!("invalid --only glob `{g}`"))?,
+        None => Selection::all(),
+    };
+    if let Some(g) = &args.only {
+        if !registry::metas(Some(Role::Server)).iter().any(|m| selection.includes(m.id)) {
+            bail!("--only `{g}` matches no server check (see `mcp-auth-conformance list --role server`)");
+        }
+    }
+    let baseline = match &args.baseline {
+        Some(p) => Baseline::load(p)?,
+        None => Baseline::default(),
+    };
+    let target = match (args.url, args.command) {
+        (Some(u), _) => TargetSpec::Url(u),
+        (None, Some(c)) => TargetSpec::Command(c),
+        (None, None) => TargetSpec::Bundled {
+            defect: args.defect,
+            mode: args.mode,
+        },
+    };
+    let opts = ServerOptions {
+        target,
+        profile,
+        profile_label,
+        selection,
+        baseline,
+        strict: args.strict,
+        as_addr: args.as_addr,
+        seed: args.seed.unwrap_or_else(rand::random),
+        limits: Default::default(),
+    };
+    let report = server::run(&opts).await;
+    finish(&report, &args.report_dir)
+}
+
+/// Writes the reports, prints a summary, and returns the exit code.
+fn finish(report: &Report, dir: &std::path::Path) -> Result<i32> {
+    let paths = mcp_auth_reports::render::write_all(report, dir)
+        .with_context(|| format!("writing reports to {}", dir.display()))?;
+    print_summary(report);
+    for p in paths {
+        println!("wrote {}", p.display());
+    }
+    Ok(runner::exit_code(report))
+}
+
+fn print_summary(report: &Report) {
+    for c in &report.checks {
+        let mark = match c.verdict {
+            Verdict::Pass => "PASS ",
+            Verdict::Fail => "FAIL ",
+            Verdict::Warn => "WARN ",
+            Verdict::Info => "INFO ",
+            Verdict::Skip => "SKIP ",
+            Verdict::Error => "ERROR",
+            Verdict::HarnessError => "HARNESS_ERROR",
+        };
+        let detail = if c.verdict == Verdict::Pass {
+            String::new()
+        } else if c.message.is_empty() {
+            format!(" — {}", c.actual)
+        } else {
+            format!(" — {}", c.message)
+        };
+        println!("{mark} {:<30} {}{detail}", c.id, c.title);
+    }
+    let s = &report.summary;
+    let counts: Vec<String> = Verdict::ALL
+        .iter()
+        .filter(|v| s.count(**v) > 0)
+        .map(|v| format!("{} {v}", s.count(*v)))
+        .collect();
+    println!(
+        "\n{} checks ({}) against {} in {} ms: {}",
+        s.total,
+        counts.join(", "),
+        report.run.target.url.as_deref().unwrap_or(&report.run.target.kind),
+        report.run.duration_ms,
+        match s.outcome {
+            mcp_auth_reports::Outcome::Passed => "conformant",
+            mcp_auth_reports::Outcome::Failed => "NOT conformant",
+        }
+    );
+    for n in &report.run.notes {
+        println!("note: {n}");
+    }
+}
+
+async fn self_test(args: SelfTestArgs) -> Result<i32> {
+    if args.role != Role::Server {
+        bail!("self-test --role {} is not implemented yet; implemented: server", args.role);
+    }
+    let runs = selftest::run_all(selftest::server_runs()).await;
+    let expected = Expected::server()?;
+    if let Some(path) = args.bless {
+        let blessed = selftest::bless(&runs, &expected);
+        let text = toml::to_string_pretty(&blessed)?;
+        std::fs::write(&path, format!("{}\n{text}", EXPECTED_HEADER)).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {} (review every change before committing)", path.display());
+    }
+    let result = selftest::evaluate(&runs, &expected);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", selftest::matrix_text(&result));
+        for f in &result.reference_failures {
+            println!("reference failure: {f}");
+        }
+        for m in &result.mismatches {
+            println!("mismatch: {m}");
+        }
+        for d in &result.inert_defects {
+            println!("inert defect (changes no verdict): {d}");
+        }
+        let killed = result.checks.iter().filter(|c| !c.killed_by.is_empty()).count();
+        println!(
+            "\n{} runs; {killed}/{} checks killed; {} unkilled; {} reference failures; {} mismatches",
+            result.runs,
+            result.checks.len(),
+            result.unkilled.len(),
+            result.reference_failures.len(),
+            result.mismatches.len()
+        );
+    }
+    Ok(if result.ok() { exit::OK } else { exit::FAILURES })
+}
+
+const EXPECTED_HEADER: &str = "# Expected verdicts of the bundled reference server (mcp-auth-conformance self-test --role server).
+# [reference.<mode>] lists every check that does not PASS on the compliant reference in that validation mode.
+# Each [[defect]] lists the checks whose verdict that defect changes; every other check must keep its reference
+# verdict. Regenerate with `self-test --bless FILE` and review each change by hand.
+";
+
+fn list(role: Option<Role>, json: bool) -> Result<i32> {
+    let metas = registry::metas(role);
+    if json {
+        let rows: Vec<serde_json::Value> = metas
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id, "title": m.title, "role": m.role, "level": m.level,
+                    "spec_refs": m.spec_refs, "summary": m.summary,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for m in &metas {
+            println!("{:<30} {:<7} {:<6} {}", m.id, m.role, m.level, m.title);
+        }
+        println!("\n{} checks", metas.len());
+    }
+    Ok(exit::OK)
+}
+
+fn explain(id: &str) -> Result<i32> {
+    let Some(m) = registry::find(id) else {
+        let close: Vec<&str> = registry::metas(None)
+            .iter()
+            .map(|m| m.id)
+            .filter(|x| x.starts_with(id.split('.').next().unwrap_or(id)))
+            .collect();
+        if close.is_empty() {
+            bail!("no check `{id}` (see `mcp-auth-conformance list`)");
+        }
+        bail!("no check `{id}`; did you mean one of: {}", close.join(", "));
+    };
+    println!("{} — {}", m.id, m.title);
+    println!("role:     {}", m.role);
+    println!("level:    {}", m.level);
+    println!("catalog:  {} (../shared/CATALOG.md)", m.row());
+    println!("spec:     {}", m.spec_refs.join("; "));
+    println!("\n{}", m.summary);
+    Ok(exit::OK)
+}
+
+async fn reference_server(port: u16, defect: Option<Defect>, mode: ValidationMode, as_addr: SocketAddr) -> Result<i32> {
+    let issuer = format!("http://{as_addr}");
+    let mut config = mcp_auth_targets::TodoServerConfig::new(issuer.clone(), format!("{issuer}/jwks"));
+    config.mode = mode;
+    config.introspection = Some(mcp_auth_targets::IntrospectionClient {
+        url: format!("{issuer}/introspect"),
+        client_id: "todo-server".into(),
+        client_secret: "todo-server-test-secret".into(),
+    });
+    config.defect = defect;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let server = mcp_auth_targets::TodoServer::start(config, listener).await?;
+    println!("reference To-Do MCP server at {} ({mode} mode, trusting {issuer}); Ctrl-C stops it", server.url());
+    if let Some(d) = defect {
+        println!("defect: {} — {}", d.name(), d.description());
+    }
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(exit::OK)
+}

@@ -1,1 +1,114 @@
-fn main() {}
+//! `todo-server`: the reference To-Do MCP server, configured by the suite's server-target env
+//! contract.
+//!
+//! Environment: `MCP_CONFORMANCE_ISSUER`, `MCP_CONFORMANCE_JWKS_URI` (required);
+//! `MCP_CONFORMANCE_INTROSPECTION_URL` (+ `_CLIENT_ID`, `_CLIENT_SECRET`) selects introspection
+//! mode unless `TODO_SERVER_MODE=jwt`; `TODO_SERVER_MODE=jwt|introspection` overrides;
+//! `MCP_CONFORMANCE_RESOURCE` is the canonical URL to answer as (its path must be `/mcp`);
+//! `PORT` (or `--port N`) binds `127.0.0.1:PORT`; `TODO_SERVER_DEFECT` (or `--defect NAME`)
+//! turns off one protection.
+
+use std::env;
+
+use anyhow::{bail, Context as _, Result};
+use mcp_auth_targets::{Defect, IntrospectionClient, TodoServer, TodoServerConfig, ValidationMode};
+
+fn var(name: &str) -> Result<Option<String>> {
+    match env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v.trim().to_owned())),
+        Err(env::VarError::NotPresent) => Ok(None),
+        Err(env::VarError::NotUnicode(_)) => bail!("{name} is not valid UTF-8"),
+    }
+}
+
+fn required(name: &str) -> Result<String> {
+    var(name)?.with_context(|| format!("{name} must be set"))
+}
+
+/// `--port N` / `--defect NAME` (also `--port=N`).
+fn flags() -> Result<(Option<String>, Option<String>)> {
+    let (mut port, mut defect) = (None, None);
+    let mut args = env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), None),
+        };
+        let slot = match name.as_str() {
+            "--port" => &mut port,
+            "--defect" => &mut defect,
+            "-h" | "--help" => {
+                eprintln!("usage: todo-server [--port N] [--defect NAME]\nenv: MCP_CONFORMANCE_ISSUER, MCP_CONFORMANCE_JWKS_URI, MCP_CONFORMANCE_INTROSPECTION_URL, MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID, MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET, MCP_CONFORMANCE_RESOURCE, PORT, TODO_SERVER_MODE, TODO_SERVER_DEFECT");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument `{other}` (expected --port N or --defect NAME)"),
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => args.next().with_context(|| format!("{name} needs a value"))?,
+        };
+        *slot = Some(value);
+    }
+    Ok((port, defect))
+}
+
+fn config() -> Result<(TodoServerConfig, u16)> {
+    let (port_flag, defect_flag) = flags()?;
+    let mut config = TodoServerConfig::new(required("MCP_CONFORMANCE_ISSUER")?, required("MCP_CONFORMANCE_JWKS_URI")?);
+
+    let introspection_url = var("MCP_CONFORMANCE_INTROSPECTION_URL")?;
+    config.mode = match var("TODO_SERVER_MODE")? {
+        Some(mode) => mode.parse::<ValidationMode>().context("TODO_SERVER_MODE")?,
+        None if introspection_url.is_some() => ValidationMode::Introspection,
+        None => ValidationMode::Jwt,
+    };
+    if config.mode == ValidationMode::Introspection {
+        config.introspection = Some(IntrospectionClient {
+            url: introspection_url.context("introspection mode needs MCP_CONFORMANCE_INTROSPECTION_URL")?,
+            client_id: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID")?,
+            client_secret: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET")?,
+        });
+    }
+
+    let mut resource_port = None;
+    if let Some(resource) = var("MCP_CONFORMANCE_RESOURCE")? {
+        let url = url::Url::parse(&resource).with_context(|| format!("MCP_CONFORMANCE_RESOURCE `{resource}` is not a URL"))?;
+        if url.path() != "/mcp" || url.query().is_some() || url.fragment().is_some() {
+            bail!("MCP_CONFORMANCE_RESOURCE `{resource}` must be <origin>/mcp (this server serves MCP at /mcp)");
+        }
+        resource_port = url.port_or_known_default();
+        config.public_base = Some(url.origin().ascii_serialization());
+    }
+
+    if let Some(defect) = defect_flag.or(var("TODO_SERVER_DEFECT")?) {
+        config.defect = Some(defect.parse::<Defect>()?);
+    }
+
+    let port = match port_flag.or(var("PORT")?) {
+        Some(p) => p.parse::<u16>().with_context(|| format!("port `{p}` is not a number in 0..=65535"))?,
+        None => resource_port.filter(|_| config.public_base.as_deref().is_some_and(is_loopback_base)).unwrap_or(0),
+    };
+    Ok((config, port))
+}
+
+fn is_loopback_base(base: &str) -> bool {
+    base.contains("://127.") || base.contains("://localhost") || base.contains("://[::1]")
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let (config, port) = config()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot bind 127.0.0.1:{port}"))?;
+    let server = TodoServer::start(config, listener).await.context("cannot start the server")?;
+    eprintln!("todo-server listening on {}", server.url());
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    server.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `fake-idp`: run the fake world on a fixed loopback address for a server under test.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use fake_idp::{FakeIdp, FakeIdpError, DEFAULT_SEED};
+
+/// Runs the fake IdP / authorization server of mcp-auth-conformance until Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Loopback address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9400")]
+    addr: SocketAddr,
+    /// User that /authorize auto-approves (`login_hint` overrides).
+    #[arg(long, default_value = "alice")]
+    user: String,
+    /// RNG seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+}
+
+/// Exit code when the world could not start.
+const EXIT_FAILURE: u8 = 1;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let world = FakeIdp::builder()
+        .bind(args.addr)
+        .default_user(&args.user)
+        .seed(args.seed)
+        .start()
+        .await
+        .map_err(|e| match e {
+            FakeIdpError::Bind(io) if io.kind() == std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                "port taken: {} is already in use (another fake-idp running?); pass --addr 127.0.0.1:<port>",
+                args.addr
+            ),
+            other => anyhow::Error::new(other),
+        })
+        .with_context(|| format!("cannot start the fake world on {}", args.addr))?;
+    let (client_id, client_secret) = world.introspection_client();
+    println!("issuer:               {}", world.issuer());
+    println!("jwks_uri:             {}", world.jwks_uri());
+    println!("introspection_url:    {}", world.introspection_url());
+    println!("introspection client: {client_id}");
+    println!("introspection secret: {client_secret}");
+    println!("default user:         {}", args.user);
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    world.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! The fake authorization server: state, stores and the router (a plain function).
+
+mod authorize;
+mod cimd;
+mod clients;
+mod metadata;
+mod register;
+mod tokens;
+mod validate;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub use clients::{
+    RegisteredClient, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, PUBLIC_CLIENT_ID,
+};
+pub use metadata::metadata_document;
+
+use crate::clock::Clock;
+use crate::events::Events;
+use crate::keys::SigningKey;
+use crate::token::Minter;
+use crate::users::Users;
+
+/// Scopes every client may be granted on top of the user's permissions.
+pub(crate) const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// How long an authorization code lives.
+const CODE_LIFETIME_SECS: i64 = 60;
+/// How long issued access tokens live.
+const ACCESS_TOKEN_LIFETIME_SECS: i64 = 3600;
+/// Outbound (CIMD) request timeout.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Outbound (CIMD) response body cap.
+const FETCH_BODY_CAP: usize = 64 * 1024;
+
+/// Everything the authorization server needs to know to start.
+#[derive(Debug, Clone)]
+pub struct AsConfig {
+    /// `http://127.0.0.1:<port>`, no trailing slash; also the base of the CIMD host.
+    pub issuer: String,
+    /// The users of the IdP.
+    pub users: Users,
+    /// Who `/authorize` approves when no `login_hint` names someone.
+    pub default_user: String,
+    /// `aud` of tokens whose authorization request named no `resource`; `None` omits `aud`.
+    pub default_audience: Option<String>,
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
+    /// The RNG seed (codes, refresh tokens, jti).
+    pub seed: u64,
+    /// The key tokens are signed with.
+    pub signing_key: SigningKey,
+    /// Where events are recorded.
+    pub events: Events,
+}
+
+/// Shared state of the authorization server (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct AsState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    issuer: String,
+    minter: Minter,
+    users: Users,
+    default_user: String,
+    default_audience: Option<String>,
+    events: Events,
+    http: reqwest::Client,
+    store: Mutex<Store>,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    clients: HashMap<String, RegisteredClient>,
+    codes: HashMap<String, CodeGrant>,
+    refresh: HashMap<String, RefreshGrant>,
+    revoked_families: HashSet<String>,
+    revoked: HashSet<String>,
+    cimd: HashMap<String, Value>,
+}
+
+/// What an authorization code was issued for.
+#[derive(Debug, Clone)]
+struct CodeGrant {
+    client_id: String,
+    redirect_uri: String,
+    resource: Option<String>,
+    scope: Option<String>,
+    user: String,
+    code_challenge: String,
+    nonce: Option<String>,
+    expires_at: i64,
+}
+
+/// A refresh token and the grant it continues.
+#[derive(Debug, Clone)]
+struct RefreshGrant {
+    family: String,
+    client_id: String,
+    user: String,
+    resource: Option<String>,
+    scope: String,
+    used: bool,
+}
+
+/// Why the authorization server could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AsError {
+    /// The default user is not among the users.
+    #[error("default user `{0}` is not a user of the fake IdP")]
+    UnknownUser(String),
+    /// The outbound HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+impl AsState {
+    /// Builds the state, with the introspection client `todo-server` and the public
+    /// `conformance-client` pre-registered.
+    pub fn new(config: AsConfig) -> Result<AsState, AsError> {
+        if config.users.get(&config.default_user).is_none() {
+            return Err(AsError::UnknownUser(config.default_user));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(FETCH_TIMEOUT)
+            .no_proxy()
+            .build()?;
+        let minter = Minter::new(
+            config.issuer.clone(),
+            config.signing_key,
+            config.clock,
+            config.seed,
+        );
+        let mut store = Store::default();
+        for client in clients::preregistered() {
+            store.clients.insert(client.client_id.clone(), client);
+        }
+        Ok(AsState {
+            inner: Arc::new(Inner {
+                issuer: config.issuer,
+                minter,
+                users: config.users,
+                default_user: config.default_user,
+                default_audience: config.default_audience,
+                events: config.events,
+                http,
+                store: Mutex::new(store),
+            }),
+        })
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The honest minter.
+    pub fn minter(&self) -> &Minter {
+        &self.inner.minter
+    }
+
+    /// The event record.
+    pub fn events(&self) -> &Events {
+        &self.inner.events
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.inner.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers (or replaces) a client.
+    pub fn register_client(&self, client: RegisteredClient) {
+        self.store()
+            .clients
+            .insert(client.client_id.clone(), client);
+    }
+
+    /// Publishes a CIMD document at `/cimd/<path>`.
+    pub fn cimd_put(&self, path: &str, document: Value) {
+        let path = path.trim_start_matches('/').to_owned();
+        self.store().cimd.insert(path, document);
+    }
+
+    /// Revokes a token: a refresh token's whole family, a JWT by its `jti`, else the value.
+    pub fn revoke(&self, token: &str) {
+        let mut store = self.store();
+        if let Some(family) = store.refresh.get(token).map(|g| g.family.clone()) {
+            store.revoked_families.insert(family);
+            return;
+        }
+        match crate::jws::decode(token).and_then(|d| {
+            d.claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }) {
+            Some(jti) => store.revoked.insert(format!("jti:{jti}")),
+            None => store.revoked.insert(format!("raw:{token}")),
+        };
+    }
+
+    fn is_revoked(&self, token: &str, jti: Option<&str>) -> bool {
+        let store = self.store();
+        store.revoked.contains(&format!("raw:{token}"))
+            || jti.is_some_and(|j| store.revoked.contains(&format!("jti:{j}")))
+    }
+}
+
+/// The authorization server's routes (metadata, JWKS, authorize, token, introspect, revoke,
+/// register, userinfo, and the CIMD host under `/cimd/`).
+pub fn router(state: AsState) -> Router {
+    Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::oauth_metadata),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(metadata::openid_configuration),
+        )
+        .route("/jwks", get(metadata::jwks))
+        .route("/authorize", get(authorize::authorize))
+        .route("/token", post(tokens::token))
+        .route("/introspect", post(validate::introspect))
+        .route("/revoke", post(validate::revoke))
+        .route(
+            "/userinfo",
+            get(validate::userinfo).post(validate::userinfo),
+        )
+        .route("/register", post(register::register))
+        .route("/cimd/{*path}", get(cimd::serve_document))
+        .with_state(state)
+}
+
+/// An RFC 6749 §5.2 error body with `Cache-Control: no-store`.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut response = (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response();
+    no_store(response.headers_mut());
+    response
+}
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// Parses an `application/x-www-form-urlencoded` body (first value of each name wins).
+fn parse_form(body: &[u8]) -> HashMap<String, String> {
+    let mut form = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    form
+}
+
+/// `(client_id, client_secret)` from an `Authorization: Basic` header (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// The bearer token of an `Authorization: Bearer` header.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim().to_owned())
+}
+
+/// Space-separated scope string into its tokens.
+fn scope_tokens(scope: &str) -> impl Iterator<Item = &str> {
+    scope.split(' ').filter(|s| !s.is_empty())
+}

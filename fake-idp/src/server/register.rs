@@ -1,0 +1,81 @@
+//! RFC 7591 dynamic client registration (minimal).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::clients::acceptable_redirect_uri;
+use super::{no_store, oauth_error, AsState, RegisteredClient};
+
+pub(super) async fn register(State(state): State<AsState>, body: Bytes) -> Response {
+    let Ok(Value::Object(meta)) = serde_json::from_slice::<Value>(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            "body must be a JSON object",
+        );
+    };
+    let redirect_uris: Vec<String> = meta
+        .get("redirect_uris")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if redirect_uris.is_empty() {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            "redirect_uris is required",
+        );
+    }
+    if let Some(bad) = redirect_uris.iter().find(|u| !acceptable_redirect_uri(u)) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            &format!("redirect URI `{bad}` must be https or loopback http"),
+        );
+    }
+    let method = meta
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+        .unwrap_or("client_secret_basic")
+        .to_owned();
+    if !["none", "client_secret_basic", "client_secret_post"].contains(&method.as_str()) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            "unsupported token_endpoint_auth_method",
+        );
+    }
+    let minter = state.minter();
+    let client_id = format!("dcr-{}", minter.random_token(12));
+    let secret = (method != "none").then(|| minter.random_token(24));
+    let client = match &secret {
+        Some(s) => RegisteredClient::confidential(&client_id, s, redirect_uris.clone()),
+        None => RegisteredClient::public(&client_id, redirect_uris.clone()),
+    };
+    state.register_client(client);
+    let mut answer = meta.clone();
+    answer.insert("client_id".into(), json!(client_id));
+    answer.insert("client_id_issued_at".into(), json!(minter.now()));
+    answer.insert("redirect_uris".into(), json!(redirect_uris));
+    answer.insert("token_endpoint_auth_method".into(), json!(method));
+    answer
+        .entry("grant_types")
+        .or_insert(json!(["authorization_code", "refresh_token"]));
+    answer.entry("response_types").or_insert(json!(["code"]));
+    if let Some(secret) = secret {
+        answer.insert("client_secret".into(), json!(secret));
+        answer.insert("client_secret_expires_at".into(), json!(0));
+    }
+    let mut response = (StatusCode::CREATED, Json(Value::Object(answer))).into_response();
+    no_store(response.headers_mut());
+    response
+}

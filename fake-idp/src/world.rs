@@ -1,0 +1,327 @@
+//! The fake world as one value: builder, listeners, and the handles the suite uses.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::attacker;
+use crate::clock::{Clock, SystemClock};
+use crate::danger::Forge;
+use crate::events::Events;
+use crate::keys::SigningKey;
+use crate::server::{self, AsConfig, AsError, AsState, RegisteredClient};
+use crate::server::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
+use crate::token::Minter;
+use crate::users::Users;
+
+/// The seed used when the builder is given none (recorded, so runs are reproducible).
+pub const DEFAULT_SEED: u64 = 0x5EED_2025_1125;
+
+/// Why the fake world could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FakeIdpError {
+    /// A listener could not be bound (e.g. the port is taken).
+    #[error("cannot bind listener: {0}")]
+    Bind(std::io::Error),
+    /// The fake world binds loopback addresses only.
+    #[error("refusing to bind non-loopback address {0}: the fake world is loopback only")]
+    NotLoopback(SocketAddr),
+    /// The authorization server could not be configured.
+    #[error(transparent)]
+    Config(#[from] AsError),
+}
+
+/// Configures and starts a [`FakeIdp`].
+#[derive(Debug)]
+pub struct FakeIdpBuilder {
+    addr: SocketAddr,
+    clock: Arc<dyn Clock>,
+    users: Users,
+    seed: u64,
+    default_user: String,
+    default_audience: Option<String>,
+    signing_key: SigningKey,
+    clients: Vec<RegisteredClient>,
+}
+
+/// A running fake world: the authorization server (with the CIMD host under `/cimd/`) on one
+/// listener and the attacker host on another. Tasks stop on [`FakeIdp::shutdown`] or drop.
+#[derive(Debug)]
+pub struct FakeIdp {
+    addr: SocketAddr,
+    attacker_addr: SocketAddr,
+    seed: u64,
+    state: AsState,
+    events: Events,
+    shutdown: Vec<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl FakeIdp {
+    /// A builder with the defaults: `127.0.0.1:0`, system clock, fixture users, alice.
+    pub fn builder() -> FakeIdpBuilder {
+        FakeIdpBuilder {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            clock: Arc::new(SystemClock),
+            users: Users::fixture(),
+            seed: DEFAULT_SEED,
+            default_user: "alice".to_owned(),
+            default_audience: None,
+            signing_key: SigningKey::as_signing_key(),
+            clients: Vec::new(),
+        }
+    }
+}
+
+impl FakeIdpBuilder {
+    /// Where the authorization server listens (loopback only; default ephemeral).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The clock every timestamp comes from.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The users of the IdP.
+    pub fn users(mut self, users: Users) -> Self {
+        self.users = users;
+        self
+    }
+
+    /// The RNG seed (codes, refresh tokens, `jti`s, forged randomness).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Who `/authorize` auto-approves (default `alice`); `login_hint` overrides per request.
+    pub fn default_user(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.default_user);
+        self
+    }
+
+    /// `aud` of tokens whose authorization request named no `resource` (default: no `aud`).
+    pub fn default_audience(mut self, audience: impl Into<String>) -> Self {
+        self.default_audience = Some(audience.into());
+        self
+    }
+
+    /// Sign with another key, e.g. [`SigningKey::attacker_key`] for a second, untrusted AS.
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = key;
+        self
+    }
+
+    /// Pre-registers one more client.
+    pub fn client(mut self, client: RegisteredClient) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// Binds both listeners, then spawns the servers.
+    pub async fn start(self) -> Result<FakeIdp, FakeIdpError> {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        if !self.addr.ip().is_loopback() {
+            return Err(FakeIdpError::NotLoopback(self.addr));
+        }
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .map_err(FakeIdpError::Bind)?;
+        let attacker_listener = TcpListener::bind(loopback)
+            .await
+            .map_err(FakeIdpError::Bind)?;
+        let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
+        let attacker_addr = attacker_listener.local_addr().map_err(FakeIdpError::Bind)?;
+        let events = Events::default();
+        let state = AsState::new(AsConfig {
+            issuer: format!("http://{addr}"),
+            users: self.users,
+            default_user: self.default_user,
+            default_audience: self.default_audience,
+            clock: self.clock,
+            seed: self.seed,
+            signing_key: self.signing_key,
+            events: events.clone(),
+        })?;
+        for client in self.clients {
+            state.register_client(client);
+        }
+        let (as_tx, as_rx) = oneshot::channel();
+        let (attacker_tx, attacker_rx) = oneshot::channel();
+        let tasks = vec![
+            spawn_server(listener, server::router(state.clone()), as_rx),
+            spawn_server(
+                attacker_listener,
+                attacker::router(events.clone()),
+                attacker_rx,
+            ),
+        ];
+        tracing::info!(%addr, %attacker_addr, seed = self.seed, "fake world started");
+        Ok(FakeIdp {
+            addr,
+            attacker_addr,
+            seed: self.seed,
+            state,
+            events,
+            shutdown: vec![as_tx, attacker_tx],
+            tasks,
+        })
+    }
+}
+
+fn spawn_server(
+    listener: TcpListener,
+    router: axum::Router,
+    stop: oneshot::Receiver<()>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = stop.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "fake world listener failed");
+        }
+    })
+}
+
+impl FakeIdp {
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub fn issuer(&self) -> String {
+        self.state.issuer().to_owned()
+    }
+
+    /// The authorization server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The seed in use (record it in reports).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// `issuer + "/.well-known/oauth-authorization-server"`.
+    pub fn metadata_url(&self) -> String {
+        format!("{}/.well-known/oauth-authorization-server", self.issuer())
+    }
+
+    /// `issuer + "/jwks"`.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.issuer())
+    }
+
+    /// `issuer + "/token"`.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer())
+    }
+
+    /// `issuer + "/authorize"`.
+    pub fn authorization_endpoint(&self) -> String {
+        format!("{}/authorize", self.issuer())
+    }
+
+    /// `issuer + "/introspect"`.
+    pub fn introspection_url(&self) -> String {
+        format!("{}/introspect", self.issuer())
+    }
+
+    /// `issuer + "/revoke"`.
+    pub fn revocation_url(&self) -> String {
+        format!("{}/revoke", self.issuer())
+    }
+
+    /// `issuer + "/register"`.
+    pub fn registration_endpoint(&self) -> String {
+        format!("{}/register", self.issuer())
+    }
+
+    /// The confidential client the resource server introspects with: `(id, secret)`.
+    pub fn introspection_client(&self) -> (String, String) {
+        (
+            INTROSPECTION_CLIENT_ID.to_owned(),
+            INTROSPECTION_CLIENT_SECRET.to_owned(),
+        )
+    }
+
+    /// The honest minter (this issuer, this key, this clock).
+    pub fn minter(&self) -> Minter {
+        self.state.minter().clone()
+    }
+
+    /// The adversarial forge over this world's minter.
+    pub fn forge(&self) -> Forge {
+        Forge::new(self.minter())
+    }
+
+    /// The attacker JWKS URL (for `jku`).
+    pub fn attacker_jku_url(&self) -> String {
+        format!("http://{}{}", self.attacker_addr, attacker::JWKS_PATH)
+    }
+
+    /// The attacker certificate URL (for `x5u`).
+    pub fn attacker_x5u_url(&self) -> String {
+        format!("http://{}{}", self.attacker_addr, attacker::CERT_PATH)
+    }
+
+    /// What the fake world saw.
+    pub fn events(&self) -> Events {
+        self.events.clone()
+    }
+
+    /// Revokes a token (by `jti` when it is a JWT, a refresh token's family, else by value).
+    pub fn revoke(&self, token: &str) {
+        self.state.revoke(token);
+    }
+
+    /// Publishes a CIMD document, served at `issuer/cimd/<path>` and reachable as
+    /// `https://client.conformance.test/<path>`.
+    pub fn cimd_put(&self, path: &str, document: Value) {
+        self.state.cimd_put(path, document);
+    }
+
+    /// The `https://client.conformance.test/<path>` client_id of a CIMD document.
+    pub fn cimd_client_id(&self, path: &str) -> String {
+        format!(
+            "https://client.conformance.test/{}",
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// Registers (or replaces) a client while running.
+    pub fn register_client(&self, client: RegisteredClient) {
+        self.state.register_client(client);
+    }
+
+    /// Stops both listeners and waits (briefly) for their tasks.
+    pub async fn shutdown(mut self) {
+        for tx in self.shutdown.drain(..) {
+            let _ = tx.send(());
+        }
+        for task in self.tasks.drain(..) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for FakeIdp {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

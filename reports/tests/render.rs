@@ -1,0 +1,335 @@
+//! Golden renderings of a small fixed report, the JSON round trip, `write_all` and `read_json`.
+
+use std::path::PathBuf;
+
+use mcp_auth_reports::render::{self, RenderError};
+use mcp_auth_reports::{
+    parse_json, read_json, write_all, CheckResult, Exchange, HttpRequest, HttpResponse, Level,
+    Outcome, ReadError, Report, Role, RunInfo, TargetInfo, TokenEvidence, Verdict,
+};
+use serde_json::json;
+
+/// Hostile text a target might send back; no renderer may pass it through raw.
+const HOSTILE: &str = "<script>alert('x')</script> | \"quoted\" [link](https://evil.example)";
+
+fn check(id: &str, title: &str, level: Level, verdict: Verdict) -> CheckResult {
+    let mut c = CheckResult::new(
+        id,
+        title,
+        Role::Server,
+        level,
+        verdict,
+        vec!["MCP 2025-11-25 §Authorization".to_owned()],
+    );
+    c.duration_ms = 12;
+    c
+}
+
+/// A small fixed report: every verdict once, a baselined failure, two exchanges with a decoded token.
+fn fixture(strict: bool) -> Report {
+    let mut target = TargetInfo::new("bundled");
+    target.url = Some("http://127.0.0.1:4100/mcp".to_owned());
+    target.defect = Some("accept-alg-none".to_owned());
+    let mut run = RunInfo::new(Role::Server, target, "todo");
+    run.suite_version = "0.1.0".to_owned();
+    run.strict = strict;
+    run.started_at = "2025-01-01T00:00:00Z".to_owned();
+    run.finished_at = "2025-01-01T00:00:01.5Z".to_owned();
+    run.duration_ms = 1500;
+    run.seed = 42;
+    run.notes = vec!["token validation: jwt (observed)".to_owned()];
+
+    let mut pass = check(
+        "RS-PRM-01",
+        "Serves protected resource metadata",
+        Level::Must,
+        Verdict::Pass,
+    );
+    pass.expected = "200 with JSON metadata".to_owned();
+    pass.actual = "200 with JSON metadata".to_owned();
+    pass.evidence = vec!["prm#1".to_owned()];
+
+    let mut fail = check(
+        "RS-JWT-03.none",
+        "Rejects alg none tokens",
+        Level::Must,
+        Verdict::Fail,
+    );
+    fail.expected = "401 with WWW-Authenticate: Bearer error=\"invalid_token\"".to_owned();
+    fail.actual = format!("200 with body {HOSTILE}");
+    fail.message = "the server accepted an unsigned token\nsecond line".to_owned();
+    fail.evidence = vec!["jwt#1".to_owned(), "jwt#9".to_owned()];
+
+    let mut warn = check(
+        "RS-WWW-02",
+        "Names resource_metadata in the challenge",
+        Level::Should,
+        Verdict::Warn,
+    );
+    warn.expected = "resource_metadata parameter".to_owned();
+    warn.actual = "absent".to_owned();
+    warn.message = "clients must fall back to the well-known URI".to_owned();
+
+    let mut info = check(
+        "RS-PRM-05",
+        "Lists scopes_supported",
+        Level::May,
+        Verdict::Info,
+    );
+    info.expected = "scopes_supported".to_owned();
+    info.actual = "absent".to_owned();
+    info.message = "scopes_supported is optional".to_owned();
+
+    let mut skip = check(
+        "RS-DPOP-01",
+        "Binds DPoP tokens",
+        Level::Must,
+        Verdict::Skip,
+    );
+    skip.message = "target does not advertise DPoP".to_owned();
+
+    let mut error = check(
+        "RS-JWT-05",
+        "Rejects expired tokens",
+        Level::Must,
+        Verdict::Error,
+    );
+    error.expected = "401".to_owned();
+    error.actual = "timeout after 5000 ms".to_owned();
+    error.message = "the target did not answer".to_owned();
+
+    let mut harness = check(
+        "RS-AUD-01",
+        "Rejects tokens for another audience",
+        Level::Must,
+        Verdict::HarnessError,
+    );
+    harness.message = "token forge: key not loaded".to_owned();
+
+    let mut baselined = check(
+        "RS-WWW-01",
+        "Answers 401 with a Bearer challenge",
+        Level::Must,
+        Verdict::Fail,
+    );
+    baselined.expected = "WWW-Authenticate: Bearer".to_owned();
+    baselined.actual = "no WWW-Authenticate header".to_owned();
+    baselined.message = "challenge missing".to_owned();
+    baselined.expected_failure = Some("upstream issue #12".to_owned());
+
+    let mut prm_req = HttpRequest::new(
+        "GET",
+        "http://127.0.0.1:4100/.well-known/oauth-protected-resource",
+    );
+    prm_req.headers = vec![("accept".to_owned(), "application/json".to_owned())];
+    let mut prm = Exchange::new("prm#1", "fetch protected resource metadata", prm_req);
+    let mut prm_resp = HttpResponse::new(200);
+    prm_resp.headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    prm_resp.body = Some(r#"{"resource":"http://127.0.0.1:4100/mcp"}"#.to_owned());
+    prm.response = Some(prm_resp);
+    prm.duration_ms = 3;
+
+    let mut jwt_req = HttpRequest::new("POST", "http://127.0.0.1:4100/mcp");
+    jwt_req.headers = vec![
+        (
+            "authorization".to_owned(),
+            "Bearer eyJh…[redacted]".to_owned(),
+        ),
+        ("content-type".to_owned(), "application/json".to_owned()),
+    ];
+    jwt_req.body = Some(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_owned());
+    let mut jwt = Exchange::new("jwt#1", "call with an alg=none token", jwt_req);
+    let mut jwt_resp = HttpResponse::new(200);
+    jwt_resp.body = Some(HOSTILE.to_owned());
+    jwt_resp.body_truncated = true;
+    jwt.response = Some(jwt_resp);
+    jwt.duration_ms = 7;
+    let mut token = TokenEvidence::new("eyJh…Q.".to_owned(), 143, "ab".repeat(32));
+    token.jwt_header = Some(json!({"alg": "none", "typ": "JWT"}));
+    token.jwt_claims = Some(json!({
+        "aud": "http://127.0.0.1:4100/mcp",
+        "exp": 1735693200,
+        "iss": "http://127.0.0.1:4200",
+        "sub": "</pre><script>steal()</script>",
+    }));
+    jwt.tokens = vec![token];
+
+    Report::new(
+        run,
+        vec![pass, fail, warn, info, skip, error, harness, baselined],
+        vec![prm, jwt],
+    )
+}
+
+fn render(
+    f: fn(&Report, &mut dyn std::io::Write) -> Result<(), RenderError>,
+    report: &Report,
+) -> String {
+    let mut buf = Vec::new();
+    f(report, &mut buf).expect("rendering to memory succeeds");
+    String::from_utf8(buf).expect("renderers write UTF-8")
+}
+
+#[test]
+fn fixture_summary() {
+    let s = fixture(false).summary;
+    // FAIL, ERROR, HARNESS_ERROR; the baselined FAIL is expected; WARN does not count without --strict.
+    assert_eq!(s.unexpected_failures, 3);
+    assert!(s.stale_baseline.is_empty());
+    assert_eq!(s.outcome, Outcome::Failed);
+    assert_eq!(s.count(Verdict::Fail), 2);
+    assert_eq!(fixture(true).summary.unexpected_failures, 4);
+}
+
+#[test]
+fn markdown_golden() {
+    insta::assert_snapshot!(render(render::markdown, &fixture(false)));
+}
+
+#[test]
+fn junit_golden() {
+    insta::assert_snapshot!(render(render::junit, &fixture(false)));
+}
+
+#[test]
+fn html_golden() {
+    insta::assert_snapshot!(render(render::html, &fixture(false)));
+}
+
+#[test]
+fn junit_strict_warn_is_a_failure() {
+    let lenient = render(render::junit, &fixture(false));
+    let strict = render(render::junit, &fixture(true));
+    assert!(!lenient.contains(r#"type="WARN""#), "{lenient}");
+    assert!(
+        strict.contains(
+            r#"<failure message="clients must fall back to the well-known URI" type="WARN">"#
+        ),
+        "{strict}"
+    );
+}
+
+#[test]
+fn junit_stale_baseline_is_a_failure() {
+    let mut pass = check(
+        "RS-PRM-02",
+        "Metadata names the resource",
+        Level::Must,
+        Verdict::Pass,
+    );
+    pass.expected_failure = Some("fixed upstream".to_owned());
+    let report = Report::new(fixture(false).run, vec![pass], Vec::new());
+    assert_eq!(report.summary.stale_baseline, ["RS-PRM-02"]);
+    let xml = render(render::junit, &report);
+    assert!(xml.contains(r#"type="STALE_BASELINE""#), "{xml}");
+    let md = render(render::markdown, &report);
+    assert!(md.contains("## Stale baseline entries"), "{md}");
+}
+
+#[test]
+fn hostile_text_is_never_rendered_raw() {
+    let report = fixture(false);
+    for (name, text) in [
+        ("html", render(render::html, &report)),
+        ("markdown", render(render::markdown, &report)),
+        ("junit", render(render::junit, &report)),
+    ] {
+        assert!(!text.contains("<script>"), "{name} contains a raw <script>");
+        assert!(
+            !text.contains("</pre><script>"),
+            "{name} lets a claim close its <pre>"
+        );
+    }
+}
+
+#[test]
+fn html_needs_no_external_assets() {
+    let html = render(render::html, &fixture(false));
+    for needle in ["<link", "<script", "src=", "@import", "url("] {
+        assert!(!html.contains(needle), "html contains {needle}");
+    }
+}
+
+#[test]
+fn renderers_are_deterministic() {
+    let report = fixture(false);
+    for f in [render::json, render::markdown, render::junit, render::html] {
+        assert_eq!(render(f, &report), render(f, &report.clone()));
+    }
+}
+
+#[test]
+fn json_round_trips() {
+    for strict in [false, true] {
+        let report = fixture(strict);
+        let text = render(render::json, &report);
+        let back = parse_json(&text).expect("own JSON parses");
+        assert_eq!(back, report);
+        assert_eq!(render(render::json, &back), text);
+    }
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("mcp-auth-reports")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn write_all_writes_four_files_and_reads_back() {
+    let dir = scratch_dir("write-all").join("nested");
+    let report = fixture(false);
+    let paths = write_all(&report, &dir).expect("write_all succeeds");
+    let names: Vec<_> = paths
+        .iter()
+        .map(|p| p.strip_prefix(&dir).unwrap().to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["report.json", "report.md", "junit.xml", "report.html"]
+    );
+    assert_eq!(
+        read_json(&paths[0]).expect("report.json reads back"),
+        report
+    );
+    assert_eq!(
+        std::fs::read_to_string(&paths[1]).unwrap(),
+        render(render::markdown, &report)
+    );
+}
+
+#[test]
+fn read_json_refuses_newer_schema() {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&render(render::json, &fixture(false))).unwrap();
+    value["schema_version"] = json!(99);
+    value["checks"] = json!("changed shape");
+    let err = parse_json(&value.to_string()).unwrap_err();
+    assert!(
+        matches!(err, ReadError::UnsupportedSchema { found: 99, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn read_json_names_the_path() {
+    let dir = scratch_dir("read-errors");
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.json");
+    let err = read_json(&missing).unwrap_err();
+    assert!(
+        matches!(&err, ReadError::Io { path, .. } if path == &missing),
+        "{err}"
+    );
+
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"schema_version\": 1}").unwrap();
+    let err = read_json(&bad).unwrap_err();
+    assert!(
+        matches!(&err, ReadError::Json { path, .. } if path == &bad),
+        "{err}"
+    );
+    assert!(err.to_string().contains("bad.json"), "{err}");
+}

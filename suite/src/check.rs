@@ -1,0 +1,198 @@
+//! Checks: small typed values that judge observations.
+//!
+//! A check never talks to the target. Scenarios drive the target once and record observations; every check
+//! evaluates the same record and returns an [`Evaluation`]. A non-conformant target is a result (`FAIL`), not an
+//! `Err`; a check that cannot judge says `ERROR` and names the missing prerequisite.
+
+use mcp_auth_reports::{Level, Role, Verdict};
+
+/// Static facts about a check: what it scores and where the requirement comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckMeta {
+    /// Catalog ID plus a variant slug where one row has several stimuli, e.g. `RS-JWT-03.none`.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub role: Role,
+    pub level: Level,
+    /// Section references, e.g. `MCP §9.2`, `RFC 9068 §4`.
+    pub spec_refs: &'static [&'static str],
+    /// What the check sends and what it expects, for `explain`.
+    pub summary: &'static str,
+}
+
+impl CheckMeta {
+    /// The catalog row this check traces to (the id without its variant slug).
+    pub fn row(&self) -> &'static str {
+        self.id.split('.').next().unwrap_or(self.id)
+    }
+}
+
+/// A check over the observations `O` of one role.
+pub trait Check<O>: Send + Sync {
+    fn meta(&self) -> &CheckMeta;
+    fn evaluate(&self, obs: &O) -> Evaluation;
+}
+
+/// The judgement of one check: a verdict with its proof.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub verdict: Verdict,
+    pub expected: String,
+    pub actual: String,
+    pub message: String,
+    pub evidence: Vec<String>,
+}
+
+impl Evaluation {
+    fn new(verdict: Verdict, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Evaluation {
+            verdict,
+            expected: expected.into(),
+            actual: actual.into(),
+            message: String::new(),
+            evidence: Vec::new(),
+        }
+    }
+
+    /// The requirement was met.
+    pub fn pass(expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Self::new(Verdict::Pass, expected, actual)
+    }
+
+    /// The requirement was violated; the verdict follows the level (`FAIL`, `WARN` or `INFO`).
+    pub fn violated(level: Level, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Self::new(level.violation(), expected, actual)
+    }
+
+    /// Informational outcome that is neither a pass nor a violation (e.g. the local https profile).
+    pub fn info(expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Self::new(Verdict::Info, expected, actual)
+    }
+
+    /// Not applicable to this target; the reason says why.
+    pub fn skip(reason: impl Into<String>) -> Self {
+        let mut e = Self::new(Verdict::Skip, "", "");
+        e.message = reason.into();
+        e
+    }
+
+    /// The target could not be evaluated; the reason names the root cause.
+    pub fn error(reason: impl Into<String>) -> Self {
+        let mut e = Self::new(Verdict::Error, "", "");
+        e.message = reason.into();
+        e
+    }
+
+    /// A suite bug; never blamed on the target.
+    pub fn harness_error(reason: impl Into<String>) -> Self {
+        let mut e = Self::new(Verdict::HarnessError, "", "");
+        e.message = reason.into();
+        e
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    pub fn with_evidence<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for id in ids {
+            let id = id.into();
+            if !self.evidence.contains(&id) {
+                self.evidence.push(id);
+            }
+        }
+        self
+    }
+}
+
+/// Why an observation is missing. Turned into `ERROR` (target) or `HARNESS_ERROR` (suite) by checks.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ObsError {
+    /// The target did something that made the observation impossible (refused a valid token, timed out…).
+    #[error("{reason}")]
+    Target {
+        reason: String,
+        evidence: Vec<String>,
+    },
+    /// The suite failed (could not mint a token, bind a port…).
+    #[error("suite error: {0}")]
+    Harness(String),
+    /// The target legitimately lacks what the observation needs (e.g. a stateless server has no sessions).
+    #[error("not applicable: {0}")]
+    NotApplicable(String),
+}
+
+impl ObsError {
+    pub fn target(reason: impl Into<String>, evidence: impl IntoIterator<Item = String>) -> Self {
+        ObsError::Target {
+            reason: reason.into(),
+            evidence: evidence.into_iter().collect(),
+        }
+    }
+
+    /// The evaluation a check reports when its prerequisite is missing.
+    pub fn to_evaluation(&self, what: &str) -> Evaluation {
+        match self {
+            ObsError::Target { reason, evidence } => {
+                Evaluation::error(format!("{what}: {reason}")).with_evidence(evidence.clone())
+            }
+            ObsError::Harness(reason) => Evaluation::harness_error(format!("{what}: {reason}")),
+            ObsError::NotApplicable(reason) => Evaluation::skip(reason.clone()),
+        }
+    }
+}
+
+/// Shorthand: `let x = need!(obs.field, "what");` returns the ERROR evaluation when missing.
+#[macro_export]
+macro_rules! need {
+    ($e:expr, $what:expr) => {
+        match &$e {
+            Ok(v) => v,
+            Err(err) => return $crate::check::ObsError::to_evaluation(err, $what),
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violation_follows_the_level() {
+        assert_eq!(Evaluation::violated(Level::Must, "", "").verdict, Verdict::Fail);
+        assert_eq!(Evaluation::violated(Level::Should, "", "").verdict, Verdict::Warn);
+        assert_eq!(Evaluation::violated(Level::May, "", "").verdict, Verdict::Info);
+    }
+
+    #[test]
+    fn evidence_is_deduplicated_in_order() {
+        let e = Evaluation::pass("", "").with_evidence(["a#1", "b#2", "a#1"]);
+        assert_eq!(e.evidence, vec!["a#1", "b#2"]);
+    }
+
+    #[test]
+    fn a_target_obs_error_becomes_error_with_its_evidence() {
+        let e = ObsError::target("timed out", ["x#1".to_owned()]).to_evaluation("probe");
+        assert_eq!(e.verdict, Verdict::Error);
+        assert_eq!(e.evidence, vec!["x#1"]);
+        assert!(e.message.contains("probe: timed out"));
+    }
+
+    #[test]
+    fn row_strips_the_variant_slug() {
+        let m = CheckMeta {
+            id: "RS-JWT-03.none",
+            title: "",
+            role: Role::Server,
+            level: Level::Must,
+            spec_refs: &[],
+            summary: "",
+        };
+        assert_eq!(m.row(), "RS-JWT-03");
+    }
+}

@@ -1,0 +1,431 @@
+//! The suite's one HTTP client: a timeout and a body cap on every call, no redirects followed, no proxies
+//! from the environment, every exchange recorded as evidence with its secrets redacted.
+//!
+//! Hosts under the reserved test domain `conformance.test` resolve to 127.0.0.1, so a target can be
+//! addressed by a non-loopback *name* (to exercise the https rules) without traffic leaving the machine.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mcp_auth_reports::{Exchange, HttpRequest, HttpResponse};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use crate::evidence::{self, EvidenceLog, Scenario};
+
+/// The reserved domain whose hosts resolve to loopback.
+pub const TEST_DOMAIN: &str = "conformance.test";
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Whole request, including reading the body.
+    pub timeout: Duration,
+    /// Bodies longer than this are cut off and the exchange fails.
+    pub body_cap: usize,
+    /// How much of a body the evidence keeps.
+    pub record_cap: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(5),
+            body_cap: 1024 * 1024,
+            record_cap: 8 * 1024,
+        }
+    }
+}
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl Request {
+    pub fn get(url: impl Into<String>) -> Self {
+        Request {
+            method: reqwest::Method::GET,
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn post_json(url: impl Into<String>, body: &serde_json::Value) -> Self {
+        Request {
+            method: reqwest::Method::POST,
+            url: url.into(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                (
+                    "accept".into(),
+                    "application/json, text/event-stream".into(),
+                ),
+            ],
+            body: Some(body.to_string()),
+        }
+    }
+
+    pub fn method(method: reqwest::Method, url: impl Into<String>) -> Self {
+        Request {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Adds a header line (repeated names give repeated lines).
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+}
+
+/// A complete response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// Lowercase names, one entry per header line, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Every value of a header (one per line).
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_all(name).into_iter().next()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Why no complete response arrived.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HttpFailure {
+    #[error("no response within {0:?}")]
+    Timeout(Duration),
+    #[error("response body exceeded the {0}-byte cap")]
+    BodyTooLarge(usize),
+    #[error("refused to contact {0}: the suite talks only to the target and its own fakes on loopback")]
+    Forbidden(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("transport error: {0}")]
+    Transport(String),
+}
+
+/// One recorded exchange: its evidence id and what came back.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub id: String,
+    pub result: Result<Response, HttpFailure>,
+}
+
+/// The client. Cheap to clone.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    limits: Limits,
+    log: EvidenceLog,
+    secrets: Arc<Mutex<BTreeSet<String>>>,
+    allowed_hosts: Arc<Vec<String>>,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http").field("limits", &self.limits).finish()
+    }
+}
+
+impl Http {
+    /// `allowed_hosts`: non-loopback hosts the suite may contact (the target's). Loopback and the test
+    /// domain are always allowed.
+    pub fn new(
+        limits: Limits,
+        log: EvidenceLog,
+        allowed_hosts: Vec<String>,
+    ) -> Result<Self, HttpFailure> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(limits.timeout)
+            .connect_timeout(limits.timeout)
+            .dns_resolver(Arc::new(TestDomainResolver))
+            .build()
+            .map_err(|e| HttpFailure::Transport(e.to_string()))?;
+        Ok(Http {
+            client,
+            limits,
+            log,
+            secrets: Arc::default(),
+            allowed_hosts: Arc::new(allowed_hosts),
+        })
+    }
+
+    pub fn log(&self) -> &EvidenceLog {
+        &self.log
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Registers a secret so that every exchange redacts it wherever it appears.
+    pub fn register_secret(&self, secret: &str) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(secret.to_owned());
+    }
+
+    /// Sends a request and records it under the scenario's next id.
+    pub async fn send(&self, scenario: &Scenario, purpose: &str, req: Request) -> Recorded {
+        let id = scenario.next_id();
+        let started = Instant::now();
+        let result = self.perform(&req).await;
+        self.record(&id, purpose, &req, &result, started.elapsed());
+        Recorded { id, result }
+    }
+
+    async fn perform(&self, req: &Request) -> Result<Response, HttpFailure> {
+        let url = url::Url::parse(&req.url).map_err(|e| HttpFailure::Invalid(e.to_string()))?;
+        let host = url.host_str().unwrap_or_default().to_owned();
+        if !self.host_allowed(&host) {
+            return Err(HttpFailure::Forbidden(host));
+        }
+        let mut builder = self.client.request(req.method.clone(), url);
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &req.body {
+            builder = builder.body(body.clone());
+        }
+        let read = async {
+            let mut resp = builder.send().await.map_err(classify)?;
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+                if body.len() + chunk.len() > self.limits.body_cap {
+                    return Err(HttpFailure::BodyTooLarge(self.limits.body_cap));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        };
+        match tokio::time::timeout(self.limits.timeout, read).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpFailure::Timeout(self.limits.timeout)),
+        }
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        is_loopback_host(host)
+            || host == TEST_DOMAIN
+            || host.ends_with(&format!(".{TEST_DOMAIN}"))
+            || self.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+
+    fn record(
+        &self,
+        id: &str,
+        purpose: &str,
+        req: &Request,
+        result: &Result<Response, HttpFailure>,
+        elapsed: Duration,
+    ) {
+        let mut secrets = self
+            .secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let found = tokens_in_request(req);
+        secrets.extend(found.iter().cloned());
+        let cap = self.limits.record_cap;
+
+        let mut request = HttpRequest::new(req.method.as_str(), evidence::redact_all(&req.url, &secrets));
+        request.headers = req
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), evidence::redact_all(&cut(v, cap), &secrets)))
+            .collect();
+        request.body = req
+            .body
+            .as_ref()
+            .map(|b| evidence::redact_all(&cut(b, cap), &secrets));
+
+        let mut exchange = Exchange::new(id, purpose, request);
+        exchange.duration_ms = elapsed.as_millis() as u64;
+        match result {
+            Ok(resp) => {
+                let mut r = HttpResponse::new(resp.status);
+                r.headers = resp
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.clone(), evidence::redact_all(v, &secrets)))
+                    .collect();
+                let text = resp.text();
+                r.body_truncated = text.len() > cap;
+                r.body = (!resp.body.is_empty()).then(|| evidence::redact_all(&cut(&text, cap), &secrets));
+                exchange.response = Some(r);
+            }
+            Err(e) => exchange.error = Some(e.to_string()),
+        }
+        exchange.tokens = found.iter().map(|t| evidence::token_evidence(t)).collect();
+        self.log.push(exchange);
+    }
+}
+
+/// Tokens the request carries: `Authorization` values (any scheme's credentials) and `access_token` query values.
+fn tokens_in_request(req: &Request) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, value) in &req.headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            let cred = value.split_once(' ').map(|(_, c)| c).unwrap_or("").trim();
+            for word in cred.split_whitespace() {
+                if !out.iter().any(|t: &String| t == word) {
+                    out.push(word.to_owned());
+                }
+            }
+        }
+    }
+    if let Ok(url) = url::Url::parse(&req.url) {
+        for (k, v) in url.query_pairs() {
+            if k == "access_token" && !v.is_empty() && !out.iter().any(|t| *t == v) {
+                out.push(v.into_owned());
+            }
+        }
+    }
+    out
+}
+
+fn cut(text: &str, cap: usize) -> String {
+    if text.len() <= cap {
+        return text.to_owned();
+    }
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} bytes cut]", &text[..end], text.len() - end)
+}
+
+fn classify(e: reqwest::Error) -> HttpFailure {
+    if e.is_timeout() {
+        HttpFailure::Timeout(Duration::from_secs(0))
+    } else {
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            source = s.source();
+        }
+        HttpFailure::Transport(msg)
+    }
+}
+
+/// Loopback per the local-testing rule: 127.0.0.0/8, `[::1]`, `localhost`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match h.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => false,
+    }
+}
+
+/// Resolves `*.conformance.test` to 127.0.0.1 and everything else through the system resolver.
+#[derive(Debug)]
+struct TestDomainResolver;
+
+impl Resolve for TestDomainResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            if host == TEST_DOMAIN || host.ends_with(&format!(".{TEST_DOMAIN}")) {
+                let addrs: Addrs = Box::new(std::iter::once(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
+                return Ok(addrs);
+            }
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .collect();
+            let addrs: Addrs = Box::new(found.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_follow_the_local_testing_rule() {
+        for h in ["127.0.0.1", "127.9.9.9", "[::1]", "localhost", "LOCALHOST"] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in ["todo.conformance.test", "10.0.0.1", "example.com", "localhost.example"] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn request_tokens_come_from_every_authorization_line_and_the_query() {
+        let req = Request::get("http://127.0.0.1/mcp?access_token=query-token-value")
+            .bearer("header-token-one")
+            .header("authorization", "Bearer a b");
+        assert_eq!(
+            tokens_in_request(&req),
+            vec!["header-token-one", "a", "b", "query-token-value"]
+        );
+    }
+
+    #[test]
+    fn cut_respects_char_boundaries() {
+        let s = "ééééé";
+        let c = cut(s, 3);
+        assert!(c.starts_with('é'));
+        assert!(c.contains("bytes cut"));
+    }
+}

@@ -1,0 +1,204 @@
+//! Role-independent run plumbing: selecting checks, judging observations, baselines, run info, exit codes.
+
+use std::path::Path;
+use std::time::Instant;
+
+use mcp_auth_reports::{CheckResult, Report, Role, RunInfo, TargetInfo, Verdict};
+use serde::Deserialize;
+
+use crate::check::{Check, CheckMeta, Evaluation};
+
+/// Named exit codes (ARCHITECTURE.md "Reports and exit codes").
+pub mod exit {
+    /// No unexpected FAIL or ERROR.
+    pub const OK: i32 = 0;
+    /// Unexpected failures, or a stale baseline entry.
+    pub const FAILURES: i32 = 1;
+    /// Usage or harness error.
+    pub const USAGE_OR_HARNESS: i32 = 2;
+}
+
+/// Which checks a run evaluates (`--only GLOB`).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    glob: Option<globset::GlobMatcher>,
+}
+
+impl Selection {
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    pub fn only(pattern: &str) -> Result<Self, globset::Error> {
+        Ok(Selection {
+            glob: Some(globset::Glob::new(pattern)?.compile_matcher()),
+        })
+    }
+
+    pub fn includes(&self, id: &str) -> bool {
+        self.glob.as_ref().is_none_or(|g| g.is_match(id))
+    }
+}
+
+/// Known non-conformance, per check id, each with the reason it is real.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    #[serde(default)]
+    pub expected: Vec<BaselineEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineEntry {
+    pub id: String,
+    pub reason: String,
+}
+
+/// A baseline file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("cannot read baseline {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid baseline {path}: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("baseline {path}: entry `{id}` has an empty reason; every expected failure needs one")]
+    NoReason { path: String, id: String },
+}
+
+impl Baseline {
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        let b: Baseline = toml::from_str(&text).map_err(|source| BaselineError::Parse {
+            path: p.clone(),
+            source,
+        })?;
+        if let Some(e) = b.expected.iter().find(|e| e.reason.trim().is_empty()) {
+            return Err(BaselineError::NoReason {
+                path: p,
+                id: e.id.clone(),
+            });
+        }
+        Ok(b)
+    }
+
+    pub fn reason(&self, id: &str) -> Option<&str> {
+        self.expected
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.reason.as_str())
+    }
+}
+
+/// Turns a check's evaluation into a report row.
+pub fn result_of(meta: &CheckMeta, e: Evaluation, duration_ms: u64, baseline: &Baseline) -> CheckResult {
+    let mut r = CheckResult::new(
+        meta.id,
+        meta.title,
+        meta.role,
+        meta.level,
+        e.verdict,
+        meta.spec_refs.iter().map(|s| (*s).to_owned()).collect(),
+    );
+    r.expected = e.expected;
+    r.actual = e.actual;
+    r.message = e.message;
+    r.evidence = e.evidence;
+    r.duration_ms = duration_ms;
+    r.expected_failure = baseline.reason(meta.id).map(str::to_owned);
+    r
+}
+
+/// Evaluates every selected check over the observations.
+pub fn judge<O>(checks: &[Box<dyn Check<O>>], obs: &O, selection: &Selection, baseline: &Baseline) -> Vec<CheckResult> {
+    checks
+        .iter()
+        .filter(|c| selection.includes(c.meta().id))
+        .map(|c| {
+            let started = Instant::now();
+            let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.evaluate(obs)))
+                .unwrap_or_else(|_| Evaluation::harness_error("the check panicked while evaluating"));
+            result_of(c.meta(), e, started.elapsed().as_millis() as u64, baseline)
+        })
+        .collect()
+}
+
+/// Every selected check with the same verdict and reason: used when the run could not start.
+pub fn all_with<O>(
+    checks: &[Box<dyn Check<O>>],
+    selection: &Selection,
+    baseline: &Baseline,
+    verdict: Verdict,
+    reason: &str,
+) -> Vec<CheckResult> {
+    checks
+        .iter()
+        .filter(|c| selection.includes(c.meta().id))
+        .map(|c| {
+            let e = match verdict {
+                Verdict::HarnessError => Evaluation::harness_error(reason),
+                _ => Evaluation::error(reason),
+            };
+            result_of(c.meta(), e, 0, baseline)
+        })
+        .collect()
+}
+
+/// RFC 3339 UTC timestamp.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Fills the common run info.
+pub fn run_info(role: Role, target: TargetInfo, profile: &str, strict: bool, seed: u64) -> RunInfo {
+    let mut run = RunInfo::new(role, target, profile);
+    run.suite_version = env!("CARGO_PKG_VERSION").to_owned();
+    run.strict = strict;
+    run.seed = seed;
+    run
+}
+
+/// The process exit code a report earns.
+pub fn exit_code(report: &Report) -> i32 {
+    if report.summary.count(Verdict::HarnessError) > 0 {
+        exit::USAGE_OR_HARNESS
+    } else if report.summary.outcome == mcp_auth_reports::Outcome::Passed {
+        exit::OK
+    } else {
+        exit::FAILURES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_matches_globs_on_ids() {
+        let s = Selection::only("RS-AUD*").unwrap();
+        assert!(s.includes("RS-AUD-01.missing"));
+        assert!(!s.includes("RS-JWT-01.attacker-issuer"));
+        assert!(Selection::all().includes("anything"));
+    }
+
+    #[test]
+    fn a_baseline_entry_without_reason_is_refused() {
+        let dir = std::env::temp_dir().join(format!("baseline-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("b.toml");
+        std::fs::write(&p, "[[expected]]\nid = \"RS-PRM-07\"\nreason = \" \"\n").unwrap();
+        assert!(matches!(Baseline::load(&p), Err(BaselineError::NoReason { .. })));
+    }
+}

@@ -1,0 +1,182 @@
+//! Server-role checks, one registry. Each check traces to a CATALOG row; variant slugs name the stimulus.
+
+mod prm;
+mod scope;
+mod sessions;
+mod tokens;
+mod www;
+
+use mcp_auth_reports::{Level, Role};
+
+use crate::check::{Check, CheckMeta, Evaluation};
+use crate::server::obs::{Mode, ServerObservations, Stimulus};
+
+/// A server-role check.
+pub type ServerCheck = dyn Check<ServerObservations>;
+
+/// A check whose evaluation is a plain function.
+pub struct FnCheck {
+    pub meta: CheckMeta,
+    pub eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
+}
+
+impl Check<ServerObservations> for FnCheck {
+    fn meta(&self) -> &CheckMeta {
+        &self.meta
+    }
+
+    fn evaluate(&self, obs: &ServerObservations) -> Evaluation {
+        (self.eval)(&self.meta, obs)
+    }
+}
+
+/// Which validation modes a token check applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    Always,
+    /// Rows conditional on local JWT validation (CATALOG §4.7).
+    JwtOnly,
+    /// Rows only observable when the server asks the AS (revocation).
+    IntrospectionOnly,
+}
+
+/// What counts as the right refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Any refusal (not served) passes; the status is reported.
+    Any,
+    /// HTTP 401 exactly (RS-TOK-02: invalid or expired tokens get 401).
+    Status401,
+    /// Any 4xx (header-size limits may answer 400/413/431).
+    Any4xx,
+}
+
+/// A check that a token is refused.
+pub struct RejectsToken {
+    pub meta: CheckMeta,
+    pub stimulus: Stimulus,
+    pub applies: Applies,
+    pub refusal: Refusal,
+}
+
+impl Check<ServerObservations> for RejectsToken {
+    fn meta(&self) -> &CheckMeta {
+        &self.meta
+    }
+
+    fn evaluate(&self, obs: &ServerObservations) -> Evaluation {
+        if let Some(skip) = mode_gate(obs, self.applies) {
+            return skip;
+        }
+        if let Err(e) = &obs.baseline {
+            return e.to_evaluation("a valid token was refused, so refusing this one proves nothing");
+        }
+        let p = crate::need!(obs.probe(self.stimulus), self.stimulus.describe());
+        let expected = match self.refusal {
+            Refusal::Any => "refused (401 invalid_token; no data served)",
+            Refusal::Status401 => "HTTP 401 (no data served)",
+            Refusal::Any4xx => "a 4xx refusal (no data served)",
+        };
+        let actual = format!("{} → {}", self.stimulus.describe(), p.describe());
+        let ok = !p.served()
+            && match self.refusal {
+                Refusal::Any => p.status >= 400,
+                Refusal::Status401 => p.status == 401,
+                Refusal::Any4xx => (400..500).contains(&p.status),
+            };
+        let e = if ok {
+            Evaluation::pass(expected, actual)
+        } else if p.served() {
+            Evaluation::violated(self.meta.level, expected, actual).with_message("the server accepted the token")
+        } else {
+            Evaluation::violated(self.meta.level, expected, actual)
+                .with_message(format!("refused, but with HTTP {} instead of the required status", p.status))
+        };
+        e.with_evidence([p.exchange.clone()])
+    }
+}
+
+/// SKIP when a check does not apply to the observed validation mode; ERROR when the mode is unknown.
+pub fn mode_gate(obs: &ServerObservations, applies: Applies) -> Option<Evaluation> {
+    let mode = match &obs.mode {
+        Ok(m) => *m,
+        Err(e) => return Some(e.to_evaluation("the validation mode could not be determined")),
+    };
+    match (applies, mode) {
+        (Applies::Always, _) | (Applies::JwtOnly, Mode::Jwt) | (Applies::IntrospectionOnly, Mode::Introspection) => None,
+        (Applies::JwtOnly, Mode::Introspection) => Some(Evaluation::skip(
+            "the server validates tokens by introspection; this row applies to local JWT validation (CATALOG §4.7)",
+        )),
+        (Applies::IntrospectionOnly, Mode::Jwt) => Some(Evaluation::skip(
+            "the server validates JWTs locally; revocation at the AS is only observable through introspection",
+        )),
+    }
+}
+
+/// Builds a `CheckMeta` for the server role.
+pub const fn meta(
+    id: &'static str,
+    title: &'static str,
+    level: Level,
+    spec_refs: &'static [&'static str],
+    summary: &'static str,
+) -> CheckMeta {
+    CheckMeta {
+        id,
+        title,
+        role: Role::Server,
+        level,
+        spec_refs,
+        summary,
+    }
+}
+
+/// Every server-role check, in report order.
+pub fn registry() -> Vec<Box<ServerCheck>> {
+    let mut all: Vec<Box<ServerCheck>> = Vec::new();
+    all.extend(prm::checks());
+    all.extend(www::checks());
+    all.extend(tokens::checks());
+    all.extend(scope::checks());
+    all.extend(sessions::checks());
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<&str> = registry().iter().map(|c| c.meta().id).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+
+    #[test]
+    fn every_check_cites_a_catalog_row_and_a_spec() {
+        for c in registry() {
+            let m = c.meta();
+            assert!(m.id.starts_with("RS-"), "{}", m.id);
+            assert!(!m.spec_refs.is_empty(), "{} has no spec refs", m.id);
+            assert!(!m.summary.is_empty(), "{} has no summary", m.id);
+        }
+    }
+
+    #[test]
+    fn every_stimulus_is_judged_by_some_check() {
+        let src = [
+            include_str!("tokens.rs"),
+            include_str!("www.rs"),
+            include_str!("scope.rs"),
+            include_str!("prm.rs"),
+            include_str!("sessions.rs"),
+        ]
+        .concat();
+        for s in Stimulus::ALL {
+            assert!(src.contains(&format!("Stimulus::{s:?}")), "{s:?} is probed but never judged");
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! Protected resource metadata: RS-PRM-*, and the https rule RS-TLS-01.
+
+use mcp_auth_reports::Level::{Must, Should};
+use serde_json::{Map, Value};
+
+use super::{meta, FnCheck, ServerCheck};
+use crate::check::{CheckMeta, Evaluation};
+use crate::http::is_loopback_host;
+use crate::server::obs::{PrmDoc, PrmFetch, PrmSource, ServerObservations};
+
+fn check(meta: CheckMeta, eval: fn(&CheckMeta, &ServerObservations) -> Evaluation) -> Box<ServerCheck> {
+    Box::new(FnCheck { meta, eval })
+}
+
+pub fn checks() -> Vec<Box<ServerCheck>> {
+    vec![
+        check(
+            meta("RS-PRM-01", "A valid protected resource metadata document is obtainable", Must,
+                &["MCP §3", "MCP §4.1", "RFC 9728 §3"],
+                "Umbrella: through the 401 resource_metadata or a well-known URI, a 200 JSON object with `resource` and `authorization_servers` is obtained."),
+            prm01,
+        ),
+        check(
+            meta("RS-PRM-02", "At least one PRM discovery mechanism works", Must, &["MCP §4.2"],
+                "Unauthenticated initialize, then GET both well-known forms → at least one of: resource_metadata in the 401, path-inserted, root yields PRM."),
+            prm02,
+        ),
+        check(
+            meta("RS-PRM-03", "PRM is served as 200 application/json with a JSON object", Must, &["RFC 9728 §3.2"],
+                "Every PRM document served (status 200) has media type application/json and a JSON object body."),
+            prm03,
+        ),
+        check(
+            meta("RS-PRM-04", "PRM lists at least one authorization server issuer", Must, &["MCP §4.1", "RFC 9728 §2", "RFC 8414 §2"],
+                "authorization_servers is a non-empty array of absolute http(s) URLs without query or fragment."),
+            prm04,
+        ),
+        check(
+            meta("RS-PRM-05", "PRM `resource` is an absolute URL without a fragment", Must, &["RFC 9728 §1.2", "RFC 9728 §2"],
+                "resource is present, an absolute http(s) URL, with no fragment."),
+            prm05,
+        ),
+        check(
+            meta("RS-PRM-06", "Well-known PRM names the resource its URL was derived from", Must, &["RFC 9728 §3.3", "RFC 9728 §6"],
+                "For each well-known document served, resource equals the identifier the URL was built from (the MCP URL for the path-inserted form, the origin for the root form), code point by code point."),
+            prm06,
+        ),
+        check(
+            meta("RS-PRM-07", "PRM advertised in a 401 names the requested URL", Must, &["RFC 9728 §3.3"],
+                "POST to U → 401 → the advertised PRM has resource == U. A parent path is FAIL (WARN when the profile sets strict_prm_resource = false)."),
+            prm07,
+        ),
+        check(
+            meta("RS-PRM-08", "PRM omits members with empty values", Must, &["RFC 9728 §2", "RFC 9728 §3.2"],
+                "No member is null or an empty array/object/string (bearer_methods_supported: [] is the one allowed exception)."),
+            prm08,
+        ),
+        check(
+            meta("RS-PRM-09", "PRM includes scopes_supported", Should, &["RFC 9728 §2", "MCP §6", "SBP §2.5"],
+                "scopes_supported present and non-empty; absent → WARN."),
+            prm09,
+        ),
+        check(
+            meta("RS-PRM-10", "PRM is fetchable without authentication", Must, &["RFC 9728 §3.1", "RFC 9728 §5", "MCP §4.2"],
+                "GET PRM with no Authorization → 200; a 401/403 makes discovery impossible."),
+            prm10,
+        ),
+        check(
+            meta("RS-PRM-11", "Optional PRM members are well formed", Must, &["RFC 9728 §2"],
+                "When present: jwks_uri is https (http on loopback tolerated), resource_signing_alg_values_supported excludes none, bearer_methods_supported ⊆ {header, body, query}."),
+            prm11,
+        ),
+        check(
+            meta("RS-PRM-12", "PRM does not advertise query-string bearer tokens", Must, &["OAuth 2.1 §5.1", "RFC 9728 §2"],
+                "bearer_methods_supported does not contain \"query\" (the server must ignore query tokens)."),
+            prm12,
+        ),
+        check(
+            meta("RS-PRM-13", "PRM `resource` has no insignificant trailing slash", Should, &["MCP §8.1"],
+                "resource does not end with `/` unless the MCP endpoint URL itself does; a trailing slash on an otherwise matching URL → WARN."),
+            prm13,
+        ),
+        check(
+            meta("RS-TLS-01", "The MCP endpoint and PRM URLs use https", Must, &["OAuth 2.1 §1.5", "RFC 9728 §7.1", "MCP §11.3"],
+                "The MCP URL, every PRM URL and every PRM resource are https. http on loopback is INFO (local profile: https not verifiable); http on any other host is FAIL."),
+            tls01,
+        ),
+    ]
+}
+
+/// A document "works" when it is a 200 JSON object with `resource` and `authorization_servers`.
+fn usable(o: &Map<String, Value>) -> bool {
+    o.get("resource").is_some_and(Value::is_string) && o.get("authorization_servers").is_some_and(Value::is_array)
+}
+
+fn no_documents(o: &ServerObservations) -> Evaluation {
+    let evidence: Vec<String> = o
+        .discovery
+        .fetches
+        .iter()
+        .filter_map(|f| f.doc.as_ref().ok().map(|d| d.exchange.clone()))
+        .collect();
+    Evaluation::error("no PRM document was obtained (see RS-PRM-01/02)").with_evidence(evidence)
+}
+
+/// Runs `judge` on every served document; FAIL on any problem.
+fn each_document(
+    m: &CheckMeta,
+    o: &ServerObservations,
+    expected: &str,
+    judge: impl Fn(&PrmFetch, &Map<String, Value>) -> Vec<String>,
+) -> Evaluation {
+    let mut seen = Vec::new();
+    let mut problems = Vec::new();
+    let mut evidence = Vec::new();
+    for (f, doc, obj) in o.discovery.documents() {
+        if seen.contains(&f.url) {
+            continue;
+        }
+        seen.push(f.url.clone());
+        evidence.push(doc.exchange.clone());
+        for p in judge(f, obj) {
+            problems.push(format!("{}: {p}", f.url));
+        }
+    }
+    if seen.is_empty() {
+        return no_documents(o);
+    }
+    let e = if problems.is_empty() {
+        Evaluation::pass(expected, format!("{} document(s) checked: {}", seen.len(), seen.join(", ")))
+    } else {
+        Evaluation::violated(m.level, expected, problems.join("; "))
+    };
+    e.with_evidence(evidence)
+}
+
+fn prm01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let expected = "a 200 JSON object with resource and authorization_servers from some discovery mechanism";
+    match o.discovery.documents().find(|(_, _, obj)| usable(obj)) {
+        Some((f, doc, _)) => Evaluation::pass(expected, format!("obtained from {} ({})", f.source.as_str(), f.url))
+            .with_evidence([doc.exchange.clone()]),
+        None => Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
+            .with_evidence(fetch_evidence(&o.discovery.fetches)),
+    }
+}
+
+fn prm02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let expected = "resource_metadata in the 401, or PRM at the path-inserted or root well-known URL";
+    let working: Vec<&PrmFetch> = o
+        .discovery
+        .documents()
+        .filter(|(_, _, obj)| usable(obj))
+        .map(|(f, _, _)| f)
+        .collect();
+    if working.is_empty() {
+        let mut ev = fetch_evidence(&o.discovery.fetches);
+        if let Ok(p) = &o.unauthenticated {
+            ev.push(p.exchange.clone());
+        }
+        return Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches)).with_evidence(ev);
+    }
+    let names: Vec<&str> = working.iter().map(|f| f.source.as_str()).collect();
+    Evaluation::pass(expected, format!("working: {}", names.join(", ")))
+        .with_evidence(fetch_evidence(&o.discovery.fetches))
+}
+
+fn describe_fetches(fetches: &[PrmFetch]) -> String {
+    if fetches.is_empty() {
+        return "no PRM location known".into();
+    }
+    fetches
+        .iter()
+        .map(|f| match &f.doc {
+            Ok(d) => format!("{} {} → HTTP {}", f.source.as_str(), f.url, d.status),
+            Err(e) => format!("{} {} → {e}", f.source.as_str(), f.url),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn fetch_evidence(fetches: &[PrmFetch]) -> Vec<String> {
+    fetches.iter().filter_map(|f| f.doc.as_ref().ok().map(|d| d.exchange.clone())).collect()
+}
+
+/// Documents actually served: status 200 from any location.
+fn served(o: &ServerObservations) -> Vec<(&PrmFetch, &PrmDoc)> {
+    let mut out: Vec<(&PrmFetch, &PrmDoc)> = Vec::new();
+    for f in &o.discovery.fetches {
+        if let Ok(d) = &f.doc {
+            if d.status == 200 && !out.iter().any(|(g, _)| g.url == f.url) {
+                out.push((f, d));
+            }
+        }
+    }
+    out
+}
+
+fn prm03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let docs = served(o);
+    if docs.is_empty() {
+        return no_documents(o);
+    }
+    let expected = "200, Content-Type application/json (parameters allowed), a JSON object";
+    let mut problems = Vec::new();
+    for (f, d) in &docs {
+        let ct = d.content_type.clone().unwrap_or_default();
+        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if media != "application/json" {
+            problems.push(format!("{}: Content-Type `{ct}`", f.url));
+        }
+        if let Err(e) = &d.body {
+            problems.push(format!("{}: {e}", f.url));
+        }
+    }
+    let ev: Vec<String> = docs.iter().map(|(_, d)| d.exchange.clone()).collect();
+    let e = if problems.is_empty() {
+        Evaluation::pass(expected, format!("{} document(s) served as JSON objects", docs.len()))
+    } else {
+        Evaluation::violated(m.level, expected, problems.join("; "))
+    };
+    e.with_evidence(ev)
+}
+
+/// Issuer identifier syntax (RFC 8414 §2): absolute http(s) URL, no query, no fragment.
+fn issuer_problem(v: &Value) -> Option<String> {
+    let Some(s) = v.as_str() else {
+        return Some(format!("{v} is not a string"));
+    };
+    match url::Url::parse(s) {
+        Err(e) => Some(format!("`{s}` is not an absolute URL: {e}")),
+        Ok(u) if !matches!(u.scheme(), "https" | "http") => Some(format!("`{s}` is not an http(s) URL")),
+        Ok(u) if u.scheme() == "http" && !is_loopback_host(u.host_str().unwrap_or("")) => {
+            Some(format!("`{s}` uses http on a non-loopback host"))
+        }
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => Some(format!("`{s}` has a query or fragment")),
+        Ok(_) => None,
+    }
+}
+
+fn prm04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    each_document(m, o, "authorization_servers: a non-empty array of issuer identifiers", |_, obj| {
+        match obj.get("authorization_servers") {
+            None => vec!["authorization_servers is missing".into()],
+            Some(Value::Array(a)) if a.is_empty() => vec!["authorization_servers is empty".into()],
+            Some(Value::Array(a)) => a.iter().filter_map(issuer_problem).collect(),
+            Some(other) => vec![format!("authorization_servers is not an array: {other}")],
+        }
+    })
+}
+
+fn prm05(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    each_document(m, o, "resource: an absolute http(s) URL without a fragment", |_, obj| match obj.get("resource") {
+        None => vec!["resource is missing".into()],
+        Some(Value::String(s)) => match url::Url::parse(s) {
+            Err(e) => vec![format!("resource `{s}` is not an absolute URL: {e}")],
+            Ok(u) if u.fragment().is_some() || s.contains('#') => vec![format!("resource `{s}` has a fragment")],
+            Ok(u) if !matches!(u.scheme(), "https" | "http") => vec![format!("resource `{s}` is not http(s)")],
+            Ok(_) => vec![],
+        },
+        Some(other) => vec![format!("resource is not a string: {other}")],
+    })
+}
+
+fn prm06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let expected = "resource == the identifier the well-known URL was derived from";
+    let mut judged = Vec::new();
+    let mut problems = Vec::new();
+    for (f, doc, _) in o.discovery.documents() {
+        if f.source == PrmSource::Header {
+            continue;
+        }
+        judged.push(doc.exchange.clone());
+        let actual = doc.resource().unwrap_or("<missing>");
+        let root_alt = format!("{}/", f.expected_resource);
+        let ok = actual == f.expected_resource || (f.source == PrmSource::Root && actual == root_alt);
+        if !ok {
+            problems.push(format!("{} serves resource `{actual}`, expected `{}`", f.url, f.expected_resource));
+        }
+    }
+    if judged.is_empty() {
+        return Evaluation::skip("no PRM is served at a well-known location (discovery is through the 401 header only)");
+    }
+    let e = if problems.is_empty() {
+        Evaluation::pass(expected, format!("{} well-known document(s) match", judged.len()))
+    } else {
+        Evaluation::violated(m.level, expected, problems.join("; "))
+    };
+    e.with_evidence(judged)
+}
+
+fn prm07(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let Some(f) = o.discovery.get(PrmSource::Header) else {
+        return Evaluation::skip("the 401 advertised no resource_metadata URL");
+    };
+    let doc = match &f.doc {
+        Ok(d) => d,
+        Err(e) => return e.to_evaluation("fetching the advertised PRM"),
+    };
+    let Some(actual) = doc.resource() else {
+        return Evaluation::error("the advertised PRM has no usable resource (see RS-PRM-03/05)").with_evidence([doc.exchange.clone()]);
+    };
+    let expected = format!("resource == {}", o.target);
+    let e = if actual == o.target {
+        Evaluation::pass(expected, format!("resource `{actual}`"))
+    } else if !o.profile.strict_prm_resource && o.target.starts_with(actual.trim_end_matches('/')) && same_origin(actual, &o.target) {
+        Evaluation::violated(Should, expected, format!("resource `{actual}` is a parent of the request URL"))
+            .with_message("downgraded to WARN by the profile (strict_prm_resource = false)")
+    } else {
+        Evaluation::violated(m.level, expected, format!("resource `{actual}`"))
+    };
+    e.with_evidence([doc.exchange.clone()])
+}
+
+fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+fn prm08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    each_document(m, o, "no null or empty members (except bearer_methods_supported: [])", |_, obj| {
+        obj.iter()
+            .filter_map(|(k, v)| {
+                let empty = match v {
+                    Value::Null => true,
+                    Value::Array(a) => a.is_empty() && k != "bearer_methods_supported",
+                    Value::Object(x) => x.is_empty(),
+                    Value::String(s) => s.is_empty(),
+                    _ => false,
+                };
+                empty.then(|| format!("`{k}` is {v}"))
+            })
+            .collect()
+    })
+}
+
+fn prm09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    each_document(m, o, "scopes_supported present and non-empty", |_, obj| match obj.get("scopes_supported") {
+        Some(Value::Array(a)) if !a.is_empty() => vec![],
+        Some(other) => vec![format!("scopes_supported is {other}")],
+        None => vec!["no scopes_supported".into()],
+    })
+}
+
+fn prm10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let expected = "HTTP 200 without credentials";
+    let mut refused = Vec::new();
+    let mut ok = Vec::new();
+    for f in &o.discovery.fetches {
+        if let Ok(d) = &f.doc {
+            match d.status {
+                200 => ok.push(d.exchange.clone()),
+                401 | 403 => refused.push((f.url.clone(), d.status, d.exchange.clone())),
+                _ => {}
+            }
+        }
+    }
+    if !refused.is_empty() {
+        let actual = refused.iter().map(|(u, s, _)| format!("{u} → HTTP {s}")).collect::<Vec<_>>().join("; ");
+        return Evaluation::violated(m.level, expected, actual).with_evidence(refused.into_iter().map(|(_, _, e)| e));
+    }
+    if ok.is_empty() {
+        return no_documents(o);
+    }
+    Evaluation::pass(expected, format!("{} PRM location(s) answered 200 without credentials", ok.len())).with_evidence(ok)
+}
+
+fn prm11(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let mut any_member = false;
+    for (_, _, obj) in o.discovery.documents() {
+        any_member |= ["jwks_uri", "resource_signing_alg_values_supported", "bearer_methods_supported"]
+            .iter()
+            .any(|k| obj.contains_key(*k));
+    }
+    if o.discovery.documents().next().is_some() && !any_member {
+        return Evaluation::skip("the PRM has none of jwks_uri, resource_signing_alg_values_supported, bearer_methods_supported");
+    }
+    each_document(m, o, "jwks_uri https; no `none` signing alg; bearer methods within {header, body, query}", |_, obj| {
+        let mut p = Vec::new();
+        if let Some(v) = obj.get("jwks_uri") {
+            match v.as_str().and_then(|s| url::Url::parse(s).ok()) {
+                Some(u) if u.scheme() == "https" || is_loopback_host(u.host_str().unwrap_or("")) => {}
+                _ => p.push(format!("jwks_uri {v} is not an https URL")),
+            }
+        }
+        if let Some(v) = obj.get("resource_signing_alg_values_supported") {
+            if v.as_array().is_none_or(|a| a.iter().any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("none")))) {
+                p.push(format!("resource_signing_alg_values_supported {v} is not an array without `none`"));
+            }
+        }
+        if let Some(v) = obj.get("bearer_methods_supported") {
+            match v.as_array() {
+                Some(a) => {
+                    for x in a {
+                        if !matches!(x.as_str(), Some("header" | "body" | "query")) {
+                            p.push(format!("bearer_methods_supported holds {x}"));
+                        }
+                    }
+                }
+                None => p.push(format!("bearer_methods_supported {v} is not an array")),
+            }
+        }
+        p
+    })
+}
+
+fn prm12(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    each_document(m, o, "bearer_methods_supported without \"query\"", |_, obj| {
+        match obj.get("bearer_methods_supported").and_then(Value::as_array) {
+            Some(a) if a.iter().any(|x| x.as_str() == Some("query")) => {
+                vec!["bearer_methods_supported advertises \"query\"".into()]
+            }
+            _ => vec![],
+        }
+    })
+}
+
+fn prm13(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let target_slash = o.target.ends_with('/');
+    each_document(m, o, "resource without an insignificant trailing slash", |f, obj| {
+        let Some(r) = obj.get("resource").and_then(Value::as_str) else {
+            return vec![];
+        };
+        let root = f.source == PrmSource::Root && r.trim_end_matches('/') == f.expected_resource;
+        if r.ends_with('/') && !target_slash && !root {
+            vec![format!("resource `{r}` ends with a slash the MCP URL does not have")]
+        } else {
+            vec![]
+        }
+    })
+}
+
+fn tls01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let mut urls: Vec<(String, &str)> = vec![(o.target.clone(), "MCP endpoint")];
+    for f in &o.discovery.fetches {
+        if matches!(&f.doc, Ok(d) if d.status == 200) {
+            urls.push((f.url.clone(), "PRM URL"));
+        }
+    }
+    for (_, _, obj) in o.discovery.documents() {
+        if let Some(r) = obj.get("resource").and_then(Value::as_str) {
+            urls.push((r.to_owned(), "PRM resource"));
+        }
+    }
+    let mut insecure = Vec::new();
+    let mut local = Vec::new();
+    for (u, what) in &urls {
+        let Ok(parsed) = url::Url::parse(u) else { continue };
+        if parsed.scheme() == "https" {
+            continue;
+        }
+        if is_loopback_host(parsed.host_str().unwrap_or("")) {
+            local.push(format!("{what} {u}"));
+        } else {
+            insecure.push(format!("{what} {u}"));
+        }
+    }
+    let evidence: Vec<String> = o.discovery.documents().map(|(_, d, _)| d.exchange.clone()).collect();
+    let expected = "https for the MCP endpoint, PRM URLs and resource";
+    let e = if !insecure.is_empty() {
+        Evaluation::violated(m.level, expected, format!("plain http on a non-loopback host: {}", insecure.join(", ")))
+    } else if !local.is_empty() {
+        Evaluation::info(expected, format!("loopback http: {}", local.join(", ")))
+            .with_message("local profile: https not verifiable on loopback")
+    } else {
+        Evaluation::pass(expected, "every URL is https")
+    };
+    e.with_evidence(evidence)
+}

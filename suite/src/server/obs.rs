@@ -1,0 +1,289 @@
+//! What the server-role scenarios observed. Checks judge only this record.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::check::ObsError;
+use crate::profile::Profile;
+use crate::server::ctx::Probe;
+
+/// How the server validates tokens (configured by the profile, or observed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Locally, against the AS JWKS.
+    Jwt,
+    /// RFC 7662 introspection at the AS.
+    Introspection,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Jwt => "jwt",
+            Mode::Introspection => "introspection",
+        }
+    }
+}
+
+/// Every adversarial or variant token the suite presents, one probe each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stimulus {
+    Expired,
+    NoExp,
+    NotYetValid,
+    RandomString,
+    Truncated,
+    Garbled,
+    Oversized,
+    Revoked,
+    AudOther,
+    AudMissing,
+    AudClientId,
+    AudOtherAndClientId,
+    AudUpstream,
+    AudUppercase,
+    IssAttacker,
+    IssTrailingSlash,
+    SigBitFlip,
+    TamperedPayload,
+    AlgNoneLower,
+    AlgNoneTitle,
+    AlgNoneUpper,
+    HsPem,
+    HsDer,
+    HsJwk,
+    UnknownKid,
+    AttackerKeyRealKid,
+    EmbeddedJwk,
+    Jku,
+    X5u,
+    TypJwt,
+    TypMissing,
+    BearerLowercase,
+    BearerUppercase,
+    QueryToken,
+    MalformedEmpty,
+    MalformedExtraToken,
+    MalformedTwoHeaders,
+}
+
+impl Stimulus {
+    pub const ALL: [Stimulus; 37] = [
+        Stimulus::Expired,
+        Stimulus::NoExp,
+        Stimulus::NotYetValid,
+        Stimulus::RandomString,
+        Stimulus::Truncated,
+        Stimulus::Garbled,
+        Stimulus::Oversized,
+        Stimulus::Revoked,
+        Stimulus::AudOther,
+        Stimulus::AudMissing,
+        Stimulus::AudClientId,
+        Stimulus::AudOtherAndClientId,
+        Stimulus::AudUpstream,
+        Stimulus::AudUppercase,
+        Stimulus::IssAttacker,
+        Stimulus::IssTrailingSlash,
+        Stimulus::SigBitFlip,
+        Stimulus::TamperedPayload,
+        Stimulus::AlgNoneLower,
+        Stimulus::AlgNoneTitle,
+        Stimulus::AlgNoneUpper,
+        Stimulus::HsPem,
+        Stimulus::HsDer,
+        Stimulus::HsJwk,
+        Stimulus::UnknownKid,
+        Stimulus::AttackerKeyRealKid,
+        Stimulus::EmbeddedJwk,
+        Stimulus::Jku,
+        Stimulus::X5u,
+        Stimulus::TypJwt,
+        Stimulus::TypMissing,
+        Stimulus::BearerLowercase,
+        Stimulus::BearerUppercase,
+        Stimulus::QueryToken,
+        Stimulus::MalformedEmpty,
+        Stimulus::MalformedExtraToken,
+        Stimulus::MalformedTwoHeaders,
+    ];
+
+    /// What the stimulus is, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stimulus::Expired => "a token whose exp is 600 s in the past",
+            Stimulus::NoExp => "a token without an exp claim",
+            Stimulus::NotYetValid => "a token whose nbf is 600 s in the future",
+            Stimulus::RandomString => "a random string as the token",
+            Stimulus::Truncated => "a valid token with half its signature cut off",
+            Stimulus::Garbled => "a valid token whose payload segment is garbage",
+            Stimulus::Oversized => "a 64 KiB garbage token",
+            Stimulus::Revoked => "a valid token revoked at the AS before use",
+            Stimulus::AudOther => "a token whose aud is another MCP server",
+            Stimulus::AudMissing => "a token without an aud claim",
+            Stimulus::AudClientId => "a token whose aud is the client_id",
+            Stimulus::AudOtherAndClientId => "a token whose aud is [another server, client_id]",
+            Stimulus::AudUpstream => "a token minted for the upstream API the server fronts",
+            Stimulus::AudUppercase => "a valid token whose aud spells the server URL with an uppercase scheme and host",
+            Stimulus::IssAttacker => "a token with iss = an attacker issuer, signed with the trusted key",
+            Stimulus::IssTrailingSlash => "a token whose iss has a trailing slash added",
+            Stimulus::SigBitFlip => "a valid token with one signature bit flipped",
+            Stimulus::TamperedPayload => "a read_only user's token whose payload was changed to full_access without re-signing",
+            Stimulus::AlgNoneLower => "an unsigned token with alg \"none\"",
+            Stimulus::AlgNoneTitle => "an unsigned token with alg \"None\"",
+            Stimulus::AlgNoneUpper => "an unsigned token with alg \"NONE\"",
+            Stimulus::HsPem => "an HS256 token MACed with the AS public key's PEM text",
+            Stimulus::HsDer => "an HS256 token MACed with the AS public key's DER bytes",
+            Stimulus::HsJwk => "an HS256 token MACed with the AS public key's JWK JSON",
+            Stimulus::UnknownKid => "a token signed by an attacker key with a kid not in the JWKS",
+            Stimulus::AttackerKeyRealKid => "a token naming the AS kid but signed by an attacker key",
+            Stimulus::EmbeddedJwk => "a token carrying its own (attacker) key in a jwk header",
+            Stimulus::Jku => "a token whose jku header points at an attacker JWKS",
+            Stimulus::X5u => "a token whose x5u header points at an attacker certificate",
+            Stimulus::TypJwt => "a token with typ \"JWT\" instead of at+jwt",
+            Stimulus::TypMissing => "a token without a typ header",
+            Stimulus::BearerLowercase => "a valid token with the scheme spelled `bearer`",
+            Stimulus::BearerUppercase => "a valid token with the scheme spelled `BEARER`",
+            Stimulus::QueryToken => "a valid token only in the access_token query parameter",
+            Stimulus::MalformedEmpty => "`Authorization: Bearer ` with an empty token",
+            Stimulus::MalformedExtraToken => "`Authorization: Bearer <valid> extra` (two token words)",
+            Stimulus::MalformedTwoHeaders => "two Authorization lines: a valid token and garbage",
+        }
+    }
+}
+
+/// A fetched PRM document.
+#[derive(Debug, Clone)]
+pub struct PrmDoc {
+    pub exchange: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// The body as a JSON object, or why it is not one.
+    pub body: Result<Map<String, Value>, String>,
+}
+
+impl PrmDoc {
+    /// A usable PRM: 200 and a JSON object.
+    pub fn object(&self) -> Option<&Map<String, Value>> {
+        if self.status == 200 {
+            self.body.as_ref().ok()
+        } else {
+            None
+        }
+    }
+
+    pub fn resource(&self) -> Option<&str> {
+        self.object()?.get("resource")?.as_str()
+    }
+}
+
+/// How a PRM location was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrmSource {
+    /// `resource_metadata` in the 401 challenge.
+    Header,
+    /// `/.well-known/oauth-protected-resource/<path>`.
+    PathInserted,
+    /// `/.well-known/oauth-protected-resource`.
+    Root,
+}
+
+impl PrmSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrmSource::Header => "the 401 resource_metadata URL",
+            PrmSource::PathInserted => "the path-inserted well-known URL",
+            PrmSource::Root => "the root well-known URL",
+        }
+    }
+}
+
+/// One PRM location and what it gave.
+#[derive(Debug, Clone)]
+pub struct PrmFetch {
+    pub source: PrmSource,
+    pub url: String,
+    /// The resource identifier the document must name (RFC 9728 §3.3).
+    pub expected_resource: String,
+    pub doc: Result<PrmDoc, ObsError>,
+}
+
+/// Every PRM location the suite tried.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    pub fetches: Vec<PrmFetch>,
+}
+
+impl Discovery {
+    pub fn get(&self, source: PrmSource) -> Option<&PrmFetch> {
+        self.fetches.iter().find(|f| f.source == source)
+    }
+
+    /// Fetches that returned a usable document.
+    pub fn documents(&self) -> impl Iterator<Item = (&PrmFetch, &PrmDoc, &Map<String, Value>)> {
+        self.fetches.iter().filter_map(|f| {
+            let doc = f.doc.as_ref().ok()?;
+            Some((f, doc, doc.object()?))
+        })
+    }
+}
+
+/// Session hijack attempts on a session opened by the full user.
+#[derive(Debug, Clone)]
+pub struct SessionObs {
+    pub no_token: Probe,
+    pub expired_token: Probe,
+    pub other_user: Probe,
+    pub unauth_get: Probe,
+    pub unauth_delete: Probe,
+}
+
+/// A read-only user trying the write tool, three times, and the read-back.
+#[derive(Debug, Clone)]
+pub struct ScopeObs {
+    pub attempts: Vec<Probe>,
+    pub markers: Vec<String>,
+    pub read_back: Result<(String, String), ObsError>,
+    /// The read-only user's read with its reduced-scope token.
+    pub reduced_read: Probe,
+}
+
+/// A write with an invalid token, and the read-back.
+#[derive(Debug, Clone)]
+pub struct WriteProbe {
+    pub attempt: Probe,
+    pub marker: String,
+    pub read_back: Result<(String, String), ObsError>,
+}
+
+/// Everything the server role observed.
+#[derive(Debug)]
+pub struct ServerObservations {
+    pub target: String,
+    pub profile: Profile,
+    pub mode: Result<Mode, ObsError>,
+    /// A valid token opening a session: the precondition of every rejection check.
+    pub baseline: Result<String, ObsError>,
+    /// POST initialize with no credentials.
+    pub unauthenticated: Result<Probe, ObsError>,
+    pub discovery: Discovery,
+    pub probes: BTreeMap<Stimulus, Result<Probe, ObsError>>,
+    /// Paths the attacker listener (jku/x5u) served during the run.
+    pub attacker_fetches: Vec<String>,
+    pub session: Result<SessionObs, ObsError>,
+    pub session_ids: Result<Vec<(String, String)>, ObsError>,
+    pub scope: Result<ScopeObs, ObsError>,
+    pub write_before_auth: Result<WriteProbe, ObsError>,
+    pub origin: Result<Probe, ObsError>,
+}
+
+impl ServerObservations {
+    pub fn probe(&self, s: Stimulus) -> Result<&Probe, ObsError> {
+        match self.probes.get(&s) {
+            Some(Ok(p)) => Ok(p),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(ObsError::Harness(format!("no probe recorded for {s:?}"))),
+        }
+    }
+}

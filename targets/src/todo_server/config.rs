@@ -1,0 +1,104 @@
+//! Configuration of the reference To-Do server.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::Defect;
+
+/// How the server validates access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValidationMode {
+    /// Validate RFC 9068 JWT access tokens locally against the issuer's JWKS.
+    Jwt,
+    /// Ask the authorization server (RFC 7662 token introspection).
+    Introspection,
+}
+
+impl ValidationMode {
+    /// The configuration name: `jwt` or `introspection`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValidationMode::Jwt => "jwt",
+            ValidationMode::Introspection => "introspection",
+        }
+    }
+}
+
+impl fmt::Display for ValidationMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error for an unknown [`ValidationMode`] name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown validation mode `{0}` (valid: jwt, introspection)")]
+pub struct UnknownValidationMode(pub String);
+
+impl FromStr for ValidationMode {
+    type Err = UnknownValidationMode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "jwt" => Ok(ValidationMode::Jwt),
+            "introspection" => Ok(ValidationMode::Introspection),
+            other => Err(UnknownValidationMode(other.to_owned())),
+        }
+    }
+}
+
+/// Credentials and endpoint for RFC 7662 token introspection (`client_secret_basic`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct IntrospectionClient {
+    /// The introspection endpoint.
+    pub url: String,
+    /// The client id the server authenticates with.
+    pub client_id: String,
+    /// The client secret (redacted in `Debug`).
+    pub client_secret: String,
+}
+
+impl fmt::Debug for IntrospectionClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionClient")
+            .field("url", &self.url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Everything the To-Do server needs to know. Build with [`TodoServerConfig::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct TodoServerConfig {
+    /// The one trusted issuer, compared exactly with `iss`.
+    pub issuer: String,
+    /// Where the issuer publishes its signing keys.
+    pub jwks_uri: String,
+    /// JWT or introspection.
+    pub mode: ValidationMode,
+    /// Required in [`ValidationMode::Introspection`].
+    pub introspection: Option<IntrospectionClient>,
+    /// External base URL (`scheme://host:port`) the server answers as; default
+    /// `http://127.0.0.1:<bound port>`. The resource is `public_base + "/mcp"`.
+    pub public_base: Option<String>,
+    /// The one protection to turn off, if any.
+    pub defect: Option<Defect>,
+    /// Scopes advertised in PRM and in challenges.
+    pub scopes_supported: Vec<String>,
+}
+
+impl TodoServerConfig {
+    /// A compliant JWT-mode configuration trusting `issuer` with keys at `jwks_uri`.
+    pub fn new(issuer: impl Into<String>, jwks_uri: impl Into<String>) -> Self {
+        TodoServerConfig {
+            issuer: issuer.into(),
+            jwks_uri: jwks_uri.into(),
+            mode: ValidationMode::Jwt,
+            introspection: None,
+            public_base: None,
+            defect: None,
+            scopes_supported: vec![super::SCOPE_READ.to_owned(), super::SCOPE_WRITE.to_owned()],
+        }
+    }
+}

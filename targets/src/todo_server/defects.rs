@@ -1,0 +1,185 @@
+//! The `Defect` enum: each variant turns off exactly one protection of the reference server.
+//!
+//! The suite proves every check against these: a check must FAIL with at least one defect and
+//! the defect must change no verdict it should not.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::ValidationMode;
+
+const JWT: &[ValidationMode] = &[ValidationMode::Jwt];
+const BOTH: &[ValidationMode] = &[ValidationMode::Jwt, ValidationMode::Introspection];
+const INTROSPECTION: &[ValidationMode] = &[ValidationMode::Introspection];
+
+macro_rules! defects {
+    ($( $variant:ident = $name:literal, $modes:expr, $desc:literal; )*) => {
+        /// One deliberately broken protection of the reference To-Do server.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Defect {
+            $( #[doc = $desc] $variant, )*
+        }
+
+        impl Defect {
+            /// Every defect, in catalog order.
+            pub const ALL: &'static [Defect] = &[ $( Defect::$variant, )* ];
+
+            /// The kebab-case name used on the command line and in fixtures.
+            pub fn name(self) -> &'static str {
+                match self { $( Defect::$variant => $name, )* }
+            }
+
+            /// What the defect breaks, in one sentence.
+            pub fn description(self) -> &'static str {
+                match self { $( Defect::$variant => $desc, )* }
+            }
+
+            /// The validation modes in which the defect is meaningful.
+            pub fn modes(self) -> &'static [ValidationMode] {
+                match self { $( Defect::$variant => $modes, )* }
+            }
+        }
+    };
+}
+
+defects! {
+    SkipAudienceCheck = "skip-audience-check", BOTH,
+        "Accepts tokens whose `aud` is missing or names another resource.";
+    SkipIssuerCheck = "skip-issuer-check", JWT,
+        "Accepts JWTs whose `iss` is not the trusted issuer.";
+    SkipSignatureCheck = "skip-signature-check", JWT,
+        "Decodes RS256/HS* JWT claims without verifying the signature.";
+    AcceptAlgNone = "accept-alg-none", JWT,
+        "Accepts unsigned JWTs whose header `alg` is `none` (any case).";
+    AcceptHs256WithPublicKey = "accept-hs256-with-public-key", JWT,
+        "Accepts HS256 JWTs MACed with the issuer's RSA public key (SPKI PEM, SPKI DER or JWK JSON bytes).";
+    AcceptUnknownKid = "accept-unknown-kid", JWT,
+        "Accepts JWTs whose `kid` is not in the JWKS (even after a refetch) without verifying them.";
+    TrustHeaderKeys = "trust-header-keys", JWT,
+        "Verifies with keys named in the token header (`jwk`, fetched `jku`; fetches `x5u`).";
+    SkipExpiryCheck = "skip-expiry-check", JWT,
+        "Accepts JWTs with a past or missing `exp`.";
+    SkipNbfCheck = "skip-nbf-check", JWT,
+        "Accepts JWTs whose `nbf` is in the future.";
+    SkipTypCheck = "skip-typ-check", JWT,
+        "Accepts JWTs whose header `typ` is not `at+jwt` (e.g. ID tokens).";
+    AcceptQueryToken = "accept-query-token", JWT,
+        "Takes the token from the `access_token` query parameter when there is no Authorization header.";
+    CaseSensitiveBearer = "case-sensitive-bearer", JWT,
+        "Recognises only the exact scheme `Bearer`; `bearer` / `BEARER` count as no token.";
+    LenientAuthorizationHeader = "lenient-authorization-header", JWT,
+        "Repairs malformed Authorization headers (first word, first header; empty token is 401) instead of 400.";
+    SessionAsAuth = "session-as-auth", JWT,
+        "Serves a request carrying a known `Mcp-Session-Id` as the session owner even without a valid token.";
+    SessionNotBoundToUser = "session-not-bound-to-user", JWT,
+        "Lets any valid token use any session.";
+    SequentialSessionIds = "sequential-session-ids", JWT,
+        "Issues predictable session ids `session-1`, `session-2`, ...";
+    WriteBeforeAuth = "write-before-auth", JWT,
+        "Executes `create_todo` / `delete_todo` before authenticating the request.";
+    AcceptMalformedToken = "accept-malformed-token", JWT,
+        "Serves a token that is not a JWT at all as an anonymous user with scope `todo:read`.";
+    InvalidTokenWithoutError = "invalid-token-without-error", BOTH,
+        "Answers a bad token with a 401 challenge that lacks `error=\"invalid_token\"`.";
+    IgnoreIntrospectionActive = "ignore-introspection-active", INTROSPECTION,
+        "Uses introspection claims even when `active` is false or missing.";
+    SkipScopeCheck = "skip-scope-check", JWT,
+        "Runs every tool whatever the token's scope.";
+    ScopeErrorAsToolResult = "scope-error-as-tool-result", JWT,
+        "Reports insufficient scope as HTTP 200 with an `isError` tool result instead of 403.";
+    InsufficientScopeWithoutScope = "insufficient-scope-without-scope", JWT,
+        "Omits `scope` from the 403 insufficient_scope challenge.";
+    InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", JWT,
+        "Omits `resource_metadata` from the 403 insufficient_scope challenge.";
+    InconsistentScopeChallenge = "inconsistent-scope-challenge", JWT,
+        "Alternates the 403 `scope` between two different sets on successive challenges.";
+    RequireAllScopes = "require-all-scopes", JWT,
+        "Requires both `todo:read` and `todo:write` for every tool (no reduced-scope tokens).";
+    ChallengeWithoutScope = "challenge-without-scope", JWT,
+        "Omits `scope` from 401 challenges.";
+    ErrorOnAnonymous = "error-on-anonymous", JWT,
+        "Adds `error=\"invalid_token\"` to the 401 for a request that sent no token.";
+    DuplicateChallengeParams = "duplicate-challenge-params", JWT,
+        "Repeats the `scope` parameter in 401 challenges.";
+    BareBearerChallenge = "bare-bearer-challenge", JWT,
+        "Sends 401 challenges as a bare `Bearer` with no parameters.";
+    NoResourceMetadata = "no-resource-metadata", JWT,
+        "Omits `resource_metadata` from challenges and serves no PRM at all.";
+    AllowAnonymousInitialize = "allow-anonymous-initialize", JWT,
+        "Lets `initialize` without a token succeed and create an anonymous session.";
+    PrmWrongResource = "prm-wrong-resource", JWT,
+        "PRM `resource` is the origin instead of the MCP endpoint URL.";
+    PrmNoAuthorizationServers = "prm-no-authorization-servers", JWT,
+        "PRM omits `authorization_servers`.";
+    PrmResourceFragment = "prm-resource-fragment", JWT,
+        "PRM `resource` carries a fragment (`#mcp`).";
+    PrmEmptyMembers = "prm-empty-members", JWT,
+        "PRM carries an empty array and a null member.";
+    PrmNoScopesSupported = "prm-no-scopes-supported", JWT,
+        "PRM omits `scopes_supported`.";
+    PrmRequiresAuth = "prm-requires-auth", JWT,
+        "PRM answers 401 unless the request carries a valid token.";
+    PrmBadBearerMethod = "prm-bad-bearer-method", JWT,
+        "PRM `bearer_methods_supported` lists `cookie`, which RFC 9728 does not define.";
+    PrmAdvertisesQuery = "prm-advertises-query", JWT,
+        "PRM `bearer_methods_supported` advertises `query` (query tokens are still ignored).";
+    PrmResourceTrailingSlash = "prm-resource-trailing-slash", JWT,
+        "PRM `resource` has a trailing slash the endpoint URL lacks.";
+    PrmWrongContentType = "prm-wrong-content-type", JWT,
+        "PRM is served as `text/plain`.";
+    SkipOriginCheck = "skip-origin-check", JWT,
+        "Serves requests whose `Origin` is not the server's own origin.";
+    StrictCaseAudience = "strict-case-audience", JWT,
+        "Compares `aud` byte for byte, rejecting upper-case scheme/host variants of the resource URL.";
+    PlainHttpPublicHost = "plain-http-public-host", JWT,
+        "No code change: the suite starts the server with public base `http://todo.conformance.test:<port>` (plain http on a non-loopback host).";
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error for an unknown defect name; its message lists the valid names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown defect `{name}`; valid defects: {valid}")]
+pub struct UnknownDefect {
+    /// The name that was given.
+    pub name: String,
+    valid: String,
+}
+
+impl FromStr for Defect {
+    type Err = UnknownDefect;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        Defect::ALL.iter().copied().find(|d| d.name() == s).ok_or_else(|| UnknownDefect {
+            name: s.to_owned(),
+            valid: Defect::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", "),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for &d in Defect::ALL {
+            assert!(seen.insert(d.name()), "duplicate name {d}");
+            assert_eq!(d.name().parse::<Defect>(), Ok(d));
+            assert!(!d.modes().is_empty());
+            assert!(!d.description().is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_valid_names() {
+        let err = "nope".parse::<Defect>().unwrap_err();
+        assert!(err.to_string().contains("skip-audience-check"));
+    }
+}

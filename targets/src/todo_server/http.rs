@@ -1,0 +1,92 @@
+//! Outbound HTTP: one client with a timeout, no redirects, no proxies, and a body-size cap.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// Timeout for every outbound request.
+const TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest response body the server reads from the issuer (JWKS, introspection, header keys).
+const BODY_CAP: usize = 256 * 1024;
+
+/// Why an outbound fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FetchError {
+    #[error("request failed: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("unexpected status {0}")]
+    Status(StatusCode),
+    #[error("response body larger than {BODY_CAP} bytes")]
+    TooLarge,
+    #[error("no introspection endpoint is configured")]
+    NotConfigured,
+    #[error("response is not the expected JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The server's outbound HTTP client.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub(crate) fn new() -> Http {
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap_or_default();
+        Http { client }
+    }
+
+    /// GET `url` and return the body of a 200 response, capped.
+    pub(crate) async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let response = self.client.get(url).send().await?;
+        read_ok_body(response).await
+    }
+
+    /// POST a form with HTTP Basic client authentication and return the body of a 200 response.
+    pub(crate) async fn post_form_basic(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        user: &str,
+        password: &str,
+    ) -> Result<Vec<u8>, FetchError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        // RFC 6749 §2.3.1: client id and secret are form-urlencoded before Basic encoding.
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let response = self
+            .client
+            .post(url)
+            .basic_auth(enc(user), Some(enc(password)))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await?;
+        read_ok_body(response).await
+    }
+}
+
+async fn read_ok_body(mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+    if response.status() != StatusCode::OK {
+        return Err(FetchError::Status(response.status()));
+    }
+    if response.content_length().is_some_and(|len| len > BODY_CAP as u64) {
+        return Err(FetchError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > BODY_CAP {
+            return Err(FetchError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -1,0 +1,190 @@
+//! The reference To-Do MCP server: an exemplary resource server per MCP Authorization
+//! 2025-11-25 (Streamable HTTP at `/mcp`), with a [`Defect`] switch that turns off exactly one
+//! protection.
+//!
+//! One module per concern: [`config`](TodoServerConfig), `auth` (bearer extraction, JWT and
+//! introspection validation), `prm` and `challenge` (discovery and `WWW-Authenticate`),
+//! `endpoint` (the `/mcp` pipeline), `mcp` (JSON-RPC and tools), `sessions`, `todos`, `defects`.
+
+mod auth;
+mod challenge;
+mod config;
+mod defects;
+mod endpoint;
+mod http;
+mod mcp;
+mod prm;
+mod sessions;
+mod todos;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{any, get};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{IntrospectionClient, TodoServerConfig, UnknownValidationMode, ValidationMode};
+pub use defects::{Defect, UnknownDefect};
+
+/// Scope needed by `list_todos`.
+pub const SCOPE_READ: &str = "todo:read";
+/// Scope needed by `create_todo` and `delete_todo`.
+pub const SCOPE_WRITE: &str = "todo:write";
+/// Path of the MCP endpoint.
+pub const MCP_PATH: &str = "/mcp";
+/// Path of the protected resource metadata (RFC 9728 §3.1, path-inserted).
+pub const PRM_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
+
+/// The configuration resolved against the bound address.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) issuer: String,
+    pub(crate) jwks_uri: String,
+    pub(crate) mode: ValidationMode,
+    pub(crate) introspection: Option<IntrospectionClient>,
+    /// `scheme://host:port` without a trailing slash.
+    pub(crate) public_base: String,
+    /// The resource identifier: `public_base + "/mcp"`.
+    pub(crate) resource: String,
+    pub(crate) prm_url: String,
+    /// The origin of `public_base` (the only allowed `Origin`).
+    pub(crate) origin: url::Origin,
+    pub(crate) scopes_supported: Vec<String>,
+    pub(crate) defect: Option<Defect>,
+}
+
+impl Settings {
+    fn new(config: TodoServerConfig, local_addr: SocketAddr) -> Settings {
+        let public_base = config
+            .public_base
+            .map(|b| b.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", local_addr.port()));
+        // An unparsable base yields an opaque origin, which no `Origin` header equals.
+        let origin = url::Url::parse(&public_base).map_or_else(|_| url::Origin::new_opaque(), |u| u.origin());
+        Settings {
+            issuer: config.issuer,
+            jwks_uri: config.jwks_uri,
+            mode: config.mode,
+            introspection: config.introspection,
+            resource: format!("{public_base}{MCP_PATH}"),
+            prm_url: format!("{public_base}{PRM_PATH}"),
+            public_base,
+            origin,
+            scopes_supported: config.scopes_supported,
+            defect: config.defect,
+        }
+    }
+
+    pub(crate) fn has(&self, defect: Defect) -> bool {
+        self.defect == Some(defect)
+    }
+}
+
+/// Shared state of one server.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) settings: Settings,
+    pub(crate) validator: auth::Validator,
+    pub(crate) sessions: sessions::SessionStore,
+    pub(crate) todos: todos::TodoList,
+    challenges: AtomicUsize,
+}
+
+impl AppState {
+    /// Counts 403 scope challenges (for [`Defect::InconsistentScopeChallenge`]).
+    pub(crate) fn next_challenge(&self) -> usize {
+        self.challenges.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The reference To-Do MCP server.
+#[derive(Debug)]
+pub struct TodoServer;
+
+impl TodoServer {
+    /// Serves on `listener` (bound by the caller, e.g. to `127.0.0.1:0`) until shut down.
+    pub async fn start(config: TodoServerConfig, listener: TcpListener) -> std::io::Result<RunningTodoServer> {
+        let addr = listener.local_addr()?;
+        let (router, url) = build(config, addr);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.await;
+            };
+            if let Err(err) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+                tracing::error!(%err, "todo-server stopped");
+            }
+        });
+        Ok(RunningTodoServer { addr, url, shutdown: Some(tx), task: Some(task) })
+    }
+
+    /// The router, testable without a socket; `local_addr` supplies the default public base.
+    pub fn router(config: TodoServerConfig, local_addr: SocketAddr) -> Router {
+        build(config, local_addr).0
+    }
+}
+
+/// The router and the resource URL it answers as.
+fn build(config: TodoServerConfig, local_addr: SocketAddr) -> (Router, String) {
+    let settings = Settings::new(config, local_addr);
+    let validator = auth::Validator::new(&settings, http::Http::new());
+    let resource = settings.resource.clone();
+    let state = Arc::new(AppState {
+        settings,
+        validator,
+        sessions: sessions::SessionStore::default(),
+        todos: todos::TodoList::default(),
+        challenges: AtomicUsize::new(0),
+    });
+    let router = Router::new()
+        .route(MCP_PATH, any(endpoint::handle))
+        .route(PRM_PATH, get(prm::handle))
+        .with_state(state);
+    (router, resource)
+}
+
+/// A server running on a socket. Dropping it aborts the server.
+#[derive(Debug)]
+pub struct RunningTodoServer {
+    addr: SocketAddr,
+    url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningTodoServer {
+    /// The resource URL (`…/mcp`).
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish (at most 5 s), then stops.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for RunningTodoServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
