@@ -147,11 +147,11 @@ impl ObsError {
     }
 }
 
-/// Shorthand: `let x = need!(obs.field, "what");` returns the ERROR evaluation when missing.
+/// Shorthand: `let x = need!(&obs.field, "what");` returns the ERROR evaluation when missing.
 #[macro_export]
 macro_rules! need {
     ($e:expr, $what:expr) => {
-        match &$e {
+        match $e {
             Ok(v) => v,
             Err(err) => return $crate::check::ObsError::to_evaluation(err, $what),
         }

@@ -279,11 +279,10 @@ pub struct ServerObservations {
 }
 
 impl ServerObservations {
-    pub fn probe(&self, s: Stimulus) -> Result<&Probe, ObsError> {
-        match self.probes.get(&s) {
-            Some(Ok(p)) => Ok(p),
-            Some(Err(e)) => Err(e.clone()),
-            None => Err(ObsError::Harness(format!("no probe recorded for {s:?}"))),
-        }
+    /// The probe of a stimulus (every stimulus is probed; a missing one is a suite bug).
+    pub fn probe(&self, s: Stimulus) -> &Result<Probe, ObsError> {
+        static MISSING: std::sync::LazyLock<Result<Probe, ObsError>> =
+            std::sync::LazyLock::new(|| Err(ObsError::Harness("no probe was recorded for this stimulus".into())));
+        self.probes.get(&s).unwrap_or(&MISSING)
     }
 }

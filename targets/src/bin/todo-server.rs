@@ -46,7 +46,9 @@ fn flags() -> Result<(Option<String>, Option<String>)> {
         };
         let value = match inline {
             Some(v) => v,
-            None => args.next().with_context(|| format!("{name} needs a value"))?,
+            None => args
+                .next()
+                .with_context(|| format!("{name} needs a value"))?,
         };
         *slot = Some(value);
     }
@@ -55,7 +57,10 @@ fn flags() -> Result<(Option<String>, Option<String>)> {
 
 fn config() -> Result<(TodoServerConfig, u16)> {
     let (port_flag, defect_flag) = flags()?;
-    let mut config = TodoServerConfig::new(required("MCP_CONFORMANCE_ISSUER")?, required("MCP_CONFORMANCE_JWKS_URI")?);
+    let mut config = TodoServerConfig::new(
+        required("MCP_CONFORMANCE_ISSUER")?,
+        required("MCP_CONFORMANCE_JWKS_URI")?,
+    );
 
     let introspection_url = var("MCP_CONFORMANCE_INTROSPECTION_URL")?;
     config.mode = match var("TODO_SERVER_MODE")? {
@@ -65,7 +70,8 @@ fn config() -> Result<(TodoServerConfig, u16)> {
     };
     if config.mode == ValidationMode::Introspection {
         config.introspection = Some(IntrospectionClient {
-            url: introspection_url.context("introspection mode needs MCP_CONFORMANCE_INTROSPECTION_URL")?,
+            url: introspection_url
+                .context("introspection mode needs MCP_CONFORMANCE_INTROSPECTION_URL")?,
             client_id: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID")?,
             client_secret: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET")?,
         });
@@ -73,7 +79,8 @@ fn config() -> Result<(TodoServerConfig, u16)> {
 
     let mut resource_port = None;
     if let Some(resource) = var("MCP_CONFORMANCE_RESOURCE")? {
-        let url = url::Url::parse(&resource).with_context(|| format!("MCP_CONFORMANCE_RESOURCE `{resource}` is not a URL"))?;
+        let url = url::Url::parse(&resource)
+            .with_context(|| format!("MCP_CONFORMANCE_RESOURCE `{resource}` is not a URL"))?;
         if url.path() != "/mcp" || url.query().is_some() || url.fragment().is_some() {
             bail!("MCP_CONFORMANCE_RESOURCE `{resource}` must be <origin>/mcp (this server serves MCP at /mcp)");
         }
@@ -86,8 +93,12 @@ fn config() -> Result<(TodoServerConfig, u16)> {
     }
 
     let port = match port_flag.or(var("PORT")?) {
-        Some(p) => p.parse::<u16>().with_context(|| format!("port `{p}` is not a number in 0..=65535"))?,
-        None => resource_port.filter(|_| config.public_base.as_deref().is_some_and(is_loopback_base)).unwrap_or(0),
+        Some(p) => p
+            .parse::<u16>()
+            .with_context(|| format!("port `{p}` is not a number in 0..=65535"))?,
+        None => resource_port
+            .filter(|_| config.public_base.as_deref().is_some_and(is_loopback_base))
+            .unwrap_or(0),
     };
     Ok((config, port))
 }
@@ -106,9 +117,13 @@ async fn main() -> Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .with_context(|| format!("cannot bind 127.0.0.1:{port}"))?;
-    let server = TodoServer::start(config, listener).await.context("cannot start the server")?;
+    let server = TodoServer::start(config, listener)
+        .await
+        .context("cannot start the server")?;
     eprintln!("todo-server listening on {}", server.url());
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
     server.shutdown().await;
     Ok(())
 }

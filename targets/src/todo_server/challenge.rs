@@ -24,18 +24,33 @@ impl Challenge {
         for (i, (name, value)) in self.0.iter().enumerate() {
             out.push_str(if i == 0 { " " } else { ", " });
             // quoted-string content limited to RFC 6750's %x20-21 / %x23-5B / %x5D-7E.
-            let value: String =
-                value.chars().map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { ' ' }).collect();
+            let value: String = value
+                .chars()
+                .map(|c| {
+                    if (' '..='~').contains(&c) && c != '"' && c != '\\' {
+                        c
+                    } else {
+                        ' '
+                    }
+                })
+                .collect();
             out.push_str(&format!("{name}=\"{value}\""));
         }
         HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
     }
 }
 
-fn with_challenge(status: StatusCode, challenge: &Challenge, error: &str, description: &str) -> Response {
+fn with_challenge(
+    status: StatusCode,
+    challenge: &Challenge,
+    error: &str,
+    description: &str,
+) -> Response {
     let body = json!({ "error": error, "error_description": description });
     let mut response = (status, axum::Json(body)).into_response();
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge.render());
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, challenge.render());
     response
 }
 
@@ -62,7 +77,9 @@ pub(crate) fn unauthorized(state: &AppState, why: &Unauthorized) -> Response {
     let mut challenge = Challenge::default();
     if !s.has(Defect::BareBearerChallenge) {
         if with_error {
-            challenge = challenge.param("error", "invalid_token").param("error_description", description.clone());
+            challenge = challenge
+                .param("error", "invalid_token")
+                .param("error_description", description.clone());
         }
         if !s.has(Defect::NoResourceMetadata) {
             challenge = challenge.param("resource_metadata", s.prm_url.clone());
@@ -80,8 +97,15 @@ pub(crate) fn unauthorized(state: &AppState, why: &Unauthorized) -> Response {
 /// 400 `invalid_request` for a malformed Authorization header.
 pub(crate) fn malformed(err: MalformedAuthorization) -> Response {
     let description = err.to_string();
-    let challenge = Challenge::default().param("error", "invalid_request").param("error_description", description.clone());
-    with_challenge(StatusCode::BAD_REQUEST, &challenge, "invalid_request", &description)
+    let challenge = Challenge::default()
+        .param("error", "invalid_request")
+        .param("error_description", description.clone());
+    with_challenge(
+        StatusCode::BAD_REQUEST,
+        &challenge,
+        "invalid_request",
+        &description,
+    )
 }
 
 /// 403 `insufficient_scope`; `scope` lists what this request needs plus the relevant granted scopes.
@@ -90,29 +114,45 @@ pub(crate) fn insufficient_scope(state: &AppState, scope: &str) -> Response {
     let description = "the token's scope does not cover this tool";
     let mut challenge = Challenge::default().param("error", "insufficient_scope");
     if !s.has(Defect::InsufficientScopeWithoutScope) {
-        let scope = if s.has(Defect::InconsistentScopeChallenge) && state.next_challenge() % 2 == 1 {
+        let scope = if s.has(Defect::InconsistentScopeChallenge) && state.next_challenge() % 2 == 1
+        {
             format!("{scope} todo:admin")
         } else {
             scope.to_owned()
         };
         challenge = challenge.param("scope", scope);
     }
-    if !s.has(Defect::InsufficientScopeWithoutResourceMetadata) && !s.has(Defect::NoResourceMetadata) {
+    if !s.has(Defect::InsufficientScopeWithoutResourceMetadata)
+        && !s.has(Defect::NoResourceMetadata)
+    {
         challenge = challenge.param("resource_metadata", s.prm_url.clone());
     }
     challenge = challenge.param("error_description", description);
-    with_challenge(StatusCode::FORBIDDEN, &challenge, "insufficient_scope", description)
+    with_challenge(
+        StatusCode::FORBIDDEN,
+        &challenge,
+        "insufficient_scope",
+        description,
+    )
 }
 
 /// 503 when the authorization server could not be asked.
 pub(crate) fn unavailable(err: &FetchError) -> Response {
     tracing::warn!(%err, "token validation unavailable");
-    plain_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the authorization server could not be reached")
+    plain_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "the authorization server could not be reached",
+    )
 }
 
 /// A JSON error body without a challenge.
 pub(crate) fn plain_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, axum::Json(json!({ "error": error, "error_description": description }))).into_response()
+    (
+        status,
+        axum::Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -121,8 +161,13 @@ mod tests {
 
     #[test]
     fn challenge_renders_params_in_order_and_strips_quotes() {
-        let c = Challenge::default().param("error", "invalid_token").param("error_description", "a \"b\\");
-        assert_eq!(c.render(), "Bearer error=\"invalid_token\", error_description=\"a  b \"");
+        let c = Challenge::default()
+            .param("error", "invalid_token")
+            .param("error_description", "a \"b\\");
+        assert_eq!(
+            c.render(),
+            "Bearer error=\"invalid_token\", error_description=\"a  b \""
+        );
         assert_eq!(Challenge::default().render(), "Bearer");
     }
 }

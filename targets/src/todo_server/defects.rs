@@ -155,10 +155,18 @@ impl FromStr for Defect {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        Defect::ALL.iter().copied().find(|d| d.name() == s).ok_or_else(|| UnknownDefect {
-            name: s.to_owned(),
-            valid: Defect::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", "),
-        })
+        Defect::ALL
+            .iter()
+            .copied()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| UnknownDefect {
+                name: s.to_owned(),
+                valid: Defect::ALL
+                    .iter()
+                    .map(|d| d.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 }
 

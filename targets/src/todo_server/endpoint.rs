@@ -45,14 +45,19 @@ impl Rejection {
 
 /// Authenticates a request from its `Authorization` header.
 pub(crate) async fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, Rejection> {
-    let presented = extract_token(&parts.headers, parts.uri.query(), &state.settings).map_err(Rejection::Malformed)?;
+    let presented = extract_token(&parts.headers, parts.uri.query(), &state.settings)
+        .map_err(Rejection::Malformed)?;
     let Presented::Token(token) = presented else {
         return Err(Rejection::Unauthorized(Unauthorized::NoToken));
     };
-    state.validator.validate(&token, &state.settings).await.map_err(|failure| match failure {
-        ValidationFailure::Invalid(err) => Rejection::Unauthorized(Unauthorized::Invalid(err)),
-        ValidationFailure::Unavailable(err) => Rejection::Unavailable(err),
-    })
+    state
+        .validator
+        .validate(&token, &state.settings)
+        .await
+        .map_err(|failure| match failure {
+            ValidationFailure::Invalid(err) => Rejection::Unauthorized(Unauthorized::Invalid(err)),
+            ValidationFailure::Unavailable(err) => Rejection::Unavailable(err),
+        })
 }
 
 /// Every method on `/mcp`.
@@ -65,25 +70,35 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
 
     let mut body = Some(body);
     let mut early_bytes = None;
-    let body_first = [Defect::WriteBeforeAuth, Defect::SessionAsAuth, Defect::AllowAnonymousInitialize];
+    let body_first = [
+        Defect::WriteBeforeAuth,
+        Defect::SessionAsAuth,
+        Defect::AllowAnonymousInitialize,
+    ];
     if parts.method == Method::POST && body_first.iter().any(|&d| s.has(d)) {
         match read_body(&parts.headers, body.take()).await {
             Ok(bytes) => early_bytes = Some(bytes),
             Err(err) => return err.into_response(),
         }
     }
-    let early_message = early_bytes.as_deref().and_then(|b| RpcMessage::parse(b).ok());
+    let early_message = early_bytes
+        .as_deref()
+        .and_then(|b| RpcMessage::parse(b).ok());
     let pre_executed = match &early_message {
-        Some(m) if s.has(Defect::WriteBeforeAuth) && m.is_write_call() => Some(mcp::run_named_tool(&state, &m.params)),
+        Some(m) if s.has(Defect::WriteBeforeAuth) && m.is_write_call() => {
+            Some(mcp::run_named_tool(&state, &m.params))
+        }
         _ => None,
     };
 
     let principal = match authenticate(&state, &parts).await {
         Ok(principal) => principal,
-        Err(rejection) => match defect_fallback(&state, &parts.headers, &rejection, early_message.as_ref()) {
-            Some(principal) => principal,
-            None => return rejection.into_response(&state),
-        },
+        Err(rejection) => {
+            match defect_fallback(&state, &parts.headers, &rejection, early_message.as_ref()) {
+                Some(principal) => principal,
+                None => return rejection.into_response(&state),
+            }
+        }
     };
 
     match parts.method {
@@ -105,7 +120,10 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
             Err(err) => err.into_response(),
         },
         // GET would open an SSE stream; this server offers none.
-        _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, HeaderValue::from_static("POST, DELETE"))])
+        _ => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, HeaderValue::from_static("POST, DELETE"))],
+        )
             .into_response(),
     }
 }
@@ -125,7 +143,10 @@ fn defect_fallback(
     if s.has(Defect::SessionAsAuth) && !initialize {
         let id = headers.get(SESSION_HEADER)?.to_str().ok()?;
         let session = state.sessions.get(id)?;
-        return Some(Principal { sub: session.owner, scopes: session.scopes });
+        return Some(Principal {
+            sub: session.owner,
+            scopes: session.scopes,
+        });
     }
     if s.has(Defect::AllowAnonymousInitialize) && initialize && *why == Unauthorized::NoToken {
         return Some(Principal::new(None, None));
@@ -157,8 +178,13 @@ fn post(
         Err(err) => return err.into_response(),
     };
     if message.is_initialize() {
-        let session = Session { owner: principal.sub.clone(), scopes: principal.scopes.clone() };
-        let id = state.sessions.create(session, state.settings.has(Defect::SequentialSessionIds));
+        let session = Session {
+            owner: principal.sub.clone(),
+            scopes: principal.scopes.clone(),
+        };
+        let id = state
+            .sessions
+            .create(session, state.settings.has(Defect::SequentialSessionIds));
         let mut response = mcp::initialize(&message);
         if let Ok(value) = HeaderValue::from_str(&id) {
             response.headers_mut().insert(SESSION_HEADER, value);
@@ -185,20 +211,33 @@ enum SessionError {
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         match self {
-            SessionError::Missing => {
-                challenge::plain_error(StatusCode::BAD_REQUEST, "invalid_request", "Mcp-Session-Id is required")
+            SessionError::Missing => challenge::plain_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Mcp-Session-Id is required",
+            ),
+            SessionError::Unknown => {
+                challenge::plain_error(StatusCode::NOT_FOUND, "not_found", "unknown session")
             }
-            SessionError::Unknown => challenge::plain_error(StatusCode::NOT_FOUND, "not_found", "unknown session"),
-            SessionError::OtherUser => {
-                challenge::plain_error(StatusCode::FORBIDDEN, "forbidden", "session belongs to another user")
-            }
+            SessionError::OtherUser => challenge::plain_error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "session belongs to another user",
+            ),
         }
     }
 }
 
 /// The session named by the request, if it exists and belongs to this user.
-fn session_for(state: &AppState, headers: &HeaderMap, principal: &Principal) -> Result<String, SessionError> {
-    let id = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).ok_or(SessionError::Missing)?;
+fn session_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    principal: &Principal,
+) -> Result<String, SessionError> {
+    let id = headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(SessionError::Missing)?;
     let session = state.sessions.get(id).ok_or(SessionError::Unknown)?;
     if !state.settings.has(Defect::SessionNotBoundToUser) && session.owner != principal.sub {
         return Err(SessionError::OtherUser);
@@ -225,14 +264,22 @@ struct BodyTooLarge;
 
 impl IntoResponse for BodyTooLarge {
     fn into_response(self) -> Response {
-        challenge::plain_error(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body exceeds 1 MiB")
+        challenge::plain_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "request body exceeds 1 MiB",
+        )
     }
 }
 
 async fn read_body(headers: &HeaderMap, body: Option<Body>) -> Result<Bytes, BodyTooLarge> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
         return Err(BodyTooLarge);
     }
-    axum::body::to_bytes(body.unwrap_or_default(), BODY_LIMIT).await.map_err(|_| BodyTooLarge)
+    axum::body::to_bytes(body.unwrap_or_default(), BODY_LIMIT)
+        .await
+        .map_err(|_| BodyTooLarge)
 }

@@ -65,7 +65,10 @@ impl Http {
             .client
             .post(url)
             .basic_auth(enc(user), Some(enc(password)))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .header(reqwest::header::ACCEPT, "application/json")
             .body(body)
             .send()
@@ -78,7 +81,10 @@ async fn read_ok_body(mut response: reqwest::Response) -> Result<Vec<u8>, FetchE
     if response.status() != StatusCode::OK {
         return Err(FetchError::Status(response.status()));
     }
-    if response.content_length().is_some_and(|len| len > BODY_CAP as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > BODY_CAP as u64)
+    {
         return Err(FetchError::TooLarge);
     }
     let mut body = Vec::new();

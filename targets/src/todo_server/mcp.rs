@@ -35,7 +35,9 @@ impl RpcMessage {
             Some(_) => return Err(RpcParseError::NotRequest),
         };
         Ok(RpcMessage {
-            id: object.remove("id").filter(|id| !id.is_null() || method.is_some()),
+            id: object
+                .remove("id")
+                .filter(|id| !id.is_null() || method.is_some()),
             method,
             params: object.remove("params").unwrap_or(Value::Null),
         })
@@ -48,7 +50,10 @@ impl RpcMessage {
     /// `tools/call` of a tool that changes the list.
     pub(crate) fn is_write_call(&self) -> bool {
         self.method.as_deref() == Some("tools/call")
-            && matches!(self.params.get("name").and_then(Value::as_str), Some("create_todo" | "delete_todo"))
+            && matches!(
+                self.params.get("name").and_then(Value::as_str),
+                Some("create_todo" | "delete_todo")
+            )
     }
 }
 
@@ -62,27 +67,46 @@ pub(crate) enum RpcParseError {
 impl IntoResponse for RpcParseError {
     fn into_response(self) -> Response {
         match self {
-            RpcParseError::NotJson => rpc_error_response(StatusCode::BAD_REQUEST, Value::Null, -32700, "parse error"),
-            RpcParseError::NotRequest => {
-                rpc_error_response(StatusCode::BAD_REQUEST, Value::Null, -32600, "invalid request")
+            RpcParseError::NotJson => {
+                rpc_error_response(StatusCode::BAD_REQUEST, Value::Null, -32700, "parse error")
             }
+            RpcParseError::NotRequest => rpc_error_response(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                -32600,
+                "invalid request",
+            ),
         }
     }
 }
 
 fn rpc_error_response(status: StatusCode, id: Value, code: i64, message: &str) -> Response {
-    (status, axum::Json(json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })))
+    (
+        status,
+        axum::Json(
+            json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } }),
+        ),
+    )
         .into_response()
 }
 
 fn rpc_result(id: Value, result: Value) -> Response {
-    (StatusCode::OK, axum::Json(json!({ "jsonrpc": "2.0", "id": id, "result": result }))).into_response()
+    (
+        StatusCode::OK,
+        axum::Json(json!({ "jsonrpc": "2.0", "id": id, "result": result })),
+    )
+        .into_response()
 }
 
 /// The `initialize` result.
 pub(crate) fn initialize_result(message: &RpcMessage) -> Value {
-    let requested = message.params.get("protocolVersion").and_then(Value::as_str);
-    let version = requested.filter(|v| SUPPORTED_VERSIONS.contains(v)).unwrap_or(PROTOCOL_VERSION);
+    let requested = message
+        .params
+        .get("protocolVersion")
+        .and_then(Value::as_str);
+    let version = requested
+        .filter(|v| SUPPORTED_VERSIONS.contains(v))
+        .unwrap_or(PROTOCOL_VERSION);
     json!({
         "protocolVersion": version,
         "capabilities": { "tools": {} },
@@ -92,7 +116,10 @@ pub(crate) fn initialize_result(message: &RpcMessage) -> Value {
 
 /// Answers an `initialize` request.
 pub(crate) fn initialize(message: &RpcMessage) -> Response {
-    rpc_result(message.id.clone().unwrap_or(Value::Null), initialize_result(message))
+    rpc_result(
+        message.id.clone().unwrap_or(Value::Null),
+        initialize_result(message),
+    )
 }
 
 /// Answers every message but `initialize`, within an established session.
@@ -184,7 +211,11 @@ fn call(
     params: &Value,
     pre_executed: Option<Value>,
 ) -> Response {
-    let Some(tool) = params.get("name").and_then(Value::as_str).and_then(Tool::from_name) else {
+    let Some(tool) = params
+        .get("name")
+        .and_then(Value::as_str)
+        .and_then(Tool::from_name)
+    else {
         return rpc_error_response(StatusCode::OK, id, -32602, "unknown tool");
     };
     let required = tool.required_scopes(state);
@@ -209,8 +240,13 @@ fn call(
 /// in `scopes_supported` order (MCP §10.1.1).
 fn challenge_scope(state: &AppState, principal: &Principal, required: &[&str]) -> String {
     let wanted = |s: &str| required.contains(&s) || principal.has_scope(s);
-    let mut scopes: Vec<&str> =
-        state.settings.scopes_supported.iter().map(String::as_str).filter(|s| wanted(s)).collect();
+    let mut scopes: Vec<&str> = state
+        .settings
+        .scopes_supported
+        .iter()
+        .map(String::as_str)
+        .filter(|s| wanted(s))
+        .collect();
     for s in required {
         if !scopes.contains(s) {
             scopes.push(s);
@@ -222,7 +258,11 @@ fn challenge_scope(state: &AppState, principal: &Principal, required: &[&str]) -
 /// Runs a tool by name (used directly by [`Defect::WriteBeforeAuth`]). `Value::Null` means the
 /// arguments are invalid.
 pub(crate) fn run_named_tool(state: &AppState, params: &Value) -> Value {
-    match params.get("name").and_then(Value::as_str).and_then(Tool::from_name) {
+    match params
+        .get("name")
+        .and_then(Value::as_str)
+        .and_then(Tool::from_name)
+    {
         Some(tool) => run_tool(state, tool, params),
         None => Value::Null,
     }

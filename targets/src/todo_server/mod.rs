@@ -65,7 +65,8 @@ impl Settings {
             .map(|b| b.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://127.0.0.1:{}", local_addr.port()));
         // An unparsable base yields an opaque origin, which no `Origin` header equals.
-        let origin = url::Url::parse(&public_base).map_or_else(|_| url::Origin::new_opaque(), |u| u.origin());
+        let origin = url::Url::parse(&public_base)
+            .map_or_else(|_| url::Origin::new_opaque(), |u| u.origin());
         Settings {
             issuer: config.issuer,
             jwks_uri: config.jwks_uri,
@@ -108,7 +109,10 @@ pub struct TodoServer;
 
 impl TodoServer {
     /// Serves on `listener` (bound by the caller, e.g. to `127.0.0.1:0`) until shut down.
-    pub async fn start(config: TodoServerConfig, listener: TcpListener) -> std::io::Result<RunningTodoServer> {
+    pub async fn start(
+        config: TodoServerConfig,
+        listener: TcpListener,
+    ) -> std::io::Result<RunningTodoServer> {
         let addr = listener.local_addr()?;
         let (router, url) = build(config, addr);
         let (tx, rx) = oneshot::channel::<()>();
@@ -116,11 +120,19 @@ impl TodoServer {
             let shutdown = async move {
                 let _ = rx.await;
             };
-            if let Err(err) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+            if let Err(err) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(%err, "todo-server stopped");
             }
         });
-        Ok(RunningTodoServer { addr, url, shutdown: Some(tx), task: Some(task) })
+        Ok(RunningTodoServer {
+            addr,
+            url,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// The router, testable without a socket; `local_addr` supplies the default public base.
@@ -174,7 +186,10 @@ impl RunningTodoServer {
             let _ = tx.send(());
         }
         if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
                 task.abort();
             }
         }

@@ -22,7 +22,11 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
         }
     }
     let body = serde_json::to_string(&document(&state)).unwrap_or_default();
-    let content_type = if s.has(Defect::PrmWrongContentType) { "text/plain" } else { "application/json" };
+    let content_type = if s.has(Defect::PrmWrongContentType) {
+        "text/plain"
+    } else {
+        "application/json"
+    };
     (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 

@@ -26,7 +26,10 @@ impl SessionStore {
     /// Creates a session; the id is 128 random bits in hex, or `session-N` when `sequential`.
     pub(crate) fn create(&self, session: Session, sequential: bool) -> String {
         let id = if sequential {
-            format!("session-{}", self.counter.fetch_add(1, Ordering::Relaxed) + 1)
+            format!(
+                "session-{}",
+                self.counter.fetch_add(1, Ordering::Relaxed) + 1
+            )
         } else {
             let mut bytes = [0u8; 16];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -45,7 +48,9 @@ impl SessionStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -56,7 +61,10 @@ mod tests {
     #[test]
     fn random_ids_are_128_bit_hex_and_unique() {
         let store = SessionStore::default();
-        let s = Session { owner: None, scopes: BTreeSet::new() };
+        let s = Session {
+            owner: None,
+            scopes: BTreeSet::new(),
+        };
         let a = store.create(s.clone(), false);
         let b = store.create(s.clone(), false);
         assert_eq!(a.len(), 32);

@@ -29,7 +29,10 @@ impl TodoList {
     pub(crate) fn create(&self, title: String) -> Todo {
         let mut inner = self.lock();
         inner.next_id += 1;
-        let todo = Todo { id: inner.next_id.to_string(), title };
+        let todo = Todo {
+            id: inner.next_id.to_string(),
+            title,
+        };
         inner.items.push(todo.clone());
         todo
     }
@@ -41,6 +44,8 @@ impl TodoList {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -108,7 +108,7 @@ pub fn mode_gate(obs: &ServerObservations, applies: Applies) -> Option<Evaluatio
             "the server validates tokens by introspection; this row applies to local JWT validation (CATALOG §4.7)",
         )),
         (Applies::IntrospectionOnly, Mode::Jwt) => Some(Evaluation::skip(
-            "the server validates JWTs locally; revocation at the AS is only observable through introspection",
+            "the server validates JWTs locally; this row applies to servers that introspect tokens at the AS",
         )),
     }
 }

@@ -218,7 +218,7 @@ fn scope06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn tok10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let w = crate::need!(o.write_before_auth, "a session for the write attempt");
+    let w = crate::need!(&o.write_before_auth, "a session for the write attempt");
     let (text, read_ex) = match &w.read_back {
         Ok(r) => r,
         Err(e) => return e.to_evaluation("reading back with a valid token"),

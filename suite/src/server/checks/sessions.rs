@@ -22,7 +22,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
             meta("RS-TOK-07.no-token", "A session id without a token is not authentication", Must, &["SBP §2.3.4", "MCP §9.1"],
                 "Open a session with a valid token, then call the read tool with that Mcp-Session-Id and no token → 401."),
             |m, o| {
-                let s = crate::need!(o.session, "a session opened with a valid token");
+                let s = crate::need!(&o.session, "a session opened with a valid token");
                 refused_401(m, &s.no_token, "session id, no token")
             },
         ),
@@ -30,7 +30,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
             meta("RS-TOK-07.expired-token", "A session id does not rescue an expired token", Must, &["SBP §2.3.4", "MCP §9.1"],
                 "The same session with the same user's expired token → 401."),
             |m, o| {
-                let s = crate::need!(o.session, "a session opened with a valid token");
+                let s = crate::need!(&o.session, "a session opened with a valid token");
                 refused_401(m, &s.expired_token, "session id, expired token")
             },
         ),
@@ -48,7 +48,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
             meta("RS-TRN-01", "A request from a foreign Origin gets 403", Must, &["MCP Transports: security warning"],
                 "initialize with a valid token and Origin: https://evil.example → 403."),
             |m, o| {
-                let p = crate::need!(o.origin, "the cross-origin request");
+                let p = crate::need!(&o.origin, "the cross-origin request");
                 let actual = p.describe();
                 let e = if p.status == 403 {
                     Evaluation::pass("HTTP 403", actual)
@@ -72,7 +72,7 @@ fn refused_401(m: &CheckMeta, p: &Probe, what: &str) -> Evaluation {
 }
 
 fn tok08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let s = crate::need!(o.session, "a session opened with a valid token");
+    let s = crate::need!(&o.session, "a session opened with a valid token");
     let p = &s.other_user;
     let expected = "refused (4xx): the session belongs to another user";
     let e = if (400..500).contains(&p.status) && !p.served() {
@@ -85,7 +85,7 @@ fn tok08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn tok09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let ids = crate::need!(o.session_ids, "sampling session ids");
+    let ids = crate::need!(&o.session_ids, "sampling session ids");
     let evidence: Vec<String> = ids.iter().map(|(_, e)| e.clone()).take(3).collect();
     let values: Vec<&str> = ids.iter().map(|(v, _)| v.as_str()).collect();
     let unique: BTreeSet<&str> = values.iter().copied().collect();

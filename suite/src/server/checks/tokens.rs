@@ -235,11 +235,11 @@ const INVALID_TOKENS: &[Stimulus] = &[
 ];
 
 fn tok01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let session = crate::need!(o.baseline, "a valid token opening a session");
+    let session = crate::need!(&o.baseline, "a valid token opening a session");
     let _ = session;
     let expired = crate::need!(o.probe(Stimulus::Expired), "the expired-token probe");
     let other = crate::need!(o.probe(Stimulus::AudOther), "the other-audience probe");
-    let scope = crate::need!(o.scope, "the read-only write attempts");
+    let scope = crate::need!(&o.scope, "the read-only write attempts");
     let mut problems = Vec::new();
     if expired.served() {
         problems.push("an expired token was served");

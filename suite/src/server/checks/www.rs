@@ -18,7 +18,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
             meta("RS-WWW-01.post", "initialize without credentials gets 401", Must, &["MCP §10", "OAuth 2.1 §5.3.1"],
                 "POST initialize with no Authorization header → 401."),
             |m, o| {
-                let p = crate::need!(o.unauthenticated, "initialize without credentials");
+                let p = crate::need!(&o.unauthenticated, "initialize without credentials");
                 status_401(m, p, "POST initialize without credentials")
             },
         ),
@@ -27,7 +27,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
                 &["MCP §10", "OAuth 2.1 §5.3.1", "MCP §9.1"],
                 "GET the MCP endpoint with a valid Mcp-Session-Id and no token → 401."),
             |m, o| {
-                let s = crate::need!(o.session, "a session to reuse");
+                let s = crate::need!(&o.session, "a session to reuse");
                 status_401(m, &s.unauth_get, "GET with the session id and no token")
             },
         ),
@@ -36,7 +36,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
                 &["MCP §10", "OAuth 2.1 §5.3.1", "MCP §9.1"],
                 "DELETE the MCP endpoint with a valid Mcp-Session-Id and no token → 401 (the session survives)."),
             |m, o| {
-                let s = crate::need!(o.session, "a session to reuse");
+                let s = crate::need!(&o.session, "a session to reuse");
                 status_401(m, &s.unauth_delete, "DELETE with the session id and no token")
             },
         ),
@@ -55,7 +55,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
             meta("RS-WWW-04", "The 401 challenge names the scopes needed", Should, &["MCP §4.2", "RFC 6750 §3"],
                 "The unauthenticated 401 Bearer challenge carries `scope`; absent → WARN."),
             |m, o| {
-                let p = crate::need!(o.unauthenticated, "initialize without credentials");
+                let p = crate::need!(&o.unauthenticated, "initialize without credentials");
                 let Some(c) = p.bearer() else {
                     return Evaluation::error("no Bearer challenge to inspect (see RS-WWW-02)").with_evidence([p.exchange.clone()]);
                 };
@@ -71,7 +71,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
                 &["OAuth 2.1 §5.3.2", "RFC 6750 §3.1"],
                 "The 401 for a request without Authorization carries no `error` parameter; present → WARN."),
             |m, o| {
-                let p = crate::need!(o.unauthenticated, "initialize without credentials");
+                let p = crate::need!(&o.unauthenticated, "initialize without credentials");
                 let Some(c) = p.bearer() else {
                     return Evaluation::error("no Bearer challenge to inspect (see RS-WWW-02)").with_evidence([p.exchange.clone()]);
                 };
@@ -101,7 +101,7 @@ fn status_401(m: &CheckMeta, p: &Probe, what: &str) -> Evaluation {
 }
 
 fn www02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let p = crate::need!(o.unauthenticated, "initialize without credentials");
+    let p = crate::need!(&o.unauthenticated, "initialize without credentials");
     let expected = "WWW-Authenticate: Bearer <auth-param>[, …]";
     if p.status != 401 {
         return Evaluation::error(format!("no 401 to inspect (HTTP {}; see RS-WWW-01.post)", p.status))
@@ -122,7 +122,7 @@ fn www02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn www03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let p = crate::need!(o.unauthenticated, "initialize without credentials");
+    let p = crate::need!(&o.unauthenticated, "initialize without credentials");
     let well_known_ok = o
         .discovery
         .documents()

@@ -36,7 +36,8 @@ impl Introspector {
                 &client.client_secret,
             )
             .await?;
-        let response: Map<String, Value> = serde_json::from_slice(&body).map_err(FetchError::from)?;
+        let response: Map<String, Value> =
+            serde_json::from_slice(&body).map_err(FetchError::from)?;
         let string = |name: &str| response.get(name).and_then(Value::as_str);
         let sub = string("sub").map(str::to_owned);
 
@@ -46,7 +47,10 @@ impl Introspector {
             }
             let all = format!("{SCOPE_READ} {SCOPE_WRITE}");
             let sub = sub.unwrap_or_else(|| "unknown".to_owned());
-            return Ok(Principal::new(Some(sub), Some(string("scope").unwrap_or(&all))));
+            return Ok(Principal::new(
+                Some(sub),
+                Some(string("scope").unwrap_or(&all)),
+            ));
         }
         // RFC 7662 makes every member but `active` optional: `iss` and `exp` are checked when
         // present, the audience binding is required.
@@ -57,7 +61,9 @@ impl Introspector {
                 }
             }
         }
-        if !settings.has(Defect::SkipAudienceCheck) && !audience_matches(response.get("aud"), settings) {
+        if !settings.has(Defect::SkipAudienceCheck)
+            && !audience_matches(response.get("aud"), settings)
+        {
             return Err(TokenError::Audience.into());
         }
         if !settings.has(Defect::SkipExpiryCheck) {

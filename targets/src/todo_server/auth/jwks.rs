@@ -54,7 +54,12 @@ pub(crate) fn parse_rsa_jwk(raw: Value) -> Option<RsaJwk> {
     if doc.kty != "RSA" || doc.use_.as_deref().is_some_and(|u| u != "sig") {
         return None;
     }
-    Some(RsaJwk { kid: doc.kid, n: doc.n, e: doc.e, raw })
+    Some(RsaJwk {
+        kid: doc.kid,
+        n: doc.n,
+        e: doc.e,
+        raw,
+    })
 }
 
 #[derive(Debug, Default)]
@@ -74,7 +79,11 @@ pub(crate) struct JwksCache {
 
 impl JwksCache {
     pub(crate) fn new(uri: String, http: Http) -> JwksCache {
-        JwksCache { uri, http, state: Mutex::new(CacheState::default()) }
+        JwksCache {
+            uri,
+            http,
+            state: Mutex::new(CacheState::default()),
+        }
     }
 
     /// The key with this `kid`, refetching once if it is unknown. `Ok(None)`: not in the JWKS.
@@ -85,7 +94,10 @@ impl JwksCache {
             return Ok(Some(key));
         }
         let now = Instant::now();
-        if state.last_refetch.is_none_or(|t| now.duration_since(t) >= REFETCH_INTERVAL) {
+        if state
+            .last_refetch
+            .is_none_or(|t| now.duration_since(t) >= REFETCH_INTERVAL)
+        {
             state.last_refetch = Some(now);
             self.refresh(&mut state).await?;
         }

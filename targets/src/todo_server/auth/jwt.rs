@@ -49,15 +49,23 @@ struct CompactJwt<'a> {
 impl<'a> CompactJwt<'a> {
     fn parse(token: &'a str) -> Option<CompactJwt<'a>> {
         let mut parts = token.split('.');
-        let (header_b64, payload_b64, signature_b64) = (parts.next()?, parts.next()?, parts.next()?);
+        let (header_b64, payload_b64, signature_b64) =
+            (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() {
             return None;
         }
-        let header: JoseHeader = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).ok()?).ok()?;
+        let header: JoseHeader =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).ok()?).ok()?;
         // The payload must be a JSON object; its claims are read later by `jsonwebtoken`.
-        serde_json::from_slice::<Map<String, Value>>(&URL_SAFE_NO_PAD.decode(payload_b64).ok()?).ok()?;
+        serde_json::from_slice::<Map<String, Value>>(&URL_SAFE_NO_PAD.decode(payload_b64).ok()?)
+            .ok()?;
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        Some(CompactJwt { signing_input, payload_b64, signature_b64, header })
+        Some(CompactJwt {
+            signing_input,
+            payload_b64,
+            signature_b64,
+            header,
+        })
     }
 }
 
@@ -78,7 +86,10 @@ pub(crate) struct JwtValidator {
 
 impl JwtValidator {
     pub(crate) fn new(settings: &Settings, http: Http) -> JwtValidator {
-        JwtValidator { jwks: JwksCache::new(settings.jwks_uri.clone(), http.clone()), http }
+        JwtValidator {
+            jwks: JwksCache::new(settings.jwks_uri.clone(), http.clone()),
+            http,
+        }
     }
 
     pub(crate) async fn validate(
@@ -99,8 +110,13 @@ impl JwtValidator {
             Verification::Waived => {}
             Verification::Keys(keys, alg) => {
                 let ok = keys.iter().any(|key| {
-                    jsonwebtoken::crypto::verify(jwt.signature_b64, jwt.signing_input.as_bytes(), key, alg)
-                        .unwrap_or(false)
+                    jsonwebtoken::crypto::verify(
+                        jwt.signature_b64,
+                        jwt.signing_input.as_bytes(),
+                        key,
+                        alg,
+                    )
+                    .unwrap_or(false)
                 });
                 if !ok {
                     return Err(TokenError::Signature.into());
@@ -108,11 +124,16 @@ impl JwtValidator {
             }
         }
         let claims = validate_claims(jwt.payload_b64, settings)?;
-        if !settings.has(Defect::SkipAudienceCheck) && !audience_matches(claims.get("aud"), settings) {
+        if !settings.has(Defect::SkipAudienceCheck)
+            && !audience_matches(claims.get("aud"), settings)
+        {
             return Err(TokenError::Audience.into());
         }
         let sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        Ok(Principal::new(sub, claims.get("scope").and_then(Value::as_str)))
+        Ok(Principal::new(
+            sub,
+            claims.get("scope").and_then(Value::as_str),
+        ))
     }
 
     async fn verification(
@@ -129,7 +150,10 @@ impl JwtValidator {
         }
         if settings.has(Defect::AcceptHs256WithPublicKey) && alg == "HS256" {
             let keys = self.jwks.all().await?;
-            let secrets = keys.iter().flat_map(public_key_secrets).map(|s| DecodingKey::from_secret(&s));
+            let secrets = keys
+                .iter()
+                .flat_map(public_key_secrets)
+                .map(|s| DecodingKey::from_secret(&s));
             return Ok(Verification::Keys(secrets.collect(), Algorithm::HS256));
         }
         if alg != "RS256" {
@@ -152,16 +176,28 @@ impl JwtValidator {
     }
 
     /// [`Defect::TrustHeaderKeys`]: keys named by the token itself.
-    async fn header_keys(&self, jwt: &CompactJwt<'_>) -> Result<Option<Verification>, ValidationFailure> {
+    async fn header_keys(
+        &self,
+        jwt: &CompactJwt<'_>,
+    ) -> Result<Option<Verification>, ValidationFailure> {
         if let Some(jwk) = jwt.header.jwk.clone() {
-            let key = parse_rsa_jwk(jwk).as_ref().and_then(rsa_decoding_key).ok_or(TokenError::UnknownKey)?;
+            let key = parse_rsa_jwk(jwk)
+                .as_ref()
+                .and_then(rsa_decoding_key)
+                .ok_or(TokenError::UnknownKey)?;
             return Ok(Some(Verification::Keys(vec![key], Algorithm::RS256)));
         }
         if let Some(jku) = &jwt.header.jku {
-            let body = self.http.get(jku).await.map_err(|_| TokenError::UnknownKey)?;
+            let body = self
+                .http
+                .get(jku)
+                .await
+                .map_err(|_| TokenError::UnknownKey)?;
             let keys = parse_jwks(&body).map_err(|_| TokenError::UnknownKey)?;
             let kid = jwt.header.kid.as_deref();
-            let chosen = keys.iter().filter(|k| kid.is_none() || k.kid.as_deref() == kid);
+            let chosen = keys
+                .iter()
+                .filter(|k| kid.is_none() || k.kid.as_deref() == kid);
             let keys: Vec<_> = chosen.filter_map(rsa_decoding_key).collect();
             return Ok(Some(Verification::Keys(keys, Algorithm::RS256)));
         }
@@ -177,7 +213,9 @@ impl JwtValidator {
 
 /// RFC 9068 §4: `typ` must be `at+jwt` or `application/at+jwt`, case-insensitively.
 fn typ_is_access_token(typ: Option<&str>) -> bool {
-    typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"))
+    typ.is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    })
 }
 
 fn rsa_decoding_key(jwk: &RsaJwk) -> Option<DecodingKey> {
@@ -188,7 +226,12 @@ fn rsa_decoding_key(jwk: &RsaJwk) -> Option<DecodingKey> {
 /// secret: SPKI PEM text (with and without the final newline), SPKI DER, and the JWK JSON.
 fn public_key_secrets(jwk: &RsaJwk) -> Vec<Vec<u8>> {
     let mut secrets = Vec::new();
-    let component = |s: &str| URL_SAFE_NO_PAD.decode(s).ok().map(|b| rsa::BigUint::from_bytes_be(&b));
+    let component = |s: &str| {
+        URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()
+            .map(|b| rsa::BigUint::from_bytes_be(&b))
+    };
     if let (Some(n), Some(e)) = (component(&jwk.n), component(&jwk.e)) {
         if let Ok(public) = rsa::RsaPublicKey::new(n, e) {
             if let Ok(pem) = public.to_public_key_pem(LineEnding::LF) {
@@ -210,7 +253,10 @@ fn public_key_secrets(jwk: &RsaJwk) -> Vec<Vec<u8>> {
 ///
 /// The signature has already been checked (or waived by a defect); the payload is re-wrapped in a
 /// neutral header so that `jsonwebtoken` accepts any original `alg`.
-fn validate_claims(payload_b64: &str, settings: &Settings) -> Result<Map<String, Value>, TokenError> {
+fn validate_claims(
+    payload_b64: &str,
+    settings: &Settings,
+) -> Result<Map<String, Value>, TokenError> {
     let mut validation = Validation::new(Algorithm::RS256);
     validation.insecure_disable_signature_validation();
     validation.validate_aud = false;
@@ -230,16 +276,22 @@ fn validate_claims(payload_b64: &str, settings: &Settings) -> Result<Map<String,
 
     const NEUTRAL_HEADER: &str = "eyJhbGciOiJSUzI1NiJ9"; // {"alg":"RS256"}
     let rewrapped = format!("{NEUTRAL_HEADER}.{payload_b64}.");
-    let data = jsonwebtoken::decode::<Map<String, Value>>(&rewrapped, &DecodingKey::from_secret(&[]), &validation)
-        .map_err(|err| match err.kind() {
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-            ErrorKind::InvalidIssuer => TokenError::Issuer,
-            ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
-            _ => TokenError::Malformed,
-        })?;
+    let data = jsonwebtoken::decode::<Map<String, Value>>(
+        &rewrapped,
+        &DecodingKey::from_secret(&[]),
+        &validation,
+    )
+    .map_err(|err| match err.kind() {
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenError::Issuer,
+        ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
+        _ => TokenError::Malformed,
+    })?;
     // `iss` is a single StringOrURI (RFC 7519 §4.1.1); `jsonwebtoken` also accepts arrays.
-    if check_issuer && data.claims.get("iss").and_then(Value::as_str) != Some(settings.issuer.as_str()) {
+    if check_issuer
+        && data.claims.get("iss").and_then(Value::as_str) != Some(settings.issuer.as_str())
+    {
         return Err(TokenError::Issuer);
     }
     Ok(data.claims)
@@ -276,6 +328,8 @@ mod tests {
             e: URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
             raw: Value::Null,
         };
-        assert!(public_key_secrets(&jwk).iter().any(|s| s == fixture.as_bytes()));
+        assert!(public_key_secrets(&jwk)
+            .iter()
+            .any(|s| s == fixture.as_bytes()));
     }
 }

@@ -26,7 +26,11 @@ pub(crate) struct Principal {
 
 impl Principal {
     pub(crate) fn new(sub: Option<String>, scope: Option<&str>) -> Principal {
-        let scopes = scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        let scopes = scope
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
         Principal { sub, scopes }
     }
 
@@ -77,7 +81,9 @@ pub(crate) fn extract_token(
     if values.next().is_some() && !lenient {
         return Err(MalformedAuthorization::Repeated);
     }
-    let value = first.to_str().map_err(|_| MalformedAuthorization::NotAscii)?;
+    let value = first
+        .to_str()
+        .map_err(|_| MalformedAuthorization::NotAscii)?;
     let (scheme, rest) = match value.split_once(' ') {
         Some((scheme, rest)) => (scheme, rest),
         None => (value, ""),
@@ -182,7 +188,12 @@ pub(crate) fn canonical_uri(uri: &str) -> String {
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    format!("{}://{}{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase(), tail)
+    format!(
+        "{}://{}{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase(),
+        tail
+    )
 }
 
 /// Whether an `aud` value (string or array of strings) names this resource.
@@ -198,9 +209,10 @@ pub(crate) fn audience_matches(aud: Option<&serde_json::Value>, settings: &Setti
     };
     match aud {
         Some(serde_json::Value::String(s)) => matches(s),
-        Some(serde_json::Value::Array(items)) => {
-            items.iter().filter_map(serde_json::Value::as_str).any(matches)
-        }
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .any(matches),
         _ => false,
     }
 }
@@ -211,7 +223,10 @@ mod tests {
 
     #[test]
     fn canonical_uri_lowercases_scheme_and_host_only() {
-        assert_eq!(canonical_uri("HTTP://Example.COM:8/MCP?A#B"), "http://example.com:8/MCP?A#B");
+        assert_eq!(
+            canonical_uri("HTTP://Example.COM:8/MCP?A#B"),
+            "http://example.com:8/MCP?A#B"
+        );
         assert_eq!(canonical_uri("not a url"), "not a url");
     }
 }

@@ -1,0 +1,215 @@
+//! The suite, end to end: the reference passes, defects are caught, hostile targets give ERROR (never a hang
+//! or a panic), and the CLI keeps its contract.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mcp_auth_conformance::expected::Expected;
+use mcp_auth_conformance::http::Limits;
+use mcp_auth_conformance::runner::{exit, exit_code};
+use mcp_auth_conformance::selftest;
+use mcp_auth_conformance::server::target::TargetSpec;
+use mcp_auth_conformance::server::{self, ServerOptions};
+use mcp_auth_reports::{Report, Verdict};
+use mcp_auth_targets::{Defect, ValidationMode};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn verdict(report: &Report, id: &str) -> Verdict {
+    report.check(id).unwrap_or_else(|| panic!("{id} missing")).verdict
+}
+
+fn unexpected(report: &Report) -> Vec<String> {
+    report
+        .checks
+        .iter()
+        .filter(|c| !matches!(c.verdict, Verdict::Pass | Verdict::Skip | Verdict::Info))
+        .map(|c| format!("{} {}: {} {}", c.id, c.verdict, c.actual, c.message))
+        .collect()
+}
+
+/// Options for a hostile stub at `url`, with a short budget and an ephemeral fake AS.
+fn against(url: String) -> ServerOptions {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
+    opts.target = TargetSpec::Url(url);
+    opts.as_addr = "127.0.0.1:0".parse().unwrap();
+    opts.limits = Limits {
+        timeout: Duration::from_millis(300),
+        body_cap: 64 * 1024,
+        record_cap: 1024,
+    };
+    opts
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_every_check_in_jwt_mode() {
+    let report = server::run(&ServerOptions::bundled(None, ValidationMode::Jwt)).await;
+    assert!(report.checks.len() >= 45, "only {} checks", report.checks.len());
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(exit_code(&report), exit::OK);
+    assert!(report.run.notes.iter().any(|n| n.contains("token validation: jwt (observed)")));
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_every_check_in_introspection_mode() {
+    let report = server::run(&ServerOptions::bundled(None, ValidationMode::Introspection)).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(verdict(&report, "RS-TOK-02.revoked"), Verdict::Pass);
+    assert!(report.run.notes.iter().any(|n| n.contains("token validation: introspection (observed)")));
+}
+
+#[tokio::test]
+async fn skipping_the_audience_check_fails_rs_aud_01() {
+    let report = server::run(&ServerOptions::bundled(Some(Defect::SkipAudienceCheck), ValidationMode::Jwt)).await;
+    assert_eq!(verdict(&report, "RS-AUD-01.other-resource"), Verdict::Fail);
+    assert_eq!(exit_code(&report), exit::FAILURES);
+}
+
+#[tokio::test]
+async fn accepting_alg_none_fails_all_three_spellings() {
+    let report = server::run(&ServerOptions::bundled(Some(Defect::AcceptAlgNone), ValidationMode::Jwt)).await;
+    for id in ["RS-JWT-03.none-lowercase", "RS-JWT-03.none-titlecase", "RS-JWT-03.none-uppercase"] {
+        assert_eq!(verdict(&report, id), Verdict::Fail, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn evidence_redacts_tokens_but_keeps_their_hash() {
+    let report = server::run(&ServerOptions::bundled(None, ValidationMode::Jwt)).await;
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!has_long_jwt(&json), "a whole JWT leaked into the report");
+    let tokens: Vec<_> = report.exchanges.iter().flat_map(|e| &e.tokens).collect();
+    assert!(!tokens.is_empty());
+    for t in tokens {
+        assert_eq!(t.sha256.len(), 64);
+        assert!(t.redacted.chars().count() < t.length || t.length <= 16, "{}", t.redacted);
+    }
+}
+
+fn has_long_jwt(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_'))
+        .any(|w| w.starts_with("eyJ") && w.matches('.').count() == 2 && w.len() > 100)
+}
+
+#[tokio::test]
+async fn a_hanging_target_gives_errors_within_the_budget() {
+    let stub = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&stub)
+        .await;
+    let started = Instant::now();
+    let report = server::run(&against(format!("{}/mcp", stub.uri()))).await;
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(verdict(&report, "RS-WWW-01.post") == Verdict::Error);
+    assert!(report.checks.iter().all(|c| c.verdict != Verdict::Pass || c.id == "RS-TLS-01"));
+    assert!(report.checks.iter().all(|c| c.verdict != Verdict::HarnessError));
+    assert_eq!(exit_code(&report), exit::FAILURES);
+}
+
+#[tokio::test]
+async fn a_target_answering_garbage_gives_no_pass_and_no_panic() {
+    let stub = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_raw(vec![0xff, 0xfe, 0x00, b'{'], "application/json"))
+        .mount(&stub)
+        .await;
+    let report = server::run(&against(format!("{}/mcp", stub.uri()))).await;
+    assert_eq!(verdict(&report, "RS-WWW-01.post"), Verdict::Fail);
+    assert!(report.checks.iter().all(|c| c.verdict != Verdict::HarnessError));
+    assert_eq!(exit_code(&report), exit::FAILURES);
+}
+
+#[tokio::test]
+async fn a_huge_body_is_cut_at_the_cap() {
+    let stub = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(401).set_body_raw(vec![b'x'; 4 * 1024 * 1024], "text/plain"))
+        .mount(&stub)
+        .await;
+    let report = server::run(&against(format!("{}/mcp", stub.uri()))).await;
+    assert_eq!(verdict(&report, "RS-WWW-01.post"), Verdict::Error);
+    let c = report.check("RS-WWW-01.post").unwrap();
+    assert!(c.message.contains("cap"), "{}", c.message);
+}
+
+#[tokio::test]
+async fn a_command_that_exits_at_once_gives_errors_not_passes() {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
+    opts.target = TargetSpec::Command("exit 1".into());
+    let report = server::run(&opts).await;
+    assert!(report.checks.iter().all(|c| c.verdict == Verdict::Error), "{:?}", unexpected(&report));
+    assert!(report.run.notes.iter().any(|n| n.contains("exited before it answered")));
+    assert_eq!(exit_code(&report), exit::FAILURES);
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_through_the_command_env_contract() {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
+    opts.target = TargetSpec::Command(format!(
+        "exec '{}' reference-server --env-contract",
+        env!("CARGO_BIN_EXE_mcp-auth-conformance")
+    ));
+    let report = server::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(report.run.target.kind, "command");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_test_kills_every_check_and_matches_the_expected_verdicts() {
+    let runs = selftest::run_all(selftest::server_runs()).await;
+    let result = selftest::evaluate(&runs, &Expected::server().unwrap());
+    assert_eq!(result.reference_failures, Vec::<String>::new());
+    assert_eq!(result.mismatches, Vec::<String>::new());
+    assert_eq!(result.unkilled, Vec::<String>::new());
+    assert_eq!(result.inert_defects, Vec::<String>::new());
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mcp-auth-conformance"))
+        .args(args)
+        .output()
+        .expect("run the CLI")
+}
+
+#[test]
+fn list_json_names_every_server_check_with_level_and_refs() {
+    let out = cli(&["list", "--role", "server", "--json"]);
+    assert!(out.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows.len() >= 45);
+    assert!(rows.iter().all(|r| r["role"] == "server" && r["spec_refs"].as_array().is_some_and(|a| !a.is_empty())));
+}
+
+#[test]
+fn explain_an_unknown_check_is_a_usage_error() {
+    let out = cli(&["explain", "RS-NOPE-99"]);
+    assert_eq!(out.status.code(), Some(exit::USAGE_OR_HARNESS));
+}
+
+#[test]
+fn an_unknown_defect_is_a_usage_error() {
+    let out = cli(&["server", "--defect", "no-such-defect"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_server_command_writes_all_reports_and_exits_1_on_a_defect() {
+    let dir = std::env::temp_dir().join(format!("mcp-conf-cli-{}", std::process::id()));
+    let out = cli(&[
+        "server",
+        "--defect",
+        "skip-audience-check",
+        "--report-dir",
+        dir.to_str().unwrap(),
+        "--only",
+        "RS-AUD*",
+    ]);
+    assert_eq!(out.status.code(), Some(exit::FAILURES), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["report.json", "report.md", "junit.xml", "report.html"] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    let report = mcp_auth_reports::read_json(&dir.join("report.json")).unwrap();
+    assert!(report.checks.iter().all(|c| c.id.starts_with("RS-AUD")));
+    assert_eq!(verdict(&report, "RS-AUD-01.other-resource"), Verdict::Fail);
+}

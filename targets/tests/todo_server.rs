@@ -1,0 +1,963 @@
+//! End-to-end tests of the reference To-Do server over loopback HTTP.
+//!
+//! The tests play the authorization server themselves: a small axum router serves the JWKS of
+//! the committed test-only key and an introspection endpoint whose answers each test registers.
+
+use std::collections::HashMap;
+use std::future::IntoFuture as _;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use mcp_auth_targets::{
+    Defect, IntrospectionClient, RunningTodoServer, TodoServer, TodoServerConfig, ValidationMode,
+};
+use reqwest::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::traits::PublicKeyParts;
+use rstest::rstest;
+use serde_json::{json, Value};
+
+const AS_KEY_PEM: &str = include_str!("../../fixtures/keys/test-only-as-signing-key.pem");
+const AS_PUBLIC_PEM: &str = include_str!("../../fixtures/keys/test-only-as-signing-key.pub.pem");
+const ATTACKER_KEY_PEM: &str = include_str!("../../fixtures/keys/test-only-attacker-key.pem");
+const KID: &str = "test-as-key";
+
+type Introspections = Arc<Mutex<HashMap<String, Value>>>;
+
+fn jwk_of(pem: &str, kid: &str) -> Value {
+    let public = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+        .unwrap()
+        .to_public_key();
+    json!({
+        "kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+        "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+        "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+    })
+}
+
+/// The authorization server side played by the tests: `/jwks` and `/introspect`.
+fn issuer_router(introspections: Introspections) -> Router {
+    let jwks = json!({ "keys": [jwk_of(AS_KEY_PEM, KID)] });
+    Router::new()
+        .route("/jwks", get(move || async move { Json(jwks) }))
+        .route(
+            "/introspect",
+            post(|State(map): State<Introspections>, Form(form): Form<HashMap<String, String>>| async move {
+                let token = form.get("token").cloned().unwrap_or_default();
+                Json(map.lock().unwrap().get(&token).cloned().unwrap_or(json!({ "active": false })))
+            }),
+        )
+        .with_state(introspections)
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn b64(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+/// One issuer plus one To-Do server, and a client that never follows redirects.
+struct Harness {
+    issuer: String,
+    server: RunningTodoServer,
+    introspections: Introspections,
+    http: reqwest::Client,
+}
+
+impl Harness {
+    async fn start(mode: ValidationMode, defect: Option<Defect>) -> Harness {
+        let introspections = Introspections::default();
+        let idp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", idp.local_addr().unwrap());
+        tokio::spawn(axum::serve(idp, issuer_router(introspections.clone())).into_future());
+        let mut config = TodoServerConfig::new(issuer.clone(), format!("{issuer}/jwks"));
+        config.mode = mode;
+        config.defect = defect;
+        config.introspection = Some(IntrospectionClient {
+            url: format!("{issuer}/introspect"),
+            client_id: "todo-server".into(),
+            client_secret: "test-only-secret".into(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = TodoServer::start(config, listener).await.unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        Harness {
+            issuer,
+            server,
+            introspections,
+            http,
+        }
+    }
+
+    async fn jwt(defect: Option<Defect>) -> Harness {
+        Harness::start(ValidationMode::Jwt, defect).await
+    }
+
+    fn resource(&self) -> String {
+        self.server.url()
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.server.addr())
+    }
+
+    /// Standard claims for `sub` with `scope`.
+    fn claims(&self, sub: &str, scope: &str) -> Value {
+        let t = now();
+        json!({
+            "iss": self.issuer, "sub": sub, "aud": self.resource(), "exp": t + 300, "iat": t, "nbf": t,
+            "jti": format!("{sub}-{t}"), "client_id": "test-client", "scope": scope,
+        })
+    }
+
+    fn alice(&self) -> String {
+        rs256(&self.claims("alice", "todo:read todo:write"))
+    }
+
+    fn bob(&self) -> String {
+        rs256(&self.claims("bob", "todo:read"))
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        session: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, self.resource());
+        if let Some(token) = token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(session) = session {
+            request = request.header("Mcp-Session-Id", session);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request
+            .header("Accept", "application/json, text/event-stream")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(
+        &self,
+        token: Option<&str>,
+        session: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.send(reqwest::Method::POST, token, session, Some(body))
+            .await
+    }
+
+    async fn initialize_response(&self, token: Option<&str>) -> reqwest::Response {
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "test", "version": "0" } } });
+        self.post(token, None, &body).await
+    }
+
+    async fn initialize(&self, token: &str) -> String {
+        let response = self.initialize_response(Some(token)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn call(
+        &self,
+        token: Option<&str>,
+        session: &str,
+        tool: &str,
+        arguments: Value,
+    ) -> reqwest::Response {
+        let body = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": { "name": tool, "arguments": arguments } });
+        self.post(token, Some(session), &body).await
+    }
+
+    /// Titles on the shared list, read with a fresh session of alice.
+    async fn titles(&self) -> Vec<String> {
+        let alice = self.alice();
+        let session = self.initialize(&alice).await;
+        let response = self
+            .call(Some(&alice), &session, "list_todos", json!({}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        let text = body["result"]["content"][0]["text"].as_str().unwrap();
+        let items: Vec<Value> = serde_json::from_str(text).unwrap();
+        items
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Whether `token` is served: a full initialize + list_todos succeeds.
+    async fn serves(&self, token: &str) -> bool {
+        let response = self.initialize_response(Some(token)).await;
+        let Some(session) = response
+            .headers()
+            .get("mcp-session-id")
+            .map(|v| v.to_str().unwrap().to_owned())
+        else {
+            return false;
+        };
+        self.call(Some(token), &session, "list_todos", json!({}))
+            .await
+            .status()
+            == StatusCode::OK
+    }
+
+    async fn prm(&self) -> reqwest::Response {
+        self.http
+            .get(format!(
+                "{}/.well-known/oauth-protected-resource/mcp",
+                self.base()
+            ))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn sign_with(header: Header, claims: &Value, pem: &str) -> String {
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+fn at_header(kid: &str) -> Header {
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(kid.into());
+    header
+}
+
+fn rs256(claims: &Value) -> String {
+    sign_with(at_header(KID), claims, AS_KEY_PEM)
+}
+
+fn unsigned(alg: &str, claims: &Value) -> String {
+    format!(
+        "{}.{}.",
+        b64(&json!({ "alg": alg, "typ": "at+jwt", "kid": KID })),
+        b64(claims)
+    )
+}
+
+fn hs256_with_public_pem(claims: &Value) -> String {
+    let input = format!(
+        "{}.{}",
+        b64(&json!({ "alg": "HS256", "typ": "at+jwt", "kid": KID })),
+        b64(claims)
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(AS_PUBLIC_PEM.as_bytes()).unwrap();
+    mac.update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Auth-params of a `Bearer` challenge, in order (values unquoted; enough for our own output).
+fn challenge_params(headers: &HeaderMap) -> Vec<(String, String)> {
+    let value = headers
+        .get(WWW_AUTHENTICATE)
+        .expect("WWW-Authenticate")
+        .to_str()
+        .unwrap();
+    let rest = value.strip_prefix("Bearer").expect("Bearer scheme").trim();
+    rest.split("\", ")
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            (k.to_owned(), v.trim_matches('"').to_owned())
+        })
+        .collect()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+// ---- compliant behaviour -------------------------------------------------------------------
+
+#[tokio::test]
+async fn valid_token_lists_todos() {
+    let h = Harness::jwt(None).await;
+    let alice = h.alice();
+    let session = h.initialize(&alice).await;
+    assert_eq!(
+        h.call(
+            Some(&alice),
+            &session,
+            "create_todo",
+            json!({ "title": "milk" })
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    assert_eq!(h.titles().await, ["milk"]);
+}
+
+#[tokio::test]
+async fn no_token_gets_401_with_resource_metadata_and_scope_and_no_error() {
+    let h = Harness::jwt(None).await;
+    let response = h.initialize_response(None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let params = challenge_params(response.headers());
+    let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", h.base());
+    assert_eq!(param(&params, "resource_metadata"), Some(prm_url.as_str()));
+    assert_eq!(param(&params, "scope"), Some("todo:read todo:write"));
+    assert_eq!(param(&params, "error"), None);
+}
+
+#[tokio::test]
+async fn wrong_audience_gets_401_invalid_token() {
+    let h = Harness::jwt(None).await;
+    let mut claims = h.claims("alice", "todo:read todo:write");
+    claims["aud"] = json!("http://127.0.0.1:1/other");
+    let response = h.initialize_response(Some(&rs256(&claims))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        param(&challenge_params(response.headers()), "error"),
+        Some("invalid_token")
+    );
+}
+
+#[tokio::test]
+async fn uppercase_scheme_and_host_audience_is_accepted() {
+    let h = Harness::jwt(None).await;
+    let mut claims = h.claims("alice", "todo:read todo:write");
+    claims["aud"] = json!([h.resource().replace("http://", "HTTP://")]);
+    assert!(h.serves(&rs256(&claims)).await);
+}
+
+#[tokio::test]
+async fn alg_none_is_rejected() {
+    let h = Harness::jwt(None).await;
+    let claims = h.claims("alice", "todo:read todo:write");
+    for alg in ["none", "None", "NONE"] {
+        assert_eq!(
+            h.initialize_response(Some(&unsigned(alg, &claims)))
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn query_token_is_ignored() {
+    let h = Harness::jwt(None).await;
+    let url = format!("{}?access_token={}", h.resource(), h.alice());
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
+    let response = h.http.post(url).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(param(&challenge_params(response.headers()), "error"), None);
+}
+
+#[tokio::test]
+async fn read_only_scope_gets_403_insufficient_scope_and_nothing_is_created() {
+    let h = Harness::jwt(None).await;
+    let bob = h.bob();
+    let session = h.initialize(&bob).await;
+    let response = h
+        .call(
+            Some(&bob),
+            &session,
+            "create_todo",
+            json!({ "title": "evil" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let params = challenge_params(response.headers());
+    assert_eq!(param(&params, "error"), Some("insufficient_scope"));
+    assert_eq!(param(&params, "scope"), Some("todo:read todo:write"));
+    assert!(param(&params, "resource_metadata").is_some());
+    assert!(h.titles().await.is_empty());
+}
+
+#[tokio::test]
+async fn session_id_without_token_gets_401() {
+    let h = Harness::jwt(None).await;
+    let session = h.initialize(&h.alice()).await;
+    assert_eq!(
+        h.call(None, &session, "list_todos", json!({}))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        assert_eq!(
+            h.send(method, None, Some(&session), None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_users_token_on_a_session_gets_403() {
+    let h = Harness::jwt(None).await;
+    let session = h.initialize(&h.alice()).await;
+    assert_eq!(
+        h.call(Some(&h.bob()), &session, "list_todos", json!({}))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn prm_is_served_without_auth_at_the_path_inserted_url_only() {
+    let h = Harness::jwt(None).await;
+    let response = h.prm().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(
+        doc,
+        json!({
+            "resource": h.resource(), "authorization_servers": [h.issuer], "scopes_supported": ["todo:read", "todo:write"],
+            "bearer_methods_supported": ["header"], "resource_name": "To-Do MCP server",
+        })
+    );
+    let root = h
+        .http
+        .get(format!("{}/.well-known/oauth-protected-resource", h.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn foreign_origin_gets_403() {
+    let h = Harness::jwt(None).await;
+    let response = h
+        .http
+        .post(h.resource())
+        .header("Origin", "https://evil.example")
+        .bearer_auth(h.alice())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn own_origin_is_allowed() {
+    let h = Harness::jwt(None).await;
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
+    let response = h
+        .http
+        .post(h.resource())
+        .header("Origin", h.base())
+        .bearer_auth(h.alice())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[rstest]
+#[case::empty_token("Bearer ")]
+#[case::two_words("Bearer a b")]
+#[tokio::test]
+async fn malformed_authorization_gets_400_invalid_request(#[case] authorization: &str) {
+    let h = Harness::jwt(None).await;
+    let response = h
+        .http
+        .post(h.resource())
+        .header(AUTHORIZATION, authorization)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        param(&challenge_params(response.headers()), "error"),
+        Some("invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn two_authorization_headers_get_400() {
+    let h = Harness::jwt(None).await;
+    let alice = format!("Bearer {}", h.alice());
+    let response = h
+        .http
+        .post(h.resource())
+        .header(AUTHORIZATION, &alice)
+        .header(AUTHORIZATION, &alice)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn lowercase_and_uppercase_bearer_schemes_are_accepted() {
+    let h = Harness::jwt(None).await;
+    for scheme in ["bearer", "BEARER"] {
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
+        let response = h
+            .http
+            .post(h.resource())
+            .header(AUTHORIZATION, format!("{scheme} {}", h.alice()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+}
+
+#[tokio::test]
+async fn expired_token_is_rejected() {
+    let h = Harness::jwt(None).await;
+    let mut claims = h.claims("alice", "todo:read todo:write");
+    claims["exp"] = json!(now() - 600);
+    assert!(!h.serves(&rs256(&claims)).await);
+}
+
+#[tokio::test]
+async fn get_is_405_and_delete_ends_the_session() {
+    let h = Harness::jwt(None).await;
+    let alice = h.alice();
+    let session = h.initialize(&alice).await;
+    assert_eq!(
+        h.send(reqwest::Method::GET, Some(&alice), Some(&session), None)
+            .await
+            .status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        h.send(reqwest::Method::DELETE, Some(&alice), Some(&session), None)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        h.call(Some(&alice), &session, "list_todos", json!({}))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn body_over_one_mib_gets_413() {
+    let h = Harness::jwt(None).await;
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(1024 * 1024 + 1));
+    let response = h
+        .http
+        .post(h.resource())
+        .bearer_auth(h.alice())
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn unknown_method_is_a_json_rpc_error() {
+    let h = Harness::jwt(None).await;
+    let alice = h.alice();
+    let session = h.initialize(&alice).await;
+    let body: Value = h
+        .post(
+            Some(&alice),
+            Some(&session),
+            &json!({ "jsonrpc": "2.0", "id": 3, "method": "nope" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["error"]["code"], -32601);
+}
+
+#[tokio::test]
+async fn introspection_accepts_an_active_token() {
+    let h = Harness::start(ValidationMode::Introspection, None).await;
+    let response = json!({ "active": true, "iss": h.issuer, "sub": "alice", "aud": h.resource(), "exp": now() + 300, "scope": "todo:read" });
+    h.introspections
+        .lock()
+        .unwrap()
+        .insert("opaque-alice".into(), response);
+    assert!(h.serves("opaque-alice").await);
+}
+
+#[tokio::test]
+async fn introspection_refuses_an_inactive_token() {
+    let h = Harness::start(ValidationMode::Introspection, None).await;
+    let response = h.initialize_response(Some("opaque-revoked")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        param(&challenge_params(response.headers()), "error"),
+        Some("invalid_token")
+    );
+}
+
+#[tokio::test]
+async fn introspection_with_ignore_active_defect_serves_an_inactive_token() {
+    let h = Harness::start(
+        ValidationMode::Introspection,
+        Some(Defect::IgnoreIntrospectionActive),
+    )
+    .await;
+    assert!(h.serves("opaque-revoked").await);
+}
+
+// ---- defects: each opens its hole, and the compliant server keeps it closed ----------------
+
+/// Whether the protection `defect` turns off is observably missing on `h`.
+async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
+    let good = h.claims("alice", "todo:read todo:write");
+    let with = |key: &str, value: Value| {
+        let mut claims = good.clone();
+        claims[key] = value;
+        claims
+    };
+    match defect {
+        Defect::SkipAudienceCheck => {
+            h.serves(&rs256(&with("aud", json!("http://127.0.0.1:1/other"))))
+                .await
+        }
+        Defect::SkipIssuerCheck => {
+            h.serves(&rs256(&with("iss", json!("https://evil.example"))))
+                .await
+        }
+        Defect::SkipSignatureCheck => {
+            h.serves(&sign_with(at_header(KID), &good, ATTACKER_KEY_PEM))
+                .await
+        }
+        Defect::AcceptAlgNone => h.serves(&unsigned("none", &good)).await,
+        Defect::AcceptHs256WithPublicKey => h.serves(&hs256_with_public_pem(&good)).await,
+        Defect::AcceptUnknownKid => {
+            h.serves(&sign_with(at_header("nobody"), &good, ATTACKER_KEY_PEM))
+                .await
+        }
+        Defect::TrustHeaderKeys => {
+            let mut header = at_header("attacker");
+            header.jwk =
+                Some(serde_json::from_value(jwk_of(ATTACKER_KEY_PEM, "attacker")).unwrap());
+            h.serves(&sign_with(header, &good, ATTACKER_KEY_PEM)).await
+        }
+        Defect::SkipExpiryCheck => h.serves(&rs256(&with("exp", json!(now() - 600)))).await,
+        Defect::SkipNbfCheck => h.serves(&rs256(&with("nbf", json!(now() + 600)))).await,
+        Defect::SkipTypCheck => {
+            let mut header = at_header(KID);
+            header.typ = Some("JWT".into());
+            h.serves(&sign_with(header, &good, AS_KEY_PEM)).await
+        }
+        Defect::AcceptQueryToken => {
+            let url = format!("{}?access_token={}", h.resource(), h.alice());
+            let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
+            h.http.post(url).json(&body).send().await.unwrap().status() == StatusCode::OK
+        }
+        Defect::CaseSensitiveBearer => {
+            let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
+            let auth = format!("bearer {}", h.alice());
+            h.http
+                .post(h.resource())
+                .header(AUTHORIZATION, auth)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                != StatusCode::OK
+        }
+        Defect::LenientAuthorizationHeader => {
+            let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
+            let auth = format!("Bearer {} extra", h.alice());
+            h.http
+                .post(h.resource())
+                .header(AUTHORIZATION, auth)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                == StatusCode::OK
+        }
+        Defect::SessionAsAuth => {
+            let session = h.initialize(&h.alice()).await;
+            h.call(None, &session, "list_todos", json!({}))
+                .await
+                .status()
+                == StatusCode::OK
+        }
+        Defect::SessionNotBoundToUser => {
+            let session = h.initialize(&h.alice()).await;
+            h.call(Some(&h.bob()), &session, "list_todos", json!({}))
+                .await
+                .status()
+                == StatusCode::OK
+        }
+        Defect::SequentialSessionIds => h.initialize(&h.alice()).await == "session-1",
+        Defect::WriteBeforeAuth => {
+            let session = h.initialize(&h.alice()).await;
+            h.call(
+                Some("garbage"),
+                &session,
+                "create_todo",
+                json!({ "title": "sneaky" }),
+            )
+            .await;
+            h.titles().await == ["sneaky"]
+        }
+        Defect::AcceptMalformedToken => h.serves("not-a-jwt").await,
+        Defect::SkipScopeCheck => {
+            let session = h.initialize(&h.bob()).await;
+            h.call(
+                Some(&h.bob()),
+                &session,
+                "create_todo",
+                json!({ "title": "x" }),
+            )
+            .await;
+            h.titles().await == ["x"]
+        }
+        Defect::ScopeErrorAsToolResult => {
+            let session = h.initialize(&h.bob()).await;
+            h.call(
+                Some(&h.bob()),
+                &session,
+                "create_todo",
+                json!({ "title": "x" }),
+            )
+            .await
+            .status()
+                == StatusCode::OK
+        }
+        Defect::RequireAllScopes => !h.serves(&h.bob()).await,
+        Defect::InconsistentScopeChallenge => {
+            let session = h.initialize(&h.bob()).await;
+            let mut scopes = Vec::new();
+            for _ in 0..2 {
+                let response = h
+                    .call(
+                        Some(&h.bob()),
+                        &session,
+                        "create_todo",
+                        json!({ "title": "x" }),
+                    )
+                    .await;
+                scopes
+                    .push(param(&challenge_params(response.headers()), "scope").map(str::to_owned));
+            }
+            scopes[0] != scopes[1]
+        }
+        Defect::InsufficientScopeWithoutScope
+        | Defect::InsufficientScopeWithoutResourceMetadata => {
+            let session = h.initialize(&h.bob()).await;
+            let response = h
+                .call(
+                    Some(&h.bob()),
+                    &session,
+                    "create_todo",
+                    json!({ "title": "x" }),
+                )
+                .await;
+            let params = challenge_params(response.headers());
+            let name = if defect == Defect::InsufficientScopeWithoutScope {
+                "scope"
+            } else {
+                "resource_metadata"
+            };
+            param(&params, name).is_none()
+        }
+        Defect::ChallengeWithoutScope
+        | Defect::ErrorOnAnonymous
+        | Defect::DuplicateChallengeParams
+        | Defect::BareBearerChallenge => {
+            let params = challenge_params(h.initialize_response(None).await.headers());
+            match defect {
+                Defect::ChallengeWithoutScope => param(&params, "scope").is_none(),
+                Defect::ErrorOnAnonymous => param(&params, "error").is_some(),
+                Defect::DuplicateChallengeParams => {
+                    params.iter().filter(|(k, _)| k == "scope").count() > 1
+                }
+                _ => params.is_empty(),
+            }
+        }
+        Defect::InvalidTokenWithoutError => {
+            let params = challenge_params(h.initialize_response(Some("garbage")).await.headers());
+            param(&params, "error").is_none()
+        }
+        Defect::NoResourceMetadata => {
+            let params = challenge_params(h.initialize_response(None).await.headers());
+            param(&params, "resource_metadata").is_none()
+                && h.prm().await.status() == StatusCode::NOT_FOUND
+        }
+        Defect::AllowAnonymousInitialize => {
+            h.initialize_response(None).await.status() == StatusCode::OK
+        }
+        Defect::PrmRequiresAuth => h.prm().await.status() == StatusCode::UNAUTHORIZED,
+        Defect::PrmWrongContentType => {
+            h.prm().await.headers()["content-type"] != "application/json"
+        }
+        Defect::PrmWrongResource
+        | Defect::PrmNoAuthorizationServers
+        | Defect::PrmResourceFragment
+        | Defect::PrmEmptyMembers
+        | Defect::PrmNoScopesSupported
+        | Defect::PrmBadBearerMethod
+        | Defect::PrmAdvertisesQuery
+        | Defect::PrmResourceTrailingSlash => {
+            let doc: Value = h.prm().await.json().await.unwrap();
+            match defect {
+                Defect::PrmWrongResource => doc["resource"] == json!(h.base()),
+                Defect::PrmNoAuthorizationServers => doc.get("authorization_servers").is_none(),
+                Defect::PrmResourceFragment => doc["resource"].as_str().unwrap().contains('#'),
+                Defect::PrmEmptyMembers => doc.get("resource_documentation").is_some(),
+                Defect::PrmNoScopesSupported => doc.get("scopes_supported").is_none(),
+                Defect::PrmBadBearerMethod => doc["bearer_methods_supported"]
+                    .to_string()
+                    .contains("cookie"),
+                Defect::PrmAdvertisesQuery => doc["bearer_methods_supported"]
+                    .to_string()
+                    .contains("query"),
+                _ => doc["resource"].as_str().unwrap().ends_with('/'),
+            }
+        }
+        Defect::SkipOriginCheck => {
+            let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
+            let request = h
+                .http
+                .post(h.resource())
+                .header("Origin", "https://evil.example")
+                .bearer_auth(h.alice());
+            request.json(&body).send().await.unwrap().status() == StatusCode::OK
+        }
+        Defect::StrictCaseAudience => {
+            !h.serves(&rs256(&with(
+                "aud",
+                json!(h.resource().replace("http://", "HTTP://")),
+            )))
+            .await
+        }
+        Defect::IgnoreIntrospectionActive | Defect::PlainHttpPublicHost => {
+            unreachable!("covered elsewhere")
+        }
+    }
+}
+
+#[rstest]
+#[case::skip_audience_check(Defect::SkipAudienceCheck)]
+#[case::skip_issuer_check(Defect::SkipIssuerCheck)]
+#[case::skip_signature_check(Defect::SkipSignatureCheck)]
+#[case::accept_alg_none(Defect::AcceptAlgNone)]
+#[case::accept_hs256_with_public_key(Defect::AcceptHs256WithPublicKey)]
+#[case::accept_unknown_kid(Defect::AcceptUnknownKid)]
+#[case::trust_header_keys(Defect::TrustHeaderKeys)]
+#[case::skip_expiry_check(Defect::SkipExpiryCheck)]
+#[case::skip_nbf_check(Defect::SkipNbfCheck)]
+#[case::skip_typ_check(Defect::SkipTypCheck)]
+#[case::accept_query_token(Defect::AcceptQueryToken)]
+#[case::case_sensitive_bearer(Defect::CaseSensitiveBearer)]
+#[case::lenient_authorization_header(Defect::LenientAuthorizationHeader)]
+#[case::session_as_auth(Defect::SessionAsAuth)]
+#[case::session_not_bound_to_user(Defect::SessionNotBoundToUser)]
+#[case::sequential_session_ids(Defect::SequentialSessionIds)]
+#[case::write_before_auth(Defect::WriteBeforeAuth)]
+#[case::accept_malformed_token(Defect::AcceptMalformedToken)]
+#[case::invalid_token_without_error(Defect::InvalidTokenWithoutError)]
+#[case::skip_scope_check(Defect::SkipScopeCheck)]
+#[case::scope_error_as_tool_result(Defect::ScopeErrorAsToolResult)]
+#[case::insufficient_scope_without_scope(Defect::InsufficientScopeWithoutScope)]
+#[case::insufficient_scope_without_resource_metadata(
+    Defect::InsufficientScopeWithoutResourceMetadata
+)]
+#[case::inconsistent_scope_challenge(Defect::InconsistentScopeChallenge)]
+#[case::require_all_scopes(Defect::RequireAllScopes)]
+#[case::challenge_without_scope(Defect::ChallengeWithoutScope)]
+#[case::error_on_anonymous(Defect::ErrorOnAnonymous)]
+#[case::duplicate_challenge_params(Defect::DuplicateChallengeParams)]
+#[case::bare_bearer_challenge(Defect::BareBearerChallenge)]
+#[case::no_resource_metadata(Defect::NoResourceMetadata)]
+#[case::allow_anonymous_initialize(Defect::AllowAnonymousInitialize)]
+#[case::prm_wrong_resource(Defect::PrmWrongResource)]
+#[case::prm_no_authorization_servers(Defect::PrmNoAuthorizationServers)]
+#[case::prm_resource_fragment(Defect::PrmResourceFragment)]
+#[case::prm_empty_members(Defect::PrmEmptyMembers)]
+#[case::prm_no_scopes_supported(Defect::PrmNoScopesSupported)]
+#[case::prm_requires_auth(Defect::PrmRequiresAuth)]
+#[case::prm_bad_bearer_method(Defect::PrmBadBearerMethod)]
+#[case::prm_advertises_query(Defect::PrmAdvertisesQuery)]
+#[case::prm_resource_trailing_slash(Defect::PrmResourceTrailingSlash)]
+#[case::prm_wrong_content_type(Defect::PrmWrongContentType)]
+#[case::skip_origin_check(Defect::SkipOriginCheck)]
+#[case::strict_case_audience(Defect::StrictCaseAudience)]
+#[tokio::test]
+async fn defect_opens_its_hole_which_the_compliant_server_keeps_closed(#[case] defect: Defect) {
+    let compliant = Harness::jwt(None).await;
+    assert!(
+        !hole_is_open(&compliant, defect).await,
+        "compliant server shows the hole of {defect}"
+    );
+    let defective = Harness::jwt(Some(defect)).await;
+    assert!(
+        hole_is_open(&defective, defect).await,
+        "{defect} does not open its hole"
+    );
+}
+
+#[rstest]
+#[case::skip_audience_check(Defect::SkipAudienceCheck)]
+#[case::accept_alg_none(Defect::AcceptAlgNone)]
+#[case::accept_hs256_with_public_key(Defect::AcceptHs256WithPublicKey)]
+#[case::trust_header_keys(Defect::TrustHeaderKeys)]
+#[case::write_before_auth(Defect::WriteBeforeAuth)]
+#[case::session_as_auth(Defect::SessionAsAuth)]
+#[tokio::test]
+async fn defect_leaves_the_other_token_checks_in_place(#[case] defect: Defect) {
+    let defective = Harness::jwt(Some(defect)).await;
+    // The other holes stay closed (a sample: the cheap token-level ones).
+    for other in [
+        Defect::SkipExpiryCheck,
+        Defect::SkipIssuerCheck,
+        Defect::AcceptUnknownKid,
+        Defect::SkipTypCheck,
+    ] {
+        assert!(
+            !hole_is_open(&defective, other).await,
+            "{defect} also opens {other}"
+        );
+    }
+}
