@@ -275,7 +275,7 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
 
 const EXPECTED_HEADER: &str = "# Expected verdicts of the bundled reference server (mcp-auth-conformance self-test --role server).
 # [reference.<mode>] lists every check that does not PASS on the compliant reference in that validation mode.
-# Each [[defect]] lists the checks whose verdict that defect changes; every other check must keep its reference
+# Each defect entry lists the checks whose verdict that defect changes; every other check must keep its reference
 # verdict. Regenerate with `self-test --bless FILE` and review each change by hand.
 ";
 

@@ -271,6 +271,9 @@ pub struct ServerObservations {
     pub probes: BTreeMap<Stimulus, Result<Probe, ObsError>>,
     /// Paths the attacker listener (jku/x5u) served during the run.
     pub attacker_fetches: Vec<String>,
+    /// The URLs the jku and x5u tokens named.
+    pub jku_url: String,
+    pub x5u_url: String,
     pub session: Result<SessionObs, ObsError>,
     pub session_ids: Result<Vec<(String, String)>, ObsError>,
     pub scope: Result<ScopeObs, ObsError>,

@@ -107,12 +107,22 @@ fn is_loopback_base(base: &str) -> bool {
     base.contains("://127.") || base.contains("://localhost") || base.contains("://[::1]")
 }
 
+/// Exit code for a bad configuration or a failed start.
+const EXIT_USAGE: i32 = 2;
+
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    if let Err(err) = run().await {
+        eprintln!("todo-server: error: {err:#}");
+        std::process::exit(EXIT_USAGE);
+    }
+}
+
+async fn run() -> Result<()> {
     let (config, port) = config()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await

@@ -443,6 +443,8 @@ fn tls01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             urls.push((r.to_owned(), "PRM resource"));
         }
     }
+    let mut seen = std::collections::BTreeSet::new();
+    urls.retain(|(u, what)| seen.insert((u.clone(), *what)));
     let mut insecure = Vec::new();
     let mut local = Vec::new();
     for (u, what) in &urls {

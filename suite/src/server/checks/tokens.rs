@@ -171,13 +171,13 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
             Stimulus::EmbeddedJwk, JwtOnly, Any),
         check(
             meta("RS-JWT-05.jku", "A jku header is neither fetched nor trusted", Must, &["RFC 9068 §4", "RFC 8725 §3.10"],
-                "Header jku = an attacker JWKS on a listener the suite watches → refused, and the listener sees no fetch."),
-            |m, o| header_key_url(m, o, Stimulus::Jku, "jwks"),
+                "Header jku = an attacker JWKS on a listener the suite watches → refused, and the listener sees no fetch (watched until 250 ms after the last probe)."),
+            |m, o| header_key_url(m, o, Stimulus::Jku, &o.jku_url),
         ),
         check(
             meta("RS-JWT-05.x5u", "An x5u header is neither fetched nor trusted", Must, &["RFC 9068 §4", "RFC 8725 §3.10"],
                 "Header x5u = an attacker certificate URL on a listener the suite watches → refused, and no fetch."),
-            |m, o| header_key_url(m, o, Stimulus::X5u, "cert"),
+            |m, o| header_key_url(m, o, Stimulus::X5u, &o.x5u_url),
         ),
         rejects("RS-JWT-06.expired", "A JWT past its exp is refused", Must, &["RFC 9068 §4", "OAuth 2.1 §5.2"],
             "exp = now − 600 s (beyond any reasonable leeway) → refused.",
@@ -336,7 +336,7 @@ fn malformed(_m: &CheckMeta, o: &ServerObservations, s: Stimulus) -> Evaluation 
 }
 
 /// RS-JWT-05 jku / x5u: refused, and the URL never fetched.
-fn header_key_url(m: &CheckMeta, o: &ServerObservations, s: Stimulus, path_marker: &str) -> Evaluation {
+fn header_key_url(m: &CheckMeta, o: &ServerObservations, s: Stimulus, url: &str) -> Evaluation {
     if let Some(skip) = mode_gate(o, Applies::JwtOnly) {
         return skip;
     }
@@ -344,7 +344,8 @@ fn header_key_url(m: &CheckMeta, o: &ServerObservations, s: Stimulus, path_marke
         return e.to_evaluation("a valid token was refused, so refusing this one proves nothing");
     }
     let p = crate::need!(o.probe(s), s.describe());
-    let fetched: Vec<&String> = o.attacker_fetches.iter().filter(|f| f.contains(path_marker)).collect();
+    let path = url::Url::parse(url).map(|u| u.path().to_owned()).unwrap_or_default();
+    let fetched: Vec<&String> = o.attacker_fetches.iter().filter(|f| **f == path).collect();
     let expected = "refused, and the attacker URL never fetched";
     let actual = format!(
         "{} → {}; attacker listener fetches: {}",

@@ -20,9 +20,15 @@ pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
         let found = discovery::discover(ctx, &unauth).await;
         (unauth, found)
     };
+    let probes_then_quiet = async {
+        let probes = tokens::probe_all(ctx).await;
+        // A server could fetch a jku/x5u URL after answering: give it a budget to show itself.
+        ctx.events.wait_for_attacker_fetch(tokens::KEY_FETCH_BUDGET).await;
+        probes
+    };
     let ((unauthenticated, discovery), probes, session, session_ids, scope, write_before_auth, origin) = tokio::join!(
         unauth_and_discovery,
-        tokens::probe_all(ctx),
+        probes_then_quiet,
         sessions::hijack(ctx),
         sessions::session_ids(ctx),
         scope::insufficient_scope(ctx),
@@ -38,6 +44,8 @@ pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
         discovery,
         probes,
         attacker_fetches: ctx.events.attacker_fetches(),
+        jku_url: ctx.idp.attacker_jku_url(),
+        x5u_url: ctx.idp.attacker_x5u_url(),
         session,
         session_ids,
         scope,

@@ -15,6 +15,9 @@ use crate::server::obs::Stimulus;
 /// The attacker issuer used with a trusted signature.
 pub const ATTACKER_ISSUER: &str = "https://attacker.conformance.test";
 
+/// How long after the probes the suite keeps watching the attacker listener for a late jku/x5u fetch.
+pub const KEY_FETCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Size of the oversized token.
 pub const OVERSIZED_BYTES: usize = 64 * 1024;
 
