@@ -164,9 +164,18 @@ mod tests {
 
     #[test]
     fn violation_follows_the_level() {
-        assert_eq!(Evaluation::violated(Level::Must, "", "").verdict, Verdict::Fail);
-        assert_eq!(Evaluation::violated(Level::Should, "", "").verdict, Verdict::Warn);
-        assert_eq!(Evaluation::violated(Level::May, "", "").verdict, Verdict::Info);
+        assert_eq!(
+            Evaluation::violated(Level::Must, "", "").verdict,
+            Verdict::Fail
+        );
+        assert_eq!(
+            Evaluation::violated(Level::Should, "", "").verdict,
+            Verdict::Warn
+        );
+        assert_eq!(
+            Evaluation::violated(Level::May, "", "").verdict,
+            Verdict::Info
+        );
     }
 
     #[test]

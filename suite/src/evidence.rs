@@ -30,7 +30,7 @@ impl EvidenceLog {
     /// The exchanges recorded so far, sorted by id for a stable report.
     pub fn snapshot(&self) -> Vec<Exchange> {
         let mut all = self.lock().clone();
-        all.sort_by(|a, b| natural_key(&a.id).cmp(&natural_key(&b.id)));
+        all.sort_by_key(|e| natural_key(&e.id));
         all
     }
 
@@ -70,7 +70,11 @@ impl Scenario {
     /// The id of the next exchange; assigned synchronously, so concurrent requests polled in order get
     /// deterministic ids.
     pub fn next_id(&self) -> String {
-        format!("{}#{}", self.name, self.next.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{}#{}",
+            self.name,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
     }
 }
 

@@ -72,7 +72,9 @@ impl Expected {
     }
 
     pub fn defect(&self, name: &str, mode: &str) -> Option<&DefectExpectation> {
-        self.defects.iter().find(|d| d.name == name && d.mode == mode)
+        self.defects
+            .iter()
+            .find(|d| d.name == name && d.mode == mode)
     }
 
     /// The verdict a check must have under a defect in a mode.
@@ -108,8 +110,14 @@ verdicts = { "RS-AUD-02" = "FAIL" }
         )
         .unwrap();
         assert_eq!(e.reference_verdict("jwt", "RS-AUD-02"), Verdict::Pass);
-        assert_eq!(e.defect_verdict("skip-audience-check", "jwt", "RS-AUD-02"), Verdict::Fail);
-        assert_eq!(e.defect_verdict("skip-audience-check", "jwt", "RS-TLS-01"), Verdict::Info);
+        assert_eq!(
+            e.defect_verdict("skip-audience-check", "jwt", "RS-AUD-02"),
+            Verdict::Fail
+        );
+        assert_eq!(
+            e.defect_verdict("skip-audience-check", "jwt", "RS-TLS-01"),
+            Verdict::Info
+        );
     }
 
     #[test]

@@ -131,7 +131,9 @@ pub enum HttpFailure {
     Timeout(Duration),
     #[error("response body exceeded the {0}-byte cap")]
     BodyTooLarge(usize),
-    #[error("refused to contact {0}: the suite talks only to the target and its own fakes on loopback")]
+    #[error(
+        "refused to contact {0}: the suite talks only to the target and its own fakes on loopback"
+    )]
     Forbidden(String),
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -158,7 +160,9 @@ pub struct Http {
 
 impl std::fmt::Debug for Http {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Http").field("limits", &self.limits).finish()
+        f.debug_struct("Http")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -226,7 +230,10 @@ impl Http {
             builder = builder.body(body.clone());
         }
         let read = async {
-            let mut resp = builder.send().await.map_err(classify)?;
+            let mut resp = builder
+                .send()
+                .await
+                .map_err(|e| classify(e, self.limits.timeout))?;
             let status = resp.status().as_u16();
             let headers = resp
                 .headers()
@@ -239,7 +246,11 @@ impl Http {
                 })
                 .collect();
             let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| classify(e, self.limits.timeout))?
+            {
                 if body.len() + chunk.len() > self.limits.body_cap {
                     return Err(HttpFailure::BodyTooLarge(self.limits.body_cap));
                 }
@@ -261,7 +272,10 @@ impl Http {
         is_loopback_host(host)
             || host == TEST_DOMAIN
             || host.ends_with(&format!(".{TEST_DOMAIN}"))
-            || self.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+            || self
+                .allowed_hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(host))
     }
 
     fn record(
@@ -281,7 +295,10 @@ impl Http {
         secrets.extend(found.iter().cloned());
         let cap = self.limits.record_cap;
 
-        let mut request = HttpRequest::new(req.method.as_str(), evidence::redact_all(&req.url, &secrets));
+        let mut request = HttpRequest::new(
+            req.method.as_str(),
+            evidence::redact_all(&req.url, &secrets),
+        );
         request.headers = req
             .headers
             .iter()
@@ -304,7 +321,8 @@ impl Http {
                     .collect();
                 let text = resp.text();
                 r.body_truncated = text.len() > cap;
-                r.body = (!resp.body.is_empty()).then(|| evidence::redact_all(&cut(&text, cap), &secrets));
+                r.body = (!resp.body.is_empty())
+                    .then(|| evidence::redact_all(&cut(&text, cap), &secrets));
                 exchange.response = Some(r);
             }
             Err(e) => exchange.error = Some(e.to_string()),
@@ -348,9 +366,9 @@ fn cut(text: &str, cap: usize) -> String {
     format!("{}…[{} bytes cut]", &text[..end], text.len() - end)
 }
 
-fn classify(e: reqwest::Error) -> HttpFailure {
+fn classify(e: reqwest::Error, timeout: Duration) -> HttpFailure {
     if e.is_timeout() {
-        HttpFailure::Timeout(Duration::from_secs(0))
+        HttpFailure::Timeout(timeout)
     } else {
         let mut msg = e.to_string();
         let mut source = std::error::Error::source(&e);
@@ -384,12 +402,12 @@ impl Resolve for TestDomainResolver {
         let host = name.as_str().to_owned();
         Box::pin(async move {
             if host == TEST_DOMAIN || host.ends_with(&format!(".{TEST_DOMAIN}")) {
-                let addrs: Addrs = Box::new(std::iter::once(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
+                let addrs: Addrs =
+                    Box::new(std::iter::once(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
                 return Ok(addrs);
             }
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let addrs: Addrs = Box::new(found.into_iter());
             Ok(addrs)
         })
@@ -405,7 +423,12 @@ mod tests {
         for h in ["127.0.0.1", "127.9.9.9", "[::1]", "localhost", "LOCALHOST"] {
             assert!(is_loopback_host(h), "{h}");
         }
-        for h in ["todo.conformance.test", "10.0.0.1", "example.com", "localhost.example"] {
+        for h in [
+            "todo.conformance.test",
+            "10.0.0.1",
+            "example.com",
+            "localhost.example",
+        ] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }

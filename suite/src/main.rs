@@ -17,7 +17,11 @@ use mcp_auth_reports::{Report, Role, Verdict};
 use mcp_auth_targets::{Defect, ValidationMode};
 
 #[derive(Parser)]
-#[command(name = "mcp-auth-conformance", version, about = "End-to-end conformance suite for MCP Authorization (2025-11-25)")]
+#[command(
+    name = "mcp-auth-conformance",
+    version,
+    about = "End-to-end conformance suite for MCP Authorization (2025-11-25)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,6 +55,9 @@ enum Command {
         mode: ValidationMode,
         #[arg(long, env = "MCP_CONFORMANCE_AS_ADDR", default_value = DEFAULT_AS_ADDR)]
         as_addr: SocketAddr,
+        /// Configure from the server-target env contract (MCP_CONFORMANCE_*, PORT) instead of the flags above.
+        #[arg(long, conflicts_with_all = ["mode", "as_addr"])]
+        env_contract: bool,
     },
 }
 
@@ -106,7 +113,9 @@ struct SelfTestArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("MCP_CONFORMANCE_LOG"))
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env(
+            "MCP_CONFORMANCE_LOG",
+        ))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -136,7 +145,14 @@ async fn dispatch(command: Command) -> Result<i32> {
             defect,
             mode,
             as_addr,
-        } => reference_server(port, defect, mode, as_addr).await,
+            env_contract,
+        } => {
+            if env_contract {
+                reference_server_from_env(defect).await
+            } else {
+                reference_server(port, defect, mode, as_addr).await
+            }
+        }
     }
 }
 
@@ -150,7 +166,10 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         None => Selection::all(),
     };
     if let Some(g) = &args.only {
-        if !registry::metas(Some(Role::Server)).iter().any(|m| selection.includes(m.id)) {
+        if !registry::metas(Some(Role::Server))
+            .iter()
+            .any(|m| selection.includes(m.id))
+        {
             bail!("--only `{g}` matches no server check (see `mcp-auth-conformance list --role server`)");
         }
     }
@@ -222,7 +241,12 @@ fn print_summary(report: &Report) {
         "\n{} checks ({}) against {} in {} ms: {}",
         s.total,
         counts.join(", "),
-        report.run.target.url.as_deref().unwrap_or(&report.run.target.kind),
+        report
+            .run
+            .target
+            .url
+            .as_deref()
+            .unwrap_or(&report.run.target.kind),
         report.run.duration_ms,
         match s.outcome {
             mcp_auth_reports::Outcome::Passed => "conformant",
@@ -236,15 +260,22 @@ fn print_summary(report: &Report) {
 
 async fn self_test(args: SelfTestArgs) -> Result<i32> {
     if args.role != Role::Server {
-        bail!("self-test --role {} is not implemented yet; implemented: server", args.role);
+        bail!(
+            "self-test --role {} is not implemented yet; implemented: server",
+            args.role
+        );
     }
     let runs = selftest::run_all(selftest::server_runs()).await;
     let expected = Expected::server()?;
     if let Some(path) = args.bless {
         let blessed = selftest::bless(&runs, &expected);
         let text = toml::to_string_pretty(&blessed)?;
-        std::fs::write(&path, format!("{}\n{text}", EXPECTED_HEADER)).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("wrote {} (review every change before committing)", path.display());
+        std::fs::write(&path, format!("{}\n{text}", EXPECTED_HEADER))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "wrote {} (review every change before committing)",
+            path.display()
+        );
     }
     let result = selftest::evaluate(&runs, &expected);
     if args.json {
@@ -260,7 +291,11 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
         for d in &result.inert_defects {
             println!("inert defect (changes no verdict): {d}");
         }
-        let killed = result.checks.iter().filter(|c| !c.killed_by.is_empty()).count();
+        let killed = result
+            .checks
+            .iter()
+            .filter(|c| !c.killed_by.is_empty())
+            .count();
         println!(
             "\n{} runs; {killed}/{} checks killed; {} unkilled; {} reference failures; {} mismatches",
             result.runs,
@@ -270,7 +305,11 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
             result.mismatches.len()
         );
     }
-    Ok(if result.ok() { exit::OK } else { exit::FAILURES })
+    Ok(if result.ok() {
+        exit::OK
+    } else {
+        exit::FAILURES
+    })
 }
 
 const EXPECTED_HEADER: &str = "# Expected verdicts of the bundled reference server (mcp-auth-conformance self-test --role server).
@@ -322,9 +361,34 @@ fn explain(id: &str) -> Result<i32> {
     Ok(exit::OK)
 }
 
-async fn reference_server(port: u16, defect: Option<Defect>, mode: ValidationMode, as_addr: SocketAddr) -> Result<i32> {
+async fn reference_server_from_env(defect: Option<Defect>) -> Result<i32> {
+    let (config, port) = mcp_auth_targets::config_from_env(
+        |n| std::env::var(n).ok(),
+        None,
+        defect.map(|d| d.to_string()),
+    )?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let server = mcp_auth_targets::TodoServer::start(config, listener).await?;
+    eprintln!(
+        "reference To-Do MCP server at {} (env contract)",
+        server.url()
+    );
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(exit::OK)
+}
+
+async fn reference_server(
+    port: u16,
+    defect: Option<Defect>,
+    mode: ValidationMode,
+    as_addr: SocketAddr,
+) -> Result<i32> {
     let issuer = format!("http://{as_addr}");
-    let mut config = mcp_auth_targets::TodoServerConfig::new(issuer.clone(), format!("{issuer}/jwks"));
+    let mut config =
+        mcp_auth_targets::TodoServerConfig::new(issuer.clone(), format!("{issuer}/jwks"));
     config.mode = mode;
     config.introspection = Some(mcp_auth_targets::IntrospectionClient {
         url: format!("{issuer}/introspect"),
@@ -336,7 +400,10 @@ async fn reference_server(port: u16, defect: Option<Defect>, mode: ValidationMod
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     let server = mcp_auth_targets::TodoServer::start(config, listener).await?;
-    println!("reference To-Do MCP server at {} ({mode} mode, trusting {issuer}); Ctrl-C stops it", server.url());
+    println!(
+        "reference To-Do MCP server at {} ({mode} mode, trusting {issuer}); Ctrl-C stops it",
+        server.url()
+    );
     if let Some(d) = defect {
         println!("defect: {} — {}", d.name(), d.description());
     }

@@ -101,7 +101,12 @@ impl Baseline {
 }
 
 /// Turns a check's evaluation into a report row.
-pub fn result_of(meta: &CheckMeta, e: Evaluation, duration_ms: u64, baseline: &Baseline) -> CheckResult {
+pub fn result_of(
+    meta: &CheckMeta,
+    e: Evaluation,
+    duration_ms: u64,
+    baseline: &Baseline,
+) -> CheckResult {
     let mut r = CheckResult::new(
         meta.id,
         meta.title,
@@ -120,14 +125,21 @@ pub fn result_of(meta: &CheckMeta, e: Evaluation, duration_ms: u64, baseline: &B
 }
 
 /// Evaluates every selected check over the observations.
-pub fn judge<O>(checks: &[Box<dyn Check<O>>], obs: &O, selection: &Selection, baseline: &Baseline) -> Vec<CheckResult> {
+pub fn judge<O>(
+    checks: &[Box<dyn Check<O>>],
+    obs: &O,
+    selection: &Selection,
+    baseline: &Baseline,
+) -> Vec<CheckResult> {
     checks
         .iter()
         .filter(|c| selection.includes(c.meta().id))
         .map(|c| {
             let started = Instant::now();
             let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.evaluate(obs)))
-                .unwrap_or_else(|_| Evaluation::harness_error("the check panicked while evaluating"));
+                .unwrap_or_else(|_| {
+                    Evaluation::harness_error("the check panicked while evaluating")
+                });
             result_of(c.meta(), e, started.elapsed().as_millis() as u64, baseline)
         })
         .collect()
@@ -199,6 +211,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("b.toml");
         std::fs::write(&p, "[[expected]]\nid = \"RS-PRM-07\"\nreason = \" \"\n").unwrap();
-        assert!(matches!(Baseline::load(&p), Err(BaselineError::NoReason { .. })));
+        assert!(matches!(
+            Baseline::load(&p),
+            Err(BaselineError::NoReason { .. })
+        ));
     }
 }

@@ -75,7 +75,10 @@ pub fn server_runs() -> Vec<RunKey> {
     ];
     for &d in Defect::ALL {
         for &mode in d.modes() {
-            runs.push(RunKey { defect: Some(d), mode });
+            runs.push(RunKey {
+                defect: Some(d),
+                mode,
+            });
         }
     }
     runs
@@ -114,7 +117,10 @@ pub fn evaluate(runs: &[(RunKey, Report)], expected: &Expected) -> SelfTest {
             let reference = expected.reference_verdict(&mode, &c.id);
             match key.defect {
                 None => {
-                    if c.verdict != reference || c.verdict.is_failure(false) || c.verdict == Verdict::Warn {
+                    if c.verdict != reference
+                        || c.verdict.is_failure(false)
+                        || c.verdict == Verdict::Warn
+                    {
                         reference_failures.push(format!(
                             "{} {}: {} (expected {reference}) — {} {}",
                             key.label(),

@@ -7,7 +7,8 @@
 //! `cargo test --test conformance RS-AUD`.
 //!
 //! The suite runs once, on the first selected test; each test then reports its check's verdict. FAIL, ERROR
-//! and HARNESS_ERROR fail the test; WARN fails only with `MCP_CONFORMANCE_STRICT=1`; SKIP is shown as ignored.
+//! and HARNESS_ERROR fail the test; WARN fails only with `MCP_CONFORMANCE_STRICT=1`; SKIP and INFO pass.
+//! `MCP_CONFORMANCE_REPORT_DIR=DIR` also writes the reports; `MCP_CONFORMANCE_PROFILE=FILE` picks a profile.
 
 use std::sync::OnceLock;
 
@@ -18,7 +19,8 @@ use mcp_auth_conformance::server::{self, ServerOptions};
 use mcp_auth_reports::{Report, Role, Verdict};
 use mcp_auth_targets::ValidationMode;
 
-static REPORT: OnceLock<Report> = OnceLock::new();
+/// The one run of the suite, made by whichever test asks first; the others wait for it.
+static REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
 
 fn options() -> Result<ServerOptions, String> {
     let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
@@ -33,7 +35,8 @@ fn options() -> Result<ServerOptions, String> {
             .map_err(|e| format!("MCP_CONFORMANCE_AS_ADDR `{addr}`: {e}"))?;
     }
     if let Ok(p) = std::env::var("MCP_CONFORMANCE_PROFILE") {
-        opts.profile = mcp_auth_conformance::profile::Profile::load(p.as_ref()).map_err(|e| e.to_string())?;
+        opts.profile =
+            mcp_auth_conformance::profile::Profile::load(p.as_ref()).map_err(|e| e.to_string())?;
         opts.profile_label = p;
     }
     opts.strict = strict();
@@ -45,13 +48,19 @@ fn strict() -> bool {
 }
 
 fn report() -> Result<&'static Report, Failed> {
-    if let Some(r) = REPORT.get() {
-        return Ok(r);
-    }
-    let opts = options().map_err(Failed::from)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| Failed::from(e.to_string()))?;
-    let report = runtime.block_on(server::run(&opts));
-    Ok(REPORT.get_or_init(|| report))
+    REPORT
+        .get_or_init(|| {
+            let opts = options()?;
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            let report = runtime.block_on(server::run(&opts));
+            if let Ok(dir) = std::env::var("MCP_CONFORMANCE_REPORT_DIR") {
+                mcp_auth_reports::render::write_all(&report, dir.as_ref())
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(report)
+        })
+        .as_ref()
+        .map_err(|e| Failed::from(e.clone()))
 }
 
 fn verdict_of(id: &'static str) -> Result<(), Failed> {
@@ -86,10 +95,14 @@ fn main() {
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
-    if let Some(r) = REPORT.get() {
-        let skipped = r.checks.iter().filter(|c| c.verdict == Verdict::Skip).count();
+    if let Some(Ok(r)) = REPORT.get() {
+        let skipped = r
+            .checks
+            .iter()
+            .filter(|c| c.verdict == Verdict::Skip)
+            .count();
         if skipped > 0 {
-            eprintln!("{skipped} checks were not applicable (SKIP) and count as passed; see the report for reasons");
+            eprintln!("the run had {skipped} SKIP checks (not applicable; shown as passed); set MCP_CONFORMANCE_REPORT_DIR for the report with reasons");
         }
     }
     conclusion.exit();

@@ -16,7 +16,10 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn verdict(report: &Report, id: &str) -> Verdict {
-    report.check(id).unwrap_or_else(|| panic!("{id} missing")).verdict
+    report
+        .check(id)
+        .unwrap_or_else(|| panic!("{id} missing"))
+        .verdict
 }
 
 fn unexpected(report: &Report) -> Vec<String> {
@@ -44,10 +47,18 @@ fn against(url: String) -> ServerOptions {
 #[tokio::test]
 async fn the_reference_server_passes_every_check_in_jwt_mode() {
     let report = server::run(&ServerOptions::bundled(None, ValidationMode::Jwt)).await;
-    assert!(report.checks.len() >= 45, "only {} checks", report.checks.len());
+    assert!(
+        report.checks.len() >= 45,
+        "only {} checks",
+        report.checks.len()
+    );
     assert_eq!(unexpected(&report), Vec::<String>::new());
     assert_eq!(exit_code(&report), exit::OK);
-    assert!(report.run.notes.iter().any(|n| n.contains("token validation: jwt (observed)")));
+    assert!(report
+        .run
+        .notes
+        .iter()
+        .any(|n| n.contains("token validation: jwt (observed)")));
 }
 
 #[tokio::test]
@@ -55,20 +66,36 @@ async fn the_reference_server_passes_every_check_in_introspection_mode() {
     let report = server::run(&ServerOptions::bundled(None, ValidationMode::Introspection)).await;
     assert_eq!(unexpected(&report), Vec::<String>::new());
     assert_eq!(verdict(&report, "RS-TOK-02.revoked"), Verdict::Pass);
-    assert!(report.run.notes.iter().any(|n| n.contains("token validation: introspection (observed)")));
+    assert!(report
+        .run
+        .notes
+        .iter()
+        .any(|n| n.contains("token validation: introspection (observed)")));
 }
 
 #[tokio::test]
 async fn skipping_the_audience_check_fails_rs_aud_01() {
-    let report = server::run(&ServerOptions::bundled(Some(Defect::SkipAudienceCheck), ValidationMode::Jwt)).await;
+    let report = server::run(&ServerOptions::bundled(
+        Some(Defect::SkipAudienceCheck),
+        ValidationMode::Jwt,
+    ))
+    .await;
     assert_eq!(verdict(&report, "RS-AUD-01.other-resource"), Verdict::Fail);
     assert_eq!(exit_code(&report), exit::FAILURES);
 }
 
 #[tokio::test]
 async fn accepting_alg_none_fails_all_three_spellings() {
-    let report = server::run(&ServerOptions::bundled(Some(Defect::AcceptAlgNone), ValidationMode::Jwt)).await;
-    for id in ["RS-JWT-03.none-lowercase", "RS-JWT-03.none-titlecase", "RS-JWT-03.none-uppercase"] {
+    let report = server::run(&ServerOptions::bundled(
+        Some(Defect::AcceptAlgNone),
+        ValidationMode::Jwt,
+    ))
+    .await;
+    for id in [
+        "RS-JWT-03.none-lowercase",
+        "RS-JWT-03.none-titlecase",
+        "RS-JWT-03.none-uppercase",
+    ] {
         assert_eq!(verdict(&report, id), Verdict::Fail, "{id}");
     }
 }
@@ -82,7 +109,11 @@ async fn evidence_redacts_tokens_but_keeps_their_hash() {
     assert!(!tokens.is_empty());
     for t in tokens {
         assert_eq!(t.sha256.len(), 64);
-        assert!(t.redacted.chars().count() < t.length || t.length <= 16, "{}", t.redacted);
+        assert!(
+            t.redacted.chars().count() < t.length || t.length <= 16,
+            "{}",
+            t.redacted
+        );
     }
 }
 
@@ -100,10 +131,20 @@ async fn a_hanging_target_gives_errors_within_the_budget() {
         .await;
     let started = Instant::now();
     let report = server::run(&against(format!("{}/mcp", stub.uri()))).await;
-    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(verdict(&report, "RS-WWW-01.post") == Verdict::Error);
-    assert!(report.checks.iter().all(|c| c.verdict != Verdict::Pass || c.id == "RS-TLS-01"));
-    assert!(report.checks.iter().all(|c| c.verdict != Verdict::HarnessError));
+    assert!(report
+        .checks
+        .iter()
+        .all(|c| c.verdict != Verdict::Pass || c.id == "RS-TLS-01"));
+    assert!(report
+        .checks
+        .iter()
+        .all(|c| c.verdict != Verdict::HarnessError));
     assert_eq!(exit_code(&report), exit::FAILURES);
 }
 
@@ -111,12 +152,18 @@ async fn a_hanging_target_gives_errors_within_the_budget() {
 async fn a_target_answering_garbage_gives_no_pass_and_no_panic() {
     let stub = MockServer::start().await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_raw(vec![0xff, 0xfe, 0x00, b'{'], "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(vec![0xff, 0xfe, 0x00, b'{'], "application/json"),
+        )
         .mount(&stub)
         .await;
     let report = server::run(&against(format!("{}/mcp", stub.uri()))).await;
     assert_eq!(verdict(&report, "RS-WWW-01.post"), Verdict::Fail);
-    assert!(report.checks.iter().all(|c| c.verdict != Verdict::HarnessError));
+    assert!(report
+        .checks
+        .iter()
+        .all(|c| c.verdict != Verdict::HarnessError));
     assert_eq!(exit_code(&report), exit::FAILURES);
 }
 
@@ -124,10 +171,14 @@ async fn a_target_answering_garbage_gives_no_pass_and_no_panic() {
 async fn a_huge_body_is_cut_at_the_cap() {
     let stub = MockServer::start().await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(401).set_body_raw(vec![b'x'; 4 * 1024 * 1024], "text/plain"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_raw(vec![b'x'; 4 * 1024 * 1024], "text/plain"),
+        )
         .mount(&stub)
         .await;
-    let report = server::run(&against(format!("{}/mcp", stub.uri()))).await;
+    let mut opts = against(format!("{}/mcp", stub.uri()));
+    opts.limits.timeout = Duration::from_secs(10);
+    let report = server::run(&opts).await;
     assert_eq!(verdict(&report, "RS-WWW-01.post"), Verdict::Error);
     let c = report.check("RS-WWW-01.post").unwrap();
     assert!(c.message.contains("cap"), "{}", c.message);
@@ -138,8 +189,16 @@ async fn a_command_that_exits_at_once_gives_errors_not_passes() {
     let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
     opts.target = TargetSpec::Command("exit 1".into());
     let report = server::run(&opts).await;
-    assert!(report.checks.iter().all(|c| c.verdict == Verdict::Error), "{:?}", unexpected(&report));
-    assert!(report.run.notes.iter().any(|n| n.contains("exited before it answered")));
+    assert!(
+        report.checks.iter().all(|c| c.verdict == Verdict::Error),
+        "{:?}",
+        unexpected(&report)
+    );
+    assert!(report
+        .run
+        .notes
+        .iter()
+        .any(|n| n.contains("exited before it answered")));
     assert_eq!(exit_code(&report), exit::FAILURES);
 }
 
@@ -178,7 +237,11 @@ fn list_json_names_every_server_check_with_level_and_refs() {
     assert!(out.status.success());
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(rows.len() >= 45);
-    assert!(rows.iter().all(|r| r["role"] == "server" && r["spec_refs"].as_array().is_some_and(|a| !a.is_empty())));
+    assert!(
+        rows.iter()
+            .all(|r| r["role"] == "server"
+                && r["spec_refs"].as_array().is_some_and(|a| !a.is_empty()))
+    );
 }
 
 #[test]
@@ -205,11 +268,16 @@ fn the_server_command_writes_all_reports_and_exits_1_on_a_defect() {
         "--only",
         "RS-AUD*",
     ]);
-    assert_eq!(out.status.code(), Some(exit::FAILURES), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(exit::FAILURES),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for f in ["report.json", "report.md", "junit.xml", "report.html"] {
         assert!(dir.join(f).exists(), "{f}");
     }
-    let report = mcp_auth_reports::read_json(&dir.join("report.json")).unwrap();
+    let report = mcp_auth_reports::read_json(dir.join("report.json")).unwrap();
     assert!(report.checks.iter().all(|c| c.id.starts_with("RS-AUD")));
     assert_eq!(verdict(&report, "RS-AUD-01.other-resource"), Verdict::Fail);
 }

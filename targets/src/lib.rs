@@ -14,5 +14,6 @@
 pub mod todo_server;
 
 pub use todo_server::{
-    Defect, IntrospectionClient, RunningTodoServer, TodoServer, TodoServerConfig, ValidationMode,
+    config_from_env, Defect, EnvError, IntrospectionClient, RunningTodoServer, TodoServer,
+    TodoServerConfig, ValidationMode,
 };

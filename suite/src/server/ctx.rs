@@ -47,7 +47,11 @@ pub struct Probe {
 impl Probe {
     /// The first Bearer challenge, if any parsed.
     pub fn bearer(&self) -> Option<&Challenge> {
-        self.challenges.as_ref().ok()?.iter().find(|c| c.is_bearer())
+        self.challenges
+            .as_ref()
+            .ok()?
+            .iter()
+            .find(|c| c.is_bearer())
     }
 
     pub fn served(&self) -> bool {
@@ -104,7 +108,11 @@ impl<'a> Ctx<'a> {
             .users
             .get(user)
             .ok_or_else(|| ObsError::Harness(format!("profile names unknown user `{user}`")))?;
-        Ok(TokenSpec::for_user(u, self.target.clone(), self.profile.client_id.clone()))
+        Ok(TokenSpec::for_user(
+            u,
+            self.target.clone(),
+            self.profile.client_id.clone(),
+        ))
     }
 
     /// A valid token for a user.
@@ -180,15 +188,29 @@ impl<'a> Ctx<'a> {
     }
 
     /// `initialize` with a credential: the suite's standard probe of whether a token is accepted.
-    pub async fn initialize(&self, sc: &Scenario, purpose: &str, auth: &Auth) -> Result<Probe, ObsError> {
-        self.rpc(sc, purpose, mcp::initialize(self.next_rpc_id()), auth, None, &[])
-            .await
+    pub async fn initialize(
+        &self,
+        sc: &Scenario,
+        purpose: &str,
+        auth: &Auth,
+    ) -> Result<Probe, ObsError> {
+        self.rpc(
+            sc,
+            purpose,
+            mcp::initialize(self.next_rpc_id()),
+            auth,
+            None,
+            &[],
+        )
+        .await
     }
 
     /// Opens a session as a user: `initialize` then `notifications/initialized`.
     pub async fn open_session(&self, sc: &Scenario, token: &str) -> Result<String, ObsError> {
         let auth = Auth::Bearer(token.to_owned());
-        let p = self.initialize(sc, "open a session with a valid token", &auth).await?;
+        let p = self
+            .initialize(sc, "open a session with a valid token", &auth)
+            .await?;
         if !p.served() {
             return Err(ObsError::target(
                 format!("a valid token was refused at initialize: {}", p.describe()),
@@ -198,7 +220,14 @@ impl<'a> Ctx<'a> {
         let session = p.session_id.clone().unwrap_or_default();
         let s = (!session.is_empty()).then_some(session.as_str());
         let _ = self
-            .rpc(sc, "notifications/initialized", mcp::initialized(), &auth, s, &[])
+            .rpc(
+                sc,
+                "notifications/initialized",
+                mcp::initialized(),
+                &auth,
+                s,
+                &[],
+            )
             .await;
         Ok(session)
     }
@@ -214,8 +243,15 @@ impl<'a> Ctx<'a> {
         arguments: &Value,
     ) -> Result<Probe, ObsError> {
         let s = (!session.is_empty()).then_some(session);
-        self.rpc(sc, purpose, mcp::tools_call(self.next_rpc_id(), name, arguments), auth, s, &[])
-            .await
+        self.rpc(
+            sc,
+            purpose,
+            mcp::tools_call(self.next_rpc_id(), name, arguments),
+            auth,
+            s,
+            &[],
+        )
+        .await
     }
 
     /// Reads the profile's read tool as the full user, in a fresh session, and returns its text.
@@ -236,7 +272,10 @@ impl<'a> Ctx<'a> {
         match &p.outcome {
             RpcOutcome::Served(result) => Ok((mcp::tool_text(result), p.exchange)),
             other => Err(ObsError::target(
-                format!("the read tool failed for the full-access user: {}", other.describe()),
+                format!(
+                    "the read tool failed for the full-access user: {}",
+                    other.describe()
+                ),
                 [p.exchange],
             )),
         }

@@ -70,7 +70,13 @@ pub async fn run(opts: &ServerOptions) -> Report {
     if let TargetSpec::Command(c) = &opts.target {
         target_info.command = Some(c.clone());
     }
-    let mut run = runner::run_info(Role::Server, target_info, &opts.profile_label, opts.strict, opts.seed);
+    let mut run = runner::run_info(
+        Role::Server,
+        target_info,
+        &opts.profile_label,
+        opts.strict,
+        opts.seed,
+    );
     let log = EvidenceLog::new();
 
     let checks = match observe(opts, &log, &mut run).await {
@@ -100,13 +106,22 @@ async fn observe(
         .seed(opts.seed)
         .start()
         .await
-        .map_err(|e| (Verdict::HarnessError, format!("the fake authorization server could not start on {bind}: {e}")))?;
-    run.notes.push(format!("fake authorization server: {}", idp.issuer()));
+        .map_err(|e| {
+            (
+                Verdict::HarnessError,
+                format!("the fake authorization server could not start on {bind}: {e}"),
+            )
+        })?;
+    run.notes
+        .push(format!("fake authorization server: {}", idp.issuer()));
     let mut target = match RunningTarget::start(&opts.target, &idp).await {
         Ok(t) => t,
         Err(e) => {
             idp.shutdown().await;
-            return Err((Verdict::Error, format!("the target could not be started: {e}")));
+            return Err((
+                Verdict::Error,
+                format!("the target could not be started: {e}"),
+            ));
         }
     };
     run.target.url = Some(target.url.clone());
@@ -126,17 +141,32 @@ async fn observe(
         Err(e) => {
             target.stop().await;
             idp.shutdown().await;
-            return Err((Verdict::HarnessError, format!("the HTTP client could not be built: {e}")));
+            return Err((
+                Verdict::HarnessError,
+                format!("the HTTP client could not be built: {e}"),
+            ));
         }
     };
-    let ctx = Ctx::new(http, &idp, opts.profile.clone(), target.url.clone(), opts.seed);
+    let ctx = Ctx::new(
+        http,
+        &idp,
+        opts.profile.clone(),
+        target.url.clone(),
+        opts.seed,
+    );
     let obs = scenarios::observe(&ctx).await;
     match &obs.mode {
-        Ok(m) => run.notes.push(format!("token validation: {} ({})", m.as_str(), match opts.profile.validation {
-            crate::profile::Validation::Auto => "observed",
-            _ => "from the profile",
-        })),
-        Err(e) => run.notes.push(format!("token validation mode unknown: {e}")),
+        Ok(m) => run.notes.push(format!(
+            "token validation: {} ({})",
+            m.as_str(),
+            match opts.profile.validation {
+                crate::profile::Validation::Auto => "observed",
+                _ => "from the profile",
+            }
+        )),
+        Err(e) => run
+            .notes
+            .push(format!("token validation mode unknown: {e}")),
     }
     if let Some(note) = target.exit_note() {
         run.notes.push(note);

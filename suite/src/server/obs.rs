@@ -285,7 +285,11 @@ impl ServerObservations {
     /// The probe of a stimulus (every stimulus is probed; a missing one is a suite bug).
     pub fn probe(&self, s: Stimulus) -> &Result<Probe, ObsError> {
         static MISSING: std::sync::LazyLock<Result<Probe, ObsError>> =
-            std::sync::LazyLock::new(|| Err(ObsError::Harness("no probe was recorded for this stimulus".into())));
+            std::sync::LazyLock::new(|| {
+                Err(ObsError::Harness(
+                    "no probe was recorded for this stimulus".into(),
+                ))
+            });
         self.probes.get(&s).unwrap_or(&MISSING)
     }
 }

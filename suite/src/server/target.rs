@@ -6,7 +6,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fake_idp::FakeIdp;
-use mcp_auth_targets::{Defect, IntrospectionClient, RunningTodoServer, TodoServer, TodoServerConfig, ValidationMode};
+use mcp_auth_targets::{
+    Defect, IntrospectionClient, RunningTodoServer, TodoServer, TodoServerConfig, ValidationMode,
+};
 
 /// How the target is reached.
 #[derive(Debug, Clone)]
@@ -89,7 +91,8 @@ impl RunningTarget {
                 });
                 config.defect = *defect;
                 if *defect == Some(Defect::PlainHttpPublicHost) {
-                    config.public_base = Some(format!("http://todo.{}:{port}", crate::http::TEST_DOMAIN));
+                    config.public_base =
+                        Some(format!("http://todo.{}:{port}", crate::http::TEST_DOMAIN));
                 }
                 let server = TodoServer::start(config, listener)
                     .await
@@ -100,9 +103,13 @@ impl RunningTarget {
                 })
             }
             TargetSpec::Url(url) => {
-                let parsed = url::Url::parse(url).map_err(|e| TargetError::BadUrl(url.clone(), e.to_string()))?;
+                let parsed = url::Url::parse(url)
+                    .map_err(|e| TargetError::BadUrl(url.clone(), e.to_string()))?;
                 if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                    return Err(TargetError::BadUrl(url.clone(), "expected an http(s) URL with a host".into()));
+                    return Err(TargetError::BadUrl(
+                        url.clone(),
+                        "expected an http(s) URL with a host".into(),
+                    ));
                 }
                 Ok(RunningTarget {
                     url: url.clone(),
@@ -122,7 +129,9 @@ impl RunningTarget {
     /// A one-line note for the report when a spawned target died during the run.
     pub fn exit_note(&mut self) -> Option<String> {
         match &mut self.inner {
-            Inner::Process(g) => g.exited().map(|s| format!("the target process exited during the run ({s})")),
+            Inner::Process(g) => g
+                .exited()
+                .map(|s| format!("the target process exited during the run ({s})")),
             _ => None,
         }
     }
@@ -148,7 +157,8 @@ impl ChildGroup {
     async fn spawn(command: &str, idp: &FakeIdp) -> Result<(ChildGroup, String), TargetError> {
         // Reserve an ephemeral port for the target, then release it for the child to bind.
         let port = {
-            let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(TargetError::Bind)?;
+            let l =
+                std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(TargetError::Bind)?;
             l.local_addr().map_err(TargetError::Bind)?.port()
         };
         let url = format!("http://127.0.0.1:{port}/mcp");
@@ -162,7 +172,10 @@ impl ChildGroup {
             .env("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID", client_id)
             .env("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET", client_secret)
             .env("MCP_CONFORMANCE_RESOURCE", &url)
-            .env("MCP_CONFORMANCE_UPSTREAM_URL", crate::server::ctx::UPSTREAM_AUDIENCE)
+            .env(
+                "MCP_CONFORMANCE_UPSTREAM_URL",
+                crate::server::ctx::UPSTREAM_AUDIENCE,
+            )
             .env("PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -226,7 +239,10 @@ impl ChildGroup {
 impl Drop for ChildGroup {
     fn drop(&mut self) {
         if let Some(pgid) = self.pgid.take() {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }

@@ -137,7 +137,11 @@ mod tests {
 
     #[test]
     fn json_result_is_served() {
-        let r = resp(200, "application/json", r#"{"jsonrpc":"2.0","id":1,"result":{"x":1}}"#);
+        let r = resp(
+            200,
+            "application/json",
+            r#"{"jsonrpc":"2.0","id":1,"result":{"x":1}}"#,
+        );
         assert!(outcome(&r).served());
     }
 
@@ -163,7 +167,10 @@ mod tests {
 
     #[test]
     fn non_2xx_is_refused() {
-        assert_eq!(outcome(&resp(401, "application/json", "{}")), RpcOutcome::Refused(401));
+        assert_eq!(
+            outcome(&resp(401, "application/json", "{}")),
+            RpcOutcome::Refused(401)
+        );
     }
 
     #[test]

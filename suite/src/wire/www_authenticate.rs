@@ -39,8 +39,12 @@ impl Challenge {
 
     /// The `scope` parameter as a set of scope tokens.
     pub fn scopes(&self) -> Option<std::collections::BTreeSet<String>> {
-        self.param("scope")
-            .map(|s| s.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect())
+        self.param("scope").map(|s| {
+            s.split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
     }
 }
 
@@ -217,7 +221,9 @@ impl Parser<'_> {
     }
 
     fn auth_param(&mut self) -> Result<(String, String), ParseError> {
-        let name = self.token().ok_or(self.err("expected an auth-param name"))?;
+        let name = self
+            .token()
+            .ok_or(self.err("expected an auth-param name"))?;
         self.skip_ows();
         if self.peek() != Some(b'=') {
             return Err(self.err("expected `=` after an auth-param name"));
@@ -245,7 +251,9 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.i += 1;
-                    let c = self.peek().ok_or(self.err("dangling escape in quoted-string"))?;
+                    let c = self
+                        .peek()
+                        .ok_or(self.err("dangling escape in quoted-string"))?;
                     out.push(c);
                     self.i += 1;
                 }
@@ -271,8 +279,9 @@ pub fn scope_value_is_legal(v: &str) -> bool {
 
 /// RFC 6750 §3: `error` and `error_description` use %x20-21 / %x23-5B / %x5D-7E.
 pub fn error_value_is_legal(v: &str) -> bool {
-    v.bytes()
-        .all(|c| (0x20..=0x21).contains(&c) || (0x23..=0x5B).contains(&c) || (0x5D..=0x7E).contains(&c))
+    v.bytes().all(|c| {
+        (0x20..=0x21).contains(&c) || (0x23..=0x5B).contains(&c) || (0x5D..=0x7E).contains(&c)
+    })
 }
 
 #[cfg(test)]

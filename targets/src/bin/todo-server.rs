@@ -11,20 +11,7 @@
 use std::env;
 
 use anyhow::{bail, Context as _, Result};
-use mcp_auth_targets::{Defect, IntrospectionClient, TodoServer, TodoServerConfig, ValidationMode};
-
-fn var(name: &str) -> Result<Option<String>> {
-    match env::var(name) {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v.trim().to_owned())),
-        Err(env::VarError::NotPresent) => Ok(None),
-        Err(env::VarError::NotUnicode(_)) => bail!("{name} is not valid UTF-8"),
-    }
-}
-
-fn required(name: &str) -> Result<String> {
-    var(name)?.with_context(|| format!("{name} must be set"))
-}
+use mcp_auth_targets::{config_from_env, TodoServer, TodoServerConfig};
 
 /// `--port N` / `--defect NAME` (also `--port=N`).
 fn flags() -> Result<(Option<String>, Option<String>)> {
@@ -56,55 +43,8 @@ fn flags() -> Result<(Option<String>, Option<String>)> {
 }
 
 fn config() -> Result<(TodoServerConfig, u16)> {
-    let (port_flag, defect_flag) = flags()?;
-    let mut config = TodoServerConfig::new(
-        required("MCP_CONFORMANCE_ISSUER")?,
-        required("MCP_CONFORMANCE_JWKS_URI")?,
-    );
-
-    let introspection_url = var("MCP_CONFORMANCE_INTROSPECTION_URL")?;
-    config.mode = match var("TODO_SERVER_MODE")? {
-        Some(mode) => mode.parse::<ValidationMode>().context("TODO_SERVER_MODE")?,
-        None if introspection_url.is_some() => ValidationMode::Introspection,
-        None => ValidationMode::Jwt,
-    };
-    if config.mode == ValidationMode::Introspection {
-        config.introspection = Some(IntrospectionClient {
-            url: introspection_url
-                .context("introspection mode needs MCP_CONFORMANCE_INTROSPECTION_URL")?,
-            client_id: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID")?,
-            client_secret: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET")?,
-        });
-    }
-
-    let mut resource_port = None;
-    if let Some(resource) = var("MCP_CONFORMANCE_RESOURCE")? {
-        let url = url::Url::parse(&resource)
-            .with_context(|| format!("MCP_CONFORMANCE_RESOURCE `{resource}` is not a URL"))?;
-        if url.path() != "/mcp" || url.query().is_some() || url.fragment().is_some() {
-            bail!("MCP_CONFORMANCE_RESOURCE `{resource}` must be <origin>/mcp (this server serves MCP at /mcp)");
-        }
-        resource_port = url.port_or_known_default();
-        config.public_base = Some(url.origin().ascii_serialization());
-    }
-
-    if let Some(defect) = defect_flag.or(var("TODO_SERVER_DEFECT")?) {
-        config.defect = Some(defect.parse::<Defect>()?);
-    }
-
-    let port = match port_flag.or(var("PORT")?) {
-        Some(p) => p
-            .parse::<u16>()
-            .with_context(|| format!("port `{p}` is not a number in 0..=65535"))?,
-        None => resource_port
-            .filter(|_| config.public_base.as_deref().is_some_and(is_loopback_base))
-            .unwrap_or(0),
-    };
-    Ok((config, port))
-}
-
-fn is_loopback_base(base: &str) -> bool {
-    base.contains("://127.") || base.contains("://localhost") || base.contains("://[::1]")
+    let (port, defect) = flags()?;
+    Ok(config_from_env(|name| env::var(name).ok(), port, defect)?)
 }
 
 /// Exit code for a bad configuration or a failed start.

@@ -11,6 +11,7 @@ mod challenge;
 mod config;
 mod defects;
 mod endpoint;
+mod env;
 mod http;
 mod mcp;
 mod prm;
@@ -30,6 +31,7 @@ use tokio::task::JoinHandle;
 
 pub use config::{IntrospectionClient, TodoServerConfig, UnknownValidationMode, ValidationMode};
 pub use defects::{Defect, UnknownDefect};
+pub use env::{config_from_env, EnvError};
 
 /// Scope needed by `list_todos`.
 pub const SCOPE_READ: &str = "todo:read";

@@ -69,7 +69,8 @@ impl Check<ServerObservations> for RejectsToken {
             return skip;
         }
         if let Err(e) = &obs.baseline {
-            return e.to_evaluation("a valid token was refused, so refusing this one proves nothing");
+            return e
+                .to_evaluation("a valid token was refused, so refusing this one proves nothing");
         }
         let p = crate::need!(obs.probe(self.stimulus), self.stimulus.describe());
         let expected = match self.refusal {
@@ -87,10 +88,13 @@ impl Check<ServerObservations> for RejectsToken {
         let e = if ok {
             Evaluation::pass(expected, actual)
         } else if p.served() {
-            Evaluation::violated(self.meta.level, expected, actual).with_message("the server accepted the token")
-        } else {
             Evaluation::violated(self.meta.level, expected, actual)
-                .with_message(format!("refused, but with HTTP {} instead of the required status", p.status))
+                .with_message("the server accepted the token")
+        } else {
+            Evaluation::violated(self.meta.level, expected, actual).with_message(format!(
+                "refused, but with HTTP {} instead of the required status",
+                p.status
+            ))
         };
         e.with_evidence([p.exchange.clone()])
     }
@@ -176,7 +180,10 @@ mod tests {
         ]
         .concat();
         for s in Stimulus::ALL {
-            assert!(src.contains(&format!("Stimulus::{s:?}")), "{s:?} is probed but never judged");
+            assert!(
+                src.contains(&format!("Stimulus::{s:?}")),
+                "{s:?} is probed but never judged"
+            );
         }
     }
 }

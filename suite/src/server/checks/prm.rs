@@ -8,7 +8,10 @@ use crate::check::{CheckMeta, Evaluation};
 use crate::http::is_loopback_host;
 use crate::server::obs::{PrmDoc, PrmFetch, PrmSource, ServerObservations};
 
-fn check(meta: CheckMeta, eval: fn(&CheckMeta, &ServerObservations) -> Evaluation) -> Box<ServerCheck> {
+fn check(
+    meta: CheckMeta,
+    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
+) -> Box<ServerCheck> {
     Box::new(FnCheck { meta, eval })
 }
 
@@ -90,7 +93,8 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
 
 /// A document "works" when it is a 200 JSON object with `resource` and `authorization_servers`.
 fn usable(o: &Map<String, Value>) -> bool {
-    o.get("resource").is_some_and(Value::is_string) && o.get("authorization_servers").is_some_and(Value::is_array)
+    o.get("resource").is_some_and(Value::is_string)
+        && o.get("authorization_servers").is_some_and(Value::is_array)
 }
 
 fn no_documents(o: &ServerObservations) -> Evaluation {
@@ -127,7 +131,10 @@ fn each_document(
         return no_documents(o);
     }
     let e = if problems.is_empty() {
-        Evaluation::pass(expected, format!("{} document(s) checked: {}", seen.len(), seen.join(", ")))
+        Evaluation::pass(
+            expected,
+            format!("{} document(s) checked: {}", seen.len(), seen.join(", ")),
+        )
     } else {
         Evaluation::violated(m.level, expected, problems.join("; "))
     };
@@ -135,17 +142,22 @@ fn each_document(
 }
 
 fn prm01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let expected = "a 200 JSON object with resource and authorization_servers from some discovery mechanism";
+    let expected =
+        "a 200 JSON object with resource and authorization_servers from some discovery mechanism";
     match o.discovery.documents().find(|(_, _, obj)| usable(obj)) {
-        Some((f, doc, _)) => Evaluation::pass(expected, format!("obtained from {} ({})", f.source.as_str(), f.url))
-            .with_evidence([doc.exchange.clone()]),
+        Some((f, doc, _)) => Evaluation::pass(
+            expected,
+            format!("obtained from {} ({})", f.source.as_str(), f.url),
+        )
+        .with_evidence([doc.exchange.clone()]),
         None => Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
             .with_evidence(fetch_evidence(&o.discovery.fetches)),
     }
 }
 
 fn prm02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let expected = "resource_metadata in the 401, or PRM at the path-inserted or root well-known URL";
+    let expected =
+        "resource_metadata in the 401, or PRM at the path-inserted or root well-known URL";
     let working: Vec<&PrmFetch> = o
         .discovery
         .documents()
@@ -157,7 +169,8 @@ fn prm02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         if let Ok(p) = &o.unauthenticated {
             ev.push(p.exchange.clone());
         }
-        return Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches)).with_evidence(ev);
+        return Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
+            .with_evidence(ev);
     }
     let names: Vec<&str> = working.iter().map(|f| f.source.as_str()).collect();
     Evaluation::pass(expected, format!("working: {}", names.join(", ")))
@@ -179,7 +192,10 @@ fn describe_fetches(fetches: &[PrmFetch]) -> String {
 }
 
 fn fetch_evidence(fetches: &[PrmFetch]) -> Vec<String> {
-    fetches.iter().filter_map(|f| f.doc.as_ref().ok().map(|d| d.exchange.clone())).collect()
+    fetches
+        .iter()
+        .filter_map(|f| f.doc.as_ref().ok().map(|d| d.exchange.clone()))
+        .collect()
 }
 
 /// Documents actually served: status 200 from any location.
@@ -204,7 +220,12 @@ fn prm03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let mut problems = Vec::new();
     for (f, d) in &docs {
         let ct = d.content_type.clone().unwrap_or_default();
-        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if media != "application/json" {
             problems.push(format!("{}: Content-Type `{ct}`", f.url));
         }
@@ -214,7 +235,10 @@ fn prm03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     }
     let ev: Vec<String> = docs.iter().map(|(_, d)| d.exchange.clone()).collect();
     let e = if problems.is_empty() {
-        Evaluation::pass(expected, format!("{} document(s) served as JSON objects", docs.len()))
+        Evaluation::pass(
+            expected,
+            format!("{} document(s) served as JSON objects", docs.len()),
+        )
     } else {
         Evaluation::violated(m.level, expected, problems.join("; "))
     };
@@ -228,37 +252,53 @@ fn issuer_problem(v: &Value) -> Option<String> {
     };
     match url::Url::parse(s) {
         Err(e) => Some(format!("`{s}` is not an absolute URL: {e}")),
-        Ok(u) if !matches!(u.scheme(), "https" | "http") => Some(format!("`{s}` is not an http(s) URL")),
+        Ok(u) if !matches!(u.scheme(), "https" | "http") => {
+            Some(format!("`{s}` is not an http(s) URL"))
+        }
         Ok(u) if u.scheme() == "http" && !is_loopback_host(u.host_str().unwrap_or("")) => {
             Some(format!("`{s}` uses http on a non-loopback host"))
         }
-        Ok(u) if u.query().is_some() || u.fragment().is_some() => Some(format!("`{s}` has a query or fragment")),
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+            Some(format!("`{s}` has a query or fragment"))
+        }
         Ok(_) => None,
     }
 }
 
 fn prm04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    each_document(m, o, "authorization_servers: a non-empty array of issuer identifiers", |_, obj| {
-        match obj.get("authorization_servers") {
+    each_document(
+        m,
+        o,
+        "authorization_servers: a non-empty array of issuer identifiers",
+        |_, obj| match obj.get("authorization_servers") {
             None => vec!["authorization_servers is missing".into()],
             Some(Value::Array(a)) if a.is_empty() => vec!["authorization_servers is empty".into()],
             Some(Value::Array(a)) => a.iter().filter_map(issuer_problem).collect(),
             Some(other) => vec![format!("authorization_servers is not an array: {other}")],
-        }
-    })
+        },
+    )
 }
 
 fn prm05(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    each_document(m, o, "resource: an absolute http(s) URL without a fragment", |_, obj| match obj.get("resource") {
-        None => vec!["resource is missing".into()],
-        Some(Value::String(s)) => match url::Url::parse(s) {
-            Err(e) => vec![format!("resource `{s}` is not an absolute URL: {e}")],
-            Ok(u) if u.fragment().is_some() || s.contains('#') => vec![format!("resource `{s}` has a fragment")],
-            Ok(u) if !matches!(u.scheme(), "https" | "http") => vec![format!("resource `{s}` is not http(s)")],
-            Ok(_) => vec![],
+    each_document(
+        m,
+        o,
+        "resource: an absolute http(s) URL without a fragment",
+        |_, obj| match obj.get("resource") {
+            None => vec!["resource is missing".into()],
+            Some(Value::String(s)) => match url::Url::parse(s) {
+                Err(e) => vec![format!("resource `{s}` is not an absolute URL: {e}")],
+                Ok(u) if u.fragment().is_some() || s.contains('#') => {
+                    vec![format!("resource `{s}` has a fragment")]
+                }
+                Ok(u) if !matches!(u.scheme(), "https" | "http") => {
+                    vec![format!("resource `{s}` is not http(s)")]
+                }
+                Ok(_) => vec![],
+            },
+            Some(other) => vec![format!("resource is not a string: {other}")],
         },
-        Some(other) => vec![format!("resource is not a string: {other}")],
-    })
+    )
 }
 
 fn prm06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
@@ -272,16 +312,25 @@ fn prm06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         judged.push(doc.exchange.clone());
         let actual = doc.resource().unwrap_or("<missing>");
         let root_alt = format!("{}/", f.expected_resource);
-        let ok = actual == f.expected_resource || (f.source == PrmSource::Root && actual == root_alt);
+        let ok =
+            actual == f.expected_resource || (f.source == PrmSource::Root && actual == root_alt);
         if !ok {
-            problems.push(format!("{} serves resource `{actual}`, expected `{}`", f.url, f.expected_resource));
+            problems.push(format!(
+                "{} serves resource `{actual}`, expected `{}`",
+                f.url, f.expected_resource
+            ));
         }
     }
     if judged.is_empty() {
-        return Evaluation::skip("no PRM is served at a well-known location (discovery is through the 401 header only)");
+        return Evaluation::skip(
+            "no PRM is served at a well-known location (discovery is through the 401 header only)",
+        );
     }
     let e = if problems.is_empty() {
-        Evaluation::pass(expected, format!("{} well-known document(s) match", judged.len()))
+        Evaluation::pass(
+            expected,
+            format!("{} well-known document(s) match", judged.len()),
+        )
     } else {
         Evaluation::violated(m.level, expected, problems.join("; "))
     };
@@ -297,14 +346,22 @@ fn prm07(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         Err(e) => return e.to_evaluation("fetching the advertised PRM"),
     };
     let Some(actual) = doc.resource() else {
-        return Evaluation::error("the advertised PRM has no usable resource (see RS-PRM-03/05)").with_evidence([doc.exchange.clone()]);
+        return Evaluation::error("the advertised PRM has no usable resource (see RS-PRM-03/05)")
+            .with_evidence([doc.exchange.clone()]);
     };
     let expected = format!("resource == {}", o.target);
     let e = if actual == o.target {
         Evaluation::pass(expected, format!("resource `{actual}`"))
-    } else if !o.profile.strict_prm_resource && o.target.starts_with(actual.trim_end_matches('/')) && same_origin(actual, &o.target) {
-        Evaluation::violated(Should, expected, format!("resource `{actual}` is a parent of the request URL"))
-            .with_message("downgraded to WARN by the profile (strict_prm_resource = false)")
+    } else if !o.profile.strict_prm_resource
+        && o.target.starts_with(actual.trim_end_matches('/'))
+        && same_origin(actual, &o.target)
+    {
+        Evaluation::violated(
+            Should,
+            expected,
+            format!("resource `{actual}` is a parent of the request URL"),
+        )
+        .with_message("downgraded to WARN by the profile (strict_prm_resource = false)")
     } else {
         Evaluation::violated(m.level, expected, format!("resource `{actual}`"))
     };
@@ -319,28 +376,38 @@ fn same_origin(a: &str, b: &str) -> bool {
 }
 
 fn prm08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    each_document(m, o, "no null or empty members (except bearer_methods_supported: [])", |_, obj| {
-        obj.iter()
-            .filter_map(|(k, v)| {
-                let empty = match v {
-                    Value::Null => true,
-                    Value::Array(a) => a.is_empty() && k != "bearer_methods_supported",
-                    Value::Object(x) => x.is_empty(),
-                    Value::String(s) => s.is_empty(),
-                    _ => false,
-                };
-                empty.then(|| format!("`{k}` is {v}"))
-            })
-            .collect()
-    })
+    each_document(
+        m,
+        o,
+        "no null or empty members (except bearer_methods_supported: [])",
+        |_, obj| {
+            obj.iter()
+                .filter_map(|(k, v)| {
+                    let empty = match v {
+                        Value::Null => true,
+                        Value::Array(a) => a.is_empty() && k != "bearer_methods_supported",
+                        Value::Object(x) => x.is_empty(),
+                        Value::String(s) => s.is_empty(),
+                        _ => false,
+                    };
+                    empty.then(|| format!("`{k}` is {v}"))
+                })
+                .collect()
+        },
+    )
 }
 
 fn prm09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    each_document(m, o, "scopes_supported present and non-empty", |_, obj| match obj.get("scopes_supported") {
-        Some(Value::Array(a)) if !a.is_empty() => vec![],
-        Some(other) => vec![format!("scopes_supported is {other}")],
-        None => vec!["no scopes_supported".into()],
-    })
+    each_document(
+        m,
+        o,
+        "scopes_supported present and non-empty",
+        |_, obj| match obj.get("scopes_supported") {
+            Some(Value::Array(a)) if !a.is_empty() => vec![],
+            Some(other) => vec![format!("scopes_supported is {other}")],
+            None => vec!["no scopes_supported".into()],
+        },
+    )
 }
 
 fn prm10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
@@ -357,78 +424,120 @@ fn prm10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         }
     }
     if !refused.is_empty() {
-        let actual = refused.iter().map(|(u, s, _)| format!("{u} → HTTP {s}")).collect::<Vec<_>>().join("; ");
-        return Evaluation::violated(m.level, expected, actual).with_evidence(refused.into_iter().map(|(_, _, e)| e));
+        let actual = refused
+            .iter()
+            .map(|(u, s, _)| format!("{u} → HTTP {s}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Evaluation::violated(m.level, expected, actual)
+            .with_evidence(refused.into_iter().map(|(_, _, e)| e));
     }
     if ok.is_empty() {
         return no_documents(o);
     }
-    Evaluation::pass(expected, format!("{} PRM location(s) answered 200 without credentials", ok.len())).with_evidence(ok)
+    Evaluation::pass(
+        expected,
+        format!(
+            "{} PRM location(s) answered 200 without credentials",
+            ok.len()
+        ),
+    )
+    .with_evidence(ok)
 }
 
 fn prm11(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let mut any_member = false;
     for (_, _, obj) in o.discovery.documents() {
-        any_member |= ["jwks_uri", "resource_signing_alg_values_supported", "bearer_methods_supported"]
-            .iter()
-            .any(|k| obj.contains_key(*k));
+        any_member |= [
+            "jwks_uri",
+            "resource_signing_alg_values_supported",
+            "bearer_methods_supported",
+        ]
+        .iter()
+        .any(|k| obj.contains_key(*k));
     }
     if o.discovery.documents().next().is_some() && !any_member {
         return Evaluation::skip("the PRM has none of jwks_uri, resource_signing_alg_values_supported, bearer_methods_supported");
     }
-    each_document(m, o, "jwks_uri https; no `none` signing alg; bearer methods within {header, body, query}", |_, obj| {
-        let mut p = Vec::new();
-        if let Some(v) = obj.get("jwks_uri") {
-            match v.as_str().and_then(|s| url::Url::parse(s).ok()) {
-                Some(u) if u.scheme() == "https" || is_loopback_host(u.host_str().unwrap_or("")) => {}
-                _ => p.push(format!("jwks_uri {v} is not an https URL")),
+    each_document(
+        m,
+        o,
+        "jwks_uri https; no `none` signing alg; bearer methods within {header, body, query}",
+        |_, obj| {
+            let mut p = Vec::new();
+            if let Some(v) = obj.get("jwks_uri") {
+                match v.as_str().and_then(|s| url::Url::parse(s).ok()) {
+                    Some(u)
+                        if u.scheme() == "https"
+                            || is_loopback_host(u.host_str().unwrap_or("")) => {}
+                    _ => p.push(format!("jwks_uri {v} is not an https URL")),
+                }
             }
-        }
-        if let Some(v) = obj.get("resource_signing_alg_values_supported") {
-            if v.as_array().is_none_or(|a| a.iter().any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("none")))) {
-                p.push(format!("resource_signing_alg_values_supported {v} is not an array without `none`"));
+            if let Some(v) = obj.get("resource_signing_alg_values_supported") {
+                if v.as_array().is_none_or(|a| {
+                    a.iter()
+                        .any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("none")))
+                }) {
+                    p.push(format!(
+                        "resource_signing_alg_values_supported {v} is not an array without `none`"
+                    ));
+                }
             }
-        }
-        if let Some(v) = obj.get("bearer_methods_supported") {
-            match v.as_array() {
-                Some(a) => {
-                    for x in a {
-                        if !matches!(x.as_str(), Some("header" | "body" | "query")) {
-                            p.push(format!("bearer_methods_supported holds {x}"));
+            if let Some(v) = obj.get("bearer_methods_supported") {
+                match v.as_array() {
+                    Some(a) => {
+                        for x in a {
+                            if !matches!(x.as_str(), Some("header" | "body" | "query")) {
+                                p.push(format!("bearer_methods_supported holds {x}"));
+                            }
                         }
                     }
+                    None => p.push(format!("bearer_methods_supported {v} is not an array")),
                 }
-                None => p.push(format!("bearer_methods_supported {v} is not an array")),
             }
-        }
-        p
-    })
+            p
+        },
+    )
 }
 
 fn prm12(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    each_document(m, o, "bearer_methods_supported without \"query\"", |_, obj| {
-        match obj.get("bearer_methods_supported").and_then(Value::as_array) {
+    each_document(
+        m,
+        o,
+        "bearer_methods_supported without \"query\"",
+        |_, obj| match obj
+            .get("bearer_methods_supported")
+            .and_then(Value::as_array)
+        {
             Some(a) if a.iter().any(|x| x.as_str() == Some("query")) => {
                 vec!["bearer_methods_supported advertises \"query\"".into()]
             }
             _ => vec![],
-        }
-    })
+        },
+    )
 }
 
 fn prm13(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let target_slash = o.target.ends_with('/');
-    each_document(m, o, "resource without an insignificant trailing slash", |f, obj| {
-        let Some(r) = obj.get("resource").and_then(Value::as_str) else {
-            return vec![];
-        };
-        let root = f.source == PrmSource::Root && r.trim_end_matches('/') == f.expected_resource;
-        if r.ends_with('/') && !target_slash && !root {
-            vec![format!("resource `{r}` ends with a slash the MCP URL does not have")]
-        } else {
-            vec![]
-        }
-    })
+    each_document(
+        m,
+        o,
+        "resource without an insignificant trailing slash",
+        |f, obj| {
+            let Some(r) = obj.get("resource").and_then(Value::as_str) else {
+                return vec![];
+            };
+            let root =
+                f.source == PrmSource::Root && r.trim_end_matches('/') == f.expected_resource;
+            if r.ends_with('/') && !target_slash && !root {
+                vec![format!(
+                    "resource `{r}` ends with a slash the MCP URL does not have"
+                )]
+            } else {
+                vec![]
+            }
+        },
+    )
 }
 
 fn tls01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
@@ -448,7 +557,9 @@ fn tls01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let mut insecure = Vec::new();
     let mut local = Vec::new();
     for (u, what) in &urls {
-        let Ok(parsed) = url::Url::parse(u) else { continue };
+        let Ok(parsed) = url::Url::parse(u) else {
+            continue;
+        };
         if parsed.scheme() == "https" {
             continue;
         }
@@ -458,10 +569,18 @@ fn tls01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             insecure.push(format!("{what} {u}"));
         }
     }
-    let evidence: Vec<String> = o.discovery.documents().map(|(_, d, _)| d.exchange.clone()).collect();
+    let evidence: Vec<String> = o
+        .discovery
+        .documents()
+        .map(|(_, d, _)| d.exchange.clone())
+        .collect();
     let expected = "https for the MCP endpoint, PRM URLs and resource";
     let e = if !insecure.is_empty() {
-        Evaluation::violated(m.level, expected, format!("plain http on a non-loopback host: {}", insecure.join(", ")))
+        Evaluation::violated(
+            m.level,
+            expected,
+            format!("plain http on a non-loopback host: {}", insecure.join(", ")),
+        )
     } else if !local.is_empty() {
         Evaluation::info(expected, format!("loopback http: {}", local.join(", ")))
             .with_message("local profile: https not verifiable on loopback")

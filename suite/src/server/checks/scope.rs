@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use mcp_auth_reports::Level::{Must, May, Should};
+use mcp_auth_reports::Level::{May, Must, Should};
 
 use super::{meta, FnCheck, ServerCheck};
 use crate::check::{CheckMeta, Evaluation};
@@ -10,7 +10,10 @@ use crate::server::ctx::Probe;
 use crate::server::obs::{ScopeObs, ServerObservations};
 use crate::wire::mcp::RpcOutcome;
 
-fn check(meta: CheckMeta, eval: fn(&CheckMeta, &ServerObservations) -> Evaluation) -> Box<ServerCheck> {
+fn check(
+    meta: CheckMeta,
+    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
+) -> Box<ServerCheck> {
     Box::new(FnCheck { meta, eval })
 }
 
@@ -58,12 +61,15 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
 
 /// The forbidden attempts, after checking the precondition that the read-only user could open a session.
 fn attempts(o: &ServerObservations) -> Result<&ScopeObs, Evaluation> {
-    o.scope.as_ref().map_err(|e| e.to_evaluation("the read-only user's session"))
+    o.scope
+        .as_ref()
+        .map_err(|e| e.to_evaluation("the read-only user's session"))
 }
 
 /// The insufficient-scope challenge of an attempt, if it sent one.
 fn insufficient(p: &Probe) -> Option<&crate::wire::www_authenticate::Challenge> {
-    p.bearer().filter(|c| c.param("error") == Some("insufficient_scope"))
+    p.bearer()
+        .filter(|c| c.param("error") == Some("insufficient_scope"))
 }
 
 fn scope01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
@@ -76,13 +82,21 @@ fn scope01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         Err(e) => return e.to_evaluation("reading back with a full-access token"),
     };
     let served: Vec<&Probe> = s.attempts.iter().filter(|a| a.served()).collect();
-    let visible: Vec<&String> = s.markers.iter().filter(|mk| text.contains(mk.as_str())).collect();
+    let visible: Vec<&String> = s
+        .markers
+        .iter()
+        .filter(|mk| text.contains(mk.as_str()))
+        .collect();
     let mut ev: Vec<String> = s.attempts.iter().map(|a| a.exchange.clone()).collect();
     ev.push(read_ex.clone());
     let expected = "every write refused; none visible in a later read";
     let actual = format!(
         "{}; {} of {} written titles visible in the read-back",
-        s.attempts.iter().map(Probe::describe).collect::<Vec<_>>().join(" / "),
+        s.attempts
+            .iter()
+            .map(Probe::describe)
+            .collect::<Vec<_>>()
+            .join(" / "),
         visible.len(),
         s.markers.len()
     );
@@ -96,8 +110,10 @@ fn scope01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 
 fn refused_precondition(s: &ScopeObs) -> Option<Evaluation> {
     s.attempts.iter().find(|a| a.served()).map(|a| {
-        Evaluation::error("the forbidden write was served, so there is no refusal to judge (see RS-SCOPE-01)")
-            .with_evidence([a.exchange.clone()])
+        Evaluation::error(
+            "the forbidden write was served, so there is no refusal to judge (see RS-SCOPE-01)",
+        )
+        .with_evidence([a.exchange.clone()])
     })
 }
 
@@ -116,7 +132,9 @@ fn scope02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         Evaluation::pass(expected, actual)
     } else {
         let why = match &first.outcome {
-            RpcOutcome::ToolError(_) | RpcOutcome::RpcError(_) => "refused in the JSON-RPC body of a 2xx, not with HTTP 403 (CATALOG §4.3)",
+            RpcOutcome::ToolError(_) | RpcOutcome::RpcError(_) => {
+                "refused in the JSON-RPC body of a 2xx, not with HTTP 403 (CATALOG §4.3)"
+            }
             _ => "refused, but not with 403 insufficient_scope",
         };
         Evaluation::violated(m.level, expected, actual).with_message(why)
@@ -147,13 +165,20 @@ fn scope03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     }
     let ev = s.attempts.iter().map(|a| a.exchange.clone());
     if !missing_write.is_empty() {
-        let actual = missing_write.iter().map(|a| a.describe()).collect::<Vec<_>>().join(" / ");
+        let actual = missing_write
+            .iter()
+            .map(|a| a.describe())
+            .collect::<Vec<_>>()
+            .join(" / ");
         return Evaluation::violated(m.level, expected, actual).with_evidence(ev);
     }
     if !missing_read.is_empty() {
-        return Evaluation::info(expected, format!("scope lacks the already-granted `{read}`"))
-            .with_message("MCP §10.1.1 recommends listing granted and new scopes together")
-            .with_evidence(ev);
+        return Evaluation::info(
+            expected,
+            format!("scope lacks the already-granted `{read}`"),
+        )
+        .with_message("MCP §10.1.1 recommends listing granted and new scopes together")
+        .with_evidence(ev);
     }
     Evaluation::pass(expected, s.attempts[0].describe()).with_evidence(ev)
 }

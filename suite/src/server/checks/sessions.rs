@@ -9,7 +9,10 @@ use crate::check::{CheckMeta, Evaluation};
 use crate::server::ctx::Probe;
 use crate::server::obs::ServerObservations;
 
-fn check(meta: CheckMeta, eval: fn(&CheckMeta, &ServerObservations) -> Evaluation) -> Box<ServerCheck> {
+fn check(
+    meta: CheckMeta,
+    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
+) -> Box<ServerCheck> {
     Box::new(FnCheck { meta, eval })
 }
 
@@ -89,17 +92,35 @@ fn tok09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let evidence: Vec<String> = ids.iter().map(|(_, e)| e.clone()).take(3).collect();
     let values: Vec<&str> = ids.iter().map(|(v, _)| v.as_str()).collect();
     let unique: BTreeSet<&str> = values.iter().copied().collect();
-    let expected = format!("{} unique, non-sequential ids with ≥ {MIN_SESSION_BITS} bits of apparent entropy", values.len());
+    let expected = format!(
+        "{} unique, non-sequential ids with ≥ {MIN_SESSION_BITS} bits of apparent entropy",
+        values.len()
+    );
     if unique.len() != values.len() {
-        return Evaluation::violated(m.level, expected, format!("{} duplicates among {} ids", values.len() - unique.len(), values.len()))
-            .with_evidence(evidence);
+        return Evaluation::violated(
+            m.level,
+            expected,
+            format!(
+                "{} duplicates among {} ids",
+                values.len() - unique.len(),
+                values.len()
+            ),
+        )
+        .with_evidence(evidence);
     }
     if sequential(&values) {
-        return Evaluation::violated(m.level, expected, format!("sequential ids, e.g. {:?}", &values[..values.len().min(3)]))
-            .with_evidence(evidence);
+        return Evaluation::violated(
+            m.level,
+            expected,
+            format!("sequential ids, e.g. {:?}", &values[..values.len().min(3)]),
+        )
+        .with_evidence(evidence);
     }
     let bits = apparent_entropy_bits(&values);
-    let actual = format!("{} unique ids, about {bits:.0} bits of apparent entropy each", values.len());
+    let actual = format!(
+        "{} unique ids, about {bits:.0} bits of apparent entropy each",
+        values.len()
+    );
     if bits < MIN_SESSION_BITS {
         return Evaluation::violated(Should, expected, actual)
             .with_message("heuristic: the ids look short or low-entropy")

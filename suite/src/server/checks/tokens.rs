@@ -26,12 +26,21 @@ fn rejects(
     })
 }
 
-fn check(meta: CheckMeta, eval: fn(&CheckMeta, &ServerObservations) -> Evaluation) -> Box<ServerCheck> {
+fn check(
+    meta: CheckMeta,
+    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
+) -> Box<ServerCheck> {
     Box::new(FnCheck { meta, eval })
 }
 
 const TOK02: &[&str] = &["MCP §9.2", "OAuth 2.1 §5.3.2"];
-const AUD01: &[&str] = &["MCP §9.2", "MCP §11.1", "MCP §11.8", "RFC 8707 §2", "RFC 9068 §4"];
+const AUD01: &[&str] = &[
+    "MCP §9.2",
+    "MCP §11.1",
+    "MCP §11.8",
+    "RFC 8707 §2",
+    "RFC 9068 §4",
+];
 
 pub fn checks() -> Vec<Box<ServerCheck>> {
     use Applies::{Always, IntrospectionOnly, JwtOnly};
@@ -278,12 +287,21 @@ fn tok03(m: &CheckMeta, o: &ServerObservations, applies: Applies) -> Evaluation 
         }
     }
     if judged.is_empty() {
-        return Evaluation::error("no invalid token was answered with 401, so there is no challenge to judge");
+        return Evaluation::error(
+            "no invalid token was answered with 401, so there is no challenge to judge",
+        );
     }
-    let expected = "every 401 for an invalid token: WWW-Authenticate: Bearer error=\"invalid_token\"";
+    let expected =
+        "every 401 for an invalid token: WWW-Authenticate: Bearer error=\"invalid_token\"";
     if missing.is_empty() {
-        Evaluation::pass(expected, format!("{} such 401 responses, all with error=\"invalid_token\"", judged.len()))
-            .with_evidence(judged.into_iter().take(3))
+        Evaluation::pass(
+            expected,
+            format!(
+                "{} such 401 responses, all with error=\"invalid_token\"",
+                judged.len()
+            ),
+        )
+        .with_evidence(judged.into_iter().take(3))
     } else {
         let actual = missing
             .iter()
@@ -291,7 +309,11 @@ fn tok03(m: &CheckMeta, o: &ServerObservations, applies: Applies) -> Evaluation 
             .collect::<Vec<_>>()
             .join("; ");
         Evaluation::violated(m.level, expected, actual)
-            .with_message(format!("{} of {} 401 responses lack error=\"invalid_token\"", missing.len(), judged.len()))
+            .with_message(format!(
+                "{} of {} 401 responses lack error=\"invalid_token\"",
+                missing.len(),
+                judged.len()
+            ))
             .with_evidence(missing.iter().map(|(_, p)| p.exchange.clone()))
     }
 }
@@ -325,12 +347,15 @@ fn malformed(_m: &CheckMeta, o: &ServerObservations, s: Stimulus) -> Evaluation 
     let expected = "400 invalid_request (401 tolerated as WARN; never served)";
     let actual = format!("{} → {}", s.describe(), p.describe());
     let e = if p.served() || (200..300).contains(&p.status) {
-        Evaluation::violated(Level::Must, expected, actual).with_message("a malformed Authorization header was served")
+        Evaluation::violated(Level::Must, expected, actual)
+            .with_message("a malformed Authorization header was served")
     } else if p.status == 400 {
         Evaluation::pass(expected, actual)
     } else {
-        Evaluation::violated(Level::Should, expected, actual)
-            .with_message(format!("refused with {} rather than 400 invalid_request", p.status))
+        Evaluation::violated(Level::Should, expected, actual).with_message(format!(
+            "refused with {} rather than 400 invalid_request",
+            p.status
+        ))
     };
     e.with_evidence([p.exchange.clone()])
 }
@@ -344,28 +369,40 @@ fn header_key_url(m: &CheckMeta, o: &ServerObservations, s: Stimulus, url: &str)
         return e.to_evaluation("a valid token was refused, so refusing this one proves nothing");
     }
     let p = crate::need!(o.probe(s), s.describe());
-    let path = url::Url::parse(url).map(|u| u.path().to_owned()).unwrap_or_default();
+    let path = url::Url::parse(url)
+        .map(|u| u.path().to_owned())
+        .unwrap_or_default();
     let fetched: Vec<&String> = o.attacker_fetches.iter().filter(|f| **f == path).collect();
     let expected = "refused, and the attacker URL never fetched";
     let actual = format!(
         "{} → {}; attacker listener fetches: {}",
         s.describe(),
         p.describe(),
-        if fetched.is_empty() { "none".to_owned() } else { format!("{fetched:?}") }
+        if fetched.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("{fetched:?}")
+        }
     );
     let e = if !p.served() && p.status >= 400 && fetched.is_empty() {
         Evaluation::pass(expected, actual)
     } else if !fetched.is_empty() {
-        Evaluation::violated(m.level, expected, actual).with_message("the server fetched a key URL named in the token header")
+        Evaluation::violated(m.level, expected, actual)
+            .with_message("the server fetched a key URL named in the token header")
     } else {
-        Evaluation::violated(m.level, expected, actual).with_message("the server accepted the token")
+        Evaluation::violated(m.level, expected, actual)
+            .with_message("the server accepted the token")
     };
     e.with_evidence([p.exchange.clone()])
 }
 
 /// RS-JWT-07: FAIL when the server claims RFC 9068, WARN otherwise.
 fn typ(m: &CheckMeta, o: &ServerObservations, s: Stimulus) -> Evaluation {
-    let level = if o.profile.rfc9068 { m.level } else { Level::Should };
+    let level = if o.profile.rfc9068 {
+        m.level
+    } else {
+        Level::Should
+    };
     let inner = RejectsToken {
         meta: CheckMeta { level, ..*m },
         stimulus: s,

@@ -8,7 +8,10 @@ use crate::server::ctx::Probe;
 use crate::server::obs::{PrmSource, ServerObservations};
 use crate::wire::www_authenticate::{error_value_is_legal, scope_value_is_legal};
 
-fn check(meta: CheckMeta, eval: fn(&CheckMeta, &ServerObservations) -> Evaluation) -> Box<ServerCheck> {
+fn check(
+    meta: CheckMeta,
+    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
+) -> Box<ServerCheck> {
     Box::new(FnCheck { meta, eval })
 }
 
@@ -104,17 +107,33 @@ fn www02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let p = crate::need!(&o.unauthenticated, "initialize without credentials");
     let expected = "WWW-Authenticate: Bearer <auth-param>[, …]";
     if p.status != 401 {
-        return Evaluation::error(format!("no 401 to inspect (HTTP {}; see RS-WWW-01.post)", p.status))
-            .with_evidence([p.exchange.clone()]);
+        return Evaluation::error(format!(
+            "no 401 to inspect (HTTP {}; see RS-WWW-01.post)",
+            p.status
+        ))
+        .with_evidence([p.exchange.clone()]);
     }
     let e = match &p.challenges {
-        _ if p.www.is_empty() => Evaluation::violated(m.level, expected, "no WWW-Authenticate header"),
-        Err(err) => Evaluation::violated(m.level, expected, format!("{}: {err}", p.www.join(" | "))),
+        _ if p.www.is_empty() => {
+            Evaluation::violated(m.level, expected, "no WWW-Authenticate header")
+        }
+        Err(err) => {
+            Evaluation::violated(m.level, expected, format!("{}: {err}", p.www.join(" | ")))
+        }
         Ok(cs) => match cs.iter().find(|c| c.is_bearer()) {
-            None => Evaluation::violated(m.level, expected, format!("no Bearer challenge: {}", p.www.join(" | "))),
-            Some(c) if c.params.is_empty() => {
-                Evaluation::violated(m.level, expected, format!("a bare Bearer challenge without parameters: {}", p.www.join(" | ")))
-            }
+            None => Evaluation::violated(
+                m.level,
+                expected,
+                format!("no Bearer challenge: {}", p.www.join(" | ")),
+            ),
+            Some(c) if c.params.is_empty() => Evaluation::violated(
+                m.level,
+                expected,
+                format!(
+                    "a bare Bearer challenge without parameters: {}",
+                    p.www.join(" | ")
+                ),
+            ),
             Some(_) => Evaluation::pass(expected, p.www.join(" | ")),
         },
     };
@@ -128,22 +147,47 @@ fn www03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         .documents()
         .any(|(f, _, _)| matches!(f.source, PrmSource::PathInserted | PrmSource::Root));
     let header = o.discovery.get(PrmSource::Header);
-    let expected = "resource_metadata present whenever no well-known PRM is served, and resolving to a PRM";
+    let expected =
+        "resource_metadata present whenever no well-known PRM is served, and resolving to a PRM";
     let mut evidence = vec![p.exchange.clone()];
     let e = match header {
         Some(f) => match &f.doc {
             Ok(doc) if doc.object().is_some() => {
                 evidence.push(doc.exchange.clone());
-                Evaluation::pass(expected, format!("resource_metadata=\"{}\" resolves to a PRM document", f.url))
+                Evaluation::pass(
+                    expected,
+                    format!("resource_metadata=\"{}\" resolves to a PRM document", f.url),
+                )
             }
             Ok(doc) => {
                 evidence.push(doc.exchange.clone());
-                Evaluation::violated(m.level, expected, format!("resource_metadata=\"{}\" answered HTTP {} without a PRM object", f.url, doc.status))
+                Evaluation::violated(
+                    m.level,
+                    expected,
+                    format!(
+                        "resource_metadata=\"{}\" answered HTTP {} without a PRM object",
+                        f.url, doc.status
+                    ),
+                )
             }
-            Err(err) => Evaluation::violated(m.level, expected, format!("resource_metadata=\"{}\" could not be fetched: {err}", f.url)),
+            Err(err) => Evaluation::violated(
+                m.level,
+                expected,
+                format!(
+                    "resource_metadata=\"{}\" could not be fetched: {err}",
+                    f.url
+                ),
+            ),
         },
-        None if well_known_ok => Evaluation::pass(expected, "no resource_metadata, but PRM is served at a well-known location"),
-        None => Evaluation::violated(m.level, expected, "no resource_metadata and no PRM at either well-known location"),
+        None if well_known_ok => Evaluation::pass(
+            expected,
+            "no resource_metadata, but PRM is served at a well-known location",
+        ),
+        None => Evaluation::violated(
+            m.level,
+            expected,
+            "no resource_metadata and no PRM at either well-known location",
+        ),
     };
     e.with_evidence(evidence)
 }
@@ -157,18 +201,27 @@ fn www06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             judged.push(p.exchange.clone());
             for name in ["realm", "scope", "error", "error_description", "error_uri"] {
                 if c.count(name) > 1 {
-                    problems.push((p.exchange.clone(), format!("`{name}` appears {} times", c.count(name))));
+                    problems.push((
+                        p.exchange.clone(),
+                        format!("`{name}` appears {} times", c.count(name)),
+                    ));
                 }
             }
             if let Some(s) = c.param("scope") {
                 if !scope_value_is_legal(s) {
-                    problems.push((p.exchange.clone(), format!("scope=\"{s}\" has illegal characters or spacing")));
+                    problems.push((
+                        p.exchange.clone(),
+                        format!("scope=\"{s}\" has illegal characters or spacing"),
+                    ));
                 }
             }
             for name in ["error", "error_description"] {
                 if let Some(v) = c.param(name) {
                     if !error_value_is_legal(v) {
-                        problems.push((p.exchange.clone(), format!("{name} has characters outside %x20-21 / %x23-5B / %x5D-7E")));
+                        problems.push((
+                            p.exchange.clone(),
+                            format!("{name} has characters outside %x20-21 / %x23-5B / %x5D-7E"),
+                        ));
                     }
                 }
             }
@@ -188,12 +241,21 @@ fn www06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     if judged.is_empty() {
         return Evaluation::error("no Bearer challenge was received, so none could be judged");
     }
-    let expected = "each of realm, scope, error, error_description, error_uri at most once; legal characters";
+    let expected =
+        "each of realm, scope, error, error_description, error_uri at most once; legal characters";
     if problems.is_empty() {
-        Evaluation::pass(expected, format!("{} Bearer challenges judged, none malformed", judged.len()))
-            .with_evidence(judged.into_iter().take(3))
+        Evaluation::pass(
+            expected,
+            format!("{} Bearer challenges judged, none malformed", judged.len()),
+        )
+        .with_evidence(judged.into_iter().take(3))
     } else {
-        let actual = problems.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>().join("; ");
-        Evaluation::violated(m.level, expected, actual).with_evidence(problems.into_iter().map(|(e, _)| e).take(5))
+        let actual = problems
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Evaluation::violated(m.level, expected, actual)
+            .with_evidence(problems.into_iter().map(|(e, _)| e).take(5))
     }
 }

@@ -66,10 +66,20 @@ pub async fn discover(ctx: &Ctx<'_>, unauthenticated: &Result<Probe, ObsError>) 
     Discovery { fetches }
 }
 
-async fn fetch_prm(ctx: &Ctx<'_>, sc: &Scenario, source: PrmSource, url: &str) -> Result<PrmDoc, ObsError> {
+async fn fetch_prm(
+    ctx: &Ctx<'_>,
+    sc: &Scenario,
+    source: PrmSource,
+    url: &str,
+) -> Result<PrmDoc, ObsError> {
     let purpose = format!("fetch PRM from {} without credentials", source.as_str());
     let rec = ctx
-        .send(sc, &purpose, Request::get(url).header("accept", "application/json"), &Auth::None)
+        .send(
+            sc,
+            &purpose,
+            Request::get(url).header("accept", "application/json"),
+            &Auth::None,
+        )
         .await;
     let resp = rec
         .result

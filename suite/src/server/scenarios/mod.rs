@@ -23,10 +23,20 @@ pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
     let probes_then_quiet = async {
         let probes = tokens::probe_all(ctx).await;
         // A server could fetch a jku/x5u URL after answering: give it a budget to show itself.
-        ctx.events.wait_for_attacker_fetch(tokens::KEY_FETCH_BUDGET).await;
+        ctx.events
+            .wait_for_attacker_fetch(tokens::KEY_FETCH_BUDGET)
+            .await;
         probes
     };
-    let ((unauthenticated, discovery), probes, session, session_ids, scope, write_before_auth, origin) = tokio::join!(
+    let (
+        (unauthenticated, discovery),
+        probes,
+        session,
+        session_ids,
+        scope,
+        write_before_auth,
+        origin,
+    ) = tokio::join!(
         unauth_and_discovery,
         probes_then_quiet,
         sessions::hijack(ctx),
@@ -58,7 +68,7 @@ pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
 async fn baseline(ctx: &Ctx<'_>) -> (Result<String, ObsError>, Result<Mode, ObsError>) {
     let sc = Scenario::new("baseline");
     let before = ctx.events.introspection_count();
-    let session = match ctx.token(&ctx.full_user().to_owned()) {
+    let session = match ctx.token(ctx.full_user()) {
         Ok(t) => ctx.open_session(&sc, &t).await,
         Err(e) => Err(e),
     };

@@ -17,12 +17,19 @@ pub const EVIL_ORIGIN: &str = "https://evil.example";
 /// The read-only user reads (allowed) and writes (forbidden) three times; the full user reads back.
 pub async fn insufficient_scope(ctx: &Ctx<'_>) -> Result<ScopeObs, ObsError> {
     let sc = Scenario::new("insufficient-scope");
-    let token = ctx.token(&ctx.read_only_user().to_owned())?;
+    let token = ctx.token(ctx.read_only_user())?;
     let auth = Auth::Bearer(token.clone());
     let session = ctx.open_session(&sc, &token).await?;
     let read = ctx.profile.tools.read.clone();
     let reduced_read = ctx
-        .call_tool(&sc, "read tool with the read-only user's token", &auth, &session, &read.name, &read.arguments)
+        .call_tool(
+            &sc,
+            "read tool with the read-only user's token",
+            &auth,
+            &session,
+            &read.name,
+            &read.arguments,
+        )
         .await?;
     let write = ctx.profile.tools.write.name.clone();
     let mut attempts = Vec::new();
@@ -31,8 +38,15 @@ pub async fn insufficient_scope(ctx: &Ctx<'_>) -> Result<ScopeObs, ObsError> {
         let marker = ctx.marker("read-only-write");
         let args = ctx.profile.write_arguments(&marker);
         attempts.push(
-            ctx.call_tool(&sc, "write tool with the read-only user's token", &auth, &session, &write, &args)
-                .await?,
+            ctx.call_tool(
+                &sc,
+                "write tool with the read-only user's token",
+                &auth,
+                &session,
+                &write,
+                &args,
+            )
+            .await?,
         );
         markers.push(marker);
     }
@@ -56,7 +70,14 @@ pub async fn write_with_invalid_token(ctx: &Ctx<'_>) -> Result<WriteProbe, ObsEr
     let args = ctx.profile.write_arguments(&marker);
     let write = ctx.profile.tools.write.name.clone();
     let attempt = ctx
-        .call_tool(&sc, "write tool with an invalid token", &Auth::Bearer(invalid), &session, &write, &args)
+        .call_tool(
+            &sc,
+            "write tool with an invalid token",
+            &Auth::Bearer(invalid),
+            &session,
+            &write,
+            &args,
+        )
         .await?;
     let read_back = ctx.read_back(&sc).await;
     Ok(WriteProbe {
@@ -69,7 +90,7 @@ pub async fn write_with_invalid_token(ctx: &Ctx<'_>) -> Result<WriteProbe, ObsEr
 /// A valid token from a page on another origin.
 pub async fn evil_origin(ctx: &Ctx<'_>) -> Result<Probe, ObsError> {
     let sc = Scenario::new("origin");
-    let token = ctx.token(&ctx.full_user().to_owned())?;
+    let token = ctx.token(ctx.full_user())?;
     ctx.rpc(
         &sc,
         "initialize with a valid token and Origin: https://evil.example",

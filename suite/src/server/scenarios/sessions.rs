@@ -24,7 +24,14 @@ pub async fn hijack(ctx: &Ctx<'_>) -> Result<SessionObs, ObsError> {
     }
     let read = ctx.profile.tools.read.clone();
     let no_token = ctx
-        .call_tool(&sc, "read tool with the session id and no token", &Auth::None, &session, &read.name, &read.arguments)
+        .call_tool(
+            &sc,
+            "read tool with the session id and no token",
+            &Auth::None,
+            &session,
+            &read.name,
+            &read.arguments,
+        )
         .await?;
     let expired = ctx.forged(&full, &TokenMutation::Expired)?;
     let expired_token = ctx
@@ -37,7 +44,7 @@ pub async fn hijack(ctx: &Ctx<'_>) -> Result<SessionObs, ObsError> {
             &read.arguments,
         )
         .await?;
-    let other = ctx.token(&ctx.read_only_user().to_owned())?;
+    let other = ctx.token(ctx.read_only_user())?;
     let other_user = ctx
         .call_tool(
             &sc,
@@ -51,9 +58,26 @@ pub async fn hijack(ctx: &Ctx<'_>) -> Result<SessionObs, ObsError> {
     let get = Request::get(&ctx.target)
         .header("accept", "text/event-stream")
         .header("mcp-session-id", session.clone());
-    let unauth_get = probe_of(ctx.send(&sc, "GET (SSE stream) with the session id and no token", get, &Auth::None).await)?;
-    let delete = Request::method(reqwest::Method::DELETE, &ctx.target).header("mcp-session-id", session.clone());
-    let unauth_delete = probe_of(ctx.send(&sc, "DELETE with the session id and no token", delete, &Auth::None).await)?;
+    let unauth_get = probe_of(
+        ctx.send(
+            &sc,
+            "GET (SSE stream) with the session id and no token",
+            get,
+            &Auth::None,
+        )
+        .await,
+    )?;
+    let delete = Request::method(reqwest::Method::DELETE, &ctx.target)
+        .header("mcp-session-id", session.clone());
+    let unauth_delete = probe_of(
+        ctx.send(
+            &sc,
+            "DELETE with the session id and no token",
+            delete,
+            &Auth::None,
+        )
+        .await,
+    )?;
     Ok(SessionObs {
         no_token,
         expired_token,
@@ -67,9 +91,12 @@ pub async fn hijack(ctx: &Ctx<'_>) -> Result<SessionObs, ObsError> {
 pub async fn session_ids(ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, ObsError> {
     let scenario = Scenario::new("session-ids");
     let sc = &scenario;
-    let token = ctx.token(&ctx.full_user().to_owned())?;
+    let token = ctx.token(ctx.full_user())?;
     let auth = &Auth::Bearer(token);
-    let calls = (0..SESSION_SAMPLE).map(|_| async move { ctx.initialize(sc, "initialize to sample a session id", auth).await });
+    let calls = (0..SESSION_SAMPLE).map(|_| async move {
+        ctx.initialize(sc, "initialize to sample a session id", auth)
+            .await
+    });
     let mut out = Vec::new();
     for p in futures::future::join_all(calls).await {
         let p = p?;

@@ -31,7 +31,10 @@ pub async fn probe_all(ctx: &Ctx<'_>) -> BTreeMap<Stimulus, Result<Probe, ObsErr
         };
         (s, result)
     });
-    futures::future::join_all(probes).await.into_iter().collect()
+    futures::future::join_all(probes)
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// The credential a stimulus presents.
@@ -51,7 +54,9 @@ pub fn credential(ctx: &Ctx<'_>, s: Stimulus) -> Result<Auth, ObsError> {
             ctx.idp.revoke(&t);
             Ok(Auth::Bearer(t))
         }
-        Stimulus::AudOther => forged(TokenMutation::Audience(Audience::One(OTHER_RESOURCE.into()))),
+        Stimulus::AudOther => forged(TokenMutation::Audience(Audience::One(
+            OTHER_RESOURCE.into(),
+        ))),
         Stimulus::AudMissing => forged(TokenMutation::Audience(Audience::Absent)),
         Stimulus::AudClientId => forged(TokenMutation::Audience(Audience::One(
             ctx.profile.client_id.clone(),
@@ -60,10 +65,12 @@ pub fn credential(ctx: &Ctx<'_>, s: Stimulus) -> Result<Auth, ObsError> {
             OTHER_RESOURCE.into(),
             ctx.profile.client_id.clone(),
         ]))),
-        Stimulus::AudUpstream => forged(TokenMutation::Audience(Audience::One(UPSTREAM_AUDIENCE.into()))),
-        Stimulus::AudUppercase => forged(TokenMutation::Audience(Audience::One(uppercase_scheme_and_host(
-            &ctx.target,
-        )))),
+        Stimulus::AudUpstream => forged(TokenMutation::Audience(Audience::One(
+            UPSTREAM_AUDIENCE.into(),
+        ))),
+        Stimulus::AudUppercase => forged(TokenMutation::Audience(Audience::One(
+            uppercase_scheme_and_host(&ctx.target),
+        ))),
         Stimulus::IssAttacker => forged(TokenMutation::Issuer(ATTACKER_ISSUER.into())),
         Stimulus::IssTrailingSlash => {
             let iss = ctx.idp.issuer();
@@ -85,8 +92,13 @@ pub fn credential(ctx: &Ctx<'_>, s: Stimulus) -> Result<Auth, ObsError> {
                 "permissions": full_user.permissions,
                 "scope": ctx.profile.full_scope(),
             });
-            ctx.forged(&ro, &TokenMutation::TamperedPayload { claims_patch: patch })
-                .map(Auth::Bearer)
+            ctx.forged(
+                &ro,
+                &TokenMutation::TamperedPayload {
+                    claims_patch: patch,
+                },
+            )
+            .map(Auth::Bearer)
         }
         Stimulus::AlgNoneLower => forged(TokenMutation::AlgNone("none".into())),
         Stimulus::AlgNoneTitle => forged(TokenMutation::AlgNone("None".into())),
@@ -105,7 +117,10 @@ pub fn credential(ctx: &Ctx<'_>, s: Stimulus) -> Result<Auth, ObsError> {
         Stimulus::BearerUppercase => Ok(Auth::Raw(vec![format!("BEARER {}", ctx.token(&full)?)])),
         Stimulus::QueryToken => Ok(Auth::Query(ctx.token(&full)?)),
         Stimulus::MalformedEmpty => Ok(Auth::Raw(vec!["Bearer ".into()])),
-        Stimulus::MalformedExtraToken => Ok(Auth::Raw(vec![format!("Bearer {} extra", ctx.token(&full)?)])),
+        Stimulus::MalformedExtraToken => Ok(Auth::Raw(vec![format!(
+            "Bearer {} extra",
+            ctx.token(&full)?
+        )])),
         Stimulus::MalformedTwoHeaders => Ok(Auth::Raw(vec![
             format!("Bearer {}", ctx.token(&full)?),
             "Bearer not-a-valid-token".into(),

@@ -1,0 +1,140 @@
+//! The server-target env contract (ARCHITECTURE.md): how a spawned reference server learns whom to trust.
+//!
+//! Shared by the `todo-server` binary and `mcp-auth-conformance reference-server --env-contract`.
+
+use super::config::{IntrospectionClient, TodoServerConfig, ValidationMode};
+use super::defects::Defect;
+
+/// The environment is unusable; the message says which variable and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvError(pub String);
+
+/// Reads the contract through `var` (a variable lookup; empty values count as unset). `port` and `defect`
+/// come from command-line flags and win over `PORT` and `TODO_SERVER_DEFECT`.
+pub fn config_from_env(
+    var: impl Fn(&str) -> Option<String>,
+    port: Option<String>,
+    defect: Option<String>,
+) -> Result<(TodoServerConfig, u16), EnvError> {
+    let var = |name: &str| {
+        var(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let required = |name: &str| var(name).ok_or_else(|| EnvError(format!("{name} must be set")));
+    let mut config = TodoServerConfig::new(
+        required("MCP_CONFORMANCE_ISSUER")?,
+        required("MCP_CONFORMANCE_JWKS_URI")?,
+    );
+
+    let introspection_url = var("MCP_CONFORMANCE_INTROSPECTION_URL");
+    config.mode = match var("TODO_SERVER_MODE") {
+        Some(mode) => mode
+            .parse::<ValidationMode>()
+            .map_err(|e| EnvError(format!("TODO_SERVER_MODE: {e}")))?,
+        None if introspection_url.is_some() => ValidationMode::Introspection,
+        None => ValidationMode::Jwt,
+    };
+    if config.mode == ValidationMode::Introspection {
+        config.introspection = Some(IntrospectionClient {
+            url: introspection_url.ok_or_else(|| {
+                EnvError("introspection mode needs MCP_CONFORMANCE_INTROSPECTION_URL".into())
+            })?,
+            client_id: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID")?,
+            client_secret: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET")?,
+        });
+    }
+
+    let mut resource_port = None;
+    if let Some(resource) = var("MCP_CONFORMANCE_RESOURCE") {
+        let url = url::Url::parse(&resource).map_err(|e| {
+            EnvError(format!(
+                "MCP_CONFORMANCE_RESOURCE `{resource}` is not a URL: {e}"
+            ))
+        })?;
+        if url.path() != "/mcp" || url.query().is_some() || url.fragment().is_some() {
+            return Err(EnvError(format!(
+                "MCP_CONFORMANCE_RESOURCE `{resource}` must be <origin>/mcp (this server serves MCP at /mcp)"
+            )));
+        }
+        resource_port = url.port_or_known_default();
+        config.public_base = Some(url.origin().ascii_serialization());
+    }
+
+    if let Some(d) = defect.or_else(|| var("TODO_SERVER_DEFECT")) {
+        config.defect = Some(d.parse::<Defect>().map_err(|e| EnvError(e.to_string()))?);
+    }
+
+    let port = match port.or_else(|| var("PORT")) {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| EnvError(format!("port `{p}` is not a number in 0..=65535")))?,
+        None => resource_port
+            .filter(|_| config.public_base.as_deref().is_some_and(is_loopback_base))
+            .unwrap_or(0),
+    };
+    Ok((config, port))
+}
+
+fn is_loopback_base(base: &str) -> bool {
+    base.contains("://127.") || base.contains("://localhost") || base.contains("://[::1]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn the_contract_configures_introspection_mode_and_the_resource() {
+        let (c, port) = config_from_env(
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "http://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "http://127.0.0.1:9400/jwks"),
+                (
+                    "MCP_CONFORMANCE_INTROSPECTION_URL",
+                    "http://127.0.0.1:9400/introspect",
+                ),
+                ("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID", "todo-server"),
+                ("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET", "s"),
+                ("MCP_CONFORMANCE_RESOURCE", "http://127.0.0.1:7001/mcp"),
+                ("PORT", "7001"),
+            ]),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.mode, ValidationMode::Introspection);
+        assert_eq!(c.public_base.as_deref(), Some("http://127.0.0.1:7001"));
+        assert_eq!(port, 7001);
+    }
+
+    #[test]
+    fn a_missing_issuer_is_named() {
+        let e = config_from_env(env(&[]), None, None).unwrap_err();
+        assert!(e.0.contains("MCP_CONFORMANCE_ISSUER"));
+    }
+
+    #[test]
+    fn a_resource_with_another_path_is_refused() {
+        let e = config_from_env(
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "http://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "http://127.0.0.1:9400/jwks"),
+                ("MCP_CONFORMANCE_RESOURCE", "http://127.0.0.1:7001/other"),
+            ]),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("/mcp"));
+    }
+}
