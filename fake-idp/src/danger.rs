@@ -82,8 +82,6 @@ pub struct Forge {
     attacker: SigningKey,
 }
 
-const B64URL_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 impl Forge {
     /// A forge using `minter`'s issuer, clock and key, plus the attacker key.
     pub fn new(minter: Minter) -> Forge {
@@ -225,13 +223,7 @@ impl Forge {
     }
 
     fn random_chars(&self, len: usize) -> String {
-        // Each random byte picks one character; `random_token` draws from the seeded RNG.
-        let raw = self.minter.random_token(len);
-        let bytes = jws_decode_lossy(&raw, len);
-        bytes
-            .iter()
-            .map(|b| char::from(B64URL_ALPHABET[usize::from(*b) % 64]))
-            .collect()
+        self.minter.random_chars(len)
     }
 
     fn oversized(&self, len: usize) -> String {
@@ -265,14 +257,8 @@ fn jws_decode(segment: &str) -> Vec<u8> {
         .expect("our own signature segment is base64url")
 }
 
-fn jws_decode_lossy(segment: &str, len: usize) -> Vec<u8> {
-    let mut bytes = jws_decode(segment);
-    bytes.truncate(len);
-    bytes
-}
-
 /// RFC 7396 JSON merge patch.
-fn merge_patch(target: &mut Value, patch: &Value) {
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(patch) = patch else {
         *target = patch.clone();
         return;
@@ -296,6 +282,9 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 pub fn attacker_jwks() -> Value {
     json!({ "keys": [SigningKey::attacker_key().public_jwk()] })
 }
+
+#[cfg(test)]
+use crate::token::B64URL_ALPHABET;
 
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,27 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Waits until `condition` holds, at most `timeout`; true when it held. Re-evaluates the
+/// condition each time `changed` is bumped, never polls on a timer.
+pub(crate) async fn wait_for_change(
+    changed: &watch::Sender<u64>,
+    timeout: Duration,
+    condition: impl Fn() -> bool,
+) -> bool {
+    let mut rx = changed.subscribe();
+    let wait = async {
+        loop {
+            if condition() {
+                return true;
+            }
+            if rx.changed().await.is_err() {
+                return condition();
+            }
+        }
+    };
+    tokio::time::timeout(timeout, wait).await.unwrap_or(false)
+}
+
 impl Events {
     fn bump(&self) {
         self.inner.changed.send_modify(|n| *n += 1);
@@ -100,18 +121,7 @@ impl Events {
     /// Waits until `condition` holds, at most `timeout`; true when it held.
     /// Wakes on every recorded event, never polls on a timer.
     pub async fn wait_until(&self, timeout: Duration, condition: impl Fn(&Events) -> bool) -> bool {
-        let mut rx = self.inner.changed.subscribe();
-        let wait = async {
-            loop {
-                if condition(self) {
-                    return true;
-                }
-                if rx.changed().await.is_err() {
-                    return condition(self);
-                }
-            }
-        };
-        tokio::time::timeout(timeout, wait).await.unwrap_or(false)
+        wait_for_change(&self.inner.changed, timeout, || condition(self)).await
     }
 
     /// Waits until the attacker listener has served at least one request.

@@ -15,6 +15,8 @@
 //!   without TLS on loopback;
 //! - honest **token minting** ([`Minter`]) and, fenced in [`danger`], the **adversarial forge**
 //!   (expired, wrong audience, `alg: none`, HS256 key confusion, injected keys, …);
+//! - the **client-role world** ([`ClientWorld`]): a protected MCP server with its PRM, scriptable
+//!   authorization servers and CIMD documents, every request logged before it is answered;
 //! - an **attacker host** that records every fetch, so "the server fetched nothing" is provable.
 //!
 //! Why a crate of its own: the fake world must know nothing about checks. It records what it
@@ -33,6 +35,7 @@
 //! ```
 
 mod attacker;
+pub mod client_world;
 pub mod clock;
 pub mod danger;
 mod events;
@@ -43,6 +46,10 @@ pub mod token;
 pub mod users;
 mod world;
 
+pub use client_world::{
+    AsConfig, ClientWorld, IssMode, LoggedRequest, McpConfig, MetadataLocation, Origin,
+    PreRegistered, PrmConfig, PrmLocation, RequestKind, StateMode, WorldConfig, WorldError,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::Events;
 pub use keys::SigningKey;

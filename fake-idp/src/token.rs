@@ -71,6 +71,10 @@ impl TokenSpec {
     }
 }
 
+/// The base64url alphabet (RFC 4648 §5).
+pub(crate) const B64URL_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /// Mints access tokens for one issuer with one key (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct Minter {
@@ -109,6 +113,15 @@ impl Minter {
     /// The injected clock's time.
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// Exactly `len` random base64url characters (from the seeded RNG): each random byte
+    /// picks one character.
+    pub(crate) fn random_chars(&self, len: usize) -> String {
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        (0..len)
+            .map(|_| char::from(B64URL_ALPHABET[usize::from(rng.gen::<u8>()) % 64]))
+            .collect()
     }
 
     /// `n` random bytes, base64url (from the seeded RNG).

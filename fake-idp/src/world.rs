@@ -178,7 +178,7 @@ impl FakeIdpBuilder {
     }
 }
 
-fn spawn_server(
+pub(crate) fn spawn_server(
     listener: TcpListener,
     router: axum::Router,
     stop: oneshot::Receiver<()>,

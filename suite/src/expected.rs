@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// The server role's expectations, compiled in.
 pub const SERVER_EXPECTED: &str = include_str!("../../fixtures/expected/server.toml");
+/// The client role's expectations, compiled in.
+pub const CLIENT_EXPECTED: &str = include_str!("../../fixtures/expected/client.toml");
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +64,19 @@ impl Expected {
         Self::parse(SERVER_EXPECTED)
     }
 
+    pub fn client() -> Result<Expected, ExpectedError> {
+        Self::parse(CLIENT_EXPECTED)
+    }
+
+    /// The committed expectations of a role.
+    pub fn for_role(role: mcp_auth_reports::Role) -> Result<Expected, ExpectedError> {
+        match role {
+            mcp_auth_reports::Role::Server => Self::server(),
+            mcp_auth_reports::Role::Client => Self::client(),
+            mcp_auth_reports::Role::Authz => Ok(Expected::default()),
+        }
+    }
+
     /// The reference verdict of a check in a mode (PASS unless listed).
     pub fn reference_verdict(&self, mode: &str, id: &str) -> Verdict {
         self.reference
@@ -91,8 +106,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_committed_server_expectations_parse() {
+    fn the_committed_expectations_parse() {
         Expected::server().unwrap();
+        Expected::client().unwrap();
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! their CATALOG row. The result is a canonical report (`mcp-auth-reports`) rendered to JSON, Markdown,
 //! JUnit and HTML.
 //!
-//! Roles implemented: `server` (an MCP server as an OAuth protected resource).
+//! Roles implemented: `server` (an MCP server as an OAuth protected resource) and `client` (an MCP client as an
+//! OAuth public client).
 
 pub mod check;
+pub mod client;
 pub mod evidence;
 pub mod expected;
 pub mod http;

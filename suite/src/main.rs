@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use mcp_auth_conformance::client::{ClientOptions, ClientTarget};
 use mcp_auth_conformance::expected::Expected;
 use mcp_auth_conformance::profile::Profile;
 use mcp_auth_conformance::runner::{self, exit, Baseline, Selection};
@@ -14,6 +15,7 @@ use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
 use mcp_auth_conformance::{registry, selftest};
 use mcp_auth_reports::{Report, Role, Verdict};
+use mcp_auth_targets::client::ClientDefect;
 use mcp_auth_targets::{Defect, ValidationMode};
 
 #[derive(Parser)]
@@ -31,6 +33,8 @@ struct Cli {
 enum Command {
     /// Test an MCP server's authorization (the bundled reference server when no --url/--command is given).
     Server(ServerArgs),
+    /// Test an MCP client's authorization (the bundled reference client when no --command is given).
+    Client(ClientArgs),
     /// Run the reference targets clean and with every defect; print the detection matrix.
     SelfTest(SelfTestArgs),
     /// List the checks.
@@ -43,6 +47,17 @@ enum Command {
     },
     /// Explain one check: what it sends, what it expects, where the requirement comes from.
     Explain { id: String },
+    /// The bundled reference MCP client (client contract: server URL last, MCP_CONFORMANCE_* in the env).
+    ReferenceClient {
+        /// Turn off exactly one protection.
+        #[arg(long)]
+        defect: Option<ClientDefect>,
+        /// The MCP server URL.
+        url: String,
+    },
+    /// Open a URL headlessly: GET it and follow redirects on loopback (the BROWSER handed to clients).
+    #[command(hide = true)]
+    OpenUrl { url: String },
     /// Run the reference To-Do MCP server by hand, trusting the fake AS at --as-addr.
     ReferenceServer {
         /// Port to listen on (127.0.0.1).
@@ -99,6 +114,36 @@ struct ServerArgs {
 }
 
 #[derive(Args)]
+struct ClientArgs {
+    /// Command that runs the client; the server URL is appended as the last argument.
+    #[arg(long)]
+    command: Option<String>,
+    /// Apply one defect to the bundled reference client.
+    #[arg(long, conflicts_with = "command")]
+    defect: Option<ClientDefect>,
+    /// Only scenarios whose name matches this glob (e.g. 'auth/metadata-*').
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Only checks whose id matches this glob.
+    #[arg(long)]
+    only: Option<String>,
+    /// The client's own CIMD document (JSON; `{client_metadata_url}` is replaced by the URL it is served at).
+    #[arg(long)]
+    client_metadata: Option<PathBuf>,
+    /// Seconds each client run may take before its process group is killed.
+    #[arg(long, default_value_t = 20)]
+    timeout: u64,
+    #[arg(long, default_value = "conformance-report")]
+    report_dir: PathBuf,
+    #[arg(long)]
+    strict: bool,
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(Args)]
 struct SelfTestArgs {
     #[arg(long, default_value = "server")]
     role: Role,
@@ -137,6 +182,9 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command) -> Result<i32> {
     match command {
         Command::Server(args) => server_cmd(args).await,
+        Command::Client(args) => client_cmd(args).await,
+        Command::ReferenceClient { defect, url } => reference_client(defect, &url).await,
+        Command::OpenUrl { url } => open_url(&url).await,
         Command::SelfTest(args) => self_test(args).await,
         Command::List { role, json } => list(role, json),
         Command::Explain { id } => explain(&id),
@@ -200,6 +248,84 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
     finish(&report, &args.report_dir)
 }
 
+async fn client_cmd(args: ClientArgs) -> Result<i32> {
+    let suite_exe = std::env::current_exe().context("locating the suite binary")?;
+    let mut opts = ClientOptions::bundled(args.defect, suite_exe);
+    if let Some(c) = args.command {
+        opts.target = ClientTarget::Command(c);
+    }
+    if let Some(g) = &args.scenario {
+        opts.scenarios =
+            Selection::only(g).with_context(|| format!("invalid --scenario glob `{g}`"))?;
+        if !mcp_auth_conformance::client::scenarios::all()
+            .iter()
+            .any(|s| opts.scenarios.includes(s.name))
+        {
+            bail!("--scenario `{g}` matches no client scenario");
+        }
+    }
+    if let Some(g) = &args.only {
+        opts.selection =
+            Selection::only(g).with_context(|| format!("invalid --only glob `{g}`"))?;
+        if !registry::metas(Some(Role::Client))
+            .iter()
+            .any(|m| opts.selection.includes(m.id))
+        {
+            bail!("--only `{g}` matches no client check (see `mcp-auth-conformance list --role client`)");
+        }
+    }
+    if let Some(p) = &args.client_metadata {
+        opts.client_metadata =
+            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?);
+    }
+    if let Some(p) = &args.baseline {
+        opts.baseline = Baseline::load(p)?;
+    }
+    opts.deadline = std::time::Duration::from_secs(args.timeout.max(1));
+    opts.strict = args.strict;
+    opts.seed = args.seed.unwrap_or_else(rand::random);
+    let report = mcp_auth_conformance::client::run(&opts).await;
+    finish(&report, &args.report_dir)
+}
+
+async fn reference_client(defect: Option<ClientDefect>, url: &str) -> Result<i32> {
+    let env = mcp_auth_targets::client::ClientEnv::from_vars(|n| std::env::var(n).ok())?;
+    match mcp_auth_targets::client::run(url, &env, defect).await {
+        Ok(()) => Ok(exit::OK),
+        Err(e) => {
+            eprintln!("reference-client: {e}");
+            Ok(1)
+        }
+    }
+}
+
+/// GETs a URL and follows redirects on loopback only, like a browser the user clicked through.
+async fn open_url(url: &str) -> Result<i32> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let loopback = attempt
+            .url()
+            .host_str()
+            .is_some_and(mcp_auth_conformance::http::is_loopback_host);
+        if attempt.previous().len() >= 10 || !loopback {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    let client = reqwest::Client::builder()
+        .redirect(policy)
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    eprintln!("open-url: {url} → {}", resp.status());
+    Ok(exit::OK)
+}
+
 /// Writes the reports, prints a summary, and returns the exit code.
 fn finish(report: &Report, dir: &std::path::Path) -> Result<i32> {
     let paths = mcp_auth_reports::render::write_all(report, dir)
@@ -259,16 +385,13 @@ fn print_summary(report: &Report) {
 }
 
 async fn self_test(args: SelfTestArgs) -> Result<i32> {
-    if args.role != Role::Server {
-        bail!(
-            "self-test --role {} is not implemented yet; implemented: server",
-            args.role
-        );
-    }
-    let runs = selftest::run_all(selftest::server_runs()).await;
-    let expected = Expected::server()?;
+    let suite_exe = std::env::current_exe().context("locating the suite binary")?;
+    let runs = selftest::run_role(args.role, suite_exe)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let expected = Expected::for_role(args.role)?;
     if let Some(path) = args.bless {
-        let blessed = selftest::bless(&runs, &expected);
+        let blessed = selftest::bless(args.role, &runs, &expected);
         let text = toml::to_string_pretty(&blessed)?;
         std::fs::write(&path, format!("{}\n{text}", EXPECTED_HEADER))
             .with_context(|| format!("writing {}", path.display()))?;
@@ -277,7 +400,7 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
             path.display()
         );
     }
-    let result = selftest::evaluate(&runs, &expected);
+    let result = selftest::evaluate(args.role, &runs, &expected);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
@@ -312,7 +435,7 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
     })
 }
 
-const EXPECTED_HEADER: &str = "# Expected verdicts of the bundled reference server (mcp-auth-conformance self-test --role server).
+const EXPECTED_HEADER: &str = "# Expected verdicts of a bundled reference target (mcp-auth-conformance self-test --role <role>).
 # [reference.<mode>] lists every check that does not PASS on the compliant reference in that validation mode.
 # Each defect entry lists the checks whose verdict that defect changes; every other check must keep its reference
 # verdict. Regenerate with `self-test --bless FILE` and review each change by hand.

@@ -2,38 +2,48 @@
 //! defect changes a verdict the expectation data does not list.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use futures::stream::{self, StreamExt};
-use mcp_auth_reports::{Level, Report, Verdict};
+use mcp_auth_reports::{Level, Report, Role, Verdict};
+use mcp_auth_targets::client::ClientDefect;
 use mcp_auth_targets::{Defect, ValidationMode};
 use serde::Serialize;
 
+use crate::client::{self, ClientOptions};
 use crate::expected::{DefectExpectation, Expected};
 use crate::server::{self, ServerOptions};
 
-/// How many runs go at once.
+/// How many server runs go at once.
 const PARALLEL_RUNS: usize = 4;
+/// How many client runs go at once (each runs several client processes itself).
+const PARALLEL_CLIENT_RUNS: usize = 2;
 
-/// One run of the self-test: the reference (no defect) or one defect, in one validation mode.
-#[derive(Debug, Clone)]
+/// One run of the self-test: the reference (no defect) or one defect, in one mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunKey {
-    pub defect: Option<Defect>,
-    pub mode: ValidationMode,
+    /// The defect's kebab-case name.
+    pub defect: Option<String>,
+    /// The server's validation mode, or `default` for roles with one mode.
+    pub mode: String,
 }
 
 impl RunKey {
     pub fn label(&self) -> String {
-        match self.defect {
+        match &self.defect {
             None => format!("reference@{}", self.mode),
-            Some(d) => format!("{}@{}", d.name(), self.mode),
+            Some(d) => format!("{d}@{}", self.mode),
         }
     }
 }
 
+/// The single mode of roles whose reference has one configuration.
+pub const DEFAULT_MODE: &str = "default";
+
 /// The self-test's machine-readable result.
 #[derive(Debug, Clone, Serialize)]
 pub struct SelfTest {
-    pub role: &'static str,
+    pub role: Role,
     pub checks: Vec<Killed>,
     /// Reference verdicts that fail (or differ from the expected reference verdict).
     pub reference_failures: Vec<String>,
@@ -62,38 +72,91 @@ impl SelfTest {
 }
 
 /// Every run the server self-test makes.
-pub fn server_runs() -> Vec<RunKey> {
-    let mut runs = vec![
-        RunKey {
+pub fn server_runs() -> Vec<(RunKey, Option<Defect>, ValidationMode)> {
+    let mut runs = Vec::new();
+    for mode in [ValidationMode::Jwt, ValidationMode::Introspection] {
+        let key = RunKey {
             defect: None,
-            mode: ValidationMode::Jwt,
-        },
-        RunKey {
-            defect: None,
-            mode: ValidationMode::Introspection,
-        },
-    ];
+            mode: mode.to_string(),
+        };
+        runs.push((key, None, mode));
+    }
     for &d in Defect::ALL {
         for &mode in d.modes() {
-            runs.push(RunKey {
-                defect: Some(d),
-                mode,
-            });
+            let key = RunKey {
+                defect: Some(d.name().to_owned()),
+                mode: mode.to_string(),
+            };
+            runs.push((key, Some(d), mode));
         }
     }
     runs
 }
 
-/// Runs the reference and every defect; returns the reports keyed by run.
-pub async fn run_all(keys: Vec<RunKey>) -> Vec<(RunKey, Report)> {
-    stream::iter(keys)
-        .map(|key| async move {
-            let report = server::run(&ServerOptions::bundled(key.defect, key.mode)).await;
+/// Runs the server reference and every server defect; returns the reports keyed by run.
+pub async fn run_server() -> Vec<(RunKey, Report)> {
+    stream::iter(server_runs())
+        .map(|(key, defect, mode)| async move {
+            let report = server::run(&ServerOptions::bundled(defect, mode)).await;
             (key, report)
         })
         .buffered(PARALLEL_RUNS)
         .collect()
         .await
+}
+
+/// Every run the client self-test makes.
+pub fn client_runs() -> Vec<(RunKey, Option<ClientDefect>)> {
+    let key = |defect: Option<&str>| RunKey {
+        defect: defect.map(str::to_owned),
+        mode: DEFAULT_MODE.into(),
+    };
+    let mut runs = vec![(key(None), None)];
+    for &d in ClientDefect::ALL {
+        runs.push((key(Some(d.name())), Some(d)));
+    }
+    runs
+}
+
+/// Runs the reference client and every client defect (`suite_exe` hosts the bundled client).
+pub async fn run_client(suite_exe: PathBuf) -> Vec<(RunKey, Report)> {
+    stream::iter(client_runs())
+        .map(|(key, defect)| {
+            let exe = suite_exe.clone();
+            async move {
+                let report = client::run(&ClientOptions::bundled(defect, exe)).await;
+                (key, report)
+            }
+        })
+        .buffered(PARALLEL_CLIENT_RUNS)
+        .collect()
+        .await
+}
+
+/// Runs the self-test of a role.
+pub async fn run_role(role: Role, suite_exe: PathBuf) -> Result<Vec<(RunKey, Report)>, String> {
+    match role {
+        Role::Server => Ok(run_server().await),
+        Role::Client => Ok(run_client(suite_exe).await),
+        Role::Authz => Err(
+            "self-test --role authz is not implemented yet (implemented: server, client)".into(),
+        ),
+    }
+}
+
+/// The description of a defect of a role, for blessed notes.
+pub fn describe_defect(role: Role, name: &str) -> String {
+    match role {
+        Role::Server => name
+            .parse::<Defect>()
+            .map(|d| d.description().to_owned())
+            .unwrap_or_default(),
+        Role::Client => name
+            .parse::<ClientDefect>()
+            .map(|d| d.description().to_owned())
+            .unwrap_or_default(),
+        Role::Authz => String::new(),
+    }
 }
 
 /// Whether a verdict is the violation a check exists to catch.
@@ -102,20 +165,20 @@ fn kills(level: Level, v: Verdict) -> bool {
 }
 
 /// Compares the runs with the expectation data.
-pub fn evaluate(runs: &[(RunKey, Report)], expected: &Expected) -> SelfTest {
+pub fn evaluate(role: Role, runs: &[(RunKey, Report)], expected: &Expected) -> SelfTest {
     let mut killed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut levels: BTreeMap<String, Level> = BTreeMap::new();
     let mut reference_failures = Vec::new();
     let mut mismatches = Vec::new();
     let mut inert = Vec::new();
     for (key, report) in runs {
-        let mode = key.mode.to_string();
+        let mode = key.mode.clone();
         let mut changed = false;
         for c in &report.checks {
             killed.entry(c.id.clone()).or_default();
             levels.insert(c.id.clone(), c.level);
             let reference = expected.reference_verdict(&mode, &c.id);
-            match key.defect {
+            match &key.defect {
                 None => {
                     if c.verdict != reference
                         || c.verdict.is_failure(false)
@@ -132,7 +195,7 @@ pub fn evaluate(runs: &[(RunKey, Report)], expected: &Expected) -> SelfTest {
                     }
                 }
                 Some(d) => {
-                    let want = expected.defect_verdict(d.name(), &mode, &c.id);
+                    let want = expected.defect_verdict(d, &mode, &c.id);
                     if c.verdict != want {
                         mismatches.push(format!(
                             "{} {}: {} (expected {want}) — {} {}",
@@ -162,7 +225,7 @@ pub fn evaluate(runs: &[(RunKey, Report)], expected: &Expected) -> SelfTest {
         .map(|(id, _)| id.clone())
         .collect();
     SelfTest {
-        role: "server",
+        role,
         checks: killed
             .into_iter()
             .map(|(id, killed_by)| Killed { id, killed_by })
@@ -176,24 +239,24 @@ pub fn evaluate(runs: &[(RunKey, Report)], expected: &Expected) -> SelfTest {
 }
 
 /// Writes the observed verdicts as expectation data, keeping existing notes. For reviewing by hand.
-pub fn bless(runs: &[(RunKey, Report)], previous: &Expected) -> Expected {
+pub fn bless(role: Role, runs: &[(RunKey, Report)], previous: &Expected) -> Expected {
     let mut out = Expected::default();
     let mut reference: BTreeMap<String, BTreeMap<String, Verdict>> = BTreeMap::new();
     for (key, report) in runs.iter().filter(|(k, _)| k.defect.is_none()) {
-        let m = reference.entry(key.mode.to_string()).or_default();
+        let m = reference.entry(key.mode.clone()).or_default();
         for c in &report.checks {
             m.insert(c.id.clone(), c.verdict);
             if c.verdict != Verdict::Pass {
                 out.reference
-                    .entry(key.mode.to_string())
+                    .entry(key.mode.clone())
                     .or_default()
                     .insert(c.id.clone(), c.verdict.to_string());
             }
         }
     }
     for (key, report) in runs.iter().filter(|(k, _)| k.defect.is_some()) {
-        let mode = key.mode.to_string();
-        let d = key.defect.expect("filtered");
+        let mode = key.mode.clone();
+        let d = key.defect.clone().expect("filtered");
         let verdicts = report
             .checks
             .iter()
@@ -201,11 +264,11 @@ pub fn bless(runs: &[(RunKey, Report)], previous: &Expected) -> Expected {
             .map(|c| (c.id.clone(), c.verdict.to_string()))
             .collect();
         let note = previous
-            .defect(d.name(), &mode)
+            .defect(&d, &mode)
             .map(|p| p.note.clone())
-            .unwrap_or_else(|| d.description().to_owned());
+            .unwrap_or_else(|| describe_defect(role, &d));
         out.defects.push(DefectExpectation {
-            name: d.name().to_owned(),
+            name: d,
             mode,
             note,
             verdicts,
@@ -246,8 +309,9 @@ mod tests {
         let runs = server_runs();
         for d in Defect::ALL {
             for m in d.modes() {
-                assert!(runs.iter().any(|r| r.defect == Some(*d) && r.mode == *m));
+                assert!(runs.iter().any(|(_, dd, mm)| *dd == Some(*d) && mm == m));
             }
         }
+        assert_eq!(client_runs().len(), ClientDefect::ALL.len() + 1);
     }
 }

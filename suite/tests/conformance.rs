@@ -3,8 +3,9 @@
 //! `MCP_TARGET_URL=http://127.0.0.1:PORT/mcp cargo test -p mcp-auth-conformance --test conformance` runs every
 //! server check against that server, which must trust the fake AS at `MCP_CONFORMANCE_AS_ADDR` (default
 //! 127.0.0.1:9400). `MCP_TARGET_SERVER_COMMAND="…"` spawns a server with the env contract instead. Without
-//! either, the bundled reference server is the target. Filter by check id as usual:
-//! `cargo test --test conformance RS-AUD`.
+//! either, the bundled reference server is the target. `MCP_TARGET_CLIENT_COMMAND="…"` runs every client check
+//! against that client command (server URL appended); without it, the bundled reference client. Each role runs
+//! only when one of its tests is selected. Filter by check id as usual: `cargo test --test conformance RS-AUD`.
 //!
 //! The suite runs once, on the first selected test; each test then reports its check's verdict. FAIL, ERROR
 //! and HARNESS_ERROR fail the test; WARN fails only with `MCP_CONFORMANCE_STRICT=1`; SKIP and INFO pass.
@@ -13,14 +14,16 @@
 use std::sync::OnceLock;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use mcp_auth_conformance::client::{self, ClientOptions, ClientTarget};
 use mcp_auth_conformance::registry;
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions};
 use mcp_auth_reports::{Report, Role, Verdict};
 use mcp_auth_targets::ValidationMode;
 
-/// The one run of the suite, made by whichever test asks first; the others wait for it.
-static REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
+/// The one run of each role, made by whichever of its tests asks first; the others wait for it.
+static SERVER_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
+static CLIENT_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
 
 fn options() -> Result<ServerOptions, String> {
     let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);

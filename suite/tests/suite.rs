@@ -216,8 +216,12 @@ async fn the_reference_server_passes_through_the_command_env_contract() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_test_kills_every_check_and_matches_the_expected_verdicts() {
-    let runs = selftest::run_all(selftest::server_runs()).await;
-    let result = selftest::evaluate(&runs, &Expected::server().unwrap());
+    let runs = selftest::run_server().await;
+    let result = selftest::evaluate(
+        mcp_auth_reports::Role::Server,
+        &runs,
+        &Expected::server().unwrap(),
+    );
     assert_eq!(result.reference_failures, Vec::<String>::new());
     assert_eq!(result.mismatches, Vec::<String>::new());
     assert_eq!(result.unkilled, Vec::<String>::new());

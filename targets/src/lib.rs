@@ -7,10 +7,14 @@
 //! bound to the user, and `Origin` validation. Each [`Defect`] turns off exactly one of those
 //! protections, so the suite can prove that every check detects the violation it is about.
 //!
+//! [`client`] is the reference MCP client (an OAuth public client) with its [`client::ClientDefect`]
+//! enum, run by the suite as the `reference-client` binary.
+//!
 //! Independence: this crate depends on neither the suite nor the fake IdP. Tokens are validated
 //! with `jsonwebtoken` and every document is parsed with this crate's own serde types, so a bug
 //! in the judge cannot hide behind the same bug in the reference.
 
+pub mod client;
 pub mod todo_server;
 
 pub use todo_server::{

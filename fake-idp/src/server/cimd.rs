@@ -39,7 +39,7 @@ pub enum CimdError {
 }
 
 /// Whether `client_id` looks like a CIMD URL.
-pub(super) fn is_cimd_client_id(client_id: &str) -> bool {
+pub(crate) fn is_cimd_client_id(client_id: &str) -> bool {
     client_id.starts_with("https://")
 }
 
@@ -98,7 +98,7 @@ impl AsState {
 }
 
 /// The CIMD rules the fake AS enforces on a fetched document.
-fn validate_document(url: &str, doc: &Value) -> Result<RegisteredClient, CimdError> {
+pub(crate) fn validate_document(url: &str, doc: &Value) -> Result<RegisteredClient, CimdError> {
     let obj = doc.as_object().ok_or(CimdError::NotJsonObject)?;
     let found = obj
         .get("client_id")

@@ -87,7 +87,7 @@ pub(super) fn preregistered() -> Vec<RegisteredClient> {
 }
 
 /// Exact string match, except that for loopback IP literal `http` URIs the port may differ.
-pub(super) fn redirect_matches(registered: &str, requested: &str) -> bool {
+pub(crate) fn redirect_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
@@ -114,7 +114,7 @@ pub(super) fn redirect_matches(registered: &str, requested: &str) -> bool {
 }
 
 /// Whether a redirect URI is acceptable at registration: https, or http on loopback.
-pub(super) fn acceptable_redirect_uri(uri: &str) -> bool {
+pub(crate) fn acceptable_redirect_uri(uri: &str) -> bool {
     let Ok(url) = Url::parse(uri) else {
         return false;
     };

@@ -1,11 +1,11 @@
 //! The fake authorization server: state, stores and the router (a plain function).
 
 mod authorize;
-mod cimd;
-mod clients;
+pub(crate) mod cimd;
+pub(crate) mod clients;
 mod metadata;
-mod register;
-mod tokens;
+pub(crate) mod register;
+pub(crate) mod tokens;
 mod validate;
 
 use std::collections::{HashMap, HashSet};
@@ -32,13 +32,13 @@ use crate::users::Users;
 /// Scopes every client may be granted on top of the user's permissions.
 pub(crate) const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 /// How long an authorization code lives.
-const CODE_LIFETIME_SECS: i64 = 60;
+pub(crate) const CODE_LIFETIME_SECS: i64 = 60;
 /// How long issued access tokens live.
 const ACCESS_TOKEN_LIFETIME_SECS: i64 = 3600;
 /// Outbound (CIMD) request timeout.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Outbound (CIMD) response body cap.
-const FETCH_BODY_CAP: usize = 64 * 1024;
+pub(crate) const FETCH_BODY_CAP: usize = 64 * 1024;
 
 /// Everything the authorization server needs to know to start.
 #[derive(Debug, Clone)]
@@ -260,7 +260,7 @@ fn no_store(headers: &mut HeaderMap) {
 }
 
 /// Parses an `application/x-www-form-urlencoded` body (first value of each name wins).
-fn parse_form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn parse_form(body: &[u8]) -> HashMap<String, String> {
     let mut form = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(body) {
         form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
@@ -269,7 +269,7 @@ fn parse_form(body: &[u8]) -> HashMap<String, String> {
 }
 
 /// `(client_id, client_secret)` from an `Authorization: Basic` header (RFC 6749 §2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     use base64::Engine as _;
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.split_once(' ')?;
@@ -290,7 +290,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 /// The bearer token of an `Authorization: Bearer` header.
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.split_once(' ')?;
     scheme
@@ -299,6 +299,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Space-separated scope string into its tokens.
-fn scope_tokens(scope: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn scope_tokens(scope: &str) -> impl Iterator<Item = &str> {
     scope.split(' ').filter(|s| !s.is_empty())
 }

@@ -5,18 +5,30 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::clients::acceptable_redirect_uri;
 use super::{no_store, oauth_error, AsState, RegisteredClient};
 
-pub(super) async fn register(State(state): State<AsState>, body: Bytes) -> Response {
-    let Ok(Value::Object(meta)) = serde_json::from_slice::<Value>(&body) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
+/// A registration request that passed the checks every registration endpoint makes.
+#[derive(Debug, Clone)]
+pub(crate) struct Registration {
+    /// The client metadata as sent.
+    pub(crate) meta: Map<String, Value>,
+    /// Its `redirect_uris`: non-empty, each https or loopback http.
+    pub(crate) redirect_uris: Vec<String>,
+}
+
+/// Why a registration request was refused: `(error, error_description)` per RFC 7591 §3.2.2.
+pub(crate) type RegistrationError = (&'static str, String);
+
+/// Parses an RFC 7591 registration body: a JSON object with acceptable `redirect_uris`.
+pub(crate) fn parse_registration(body: &[u8]) -> Result<Registration, RegistrationError> {
+    let Ok(Value::Object(meta)) = serde_json::from_slice::<Value>(body) else {
+        return Err((
             "invalid_client_metadata",
-            "body must be a JSON object",
-        );
+            "body must be a JSON object".to_owned(),
+        ));
     };
     let redirect_uris: Vec<String> = meta
         .get("redirect_uris")
@@ -29,19 +41,33 @@ pub(super) async fn register(State(state): State<AsState>, body: Bytes) -> Respo
         })
         .unwrap_or_default();
     if redirect_uris.is_empty() {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
+        return Err((
             "invalid_redirect_uri",
-            "redirect_uris is required",
-        );
+            "redirect_uris is required".to_owned(),
+        ));
     }
     if let Some(bad) = redirect_uris.iter().find(|u| !acceptable_redirect_uri(u)) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
+        return Err((
             "invalid_redirect_uri",
-            &format!("redirect URI `{bad}` must be https or loopback http"),
-        );
+            format!("redirect URI `{bad}` must be https or loopback http"),
+        ));
     }
+    Ok(Registration {
+        meta,
+        redirect_uris,
+    })
+}
+
+pub(super) async fn register(State(state): State<AsState>, body: Bytes) -> Response {
+    let Registration {
+        meta,
+        redirect_uris,
+    } = match parse_registration(&body) {
+        Ok(r) => r,
+        Err((error, description)) => {
+            return oauth_error(StatusCode::BAD_REQUEST, error, &description)
+        }
+    };
     let method = meta
         .get("token_endpoint_auth_method")
         .and_then(Value::as_str)

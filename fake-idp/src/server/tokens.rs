@@ -65,7 +65,7 @@ pub(super) async fn token(
 }
 
 /// PKCE S256 (RFC 7636 §4.6), with the verifier syntax of §4.1.
-fn pkce_ok(verifier: &str, challenge: &str) -> bool {
+pub(crate) fn pkce_ok(verifier: &str, challenge: &str) -> bool {
     let syntax = (43..=128).contains(&verifier.len())
         && verifier
             .bytes()

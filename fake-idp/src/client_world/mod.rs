@@ -1,0 +1,560 @@
+//! The world an MCP **client** meets (`docs/client-role.md` §2): a protected MCP server with its
+//! PRM (and an optional decoy), one or more scriptable authorization servers, and the CIMD
+//! documents they resolve, each origin on its own ephemeral 127.0.0.1 listener.
+//!
+//! Every request to any listener is logged, in one global order, before it is answered
+//! ([`ClientWorld::log`], [`ClientWorld::wait_for`]). The world knows nothing of checks: it
+//! records what a client did and answers like a strict server would.
+
+mod authz;
+mod config;
+mod log;
+mod mcp;
+mod tokens;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    AsConfig, IssMode, McpConfig, MetadataLocation, PreRegistered, PrmConfig, PrmLocation,
+    StateMode, WorldConfig,
+};
+pub use log::{LoggedRequest, Origin, RequestKind};
+
+use crate::clock::SystemClock;
+use crate::keys::SigningKey;
+use crate::server::RegisteredClient;
+use crate::token::Minter;
+use log::{Answer, Log};
+use tokens::TokenStore;
+
+/// Request bodies larger than this are refused with 413 (and logged).
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Why a world could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// A loopback listener could not be bound.
+    #[error("cannot bind a loopback listener: {0}")]
+    Bind(std::io::Error),
+    /// The configuration is inconsistent (e.g. an index out of range).
+    #[error("invalid world configuration: {0}")]
+    Config(String),
+}
+
+/// A running client-role world. Listeners stop on [`ClientWorld::shutdown`] or drop.
+#[derive(Debug)]
+pub struct ClientWorld {
+    shared: Arc<Shared>,
+    shutdown: Vec<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// State shared by every listener of one world.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: WorldConfig,
+    /// `http://127.0.0.1:<port>` of the MCP origin.
+    pub(crate) mcp_origin: String,
+    /// `http://127.0.0.1:<port>` of each AS.
+    pub(crate) as_origins: Vec<String>,
+    pub(crate) log: Log,
+    /// Per AS: seeded randomness, the clock, and the JWKS key.
+    pub(crate) minters: Vec<Minter>,
+    /// Seeded randomness of the MCP origin (session ids).
+    pub(crate) mcp_minter: Minter,
+    /// The CIMD documents by URL.
+    pub(crate) cimd: HashMap<String, String>,
+    state: Mutex<WorldState>,
+}
+
+/// Everything that changes while the world runs.
+#[derive(Debug)]
+pub(crate) struct WorldState {
+    pub(crate) tokens: TokenStore,
+    /// Per AS: clients by id (pre-registered and DCR).
+    pub(crate) clients: Vec<HashMap<String, KnownClient>>,
+    /// Per AS: `/authorize` requests with a valid client and redirect URI.
+    pub(crate) authorizations: Vec<usize>,
+    /// Successful tools/call responses.
+    pub(crate) successful_requests: usize,
+    /// Whether the MCP server has migrated to `migrate_to`.
+    pub(crate) migrated: bool,
+}
+
+/// A client an AS knows, with how it authenticates at the token endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownClient {
+    pub(crate) registered: RegisteredClient,
+    pub(crate) auth_method: String,
+    /// Pre-registered without redirect URIs: any http loopback redirect URI is accepted.
+    pub(crate) any_loopback_redirect: bool,
+}
+
+impl KnownClient {
+    pub(crate) fn allows_redirect(&self, requested: &str) -> bool {
+        if self.any_loopback_redirect {
+            return url::Url::parse(requested).is_ok_and(|u| {
+                u.scheme() == "http"
+                    && u.fragment().is_none()
+                    && match u.host() {
+                        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                        Some(url::Host::Domain(d)) => d == "localhost",
+                        None => false,
+                    }
+            });
+        }
+        self.registered.allows_redirect(requested)
+    }
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> MutexGuard<'_, WorldState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn mcp_url(&self) -> String {
+        format!("{}{}", self.mcp_origin, self.config.mcp.path)
+    }
+
+    pub(crate) fn issuer(&self, i: usize) -> String {
+        format!(
+            "{}{}",
+            self.as_origins[i], self.config.auth_servers[i].issuer_path
+        )
+    }
+
+    pub(crate) fn prm_url(&self, location: &PrmLocation) -> String {
+        format!(
+            "{}{}",
+            self.mcp_origin,
+            location.path(&self.config.mcp.path)
+        )
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.mcp_minter.now()
+    }
+}
+
+/// One received request (body already read, capped).
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) form: Vec<(String, String)>,
+}
+
+impl Incoming {
+    /// The first value of a query parameter.
+    pub(crate) fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the body is declared `application/x-www-form-urlencoded`.
+    pub(crate) fn is_form(&self) -> bool {
+        is_form_content_type(&self.headers)
+    }
+
+    fn entry(&self, origin: Origin) -> LoggedRequest {
+        LoggedRequest {
+            seq: 0,
+            origin,
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: header_pairs(&self.headers),
+            body: String::from_utf8_lossy(&self.body).into_owned(),
+            form: self.form.clone(),
+            status: 0,
+            response_headers: Vec::new(),
+            response_body: String::new(),
+            kind: RequestKind::Other,
+        }
+    }
+}
+
+fn is_form_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// An answer, kept as plain data so it can be logged and then sent.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    pub(crate) fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    pub(crate) fn json(status: u16, value: &Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            body: value.to_string(),
+        }
+    }
+
+    /// An RFC 6749 §5.2 error body with `Cache-Control: no-store`.
+    pub(crate) fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
+        Reply::json(
+            status,
+            &serde_json::json!({"error": error, "error_description": description}),
+        )
+        .no_store()
+    }
+
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    pub(crate) fn no_store(self) -> Reply {
+        self.header("cache-control", "no-store")
+            .header("pragma", "no-cache")
+    }
+
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, self.body).into_response();
+        let headers = response.headers_mut();
+        headers.remove(header::CONTENT_TYPE);
+        for (name, value) in self.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        response
+    }
+}
+
+#[derive(Clone)]
+struct Listener {
+    shared: Arc<Shared>,
+    origin: Origin,
+}
+
+/// Every request: read (capped), log, answer (synchronously), record the answer, send it.
+async fn serve(State(listener): State<Listener>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, MAX_BODY).await;
+    let readable = read.is_ok();
+    let body = read.unwrap_or_default();
+    let form = if is_form_content_type(&parts.headers) {
+        url::form_urlencoded::parse(&body).into_owned().collect()
+    } else {
+        Vec::new()
+    };
+    let incoming = Incoming {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts
+            .uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default(),
+        headers: parts.headers,
+        body,
+        form,
+    };
+    let shared = &listener.shared;
+    let seq = shared.log.begin(incoming.entry(listener.origin));
+    let (reply, kind) = if readable {
+        match listener.origin {
+            Origin::Mcp => mcp::handle(shared, &incoming),
+            Origin::As(i) => authz::handle(shared, i, &incoming),
+        }
+    } else {
+        (
+            Reply::json(
+                413,
+                &serde_json::json!({"error": "request body unreadable or larger than 1 MiB"}),
+            ),
+            RequestKind::Other,
+        )
+    };
+    shared.log.finish(
+        seq,
+        Answer {
+            status: reply.status,
+            headers: reply.headers.clone(),
+            body: reply.body.clone(),
+            kind,
+        },
+    );
+    reply.into_response()
+}
+
+fn check_config(config: &WorldConfig) -> Result<(), WorldError> {
+    let bad = |why: String| Err(WorldError::Config(why));
+    let n = config.auth_servers.len();
+    if n == 0 {
+        return bad("at least one authorization server is needed".to_owned());
+    }
+    if !config.mcp.path.starts_with('/') {
+        return bad(format!("MCP path `{}` must start with /", config.mcp.path));
+    }
+    if let Some(i) = config
+        .mcp
+        .prm
+        .authorization_servers
+        .iter()
+        .find(|&&i| i >= n)
+    {
+        return bad(format!(
+            "prm.authorization_servers names AS {i}, only {n} exist"
+        ));
+    }
+    match (config.mcp.migrate_after_requests, config.mcp.migrate_to) {
+        (_, Some(i)) if i >= n => return bad(format!("migrate_to names AS {i}, only {n} exist")),
+        (Some(_), None) => return bad("migrate_after_requests needs migrate_to".to_owned()),
+        _ => {}
+    }
+    let custom_paths = config
+        .mcp
+        .prm
+        .locations
+        .iter()
+        .chain(config.mcp.prm.header.iter());
+    for location in custom_paths {
+        if let PrmLocation::Custom(path) = location {
+            if !path.starts_with('/') {
+                return bad(format!("custom PRM path `{path}` must start with /"));
+            }
+        }
+    }
+    for (i, as_config) in config.auth_servers.iter().enumerate() {
+        let p = &as_config.issuer_path;
+        if !p.is_empty() && (!p.starts_with('/') || p.ends_with('/')) {
+            return bad(format!(
+                "AS {i}: issuer_path `{p}` must be empty or start with / and not end with /"
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn bind() -> Result<(TcpListener, String), WorldError> {
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .map_err(WorldError::Bind)?;
+    let addr = listener.local_addr().map_err(WorldError::Bind)?;
+    Ok((listener, format!("http://{addr}")))
+}
+
+fn known_clients(config: &WorldConfig) -> HashMap<String, KnownClient> {
+    config
+        .pre_registered
+        .iter()
+        .map(|p| {
+            let registered = match &p.client_secret {
+                Some(secret) => {
+                    RegisteredClient::confidential(&p.client_id, secret, p.redirect_uris.clone())
+                }
+                None => RegisteredClient::public(&p.client_id, p.redirect_uris.clone()),
+            };
+            let client = KnownClient {
+                registered,
+                auth_method: p.auth_method.clone(),
+                any_loopback_redirect: p.redirect_uris.is_empty(),
+            };
+            (p.client_id.clone(), client)
+        })
+        .collect()
+}
+
+impl ClientWorld {
+    /// Binds one 127.0.0.1 listener per origin (MCP, then each AS), then spawns the servers.
+    pub async fn start(config: WorldConfig) -> Result<ClientWorld, WorldError> {
+        check_config(&config)?;
+        let (mcp_listener, mcp_origin) = bind().await?;
+        let mut as_listeners = Vec::new();
+        let mut as_origins = Vec::new();
+        for _ in &config.auth_servers {
+            let (listener, origin) = bind().await?;
+            as_listeners.push(listener);
+            as_origins.push(origin);
+        }
+        let key = SigningKey::as_signing_key();
+        let clock = Arc::new(SystemClock);
+        let minters = as_origins
+            .iter()
+            .enumerate()
+            .map(|(i, origin)| {
+                let seed = config.seed.wrapping_add(1 + i as u64);
+                Minter::new(origin.clone(), key.clone(), clock.clone(), seed)
+            })
+            .collect();
+        let mcp_minter = Minter::new(mcp_origin.clone(), key, clock, config.seed);
+        let n = config.auth_servers.len();
+        let state = WorldState {
+            tokens: TokenStore::default(),
+            clients: vec![known_clients(&config); n],
+            authorizations: vec![0; n],
+            successful_requests: 0,
+            migrated: false,
+        };
+        let shared = Arc::new(Shared {
+            cimd: config.cimd_documents.iter().cloned().collect(),
+            config,
+            mcp_origin,
+            as_origins,
+            log: Log::default(),
+            minters,
+            mcp_minter,
+            state: Mutex::new(state),
+        });
+        let listeners = std::iter::once((mcp_listener, Origin::Mcp)).chain(
+            as_listeners
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| (l, Origin::As(i))),
+        );
+        let mut shutdown = Vec::new();
+        let mut tasks = Vec::new();
+        for (listener, origin) in listeners {
+            let router = Router::new().fallback(serve).with_state(Listener {
+                shared: shared.clone(),
+                origin,
+            });
+            let (tx, rx) = oneshot::channel();
+            shutdown.push(tx);
+            tasks.push(crate::world::spawn_server(listener, router, rx));
+        }
+        tracing::info!(mcp = %shared.mcp_url(), seed = shared.config.seed, "client world started");
+        Ok(ClientWorld {
+            shared,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// `http://127.0.0.1:<p>/mcp`: the URL handed to the client.
+    pub fn mcp_url(&self) -> String {
+        self.shared.mcp_url()
+    }
+
+    /// The issuer of AS `i` (origin + `issuer_path`). Panics if `i` is out of range.
+    pub fn issuer(&self, i: usize) -> String {
+        self.shared.issuer(i)
+    }
+
+    /// `http://127.0.0.1:<port>` of an origin. Panics if an AS index is out of range.
+    pub fn origin_of(&self, o: Origin) -> String {
+        match o {
+            Origin::Mcp => self.shared.mcp_origin.clone(),
+            Origin::As(i) => self.shared.as_origins[i].clone(),
+        }
+    }
+
+    /// The URL of a PRM location on the MCP origin (served or not).
+    pub fn prm_url(&self, location: &PrmLocation) -> String {
+        self.shared.prm_url(location)
+    }
+
+    /// The URL of a metadata location of AS `i` (served or not). Panics if `i` is out of range.
+    pub fn metadata_url(&self, i: usize, location: MetadataLocation) -> String {
+        format!(
+            "{}{}",
+            self.shared.as_origins[i],
+            location.path(&self.shared.config.auth_servers[i].issuer_path)
+        )
+    }
+
+    /// The configuration the world runs.
+    pub fn config(&self) -> &WorldConfig {
+        &self.shared.config
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn log(&self) -> Vec<LoggedRequest> {
+        self.shared.log.snapshot()
+    }
+
+    /// Waits until `pred` holds over the log, at most `timeout`; true when it held. Re-evaluated
+    /// whenever a request arrives or is answered (event-driven, no polling).
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&[LoggedRequest]) -> bool,
+    ) -> bool {
+        self.shared.log.wait_for(timeout, pred).await
+    }
+
+    /// Stops every listener and waits (at most 2 s) for their tasks.
+    pub async fn shutdown(mut self) {
+        for tx in self.shutdown.drain(..) {
+            let _ = tx.send(());
+        }
+        for task in self.tasks.drain(..) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for ClientWorld {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

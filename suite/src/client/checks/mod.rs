@@ -1,0 +1,210 @@
+//! Client-role checks, one registry. A "must refuse" check passes only when the client demonstrably reached
+//! the decision point and then made no forbidden request; a client that never got there is `ERROR`.
+
+mod discovery;
+mod pkce;
+mod request;
+mod session;
+
+use fake_idp::client_world::LoggedRequest;
+use mcp_auth_reports::{Level, Role};
+
+use crate::check::{Check, CheckMeta, Evaluation, ObsError};
+use crate::client::obs::{ClientObservations, ScenarioObs};
+
+/// A client-role check.
+pub type ClientCheck = dyn Check<ClientObservations>;
+
+/// A check whose evaluation is a plain function.
+pub struct FnCheck {
+    pub meta: CheckMeta,
+    pub eval: fn(&CheckMeta, &ClientObservations) -> Evaluation,
+}
+
+impl Check<ClientObservations> for FnCheck {
+    fn meta(&self) -> &CheckMeta {
+        &self.meta
+    }
+
+    fn evaluate(&self, obs: &ClientObservations) -> Evaluation {
+        (self.eval)(&self.meta, obs)
+    }
+}
+
+pub const fn meta(
+    id: &'static str,
+    title: &'static str,
+    level: Level,
+    spec_refs: &'static [&'static str],
+    summary: &'static str,
+) -> CheckMeta {
+    CheckMeta {
+        id,
+        title,
+        role: Role::Client,
+        level,
+        spec_refs,
+        summary,
+    }
+}
+
+pub fn check(
+    meta: CheckMeta,
+    eval: fn(&CheckMeta, &ClientObservations) -> Evaluation,
+) -> Box<ClientCheck> {
+    Box::new(FnCheck { meta, eval })
+}
+
+/// Every client-role check, in report order.
+pub fn registry() -> Vec<Box<ClientCheck>> {
+    let mut all: Vec<Box<ClientCheck>> = Vec::new();
+    all.extend(discovery::checks());
+    all.extend(pkce::checks());
+    all.extend(request::checks());
+    all.extend(session::checks());
+    all
+}
+
+/// A scenario's record, or the evaluation to return when it is missing.
+pub fn scenario<'a>(o: &'a ClientObservations, name: &str) -> Result<&'a ScenarioObs, Evaluation> {
+    o.scenario(name)
+        .map_err(|e: ObsError| e.to_evaluation(name))
+}
+
+/// Unwraps a scenario or returns its evaluation.
+#[macro_export]
+macro_rules! scenario_or_return {
+    ($o:expr, $name:expr) => {
+        match $crate::client::checks::scenario($o, $name) {
+            Ok(s) => s,
+            Err(e) => return e,
+        }
+    };
+}
+
+/// The refusal pattern: find the decision point, then look for a forbidden request after it.
+pub fn refusal(
+    m: &CheckMeta,
+    s: &ScenarioObs,
+    decision: &str,
+    reached: impl Fn(&LoggedRequest) -> bool,
+    forbidden_what: &str,
+    forbidden: impl Fn(&LoggedRequest) -> bool,
+) -> Evaluation {
+    let expected = format!("after {decision}: no {forbidden_what}");
+    let Some(point) = s.log.iter().find(|r| reached(r)) else {
+        return Evaluation::error(format!(
+            "{}: the client never reached the decision point ({decision}); {}",
+            s.def.name,
+            s.progress()
+        ))
+        .with_evidence(s.log.last().map(|r| s.id(r)));
+    };
+    let bad: Vec<&LoggedRequest> = s
+        .log
+        .iter()
+        .filter(|r| r.seq > point.seq && forbidden(r))
+        .collect();
+    if bad.is_empty() {
+        Evaluation::pass(
+            expected,
+            format!(
+                "{decision} at #{}; then no {forbidden_what}; {}",
+                point.seq,
+                s.run.exit.describe()
+            ),
+        )
+        .with_evidence([s.id(point)])
+    } else {
+        Evaluation::violated(
+            m.level,
+            expected,
+            format!(
+                "{decision} at #{}; then {} {} {} (#{})",
+                point.seq, bad[0].method, bad[0].path, forbidden_what, bad[0].seq
+            ),
+        )
+        .with_evidence(std::iter::once(s.id(point)).chain(bad.iter().take(3).map(|r| s.id(r))))
+    }
+}
+
+/// Judges every matching request across all scenarios; ERROR when there is none at all.
+pub fn every(
+    m: &CheckMeta,
+    o: &ClientObservations,
+    what: &str,
+    expected: &str,
+    select: impl Fn(&ScenarioObs, &LoggedRequest) -> bool,
+    problem: impl Fn(&ScenarioObs, &LoggedRequest) -> Option<String>,
+) -> Evaluation {
+    let mut judged = Vec::new();
+    let mut problems = Vec::new();
+    for s in o.runs() {
+        for r in &s.log {
+            if !select(s, r) {
+                continue;
+            }
+            judged.push(s.id(r));
+            if let Some(p) = problem(s, r) {
+                problems.push((s.id(r), p));
+            }
+        }
+    }
+    if judged.is_empty() {
+        return Evaluation::error(format!(
+            "no {what} was observed in any scenario, so there is nothing to judge"
+        ));
+    }
+    if problems.is_empty() {
+        Evaluation::pass(
+            expected,
+            format!("{} {what}(s) judged, all conform", judged.len()),
+        )
+        .with_evidence(judged.into_iter().take(3))
+    } else {
+        let actual = problems
+            .iter()
+            .take(5)
+            .map(|(id, p)| format!("{id}: {p}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Evaluation::violated(
+            m.level,
+            expected,
+            format!(
+                "{} of {} {what}(s) fail: {actual}",
+                problems.len(),
+                judged.len()
+            ),
+        )
+        .with_evidence(problems.into_iter().map(|(id, _)| id).take(5))
+    }
+}
+
+/// ERROR unless the client completed its task in the scenario.
+pub fn completed_or_error(s: &ScenarioObs) -> Option<Evaluation> {
+    (!s.completed()).then(|| {
+        Evaluation::error(format!(
+            "{}: the client did not complete its task; {}",
+            s.def.name,
+            s.progress()
+        ))
+        .with_evidence(s.log.last().map(|r| s.id(r)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_cite_client_rows() {
+        let mut ids: Vec<&str> = registry().iter().map(|c| c.meta().id).collect();
+        assert!(ids.iter().all(|i| i.starts_with("CL-")));
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+        assert!(n >= 40, "{n} client checks");
+    }
+}

@@ -1,0 +1,332 @@
+//! The client role: the suite plays the protected MCP server, the PRM host, the authorization servers and the
+//! CIMD host (a `fake_idp::client_world` per scenario), spawns the client under test once per scenario with the
+//! official contract, and judges every request the client made.
+
+pub mod checks;
+pub mod obs;
+pub mod scenarios;
+pub mod spawn;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fake_idp::client_world::{ClientWorld, LoggedRequest, PreRegistered};
+use futures::stream::{self, StreamExt};
+use mcp_auth_reports::{Exchange, HttpRequest, HttpResponse, Report, Role, TargetInfo};
+use mcp_auth_targets::client::ClientDefect;
+use serde_json::Value;
+
+use crate::check::ObsError;
+use crate::evidence;
+use crate::runner::{self, Baseline, Selection};
+use obs::{ClientObservations, DocumentSource, ScenarioObs};
+use scenarios::{Registration, ScenarioDef, PRE_CLIENT_ID, PRE_CLIENT_SECRET};
+use spawn::Invocation;
+
+/// The CIMD URL handed to clients (a reserved test host the fake AS resolves internally).
+pub const CLIENT_METADATA_URL: &str = "https://client.conformance.test/mcp-client/metadata.json";
+/// The URL the official suite's CIMD clients hard-code; served too, so those clients run unchanged.
+pub const OFFICIAL_CLIENT_METADATA_URL: &str =
+    "https://conformance-test.local/client-metadata.json";
+/// Redirect URIs every pre-registered client and the suite's stand-in document list.
+pub const LOOPBACK_REDIRECTS: [&str; 3] = [
+    "http://127.0.0.1/callback",
+    "http://[::1]/callback",
+    "http://localhost/callback",
+];
+
+/// Who the client under test is.
+#[derive(Debug, Clone)]
+pub enum ClientTarget {
+    /// The bundled reference client (`<suite> reference-client`), optionally with one defect.
+    Bundled(Option<ClientDefect>),
+    /// A command; the server URL is appended as the last argument.
+    Command(String),
+}
+
+/// Everything a client-role run needs.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub target: ClientTarget,
+    /// The suite binary: runs the bundled client and serves as the `BROWSER` opener.
+    pub suite_exe: PathBuf,
+    /// Which scenarios run (`--scenario GLOB`).
+    pub scenarios: Selection,
+    pub selection: Selection,
+    pub baseline: Baseline,
+    pub strict: bool,
+    /// Per-scenario deadline for the client process.
+    pub deadline: Duration,
+    /// The client's own CIMD document (JSON with `{client_metadata_url}` placeholders), if supplied.
+    pub client_metadata: Option<String>,
+    pub seed: u64,
+    pub parallel: usize,
+}
+
+impl ClientOptions {
+    pub fn bundled(defect: Option<ClientDefect>, suite_exe: PathBuf) -> Self {
+        ClientOptions {
+            target: ClientTarget::Bundled(defect),
+            suite_exe,
+            scenarios: Selection::all(),
+            selection: Selection::all(),
+            baseline: Baseline::default(),
+            strict: false,
+            deadline: Duration::from_secs(20),
+            client_metadata: None,
+            seed: 0x5eed,
+            parallel: 4,
+        }
+    }
+
+    fn command(&self) -> String {
+        let exe = shell_quote(&self.suite_exe.display().to_string());
+        match &self.target {
+            ClientTarget::Bundled(None) => format!("{exe} reference-client"),
+            ClientTarget::Bundled(Some(d)) => {
+                format!("{exe} reference-client --defect {}", d.name())
+            }
+            ClientTarget::Command(c) => c.clone(),
+        }
+    }
+
+    /// The client's CIMD document for a URL, and where it came from.
+    fn document(&self, url: &str) -> (Value, DocumentSource) {
+        match (&self.target, &self.client_metadata) {
+            (_, Some(text)) => {
+                let filled = text.replace("{client_metadata_url}", url);
+                match serde_json::from_str(&filled) {
+                    Ok(v) => (v, DocumentSource::Client),
+                    Err(_) => (Value::String(filled), DocumentSource::Client),
+                }
+            }
+            (ClientTarget::Bundled(d), None) => (
+                mcp_auth_targets::client::client_metadata_document(url, *d),
+                DocumentSource::Client,
+            ),
+            (ClientTarget::Command(_), None) => (
+                serde_json::json!({
+                    "client_id": url,
+                    "client_name": "client under test (document supplied by mcp-auth-conformance)",
+                    "redirect_uris": LOOPBACK_REDIRECTS,
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"],
+                    "token_endpoint_auth_method": "none",
+                }),
+                DocumentSource::SuiteDefault,
+            ),
+        }
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Runs the client role and returns the report. Never fails: problems become verdicts.
+pub async fn run(opts: &ClientOptions) -> Report {
+    let started_at = runner::now_rfc3339();
+    let started = Instant::now();
+    let registry = checks::registry();
+    let mut target = TargetInfo::new(match opts.target {
+        ClientTarget::Bundled(_) => "bundled",
+        ClientTarget::Command(_) => "command",
+    });
+    target.command = Some(opts.command());
+    if let ClientTarget::Bundled(Some(d)) = &opts.target {
+        target.defect = Some(d.name().to_owned());
+    }
+    let mut run = runner::run_info(
+        Role::Client,
+        target,
+        "client scenarios (docs/client-role.md)",
+        opts.strict,
+        opts.seed,
+    );
+    let defs: Vec<ScenarioDef> = scenarios::all()
+        .into_iter()
+        .filter(|d| opts.scenarios.includes(d.name))
+        .collect();
+    let results: Vec<(ScenarioDef, Result<ScenarioObs, ObsError>)> = stream::iter(defs)
+        .map(|def| async move { (def, run_scenario(opts, def).await) })
+        .buffer_unordered(opts.parallel.max(1))
+        .collect()
+        .await;
+    let mut exchanges = Vec::new();
+    let mut by_name = BTreeMap::new();
+    for (def, r) in results {
+        if let Ok(s) = &r {
+            exchanges.extend(to_exchanges(s));
+        }
+        by_name.insert(def.name, r);
+    }
+    exchanges.sort_by(|a, b| a.id.cmp(&b.id));
+    let obs = ClientObservations { scenarios: by_name };
+    run.notes.push(format!(
+        "{} scenarios run; client deadline {:?} each",
+        obs.scenarios.len(),
+        opts.deadline
+    ));
+    if matches!(opts.target, ClientTarget::Command(_)) && opts.client_metadata.is_none() {
+        run.notes.push("no --client-metadata given: CIMD scenarios host a stand-in document, so the document-content checks are skipped".into());
+    }
+    let checks = runner::judge(&registry, &obs, &opts.selection, &opts.baseline);
+    run.started_at = started_at;
+    run.finished_at = runner::now_rfc3339();
+    run.duration_ms = started.elapsed().as_millis() as u64;
+    run.target.url = None;
+    Report::new(run, checks, exchanges)
+}
+
+async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<ScenarioObs, ObsError> {
+    let mut config = (def.world)();
+    config.seed = opts.seed;
+    let mut document = None;
+    match def.registration {
+        Registration::Any => {}
+        Registration::Cimd => {
+            let (doc, source) = opts.document(CLIENT_METADATA_URL);
+            let official = opts.document(OFFICIAL_CLIENT_METADATA_URL).0;
+            config
+                .cimd_documents
+                .push((CLIENT_METADATA_URL.to_owned(), body_of(&doc)));
+            config
+                .cimd_documents
+                .push((OFFICIAL_CLIENT_METADATA_URL.to_owned(), body_of(&official)));
+            document = Some((doc, source));
+        }
+        Registration::Pre(method) => config.pre_registered.push(PreRegistered {
+            client_id: PRE_CLIENT_ID.to_owned(),
+            client_secret: Some(PRE_CLIENT_SECRET.to_owned()),
+            redirect_uris: LOOPBACK_REDIRECTS.iter().map(|s| (*s).to_owned()).collect(),
+            auth_method: method.to_owned(),
+        }),
+    }
+    let world = ClientWorld::start(config).await.map_err(|e| {
+        ObsError::Harness(format!(
+            "the fake world for {} could not start: {e}",
+            def.name
+        ))
+    })?;
+    let inv = Invocation {
+        command: opts.command(),
+        server_url: world.mcp_url(),
+        scenario: def.name.to_owned(),
+        context: scenarios::context(&def, CLIENT_METADATA_URL),
+        protocol_version: crate::wire::mcp::PROTOCOL_VERSION.to_owned(),
+        browser: format!(
+            "{} open-url",
+            shell_quote(&opts.suite_exe.display().to_string())
+        ),
+        deadline: opts.deadline,
+    };
+    let run = spawn::run(&inv).await;
+    let issuers = (0..(def.world)().auth_servers.len())
+        .map(|i| world.issuer(i))
+        .collect();
+    let obs = ScenarioObs {
+        def,
+        mcp_url: world.mcp_url(),
+        issuers,
+        log: world.log(),
+        run,
+        client_metadata_url: CLIENT_METADATA_URL.to_owned(),
+        document,
+    };
+    world.shutdown().await;
+    if let spawn::ClientExit::SpawnFailed(e) = &obs.run.exit {
+        return Err(ObsError::target(
+            format!("the client could not be started: {e}"),
+            [],
+        ));
+    }
+    Ok(obs)
+}
+
+fn body_of(doc: &Value) -> String {
+    match doc {
+        Value::String(raw) => raw.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Secrets a client-role log carries: codes, verifiers, tokens, client secrets, Authorization credentials.
+fn secrets_of(log: &[LoggedRequest]) -> BTreeSet<String> {
+    const NAMES: [&str; 6] = [
+        "code",
+        "code_verifier",
+        "refresh_token",
+        "access_token",
+        "client_secret",
+        "subject_token",
+    ];
+    let mut out = BTreeSet::new();
+    for r in log {
+        for (k, v) in r.query.iter().chain(r.form.iter()) {
+            if NAMES.contains(&k.as_str()) && v.len() >= 4 {
+                out.insert(v.clone());
+            }
+        }
+        for (k, v) in &r.headers {
+            if k.eq_ignore_ascii_case("authorization") {
+                if let Some((_, cred)) = v.split_once(' ') {
+                    out.insert(cred.trim().to_owned());
+                }
+            }
+        }
+        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&r.response_body) {
+            for n in NAMES {
+                if let Some(Value::String(s)) = m.get(n) {
+                    out.insert(s.clone());
+                }
+            }
+        }
+        if let Some(code) = obs::location_param(r, "code") {
+            out.insert(code);
+        }
+    }
+    out
+}
+
+/// The log as report exchanges (`<scenario>#<seq>`), secrets redacted.
+fn to_exchanges(s: &ScenarioObs) -> Vec<Exchange> {
+    let secrets = secrets_of(&s.log);
+    let red = |t: &str| evidence::redact_all(t, &secrets);
+    s.log
+        .iter()
+        .map(|r| {
+            let query = if r.query.is_empty() {
+                String::new()
+            } else {
+                let q: Vec<String> = r.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("?{}", q.join("&"))
+            };
+            let mut req = HttpRequest::new(
+                r.method.clone(),
+                red(&format!("{:?} {}{query}", r.origin, r.path)),
+            );
+            req.headers = r.headers.iter().map(|(k, v)| (k.clone(), red(v))).collect();
+            req.body = (!r.body.is_empty()).then(|| red(&r.body));
+            let mut ex = Exchange::new(s.id(r), format!("{:?}", r.kind), req);
+            let mut resp = HttpResponse::new(r.status);
+            resp.headers = r
+                .response_headers
+                .iter()
+                .map(|(k, v)| (k.clone(), red(v)))
+                .collect();
+            resp.body = (!r.response_body.is_empty()).then(|| red(&r.response_body));
+            ex.response = Some(resp);
+            ex.tokens = r
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                .filter_map(|(_, v)| {
+                    v.split_once(' ')
+                        .map(|(_, c)| evidence::token_evidence(c.trim()))
+                })
+                .collect();
+            ex
+        })
+        .collect()
+}

@@ -1,0 +1,160 @@
+//! What the client-role scenarios observed: per scenario, every request the client made to the world, and how
+//! the client process ended. Checks judge only this record.
+
+use std::collections::BTreeMap;
+
+use fake_idp::client_world::{LoggedRequest, Origin, RequestKind};
+use serde_json::Value;
+
+use crate::check::ObsError;
+use crate::client::scenarios::ScenarioDef;
+use crate::client::spawn::ClientRun;
+
+/// Where the client's CIMD document came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentSource {
+    /// The client's own document (the bundled reference's, or `--client-metadata FILE`).
+    Client,
+    /// A stand-in the suite wrote because the client supplied none: its content proves nothing about the client.
+    SuiteDefault,
+}
+
+/// One scenario's record.
+#[derive(Debug, Clone)]
+pub struct ScenarioObs {
+    pub def: ScenarioDef,
+    pub mcp_url: String,
+    pub issuers: Vec<String>,
+    pub log: Vec<LoggedRequest>,
+    pub run: ClientRun,
+    /// The `client_metadata_url` handed to the client (CIMD scenarios).
+    pub client_metadata_url: String,
+    /// The CIMD document hosted at that URL.
+    pub document: Option<(Value, DocumentSource)>,
+}
+
+/// Everything the client role observed, by scenario name.
+#[derive(Debug)]
+pub struct ClientObservations {
+    pub scenarios: BTreeMap<&'static str, Result<ScenarioObs, ObsError>>,
+}
+
+impl ClientObservations {
+    /// A scenario's record; SKIP when the scenario was not selected.
+    pub fn scenario(&self, name: &str) -> Result<&ScenarioObs, ObsError> {
+        match self.scenarios.get(name) {
+            Some(Ok(s)) => Ok(s),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(ObsError::NotApplicable(format!(
+                "scenario {name} was not run (see --scenario)"
+            ))),
+        }
+    }
+
+    /// Every scenario that ran.
+    pub fn runs(&self) -> impl Iterator<Item = &ScenarioObs> {
+        self.scenarios.values().filter_map(|r| r.as_ref().ok())
+    }
+}
+
+impl ScenarioObs {
+    /// Evidence id of a logged request.
+    pub fn id(&self, r: &LoggedRequest) -> String {
+        format!("{}#{}", self.def.name, r.seq)
+    }
+
+    pub fn requests<'a>(
+        &'a self,
+        pred: impl Fn(&LoggedRequest) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a LoggedRequest> + 'a {
+        self.log.iter().filter(move |r| pred(r))
+    }
+
+    pub fn authorizes(&self) -> Vec<&LoggedRequest> {
+        self.requests(|r| matches!(r.kind, RequestKind::Authorize))
+            .collect()
+    }
+
+    pub fn token_requests(&self, grant: &str) -> Vec<&LoggedRequest> {
+        self.log
+            .iter()
+            .filter(|r| matches!(&r.kind, RequestKind::Token { grant_type } if grant_type == grant))
+            .collect()
+    }
+
+    /// Whether a tools/call was served with a valid token: the client completed its task.
+    pub fn completed(&self) -> bool {
+        self.log.iter().any(|r| {
+            matches!(&r.kind, RequestKind::Mcp { method: Some(m), token_valid: true, .. } if m == "tools/call")
+                && r.status == 200
+        })
+    }
+
+    /// One line on how far the client got, for ERROR messages.
+    pub fn progress(&self) -> String {
+        let last: Vec<String> = self
+            .log
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(|r| format!("{} {} → {}", r.method, r.path, r.status))
+            .collect();
+        format!(
+            "the client {} after {} request(s){}",
+            self.run.exit.describe(),
+            self.log.len(),
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(" (last: {})", last.join("; "))
+            }
+        )
+    }
+
+    /// The origin string of a world origin.
+    pub fn is_as(r: &LoggedRequest, i: usize) -> bool {
+        r.origin == Origin::As(i)
+    }
+}
+
+/// A parameter from the query or the form body.
+pub fn param<'a>(r: &'a LoggedRequest, name: &str) -> Option<&'a str> {
+    r.query
+        .iter()
+        .chain(r.form.iter())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A parameter of the `Location` of a response (the authorization response).
+pub fn location_param(r: &LoggedRequest, name: &str) -> Option<String> {
+    let loc = r
+        .response_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.clone())?;
+    let url = url::Url::parse(&loc).ok()?;
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A member of the JSON response body.
+pub fn response_member(r: &LoggedRequest, name: &str) -> Option<Value> {
+    serde_json::from_str::<Value>(&r.response_body)
+        .ok()?
+        .get(name)
+        .cloned()
+}
+
+/// The space-separated scope parameter as a set.
+pub fn scope_set(v: Option<&str>) -> std::collections::BTreeSet<String> {
+    v.map(|s| {
+        s.split(' ')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}
