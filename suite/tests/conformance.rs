@@ -5,11 +5,12 @@
 //! 127.0.0.1:9400). `MCP_TARGET_SERVER_COMMAND="…"` spawns a server with the env contract instead. Without
 //! either, the bundled reference server is the target. `MCP_TARGET_CLIENT_COMMAND="…"` runs every client check
 //! against that client command (server URL appended); without it, the bundled reference client. Each role runs
-//! only when one of its tests is selected. Filter by check id as usual: `cargo test --test conformance RS-AUD`.
+//! once, and only when one of its tests is selected. Filter by check id as usual:
+//! `cargo test --test conformance RS-AUD`.
 //!
-//! The suite runs once, on the first selected test; each test then reports its check's verdict. FAIL, ERROR
-//! and HARNESS_ERROR fail the test; WARN fails only with `MCP_CONFORMANCE_STRICT=1`; SKIP and INFO pass.
-//! `MCP_CONFORMANCE_REPORT_DIR=DIR` also writes the reports; `MCP_CONFORMANCE_PROFILE=FILE` picks a profile.
+//! FAIL, ERROR and HARNESS_ERROR fail the test; WARN fails only with `MCP_CONFORMANCE_STRICT=1`; SKIP and INFO
+//! pass. `MCP_CONFORMANCE_REPORT_DIR=DIR` also writes the reports (one folder per role);
+//! `MCP_CONFORMANCE_PROFILE=FILE` picks a server profile.
 
 use std::sync::OnceLock;
 
@@ -25,7 +26,11 @@ use mcp_auth_targets::ValidationMode;
 static SERVER_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
 static CLIENT_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
 
-fn options() -> Result<ServerOptions, String> {
+fn strict() -> bool {
+    std::env::var("MCP_CONFORMANCE_STRICT").is_ok_and(|v| v == "1")
+}
+
+fn server_options() -> Result<ServerOptions, String> {
     let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
     if let Ok(url) = std::env::var("MCP_TARGET_URL") {
         opts.target = TargetSpec::Url(url);
@@ -46,19 +51,34 @@ fn options() -> Result<ServerOptions, String> {
     Ok(opts)
 }
 
-fn strict() -> bool {
-    std::env::var("MCP_CONFORMANCE_STRICT").is_ok_and(|v| v == "1")
+fn client_options() -> ClientOptions {
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_mcp-auth-conformance"));
+    let mut opts = ClientOptions::bundled(None, exe);
+    if let Ok(cmd) = std::env::var("MCP_TARGET_CLIENT_COMMAND") {
+        opts.target = ClientTarget::Command(cmd);
+    }
+    opts.strict = strict();
+    opts
 }
 
-fn report() -> Result<&'static Report, Failed> {
-    REPORT
+fn cell(role: Role) -> &'static OnceLock<Result<Report, String>> {
+    match role {
+        Role::Client => &CLIENT_REPORT,
+        Role::Server | Role::Authz => &SERVER_REPORT,
+    }
+}
+
+fn report(role: Role) -> Result<&'static Report, Failed> {
+    cell(role)
         .get_or_init(|| {
-            let opts = options()?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            let report = runtime.block_on(server::run(&opts));
+            let report = match role {
+                Role::Client => runtime.block_on(client::run(&client_options())),
+                Role::Server | Role::Authz => runtime.block_on(server::run(&server_options()?)),
+            };
             if let Ok(dir) = std::env::var("MCP_CONFORMANCE_REPORT_DIR") {
-                mcp_auth_reports::render::write_all(&report, dir.as_ref())
-                    .map_err(|e| e.to_string())?;
+                let dir = std::path::Path::new(&dir).join(role.as_str());
+                mcp_auth_reports::render::write_all(&report, &dir).map_err(|e| e.to_string())?;
             }
             Ok(report)
         })
@@ -66,13 +86,13 @@ fn report() -> Result<&'static Report, Failed> {
         .map_err(|e| Failed::from(e.clone()))
 }
 
-fn verdict_of(id: &'static str) -> Result<(), Failed> {
-    let report = report()?;
+fn verdict_of(role: Role, id: &'static str) -> Result<(), Failed> {
+    let report = report(role)?;
     let Some(c) = report.check(id) else {
         return Err(format!("{id} missing from the report").into());
     };
-    let detail = || {
-        format!(
+    if c.verdict.is_failure(strict()) {
+        return Err(format!(
             "{} {}\n  expected: {}\n  actual:   {}\n  message:  {}\n  evidence: {}",
             c.verdict,
             c.title,
@@ -81,31 +101,39 @@ fn verdict_of(id: &'static str) -> Result<(), Failed> {
             c.message,
             c.evidence.join(", ")
         )
-    };
-    if c.verdict.is_failure(strict()) {
-        return Err(detail().into());
+        .into());
     }
     Ok(())
 }
 
 fn main() {
     let args = Arguments::from_args();
-    let trials = registry::metas(Some(Role::Server))
+    let trials = [Role::Server, Role::Client]
         .into_iter()
-        .map(|m| {
+        .flat_map(|role| {
+            registry::metas(Some(role))
+                .into_iter()
+                .map(move |m| (role, m))
+        })
+        .map(|(role, m)| {
             let id = m.id;
-            Trial::test(id, move || verdict_of(id)).with_kind(m.level.as_str())
+            Trial::test(id, move || verdict_of(role, id)).with_kind(m.level.as_str())
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
-    if let Some(Ok(r)) = REPORT.get() {
-        let skipped = r
-            .checks
-            .iter()
-            .filter(|c| c.verdict == Verdict::Skip)
-            .count();
-        if skipped > 0 {
-            eprintln!("the run had {skipped} SKIP checks (not applicable; shown as passed); set MCP_CONFORMANCE_REPORT_DIR for the report with reasons");
+    for role in [Role::Server, Role::Client] {
+        if let Some(Ok(r)) = cell(role).get() {
+            let skipped = r
+                .checks
+                .iter()
+                .filter(|c| c.verdict == Verdict::Skip)
+                .count();
+            if skipped > 0 {
+                eprintln!(
+                    "the {role} run had {skipped} SKIP checks (not applicable; shown as passed); \
+                     set MCP_CONFORMANCE_REPORT_DIR for the reasons"
+                );
+            }
         }
     }
     conclusion.exit();

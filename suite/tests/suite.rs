@@ -4,6 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use mcp_auth_conformance::client::{self, ClientOptions, ClientTarget};
 use mcp_auth_conformance::expected::Expected;
 use mcp_auth_conformance::http::Limits;
 use mcp_auth_conformance::runner::{exit, exit_code};
@@ -11,6 +12,7 @@ use mcp_auth_conformance::selftest;
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions};
 use mcp_auth_reports::{Report, Verdict};
+use mcp_auth_targets::client::ClientDefect;
 use mcp_auth_targets::{Defect, ValidationMode};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -284,4 +286,94 @@ fn the_server_command_writes_all_reports_and_exits_1_on_a_defect() {
     let report = mcp_auth_reports::read_json(dir.join("report.json")).unwrap();
     assert!(report.checks.iter().all(|c| c.id.starts_with("RS-AUD")));
     assert_eq!(verdict(&report, "RS-AUD-01.other-resource"), Verdict::Fail);
+}
+
+fn suite_exe() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_mcp-auth-conformance"))
+}
+
+#[tokio::test]
+async fn the_reference_client_passes_every_client_check() {
+    let report = client::run(&ClientOptions::bundled(None, suite_exe())).await;
+    assert!(
+        report.checks.len() >= 40,
+        "only {} client checks",
+        report.checks.len()
+    );
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(exit_code(&report), exit::OK);
+}
+
+#[tokio::test]
+async fn a_client_that_exits_at_once_gets_error_on_every_refusal_check() {
+    let mut opts = ClientOptions::bundled(None, suite_exe());
+    opts.target = ClientTarget::Command("exit 1 #".into());
+    let report = client::run(&opts).await;
+    let refusals = [
+        "CL-PRM-05",
+        "CL-ASM-04",
+        "CL-PKCE-02",
+        "CL-PKCE-03",
+        "CL-PKCE-09.plain-only",
+        "CL-PKCE-09.no-downgrade",
+        "CL-RED-03",
+        "CL-MIX-02",
+        "CL-MIX-03",
+        "CL-TOK-03",
+    ];
+    for id in refusals {
+        let c = report.check(id).unwrap();
+        assert_eq!(c.verdict, Verdict::Error, "{id}: {}", c.message);
+        assert!(
+            c.message.contains("exited with code 1"),
+            "{id}: {}",
+            c.message
+        );
+    }
+    assert!(report.checks.iter().all(|c| c.verdict != Verdict::Pass));
+    assert_eq!(exit_code(&report), exit::FAILURES);
+}
+
+#[tokio::test]
+async fn a_hanging_client_is_stopped_at_its_deadline() {
+    let mut opts = ClientOptions::bundled(None, suite_exe());
+    opts.target = ClientTarget::Command("sleep 60 #".into());
+    opts.scenarios =
+        mcp_auth_conformance::runner::Selection::only("auth/resource-mismatch").unwrap();
+    opts.deadline = Duration::from_millis(500);
+    let started = Instant::now();
+    let report = client::run(&opts).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let c = report.check("CL-PRM-05").unwrap();
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.message.contains("still running"), "{}", c.message);
+}
+
+#[tokio::test]
+async fn a_client_that_skips_pkce_metadata_checks_fails_the_refusal() {
+    let report = client::run(&ClientOptions::bundled(
+        Some(ClientDefect::ProceedWithoutPkceMetadata),
+        suite_exe(),
+    ))
+    .await;
+    assert_eq!(verdict(&report, "CL-PKCE-02"), Verdict::Fail);
+    assert_eq!(verdict(&report, "CL-PKCE-03"), Verdict::Fail);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_self_test_kills_every_check_and_matches_the_expected_verdicts() {
+    let runs = selftest::run_client(suite_exe()).await;
+    let result = selftest::evaluate(
+        mcp_auth_reports::Role::Client,
+        &runs,
+        &Expected::client().unwrap(),
+    );
+    assert_eq!(result.reference_failures, Vec::<String>::new());
+    assert_eq!(result.mismatches, Vec::<String>::new());
+    assert_eq!(result.unkilled, Vec::<String>::new());
+    assert_eq!(result.inert_defects, Vec::<String>::new());
 }

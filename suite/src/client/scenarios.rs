@@ -176,7 +176,7 @@ pub fn all() -> Vec<ScenarioDef> {
             name: "auth/scope-from-scopes-supported",
             summary: "No challenge scope; PRM scopes_supported lists todo:read and todo:write",
             registration: Registration::Any,
-            world: world,
+            world,
         },
         ScenarioDef {
             name: "auth/scope-omitted-when-undefined",

@@ -193,7 +193,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_crashing_client_reports_its_code() {
-        let r = run(&inv("exit 3 #", Duration::from_secs(5))).await;
+        let r = run(&inv("sh -c 'exit 3' #", Duration::from_secs(5))).await;
         assert_eq!(r.exit, ClientExit::Exited(Some(3)));
     }
 }

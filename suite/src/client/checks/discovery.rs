@@ -51,7 +51,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-ASM-01", "Both RFC 8414 and OpenID Connect discovery are supported", Must, &["MCP §3", "MCP §4.3"],
-                "auth/metadata-default serves only RFC 8414 metadata, auth/metadata-var1 only an OpenID configuration → the client completes both."),
+                "auth/metadata-default serves only RFC 8414 metadata, auth/metadata-var1 only an OpenID configuration → in both the client fetches the document that is served."),
             asm01,
         ),
         check(
@@ -341,47 +341,52 @@ fn prm06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn asm01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let expected = "completion with RFC 8414-only metadata and with OpenID-only metadata";
+    let expected = "the served metadata is fetched with RFC 8414-only and with OpenID-only authorization servers";
     let mut parts = Vec::new();
     let mut failed = Vec::new();
+    let mut evidence = Vec::new();
     for (name, what) in [
         ("auth/metadata-default", "RFC 8414"),
         ("auth/metadata-var1", "OpenID Connect"),
     ] {
         let s = scenario_or_return!(o, name);
-        let metadata = s
-            .log
-            .iter()
-            .find(|r| matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200);
-        match (metadata, s.completed()) {
-            (_, true) => parts.push(format!("{what}: completed")),
-            (Some(_), false) => failed.push(format!(
-                "{what}: metadata fetched but the flow did not complete ({})",
+        let probes: Vec<&LoggedRequest> = s
+            .requests(|r| {
+                matches!(
+                    r.kind,
+                    RequestKind::AsMetadata(_) | RequestKind::AsMetadataTrap
+                )
+            })
+            .collect();
+        if probes.is_empty() {
+            return Evaluation::error(format!(
+                "{name}: the client never reached AS discovery; {}",
                 s.progress()
-            )),
-            (None, false) => {
-                if s.log
-                    .iter()
-                    .any(|r| matches!(r.kind, RequestKind::AsMetadataTrap))
-                {
-                    failed.push(format!(
-                        "{what}: never fetched the metadata that was served ({})",
-                        s.progress()
-                    ));
-                } else {
-                    return Evaluation::error(format!(
-                        "{name}: the client never reached AS discovery; {}",
-                        s.progress()
-                    ));
-                }
+            ));
+        }
+        match probes
+            .iter()
+            .find(|r| matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200)
+        {
+            Some(r) => {
+                parts.push(format!("{what}: fetched {}", r.path));
+                evidence.push(s.id(r));
+            }
+            None => {
+                let tried: Vec<&str> = probes.iter().map(|r| r.path.as_str()).collect();
+                failed.push(format!(
+                    "{what}: only probed {tried:?}, never the served document"
+                ));
+                evidence.extend(probes.iter().map(|r| s.id(r)));
             }
         }
     }
-    if failed.is_empty() {
+    let e = if failed.is_empty() {
         Evaluation::pass(expected, parts.join("; "))
     } else {
         Evaluation::violated(m.level, expected, failed.join("; "))
-    }
+    };
+    e.with_evidence(evidence)
 }
 
 /// The AS metadata probe a path names, for an issuer with path `p`: 1..3 per MCP §4.3, 0 for a root probe.

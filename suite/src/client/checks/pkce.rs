@@ -67,7 +67,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "Every code redemption sends code_verifier with BASE64URL(SHA256(verifier)) equal to the challenge of the authorization request that produced the code."),
             |m, o| {
                 every(m, o, "code redemption", "S256(code_verifier) == code_challenge", |_, r| is_code_redemption(r),
-                    |s, r| verifier_problem(s, r))
+                    verifier_problem)
             },
         ),
         check(

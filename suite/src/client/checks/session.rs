@@ -59,15 +59,18 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-TOK-06", "Unknown response members and large tokens are accepted", Must, &["OAuth 2.1 §3.2.3", "RFC 9728 §3.2", "RFC 8414 §3.2"],
-                "auth/unknown-members: unknown members in PRM, AS metadata, the challenge and the token response, and a 4 KiB access token → the client completes."),
+                "auth/unknown-members: unknown members in PRM, AS metadata, the challenge and the token response, and a 4 KiB access token → the client uses the token."),
             |m, o| {
                 let s = scenario_or_return!(o, "auth/unknown-members");
-                let token = s.log.iter().find(|r| is_token(r) && r.status == 200);
-                let expected = "the flow completes";
-                match (token, s.completed()) {
-                    (_, true) => Evaluation::pass(expected, "completed with a 4 KiB token"),
-                    (Some(t), false) => Evaluation::violated(m.level, expected, format!("got the token response (#{}) but never completed; {}", t.seq, s.progress())).with_evidence([s.id(t)]),
-                    (None, false) => completed_or_error(s).unwrap_or_else(|| Evaluation::error("no token response")),
+                let Some(t) = s.log.iter().find(|r| is_token(r) && r.status == 200) else {
+                    return completed_or_error(s).unwrap_or_else(|| Evaluation::error("no token response"));
+                };
+                let tokens = issued_tokens(s);
+                let used = s.log.iter().find(|r| r.seq > t.seq && is_mcp(r) && matches!(&r.kind, RequestKind::Mcp { token: Some(tok), .. } if tokens.contains(tok)));
+                let expected = "the 4 KiB token from a response with unknown members is used";
+                match used {
+                    Some(u) => Evaluation::pass(expected, format!("token response #{}, token used at #{}", t.seq, u.seq)).with_evidence([s.id(t), s.id(u)]),
+                    None => Evaluation::violated(m.level, expected, format!("token response #{} was never used; {}", t.seq, s.progress())).with_evidence([s.id(t)]),
                 }
             },
         ),
@@ -113,7 +116,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         check(
             meta("CL-CIMD-04", "The CIMD document is a JSON object with client_id, client_name and redirect_uris", Must, &["MCP §5.1.1", "CIMD §4.1"],
                 "The client's own metadata document parses as a JSON object with client_id, client_name and a non-empty redirect_uris (covers CL-CIMD-03's JSON requirement; the suite hosts it)."),
-            |m, o| cimd_doc(m, o, |doc, _| {
+            |m, o| cimd_doc(m, o, |doc, _, _| {
                 let Some(obj) = doc.as_object() else { return Some("not a JSON object".into()) };
                 let missing: Vec<&str> = ["client_id", "client_name", "redirect_uris"].into_iter().filter(|k| !obj.contains_key(*k)).collect();
                 if !missing.is_empty() { return Some(format!("missing {missing:?}")) }
@@ -122,16 +125,22 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-CIMD-05", "The document's client_id equals the client_id URL", Must, &["MCP §5.1.1", "CIMD §4.1"],
-                "auth/basic-cimd: the document's client_id is identical (simple string comparison) to the client_id the client sent."),
-            |m, o| cimd_doc(m, o, |doc, used| {
+                "auth/basic-cimd: the document's client_id is identical (simple string comparison) to the URL it is served at, and to the client_id the client sent when that is a URL."),
+            |m, o| cimd_doc(m, o, |doc, used, url| {
                 let declared = doc.get("client_id").and_then(Value::as_str).unwrap_or("<none>");
-                (declared != used).then(|| format!("document says `{declared}`, the client sent `{used}`"))
+                if declared != url {
+                    Some(format!("the document at `{url}` says client_id `{declared}`"))
+                } else if used.is_some_and(|u| u != url) {
+                    Some(format!("the client sent client_id `{}` for the document at `{url}`", used.unwrap_or_default()))
+                } else {
+                    None
+                }
             }),
         ),
         check(
             meta("CL-CIMD-06", "The document declares no shared secret", Must, &["CIMD §4.1"],
                 "The document has no client_secret_* token_endpoint_auth_method, no client_secret and no client_secret_expires_at."),
-            |m, o| cimd_doc(m, o, |doc, _| {
+            |m, o| cimd_doc(m, o, |doc, _, _| {
                 let method = doc.get("token_endpoint_auth_method").and_then(Value::as_str).unwrap_or("");
                 if method.starts_with("client_secret") { return Some(format!("token_endpoint_auth_method {method}")) }
                 ["client_secret", "client_secret_expires_at"].into_iter().find(|k| doc.get(*k).is_some()).map(|k| format!("declares {k}"))
@@ -383,11 +392,11 @@ fn cimd_url(
     e.with_evidence([s.id(a)])
 }
 
-/// The client's own CIMD document, judged by `problem(document, client_id used)`.
+/// The client's own CIMD document, judged by `problem(document, URL client_id the client sent, document URL)`.
 fn cimd_doc(
     m: &CheckMeta,
     o: &ClientObservations,
-    problem: impl Fn(&Value, &str) -> Option<String>,
+    problem: impl Fn(&Value, Option<&str>, &str) -> Option<String>,
 ) -> Evaluation {
     let s = scenario_or_return!(o, "auth/basic-cimd");
     let Some((doc, source)) = &s.document else {
@@ -400,9 +409,9 @@ fn cimd_doc(
         .authorizes()
         .first()
         .and_then(|a| param(a, "client_id").map(str::to_owned))
-        .unwrap_or_else(|| s.client_metadata_url.clone());
+        .filter(|c| c.contains("://"));
     let expected = "a conforming client metadata document";
-    match problem(doc, &used) {
+    match problem(doc, used.as_deref(), &s.client_metadata_url) {
         None => Evaluation::pass(expected, "the document conforms"),
         Some(p) => Evaluation::violated(m.level, expected, p),
     }
