@@ -10,6 +10,9 @@
 //!   immediate 302, `/token` (authorization code, refresh rotation with replay detection,
 //!   client credentials), RFC 7662 introspection, RFC 7009 revocation, RFC 7591 registration,
 //!   userinfo;
+//! - the same server in **target mode** ([`AsTarget`]): the suite's exemplary reference AS,
+//!   with an HTML login and consent UI ([`LoginUi::Form`]) and one [`AsDefect`] per
+//!   protection;
 //! - a **CIMD host**: documents published with [`FakeIdp::cimd_put`] are what an https
 //!   `client_id` on `*.conformance.test` resolves to, so CIMD is really fetched and validated
 //!   without TLS on loopback;
@@ -53,6 +56,7 @@ pub use client_world::{
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::Events;
 pub use keys::SigningKey;
+pub use server::target::{AsDefect, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
 pub use server::RegisteredClient;
 pub use token::{Audience, Minter, TokenSpec};
 pub use users::{User, Users};

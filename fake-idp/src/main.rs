@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use fake_idp::{FakeIdp, FakeIdpError, DEFAULT_SEED};
+use fake_idp::{AsDefect, AsTarget, AsTargetConfig, FakeIdp, FakeIdpError, LoginUi, DEFAULT_SEED};
 
 /// Runs the fake IdP / authorization server of mcp-auth-conformance until Ctrl-C.
 #[derive(Debug, Parser)]
@@ -20,6 +20,16 @@ struct Args {
     /// RNG seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
+    /// Run the reference authorization server under test (target mode) instead of the fake
+    /// world; prints its issuer.
+    #[arg(long)]
+    target: bool,
+    /// Target mode: the one protection to turn off (kebab-case `AsDefect` name).
+    #[arg(long, requires = "target")]
+    defect: Option<AsDefect>,
+    /// Target mode: `auto` (immediate 302) or `form` (HTML login and consent).
+    #[arg(long, requires = "target", default_value = "form")]
+    login: LoginUi,
 }
 
 /// Exit code when the world could not start.
@@ -41,20 +51,44 @@ async fn main() -> ExitCode {
     }
 }
 
+fn port_taken(e: FakeIdpError, addr: SocketAddr) -> anyhow::Error {
+    match e {
+        FakeIdpError::Bind(io) if io.kind() == std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "port taken: {addr} is already in use (another fake-idp running?); pass --addr 127.0.0.1:<port>"
+        ),
+        other => anyhow::Error::new(other),
+    }
+}
+
+async fn run_target(args: Args) -> anyhow::Result<()> {
+    let target = AsTarget::start(AsTargetConfig {
+        defect: args.defect,
+        login: args.login,
+        seed: args.seed,
+        bind: args.addr,
+    })
+    .await
+    .map_err(|e| port_taken(e, args.addr))
+    .with_context(|| format!("cannot start the reference AS on {}", args.addr))?;
+    println!("{}", target.issuer());
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    target.shutdown().await;
+    Ok(())
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.target {
+        return run_target(args).await;
+    }
     let world = FakeIdp::builder()
         .bind(args.addr)
         .default_user(&args.user)
         .seed(args.seed)
         .start()
         .await
-        .map_err(|e| match e {
-            FakeIdpError::Bind(io) if io.kind() == std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
-                "port taken: {} is already in use (another fake-idp running?); pass --addr 127.0.0.1:<port>",
-                args.addr
-            ),
-            other => anyhow::Error::new(other),
-        })
+        .map_err(|e| port_taken(e, args.addr))
         .with_context(|| format!("cannot start the fake world on {}", args.addr))?;
     let (client_id, client_secret) = world.introspection_client();
     println!("issuer:               {}", world.issuer());

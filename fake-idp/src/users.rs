@@ -24,6 +24,8 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Users {
     users: Vec<User>,
+    /// Login passwords by user name (test data; only the reference AS's login form uses them).
+    passwords: BTreeMap<String, String>,
 }
 
 /// Why a users file could not be loaded.
@@ -53,6 +55,8 @@ struct UserEntry {
     name: String,
     sub: String,
     role: String,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 impl Users {
@@ -67,6 +71,11 @@ impl Users {
     /// Parses a users file: a `[roles]` table of permission lists and `[[users]]` entries.
     pub fn from_toml_str(text: &str) -> Result<Users, UsersError> {
         let file: UsersFile = toml::from_str(text)?;
+        let passwords = file
+            .users
+            .iter()
+            .filter_map(|u| Some((u.name.clone(), u.password.clone()?)))
+            .collect();
         let users =
             file.users
                 .into_iter()
@@ -85,7 +94,12 @@ impl Users {
                     })
                 })
                 .collect::<Result<Vec<_>, UsersError>>()?;
-        Ok(Users { users })
+        Ok(Users { users, passwords })
+    }
+
+    /// Whether `password` is `name`'s login password (users without one cannot log in).
+    pub fn check_password(&self, name: &str, password: &str) -> bool {
+        self.passwords.get(name).is_some_and(|p| p == password)
     }
 
     /// The user with this login name.
@@ -124,6 +138,15 @@ mod tests {
         assert_eq!(bob.role, "read_only");
         assert_eq!(bob.permissions, ["todo:read"]);
         assert_eq!(users.all().len(), 2);
+    }
+
+    #[test]
+    fn fixture_passwords_log_users_in() {
+        let users = Users::fixture();
+        assert!(users.check_password("alice", "alice-password"));
+        assert!(users.check_password("bob", "bob-password"));
+        assert!(!users.check_password("alice", "bob-password"));
+        assert!(!users.check_password("eve", ""));
     }
 
     #[test]

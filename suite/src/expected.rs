@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// The server role's expectations, compiled in.
 pub const SERVER_EXPECTED: &str = include_str!("../../fixtures/expected/server.toml");
+/// The authz role's expectations, compiled in.
+pub const AUTHZ_EXPECTED: &str = include_str!("../../fixtures/expected/authz.toml");
 /// The client role's expectations, compiled in.
 pub const CLIENT_EXPECTED: &str = include_str!("../../fixtures/expected/client.toml");
 
@@ -73,7 +75,7 @@ impl Expected {
         match role {
             mcp_auth_reports::Role::Server => Self::server(),
             mcp_auth_reports::Role::Client => Self::client(),
-            mcp_auth_reports::Role::Authz => Ok(Expected::default()),
+            mcp_auth_reports::Role::Authz => Self::parse(AUTHZ_EXPECTED),
         }
     }
 
@@ -109,6 +111,7 @@ mod tests {
     fn the_committed_expectations_parse() {
         Expected::server().unwrap();
         Expected::client().unwrap();
+        Expected::for_role(mcp_auth_reports::Role::Authz).unwrap();
     }
 
     #[test]

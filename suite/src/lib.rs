@@ -8,6 +8,7 @@
 //! Roles implemented: `server` (an MCP server as an OAuth protected resource) and `client` (an MCP client as an
 //! OAuth public client).
 
+pub mod authz;
 pub mod check;
 pub mod client;
 pub mod evidence;

@@ -35,6 +35,8 @@ enum Command {
     Server(ServerArgs),
     /// Test an MCP client's authorization (the bundled reference client when no --command is given).
     Client(ClientArgs),
+    /// Test an authorization server (the bundled reference AS when no --issuer is given).
+    Authz(AuthzArgs),
     /// Run the reference targets clean and with every defect; print the detection matrix.
     SelfTest(SelfTestArgs),
     /// List the checks.
@@ -144,6 +146,42 @@ struct ClientArgs {
 }
 
 #[derive(Args)]
+struct AuthzArgs {
+    /// The issuer of a running authorization server.
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Apply one defect to the bundled reference AS.
+    #[arg(long, conflicts_with = "issuer")]
+    defect: Option<fake_idp::AsDefect>,
+    /// How to log in: `auto` (the AS approves at once), `form FILE` (a login script), `manual` (you log in).
+    #[arg(long, num_args = 1..=2, value_names = ["MODE", "FILE"])]
+    login: Vec<String>,
+    /// A pre-registered client (otherwise CIMD or DCR).
+    #[arg(long)]
+    client_id: Option<String>,
+    #[arg(long, requires = "client_id")]
+    client_secret: Option<String>,
+    #[arg(long, requires = "client_id")]
+    redirect_uri: Option<String>,
+    /// The scope to request in flows.
+    #[arg(long, default_value = "todo:read")]
+    scope: String,
+    /// Seconds manual mode waits for each login.
+    #[arg(long, default_value_t = 300)]
+    manual_timeout: u64,
+    #[arg(long)]
+    only: Option<String>,
+    #[arg(long, default_value = "conformance-report")]
+    report_dir: PathBuf,
+    #[arg(long)]
+    strict: bool,
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(Args)]
 struct SelfTestArgs {
     #[arg(long, default_value = "server")]
     role: Role,
@@ -183,6 +221,7 @@ async fn dispatch(command: Command) -> Result<i32> {
     match command {
         Command::Server(args) => server_cmd(args).await,
         Command::Client(args) => client_cmd(args).await,
+        Command::Authz(args) => authz_cmd(args).await,
         Command::ReferenceClient { defect, url } => reference_client(defect, &url).await,
         Command::OpenUrl { url } => open_url(&url).await,
         Command::SelfTest(args) => self_test(args).await,
@@ -285,6 +324,60 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
     opts.strict = args.strict;
     opts.seed = args.seed.unwrap_or_else(rand::random);
     let report = mcp_auth_conformance::client::run(&opts).await;
+    finish(&report, &args.report_dir)
+}
+
+async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
+    use mcp_auth_conformance::authz::login::{LoginMode, LoginScript};
+    use mcp_auth_conformance::authz::{AuthzOptions, AuthzTarget, PreRegisteredClient};
+    let mut opts = AuthzOptions::bundled(args.defect);
+    if let Some(i) = args.issuer {
+        opts.target = AuthzTarget::Issuer(i);
+    }
+    opts.login = match args
+        .login
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => None,
+        ["auto"] => Some(LoginMode::Auto),
+        ["manual"] => Some(LoginMode::Manual {
+            timeout: std::time::Duration::from_secs(args.manual_timeout),
+        }),
+        ["form", file] => Some(LoginMode::Form(LoginScript::load(std::path::Path::new(
+            file,
+        ))?)),
+        other => bail!("--login takes `auto`, `manual` or `form FILE`, not {other:?}"),
+    };
+    if let Some(id) = args.client_id {
+        let redirect_uri = args
+            .redirect_uri
+            .context("--client-id needs --redirect-uri (the loopback URI registered for it)")?;
+        opts.client = Some(PreRegisteredClient {
+            client_id: id,
+            client_secret: args.client_secret,
+            redirect_uri,
+        });
+    }
+    opts.scope = args.scope;
+    if let Some(g) = &args.only {
+        opts.selection =
+            Selection::only(g).with_context(|| format!("invalid --only glob `{g}`"))?;
+        if !registry::metas(Some(Role::Authz))
+            .iter()
+            .any(|m| opts.selection.includes(m.id))
+        {
+            bail!("--only `{g}` matches no authz check (see `mcp-auth-conformance list --role authz`)");
+        }
+    }
+    if let Some(p) = &args.baseline {
+        opts.baseline = Baseline::load(p)?;
+    }
+    opts.strict = args.strict;
+    opts.seed = args.seed.unwrap_or_else(rand::random);
+    let report = mcp_auth_conformance::authz::run(&opts).await;
     finish(&report, &args.report_dir)
 }
 

@@ -14,6 +14,9 @@ pub fn metas(role: Option<Role>) -> Vec<CheckMeta> {
     if role.is_none_or(|r| r == Role::Client) {
         out.extend(crate::client::checks::registry().iter().map(|c| *c.meta()));
     }
+    if role.is_none_or(|r| r == Role::Authz) {
+        out.extend(crate::authz::checks::registry().iter().map(|c| *c.meta()));
+    }
     out
 }
 

@@ -133,14 +133,37 @@ pub async fn run_client(suite_exe: PathBuf) -> Vec<(RunKey, Report)> {
         .await
 }
 
+/// Every run the authz self-test makes.
+pub fn authz_runs() -> Vec<(RunKey, Option<fake_idp::AsDefect>)> {
+    let key = |defect: Option<&str>| RunKey {
+        defect: defect.map(str::to_owned),
+        mode: DEFAULT_MODE.into(),
+    };
+    let mut runs = vec![(key(None), None)];
+    for d in fake_idp::AsDefect::ALL {
+        runs.push((key(Some(d.name())), Some(d)));
+    }
+    runs
+}
+
+/// Runs the reference AS and every AS defect.
+pub async fn run_authz() -> Vec<(RunKey, Report)> {
+    stream::iter(authz_runs())
+        .map(|(key, defect)| async move {
+            let report = crate::authz::run(&crate::authz::AuthzOptions::bundled(defect)).await;
+            (key, report)
+        })
+        .buffered(PARALLEL_RUNS)
+        .collect()
+        .await
+}
+
 /// Runs the self-test of a role.
 pub async fn run_role(role: Role, suite_exe: PathBuf) -> Result<Vec<(RunKey, Report)>, String> {
     match role {
         Role::Server => Ok(run_server().await),
         Role::Client => Ok(run_client(suite_exe).await),
-        Role::Authz => Err(
-            "self-test --role authz is not implemented yet (implemented: server, client)".into(),
-        ),
+        Role::Authz => Ok(run_authz().await),
     }
 }
 
@@ -155,7 +178,10 @@ pub fn describe_defect(role: Role, name: &str) -> String {
             .parse::<ClientDefect>()
             .map(|d| d.description().to_owned())
             .unwrap_or_default(),
-        Role::Authz => String::new(),
+        Role::Authz => name
+            .parse::<fake_idp::AsDefect>()
+            .map(|d| d.description().to_owned())
+            .unwrap_or_default(),
     }
 }
 

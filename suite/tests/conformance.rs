@@ -4,8 +4,10 @@
 //! server check against that server, which must trust the fake AS at `MCP_CONFORMANCE_AS_ADDR` (default
 //! 127.0.0.1:9400). `MCP_TARGET_SERVER_COMMAND="…"` spawns a server with the env contract instead. Without
 //! either, the bundled reference server is the target. `MCP_TARGET_CLIENT_COMMAND="…"` runs every client check
-//! against that client command (server URL appended); without it, the bundled reference client. Each role runs
-//! once, and only when one of its tests is selected. Filter by check id as usual:
+//! against that client command (server URL appended); without it, the bundled reference client.
+//! `MCP_TARGET_ISSUER=https://…` runs every AS check against that authorization server (login: auto, or the
+//! script in `MCP_CONFORMANCE_LOGIN_SCRIPT`); without it, the bundled reference AS. Each role runs once, and only
+//! when one of its tests is selected. Filter by check id as usual:
 //! `cargo test --test conformance RS-AUD`.
 //!
 //! FAIL, ERROR and HARNESS_ERROR fail the test; WARN fails only with `MCP_CONFORMANCE_STRICT=1`; SKIP and INFO
@@ -15,6 +17,8 @@
 use std::sync::OnceLock;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use mcp_auth_conformance::authz::login::{LoginMode, LoginScript};
+use mcp_auth_conformance::authz::{self, AuthzOptions, AuthzTarget};
 use mcp_auth_conformance::client::{self, ClientOptions, ClientTarget};
 use mcp_auth_conformance::registry;
 use mcp_auth_conformance::server::target::TargetSpec;
@@ -25,6 +29,7 @@ use mcp_auth_targets::ValidationMode;
 /// The one run of each role, made by whichever of its tests asks first; the others wait for it.
 static SERVER_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
 static CLIENT_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
+static AUTHZ_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
 
 fn strict() -> bool {
     std::env::var("MCP_CONFORMANCE_STRICT").is_ok_and(|v| v == "1")
@@ -61,10 +66,26 @@ fn client_options() -> ClientOptions {
     opts
 }
 
+fn authz_options() -> Result<AuthzOptions, String> {
+    let mut opts = AuthzOptions::bundled(None);
+    if let Ok(issuer) = std::env::var("MCP_TARGET_ISSUER") {
+        opts.target = AuthzTarget::Issuer(issuer);
+        opts.login = Some(match std::env::var("MCP_CONFORMANCE_LOGIN_SCRIPT") {
+            Ok(file) => {
+                LoginMode::Form(LoginScript::load(file.as_ref()).map_err(|e| e.to_string())?)
+            }
+            Err(_) => LoginMode::Auto,
+        });
+    }
+    opts.strict = strict();
+    Ok(opts)
+}
+
 fn cell(role: Role) -> &'static OnceLock<Result<Report, String>> {
     match role {
+        Role::Server => &SERVER_REPORT,
         Role::Client => &CLIENT_REPORT,
-        Role::Server | Role::Authz => &SERVER_REPORT,
+        Role::Authz => &AUTHZ_REPORT,
     }
 }
 
@@ -73,8 +94,9 @@ fn report(role: Role) -> Result<&'static Report, Failed> {
         .get_or_init(|| {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             let report = match role {
+                Role::Server => runtime.block_on(server::run(&server_options()?)),
                 Role::Client => runtime.block_on(client::run(&client_options())),
-                Role::Server | Role::Authz => runtime.block_on(server::run(&server_options()?)),
+                Role::Authz => runtime.block_on(authz::run(&authz_options()?)),
             };
             if let Ok(dir) = std::env::var("MCP_CONFORMANCE_REPORT_DIR") {
                 let dir = std::path::Path::new(&dir).join(role.as_str());
@@ -108,7 +130,7 @@ fn verdict_of(role: Role, id: &'static str) -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
-    let trials = [Role::Server, Role::Client]
+    let trials = Role::ALL
         .into_iter()
         .flat_map(|role| {
             registry::metas(Some(role))
@@ -121,7 +143,7 @@ fn main() {
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
-    for role in [Role::Server, Role::Client] {
+    for role in Role::ALL {
         if let Some(Ok(r)) = cell(role).get() {
             let skipped = r
                 .checks

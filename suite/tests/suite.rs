@@ -4,6 +4,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use fake_idp::AsDefect;
+use mcp_auth_conformance::authz::{AuthzOptions, AuthzTarget};
 use mcp_auth_conformance::client::{self, ClientOptions, ClientTarget};
 use mcp_auth_conformance::expected::Expected;
 use mcp_auth_conformance::http::Limits;
@@ -371,6 +373,57 @@ async fn client_self_test_kills_every_check_and_matches_the_expected_verdicts() 
         mcp_auth_reports::Role::Client,
         &runs,
         &Expected::client().unwrap(),
+    );
+    assert_eq!(result.reference_failures, Vec::<String>::new());
+    assert_eq!(result.mismatches, Vec::<String>::new());
+    assert_eq!(result.unkilled, Vec::<String>::new());
+    assert_eq!(result.inert_defects, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn the_reference_authorization_server_passes_every_check_through_its_login_form() {
+    let report = mcp_auth_conformance::authz::run(&AuthzOptions::bundled(None)).await;
+    assert!(
+        report.checks.len() >= 40,
+        "only {} AS checks",
+        report.checks.len()
+    );
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    // The login form was really walked: the credential POST was answered 303.
+    assert_eq!(verdict(&report, "AS-AZ-10"), Verdict::Pass);
+    assert!(report.run.notes.iter().any(|n| n.contains("login: Form")));
+    assert_eq!(exit_code(&report), exit::OK);
+}
+
+#[tokio::test]
+async fn an_authorization_server_accepting_a_missing_verifier_fails_the_stolen_code_check() {
+    let opts = AuthzOptions::bundled(Some(AsDefect::AcceptMissingVerifier));
+    let report = mcp_auth_conformance::authz::run(&opts).await;
+    assert_eq!(verdict(&report, "AS-TK-05"), Verdict::Fail);
+    assert_eq!(exit_code(&report), exit::FAILURES);
+}
+
+#[tokio::test]
+async fn an_unreachable_issuer_gives_errors_not_passes() {
+    let mut opts = AuthzOptions::bundled(None);
+    opts.target = AuthzTarget::Issuer("http://127.0.0.1:9/".into());
+    opts.limits.timeout = Duration::from_millis(500);
+    let report = mcp_auth_conformance::authz::run(&opts).await;
+    assert!(
+        report.checks.iter().all(|c| c.verdict == Verdict::Error),
+        "{:?}",
+        unexpected(&report)
+    );
+    assert_eq!(exit_code(&report), exit::FAILURES);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authz_self_test_kills_every_check_and_matches_the_expected_verdicts() {
+    let runs = selftest::run_authz().await;
+    let result = selftest::evaluate(
+        mcp_auth_reports::Role::Authz,
+        &runs,
+        &Expected::for_role(mcp_auth_reports::Role::Authz).unwrap(),
     );
     assert_eq!(result.reference_failures, Vec::<String>::new());
     assert_eq!(result.mismatches, Vec::<String>::new());

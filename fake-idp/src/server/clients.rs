@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use axum::http::HeaderMap;
 use url::Url;
 
+use super::target::AsDefect;
 use super::{basic_credentials, AsState};
 
 /// The confidential client the resource server uses for introspection.
@@ -165,6 +166,16 @@ impl AsState {
         self.store().clients.get(client_id).cloned()
     }
 
+    /// A registered client, or (target mode) a CIMD client resolved at `/authorize`.
+    fn known_client(&self, client_id: &str) -> Option<RegisteredClient> {
+        let store = self.store();
+        store
+            .clients
+            .get(client_id)
+            .or_else(|| store.cimd_clients.get(client_id))
+            .cloned()
+    }
+
     /// Client authentication per RFC 6749 §2.3: Basic, then form secret, else public.
     pub(super) fn authenticate_client(
         &self,
@@ -183,7 +194,7 @@ impl AsState {
                     return Err(AuthFailure::Invalid("client_id does not match credentials"));
                 }
             }
-            return match self.client(&id) {
+            return match self.known_client(&id) {
                 Some(c) if c.client_secret.as_deref() == Some(secret.as_str()) => {
                     Ok(ClientAuth::Confidential(id))
                 }
@@ -191,10 +202,14 @@ impl AsState {
             };
         }
         let id = form.get("client_id").ok_or(AuthFailure::Missing)?;
-        match self.client(id) {
-            Some(c) if c.client_secret.is_some() => Err(AuthFailure::Invalid(
-                "confidential client must authenticate",
-            )),
+        match self.known_client(id) {
+            Some(c)
+                if c.client_secret.is_some() && !self.defect(AsDefect::ConfidentialWithoutAuth) =>
+            {
+                Err(AuthFailure::Invalid(
+                    "confidential client must authenticate",
+                ))
+            }
             Some(_) => Ok(ClientAuth::Public(id.clone())),
             None if super::cimd::is_cimd_client_id(id) => Ok(ClientAuth::Public(id.clone())),
             None => Err(AuthFailure::Invalid("unknown client")),

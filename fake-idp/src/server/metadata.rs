@@ -1,9 +1,13 @@
 //! RFC 8414 / OpenID discovery documents and the JWKS.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use url::Url;
 
+use super::target::AsDefect;
 use super::AsState;
 
 /// The RFC 8414 metadata document of `issuer`.
@@ -30,16 +34,58 @@ pub fn metadata_document(issuer: &str) -> Value {
     })
 }
 
-pub(super) async fn oauth_metadata(State(state): State<AsState>) -> Json<Value> {
-    Json(metadata_document(state.issuer()))
+pub(super) async fn oauth_metadata(State(state): State<AsState>) -> Response {
+    serve(&state, metadata_document(state.issuer()))
 }
 
-pub(super) async fn openid_configuration(State(state): State<AsState>) -> Json<Value> {
+pub(super) async fn openid_configuration(State(state): State<AsState>) -> Response {
     let mut doc = metadata_document(state.issuer());
     doc["subject_types_supported"] = json!(["public"]);
     doc["id_token_signing_alg_values_supported"] = json!(["RS256"]);
     doc["claims_supported"] = json!(["sub", "name", "iss", "aud", "exp", "iat", "nonce"]);
-    Json(doc)
+    serve(&state, doc)
+}
+
+/// Applies the metadata defect of target mode (if any) and serves the document.
+fn serve(state: &AsState, mut doc: Value) -> Response {
+    if state.defect(AsDefect::NoMetadata) {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    let issuer = state.issuer();
+    if let Some(map) = doc.as_object_mut() {
+        if state.defect(AsDefect::MetadataWrongIssuer) {
+            map.insert("issuer".into(), json!(format!("{issuer}/")));
+        }
+        if state.defect(AsDefect::MetadataMissingTokenEndpoint) {
+            map.remove("token_endpoint");
+        }
+        if state.defect(AsDefect::MetadataNoPkceMethods) {
+            map.remove("code_challenge_methods_supported");
+        }
+        if state.defect(AsDefect::MetadataNoCimdFlag) {
+            map.remove("client_id_metadata_document_supported");
+        }
+        if state.defect(AsDefect::IssNotAdvertised) {
+            map.remove("authorization_response_iss_parameter_supported");
+        }
+        if state.defect(AsDefect::MetadataInsecureEndpoint) {
+            let port = Url::parse(issuer)
+                .ok()
+                .and_then(|u| u.port_or_known_default())
+                .unwrap_or(80);
+            map.insert(
+                "registration_endpoint".into(),
+                json!(format!("http://as.conformance.test:{port}/register")),
+            );
+        }
+        if state.defect(AsDefect::MetadataEmptyArray) {
+            map.insert("acr_values_supported".into(), json!([]));
+        }
+    }
+    if state.defect(AsDefect::MetadataWrongContentType) {
+        return ([(header::CONTENT_TYPE, "text/plain")], doc.to_string()).into_response();
+    }
+    Json(doc).into_response()
 }
 
 pub(super) async fn jwks(State(state): State<AsState>) -> Json<Value> {

@@ -3,8 +3,10 @@
 mod authorize;
 pub(crate) mod cimd;
 pub(crate) mod clients;
+mod login;
 mod metadata;
 pub(crate) mod register;
+pub mod target;
 pub(crate) mod tokens;
 mod validate;
 
@@ -23,6 +25,7 @@ pub use clients::{
 };
 pub use metadata::metadata_document;
 
+use self::target::{AsDefect, LoginUi};
 use crate::clock::Clock;
 use crate::events::Events;
 use crate::keys::SigningKey;
@@ -77,6 +80,15 @@ struct Inner {
     events: Events,
     http: reqwest::Client,
     store: Mutex<Store>,
+    /// `Some` in target mode (the reference AS under test), with its defect and login UI.
+    target: Option<TargetMode>,
+}
+
+/// How the reference AS behaves in target mode.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TargetMode {
+    pub(crate) defect: Option<AsDefect>,
+    pub(crate) login: LoginUi,
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +99,26 @@ struct Store {
     revoked_families: HashSet<String>,
     revoked: HashSet<String>,
     cimd: HashMap<String, Value>,
+    /// Target mode: codes already redeemed, with what they issued (replay revocation).
+    used_codes: HashMap<String, UsedCode>,
+    /// Target mode: authorization requests waiting for login and consent, by request id.
+    pending: HashMap<String, authorize::AuthzRequest>,
+    /// Target mode: login sessions (cookie value → user name).
+    sessions: HashMap<String, String>,
+    /// Target mode: cached CIMD results by client_id.
+    cimd_cache: HashMap<String, target::cimd::CachedCimd>,
+    /// Target mode: CIMD clients resolved at `/authorize`, for client authentication.
+    cimd_clients: HashMap<String, RegisteredClient>,
+}
+
+/// A redeemed authorization code and what it issued.
+#[derive(Debug, Clone)]
+struct UsedCode {
+    grant: CodeGrant,
+    /// `jti` of each access token issued from the code.
+    jtis: Vec<String>,
+    /// Refresh token families started by the code.
+    families: Vec<String>,
 }
 
 /// What an authorization code was issued for.
@@ -97,7 +129,9 @@ struct CodeGrant {
     resource: Option<String>,
     scope: Option<String>,
     user: String,
-    code_challenge: String,
+    /// `None` only when PKCE was skipped (target defect `pkce-optional`).
+    code_challenge: Option<String>,
+    pkce_method: tokens::PkceMethod,
     nonce: Option<String>,
     expires_at: i64,
 }
@@ -128,6 +162,15 @@ impl AsState {
     /// Builds the state, with the introspection client `todo-server` and the public
     /// `conformance-client` pre-registered.
     pub fn new(config: AsConfig) -> Result<AsState, AsError> {
+        AsState::build(config, None)
+    }
+
+    /// Builds the state of the reference AS in target mode.
+    pub(crate) fn new_target(config: AsConfig, target: TargetMode) -> Result<AsState, AsError> {
+        AsState::build(config, Some(target))
+    }
+
+    fn build(config: AsConfig, target: Option<TargetMode>) -> Result<AsState, AsError> {
         if config.users.get(&config.default_user).is_none() {
             return Err(AsError::UnknownUser(config.default_user));
         }
@@ -156,6 +199,7 @@ impl AsState {
                 events: config.events,
                 http,
                 store: Mutex::new(store),
+                target,
             }),
         })
     }
@@ -173,6 +217,21 @@ impl AsState {
     /// The event record.
     pub fn events(&self) -> &Events {
         &self.inner.events
+    }
+
+    /// Whether this is the reference AS in target mode.
+    pub(crate) fn is_target(&self) -> bool {
+        self.inner.target.is_some()
+    }
+
+    /// The login UI in target mode (`None` outside target mode: auto-approval).
+    pub(crate) fn login_ui(&self) -> Option<LoginUi> {
+        self.inner.target.map(|t| t.login)
+    }
+
+    /// Whether target mode runs with `defect` (never outside target mode).
+    pub(crate) fn defect(&self, defect: AsDefect) -> bool {
+        self.inner.target.is_some_and(|t| t.defect == Some(defect))
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -220,7 +279,16 @@ impl AsState {
 /// The authorization server's routes (metadata, JWKS, authorize, token, introspect, revoke,
 /// register, userinfo, and the CIMD host under `/cimd/`).
 pub fn router(state: AsState) -> Router {
-    Router::new()
+    let authorize_route = if state.defect(AsDefect::CorsOnAuthorize) {
+        get(authorize::authorize)
+            .options(authorize::preflight)
+            .layer(axum::middleware::map_response(authorize::allow_any_origin))
+    } else if state.defect(AsDefect::AuthorizePostOnly) {
+        axum::routing::post(authorize::authorize)
+    } else {
+        get(authorize::authorize)
+    };
+    let mut router = Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
             get(metadata::oauth_metadata),
@@ -230,7 +298,7 @@ pub fn router(state: AsState) -> Router {
             get(metadata::openid_configuration),
         )
         .route("/jwks", get(metadata::jwks))
-        .route("/authorize", get(authorize::authorize))
+        .route("/authorize", authorize_route)
         .route("/token", post(tokens::token))
         .route("/introspect", post(validate::introspect))
         .route("/revoke", post(validate::revoke))
@@ -239,8 +307,13 @@ pub fn router(state: AsState) -> Router {
             get(validate::userinfo).post(validate::userinfo),
         )
         .route("/register", post(register::register))
-        .route("/cimd/{*path}", get(cimd::serve_document))
-        .with_state(state)
+        .route("/cimd/{*path}", get(cimd::serve_document));
+    if state.login_ui() == Some(LoginUi::Form) {
+        router = router
+            .route("/login", get(login::login_page).post(login::login))
+            .route("/consent", get(login::consent_page).post(login::consent));
+    }
+    router.with_state(state)
 }
 
 /// An RFC 6749 §5.2 error body with `Cache-Control: no-store`.

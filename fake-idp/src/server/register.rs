@@ -8,6 +8,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::clients::acceptable_redirect_uri;
+use super::target::AsDefect;
 use super::{no_store, oauth_error, AsState, RegisteredClient};
 
 /// A registration request that passed the checks every registration endpoint makes.
@@ -24,6 +25,15 @@ pub(crate) type RegistrationError = (&'static str, String);
 
 /// Parses an RFC 7591 registration body: a JSON object with acceptable `redirect_uris`.
 pub(crate) fn parse_registration(body: &[u8]) -> Result<Registration, RegistrationError> {
+    parse_registration_with(body, true)
+}
+
+/// [`parse_registration`], optionally without the redirect URI policy (target defect
+/// `dcr-accept-any-redirect`).
+fn parse_registration_with(
+    body: &[u8],
+    check_redirects: bool,
+) -> Result<Registration, RegistrationError> {
     let Ok(Value::Object(meta)) = serde_json::from_slice::<Value>(body) else {
         return Err((
             "invalid_client_metadata",
@@ -46,7 +56,10 @@ pub(crate) fn parse_registration(body: &[u8]) -> Result<Registration, Registrati
             "redirect_uris is required".to_owned(),
         ));
     }
-    if let Some(bad) = redirect_uris.iter().find(|u| !acceptable_redirect_uri(u)) {
+    if let Some(bad) = redirect_uris
+        .iter()
+        .find(|u| check_redirects && !acceptable_redirect_uri(u))
+    {
         return Err((
             "invalid_redirect_uri",
             format!("redirect URI `{bad}` must be https or loopback http"),
@@ -62,7 +75,7 @@ pub(super) async fn register(State(state): State<AsState>, body: Bytes) -> Respo
     let Registration {
         meta,
         redirect_uris,
-    } = match parse_registration(&body) {
+    } = match parse_registration_with(&body, !state.defect(AsDefect::DcrAcceptAnyRedirect)) {
         Ok(r) => r,
         Err((error, description)) => {
             return oauth_error(StatusCode::BAD_REQUEST, error, &description)
@@ -101,7 +114,12 @@ pub(super) async fn register(State(state): State<AsState>, body: Bytes) -> Respo
         answer.insert("client_secret".into(), json!(secret));
         answer.insert("client_secret_expires_at".into(), json!(0));
     }
-    let mut response = (StatusCode::CREATED, Json(Value::Object(answer))).into_response();
+    let status = if state.defect(AsDefect::DcrStatus200) {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = (status, Json(Value::Object(answer))).into_response();
     no_store(response.headers_mut());
     response
 }

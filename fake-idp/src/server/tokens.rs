@@ -12,15 +12,28 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::clients::{AuthFailure, ClientAuth};
+use super::target::AsDefect;
 use super::{
-    no_store, oauth_error, parse_form, scope_tokens, AsState, RefreshGrant,
+    no_store, oauth_error, parse_form, scope_tokens, AsState, CodeGrant, RefreshGrant, UsedCode,
     ACCESS_TOKEN_LIFETIME_SECS, OIDC_SCOPES,
 };
-use crate::jws::{b64, redact};
+use crate::jws::{self, b64, redact};
 use crate::token::{Audience, TokenSpec};
 use crate::users::User;
 
 type Form = HashMap<String, String>;
+
+/// Access token lifetime with the target defect `long-lived-tokens`.
+const LONG_LIFETIME_SECS: i64 = 86_400;
+
+/// The PKCE transformation an authorization code was bound with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PkceMethod {
+    /// `S256` (the only one a compliant AS accepts).
+    S256,
+    /// `plain` (target defect `accept-plain-pkce`).
+    Plain,
+}
 
 fn invalid_grant(description: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
@@ -41,6 +54,9 @@ pub(super) async fn token(
         Ok(c) => c,
         Err(AuthFailure::Missing) => {
             return invalid_request("client_id or client authentication is required")
+        }
+        Err(AuthFailure::Invalid(why)) if state.defect(AsDefect::BasicFailureWithoutChallenge) => {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", why)
         }
         Err(AuthFailure::Invalid(why)) => {
             let mut r = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", why);
@@ -89,24 +105,34 @@ fn authorization_code(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
         return invalid_request("code is required");
     };
     // Single use: the code is gone whatever happens next.
-    let Some(grant) = state.store().codes.remove(code) else {
+    let grant = {
+        let mut store = state.store();
+        if state.defect(AsDefect::AllowCodeReplay) {
+            store.codes.get(code).cloned()
+        } else {
+            store.codes.remove(code)
+        }
+    };
+    let Some(grant) = grant else {
         tracing::info!(code = %redact(code), "unknown or used authorization code");
+        if state.is_target() {
+            code_replay(state, client, form, code);
+        }
         return invalid_grant("authorization code is invalid, expired or already used");
     };
     if grant.expires_at <= state.minter().now() {
         return invalid_grant("authorization code expired");
     }
-    if grant.client_id != client.client_id() {
+    if grant.client_id != client.client_id() && !state.defect(AsDefect::CodeNotBoundToClient) {
         return invalid_grant("authorization code was issued to another client");
     }
-    if form.get("redirect_uri") != Some(&grant.redirect_uri) {
+    if form.get("redirect_uri") != Some(&grant.redirect_uri)
+        && !state.defect(AsDefect::IgnoreTokenRedirectUri)
+    {
         return invalid_grant("redirect_uri does not match the authorization request");
     }
-    let Some(verifier) = form.get("code_verifier") else {
-        return invalid_grant("code_verifier is required");
-    };
-    if !pkce_ok(verifier, &grant.code_challenge) {
-        return invalid_grant("PKCE verification failed");
+    if let Err(why) = check_verifier(state, &grant, form) {
+        return invalid_grant(why);
     }
     if let Some(resource) = form.get("resource") {
         if grant.resource.as_ref() != Some(resource) {
@@ -122,56 +148,131 @@ fn authorization_code(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
     };
     let scope = granted_scope(grant.scope.as_deref(), &user);
     let family = state.minter().random_token(16);
-    issue(
+    let (response, jti) = issue(
         state,
         &user,
         client.client_id(),
-        grant.resource,
-        scope,
-        family,
-        grant.nonce.as_deref(),
-    )
+        Issue {
+            resource: grant.resource.clone(),
+            scope,
+            family: family.clone(),
+            nonce: grant.nonce.as_deref(),
+            reuse_refresh: None,
+        },
+    );
+    if state.is_target() {
+        let mut store = state.store();
+        let used = store
+            .used_codes
+            .entry(code.clone())
+            .or_insert_with(|| UsedCode {
+                grant,
+                jtis: Vec::new(),
+                families: Vec::new(),
+            });
+        used.jtis.push(jti);
+        used.families.push(family);
+    }
+    response
+}
+
+/// The code verifier check (RFC 7636 §4.6), loosened only by the verifier defects.
+fn check_verifier(state: &AsState, grant: &CodeGrant, form: &Form) -> Result<(), &'static str> {
+    let Some(challenge) = &grant.code_challenge else {
+        // No challenge was sent (target defect `pkce-optional`): nothing to verify.
+        return Ok(());
+    };
+    match form.get("code_verifier").filter(|v| !v.is_empty()) {
+        None if state.defect(AsDefect::AcceptMissingVerifier) => Ok(()),
+        None => Err("code_verifier is required"),
+        Some(_) if state.defect(AsDefect::AcceptWrongVerifier) => Ok(()),
+        Some(verifier) if verifier_matches(grant.pkce_method, verifier, challenge) => Ok(()),
+        Some(_) => Err("PKCE verification failed"),
+    }
+}
+
+fn verifier_matches(method: PkceMethod, verifier: &str, challenge: &str) -> bool {
+    match method {
+        PkceMethod::S256 => pkce_ok(verifier, challenge),
+        PkceMethod::Plain => verifier == challenge,
+    }
+}
+
+/// A redemption of an already-used code (target mode): a replay with the right client,
+/// redirect URI and verifier revokes what the code issued (OAuth 2.1 §4.1.3); a replay with
+/// invalid parameters revokes nothing (§7.5.3). The two revocation defects flip these.
+fn code_replay(state: &AsState, client: &ClientAuth, form: &Form, code: &str) {
+    let Some(used) = state.store().used_codes.get(code).cloned() else {
+        return;
+    };
+    let grant = &used.grant;
+    let valid = grant.client_id == client.client_id()
+        && form.get("redirect_uri") == Some(&grant.redirect_uri)
+        && match (&grant.code_challenge, form.get("code_verifier")) {
+            (None, _) => true,
+            (Some(challenge), Some(verifier)) => {
+                verifier_matches(grant.pkce_method, verifier, challenge)
+            }
+            (Some(_), None) => false,
+        };
+    let revoke = if valid {
+        !state.defect(AsDefect::NoRevokeOnReplay)
+    } else {
+        state.defect(AsDefect::RevokeOnBadReplay)
+    };
+    tracing::warn!(code = %redact(code), valid, revoke, "authorization code replay");
+    if revoke {
+        let mut store = state.store();
+        for jti in &used.jtis {
+            store.revoked.insert(format!("jti:{jti}"));
+        }
+        for family in &used.families {
+            store.revoked_families.insert(family.clone());
+        }
+    }
 }
 
 fn refresh_token(state: &AsState, client: &ClientAuth, form: &Form) -> Response {
     let Some(presented) = form.get("refresh_token") else {
         return invalid_request("refresh_token is required");
     };
-    let grant = {
-        let mut store = state.store();
-        let Some(grant) = store.refresh.get_mut(presented) else {
-            return invalid_grant("unknown refresh token");
-        };
-        if grant.client_id != client.client_id() {
-            return invalid_grant("refresh token was issued to another client");
-        }
-        if grant.used {
-            let family = grant.family.clone();
-            tracing::warn!(token = %redact(presented), "refresh token replay: revoking family");
-            store.revoked_families.insert(family);
-            return invalid_grant("refresh token already used; token family revoked");
-        }
-        grant.used = true;
-        let grant = grant.clone();
-        if store.revoked_families.contains(&grant.family) {
-            return invalid_grant("refresh token revoked");
-        }
-        grant
+    let Some(grant) = state.store().refresh.get(presented).cloned() else {
+        return invalid_grant("unknown refresh token");
     };
-    if let Some(resource) = form.get("resource") {
-        if grant.resource.as_ref() != Some(resource) {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_target",
-                "resource differs from the original grant",
-            );
+    if grant.client_id != client.client_id() && !state.defect(AsDefect::RefreshNotBoundToClient) {
+        return invalid_grant("refresh token was issued to another client");
+    }
+    if grant.used {
+        if state.defect(AsDefect::NoRefreshReplayDetection) {
+            return invalid_grant("refresh token already used");
+        }
+        tracing::warn!(token = %redact(presented), "refresh token replay: revoking family");
+        state.store().revoked_families.insert(grant.family.clone());
+        return invalid_grant("refresh token already used; token family revoked");
+    }
+    if state.store().revoked_families.contains(&grant.family) {
+        return invalid_grant("refresh token revoked");
+    }
+    let mut resource = grant.resource.clone();
+    if let Some(requested) = form.get("resource") {
+        if grant.resource.as_ref() != Some(requested) {
+            if !state.defect(AsDefect::RefreshResourceChange) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_target",
+                    "resource differs from the original grant",
+                );
+            }
+            resource = Some(requested.clone());
         }
     }
     let scope = match form.get("scope") {
         None => grant.scope.clone(),
         Some(requested) => {
             let original: Vec<&str> = scope_tokens(&grant.scope).collect();
-            if scope_tokens(requested).any(|s| !original.contains(&s)) {
+            if scope_tokens(requested).any(|s| !original.contains(&s))
+                && !state.defect(AsDefect::RefreshScopeEscalation)
+            {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_scope",
@@ -184,15 +285,29 @@ fn refresh_token(state: &AsState, client: &ClientAuth, form: &Form) -> Response 
     let Some(user) = state.inner.users.get(&grant.user).cloned() else {
         return invalid_grant("user no longer exists");
     };
+    let rotate = !state.defect(AsDefect::NoRefreshRotation);
+    {
+        let mut store = state.store();
+        match store.refresh.get_mut(presented) {
+            // Used concurrently: treat as the replay it is.
+            Some(g) if g.used => return invalid_grant("refresh token already used"),
+            Some(g) => g.used = rotate,
+            None => return invalid_grant("unknown refresh token"),
+        }
+    }
     issue(
         state,
         &user,
         &grant.client_id,
-        grant.resource,
-        scope,
-        grant.family,
-        None,
+        Issue {
+            resource,
+            scope,
+            family: grant.family,
+            nonce: None,
+            reuse_refresh: (!rotate).then(|| presented.clone()),
+        },
     )
+    .0
 }
 
 fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Response {
@@ -223,62 +338,112 @@ fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
     if let Some(scope) = spec.scope {
         body["scope"] = json!(scope);
     }
-    token_response(body)
+    token_response(state, body)
 }
 
-fn token_response(body: Value) -> Response {
+fn token_response(state: &AsState, body: Value) -> Response {
     let mut response = (StatusCode::OK, Json(body)).into_response();
-    no_store(response.headers_mut());
+    if !state.defect(AsDefect::TokenResponseCacheable) {
+        no_store(response.headers_mut());
+    }
     response
 }
 
-/// Mints the access token (and refresh token, and ID token for `openid`) of a user grant.
-fn issue(
-    state: &AsState,
-    user: &User,
-    client_id: &str,
+/// What a user grant issues.
+struct Issue<'a> {
     resource: Option<String>,
     scope: String,
     family: String,
-    nonce: Option<&str>,
-) -> Response {
-    let audience = resource
-        .clone()
-        .or_else(|| state.inner.default_audience.clone());
-    let spec = TokenSpec {
-        sub: user.sub.clone(),
-        roles: vec![user.role.clone()],
-        permissions: user.permissions.clone(),
-        audience: audience.map_or(Audience::Absent, Audience::One),
-        scope: Some(scope.clone()),
-        client_id: client_id.to_owned(),
-        lifetime_secs: ACCESS_TOKEN_LIFETIME_SECS,
-    };
-    let minter = state.minter();
-    let access_token = minter.mint(&spec);
-    let refresh_token = minter.random_token(32);
-    state.store().refresh.insert(
-        refresh_token.clone(),
-        RefreshGrant {
-            family,
+    nonce: Option<&'a str>,
+    /// Answer with this refresh token instead of a new one (target defect
+    /// `no-refresh-rotation`).
+    reuse_refresh: Option<String>,
+}
+
+impl AsState {
+    /// Mints a user's access token: `(token, jti, lifetime)`. `aud` is the resource (or the
+    /// default audience); the target defects `long-lived-tokens`, `ignore-resource` and
+    /// `at-without-typ` alter it.
+    pub(super) fn mint_access_token(
+        &self,
+        user: &User,
+        client_id: &str,
+        resource: Option<String>,
+        scope: &str,
+    ) -> (String, String, i64) {
+        let lifetime = if self.defect(AsDefect::LongLivedTokens) {
+            LONG_LIFETIME_SECS
+        } else {
+            ACCESS_TOKEN_LIFETIME_SECS
+        };
+        let audience = resource
+            .filter(|_| !self.defect(AsDefect::IgnoreResource))
+            .or_else(|| self.inner.default_audience.clone());
+        let spec = TokenSpec {
+            sub: user.sub.clone(),
+            roles: vec![user.role.clone()],
+            permissions: user.permissions.clone(),
+            audience: audience.map_or(Audience::Absent, Audience::One),
+            scope: Some(scope.to_owned()),
             client_id: client_id.to_owned(),
-            user: user.name.clone(),
-            resource,
-            scope: scope.clone(),
-            used: false,
-        },
-    );
+            lifetime_secs: lifetime,
+        };
+        let minter = self.minter();
+        let claims = minter.claims(&spec);
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut header = minter.header();
+        if self.defect(AsDefect::AtWithoutTyp) {
+            header.insert("typ".into(), json!("JWT"));
+        }
+        let token = jws::sign_compact(&Value::Object(header), &Value::Object(claims), minter.key());
+        (token, jti, lifetime)
+    }
+}
+
+/// Mints the access token (and refresh token, and ID token for `openid`) of a user grant;
+/// also returns the access token's `jti`.
+fn issue(state: &AsState, user: &User, client_id: &str, grant: Issue<'_>) -> (Response, String) {
+    let (access_token, jti, lifetime) =
+        state.mint_access_token(user, client_id, grant.resource.clone(), &grant.scope);
+    let minter = state.minter();
+    let refresh_token = match grant.reuse_refresh {
+        Some(same) => same,
+        None => {
+            let fresh = minter.random_token(32);
+            state.store().refresh.insert(
+                fresh.clone(),
+                RefreshGrant {
+                    family: grant.family,
+                    client_id: client_id.to_owned(),
+                    user: user.name.clone(),
+                    resource: grant.resource,
+                    scope: grant.scope.clone(),
+                    used: false,
+                },
+            );
+            fresh
+        }
+    };
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_LIFETIME_SECS,
-        "scope": scope,
+        "expires_in": lifetime,
+        "scope": grant.scope,
         "refresh_token": refresh_token,
     });
-    if scope_tokens(&scope).any(|s| s == "openid") {
-        body["id_token"] = json!(minter.mint_id_token(&user.sub, client_id, nonce));
+    if state.defect(AsDefect::OmitGrantedScope) {
+        if let Some(map) = body.as_object_mut() {
+            map.remove("scope");
+        }
     }
-    token_response(body)
+    if scope_tokens(&grant.scope).any(|s| s == "openid") {
+        body["id_token"] = json!(minter.mint_id_token(&user.sub, client_id, grant.nonce));
+    }
+    (token_response(state, body), jti)
 }
 
 #[cfg(test)]

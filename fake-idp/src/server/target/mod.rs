@@ -1,0 +1,191 @@
+//! **Target mode**: the fake authorization server as the suite's reference AS under test.
+//!
+//! Compliant by default (an exemplary OAuth 2.1 AS for MCP: RFC 8414 and OpenID metadata,
+//! exact redirect matching, PKCE S256 only, RFC 9207 `iss`, code replay revocation, refresh
+//! rotation with replay detection, CIMD with an SSRF-safe fetch policy, DCR), with one
+//! [`AsDefect`] per protection to prove that each check of the suite can fail.
+//!
+//! CIMD policy: `https://*.conformance.test[:port]/path` is fetched from
+//! `http://127.0.0.1[:port]/path` (the test allow-list); every other host, IP literal and
+//! scheme is refused without a request; 5 s timeout, 5 KiB cap; documents are cached per
+//! `Cache-Control` (`max-age`; `no-store` or no header → a fetch per flow), failures never.
+
+pub(crate) mod cimd;
+mod defect;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use defect::{AsDefect, UnknownAsDefect};
+
+use super::{AsConfig, AsState, TargetMode};
+use crate::clock::SystemClock;
+use crate::events::Events;
+use crate::keys::SigningKey;
+use crate::users::Users;
+use crate::world::{spawn_server, FakeIdpError, DEFAULT_SEED};
+
+/// How the reference AS authenticates the user at `/authorize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginUi {
+    /// Immediate approval: `/authorize` answers 302 with the code (user `alice`, or
+    /// `login_hint`).
+    Auto,
+    /// An HTML login form (`username`, `password`, button `login`) answered with `303` to a
+    /// consent page (buttons `approve` / `deny`) answered with `303` to the redirect URI. A
+    /// session cookie skips the login page next time, never the consent.
+    Form,
+}
+
+impl LoginUi {
+    /// `auto` or `form`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoginUi::Auto => "auto",
+            LoginUi::Form => "form",
+        }
+    }
+}
+
+impl std::fmt::Display for LoginUi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A login UI name other than `auto` or `form`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown login UI `{0}`; expected `auto` or `form`")]
+pub struct UnknownLoginUi(pub String);
+
+impl FromStr for LoginUi {
+    type Err = UnknownLoginUi;
+
+    fn from_str(s: &str) -> Result<LoginUi, UnknownLoginUi> {
+        match s {
+            "auto" => Ok(LoginUi::Auto),
+            "form" => Ok(LoginUi::Form),
+            other => Err(UnknownLoginUi(other.to_owned())),
+        }
+    }
+}
+
+/// How to start the reference AS.
+#[derive(Debug, Clone)]
+pub struct AsTargetConfig {
+    /// The one protection to turn off; `None` is the compliant target.
+    pub defect: Option<AsDefect>,
+    /// Auto-approval or the HTML login form (default: form, as the suite runs it).
+    pub login: LoginUi,
+    /// RNG seed (codes, tokens, session ids).
+    pub seed: u64,
+    /// Loopback address to listen on (default `127.0.0.1:0`).
+    pub bind: SocketAddr,
+}
+
+impl Default for AsTargetConfig {
+    fn default() -> Self {
+        AsTargetConfig {
+            defect: None,
+            login: LoginUi::Form,
+            seed: DEFAULT_SEED,
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+}
+
+/// The reference authorization server in target mode.
+#[derive(Debug)]
+pub struct AsTarget;
+
+impl AsTarget {
+    /// Binds the listener, then serves the reference AS (issuer `http://127.0.0.1:<port>`).
+    pub async fn start(config: AsTargetConfig) -> Result<RunningAsTarget, FakeIdpError> {
+        if !config.bind.ip().is_loopback() {
+            return Err(FakeIdpError::NotLoopback(config.bind));
+        }
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(FakeIdpError::Bind)?;
+        let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
+        let issuer = format!("http://{addr}");
+        let events = Events::default();
+        let state = AsState::new_target(
+            AsConfig {
+                issuer: issuer.clone(),
+                users: Users::fixture(),
+                default_user: "alice".to_owned(),
+                // Tokens requested without `resource` are for the AS's own default audience.
+                default_audience: Some(issuer),
+                clock: Arc::new(SystemClock),
+                seed: config.seed,
+                signing_key: SigningKey::as_signing_key(),
+                events: events.clone(),
+            },
+            TargetMode {
+                defect: config.defect,
+                login: config.login,
+            },
+        )?;
+        let (stop, stopped) = oneshot::channel();
+        let task = spawn_server(listener, super::router(state.clone()), stopped);
+        tracing::info!(%addr, defect = ?config.defect, login = %config.login, "reference AS started");
+        Ok(RunningAsTarget {
+            state,
+            events,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running reference AS. Stops on [`RunningAsTarget::shutdown`] or drop.
+#[derive(Debug)]
+pub struct RunningAsTarget {
+    state: AsState,
+    events: Events,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningAsTarget {
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub fn issuer(&self) -> String {
+        self.state.issuer().to_owned()
+    }
+
+    /// What the AS saw (authorize and token requests, CIMD fetches).
+    pub fn events(&self) -> Events {
+        self.events.clone()
+    }
+
+    /// Stops the listener and waits (briefly) for its task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for RunningAsTarget {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,1081 @@
+//! The reference AS in target mode over real loopback HTTP: the compliant target keeps every
+//! hole shut, each `AsDefect` opens exactly its own. One behaviour per test.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode as AxumStatus, Uri};
+use axum::response::{IntoResponse, Response as AxumResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
+use reqwest::{Client, Response, StatusCode};
+use rstest::rstest;
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+use url::Url;
+
+const RESOURCE: &str = "http://127.0.0.1:3000/mcp";
+const REDIRECT: &str = "http://127.0.0.1:45678/callback";
+const PUBLIC_CLIENT: &str = "conformance-client";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const OTHER_VERIFIER: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const INTROSPECTION: (&str, &str) = ("todo-server", "todo-server-test-secret");
+
+fn http() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// A running target and its issuer.
+struct Target {
+    running: RunningAsTarget,
+    issuer: String,
+}
+
+impl Target {
+    async fn start(defect: Option<AsDefect>, login: LoginUi) -> Target {
+        let running = AsTarget::start(AsTargetConfig {
+            defect,
+            login,
+            ..AsTargetConfig::default()
+        })
+        .await
+        .unwrap();
+        let issuer = running.issuer();
+        Target { running, issuer }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    async fn metadata(&self) -> Response {
+        http()
+            .get(self.url("/.well-known/oauth-authorization-server"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn metadata_json(&self) -> Value {
+        let text = self.metadata().await.text().await.unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// `GET /authorize` with a valid PKCE request, `overrides` replacing (empty value = drop).
+    async fn authorize(&self, overrides: &[(&str, &str)]) -> Response {
+        let challenge = challenge(VERIFIER);
+        let mut params: Vec<(String, String)> = [
+            ("response_type", "code"),
+            ("client_id", PUBLIC_CLIENT),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("resource", RESOURCE),
+            ("scope", "todo:read todo:write"),
+            ("state", "xyz"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (k, v) in overrides {
+            params.retain(|(name, _)| name != k);
+            params.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        params.retain(|(_, v)| !v.is_empty());
+        http()
+            .get(self.url("/authorize"))
+            .query(&params)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The code of an authorization, if the answer was a redirect carrying one.
+    async fn code(&self, overrides: &[(&str, &str)]) -> Option<String> {
+        redirect_params(&self.authorize(overrides).await).remove("code")
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = http()
+            .post(self.url("/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    async fn redeem(&self, code: &str, overrides: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", PUBLIC_CLIENT),
+            ("code_verifier", VERIFIER),
+        ];
+        for (k, v) in overrides {
+            form.retain(|(name, _)| name != k);
+            form.push((k, v));
+        }
+        form.retain(|(_, v)| !v.is_empty());
+        self.token(&form).await
+    }
+
+    /// A fresh code redeemed: the token response.
+    async fn tokens(&self, overrides: &[(&str, &str)]) -> Value {
+        let code = self.code(overrides).await.expect("a code");
+        let (status, body) = self.redeem(&code, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn refresh(&self, token: &str, overrides: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", PUBLIC_CLIENT),
+        ];
+        for (k, v) in overrides {
+            form.retain(|(name, _)| name != k);
+            form.push((k, v));
+        }
+        self.token(&form).await
+    }
+
+    async fn active(&self, token: &str) -> bool {
+        let response = http()
+            .post(self.url("/introspect"))
+            .basic_auth(INTROSPECTION.0, Some(INTROSPECTION.1))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["active"] == json!(true)
+    }
+
+    async fn register(&self, body: Value) -> Response {
+        http()
+            .post(self.url("/register"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A DCR client with `REDIRECT`: `(client_id, client_secret)`.
+    async fn dcr_client(&self, method: &str) -> (String, Option<String>) {
+        let body: Value = self
+            .register(json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": method}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        (
+            body["client_id"].as_str().unwrap().to_owned(),
+            body["client_secret"].as_str().map(str::to_owned),
+        )
+    }
+}
+
+/// The query parameters of a redirect (empty when the answer is not a redirect).
+fn redirect_params(response: &Response) -> HashMap<String, String> {
+    location(response)
+        .and_then(|l| Url::parse(&l).ok())
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn location(response: &Response) -> Option<String> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    Some(
+        response
+            .headers()
+            .get("location")?
+            .to_str()
+            .ok()?
+            .to_owned(),
+    )
+}
+
+fn jwt_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// A CIMD document host on loopback: scripted answers per path, every request counted.
+#[derive(Clone, Default)]
+struct DocHost {
+    docs: Arc<Mutex<HashMap<String, Vec<Doc>>>>,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+    port: u16,
+}
+
+#[derive(Clone)]
+struct Doc {
+    status: u16,
+    cache_control: Option<&'static str>,
+    body: Vec<u8>,
+}
+
+impl Doc {
+    fn json(value: &Value) -> Doc {
+        Doc {
+            status: 200,
+            cache_control: None,
+            body: value.to_string().into_bytes(),
+        }
+    }
+
+    fn cached(mut self, cache_control: &'static str) -> Doc {
+        self.cache_control = Some(cache_control);
+        self
+    }
+
+    fn status(status: u16) -> Doc {
+        Doc {
+            status,
+            cache_control: None,
+            body: b"{}".to_vec(),
+        }
+    }
+}
+
+async fn serve_doc(State(host): State<DocHost>, uri: Uri) -> AxumResponse {
+    let path = uri.path().to_owned();
+    *host.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+    let doc = {
+        let mut docs = host.docs.lock().unwrap();
+        match docs.get_mut(&path) {
+            Some(seq) if seq.len() > 1 => Some(seq.remove(0)),
+            Some(seq) => seq.first().cloned(),
+            None => None,
+        }
+    };
+    let Some(doc) = doc else {
+        return AxumStatus::NOT_FOUND.into_response();
+    };
+    let mut response = (
+        AxumStatus::from_u16(doc.status).unwrap(),
+        [("content-type", "application/json")],
+        doc.body,
+    )
+        .into_response();
+    if let Some(cc) = doc.cache_control {
+        response
+            .headers_mut()
+            .insert("cache-control", cc.parse().unwrap());
+    }
+    response
+}
+
+impl DocHost {
+    async fn start() -> DocHost {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = DocHost {
+            port: listener.local_addr().unwrap().port(),
+            ..DocHost::default()
+        };
+        let router = axum::Router::new()
+            .fallback(serve_doc)
+            .with_state(host.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        host
+    }
+
+    fn client_id(&self, path: &str) -> String {
+        format!("https://client.conformance.test:{}{path}", self.port)
+    }
+
+    fn put(&self, path: &str, docs: Vec<Doc>) {
+        self.docs.lock().unwrap().insert(path.to_owned(), docs);
+    }
+
+    /// Publishes a valid document at `path` (redirect URI `http://127.0.0.1/callback`).
+    fn put_valid(&self, path: &str, cache_control: Option<&'static str>) -> String {
+        let client_id = self.client_id(path);
+        let mut doc = Doc::json(&valid_doc(&client_id));
+        doc.cache_control = cache_control;
+        self.put(path, vec![doc]);
+        client_id
+    }
+
+    fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+}
+
+fn valid_doc(client_id: &str) -> Value {
+    json!({
+        "client_id": client_id,
+        "client_name": "Conformance agent",
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "token_endpoint_auth_method": "none",
+    })
+}
+
+/// Whether the hole `probe` names is open on a target started with `defect`. The match is
+/// exhaustive: a new defect cannot be added without its probe.
+async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
+    use AsDefect as D;
+    let login = match probe {
+        D::LoginRedirect307 | D::CodeWithoutLogin => LoginUi::Form,
+        _ => LoginUi::Auto,
+    };
+    let t = Target::start(defect, login).await;
+    let docs = DocHost::start().await;
+    let open = match probe {
+        D::MetadataWrongIssuer => t.metadata_json().await["issuer"] != json!(t.issuer),
+        D::MetadataMissingTokenEndpoint => t.metadata_json().await.get("token_endpoint").is_none(),
+        D::MetadataNoPkceMethods => t
+            .metadata_json()
+            .await
+            .get("code_challenge_methods_supported")
+            .is_none(),
+        D::MetadataNoCimdFlag => {
+            t.metadata_json().await["client_id_metadata_document_supported"] != json!(true)
+        }
+        D::MetadataInsecureEndpoint => {
+            let meta = t.metadata_json().await;
+            let url = Url::parse(meta["registration_endpoint"].as_str().unwrap()).unwrap();
+            url.scheme() == "http" && url.host_str() != Some("127.0.0.1")
+        }
+        D::MetadataEmptyArray => t
+            .metadata_json()
+            .await
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|v| v.as_array().is_some_and(Vec::is_empty)),
+        D::MetadataWrongContentType => !t.metadata().await.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        D::IssNotAdvertised => {
+            let advertised = t.metadata_json().await
+                ["authorization_response_iss_parameter_supported"]
+                == json!(true);
+            let sent = redirect_params(&t.authorize(&[]).await).contains_key("iss");
+            sent && !advertised
+        }
+        D::PrefixRedirectMatch => t
+            .code(&[("redirect_uri", "http://127.0.0.1/callback.evil")])
+            .await
+            .is_some(),
+        D::CaseInsensitiveRedirectMatch => t
+            .code(&[("redirect_uri", "http://127.0.0.1/Callback/")])
+            .await
+            .is_some(),
+        D::RedirectHostNotChecked => t
+            .code(&[("redirect_uri", "http://evil.example/callback")])
+            .await
+            .is_some(),
+        D::RedirectOnInvalidRedirectUri => {
+            let response = t
+                .authorize(&[("redirect_uri", "https://evil.example/cb")])
+                .await;
+            location(&response).is_some_and(|l| l.starts_with("https://evil.example/"))
+        }
+        D::PkceOptional => t.code(&[("code_challenge", "")]).await.is_some(),
+        D::AcceptPlainPkce => t
+            .code(&[
+                ("code_challenge", VERIFIER),
+                ("code_challenge_method", "plain"),
+            ])
+            .await
+            .is_some(),
+        D::AcceptUnknownPkceMethod => t.code(&[("code_challenge_method", "S512")]).await.is_some(),
+        D::AllowImplicit => {
+            let response = t.authorize(&[("response_type", "token")]).await;
+            location(&response).is_some_and(|l| l.contains("access_token="))
+        }
+        D::RejectUnknownParams => t.code(&[("foo", "bar")]).await.is_none(),
+        D::CorsOnAuthorize => {
+            let response = http()
+                .request(reqwest::Method::OPTIONS, t.url("/authorize"))
+                .header("origin", "https://evil.example")
+                .header("access-control-request-method", "GET")
+                .send()
+                .await
+                .unwrap();
+            response
+                .headers()
+                .contains_key("access-control-allow-origin")
+        }
+        D::LoginRedirect307 => {
+            let page = t.authorize(&[]).await.text().await.unwrap();
+            let response = post_login(&t, &request_id(&page), "alice", "alice-password").await;
+            response.status() == StatusCode::TEMPORARY_REDIRECT
+        }
+        D::CodeWithoutLogin => {
+            let page = t.authorize(&[]).await.text().await.unwrap();
+            page.contains("name=\"approve\"")
+        }
+        D::AcceptInvalidResource => t.code(&[("resource", "/mcp")]).await.is_some(),
+        D::NoIssInError => {
+            let params = redirect_params(&t.authorize(&[("code_challenge_method", "S512")]).await);
+            assert_eq!(params["error"], "invalid_request");
+            !params.contains_key("iss")
+        }
+        D::ChallengeInCode => t.code(&[]).await.unwrap().contains(&challenge(VERIFIER)),
+        D::AllowCodeReplay => {
+            let code = t.code(&[]).await.unwrap();
+            assert_eq!(t.redeem(&code, &[]).await.0, StatusCode::OK);
+            t.redeem(&code, &[]).await.0 == StatusCode::OK
+        }
+        D::NoRevokeOnReplay => {
+            let code = t.code(&[]).await.unwrap();
+            let (_, first) = t.redeem(&code, &[]).await;
+            assert_ne!(t.redeem(&code, &[]).await.0, StatusCode::OK);
+            t.active(first["access_token"].as_str().unwrap()).await
+        }
+        D::RevokeOnBadReplay => {
+            let code = t.code(&[]).await.unwrap();
+            let (_, first) = t.redeem(&code, &[]).await;
+            let (status, _) = t.redeem(&code, &[("code_verifier", OTHER_VERIFIER)]).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            !t.active(first["access_token"].as_str().unwrap()).await
+        }
+        D::AcceptWrongVerifier => {
+            let code = t.code(&[]).await.unwrap();
+            t.redeem(&code, &[("code_verifier", OTHER_VERIFIER)])
+                .await
+                .0
+                == StatusCode::OK
+        }
+        D::AcceptMissingVerifier => {
+            let code = t.code(&[]).await.unwrap();
+            t.redeem(&code, &[("code_verifier", "")]).await.0 == StatusCode::OK
+        }
+        D::CodeNotBoundToClient => {
+            let (other, _) = t.dcr_client("none").await;
+            let code = t.code(&[]).await.unwrap();
+            t.redeem(&code, &[("client_id", &other)]).await.0 == StatusCode::OK
+        }
+        D::IgnoreTokenRedirectUri => {
+            let code = t.code(&[]).await.unwrap();
+            let other = "http://127.0.0.1:45678/other";
+            t.redeem(&code, &[("redirect_uri", other)]).await.0 == StatusCode::OK
+        }
+        D::TokenResponseCacheable => {
+            let code = t.code(&[]).await.unwrap();
+            let response = http()
+                .post(t.url("/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("client_id", PUBLIC_CLIENT),
+                    ("code_verifier", VERIFIER),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response
+                .headers()
+                .get("cache-control")
+                .is_none_or(|v| v != "no-store")
+        }
+        D::BasicFailureWithoutChallenge => {
+            let response = http()
+                .post(t.url("/token"))
+                .basic_auth(INTROSPECTION.0, Some("wrong"))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap();
+            response.status() != StatusCode::UNAUTHORIZED
+                || !response.headers().contains_key("www-authenticate")
+        }
+        D::ConfidentialWithoutAuth => {
+            let (id, secret) = t.dcr_client("client_secret_basic").await;
+            assert!(secret.is_some());
+            let code = t.code(&[("client_id", &id)]).await.unwrap();
+            t.redeem(&code, &[("client_id", &id)]).await.0 == StatusCode::OK
+        }
+        D::OmitGrantedScope => {
+            let body = t.tokens(&[("scope", "todo:read todo:write admin")]).await;
+            body.get("scope").is_none()
+        }
+        D::LongLivedTokens => t.tokens(&[]).await["expires_in"].as_i64().unwrap() > 3600,
+        D::IgnoreResource => {
+            let body = t.tokens(&[]).await;
+            jwt_part(body["access_token"].as_str().unwrap(), 1)["aud"] != json!(RESOURCE)
+        }
+        D::AtWithoutTyp => {
+            let body = t.tokens(&[]).await;
+            jwt_part(body["access_token"].as_str().unwrap(), 0)["typ"] != json!("at+jwt")
+        }
+        D::NoRefreshRotation => {
+            let rt1 = t.tokens(&[]).await["refresh_token"].clone();
+            let (_, second) = t.refresh(rt1.as_str().unwrap(), &[]).await;
+            second["refresh_token"] == rt1
+        }
+        D::NoRefreshReplayDetection => {
+            let rt1 = t.tokens(&[]).await["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let (_, second) = t.refresh(&rt1, &[]).await;
+            let rt2 = second["refresh_token"].as_str().unwrap().to_owned();
+            assert_ne!(rt1, rt2);
+            assert_eq!(t.refresh(&rt1, &[]).await.0, StatusCode::BAD_REQUEST);
+            t.refresh(&rt2, &[]).await.0 == StatusCode::OK
+        }
+        D::RefreshNotBoundToClient => {
+            let (other, _) = t.dcr_client("none").await;
+            let rt = t.tokens(&[]).await["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            t.refresh(&rt, &[("client_id", &other)]).await.0 == StatusCode::OK
+        }
+        D::RefreshScopeEscalation => {
+            let rt = t.tokens(&[("scope", "todo:read")]).await["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            t.refresh(&rt, &[("scope", "todo:read todo:write")]).await.0 == StatusCode::OK
+        }
+        D::RefreshResourceChange => {
+            let rt = t.tokens(&[]).await["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let other = "http://127.0.0.1:3001/other";
+            t.refresh(&rt, &[("resource", other)]).await.0 == StatusCode::OK
+        }
+        D::NoCimd => {
+            let client_id = docs.put_valid("/c.json", None);
+            t.code(&[("client_id", &client_id)]).await.is_none()
+        }
+        D::SkipCimdClientIdCheck => {
+            let client_id = docs.client_id("/c.json");
+            let mut doc = valid_doc(&client_id);
+            doc["client_id"] = json!(format!("{client_id}/"));
+            docs.put("/c.json", vec![Doc::json(&doc)]);
+            t.code(&[("client_id", &client_id)]).await.is_some()
+        }
+        D::SkipCimdRedirectCheck => {
+            let client_id = docs.put_valid("/c.json", None);
+            let elsewhere = "http://127.0.0.1:45678/elsewhere";
+            t.code(&[("client_id", &client_id), ("redirect_uri", elsewhere)])
+                .await
+                .is_some()
+        }
+        D::AcceptInvalidCimd => {
+            let client_id = docs.client_id("/c.json");
+            docs.put("/c.json", vec![Doc::json(&json!([client_id]))]);
+            t.code(&[("client_id", &client_id)]).await.is_some()
+        }
+        D::NeverCacheCimd => {
+            let client_id = docs.put_valid("/c.json", Some("max-age=600"));
+            assert!(t.code(&[("client_id", &client_id)]).await.is_some());
+            assert!(t.code(&[("client_id", &client_id)]).await.is_some());
+            docs.hits("/c.json") == 2
+        }
+        D::CacheInvalidCimd => {
+            let client_id = docs.client_id("/c.json");
+            let valid = Doc::json(&valid_doc(&client_id));
+            docs.put("/c.json", vec![Doc::status(500), valid]);
+            assert!(t.code(&[("client_id", &client_id)]).await.is_none());
+            t.code(&[("client_id", &client_id)]).await.is_none()
+        }
+        D::ProceedOnCimdFetchFailure => {
+            let client_id = docs.client_id("/missing.json");
+            t.code(&[("client_id", &client_id)]).await.is_some()
+        }
+        D::CimdSsrf => {
+            let client_id = format!("https://127.0.0.1:{}/c.json", docs.port);
+            let _ = t.authorize(&[("client_id", &client_id)]).await;
+            docs.hits("/c.json") > 0
+        }
+        D::CimdHttpClientId => {
+            let client_id = format!("http://client.conformance.test:{}/c.json", docs.port);
+            docs.put("/c.json", vec![Doc::json(&valid_doc(&client_id))]);
+            let _ = t.authorize(&[("client_id", &client_id)]).await;
+            docs.hits("/c.json") > 0
+        }
+        D::CimdLenientUrl => {
+            let client_id = docs.client_id("/a/../c.json");
+            docs.put("/c.json", vec![Doc::json(&valid_doc(&client_id))]);
+            let _ = t.authorize(&[("client_id", &client_id)]).await;
+            docs.hits("/c.json") > 0
+        }
+        D::CimdNoSizeLimit => {
+            let client_id = docs.client_id("/big.json");
+            let mut doc = valid_doc(&client_id);
+            doc["client_name"] = json!("x".repeat(10 * 1024));
+            docs.put("/big.json", vec![Doc::json(&doc)]);
+            t.code(&[("client_id", &client_id)]).await.is_some()
+        }
+        D::CimdHonourSharedSecret => {
+            let client_id = docs.client_id("/secret.json");
+            let mut doc = valid_doc(&client_id);
+            doc["token_endpoint_auth_method"] = json!("client_secret_basic");
+            doc["client_secret"] = json!("doc-secret");
+            docs.put("/secret.json", vec![Doc::json(&doc)]);
+            match t.code(&[("client_id", &client_id)]).await {
+                None => false,
+                Some(code) => {
+                    // RFC 6749 §2.3.1: the client_id is form-encoded inside Basic (it has `:`).
+                    let encoded: String =
+                        url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+                    let response = http()
+                        .post(t.url("/token"))
+                        .basic_auth(encoded, Some("doc-secret"))
+                        .form(&[
+                            ("grant_type", "authorization_code"),
+                            ("code", code.as_str()),
+                            ("redirect_uri", REDIRECT),
+                            ("code_verifier", VERIFIER),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    response.status() == StatusCode::OK
+                }
+            }
+        }
+        D::DcrStatus200 => {
+            let response = t
+                .register(
+                    json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}),
+                )
+                .await;
+            response.status() == StatusCode::OK
+        }
+        D::DcrAcceptAnyRedirect => {
+            let response = t
+                .register(json!({"redirect_uris": ["http://evil.example/cb"], "token_endpoint_auth_method": "none"}))
+                .await;
+            response.status().is_success()
+        }
+        D::NoMetadata => t.metadata().await.status() == StatusCode::NOT_FOUND,
+        D::AuthorizePostOnly => t.authorize(&[]).await.status() == StatusCode::METHOD_NOT_ALLOWED,
+        D::DropState => !redirect_params(&t.authorize(&[]).await).contains_key("state"),
+    };
+    t.running.shutdown().await;
+    open
+}
+
+#[rstest]
+#[case::metadata_wrong_issuer(AsDefect::MetadataWrongIssuer)]
+#[case::metadata_missing_token_endpoint(AsDefect::MetadataMissingTokenEndpoint)]
+#[case::metadata_no_pkce_methods(AsDefect::MetadataNoPkceMethods)]
+#[case::metadata_no_cimd_flag(AsDefect::MetadataNoCimdFlag)]
+#[case::metadata_insecure_endpoint(AsDefect::MetadataInsecureEndpoint)]
+#[case::metadata_empty_array(AsDefect::MetadataEmptyArray)]
+#[case::metadata_wrong_content_type(AsDefect::MetadataWrongContentType)]
+#[case::iss_not_advertised(AsDefect::IssNotAdvertised)]
+#[case::prefix_redirect_match(AsDefect::PrefixRedirectMatch)]
+#[case::case_insensitive_redirect_match(AsDefect::CaseInsensitiveRedirectMatch)]
+#[case::redirect_host_not_checked(AsDefect::RedirectHostNotChecked)]
+#[case::redirect_on_invalid_redirect_uri(AsDefect::RedirectOnInvalidRedirectUri)]
+#[case::pkce_optional(AsDefect::PkceOptional)]
+#[case::accept_plain_pkce(AsDefect::AcceptPlainPkce)]
+#[case::accept_unknown_pkce_method(AsDefect::AcceptUnknownPkceMethod)]
+#[case::allow_implicit(AsDefect::AllowImplicit)]
+#[case::reject_unknown_params(AsDefect::RejectUnknownParams)]
+#[case::cors_on_authorize(AsDefect::CorsOnAuthorize)]
+#[case::login_redirect_307(AsDefect::LoginRedirect307)]
+#[case::code_without_login(AsDefect::CodeWithoutLogin)]
+#[case::accept_invalid_resource(AsDefect::AcceptInvalidResource)]
+#[case::no_iss_in_error(AsDefect::NoIssInError)]
+#[case::no_metadata(AsDefect::NoMetadata)]
+#[case::authorize_post_only(AsDefect::AuthorizePostOnly)]
+#[case::drop_state(AsDefect::DropState)]
+#[case::challenge_in_code(AsDefect::ChallengeInCode)]
+#[case::allow_code_replay(AsDefect::AllowCodeReplay)]
+#[case::no_revoke_on_replay(AsDefect::NoRevokeOnReplay)]
+#[case::revoke_on_bad_replay(AsDefect::RevokeOnBadReplay)]
+#[case::accept_wrong_verifier(AsDefect::AcceptWrongVerifier)]
+#[case::accept_missing_verifier(AsDefect::AcceptMissingVerifier)]
+#[case::code_not_bound_to_client(AsDefect::CodeNotBoundToClient)]
+#[case::ignore_token_redirect_uri(AsDefect::IgnoreTokenRedirectUri)]
+#[case::token_response_cacheable(AsDefect::TokenResponseCacheable)]
+#[case::basic_failure_without_challenge(AsDefect::BasicFailureWithoutChallenge)]
+#[case::confidential_without_auth(AsDefect::ConfidentialWithoutAuth)]
+#[case::omit_granted_scope(AsDefect::OmitGrantedScope)]
+#[case::long_lived_tokens(AsDefect::LongLivedTokens)]
+#[case::ignore_resource(AsDefect::IgnoreResource)]
+#[case::at_without_typ(AsDefect::AtWithoutTyp)]
+#[case::no_refresh_rotation(AsDefect::NoRefreshRotation)]
+#[case::no_refresh_replay_detection(AsDefect::NoRefreshReplayDetection)]
+#[case::refresh_not_bound_to_client(AsDefect::RefreshNotBoundToClient)]
+#[case::refresh_scope_escalation(AsDefect::RefreshScopeEscalation)]
+#[case::refresh_resource_change(AsDefect::RefreshResourceChange)]
+#[case::no_cimd(AsDefect::NoCimd)]
+#[case::skip_cimd_client_id_check(AsDefect::SkipCimdClientIdCheck)]
+#[case::skip_cimd_redirect_check(AsDefect::SkipCimdRedirectCheck)]
+#[case::accept_invalid_cimd(AsDefect::AcceptInvalidCimd)]
+#[case::never_cache_cimd(AsDefect::NeverCacheCimd)]
+#[case::cache_invalid_cimd(AsDefect::CacheInvalidCimd)]
+#[case::proceed_on_cimd_fetch_failure(AsDefect::ProceedOnCimdFetchFailure)]
+#[case::cimd_ssrf(AsDefect::CimdSsrf)]
+#[case::cimd_http_client_id(AsDefect::CimdHttpClientId)]
+#[case::cimd_lenient_url(AsDefect::CimdLenientUrl)]
+#[case::cimd_no_size_limit(AsDefect::CimdNoSizeLimit)]
+#[case::cimd_honour_shared_secret(AsDefect::CimdHonourSharedSecret)]
+#[case::dcr_status_200(AsDefect::DcrStatus200)]
+#[case::dcr_accept_any_redirect(AsDefect::DcrAcceptAnyRedirect)]
+#[tokio::test]
+async fn each_defect_opens_its_hole_and_the_compliant_target_keeps_it_shut(
+    #[case] defect: AsDefect,
+) {
+    assert!(
+        !hole_open(defect, None).await,
+        "the compliant target opens the hole of {defect}"
+    );
+    assert!(
+        hole_open(defect, Some(defect)).await,
+        "{defect} does not open its hole"
+    );
+}
+
+/// The hidden `request` id of a login or consent page.
+fn request_id(page: &str) -> String {
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).expect("a request id") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn post_login(t: &Target, request: &str, username: &str, password: &str) -> Response {
+    http()
+        .post(t.url("/login"))
+        .form(&[
+            ("request", request),
+            ("username", username),
+            ("password", password),
+            ("login", "login"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post_consent(t: &Target, cookie: &str, request: &str, button: &str) -> Response {
+    http()
+        .post(t.url("/consent"))
+        .header("cookie", cookie)
+        .form(&[("request", request), (button, button)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logs alice in: `(session cookie, request id)`.
+async fn log_in(t: &Target) -> (String, String) {
+    let page = t.authorize(&[]).await.text().await.unwrap();
+    let response = post_login(t, &request_id(&page), "alice", "alice-password").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let consent_url = location(&response).unwrap();
+    let consent = http()
+        .get(t.url(&consent_url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (cookie, request_id(&consent))
+}
+
+#[tokio::test]
+async fn form_login_walks_login_then_consent_to_a_code() {
+    let t = Target::start(None, LoginUi::Form).await;
+    let response = t.authorize(&[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("name=\"username\"") && page.contains("name=\"password\""));
+    assert!(page.contains("name=\"login\""));
+    let response = post_login(&t, &request_id(&page), "alice", "alice-password").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let consent = http()
+        .get(t.url(&location(&response).unwrap()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(consent.contains("name=\"approve\"") && consent.contains("name=\"deny\""));
+    assert!(consent.contains("127.0.0.1"), "the redirect host is shown");
+    let response = post_consent(&t, &cookie, &request_id(&consent), "approve").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let params = redirect_params(&response);
+    assert!(location(&response).unwrap().starts_with(REDIRECT));
+    assert_eq!(params["state"], "xyz");
+    assert_eq!(params["iss"], t.issuer);
+    let (status, body) = t.redeem(&params["code"], &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        jwt_part(body["access_token"].as_str().unwrap(), 1)["sub"],
+        "alice"
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_shows_the_login_page_again() {
+    let t = Target::start(None, LoginUi::Form).await;
+    let page = t.authorize(&[]).await.text().await.unwrap();
+    let response = post_login(&t, &request_id(&page), "alice", "bob-password").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("set-cookie").is_none());
+    assert!(response.text().await.unwrap().contains("name=\"password\""));
+}
+
+#[tokio::test]
+async fn session_cookie_skips_the_login_page_but_not_the_consent() {
+    let t = Target::start(None, LoginUi::Form).await;
+    let (cookie, _) = log_in(&t).await;
+    let challenge = challenge(VERIFIER);
+    let response = http()
+        .get(t.url("/authorize"))
+        .header("cookie", &cookie)
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", PUBLIC_CLIENT),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("state", "again"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(!page.contains("name=\"password\""));
+    assert!(page.contains("name=\"approve\""));
+}
+
+#[tokio::test]
+async fn deny_redirects_access_denied_with_iss() {
+    let t = Target::start(None, LoginUi::Form).await;
+    let (cookie, request) = log_in(&t).await;
+    let response = post_consent(&t, &cookie, &request, "deny").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let params = redirect_params(&response);
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["iss"], t.issuer);
+    assert!(!params.contains_key("code"));
+}
+
+#[tokio::test]
+async fn metadata_is_exemplary() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let response = http().get(t.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
+        let meta: Value = response.json().await.unwrap();
+        assert_eq!(meta["issuer"], json!(t.issuer));
+        assert_eq!(meta["response_types_supported"], json!(["code"]));
+        assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(meta["client_id_metadata_document_supported"], json!(true));
+        assert_eq!(
+            meta["authorization_response_iss_parameter_supported"],
+            json!(true)
+        );
+        assert!(meta["registration_endpoint"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn code_replay_revokes_the_first_tokens() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let code = t.code(&[]).await.unwrap();
+    let (_, first) = t.redeem(&code, &[]).await;
+    let (status, body) = t.redeem(&code, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(!t.active(first["access_token"].as_str().unwrap()).await);
+    let (status, _) = t
+        .refresh(first["refresh_token"].as_str().unwrap(), &[])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn refresh_replay_revokes_the_whole_family() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let rt1 = t.tokens(&[]).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, second) = t.refresh(&rt1, &[]).await;
+    let rt2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(t.refresh(&rt1, &[]).await.0, StatusCode::BAD_REQUEST);
+    let (status, body) = t.refresh(&rt2, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn cimd_client_on_the_allow_list_is_fetched_from_loopback() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let docs = DocHost::start().await;
+    let client_id = docs.put_valid("/agents/c.json", None);
+    let code = t.code(&[("client_id", &client_id)]).await.expect("a code");
+    assert_eq!(docs.hits("/agents/c.json"), 1);
+    assert_eq!(
+        t.running.events().cimd_fetches(),
+        std::slice::from_ref(&client_id)
+    );
+    let (status, body) = t.redeem(&code, &[("client_id", &client_id)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[rstest]
+#[case::ipv4_loopback("https://127.0.0.1:{port}/c.json")]
+#[case::ipv6_loopback("https://[::1]:{port}/c.json")]
+#[case::localhost_name("https://localhost:{port}/c.json")]
+#[case::http_scheme("http://client.conformance.test:{port}/c.json")]
+#[case::no_path("https://client.conformance.test:{port}")]
+#[tokio::test]
+async fn ssrf_and_malformed_client_ids_are_refused_without_a_request(#[case] template: &str) {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let docs = DocHost::start().await;
+    let client_id = template.replace("{port}", &docs.port.to_string());
+    docs.put("/c.json", vec![Doc::json(&valid_doc(&client_id))]);
+    docs.put("/", vec![Doc::json(&valid_doc(&client_id))]);
+    let response = t.authorize(&[("client_id", &client_id)]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        docs.hits.lock().unwrap().is_empty(),
+        "no request reached the host"
+    );
+    assert!(t.running.events().cimd_fetches().is_empty());
+}
+
+#[tokio::test]
+async fn cimd_max_age_is_honoured() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let docs = DocHost::start().await;
+    let client_id = docs.put_valid("/c.json", Some("max-age=600"));
+    assert!(t.code(&[("client_id", &client_id)]).await.is_some());
+    assert!(t.code(&[("client_id", &client_id)]).await.is_some());
+    assert_eq!(docs.hits("/c.json"), 1);
+}
+
+#[tokio::test]
+async fn cimd_no_store_is_fetched_every_flow() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let docs = DocHost::start().await;
+    let client_id = docs.put_valid("/c.json", Some("no-store"));
+    assert!(t.code(&[("client_id", &client_id)]).await.is_some());
+    assert!(t.code(&[("client_id", &client_id)]).await.is_some());
+    assert_eq!(docs.hits("/c.json"), 2);
+}
+
+#[rstest]
+#[case::server_error(Doc::status(500))]
+#[case::invalid_document(Doc::json(&json!({"client_name": "no ids"})).cached("max-age=600"))]
+#[tokio::test]
+async fn cimd_failures_are_not_cached(#[case] first: Doc) {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let docs = DocHost::start().await;
+    let client_id = docs.client_id("/c.json");
+    let valid = Doc::json(&valid_doc(&client_id)).cached("max-age=600");
+    docs.put("/c.json", vec![first, valid]);
+    let response = t.authorize(&[("client_id", &client_id)]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(t.code(&[("client_id", &client_id)]).await.is_some());
+    assert_eq!(docs.hits("/c.json"), 2);
+}
+
+#[tokio::test]
+async fn cimd_document_over_5_kib_is_refused() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let docs = DocHost::start().await;
+    let client_id = docs.client_id("/big.json");
+    let mut doc = valid_doc(&client_id);
+    doc["client_name"] = json!("x".repeat(6 * 1024));
+    docs.put("/big.json", vec![Doc::json(&doc)]);
+    let response = t.authorize(&[("client_id", &client_id)]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn mismatched_redirect_uri_gets_an_error_page_not_a_redirect() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let response = t
+        .authorize(&[("redirect_uri", "https://evil.example/cb")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn empty_valued_parameters_are_treated_as_omitted() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let challenge = challenge(VERIFIER);
+    let response = http()
+        .get(t.url("/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", PUBLIC_CLIENT),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("resource", ""),
+            ("scope", ""),
+            ("state", "s1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let params = redirect_params(&response);
+    assert!(params.contains_key("code"), "{params:?}");
+    assert_eq!(params["state"], "s1");
+}
+
+#[tokio::test]
+async fn dcr_rejects_a_remote_http_redirect_uri() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let response = t
+        .register(json!({"redirect_uris": ["http://evil.example/cb"]}))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_redirect_uri");
+}

@@ -1,0 +1,1231 @@
+//! The suite's user agent: opens an authorization URL and walks the authorization server's redirects, login
+//! and consent pages (per the [`LoginMode`]) until a redirect leaves the server: to the client's callback or
+//! anywhere else. Neither is followed; what the server sent is the observation.
+//!
+//! Every request goes through the suite's [`Http`] (recorded as evidence, secrets redacted, no redirect
+//! followed by the client itself). The agent keeps cookies between walks, as a browser would, so a session
+//! cookie set by one login skips the login page on the next authorization.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use mcp_auth_reports::{Exchange, HttpRequest, HttpResponse};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use super::login::{FormMethod, LoginMode, LoginScript};
+use crate::evidence::Scenario;
+use crate::http::{is_loopback_host, Http, Request};
+
+/// Requests in one walk before the agent gives up (a redirect or login loop).
+pub const MAX_HOPS: usize = 20;
+
+/// What one authorization walk saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorized {
+    pub outcome: AuthorizeOutcome,
+    /// Every exchange of the walk, in order.
+    pub exchanges: Vec<String>,
+    /// Status and exchange id of each form submission's response (AS-AZ-10 judges the status).
+    pub form_posts: Vec<(u16, String)>,
+}
+
+/// How a walk ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    /// A redirect whose Location starts with the callback prefix: its query and fragment parameters
+    /// (duplicates kept, in order). `location` is the Location resolved against the URL that answered.
+    /// In manual mode the redirect happened in the browser: `status` is 0 (not observed) and `exchange` names
+    /// the listener's record of the browser's request.
+    Callback {
+        location: String,
+        params: Vec<(String, String)>,
+        fragment: Vec<(String, String)>,
+        status: u16,
+        exchange: String,
+    },
+    /// A redirect to anywhere else off the authorization server's origin (e.g. an attacker URI); not followed.
+    Elsewhere {
+        location: String,
+        status: u16,
+        exchange: String,
+    },
+    /// The walk ended on a page (an error page, or a page the mode or script could not handle).
+    Page {
+        status: u16,
+        body: String,
+        exchange: String,
+    },
+    /// The suite could not complete the walk (transport error, script mismatch, loop, manual timeout).
+    Failed {
+        reason: String,
+        exchange: Option<String>,
+    },
+}
+
+/// Shows the authorization URL to the person in manual mode.
+pub type Prompt = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The user agent. One per run (or per user): it keeps its cookies across walks.
+pub struct UserAgent {
+    http: Http,
+    mode: LoginMode,
+    callback_prefix: String,
+    jar: CookieJar,
+    listener: Option<Arc<CallbackListener>>,
+    prompt: Prompt,
+}
+
+impl std::fmt::Debug for UserAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserAgent")
+            .field("mode", &self.mode)
+            .field("callback_prefix", &self.callback_prefix)
+            .field("cookies", &self.jar.cookies().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserAgent {
+    /// A fresh agent (empty cookie jar). The script's password-like values are registered as secrets with
+    /// `http`, so the evidence of the form posts never shows them.
+    pub fn new(http: Http, mode: LoginMode, callback_prefix: String) -> UserAgent {
+        if let LoginMode::Form(script) = &mode {
+            for secret in script.secret_values() {
+                http.register_secret(secret);
+            }
+        }
+        UserAgent {
+            http,
+            mode,
+            callback_prefix,
+            jar: CookieJar::new(),
+            listener: None,
+            prompt: Arc::new(|url| {
+                eprintln!("Open this URL in a browser and complete the login:\n  {url}");
+            }),
+        }
+    }
+
+    /// The listener manual mode waits on (its `redirect_uri()` is the one in the authorization URL).
+    pub fn with_callback_listener(mut self, listener: Arc<CallbackListener>) -> UserAgent {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Replaces how manual mode shows the URL (default: a line on stderr).
+    pub fn with_prompt(mut self, prompt: impl Fn(&str) + Send + Sync + 'static) -> UserAgent {
+        self.prompt = Arc::new(prompt);
+        self
+    }
+
+    pub fn mode(&self) -> &LoginMode {
+        &self.mode
+    }
+
+    pub fn cookies(&self) -> &CookieJar {
+        &self.jar
+    }
+
+    /// Opens the authorization URL and follows same-origin redirects and the login/consent pages (per the
+    /// mode) until a redirect leaves the AS: to the callback prefix (not followed) or elsewhere (not followed).
+    pub async fn authorize(&self, sc: &Scenario, url: &str) -> Authorized {
+        match &self.mode {
+            LoginMode::Auto => self.walk(sc, url, None).await,
+            LoginMode::Form(script) => self.walk(sc, url, Some(script)).await,
+            LoginMode::Manual { timeout } => self.manual(sc, url, *timeout).await,
+        }
+    }
+
+    async fn walk(&self, sc: &Scenario, url: &str, script: Option<&LoginScript>) -> Authorized {
+        let mut walk = Walk::default();
+        let mut hop = match Url::parse(url) {
+            Ok(url) => Hop::get(url, "authorize: open the authorization URL".to_owned()),
+            Err(e) => return walk.failed(format!("invalid authorization URL {url:?}: {e}"), None),
+        };
+        let origin = hop.url.origin();
+        for _ in 0..MAX_HOPS {
+            let mut req = Request::method(hop.method.clone(), hop.url.as_str());
+            if let Some(cookies) = self.jar.cookie_header(&hop.url, SystemTime::now()) {
+                req = req.header("cookie", cookies);
+            }
+            if let Some(body) = hop.body.take() {
+                req = req.header("content-type", "application/x-www-form-urlencoded");
+                req.body = Some(body);
+            }
+            let recorded = self.http.send(sc, &hop.purpose, req).await;
+            let id = recorded.id;
+            walk.exchanges.push(id.clone());
+            let resp = match recorded.result {
+                Ok(resp) => resp,
+                Err(e) => return walk.failed(format!("{}: {e}", hop.purpose), Some(id)),
+            };
+            for line in resp.header_all("set-cookie") {
+                self.jar.store(&hop.url, line, SystemTime::now());
+            }
+            if hop.form_submission {
+                walk.form_posts.push((resp.status, id.clone()));
+            }
+            let status = resp.status;
+
+            if (300..400).contains(&status) {
+                let Some(raw) = resp.header("location") else {
+                    return walk.end(AuthorizeOutcome::Page {
+                        status,
+                        body: resp.text(),
+                        exchange: id,
+                    });
+                };
+                let target = match hop.url.join(raw.trim()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        return walk.failed(format!("unusable Location {raw:?}: {e}"), Some(id))
+                    }
+                };
+                if self.is_callback(raw, &target) {
+                    return walk.end(callback(&target, status, id));
+                }
+                if target.origin() != origin {
+                    return walk.end(AuthorizeOutcome::Elsewhere {
+                        location: target.into(),
+                        status,
+                        exchange: id,
+                    });
+                }
+                // 301/302/303 become a GET; so does a 307/308 answering a form post: the agent never
+                // re-posts credentials (the form post's status is in `form_posts` for the checks to judge).
+                hop = Hop::get(target, format!("authorize: follow the {status} redirect"));
+                continue;
+            }
+
+            let page = resp.text();
+            if let (Some(script), true) = (script, (200..300).contains(&status)) {
+                if let Some((number, step)) = script.step_for(&page) {
+                    let filled = match step.fill(&page) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            return walk.failed(format!("login step {number}: {e}"), Some(id))
+                        }
+                    };
+                    let mut target = match hop.url.join(&filled.action) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            return walk.failed(
+                                format!(
+                                    "login step {number}: form action {:?}: {e}",
+                                    filled.action
+                                ),
+                                Some(id),
+                            )
+                        }
+                    };
+                    target.set_fragment(None);
+                    let purpose = format!("authorize: submit the form of login step {number}");
+                    hop = match filled.method {
+                        FormMethod::Get => {
+                            target.set_query(Some(&filled.encoded()));
+                            Hop {
+                                form_submission: true,
+                                ..Hop::get(target, purpose)
+                            }
+                        }
+                        FormMethod::Post => Hop {
+                            url: target,
+                            method: reqwest::Method::POST,
+                            body: Some(filled.encoded()),
+                            purpose,
+                            form_submission: true,
+                        },
+                    };
+                    continue;
+                }
+            }
+            return walk.end(AuthorizeOutcome::Page {
+                status,
+                body: page,
+                exchange: id,
+            });
+        }
+        let last = walk.exchanges.last().cloned();
+        walk.failed(
+            format!("the walk did not leave the authorization server within {MAX_HOPS} requests"),
+            last,
+        )
+    }
+
+    fn is_callback(&self, raw: &str, resolved: &Url) -> bool {
+        let prefix = self.callback_prefix.as_str();
+        !prefix.is_empty()
+            && (raw.trim().starts_with(prefix) || resolved.as_str().starts_with(prefix))
+    }
+
+    async fn manual(&self, sc: &Scenario, url: &str, timeout: Duration) -> Authorized {
+        let walk = Walk::default();
+        let Some(listener) = &self.listener else {
+            return walk.failed(
+                "manual login needs a callback listener (UserAgent::with_callback_listener)".into(),
+                None,
+            );
+        };
+        let state = Url::parse(url).ok().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+        });
+        (self.prompt)(url);
+        let Some(received) = listener.take(state.as_deref(), timeout).await else {
+            return walk.failed(
+                format!(
+                    "no authorization callback reached {} within {timeout:?}",
+                    listener.redirect_uri()
+                ),
+                None,
+            );
+        };
+        let location = format!("http://{}{}", listener.addr, received.path_and_query);
+        let id = sc.next_id();
+        let mut exchange = Exchange::new(
+            id.clone(),
+            "manual login: the browser's redirect reached the callback listener",
+            HttpRequest::new(received.method.as_str(), location.as_str()),
+        );
+        exchange.response = Some(HttpResponse::new(200));
+        self.http.log().push(exchange);
+        let mut walk = walk;
+        walk.exchanges.push(id.clone());
+        walk.end(AuthorizeOutcome::Callback {
+            location,
+            params: received.params,
+            fragment: Vec::new(),
+            status: 0,
+            exchange: id,
+        })
+    }
+}
+
+/// The next request of a walk.
+struct Hop {
+    url: Url,
+    method: reqwest::Method,
+    body: Option<String>,
+    purpose: String,
+    form_submission: bool,
+}
+
+impl Hop {
+    fn get(url: Url, purpose: String) -> Hop {
+        Hop {
+            url,
+            method: reqwest::Method::GET,
+            body: None,
+            purpose,
+            form_submission: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Walk {
+    exchanges: Vec<String>,
+    form_posts: Vec<(u16, String)>,
+}
+
+impl Walk {
+    fn end(self, outcome: AuthorizeOutcome) -> Authorized {
+        Authorized {
+            outcome,
+            exchanges: self.exchanges,
+            form_posts: self.form_posts,
+        }
+    }
+
+    fn failed(self, reason: String, exchange: Option<String>) -> Authorized {
+        self.end(AuthorizeOutcome::Failed { reason, exchange })
+    }
+}
+
+fn callback(target: &Url, status: u16, exchange: String) -> AuthorizeOutcome {
+    let pairs = |s: Option<&str>| -> Vec<(String, String)> {
+        url::form_urlencoded::parse(s.unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    };
+    AuthorizeOutcome::Callback {
+        location: target.as_str().to_owned(),
+        params: pairs(target.query()),
+        fragment: pairs(target.fragment()),
+        status,
+        exchange,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cookies
+// ---------------------------------------------------------------------------------------------------------
+
+/// One stored cookie (RFC 6265 §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    pub name: String,
+    pub value: String,
+    /// The host that set it (host-only) or its `Domain` attribute, lowercase, without a leading dot.
+    pub domain: String,
+    pub host_only: bool,
+    pub path: String,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: Option<String>,
+    /// `None`: a session cookie.
+    pub expires: Option<SystemTime>,
+}
+
+impl Cookie {
+    fn expired(&self, now: SystemTime) -> bool {
+        self.expires.is_some_and(|t| t <= now)
+    }
+
+    fn matches(&self, url: &Url, now: SystemTime) -> bool {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let domain_ok = if self.host_only {
+            host == self.domain
+        } else {
+            domain_match(&host, &self.domain)
+        };
+        // Loopback counts as a secure context, as in browsers: the reference AS runs on plain http there.
+        let secure_ok = !self.secure || url.scheme() == "https" || is_loopback_host(&host);
+        domain_ok && secure_ok && path_match(url.path(), &self.path) && !self.expired(now)
+    }
+}
+
+/// A cookie jar, per host. The time is passed in, so expiry is testable without waiting.
+#[derive(Debug, Default)]
+pub struct CookieJar {
+    cookies: Mutex<Vec<Cookie>>,
+}
+
+impl CookieJar {
+    pub fn new() -> CookieJar {
+        CookieJar::default()
+    }
+
+    /// Stores (or replaces, or deletes when already expired) the cookie of one `Set-Cookie` line received
+    /// from `url`. Malformed lines and `Domain` attributes that do not cover the host are ignored.
+    pub fn store(&self, url: &Url, set_cookie: &str, now: SystemTime) {
+        let Some(cookie) = parse_set_cookie(url, set_cookie, now) else {
+            return;
+        };
+        let mut jar = self.lock();
+        let existing = jar.iter().position(|c| {
+            c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path
+        });
+        match (existing, cookie.expired(now)) {
+            (Some(i), true) => {
+                jar.remove(i);
+            }
+            (Some(i), false) => jar[i] = cookie,
+            (None, true) => {}
+            (None, false) => jar.push(cookie),
+        }
+    }
+
+    /// The `Cookie` header value for a request to `url`: longer paths first, then oldest first.
+    pub fn cookie_header(&self, url: &Url, now: SystemTime) -> Option<String> {
+        let jar = self.lock();
+        let mut matching: Vec<&Cookie> = jar.iter().filter(|c| c.matches(url, now)).collect();
+        if matching.is_empty() {
+            return None;
+        }
+        matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
+        Some(
+            matching
+                .iter()
+                .map(|c| format!("{}={}", c.name, c.value))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    }
+
+    /// Every stored cookie, expired or not.
+    pub fn cookies(&self) -> Vec<Cookie> {
+        self.lock().clone()
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Cookie>> {
+        self.cookies.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn parse_set_cookie(url: &Url, line: &str, now: SystemTime) -> Option<Cookie> {
+    let mut parts = line.split(';');
+    let (name, value) = parts.next()?.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let host = url.host_str()?.to_ascii_lowercase();
+    let mut cookie = Cookie {
+        name: name.to_owned(),
+        value: value.trim().trim_matches('"').to_owned(),
+        domain: host.clone(),
+        host_only: true,
+        path: default_path(url.path()),
+        secure: false,
+        http_only: false,
+        same_site: None,
+        expires: None,
+    };
+    let mut max_age: Option<SystemTime> = None;
+    for attr in parts {
+        let (key, val) = match attr.split_once('=') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None => (attr.trim(), ""),
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "expires" => {
+                if let Ok(t) = httpdate::parse_http_date(val) {
+                    cookie.expires = Some(t);
+                }
+            }
+            "max-age" => {
+                if let Ok(secs) = val.parse::<i64>() {
+                    max_age = Some(if secs <= 0 {
+                        UNIX_EPOCH
+                    } else {
+                        now + Duration::from_secs(secs.unsigned_abs())
+                    });
+                }
+            }
+            "domain" => {
+                let domain = val.trim_start_matches('.').to_ascii_lowercase();
+                if domain.is_empty() {
+                    continue;
+                }
+                if !domain_match(&host, &domain)
+                    || (domain != host && host.parse::<std::net::IpAddr>().is_ok())
+                {
+                    return None;
+                }
+                cookie.domain = domain;
+                cookie.host_only = false;
+            }
+            "path" if val.starts_with('/') => cookie.path = val.to_owned(),
+            "secure" => cookie.secure = true,
+            "httponly" => cookie.http_only = true,
+            "samesite" => cookie.same_site = Some(val.to_owned()),
+            _ => {}
+        }
+    }
+    // Max-Age wins over Expires, whatever their order.
+    if max_age.is_some() {
+        cookie.expires = max_age;
+    }
+    Some(cookie)
+}
+
+fn domain_match(host: &str, domain: &str) -> bool {
+    host == domain || (host.ends_with(domain) && host[..host.len() - domain.len()].ends_with('.'))
+}
+
+/// RFC 6265 §5.1.4.
+fn default_path(request_path: &str) -> String {
+    match request_path.rfind('/') {
+        Some(0) | None => "/".to_owned(),
+        Some(i) if request_path.starts_with('/') => request_path[..i].to_owned(),
+        Some(_) => "/".to_owned(),
+    }
+}
+
+/// RFC 6265 §5.1.4.
+fn path_match(request_path: &str, cookie_path: &str) -> bool {
+    request_path == cookie_path
+        || (request_path.starts_with(cookie_path)
+            && (cookie_path.ends_with('/') || request_path[cookie_path.len()..].starts_with('/')))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Callback listener (manual mode)
+// ---------------------------------------------------------------------------------------------------------
+
+/// A redirect the callback listener received.
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    path_and_query: String,
+    params: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default)]
+struct Inbox {
+    received: Mutex<Vec<Received>>,
+    arrived: Notify,
+}
+
+/// The suite's loopback redirect URI, `http://127.0.0.1:<port>/callback`, where the browser lands in manual
+/// mode. Callbacks queue until taken. Stops when dropped.
+#[derive(Debug)]
+pub struct CallbackListener {
+    addr: std::net::SocketAddr,
+    inbox: Arc<Inbox>,
+    task: JoinHandle<()>,
+}
+
+impl CallbackListener {
+    /// Binds `127.0.0.1:0`, then serves.
+    pub async fn start() -> std::io::Result<CallbackListener> {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let inbox = Arc::new(Inbox::default());
+        let app = Router::new()
+            .route("/callback", axum::routing::any(receive))
+            .with_state(inbox.clone());
+        let task = tokio::spawn(async move {
+            // Ends only with the task (aborted on drop); if serving fails, waits time out.
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(CallbackListener { addr, inbox, task })
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("http://{}/callback", self.addr)
+    }
+
+    /// The query parameters of the oldest callback not yet taken, waiting for one up to `timeout`.
+    pub async fn wait(&self, timeout: Duration) -> Option<Vec<(String, String)>> {
+        self.take(None, timeout).await.map(|r| r.params)
+    }
+
+    /// Like [`wait`](Self::wait), for the oldest callback whose `state` parameter is `state`; others stay
+    /// queued.
+    pub async fn wait_for_state(
+        &self,
+        state: &str,
+        timeout: Duration,
+    ) -> Option<Vec<(String, String)>> {
+        self.take(Some(state), timeout).await.map(|r| r.params)
+    }
+
+    async fn take(&self, state: Option<&str>, timeout: Duration) -> Option<Received> {
+        let wanted = |r: &Received| {
+            state.is_none_or(|s| r.params.iter().any(|(k, v)| k == "state" && v == s))
+        };
+        let inbox = &self.inbox;
+        tokio::time::timeout(timeout, async {
+            loop {
+                let arrived = inbox.arrived.notified();
+                tokio::pin!(arrived);
+                // Registered before looking, so an arrival between the look and the await is not missed.
+                arrived.as_mut().enable();
+                {
+                    let mut received = inbox.received.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(i) = received.iter().position(wanted) {
+                        return received.remove(i);
+                    }
+                }
+                arrived.await;
+            }
+        })
+        .await
+        .ok()
+    }
+}
+
+impl Drop for CallbackListener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn receive(
+    State(inbox): State<Arc<Inbox>>,
+    method: axum::http::Method,
+    uri: Uri,
+) -> Response {
+    let params = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| uri.path().to_owned());
+    inbox
+        .received
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Received {
+            method: method.to_string(),
+            path_and_query,
+            params,
+        });
+    inbox.arrived.notify_waiters();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><title>Authorization received</title><p>The conformance suite received the \
+         authorization response. You can close this window.</p>",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use axum::http::HeaderMap;
+    use axum::response::{Html, Redirect};
+    use axum::routing::get;
+    use axum::Form;
+
+    use super::*;
+    use crate::evidence::EvidenceLog;
+    use crate::http::Limits;
+
+    const CALLBACK: &str = "http://127.0.0.1:9/callback";
+
+    /// A test authorization server on `127.0.0.1:0`; stops when dropped.
+    struct TestAs {
+        base: String,
+        task: JoinHandle<()>,
+    }
+
+    impl Drop for TestAs {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    async fn serve(app: Router) -> TestAs {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        TestAs { base, task }
+    }
+
+    fn http() -> Http {
+        Http::new(Limits::default(), EvidenceLog::new(), vec![]).unwrap()
+    }
+
+    fn agent(mode: LoginMode) -> UserAgent {
+        UserAgent::new(http(), mode, CALLBACK.to_owned())
+    }
+
+    fn form_mode(toml_text: &str) -> LoginMode {
+        LoginMode::Form(LoginScript::from_toml_str(toml_text).unwrap())
+    }
+
+    const SCRIPT: &str = r#"
+        [[step]]
+        when = 'name="password"'
+        fields = { username = "alice", password = "alice-password" }
+        submit = "login"
+        [[step]]
+        when = 'name="approve"'
+        submit = "approve"
+    "#;
+
+    const LOGIN_PAGE: &str = r#"<html><body><form method="post" action="/login">
+        <input type="hidden" name="csrf" value="t-1"><input name="username"><input type="password" name="password">
+        <button type="submit" name="login" value="go">Sign in</button></form></body></html>"#;
+
+    const CONSENT_PAGE: &str = r#"<html><body><form method="post">
+        <button name="approve" value="yes">Approve</button><button name="deny" value="yes">Deny</button>
+        </form></body></html>"#;
+
+    fn has_session(headers: &HeaderMap) -> bool {
+        headers.get("cookie").and_then(|v| v.to_str().ok()) == Some("sid=s-123")
+    }
+
+    fn good_login(form: &HashMap<String, String>) -> bool {
+        let f = |k: &str| form.get(k).map(String::as_str);
+        f("csrf") == Some("t-1")
+            && f("username") == Some("alice")
+            && f("password") == Some("alice-password")
+            && f("login") == Some("go")
+    }
+
+    /// Login (sets `sid`) → 303 → consent (needs `sid`) → 303 → callback.
+    fn login_and_consent() -> Router {
+        Router::new()
+            .route("/authorize", get(|| async { Html(LOGIN_PAGE) }))
+            .route(
+                "/login",
+                axum::routing::post(|Form(form): Form<HashMap<String, String>>| async move {
+                    if !good_login(&form) {
+                        return Html("bad credentials").into_response();
+                    }
+                    (
+                        [(
+                            header::SET_COOKIE,
+                            "sid=s-123; Path=/; HttpOnly; Secure; SameSite=Lax",
+                        )],
+                        Redirect::to("/consent"),
+                    )
+                        .into_response()
+                }),
+            )
+            .route(
+                "/consent",
+                get(|headers: HeaderMap| async move {
+                    if has_session(&headers) {
+                        Html(CONSENT_PAGE).into_response()
+                    } else {
+                        (StatusCode::UNAUTHORIZED, "no session").into_response()
+                    }
+                })
+                .post(
+                    |headers: HeaderMap, Form(form): Form<HashMap<String, String>>| async move {
+                        if has_session(&headers) && form.contains_key("approve") {
+                            Redirect::to(&format!("{CALLBACK}?code=c-1&state=s-1")).into_response()
+                        } else {
+                            (StatusCode::FORBIDDEN, "denied").into_response()
+                        }
+                    },
+                ),
+            )
+    }
+
+    fn redirect_to(location: &'static str) -> Router {
+        Router::new().route(
+            "/authorize",
+            get(move || async move { Redirect::to(location) }),
+        )
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn form_login_carries_the_session_cookie_to_consent_and_ends_at_the_callback() {
+        let target = serve(login_and_consent()).await;
+        let sc = Scenario::new("walk");
+        let result = agent(form_mode(SCRIPT))
+            .authorize(&sc, &format!("{}/authorize?state=s-1", target.base))
+            .await;
+        match &result.outcome {
+            AuthorizeOutcome::Callback {
+                params,
+                fragment,
+                status,
+                exchange,
+                ..
+            } => {
+                assert_eq!(params, &pairs(&[("code", "c-1"), ("state", "s-1")]));
+                assert!(fragment.is_empty());
+                assert_eq!(*status, 303);
+                assert_eq!(exchange, "walk#4");
+            }
+            other => panic!("expected the callback, got {other:?}"),
+        }
+        assert_eq!(
+            result.exchanges,
+            vec!["walk#1", "walk#2", "walk#3", "walk#4"]
+        );
+        assert_eq!(
+            result.form_posts,
+            vec![(303, "walk#2".to_owned()), (303, "walk#4".to_owned())]
+        );
+    }
+
+    #[tokio::test]
+    async fn form_passwords_are_redacted_in_the_evidence() {
+        let target = serve(login_and_consent()).await;
+        let sc = Scenario::new("redact");
+        let agent = agent(form_mode(SCRIPT));
+        agent
+            .authorize(&sc, &format!("{}/authorize", target.base))
+            .await;
+        let login_post = agent
+            .http
+            .log()
+            .snapshot()
+            .into_iter()
+            .find(|e| e.id == "redact#2")
+            .unwrap();
+        let body = login_post.request.body.unwrap();
+        assert!(body.contains("username=alice"), "{body}");
+        assert!(!body.contains("alice-password"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn auto_mode_stops_at_a_direct_redirect_to_the_callback() {
+        let target = serve(redirect_to("http://127.0.0.1:9/callback?code=c-2&iss=x")).await;
+        let result = agent(LoginMode::Auto)
+            .authorize(
+                &Scenario::new("auto"),
+                &format!("{}/authorize", target.base),
+            )
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Callback { params, status: 303, .. }
+                if params == &pairs(&[("code", "c-2"), ("iss", "x")])),
+            "{result:?}"
+        );
+        assert_eq!(result.exchanges.len(), 1);
+        assert!(result.form_posts.is_empty());
+    }
+
+    #[tokio::test]
+    async fn callback_fragment_parameters_are_parsed_in_order_with_duplicates() {
+        let target = serve(redirect_to(
+            "http://127.0.0.1:9/callback#access_token=a&scope=x&scope=y",
+        ))
+        .await;
+        let result = agent(LoginMode::Auto)
+            .authorize(
+                &Scenario::new("frag"),
+                &format!("{}/authorize", target.base),
+            )
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Callback { params, fragment, .. }
+                if params.is_empty()
+                    && fragment == &pairs(&[("access_token", "a"), ("scope", "x"), ("scope", "y")])),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_off_origin_redirect_ends_the_walk_as_elsewhere() {
+        let target = serve(redirect_to("https://attacker.example/cb?code=c-3")).await;
+        let result = agent(LoginMode::Auto)
+            .authorize(&Scenario::new("off"), &format!("{}/authorize", target.base))
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Elsewhere { location, status: 303, exchange }
+                if location == "https://attacker.example/cb?code=c-3" && exchange == "off#1"),
+            "{result:?}"
+        );
+        assert_eq!(result.exchanges.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_page_no_step_applies_to_ends_the_walk_as_page() {
+        let app = Router::new().route(
+            "/authorize",
+            get(|| async { (StatusCode::BAD_REQUEST, Html("<p>invalid_request</p>")) }),
+        );
+        let target = serve(app).await;
+        let result = agent(form_mode(SCRIPT))
+            .authorize(
+                &Scenario::new("page"),
+                &format!("{}/authorize", target.base),
+            )
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Page { status: 400, body, .. }
+                if body.contains("invalid_request")),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn auto_mode_ends_on_a_login_page() {
+        let target = serve(login_and_consent()).await;
+        let result = agent(LoginMode::Auto)
+            .authorize(
+                &Scenario::new("auto-page"),
+                &format!("{}/authorize", target.base),
+            )
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Page { status: 200, .. }),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_307_answering_a_form_post_is_recorded_and_followed_with_a_get() {
+        let app = Router::new()
+            .route("/authorize", get(|| async { Html(LOGIN_PAGE) }))
+            .route(
+                "/login",
+                axum::routing::post(|| async { Redirect::temporary("/consent") }),
+            )
+            // GET only: a re-posted form would get 405 and end the walk on a page.
+            .route(
+                "/consent",
+                get(|| async { Redirect::to(&format!("{CALLBACK}?code=c-4")) }),
+            );
+        let target = serve(app).await;
+        let result = agent(form_mode(SCRIPT))
+            .authorize(
+                &Scenario::new("t307"),
+                &format!("{}/authorize", target.base),
+            )
+            .await;
+        assert_eq!(result.form_posts, vec![(307, "t307#2".to_owned())]);
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Callback { exchange, .. } if exchange == "t307#3"),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_loop_fails_after_the_hop_limit() {
+        let target = serve(redirect_to("/authorize")).await;
+        let result = agent(LoginMode::Auto)
+            .authorize(
+                &Scenario::new("loop"),
+                &format!("{}/authorize", target.base),
+            )
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Failed { exchange: Some(id), .. } if id == "loop#20"),
+            "{result:?}"
+        );
+        assert_eq!(result.exchanges.len(), MAX_HOPS);
+    }
+
+    #[tokio::test]
+    async fn a_step_whose_form_is_missing_fails_with_the_step_number() {
+        let app = Router::new().route(
+            "/authorize",
+            get(|| async { Html(r#"<p>name="password" but no form</p>"#) }),
+        );
+        let target = serve(app).await;
+        let result = agent(form_mode(SCRIPT))
+            .authorize(
+                &Scenario::new("noform"),
+                &format!("{}/authorize", target.base),
+            )
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Failed { reason, .. } if reason.starts_with("login step 1")),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn manual_mode_returns_the_parameters_the_callback_listener_receives() {
+        let listener = Arc::new(CallbackListener::start().await.unwrap());
+        let client = http();
+        let agent = UserAgent::new(
+            client.clone(),
+            LoginMode::Manual {
+                timeout: Duration::from_secs(10),
+            },
+            listener.redirect_uri(),
+        )
+        .with_callback_listener(listener.clone())
+        .with_prompt(|_| {});
+        let sc = Scenario::new("manual");
+        let browser = Scenario::new("browser");
+        let redirect = format!("{}?code=c-5&state=s-5", listener.redirect_uri());
+        let (result, landed) = tokio::join!(
+            agent.authorize(&sc, "http://127.0.0.1:1/authorize?state=s-5"),
+            client.send(
+                &browser,
+                "the browser follows the redirect",
+                Request::get(redirect.clone())
+            ),
+        );
+        assert_eq!(landed.result.unwrap().status, 200);
+        match result.outcome {
+            AuthorizeOutcome::Callback {
+                location,
+                params,
+                exchange,
+                ..
+            } => {
+                assert_eq!(location, redirect);
+                assert_eq!(params, pairs(&[("code", "c-5"), ("state", "s-5")]));
+                assert_eq!(exchange, "manual#1");
+            }
+            other => panic!("expected the callback, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn manual_mode_skips_a_callback_carrying_another_state() {
+        let listener = Arc::new(CallbackListener::start().await.unwrap());
+        let client = http();
+        let browser = Scenario::new("browser");
+        let stale = format!("{}?code=old&state=other", listener.redirect_uri());
+        client.send(&browser, "stale", Request::get(stale)).await;
+        let agent = UserAgent::new(
+            client.clone(),
+            LoginMode::Manual {
+                timeout: Duration::from_secs(10),
+            },
+            listener.redirect_uri(),
+        )
+        .with_callback_listener(listener.clone())
+        .with_prompt(|_| {});
+        let fresh = format!("{}?code=new&state=mine", listener.redirect_uri());
+        let sc = Scenario::new("manual");
+        let (result, _) = tokio::join!(
+            agent.authorize(&sc, "http://127.0.0.1:1/a?state=mine"),
+            client.send(&browser, "fresh", Request::get(fresh)),
+        );
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Callback { params, .. }
+                if params == &pairs(&[("code", "new"), ("state", "mine")])),
+            "{result:?}"
+        );
+        // The stale one is still queued for whoever wants it.
+        assert_eq!(
+            listener.wait(Duration::ZERO).await,
+            Some(pairs(&[("code", "old"), ("state", "other")]))
+        );
+    }
+
+    #[tokio::test]
+    async fn waiting_on_an_idle_callback_listener_times_out() {
+        let listener = CallbackListener::start().await.unwrap();
+        assert_eq!(listener.wait(Duration::ZERO).await, None);
+        assert!(listener.redirect_uri().starts_with("http://127.0.0.1:"));
+        assert!(listener.redirect_uri().ends_with("/callback"));
+    }
+
+    // --- cookie jar -------------------------------------------------------------------------------------
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn host_only_cookies_go_back_to_their_host_only() {
+        let jar = CookieJar::new();
+        jar.store(&u("http://as.conformance.test/login"), "sid=1", at(0));
+        assert_eq!(
+            jar.cookie_header(&u("http://as.conformance.test/consent"), at(0)),
+            Some("sid=1".into())
+        );
+        assert_eq!(
+            jar.cookie_header(&u("http://sub.as.conformance.test/consent"), at(0)),
+            None
+        );
+        assert_eq!(
+            jar.cookie_header(&u("http://127.0.0.1/consent"), at(0)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_domain_cookie_covers_subdomains_and_a_foreign_domain_is_refused() {
+        let jar = CookieJar::new();
+        jar.store(
+            &u("http://a.conformance.test/"),
+            "d=1; Domain=.conformance.test",
+            at(0),
+        );
+        jar.store(
+            &u("http://a.conformance.test/"),
+            "x=1; Domain=example.com",
+            at(0),
+        );
+        assert_eq!(
+            jar.cookie_header(&u("http://b.conformance.test/"), at(0)),
+            Some("d=1".into())
+        );
+        assert_eq!(jar.cookies().len(), 1);
+    }
+
+    #[test]
+    fn cookies_match_by_path_longest_first() {
+        let jar = CookieJar::new();
+        jar.store(&u("http://h.test/a/login"), "dflt=1", at(0));
+        jar.store(&u("http://h.test/"), "root=1; Path=/", at(0));
+        jar.store(&u("http://h.test/"), "deep=1; Path=/a/b", at(0));
+        assert_eq!(
+            jar.cookie_header(&u("http://h.test/a/b/c"), at(0)),
+            Some("deep=1; dflt=1; root=1".into())
+        );
+        assert_eq!(
+            jar.cookie_header(&u("http://h.test/ab"), at(0)),
+            Some("root=1".into())
+        );
+    }
+
+    #[test]
+    fn secure_cookies_go_to_loopback_http_but_not_to_other_http() {
+        let jar = CookieJar::new();
+        jar.store(
+            &u("http://127.0.0.1:8080/"),
+            "s=1; Secure; HttpOnly; SameSite=Lax",
+            at(0),
+        );
+        jar.store(&u("http://remote.example/"), "s=2; Secure", at(0));
+        assert_eq!(
+            jar.cookie_header(&u("http://127.0.0.1:8080/x"), at(0)),
+            Some("s=1".into())
+        );
+        assert_eq!(jar.cookie_header(&u("http://remote.example/"), at(0)), None);
+        assert_eq!(
+            jar.cookie_header(&u("https://remote.example/"), at(0)),
+            Some("s=2".into())
+        );
+        let stored = &jar.cookies()[0];
+        assert!(stored.secure && stored.http_only);
+        assert_eq!(stored.same_site.as_deref(), Some("Lax"));
+    }
+
+    #[test]
+    fn max_age_and_expires_bound_a_cookies_life() {
+        let jar = CookieJar::new();
+        let url = u("http://h.test/");
+        jar.store(&url, "short=1; Max-Age=10", at(1_000));
+        jar.store(
+            &url,
+            "dated=1; Expires=Thu, 01 Jan 1970 00:30:00 GMT",
+            at(1_000),
+        );
+        jar.store(
+            &url,
+            "both=1; Max-Age=100; Expires=Thu, 01 Jan 1970 00:00:01 GMT",
+            at(1_000),
+        );
+        assert_eq!(
+            jar.cookie_header(&url, at(1_005)),
+            Some("short=1; dated=1; both=1".into())
+        );
+        assert_eq!(
+            jar.cookie_header(&url, at(1_050)),
+            Some("dated=1; both=1".into())
+        );
+        assert_eq!(jar.cookie_header(&url, at(1_500)), Some("dated=1".into()));
+        assert_eq!(jar.cookie_header(&url, at(1_800)), None);
+    }
+
+    #[test]
+    fn a_cookie_is_replaced_by_name_and_deleted_by_max_age_zero() {
+        let jar = CookieJar::new();
+        let url = u("http://h.test/");
+        jar.store(&url, "sid=1", at(0));
+        jar.store(&url, "sid=2", at(0));
+        assert_eq!(jar.cookie_header(&url, at(0)), Some("sid=2".into()));
+        jar.store(&url, "sid=; Max-Age=0", at(0));
+        assert_eq!(jar.cookie_header(&url, at(0)), None);
+        assert!(jar.cookies().is_empty());
+    }
+
+    #[test]
+    fn malformed_set_cookie_lines_are_ignored() {
+        let jar = CookieJar::new();
+        let url = u("http://h.test/");
+        jar.store(&url, "no-equals-sign", at(0));
+        jar.store(&url, "=value-without-name", at(0));
+        assert!(jar.cookies().is_empty());
+    }
+}

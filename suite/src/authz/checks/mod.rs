@@ -1,0 +1,147 @@
+//! Authorization-server checks, one registry. A refusal check needs the happy flow to work first: an AS that
+//! refuses everything proves nothing by refusing an attack.
+
+mod authorize;
+mod cimd;
+mod meta;
+mod token;
+
+use mcp_auth_reports::{Level, Role};
+
+use crate::authz::agent::{AuthorizeOutcome, Authorized};
+use crate::authz::oauth::TokenResult;
+use crate::authz::obs::{param, AuthzObservations};
+use crate::check::{Check, CheckMeta, Evaluation};
+
+/// An authz-role check.
+pub type AuthzCheck = dyn Check<AuthzObservations>;
+
+pub struct FnCheck {
+    pub meta: CheckMeta,
+    pub eval: fn(&CheckMeta, &AuthzObservations) -> Evaluation,
+}
+
+impl Check<AuthzObservations> for FnCheck {
+    fn meta(&self) -> &CheckMeta {
+        &self.meta
+    }
+
+    fn evaluate(&self, obs: &AuthzObservations) -> Evaluation {
+        (self.eval)(&self.meta, obs)
+    }
+}
+
+pub const fn meta(
+    id: &'static str,
+    title: &'static str,
+    level: Level,
+    spec_refs: &'static [&'static str],
+    summary: &'static str,
+) -> CheckMeta {
+    CheckMeta {
+        id,
+        title,
+        role: Role::Authz,
+        level,
+        spec_refs,
+        summary,
+    }
+}
+
+pub fn check(
+    meta: CheckMeta,
+    eval: fn(&CheckMeta, &AuthzObservations) -> Evaluation,
+) -> Box<AuthzCheck> {
+    Box::new(FnCheck { meta, eval })
+}
+
+/// Every authz-role check, in report order.
+pub fn registry() -> Vec<Box<AuthzCheck>> {
+    let mut all: Vec<Box<AuthzCheck>> = Vec::new();
+    all.extend(meta::checks());
+    all.extend(authorize::checks());
+    all.extend(token::checks());
+    all.extend(cimd::checks());
+    all
+}
+
+/// ERROR unless a valid authorization request yields a code (the precondition of every refusal check).
+pub fn happy_precondition(o: &AuthzObservations) -> Option<Evaluation> {
+    match &o.happy {
+        Ok(_) => None,
+        Err(e) => Some(e.to_evaluation(
+            "a valid authorization request did not complete, so a refusal proves nothing",
+        )),
+    }
+}
+
+/// The code a walk obtained, if any.
+pub fn code_of(a: &Authorized) -> Option<&str> {
+    match &a.outcome {
+        AuthorizeOutcome::Callback { params, .. } => param(params, "code"),
+        _ => None,
+    }
+}
+
+/// Where a walk was redirected off the AS (callback or elsewhere).
+pub fn redirected_to(a: &Authorized) -> Option<&str> {
+    match &a.outcome {
+        AuthorizeOutcome::Callback { location, .. }
+        | AuthorizeOutcome::Elsewhere { location, .. } => Some(location),
+        _ => None,
+    }
+}
+
+/// The exchange that ended a walk.
+pub fn last_exchange(a: &Authorized) -> Vec<String> {
+    a.exchanges.last().cloned().into_iter().collect()
+}
+
+/// The walk ended in a way the suite could not judge.
+pub fn walk_failed(a: &Authorized) -> Option<Evaluation> {
+    match &a.outcome {
+        AuthorizeOutcome::Failed { reason, exchange } => Some(
+            Evaluation::error(format!("the authorization walk failed: {reason}"))
+                .with_evidence(exchange.clone()),
+        ),
+        _ => None,
+    }
+}
+
+/// A refusal at the authorization endpoint: no code issued (an error redirect to the valid URI or a page).
+pub fn no_code(m: &CheckMeta, o: &AuthzObservations, a: &Authorized, what: &str) -> Evaluation {
+    if let Some(e) = happy_precondition(o) {
+        return e;
+    }
+    if let Some(e) = walk_failed(a) {
+        return e;
+    }
+    let expected = format!("{what} → no code (an error redirect or an error page)");
+    let actual = crate::authz::scenarios::describe(&a.outcome);
+    let e = match code_of(a) {
+        Some(_) => Evaluation::violated(m.level, expected, format!("{actual}: a code was issued")),
+        None => Evaluation::pass(expected, actual),
+    };
+    e.with_evidence(last_exchange(a))
+}
+
+/// A token-endpoint refusal: no tokens, a 4xx.
+pub fn token_refused(m: &CheckMeta, t: &TokenResult, what: &str, errors: &[&str]) -> Evaluation {
+    if let Some(err) = &t.error {
+        return Evaluation::error(format!("the token request got no response: {err}"))
+            .with_evidence([t.exchange.clone()]);
+    }
+    let expected = format!("{what} → HTTP 400 {}, no tokens", errors.join(" or "));
+    let actual = t.describe();
+    let e = if t.ok() {
+        Evaluation::violated(m.level, expected, format!("{actual}: tokens were issued"))
+    } else if (400..500).contains(&t.status) && t.oauth_error().is_some_and(|e| errors.contains(&e))
+    {
+        Evaluation::pass(expected, actual)
+    } else if (400..500).contains(&t.status) {
+        Evaluation::pass(expected, actual).with_message("refused, with an unexpected error code")
+    } else {
+        Evaluation::violated(m.level, expected, actual)
+    };
+    e.with_evidence([t.exchange.clone()])
+}

@@ -1,0 +1,390 @@
+//! What the authorization-server scenarios observed. Checks judge only this record.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::authz::agent::{AuthorizeOutcome, Authorized};
+use crate::authz::oauth::{Client, Endpoints, Pkce, TokenResult};
+use crate::check::ObsError;
+
+/// How the run logs in at the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginKind {
+    Auto,
+    Form,
+    Manual,
+}
+
+/// One AS metadata location and what it gave.
+#[derive(Debug, Clone)]
+pub struct MetadataFetch {
+    /// `rfc8414` or `openid`.
+    pub kind: &'static str,
+    pub url: String,
+    pub exchange: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Result<Map<String, Value>, String>,
+}
+
+impl MetadataFetch {
+    pub fn object(&self) -> Option<&Map<String, Value>> {
+        (self.status == 200).then_some(())?;
+        self.body.as_ref().ok()
+    }
+}
+
+/// Metadata discovery at the issuer.
+#[derive(Debug, Clone)]
+pub struct MetadataObs {
+    pub issuer: String,
+    pub fetches: Vec<MetadataFetch>,
+}
+
+impl MetadataObs {
+    /// Every document served.
+    pub fn documents(&self) -> impl Iterator<Item = (&MetadataFetch, &Map<String, Value>)> {
+        self.fetches
+            .iter()
+            .filter_map(|f| f.object().map(|o| (f, o)))
+    }
+}
+
+/// An authorization-code flow: the walk, the code, and its redemption.
+#[derive(Debug, Clone)]
+pub struct FlowObs {
+    pub client: Client,
+    pub pkce: Pkce,
+    pub state: String,
+    pub scope: String,
+    pub authorized: Authorized,
+    pub token: Option<TokenResult>,
+}
+
+impl FlowObs {
+    /// The callback parameters, when the walk ended at the client's redirect URI.
+    pub fn callback(&self) -> Option<&Vec<(String, String)>> {
+        match &self.authorized.outcome {
+            AuthorizeOutcome::Callback { params, .. } => Some(params),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        param(self.callback()?, "code")
+    }
+}
+
+/// A parameter by name.
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Redirect-URI variants of AS-AZ-02 (the registered URI is a loopback `/callback`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RedirectVariant {
+    ExtraPath,
+    TrailingSlash,
+    PathCase,
+    AddedQuery,
+    OtherHost,
+    Userinfo,
+}
+
+impl RedirectVariant {
+    pub const ALL: [RedirectVariant; 6] = [
+        RedirectVariant::ExtraPath,
+        RedirectVariant::TrailingSlash,
+        RedirectVariant::PathCase,
+        RedirectVariant::AddedQuery,
+        RedirectVariant::OtherHost,
+        RedirectVariant::Userinfo,
+    ];
+
+    /// The variant of a registered `http://127.0.0.1:<p>/callback`.
+    pub fn apply(self, registered: &str) -> String {
+        let Ok(u) = url::Url::parse(registered) else {
+            return registered.to_owned();
+        };
+        let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host = u.host_str().unwrap_or("127.0.0.1");
+        let path = u.path();
+        match self {
+            RedirectVariant::ExtraPath => format!("{}://{host}{port}{path}/evil", u.scheme()),
+            RedirectVariant::TrailingSlash => format!("{}://{host}{port}{path}/", u.scheme()),
+            RedirectVariant::PathCase => {
+                format!("{}://{host}{port}{}", u.scheme(), path.to_uppercase())
+            }
+            RedirectVariant::AddedQuery => format!("{}://{host}{port}{path}?next=evil", u.scheme()),
+            RedirectVariant::OtherHost => format!("https://evil.example{path}"),
+            RedirectVariant::Userinfo => {
+                format!("{}://{host}{port}@evil.example{path}", u.scheme())
+            }
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            RedirectVariant::ExtraPath => "an extra path segment",
+            RedirectVariant::TrailingSlash => "a trailing slash",
+            RedirectVariant::PathCase => "the path in another case",
+            RedirectVariant::AddedQuery => "an added query",
+            RedirectVariant::OtherHost => "another host",
+            RedirectVariant::Userinfo => "the registered host as userinfo before an attacker host",
+        }
+    }
+}
+
+/// Stolen-code and binding attacks at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CodeAttack {
+    MissingVerifier,
+    WrongVerifier,
+    OtherFlowVerifier,
+    ChallengeAsVerifier,
+    OtherClient,
+    OtherRedirectUri,
+}
+
+impl CodeAttack {
+    pub const ALL: [CodeAttack; 6] = [
+        CodeAttack::MissingVerifier,
+        CodeAttack::WrongVerifier,
+        CodeAttack::OtherFlowVerifier,
+        CodeAttack::ChallengeAsVerifier,
+        CodeAttack::OtherClient,
+        CodeAttack::OtherRedirectUri,
+    ];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            CodeAttack::MissingVerifier => {
+                "the code redeemed without code_verifier (a stolen code)"
+            }
+            CodeAttack::WrongVerifier => "the code redeemed with a random verifier",
+            CodeAttack::OtherFlowVerifier => "the code redeemed with another flow's verifier",
+            CodeAttack::ChallengeAsVerifier => {
+                "the code redeemed with the challenge itself as verifier"
+            }
+            CodeAttack::OtherClient => "client A's code redeemed by client B",
+            CodeAttack::OtherRedirectUri => "the code redeemed with a different redirect_uri",
+        }
+    }
+}
+
+/// One attack: the flow that produced the code, then the hostile redemption.
+#[derive(Debug, Clone)]
+pub struct AttackObs {
+    pub flow: FlowObs,
+    pub attempt: TokenResult,
+}
+
+/// Code replay (AS-TK-01/02) or a replay with a wrong verifier (AS-TK-03).
+#[derive(Debug, Clone)]
+pub struct ReplayObs {
+    pub flow: FlowObs,
+    pub replay: TokenResult,
+    /// The first grant's refresh token used after the replay.
+    pub refresh_after: Option<TokenResult>,
+}
+
+/// Refresh rotation and replay detection (AS-RT-01/02).
+#[derive(Debug, Clone)]
+pub struct RotationObs {
+    pub flow: FlowObs,
+    pub first_refresh: TokenResult,
+    pub replay_old: Option<TokenResult>,
+    pub use_new_after_replay: Option<TokenResult>,
+}
+
+/// Refresh attacks (AS-RT-03/04/05).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RefreshAttack {
+    OtherClient,
+    ScopeEscalation,
+    OtherResource,
+}
+
+/// CIMD cases (AS-CIMD-*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CimdCase {
+    Honest,
+    IdTrailingSlash,
+    IdOtherPath,
+    IdUppercaseHost,
+    IdOtherHost,
+    UnlistedRedirect,
+    InvalidJson,
+    TopLevelArray,
+    MissingRedirectUris,
+    MissingClientId,
+    FetchFails,
+    SharedSecret,
+    Oversized,
+}
+
+/// One CIMD authorization attempt.
+#[derive(Debug, Clone)]
+pub struct CimdAttempt {
+    pub client_id: String,
+    pub authorized: Authorized,
+    /// Requests the CIMD host saw for this document.
+    pub hits: usize,
+    /// A token request made with the code, when there was one.
+    pub token: Option<TokenResult>,
+}
+
+impl CimdAttempt {
+    pub fn code(&self) -> Option<&str> {
+        match &self.authorized.outcome {
+            AuthorizeOutcome::Callback { params, .. } => param(params, "code"),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the CIMD scenarios saw.
+#[derive(Debug, Clone)]
+pub struct CimdObs {
+    pub cases: BTreeMap<CimdCase, CimdAttempt>,
+    /// Two flows with `Cache-Control: max-age=600`: fetches seen.
+    pub cache_fetches: Option<(usize, Vec<String>)>,
+    /// First fetch 500, second valid: did the second flow get a code, and how many fetches.
+    pub error_then_valid: Option<(CimdAttempt, CimdAttempt)>,
+    /// SSRF probes: (client_id, attempt, requests the probe listener saw).
+    pub ssrf: Vec<(String, Authorized, usize)>,
+    /// Non-https schemes: (client_id, attempt, host hits).
+    pub schemes: Vec<(String, Authorized, usize)>,
+    /// Malformed URLs: (client_id, attempt, host hits).
+    pub malformed: Vec<(String, Authorized, usize)>,
+    /// After the oversized document: does a metadata GET still answer quickly (status, exchange)?
+    pub responsive_after_oversized: Option<(u16, String)>,
+}
+
+/// DCR probes.
+#[derive(Debug, Clone)]
+pub struct DcrObs {
+    pub public: (u16, Option<Value>, String),
+    pub bad: Vec<(String, u16, Option<Value>, String)>,
+}
+
+/// CORS probes at the authorization endpoint.
+#[derive(Debug, Clone)]
+pub struct CorsObs {
+    pub get: (Option<String>, String),
+    pub preflight: (Option<String>, String),
+}
+
+/// Everything the authz role observed.
+#[derive(Debug)]
+pub struct AuthzObservations {
+    pub login: LoginKind,
+    pub metadata: Result<MetadataObs, ObsError>,
+    pub endpoints: Result<Endpoints, ObsError>,
+    pub happy: Result<FlowObs, ObsError>,
+    pub unknown_params: Result<FlowObs, ObsError>,
+    pub narrowed_scope: Result<FlowObs, ObsError>,
+    pub redirect_variants: BTreeMap<RedirectVariant, Result<(String, Authorized), ObsError>>,
+    pub unknown_client: Result<Authorized, ObsError>,
+    pub no_challenge: Result<Authorized, ObsError>,
+    pub plain: Result<Authorized, ObsError>,
+    pub s512: Result<Authorized, ObsError>,
+    pub implicit: Result<Authorized, ObsError>,
+    pub invalid_resource: Result<Authorized, ObsError>,
+    pub fresh_agent: Result<Authorized, ObsError>,
+    pub cors: Result<CorsObs, ObsError>,
+    pub attacks: BTreeMap<CodeAttack, Result<AttackObs, ObsError>>,
+    pub replay: Result<ReplayObs, ObsError>,
+    pub bad_replay: Result<ReplayObs, ObsError>,
+    pub bad_basic: Result<TokenResult, ObsError>,
+    pub confidential_without_auth: Result<TokenResult, ObsError>,
+    pub rotation: Result<RotationObs, ObsError>,
+    pub refresh_attacks: BTreeMap<RefreshAttack, Result<TokenResult, ObsError>>,
+    pub cimd: Result<CimdObs, ObsError>,
+    /// When the metadata does not advertise CIMD: one honest CIMD flow anyway (AS-META-06).
+    pub cimd_unadvertised: Result<CimdAttempt, ObsError>,
+    pub dcr: Result<DcrObs, ObsError>,
+}
+
+impl AuthzObservations {
+    /// Observations where nothing past metadata discovery happened; every later record carries `why`.
+    pub fn unreached(
+        login: LoginKind,
+        metadata: Result<MetadataObs, ObsError>,
+        endpoints: Result<Endpoints, ObsError>,
+    ) -> Self {
+        let why = match &endpoints {
+            Err(e) => e.clone(),
+            Ok(_) => ObsError::Harness("the scenario did not run".into()),
+        };
+        let mut obs = AuthzObservations {
+            login,
+            metadata,
+            endpoints,
+            happy: Err(why.clone()),
+            unknown_params: Err(why.clone()),
+            narrowed_scope: Err(why.clone()),
+            redirect_variants: BTreeMap::new(),
+            unknown_client: Err(why.clone()),
+            no_challenge: Err(why.clone()),
+            plain: Err(why.clone()),
+            s512: Err(why.clone()),
+            implicit: Err(why.clone()),
+            invalid_resource: Err(why.clone()),
+            fresh_agent: Err(why.clone()),
+            cors: Err(why.clone()),
+            attacks: BTreeMap::new(),
+            replay: Err(why.clone()),
+            bad_replay: Err(why.clone()),
+            bad_basic: Err(why.clone()),
+            confidential_without_auth: Err(why.clone()),
+            rotation: Err(why.clone()),
+            refresh_attacks: BTreeMap::new(),
+            cimd: Err(why.clone()),
+            cimd_unadvertised: Err(why.clone()),
+            dcr: Err(why.clone()),
+        };
+        obs.fail_all(why);
+        obs
+    }
+
+    /// Marks every record after discovery as missing for `why`.
+    pub fn fail_all(&mut self, why: ObsError) {
+        fn e<T>(why: &ObsError) -> Result<T, ObsError> {
+            Err(why.clone())
+        }
+        self.happy = e(&why);
+        self.unknown_params = e(&why);
+        self.narrowed_scope = e(&why);
+        self.redirect_variants = RedirectVariant::ALL.iter().map(|v| (*v, e(&why))).collect();
+        self.unknown_client = e(&why);
+        self.no_challenge = e(&why);
+        self.plain = e(&why);
+        self.s512 = e(&why);
+        self.implicit = e(&why);
+        self.invalid_resource = e(&why);
+        self.fresh_agent = e(&why);
+        self.cors = e(&why);
+        self.attacks = CodeAttack::ALL.iter().map(|a| (*a, e(&why))).collect();
+        self.replay = e(&why);
+        self.bad_replay = e(&why);
+        self.bad_basic = e(&why);
+        self.confidential_without_auth = e(&why);
+        self.rotation = e(&why);
+        self.refresh_attacks = [
+            RefreshAttack::OtherClient,
+            RefreshAttack::ScopeEscalation,
+            RefreshAttack::OtherResource,
+        ]
+        .iter()
+        .map(|a| (*a, e(&why)))
+        .collect();
+        self.cimd = e(&why);
+        self.cimd_unadvertised = e(&why);
+        self.dcr = e(&why);
+    }
+}

@@ -1,0 +1,351 @@
+//! Running the authz role: start (or reach) the target AS, discover it, register clients, run the probes
+//! concurrently, judge.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi};
+use mcp_auth_reports::{Report, Role, TargetInfo, Verdict};
+
+use crate::authz::agent::CallbackListener;
+use crate::authz::checks;
+use crate::authz::cimd_host::{CimdHost, HostedDoc};
+use crate::authz::login::{LoginMode, LoginScript};
+use crate::authz::oauth::{Client, ClientAuth, Endpoints, Randomness};
+use crate::authz::obs::{AuthzObservations, LoginKind};
+use crate::authz::scenarios::{self, Ctx};
+use crate::check::ObsError;
+use crate::evidence::{EvidenceLog, Scenario};
+use crate::http::{is_loopback_host, Http, Limits};
+use crate::runner::{self, Baseline, Selection};
+
+/// The login script of the bundled reference AS (form login).
+pub const REFERENCE_LOGIN: &str = include_str!("../../../fixtures/login/reference-as.toml");
+
+/// The authorization server under test.
+#[derive(Debug, Clone)]
+pub enum AuthzTarget {
+    /// The bundled reference AS (fake-idp in target mode, form login), optionally with one defect.
+    Bundled(Option<AsDefect>),
+    /// A running AS at this issuer.
+    Issuer(String),
+}
+
+/// A client registered out of band.
+#[derive(Debug, Clone)]
+pub struct PreRegisteredClient {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub redirect_uri: String,
+}
+
+/// Everything an authz run needs.
+#[derive(Debug, Clone)]
+pub struct AuthzOptions {
+    pub target: AuthzTarget,
+    /// None: auto for `--issuer`, the reference script for the bundled target.
+    pub login: Option<LoginMode>,
+    pub client: Option<PreRegisteredClient>,
+    /// The scope requested in flows.
+    pub scope: String,
+    pub selection: Selection,
+    pub baseline: Baseline,
+    pub strict: bool,
+    pub seed: u64,
+    pub limits: Limits,
+}
+
+impl AuthzOptions {
+    pub fn bundled(defect: Option<AsDefect>) -> Self {
+        AuthzOptions {
+            target: AuthzTarget::Bundled(defect),
+            login: None,
+            client: None,
+            scope: "todo:read".into(),
+            selection: Selection::all(),
+            baseline: Baseline::default(),
+            strict: false,
+            seed: 0x5eed,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Runs the authz role. Never fails: problems become verdicts.
+pub async fn run(opts: &AuthzOptions) -> Report {
+    let started_at = runner::now_rfc3339();
+    let started = Instant::now();
+    let registry = checks::registry();
+    let mut target = TargetInfo::new(match opts.target {
+        AuthzTarget::Bundled(_) => "bundled",
+        AuthzTarget::Issuer(_) => "url",
+    });
+    if let AuthzTarget::Bundled(Some(d)) = &opts.target {
+        target.defect = Some(d.name().to_owned());
+    }
+    let mut run = runner::run_info(
+        Role::Authz,
+        target,
+        "authorization server (docs/authz-role.md)",
+        opts.strict,
+        opts.seed,
+    );
+    let log = EvidenceLog::new();
+    let checks = match observe(opts, &log, &mut run).await {
+        Ok(obs) => runner::judge(&registry, &obs, &opts.selection, &opts.baseline),
+        Err((verdict, reason)) => {
+            run.notes.push(reason.clone());
+            runner::all_with(&registry, &opts.selection, &opts.baseline, verdict, &reason)
+        }
+    };
+    run.started_at = started_at;
+    run.finished_at = runner::now_rfc3339();
+    run.duration_ms = started.elapsed().as_millis() as u64;
+    Report::new(run, checks, log.snapshot())
+}
+
+async fn observe(
+    opts: &AuthzOptions,
+    log: &EvidenceLog,
+    run: &mut mcp_auth_reports::RunInfo,
+) -> Result<AuthzObservations, (Verdict, String)> {
+    let harness =
+        |what: &str, e: &dyn std::fmt::Display| (Verdict::HarnessError, format!("{what}: {e}"));
+    let (issuer, bundled) = match &opts.target {
+        AuthzTarget::Bundled(defect) => {
+            let config = AsTargetConfig {
+                defect: *defect,
+                login: LoginUi::Form,
+                seed: opts.seed,
+                ..AsTargetConfig::default()
+            };
+            let t = AsTarget::start(config)
+                .await
+                .map_err(|e| harness("the reference AS could not start", &e))?;
+            (t.issuer(), Some(t))
+        }
+        AuthzTarget::Issuer(i) => (i.clone(), None),
+    };
+    run.target.url = Some(issuer.clone());
+    let (login, login_kind) = match (&opts.login, &bundled) {
+        (Some(m), _) => (m.clone(), kind_of(m)),
+        (None, Some(_)) => {
+            let script = LoginScript::from_toml_str(REFERENCE_LOGIN)
+                .map_err(|e| harness("the reference login script", &e))?;
+            (LoginMode::Form(script), LoginKind::Form)
+        }
+        (None, None) => (LoginMode::Auto, LoginKind::Auto),
+    };
+    run.notes.push(format!("login: {login_kind:?}"));
+    let host = url::Url::parse(&issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    run.tls_profile = if issuer.starts_with("https://") {
+        "https".into()
+    } else if is_loopback_host(&host) {
+        "local".into()
+    } else {
+        "insecure".into()
+    };
+    let http = Http::new(opts.limits, log.clone(), vec![host])
+        .map_err(|e| harness("the HTTP client", &e))?;
+    let callback = Arc::new(
+        CallbackListener::start()
+            .await
+            .map_err(|e| harness("the callback listener", &e))?,
+    );
+    let cimd = Arc::new(
+        CimdHost::start()
+            .await
+            .map_err(|e| harness("the CIMD host", &e))?,
+    );
+    let probe = Arc::new(
+        CimdHost::start()
+            .await
+            .map_err(|e| harness("the SSRF probe listener", &e))?,
+    );
+    let rand = Randomness::new(opts.seed);
+
+    let metadata = scenarios::metadata(&http, &issuer).await;
+    let endpoints = match metadata.documents().next() {
+        Some((f, doc)) => Endpoints::from_metadata(&issuer, &f.url, doc)
+            .map_err(|e| ObsError::target(e, [f.exchange.clone()])),
+        None => Err(ObsError::target(
+            "no AS metadata document was found at the MCP §4.3 locations",
+            metadata
+                .fetches
+                .iter()
+                .map(|f| f.exchange.clone())
+                .collect::<Vec<_>>(),
+        )),
+    };
+    let mut obs = AuthzObservations::unreached(login_kind, Ok(metadata), endpoints.clone());
+    let Ok(endpoints) = endpoints else {
+        finish(bundled, &cimd, &probe).await;
+        return Ok(obs);
+    };
+    let clients = register(opts, &http, &endpoints, &callback, &cimd).await;
+    let (client_a, client_b, confidential) = match clients {
+        Ok(c) => c,
+        Err(e) => {
+            obs.fail_all(e);
+            finish(bundled, &cimd, &probe).await;
+            return Ok(obs);
+        }
+    };
+    run.notes
+        .push(format!("client: {} ({})", client_a.id, client_a.kind));
+    let ctx = Ctx {
+        http,
+        login,
+        login_kind,
+        endpoints,
+        rand,
+        scope: opts.scope.clone(),
+        callback,
+        client_a,
+        client_b,
+        confidential,
+        cimd: Some(cimd.clone()),
+        probe: Some(probe.clone()),
+    };
+    let (authz, token, (rotation, refresh_attacks), cimd_obs, dcr) = tokio::join!(
+        scenarios::authorization_probes(&ctx),
+        scenarios::token_probes(&ctx),
+        scenarios::refresh_probes(&ctx),
+        scenarios::cimd_probes(&ctx),
+        scenarios::dcr_probes(&ctx),
+    );
+    obs.happy = authz.happy;
+    obs.unknown_params = authz.unknown_params;
+    obs.narrowed_scope = authz.narrowed_scope;
+    obs.redirect_variants = authz.redirect_variants;
+    obs.unknown_client = authz.unknown_client;
+    obs.no_challenge = authz.no_challenge;
+    obs.plain = authz.plain;
+    obs.s512 = authz.s512;
+    obs.implicit = authz.implicit;
+    obs.invalid_resource = authz.invalid_resource;
+    obs.fresh_agent = authz.fresh_agent;
+    obs.cors = authz.cors;
+    obs.attacks = token.attacks;
+    obs.replay = token.replay;
+    obs.bad_replay = token.bad_replay;
+    obs.bad_basic = token.bad_basic;
+    obs.confidential_without_auth = token.confidential_without_auth;
+    obs.rotation = rotation;
+    obs.refresh_attacks = refresh_attacks;
+    obs.cimd = cimd_obs;
+    obs.cimd_unadvertised = scenarios::cimd_unadvertised(&ctx).await;
+    obs.dcr = dcr;
+    drop(ctx);
+    finish(bundled, &cimd, &probe).await;
+    Ok(obs)
+}
+
+async fn finish(
+    bundled: Option<fake_idp::RunningAsTarget>,
+    _cimd: &Arc<CimdHost>,
+    _probe: &Arc<CimdHost>,
+) {
+    if let Some(t) = bundled {
+        t.shutdown().await;
+    }
+}
+
+fn kind_of(m: &LoginMode) -> LoginKind {
+    match m {
+        LoginMode::Auto => LoginKind::Auto,
+        LoginMode::Form(_) => LoginKind::Form,
+        LoginMode::Manual { .. } => LoginKind::Manual,
+    }
+}
+
+type Clients = (Client, Option<Client>, Option<Client>);
+
+/// Registers the suite's clients: pre-registered first, else CIMD (two documents), else DCR; a confidential
+/// client by DCR when possible.
+async fn register(
+    opts: &AuthzOptions,
+    http: &Http,
+    ep: &Endpoints,
+    callback: &CallbackListener,
+    cimd: &CimdHost,
+) -> Result<Clients, ObsError> {
+    let sc = Scenario::new("register");
+    let redirect = callback.redirect_uri();
+    let confidential = match &ep.registration {
+        Some(r) => scenarios::dcr(http, &sc, r, &redirect, ClientAuth::Basic)
+            .await
+            .ok(),
+        None => None,
+    };
+    let cimd_client = |path: &str| {
+        let id = cimd.client_id(path);
+        cimd.put(
+            path,
+            HostedDoc::json(&scenarios::honest_document(&id, &redirect)),
+        );
+        Client {
+            id,
+            secret: None,
+            redirect_uri: redirect.clone(),
+            auth: ClientAuth::None,
+            kind: "cimd",
+        }
+    };
+    let second = |ep: &Endpoints| ep.cimd_supported || ep.registration.is_some();
+    if let Some(p) = &opts.client {
+        if let Some(s) = &p.client_secret {
+            http.register_secret(s);
+        }
+        let a = Client {
+            id: p.client_id.clone(),
+            secret: p.client_secret.clone(),
+            redirect_uri: p.redirect_uri.clone(),
+            auth: if p.client_secret.is_some() {
+                ClientAuth::Basic
+            } else {
+                ClientAuth::None
+            },
+            kind: "pre-registered",
+        };
+        let b = if ep.cimd_supported {
+            Some(cimd_client("client-b.json"))
+        } else if second(ep) {
+            match &ep.registration {
+                Some(r) => scenarios::dcr(http, &sc, r, &redirect, ClientAuth::None)
+                    .await
+                    .ok(),
+                None => None,
+            }
+        } else {
+            None
+        };
+        let conf = if a.secret.is_some() {
+            Some(a.clone())
+        } else {
+            confidential
+        };
+        return Ok((a, b, conf));
+    }
+    if ep.cimd_supported {
+        return Ok((
+            cimd_client("client-a.json"),
+            Some(cimd_client("client-b.json")),
+            confidential,
+        ));
+    }
+    if let Some(r) = &ep.registration {
+        let a = scenarios::dcr(http, &sc, r, &redirect, ClientAuth::None).await?;
+        let b = scenarios::dcr(http, &sc, r, &redirect, ClientAuth::None)
+            .await
+            .ok();
+        return Ok((a, b, confidential));
+    }
+    Err(ObsError::target(
+        "no way to register a client: the AS supports neither CIMD nor DCR; give --client-id (and --redirect-uri)",
+        [],
+    ))
+}
