@@ -409,11 +409,15 @@ async fn an_unreachable_issuer_gives_errors_not_passes() {
     opts.target = AuthzTarget::Issuer("http://127.0.0.1:9/".into());
     opts.limits.timeout = Duration::from_millis(500);
     let report = mcp_auth_conformance::authz::run(&opts).await;
-    assert!(
-        report.checks.iter().all(|c| c.verdict == Verdict::Error),
-        "{:?}",
-        unexpected(&report)
-    );
+    assert!(report
+        .checks
+        .iter()
+        .all(|c| c.verdict != Verdict::Pass && c.verdict != Verdict::Fail));
+    assert!(report
+        .check("AS-META-01")
+        .unwrap()
+        .message
+        .contains("could not be reached"));
     assert_eq!(exit_code(&report), exit::FAILURES);
 }
 
