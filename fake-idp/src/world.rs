@@ -58,8 +58,7 @@ pub struct FakeIdp {
     seed: u64,
     state: AsState,
     events: Events,
-    shutdown: Vec<oneshot::Sender<()>>,
-    tasks: Vec<JoinHandle<()>>,
+    listeners: Listeners,
 }
 
 impl FakeIdp {
@@ -155,16 +154,9 @@ impl FakeIdpBuilder {
         for client in self.clients {
             state.register_client(client);
         }
-        let (as_tx, as_rx) = oneshot::channel();
-        let (attacker_tx, attacker_rx) = oneshot::channel();
-        let tasks = vec![
-            spawn_server(listener, server::router(state.clone()), as_rx),
-            spawn_server(
-                attacker_listener,
-                attacker::router(events.clone()),
-                attacker_rx,
-            ),
-        ];
+        let mut listeners = Listeners::default();
+        listeners.spawn(listener, server::router(state.clone()));
+        listeners.spawn(attacker_listener, attacker::router(events.clone()));
         tracing::info!(%addr, %attacker_addr, seed = self.seed, "fake world started");
         Ok(FakeIdp {
             addr,
@@ -172,25 +164,56 @@ impl FakeIdpBuilder {
             seed: self.seed,
             state,
             events,
-            shutdown: vec![as_tx, attacker_tx],
-            tasks,
+            listeners,
         })
     }
 }
 
-pub(crate) fn spawn_server(
-    listener: TcpListener,
-    router: axum::Router,
-    stop: oneshot::Receiver<()>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = stop.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "fake world listener failed");
+/// The listeners of one piece of the fake world: stopped gracefully by [`Listeners::stop`], aborted on drop.
+#[derive(Debug, Default)]
+pub(crate) struct Listeners {
+    stops: Vec<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Listeners {
+    /// Serves `router` on an already bound listener.
+    pub(crate) fn spawn(&mut self, listener: TcpListener, router: axum::Router) {
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.stops.push(stop);
+        self.tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "fake world listener failed");
+            }
+        }));
+    }
+
+    /// Asks every listener to stop and waits (at most 2 s each) for its task.
+    pub(crate) async fn stop(&mut self) {
+        for stop in self.stops.drain(..) {
+            let _ = stop.send(());
         }
-    })
+        for task in self.tasks.drain(..) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 impl FakeIdp {
@@ -303,25 +326,6 @@ impl FakeIdp {
 
     /// Stops both listeners and waits (briefly) for their tasks.
     pub async fn shutdown(mut self) {
-        for tx in self.shutdown.drain(..) {
-            let _ = tx.send(());
-        }
-        for task in self.tasks.drain(..) {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
-    }
-}
-
-impl Drop for FakeIdp {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
+        self.listeners.stop().await;
     }
 }

@@ -33,6 +33,30 @@ pub trait Check<O>: Send + Sync {
     fn evaluate(&self, obs: &O) -> Evaluation;
 }
 
+/// A check whose evaluation is a plain function over the role's observations.
+pub struct FnCheck<O> {
+    pub meta: CheckMeta,
+    pub eval: fn(&CheckMeta, &O) -> Evaluation,
+}
+
+impl<O> Check<O> for FnCheck<O> {
+    fn meta(&self) -> &CheckMeta {
+        &self.meta
+    }
+
+    fn evaluate(&self, obs: &O) -> Evaluation {
+        (self.eval)(&self.meta, obs)
+    }
+}
+
+/// Boxes a function check for a role's registry.
+pub fn fn_check<O: 'static>(
+    meta: CheckMeta,
+    eval: fn(&CheckMeta, &O) -> Evaluation,
+) -> Box<dyn Check<O>> {
+    Box::new(FnCheck { meta, eval })
+}
+
 /// The judgement of one check: a verdict with its proof.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {

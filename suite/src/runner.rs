@@ -166,6 +166,47 @@ pub fn all_with<O>(
         .collect()
 }
 
+/// When a run started, for its run info.
+#[derive(Debug, Clone)]
+pub struct RunTimer {
+    started_at: String,
+    started: Instant,
+}
+
+impl RunTimer {
+    pub fn start() -> Self {
+        RunTimer {
+            started_at: now_rfc3339(),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Judges the observations (or marks every selected check with the reason they are missing), stamps the
+/// run's times and builds the report.
+#[allow(clippy::too_many_arguments)]
+pub fn conclude<O>(
+    mut run: RunInfo,
+    timer: RunTimer,
+    checks: &[Box<dyn Check<O>>],
+    observed: Result<O, (Verdict, String)>,
+    selection: &Selection,
+    baseline: &Baseline,
+    exchanges: Vec<mcp_auth_reports::Exchange>,
+) -> Report {
+    let results = match observed {
+        Ok(obs) => judge(checks, &obs, selection, baseline),
+        Err((verdict, reason)) => {
+            run.notes.push(reason.clone());
+            all_with(checks, selection, baseline, verdict, &reason)
+        }
+    };
+    run.started_at = timer.started_at;
+    run.finished_at = now_rfc3339();
+    run.duration_ms = timer.started.elapsed().as_millis() as u64;
+    Report::new(run, results, exchanges)
+}
+
 /// RFC 3339 UTC timestamp.
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()

@@ -12,6 +12,7 @@ mod log;
 mod mcp;
 mod tokens;
 
+use crate::world::Listeners;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,8 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use config::{
     AsConfig, IssMode, McpConfig, MetadataLocation, PreRegistered, PrmConfig, PrmLocation,
@@ -58,8 +57,7 @@ pub enum WorldError {
 #[derive(Debug)]
 pub struct ClientWorld {
     shared: Arc<Shared>,
-    shutdown: Vec<oneshot::Sender<()>>,
-    tasks: Vec<JoinHandle<()>>,
+    listeners: Listeners,
 }
 
 /// State shared by every listener of one world.
@@ -463,22 +461,18 @@ impl ClientWorld {
                 .enumerate()
                 .map(|(i, l)| (l, Origin::As(i))),
         );
-        let mut shutdown = Vec::new();
-        let mut tasks = Vec::new();
+        let mut running = Listeners::default();
         for (listener, origin) in listeners {
             let router = Router::new().fallback(serve).with_state(Listener {
                 shared: shared.clone(),
                 origin,
             });
-            let (tx, rx) = oneshot::channel();
-            shutdown.push(tx);
-            tasks.push(crate::world::spawn_server(listener, router, rx));
+            running.spawn(listener, router);
         }
         tracing::info!(mcp = %shared.mcp_url(), seed = shared.config.seed, "client world started");
         Ok(ClientWorld {
             shared,
-            shutdown,
-            tasks,
+            listeners: running,
         })
     }
 
@@ -536,25 +530,6 @@ impl ClientWorld {
 
     /// Stops every listener and waits (at most 2 s) for their tasks.
     pub async fn shutdown(mut self) {
-        for tx in self.shutdown.drain(..) {
-            let _ = tx.send(());
-        }
-        for task in self.tasks.drain(..) {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
-    }
-}
-
-impl Drop for ClientWorld {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
+        self.listeners.stop().await;
     }
 }

@@ -2,7 +2,6 @@
 //! concurrently, judge.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi};
 use mcp_auth_reports::{Report, Role, TargetInfo, Verdict};
@@ -73,9 +72,7 @@ impl AuthzOptions {
 
 /// Runs the authz role. Never fails: problems become verdicts.
 pub async fn run(opts: &AuthzOptions) -> Report {
-    let started_at = runner::now_rfc3339();
-    let started = Instant::now();
-    let registry = checks::registry();
+    let timer = runner::RunTimer::start();
     let mut target = TargetInfo::new(match opts.target {
         AuthzTarget::Bundled(_) => "bundled",
         AuthzTarget::Issuer(_) => "url",
@@ -91,17 +88,16 @@ pub async fn run(opts: &AuthzOptions) -> Report {
         opts.seed,
     );
     let log = EvidenceLog::new();
-    let checks = match observe(opts, &log, &mut run).await {
-        Ok(obs) => runner::judge(&registry, &obs, &opts.selection, &opts.baseline),
-        Err((verdict, reason)) => {
-            run.notes.push(reason.clone());
-            runner::all_with(&registry, &opts.selection, &opts.baseline, verdict, &reason)
-        }
-    };
-    run.started_at = started_at;
-    run.finished_at = runner::now_rfc3339();
-    run.duration_ms = started.elapsed().as_millis() as u64;
-    Report::new(run, checks, log.snapshot())
+    let observed = observe(opts, &log, &mut run).await;
+    runner::conclude(
+        run,
+        timer,
+        &checks::registry(),
+        observed,
+        &opts.selection,
+        &opts.baseline,
+        log.snapshot(),
+    )
 }
 
 async fn observe(

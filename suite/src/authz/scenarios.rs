@@ -105,6 +105,21 @@ impl Ctx {
         Ok(flow)
     }
 
+    /// An authorization walk as a public client with this id (the CIMD probes).
+    pub async fn walk_as(&self, sc: &Scenario, id: &str, redirect: &str) -> Authorized {
+        let client = Client {
+            id: id.to_owned(),
+            secret: None,
+            redirect_uri: redirect.to_owned(),
+            auth: ClientAuth::None,
+            kind: "cimd",
+        };
+        let pkce = self.rand.pkce();
+        let params =
+            oauth::code_request(&client, &pkce, &self.rand.token(16), RESOURCE, &self.scope);
+        self.walk(sc, &params).await
+    }
+
     /// Redeems a code.
     pub async fn redeem(
         &self,
@@ -812,22 +827,9 @@ pub async fn cimd_probes(ctx: &Ctx) -> Result<CimdObs, ObsError> {
             HostedDoc::json(&honest_document(&id, &redirect))
                 .with_header("cache-control", "max-age=600"),
         );
-        let client = Client {
-            id,
-            secret: None,
-            redirect_uri: redirect.clone(),
-            auth: ClientAuth::None,
-            kind: "cimd",
-        };
         let mut ex = Vec::new();
         for _ in 0..2 {
-            let pkce = ctx.rand.pkce();
-            let w = ctx
-                .walk(
-                    &sc,
-                    &oauth::code_request(&client, &pkce, &ctx.rand.token(16), RESOURCE, &ctx.scope),
-                )
-                .await;
+            let w = ctx.walk_as(&sc, &id, &redirect).await;
             ex.extend(w.exchanges.first().cloned());
         }
         Some((host.hits(path), ex))
@@ -843,22 +845,9 @@ pub async fn cimd_probes(ctx: &Ctx) -> Result<CimdObs, ObsError> {
                 HostedDoc::json(&honest_document(&id, &redirect)),
             ],
         );
-        let client = Client {
-            id: id.clone(),
-            secret: None,
-            redirect_uri: redirect.clone(),
-            auth: ClientAuth::None,
-            kind: "cimd",
-        };
         let mut attempts = Vec::new();
         for _ in 0..2 {
-            let pkce = ctx.rand.pkce();
-            let w = ctx
-                .walk(
-                    &sc,
-                    &oauth::code_request(&client, &pkce, &ctx.rand.token(16), RESOURCE, &ctx.scope),
-                )
-                .await;
+            let w = ctx.walk_as(&sc, &id, &redirect).await;
             attempts.push(CimdAttempt {
                 client_id: id.clone(),
                 authorized: w,
@@ -881,20 +870,7 @@ pub async fn cimd_probes(ctx: &Ctx) -> Result<CimdObs, ObsError> {
         let path = format!("ssrf-{i}.json");
         let id = format!("{base}/{path}");
         probe.put(&path, HostedDoc::json(&honest_document(&id, &redirect)));
-        let client = Client {
-            id: id.clone(),
-            secret: None,
-            redirect_uri: redirect.clone(),
-            auth: ClientAuth::None,
-            kind: "cimd",
-        };
-        let pkce = ctx.rand.pkce();
-        let w = ctx
-            .walk(
-                &sc,
-                &oauth::code_request(&client, &pkce, &ctx.rand.token(16), RESOURCE, &ctx.scope),
-            )
-            .await;
+        let w = ctx.walk_as(&sc, &id, &redirect).await;
         ssrf.push((id, w, probe.hits(&path)));
     }
     let mut schemes = Vec::new();
@@ -909,20 +885,7 @@ pub async fn cimd_probes(ctx: &Ctx) -> Result<CimdObs, ObsError> {
         ("file:///etc/passwd".to_owned(), None),
         ("data:application/json,{}".to_owned(), None),
     ] {
-        let client = Client {
-            id: id.clone(),
-            secret: None,
-            redirect_uri: redirect.clone(),
-            auth: ClientAuth::None,
-            kind: "cimd",
-        };
-        let pkce = ctx.rand.pkce();
-        let w = ctx
-            .walk(
-                &sc,
-                &oauth::code_request(&client, &pkce, &ctx.rand.token(16), RESOURCE, &ctx.scope),
-            )
-            .await;
+        let w = ctx.walk_as(&sc, &id, &redirect).await;
         schemes.push((id, w, path.map(|p| host.hits(p)).unwrap_or(0)));
     }
     let mut malformed = Vec::new();
@@ -943,20 +906,7 @@ pub async fn cimd_probes(ctx: &Ctx) -> Result<CimdObs, ObsError> {
         (format!("https://client.conformance.test:{port}"), ""),
     ] {
         host.put(path, HostedDoc::json(&honest_document(&id, &redirect)));
-        let client = Client {
-            id: id.clone(),
-            secret: None,
-            redirect_uri: redirect.clone(),
-            auth: ClientAuth::None,
-            kind: "cimd",
-        };
-        let pkce = ctx.rand.pkce();
-        let w = ctx
-            .walk(
-                &sc,
-                &oauth::code_request(&client, &pkce, &ctx.rand.token(16), RESOURCE, &ctx.scope),
-            )
-            .await;
+        let w = ctx.walk_as(&sc, &id, &redirect).await;
         malformed.push((id, w, host.hits(path)));
     }
     Ok(CimdObs {
@@ -1025,20 +975,7 @@ pub async fn cimd_unadvertised(ctx: &Ctx) -> Result<CimdAttempt, ObsError> {
     let path = "unadvertised.json";
     let id = host.client_id(path);
     host.put(path, HostedDoc::json(&honest_document(&id, &redirect)));
-    let client = Client {
-        id: id.clone(),
-        secret: None,
-        redirect_uri: redirect,
-        auth: ClientAuth::None,
-        kind: "cimd",
-    };
-    let pkce = ctx.rand.pkce();
-    let w = ctx
-        .walk(
-            &sc,
-            &oauth::code_request(&client, &pkce, &ctx.rand.token(16), RESOURCE, &ctx.scope),
-        )
-        .await;
+    let w = ctx.walk_as(&sc, &id, &redirect).await;
     Ok(CimdAttempt {
         client_id: id,
         authorized: w,

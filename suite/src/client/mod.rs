@@ -9,7 +9,7 @@ pub mod spawn;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_idp::client_world::{ClientWorld, LoggedRequest, PreRegistered};
 use futures::stream::{self, StreamExt};
@@ -126,8 +126,7 @@ fn shell_quote(s: &str) -> String {
 
 /// Runs the client role and returns the report. Never fails: problems become verdicts.
 pub async fn run(opts: &ClientOptions) -> Report {
-    let started_at = runner::now_rfc3339();
-    let started = Instant::now();
+    let timer = runner::RunTimer::start();
     let registry = checks::registry();
     let mut target = TargetInfo::new(match opts.target {
         ClientTarget::Bundled(_) => "bundled",
@@ -171,12 +170,15 @@ pub async fn run(opts: &ClientOptions) -> Report {
     if matches!(opts.target, ClientTarget::Command(_)) && opts.client_metadata.is_none() {
         run.notes.push("no --client-metadata given: CIMD scenarios host a stand-in document, so the document-content checks are skipped".into());
     }
-    let checks = runner::judge(&registry, &obs, &opts.selection, &opts.baseline);
-    run.started_at = started_at;
-    run.finished_at = runner::now_rfc3339();
-    run.duration_ms = started.elapsed().as_millis() as u64;
-    run.target.url = None;
-    Report::new(run, checks, exchanges)
+    runner::conclude(
+        run,
+        timer,
+        &registry,
+        Ok(obs),
+        &opts.selection,
+        &opts.baseline,
+        exchanges,
+    )
 }
 
 async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<ScenarioObs, ObsError> {

@@ -8,7 +8,6 @@ pub mod scenarios;
 pub mod target;
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use fake_idp::FakeIdp;
 use mcp_auth_reports::{Report, Role, TargetInfo, Verdict};
@@ -59,9 +58,7 @@ impl ServerOptions {
 
 /// Runs the server role and returns the report. Never fails: a target or suite problem becomes verdicts.
 pub async fn run(opts: &ServerOptions) -> Report {
-    let started_at = runner::now_rfc3339();
-    let started = Instant::now();
-    let registry = checks::registry();
+    let timer = runner::RunTimer::start();
     let mut target_info = TargetInfo::new(opts.target.kind());
     if let TargetSpec::Bundled { defect, mode } = &opts.target {
         target_info.defect = defect.map(|d| d.name().to_owned());
@@ -78,18 +75,16 @@ pub async fn run(opts: &ServerOptions) -> Report {
         opts.seed,
     );
     let log = EvidenceLog::new();
-
-    let checks = match observe(opts, &log, &mut run).await {
-        Ok(obs) => runner::judge(&registry, &obs, &opts.selection, &opts.baseline),
-        Err((verdict, reason)) => {
-            run.notes.push(reason.clone());
-            runner::all_with(&registry, &opts.selection, &opts.baseline, verdict, &reason)
-        }
-    };
-    run.started_at = started_at;
-    run.finished_at = runner::now_rfc3339();
-    run.duration_ms = started.elapsed().as_millis() as u64;
-    Report::new(run, checks, log.snapshot())
+    let observed = observe(opts, &log, &mut run).await;
+    runner::conclude(
+        run,
+        timer,
+        &checks::registry(),
+        observed,
+        &opts.selection,
+        &opts.baseline,
+        log.snapshot(),
+    )
 }
 
 async fn observe(

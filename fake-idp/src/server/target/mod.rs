@@ -16,11 +16,8 @@ mod defect;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use defect::{AsDefect, UnknownAsDefect};
 
@@ -29,7 +26,7 @@ use crate::clock::SystemClock;
 use crate::events::Events;
 use crate::keys::SigningKey;
 use crate::users::Users;
-use crate::world::{spawn_server, FakeIdpError, DEFAULT_SEED};
+use crate::world::{FakeIdpError, Listeners, DEFAULT_SEED};
 
 /// How the reference AS authenticates the user at `/authorize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,14 +130,13 @@ impl AsTarget {
                 login: config.login,
             },
         )?;
-        let (stop, stopped) = oneshot::channel();
-        let task = spawn_server(listener, super::router(state.clone()), stopped);
+        let mut listeners = Listeners::default();
+        listeners.spawn(listener, super::router(state.clone()));
         tracing::info!(%addr, defect = ?config.defect, login = %config.login, "reference AS started");
         Ok(RunningAsTarget {
             state,
             events,
-            stop: Some(stop),
-            task: Some(task),
+            listeners,
         })
     }
 }
@@ -150,8 +146,7 @@ impl AsTarget {
 pub struct RunningAsTarget {
     state: AsState,
     events: Events,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    listeners: Listeners,
 }
 
 impl RunningAsTarget {
@@ -167,25 +162,6 @@ impl RunningAsTarget {
 
     /// Stops the listener and waits (briefly) for its task.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
-    }
-}
-
-impl Drop for RunningAsTarget {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
+        self.listeners.stop().await;
     }
 }

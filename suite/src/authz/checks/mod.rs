@@ -16,21 +16,6 @@ use crate::check::{Check, CheckMeta, Evaluation};
 /// An authz-role check.
 pub type AuthzCheck = dyn Check<AuthzObservations>;
 
-pub struct FnCheck {
-    pub meta: CheckMeta,
-    pub eval: fn(&CheckMeta, &AuthzObservations) -> Evaluation,
-}
-
-impl Check<AuthzObservations> for FnCheck {
-    fn meta(&self) -> &CheckMeta {
-        &self.meta
-    }
-
-    fn evaluate(&self, obs: &AuthzObservations) -> Evaluation {
-        (self.eval)(&self.meta, obs)
-    }
-}
-
 pub const fn meta(
     id: &'static str,
     title: &'static str,
@@ -48,12 +33,7 @@ pub const fn meta(
     }
 }
 
-pub fn check(
-    meta: CheckMeta,
-    eval: fn(&CheckMeta, &AuthzObservations) -> Evaluation,
-) -> Box<AuthzCheck> {
-    Box::new(FnCheck { meta, eval })
-}
+pub use crate::check::fn_check as check;
 
 /// Every authz-role check, in report order.
 pub fn registry() -> Vec<Box<AuthzCheck>> {

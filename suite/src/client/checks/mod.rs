@@ -16,21 +16,6 @@ use crate::client::obs::{ClientObservations, ScenarioObs};
 pub type ClientCheck = dyn Check<ClientObservations>;
 
 /// A check whose evaluation is a plain function.
-pub struct FnCheck {
-    pub meta: CheckMeta,
-    pub eval: fn(&CheckMeta, &ClientObservations) -> Evaluation,
-}
-
-impl Check<ClientObservations> for FnCheck {
-    fn meta(&self) -> &CheckMeta {
-        &self.meta
-    }
-
-    fn evaluate(&self, obs: &ClientObservations) -> Evaluation {
-        (self.eval)(&self.meta, obs)
-    }
-}
-
 pub const fn meta(
     id: &'static str,
     title: &'static str,
@@ -48,12 +33,7 @@ pub const fn meta(
     }
 }
 
-pub fn check(
-    meta: CheckMeta,
-    eval: fn(&CheckMeta, &ClientObservations) -> Evaluation,
-) -> Box<ClientCheck> {
-    Box::new(FnCheck { meta, eval })
-}
+pub use crate::check::fn_check as check;
 
 /// Every client-role check, in report order.
 pub fn registry() -> Vec<Box<ClientCheck>> {

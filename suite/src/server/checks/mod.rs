@@ -14,22 +14,6 @@ use crate::server::obs::{Mode, ServerObservations, Stimulus};
 /// A server-role check.
 pub type ServerCheck = dyn Check<ServerObservations>;
 
-/// A check whose evaluation is a plain function.
-pub struct FnCheck {
-    pub meta: CheckMeta,
-    pub eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
-}
-
-impl Check<ServerObservations> for FnCheck {
-    fn meta(&self) -> &CheckMeta {
-        &self.meta
-    }
-
-    fn evaluate(&self, obs: &ServerObservations) -> Evaluation {
-        (self.eval)(&self.meta, obs)
-    }
-}
-
 /// Which validation modes a token check applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applies {

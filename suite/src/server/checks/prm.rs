@@ -3,17 +3,10 @@
 use mcp_auth_reports::Level::{Must, Should};
 use serde_json::{Map, Value};
 
-use super::{meta, FnCheck, ServerCheck};
-use crate::check::{CheckMeta, Evaluation};
+use super::{meta, ServerCheck};
+use crate::check::{fn_check as check, CheckMeta, Evaluation};
 use crate::http::is_loopback_host;
 use crate::server::obs::{PrmDoc, PrmFetch, PrmSource, ServerObservations};
-
-fn check(
-    meta: CheckMeta,
-    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
-) -> Box<ServerCheck> {
-    Box::new(FnCheck { meta, eval })
-}
 
 pub fn checks() -> Vec<Box<ServerCheck>> {
     vec![

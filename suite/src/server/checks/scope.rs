@@ -4,18 +4,11 @@ use std::collections::BTreeSet;
 
 use mcp_auth_reports::Level::{May, Must, Should};
 
-use super::{meta, FnCheck, ServerCheck};
-use crate::check::{CheckMeta, Evaluation};
+use super::{meta, ServerCheck};
+use crate::check::{fn_check as check, CheckMeta, Evaluation};
 use crate::server::ctx::Probe;
 use crate::server::obs::{ScopeObs, ServerObservations};
 use crate::wire::mcp::RpcOutcome;
-
-fn check(
-    meta: CheckMeta,
-    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
-) -> Box<ServerCheck> {
-    Box::new(FnCheck { meta, eval })
-}
 
 const SCOPE_REFS: &[&str] = &["MCP §10.1.1", "RFC 6750 §3.1", "OAuth 2.1 §5.3.2"];
 

@@ -4,17 +4,10 @@ use std::collections::BTreeSet;
 
 use mcp_auth_reports::Level::{Must, Should};
 
-use super::{meta, FnCheck, ServerCheck};
-use crate::check::{CheckMeta, Evaluation};
+use super::{meta, ServerCheck};
+use crate::check::{fn_check as check, CheckMeta, Evaluation};
 use crate::server::ctx::Probe;
 use crate::server::obs::ServerObservations;
-
-fn check(
-    meta: CheckMeta,
-    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
-) -> Box<ServerCheck> {
-    Box::new(FnCheck { meta, eval })
-}
 
 /// Apparent entropy below this many bits is reported (CATALOG RS-TOK-09: ~122 bits, a UUIDv4).
 pub const MIN_SESSION_BITS: f64 = 122.0;

@@ -3,8 +3,8 @@
 use mcp_auth_reports::Level::{Must, Should};
 use mcp_auth_reports::{Level, Verdict};
 
-use super::{meta, mode_gate, Applies, FnCheck, Refusal, RejectsToken, ServerCheck};
-use crate::check::{CheckMeta, Evaluation};
+use super::{meta, mode_gate, Applies, Refusal, RejectsToken, ServerCheck};
+use crate::check::{fn_check as check, CheckMeta, Evaluation};
 use crate::server::obs::{ServerObservations, Stimulus};
 
 #[allow(clippy::too_many_arguments)]
@@ -24,13 +24,6 @@ fn rejects(
         applies,
         refusal,
     })
-}
-
-fn check(
-    meta: CheckMeta,
-    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
-) -> Box<ServerCheck> {
-    Box::new(FnCheck { meta, eval })
 }
 
 const TOK02: &[&str] = &["MCP §9.2", "OAuth 2.1 §5.3.2"];

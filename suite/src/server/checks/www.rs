@@ -2,18 +2,11 @@
 
 use mcp_auth_reports::Level::{Must, Should};
 
-use super::{meta, FnCheck, ServerCheck};
-use crate::check::{CheckMeta, Evaluation};
+use super::{meta, ServerCheck};
+use crate::check::{fn_check as check, CheckMeta, Evaluation};
 use crate::server::ctx::Probe;
 use crate::server::obs::{PrmSource, ServerObservations};
 use crate::wire::www_authenticate::{error_value_is_legal, scope_value_is_legal};
-
-fn check(
-    meta: CheckMeta,
-    eval: fn(&CheckMeta, &ServerObservations) -> Evaluation,
-) -> Box<ServerCheck> {
-    Box::new(FnCheck { meta, eval })
-}
 
 pub fn checks() -> Vec<Box<ServerCheck>> {
     vec![
