@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fake_idp::client_world::{ClientWorld, LoggedRequest, PreRegistered};
+use fake_idp::client_world::{ClientWorld, LoggedRequest, Origin, PreRegistered};
 use futures::stream::{self, StreamExt};
 use mcp_auth_reports::{Exchange, HttpRequest, HttpResponse, Report, Role, TargetInfo};
 use mcp_auth_targets::client::ClientDefect;
@@ -291,6 +291,12 @@ fn secrets_of(log: &[LoggedRequest]) -> BTreeSet<String> {
     out
 }
 
+fn origin_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
 /// The log as report exchanges (`<scenario>#<seq>`), secrets redacted.
 fn to_exchanges(s: &ScenarioObs) -> Vec<Exchange> {
     let secrets = secrets_of(&s.log);
@@ -304,10 +310,12 @@ fn to_exchanges(s: &ScenarioObs) -> Vec<Exchange> {
                 let q: Vec<String> = r.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!("?{}", q.join("&"))
             };
-            let mut req = HttpRequest::new(
-                r.method.clone(),
-                red(&format!("{:?} {}{query}", r.origin, r.path)),
-            );
+            let base = match r.origin {
+                Origin::Mcp => origin_of(&s.mcp_url),
+                Origin::As(i) => s.issuers.get(i).map(|u| origin_of(u)).unwrap_or_default(),
+            };
+            let url = red(&format!("{base}{}{query}", r.path));
+            let mut req = HttpRequest::new(r.method.clone(), url);
             req.headers = r.headers.iter().map(|(k, v)| (k.clone(), red(v))).collect();
             req.body = (!r.body.is_empty()).then(|| red(&r.body));
             let mut ex = Exchange::new(s.id(r), format!("{:?}", r.kind), req);
