@@ -16,6 +16,7 @@ pub struct Events {
 struct Inner {
     introspections: AtomicUsize,
     token_requests: AtomicUsize,
+    token_exchanges: AtomicUsize,
     authorize_requests: AtomicUsize,
     attacker_fetches: Mutex<Vec<String>>,
     cimd_fetches: Mutex<Vec<String>>,
@@ -29,6 +30,7 @@ impl Default for Events {
             inner: Arc::new(Inner {
                 introspections: AtomicUsize::new(0),
                 token_requests: AtomicUsize::new(0),
+                token_exchanges: AtomicUsize::new(0),
                 authorize_requests: AtomicUsize::new(0),
                 attacker_fetches: Mutex::new(Vec::new()),
                 cimd_fetches: Mutex::new(Vec::new()),
@@ -78,6 +80,11 @@ impl Events {
         self.bump();
     }
 
+    pub(crate) fn record_token_exchange(&self) {
+        self.inner.token_exchanges.fetch_add(1, Ordering::SeqCst);
+        self.bump();
+    }
+
     pub(crate) fn record_authorize_request(&self) {
         self.inner.authorize_requests.fetch_add(1, Ordering::SeqCst);
         self.bump();
@@ -101,6 +108,11 @@ impl Events {
     /// Requests to `/token`.
     pub fn token_requests(&self) -> usize {
         self.inner.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// RFC 8693 token exchanges answered with a token.
+    pub fn token_exchanges(&self) -> usize {
+        self.inner.token_exchanges.load(Ordering::SeqCst)
     }
 
     /// Requests to `/authorize`.

@@ -8,7 +8,7 @@
 //! - an **OAuth 2.1 authorization server** ([`server::router`]): RFC 8414 / OpenID metadata,
 //!   JWKS, `/authorize` with PKCE S256 and RFC 8707 `resource`, auto-approved with an
 //!   immediate 302, `/token` (authorization code, refresh rotation with replay detection,
-//!   client credentials), RFC 7662 introspection, RFC 7009 revocation, RFC 7591 registration,
+//!   client credentials, RFC 8693 token exchange), RFC 7662 introspection, RFC 7009 revocation, RFC 7591 registration,
 //!   userinfo;
 //! - the same server in **target mode** ([`AsTarget`]): the suite's exemplary reference AS,
 //!   with an HTML login and consent UI ([`LoginUi::Form`]) and one [`AsDefect`] per
@@ -20,6 +20,8 @@
 //!   (expired, wrong audience, `alg: none`, HS256 key confusion, injected keys, …);
 //! - the **client-role world** ([`ClientWorld`]): a protected MCP server with its PRM, scriptable
 //!   authorization servers and CIMD documents, every request logged before it is answered;
+//! - the **upstream API** ([`UpstreamApi`]) an MCP server calls on the user's behalf: strict
+//!   JWT validation, every request recorded before it is answered;
 //! - an **attacker host** that records every fetch, so "the server fetched nothing" is provable.
 //!
 //! Why a crate of its own: the fake world must know nothing about checks. It records what it
@@ -46,6 +48,7 @@ mod jws;
 pub mod keys;
 pub mod server;
 pub mod token;
+pub mod upstream;
 pub mod users;
 mod world;
 
@@ -59,5 +62,6 @@ pub use keys::SigningKey;
 pub use server::target::{AsDefect, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
 pub use server::RegisteredClient;
 pub use token::{Audience, Minter, TokenSpec};
+pub use upstream::{UpstreamApi, UpstreamRequest};
 pub use users::{User, Users};
 pub use world::{FakeIdp, FakeIdpBuilder, FakeIdpError, DEFAULT_SEED};

@@ -324,6 +324,18 @@ impl FakeIdp {
         self.state.register_client(client);
     }
 
+    /// Declares that the confidential client `client_id` serves `resource`: it may then
+    /// exchange (RFC 8693) access tokens whose `aud` contains `resource` (e.g. the target's MCP
+    /// URL for `todo-server`).
+    pub fn register_actor_resource(&self, client_id: &str, resource: &str) {
+        self.state.register_actor_resource(client_id, resource);
+    }
+
+    /// The public JWKS of the authorization server, as served at [`FakeIdp::jwks_uri`].
+    pub fn public_jwks(&self) -> Value {
+        self.state.public_jwks()
+    }
+
     /// Stops both listeners and waits (briefly) for their tasks.
     pub async fn shutdown(mut self) {
         self.listeners.stop().await;

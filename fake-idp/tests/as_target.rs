@@ -10,7 +10,11 @@ use axum::http::{StatusCode as AxumStatus, Uri};
 use axum::response::{IntoResponse, Response as AxumResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
+use fake_idp::danger::{Forge, TokenMutation};
+use fake_idp::{
+    AsDefect, AsTarget, AsTargetConfig, LoginUi, Minter, RunningAsTarget, SigningKey, SystemClock,
+    TokenSpec, Users,
+};
 use reqwest::{Client, Response, StatusCode};
 use rstest::rstest;
 use serde_json::{json, Value};
@@ -23,6 +27,9 @@ const PUBLIC_CLIENT: &str = "conformance-client";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const OTHER_VERIFIER: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const INTROSPECTION: (&str, &str) = ("todo-server", "todo-server-test-secret");
+const UPSTREAM: &str = "http://127.0.0.1:3002/api";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 fn http() -> Client {
     Client::builder()
@@ -173,6 +180,51 @@ impl Target {
             .send()
             .await
             .unwrap()
+    }
+
+    /// An actor: a confidential DCR client that redeemed a code for `RESOURCE` with `scope`.
+    /// Returns `(client_id, client_secret, its access token)`.
+    async fn actor(&self, scope: &str) -> (String, String, String) {
+        let (id, secret) = self.dcr_client("client_secret_basic").await;
+        let secret = secret.expect("a confidential client");
+        let code = self
+            .code(&[("client_id", &id), ("scope", scope)])
+            .await
+            .expect("a code");
+        let (status, body) = self
+            .redeem(&code, &[("client_id", &id), ("client_secret", &secret)])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        (id, secret, token)
+    }
+
+    /// An RFC 8693 exchange of `subject` for `UPSTREAM` (scope `todo:read`), authenticated
+    /// with `auth` (Basic) when given; `overrides` replace (empty value = drop).
+    async fn exchange(
+        &self,
+        auth: Option<(&str, &str)>,
+        subject: &str,
+        overrides: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut form = vec![
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", subject),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ("audience", UPSTREAM),
+            ("scope", "todo:read"),
+        ];
+        for (k, v) in overrides {
+            form.retain(|(name, _)| name != k);
+            form.push((k, v));
+        }
+        form.retain(|(_, v)| !v.is_empty());
+        let mut request = http().post(self.url("/token")).form(&form);
+        if let Some((id, secret)) = auth {
+            request = request.basic_auth(id, Some(secret));
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.json().await.unwrap())
     }
 
     /// A DCR client with `REDIRECT`: `(client_id, client_secret)`.
@@ -564,6 +616,63 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
             let other = "http://127.0.0.1:3001/other";
             t.refresh(&rt, &[("resource", other)]).await.0 == StatusCode::OK
         }
+        D::ExchangeAcceptsExpiredSubject => {
+            let (id, secret, _) = t.actor("todo:read").await;
+            let minter = Minter::new(
+                t.issuer.clone(),
+                SigningKey::as_signing_key(),
+                Arc::new(SystemClock),
+                3,
+            );
+            let alice = Users::fixture().get("alice").unwrap().clone();
+            let spec = TokenSpec::for_user(&alice, RESOURCE, id.as_str());
+            let expired = Forge::new(minter).forge(&spec, &TokenMutation::Expired);
+            t.exchange(Some((&id, &secret)), &expired, &[]).await.0 == StatusCode::OK
+        }
+        D::ExchangeIgnoresSubjectAudience => {
+            let (id, secret, _) = t.actor("todo:read").await;
+            let other = t
+                .tokens(&[("resource", "http://127.0.0.1:3001/other")])
+                .await;
+            let subject = other["access_token"].as_str().unwrap();
+            t.exchange(Some((&id, &secret)), subject, &[]).await.0 == StatusCode::OK
+        }
+        D::ExchangeScopeEscalation => {
+            let (id, secret, subject) = t.actor("todo:read").await;
+            let (status, body) = t
+                .exchange(
+                    Some((&id, &secret)),
+                    &subject,
+                    &[("scope", "todo:read todo:write")],
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+            claims["scope"].as_str().unwrap().contains("todo:write")
+        }
+        D::ExchangeNoActorClaim => {
+            let (id, secret, subject) = t.actor("todo:read").await;
+            let (status, body) = t.exchange(Some((&id, &secret)), &subject, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            jwt_part(body["access_token"].as_str().unwrap(), 1)["act"]["sub"] != json!(id)
+        }
+        D::ExchangeWithoutClientAuth => {
+            let (id, _, subject) = t.actor("todo:read").await;
+            let (status, _) = t.exchange(None, &subject, &[("client_id", &id)]).await;
+            status == StatusCode::OK
+        }
+        D::ExchangeAcceptsForgedSubject => {
+            let (id, secret, subject) = t.actor("todo:read").await;
+            // The payload changed, the signature kept: a forged subject token.
+            let mut parts: Vec<String> = subject.split('.').map(str::to_owned).collect();
+            let mut claims: Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+            claims["sub"] = json!("mallory");
+            parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
+            let forged = parts.join(".");
+            let (status, _) = t.exchange(Some((&id, &secret)), &forged, &[]).await;
+            status == StatusCode::OK
+        }
         D::NoCimd => {
             let client_id = docs.put_valid("/c.json", None);
             t.code(&[("client_id", &client_id)]).await.is_none()
@@ -738,6 +847,12 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
 #[case::cimd_honour_shared_secret(AsDefect::CimdHonourSharedSecret)]
 #[case::dcr_status_200(AsDefect::DcrStatus200)]
 #[case::dcr_accept_any_redirect(AsDefect::DcrAcceptAnyRedirect)]
+#[case::exchange_accepts_expired_subject(AsDefect::ExchangeAcceptsExpiredSubject)]
+#[case::exchange_ignores_subject_audience(AsDefect::ExchangeIgnoresSubjectAudience)]
+#[case::exchange_scope_escalation(AsDefect::ExchangeScopeEscalation)]
+#[case::exchange_no_actor_claim(AsDefect::ExchangeNoActorClaim)]
+#[case::exchange_without_client_auth(AsDefect::ExchangeWithoutClientAuth)]
+#[case::exchange_accepts_forged_subject(AsDefect::ExchangeAcceptsForgedSubject)]
 #[tokio::test]
 async fn each_defect_opens_its_hole_and_the_compliant_target_keeps_it_shut(
     #[case] defect: AsDefect,
@@ -1078,4 +1193,42 @@ async fn dcr_rejects_a_remote_http_redirect_uri() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_redirect_uri");
+}
+
+#[tokio::test]
+async fn metadata_advertises_token_exchange() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let grants = t.metadata_json().await["grant_types_supported"].clone();
+    assert!(grants.as_array().unwrap().contains(&json!(TOKEN_EXCHANGE)));
+}
+
+#[tokio::test]
+async fn a_client_exchanges_tokens_of_the_resource_it_redeemed_codes_for() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let (id, secret, subject) = t.actor("todo:read todo:write").await;
+    let (status, body) = t.exchange(Some((&id, &secret)), &subject, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["issued_token_type"], ACCESS_TOKEN_TYPE);
+    assert_eq!(body["scope"], "todo:read");
+    let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["aud"], UPSTREAM);
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["act"], json!({"sub": id}));
+    assert_eq!(t.running.events().token_exchanges(), 1);
+}
+
+#[tokio::test]
+async fn a_registered_actor_resource_counts_in_target_mode() {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let subject = t.tokens(&[]).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        t.exchange(Some(INTROSPECTION), &subject, &[]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    t.running.register_actor_resource(INTROSPECTION.0, RESOURCE);
+    let (status, body) = t.exchange(Some(INTROSPECTION), &subject, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -278,6 +278,12 @@ impl Http {
                 .any(|h| h.eq_ignore_ascii_case(host))
     }
 
+    /// Records an exchange the suite did not make but observed (e.g. what a fake upstream API received), with the
+    /// same redaction and token evidence as the suite's own requests.
+    pub fn record_observed(&self, id: &str, purpose: &str, req: &Request, response: Response) {
+        self.record(id, purpose, req, &Ok(response), Duration::ZERO);
+    }
+
     fn record(
         &self,
         id: &str,

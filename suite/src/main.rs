@@ -110,6 +110,9 @@ struct ServerArgs {
     /// Address of the fake AS for --url targets.
     #[arg(long, env = "MCP_CONFORMANCE_AS_ADDR", default_value = DEFAULT_AS_ADDR)]
     as_addr: SocketAddr,
+    /// Address of the fake upstream API for --url targets (the server calls it for the user).
+    #[arg(long, env = "MCP_CONFORMANCE_UPSTREAM_ADDR", default_value = server::DEFAULT_UPSTREAM_ADDR)]
+    upstream_addr: SocketAddr,
     /// Seed for every random value of the run.
     #[arg(long)]
     seed: Option<u64>,
@@ -280,6 +283,7 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         baseline,
         strict: args.strict,
         as_addr: args.as_addr,
+        upstream_addr: args.upstream_addr,
         seed: args.seed.unwrap_or_else(rand::random),
         limits: Default::default(),
     };
@@ -612,6 +616,7 @@ async fn reference_server(
         client_secret: "todo-server-test-secret".into(),
     });
     config.defect = defect;
+    config.upstream_url = Some(format!("http://{}/api", server::DEFAULT_UPSTREAM_ADDR));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;

@@ -59,6 +59,12 @@ pub struct ProfileUsers {
 pub struct Tools {
     pub read: Tool,
     pub write: Tool,
+    /// A tool that reads from the upstream API for the user (RS-PASS-01, RS-OBO-*); optional.
+    #[serde(default)]
+    pub upstream_read: Option<Tool>,
+    /// A tool that writes to the upstream API for the user; optional. `{marker}` in its arguments is replaced.
+    #[serde(default)]
+    pub upstream_write: Option<Tool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,6 +126,14 @@ impl Profile {
     /// The write tool's arguments with `{marker}` replaced.
     pub fn write_arguments(&self, marker: &str) -> Value {
         substitute(&self.tools.write.arguments, marker)
+    }
+
+    /// The upstream write tool's arguments with `{marker}` replaced.
+    pub fn upstream_write_arguments(&self, marker: &str) -> Option<Value> {
+        self.tools
+            .upstream_write
+            .as_ref()
+            .map(|t| substitute(&t.arguments, marker))
     }
 
     /// Both scopes, space-separated (what the full user holds).

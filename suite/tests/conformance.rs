@@ -47,6 +47,11 @@ fn server_options() -> Result<ServerOptions, String> {
             .parse()
             .map_err(|e| format!("MCP_CONFORMANCE_AS_ADDR `{addr}`: {e}"))?;
     }
+    if let Ok(addr) = std::env::var("MCP_CONFORMANCE_UPSTREAM_ADDR") {
+        opts.upstream_addr = addr
+            .parse()
+            .map_err(|e| format!("MCP_CONFORMANCE_UPSTREAM_ADDR `{addr}`: {e}"))?;
+    }
     if let Ok(p) = std::env::var("MCP_CONFORMANCE_PROFILE") {
         opts.profile =
             mcp_auth_conformance::profile::Profile::load(p.as_ref()).map_err(|e| e.to_string())?;

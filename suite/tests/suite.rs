@@ -40,6 +40,7 @@ fn against(url: String) -> ServerOptions {
     let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
     opts.target = TargetSpec::Url(url);
     opts.as_addr = "127.0.0.1:0".parse().unwrap();
+    opts.upstream_addr = "127.0.0.1:0".parse().unwrap();
     opts.limits = Limits {
         timeout: Duration::from_millis(300),
         body_cap: 64 * 1024,

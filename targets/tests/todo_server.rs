@@ -79,10 +79,19 @@ struct Harness {
 
 impl Harness {
     async fn start(mode: ValidationMode, defect: Option<Defect>) -> Harness {
+        Harness::start_with(mode, defect, |_, _| Router::new()).await
+    }
+
+    /// Like [`Harness::start`]; `extend` adjusts the server configuration and returns extra
+    /// routes for the issuer (it gets the issuer URL).
+    async fn start_with(
+        mode: ValidationMode,
+        defect: Option<Defect>,
+        extend: impl FnOnce(&str, &mut TodoServerConfig) -> Router,
+    ) -> Harness {
         let introspections = Introspections::default();
         let idp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", idp.local_addr().unwrap());
-        tokio::spawn(axum::serve(idp, issuer_router(introspections.clone())).into_future());
         let mut config = TodoServerConfig::new(issuer.clone(), format!("{issuer}/jwks"));
         config.mode = mode;
         config.defect = defect;
@@ -91,6 +100,10 @@ impl Harness {
             client_id: "todo-server".into(),
             client_secret: "test-only-secret".into(),
         });
+        let extra = extend(&issuer, &mut config);
+        tokio::spawn(
+            axum::serve(idp, issuer_router(introspections.clone()).merge(extra)).into_future(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = TodoServer::start(config, listener).await.unwrap();
         let http = reqwest::Client::builder()
@@ -875,6 +888,10 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
         Defect::IgnoreIntrospectionActive | Defect::PlainHttpPublicHost => {
             unreachable!("covered elsewhere")
         }
+        Defect::PassthroughUserToken
+        | Defect::UpstreamWithServerCredentials
+        | Defect::ExchangeExcessScope
+        | Defect::ExchangeWrongAudience => unreachable!("covered by the on-behalf-of tests"),
     }
 }
 
@@ -960,4 +977,440 @@ async fn defect_leaves_the_other_token_checks_in_place(#[case] defect: Defect) {
             "{defect} also opens {other}"
         );
     }
+}
+
+// ---- on-behalf-of: token exchange and the upstream API (docs/obo.md §3) ----------------------
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// A secret that needs form-urlencoding before Basic encoding (RFC 6749 §2.3.1).
+const EXCHANGE_SECRET: &str = "test only:secret+&";
+
+/// What the in-test upstream saw.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    token: Option<String>,
+    claims: Option<Value>,
+    body: String,
+    status: u16,
+}
+
+/// Recorders shared by the in-test token endpoint and upstream.
+#[derive(Debug, Clone, Default)]
+struct Obo {
+    issuer: Arc<Mutex<String>>,
+    upstream: Arc<Mutex<String>>,
+    token_requests: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Obo {
+    fn upstream(&self) -> String {
+        self.upstream.lock().unwrap().clone()
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn token_requests(&self) -> Vec<HashMap<String, String>> {
+        self.token_requests.lock().unwrap().clone()
+    }
+}
+
+fn oauth_error(status: StatusCode, error: &str) -> (StatusCode, Json<Value>) {
+    (status, Json(json!({ "error": error })))
+}
+
+/// Verifies an RS256 token of the test AS; `audience` is checked when given.
+fn verify(token: &str, issuer: &str, audience: Option<&str>) -> Option<Value> {
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    match audience {
+        Some(aud) => validation.set_audience(&[aud]),
+        None => validation.validate_aud = false,
+    }
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(AS_PUBLIC_PEM.as_bytes()).unwrap();
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .ok()
+        .map(|data| data.claims)
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// A minimal token endpoint: token exchange and client_credentials for `todo-server`.
+async fn token_endpoint(
+    State(obo): State<Obo>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> (StatusCode, Json<Value>) {
+    obo.token_requests.lock().unwrap().push(form.clone());
+    let issuer = obo.issuer.lock().unwrap().clone();
+    if basic_credentials(&headers) != Some(("todo-server".into(), EXCHANGE_SECRET.into())) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let t = now();
+    let field = |k: &str| form.get(k).map(String::as_str);
+    let (sub, aud, scope, act) = match field("grant_type") {
+        Some(TOKEN_EXCHANGE) => {
+            if field("subject_token_type") != Some(ACCESS_TOKEN_TYPE) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+            }
+            let Some(subject) = verify(field("subject_token").unwrap_or(""), &issuer, None) else {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            };
+            let held: Vec<&str> = subject["scope"]
+                .as_str()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            let granted: Vec<&str> = match field("scope") {
+                Some(requested) => requested
+                    .split_whitespace()
+                    .filter(|s| held.contains(s))
+                    .collect(),
+                None => held.clone(),
+            };
+            if granted.is_empty() {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
+            }
+            (
+                subject["sub"].clone(),
+                json!(field("audience").or(field("resource"))),
+                granted.join(" "),
+                Some(json!({ "sub": "todo-server" })),
+            )
+        }
+        Some("client_credentials") => (
+            json!("todo-server"),
+            json!(field("resource")),
+            field("scope").unwrap_or("").to_owned(),
+            None,
+        ),
+        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+    };
+    let mut claims = json!({
+        "iss": issuer, "sub": sub, "aud": aud, "exp": t + 300, "iat": t,
+        "jti": format!("x-{}", obo.token_requests.lock().unwrap().len()),
+        "client_id": "todo-server", "scope": scope,
+    });
+    if let Some(act) = act {
+        claims["act"] = act;
+    }
+    (
+        StatusCode::OK,
+        Json(json!({
+            "access_token": rs256(&claims), "issued_token_type": ACCESS_TOKEN_TYPE,
+            "token_type": "Bearer", "expires_in": 300, "scope": scope,
+        })),
+    )
+}
+
+/// A strict upstream: `GET /api/digest` (todo:read), `POST /api/send` (todo:write); records
+/// every request before answering it.
+async fn upstream_endpoint(
+    State(obo): State<Obo>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, Json<Value>) {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let issuer = obo.issuer.lock().unwrap().clone();
+    let upstream = obo.upstream();
+    let claims = token.as_deref().and_then(|t| verify(t, &issuer, None));
+    let accepted = token
+        .as_deref()
+        .and_then(|t| verify(t, &issuer, Some(&upstream)));
+    let needed = if uri.path().ends_with("/send") {
+        "todo:write"
+    } else {
+        "todo:read"
+    };
+    let (status, answer) = match accepted {
+        None => (
+            StatusCode::UNAUTHORIZED,
+            json!({ "error": "invalid_token" }),
+        ),
+        Some(c)
+            if !c["scope"]
+                .as_str()
+                .unwrap_or("")
+                .split(' ')
+                .any(|s| s == needed) =>
+        {
+            (
+                StatusCode::FORBIDDEN,
+                json!({ "error": "insufficient_scope" }),
+            )
+        }
+        Some(c) if needed == "todo:write" => {
+            (StatusCode::CREATED, json!({ "sent": true, "by": c["sub"] }))
+        }
+        Some(c) => (
+            StatusCode::OK,
+            json!({ "digest": ["3 unread"], "for": c["sub"] }),
+        ),
+    };
+    obo.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        token,
+        claims,
+        body,
+        status: status.as_u16(),
+    });
+    (status, Json(answer))
+}
+
+impl Harness {
+    /// A JWT-mode server with an upstream; the issuer also serves `/token`.
+    async fn obo(defect: Option<Defect>) -> (Harness, Obo) {
+        let obo = Obo::default();
+        let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        *obo.upstream.lock().unwrap() = format!("http://{}/api", api.local_addr().unwrap());
+        let upstream_router = Router::new()
+            .route("/api/digest", get(upstream_endpoint))
+            .route("/api/send", post(upstream_endpoint))
+            .with_state(obo.clone());
+        tokio::spawn(axum::serve(api, upstream_router).into_future());
+        let o = obo.clone();
+        let h = Harness::start_with(ValidationMode::Jwt, defect, move |issuer, config| {
+            *o.issuer.lock().unwrap() = issuer.to_owned();
+            config.upstream_url = Some(o.upstream());
+            if let Some(client) = &mut config.introspection {
+                client.client_secret = EXCHANGE_SECRET.into();
+            }
+            Router::new()
+                .route("/token", post(token_endpoint))
+                .with_state(o)
+        })
+        .await;
+        (h, obo)
+    }
+
+    /// Calls `tool` as `token` in a fresh session; the JSON-RPC `result`.
+    async fn tool(&self, token: &str, tool: &str, arguments: Value) -> Value {
+        let session = self.initialize(token).await;
+        let response = self.call(Some(token), &session, tool, arguments).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["result"].clone()
+    }
+}
+
+fn result_text(result: &Value) -> &str {
+    result["content"][0]["text"].as_str().unwrap_or_default()
+}
+
+fn email() -> Value {
+    json!({ "to": "carol@example.test", "body": "hi" })
+}
+
+#[tokio::test]
+async fn tools_list_offers_the_upstream_tools_only_with_an_upstream() {
+    let list = json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/list" });
+    let names = |body: Value| -> Vec<String> {
+        body["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (h, _) = Harness::obo(None).await;
+    let alice = h.alice();
+    let session = h.initialize(&alice).await;
+    let body = h
+        .post(Some(&alice), Some(&session), &list)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        names(body),
+        [
+            "list_todos",
+            "create_todo",
+            "delete_todo",
+            "email_digest",
+            "send_email"
+        ]
+    );
+
+    let plain = Harness::jwt(None).await;
+    let alice = plain.alice();
+    let session = plain.initialize(&alice).await;
+    let body: Value = plain
+        .post(Some(&alice), Some(&session), &list)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(body), ["list_todos", "create_todo", "delete_todo"]);
+    let unknown = plain
+        .call(Some(&alice), &session, "email_digest", json!({}))
+        .await;
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn email_digest_exchanges_the_token_and_calls_upstream_with_the_exchanged_one() {
+    let (h, obo) = Harness::obo(None).await;
+    let bob = h.bob();
+    let result = h.tool(&bob, "email_digest", json!({})).await;
+    assert_eq!(result["isError"], false, "{result}");
+    let upstream_json: Value = serde_json::from_str(result_text(&result)).unwrap();
+    assert_eq!(upstream_json["for"], "bob");
+
+    let exchanges = obo.token_requests();
+    assert_eq!(exchanges.len(), 1);
+    let x = &exchanges[0];
+    assert_eq!(x["grant_type"], TOKEN_EXCHANGE);
+    assert_eq!(x["subject_token"], bob);
+    assert_eq!(x["subject_token_type"], ACCESS_TOKEN_TYPE);
+    assert_eq!(x["audience"], obo.upstream());
+    assert_eq!(x["scope"], "todo:read");
+
+    let seen = obo.seen();
+    assert_eq!(seen.len(), 1);
+    let s = &seen[0];
+    assert_eq!(
+        (s.method.as_str(), s.path.as_str(), s.status),
+        ("GET", "/api/digest", 200)
+    );
+    assert_ne!(
+        s.token.as_deref(),
+        Some(bob.as_str()),
+        "the caller's token reached upstream"
+    );
+    let claims = s.claims.as_ref().unwrap();
+    assert_eq!(claims["aud"], obo.upstream());
+    assert_eq!(claims["sub"], "bob");
+    assert_eq!(claims["act"]["sub"], "todo-server");
+    assert_eq!(claims["scope"], "todo:read");
+}
+
+#[tokio::test]
+async fn send_email_for_a_read_only_user_is_a_tool_error_and_upstream_sees_nothing() {
+    let (h, obo) = Harness::obo(None).await;
+    let result = h.tool(&h.bob(), "send_email", email()).await;
+    assert_eq!(result["isError"], true, "{result}");
+    assert!(result_text(&result).contains("invalid_scope"), "{result}");
+    assert_eq!(obo.token_requests()[0]["scope"], "todo:write");
+    assert!(
+        obo.seen().is_empty(),
+        "upstream was called: {:?}",
+        obo.seen()
+    );
+}
+
+#[tokio::test]
+async fn send_email_for_a_writer_posts_with_a_write_token_and_bad_arguments_are_refused() {
+    let (h, obo) = Harness::obo(None).await;
+    let alice = h.alice();
+    let result = h.tool(&alice, "send_email", email()).await;
+    assert_eq!(result["isError"], false, "{result}");
+    let seen = obo.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        (
+            seen[0].method.as_str(),
+            seen[0].path.as_str(),
+            seen[0].status
+        ),
+        ("POST", "/api/send", 201)
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&seen[0].body).unwrap(),
+        email()
+    );
+    assert_eq!(seen[0].claims.as_ref().unwrap()["scope"], "todo:write");
+
+    let session = h.initialize(&alice).await;
+    let response = h
+        .call(Some(&alice), &session, "send_email", json!({ "to": "x" }))
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32602);
+    assert_eq!(obo.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn an_upstream_refusal_is_a_tool_error() {
+    let (h, obo) = Harness::obo(None).await;
+    // The upstream now expects another audience, so it answers the exchanged token 401.
+    *obo.upstream.lock().unwrap() = "http://127.0.0.1:1/other".into();
+    let result = h.tool(&h.alice(), "email_digest", json!({})).await;
+    assert_eq!(result["isError"], true, "{result}");
+    assert!(result_text(&result).contains("401"), "{result}");
+    assert_eq!(obo.seen().len(), 1);
+}
+
+/// Whether the on-behalf-of protection `defect` turns off is observably missing on `h`.
+async fn obo_hole_is_open(h: &Harness, obo: &Obo, defect: Defect) -> bool {
+    let (alice, bob) = (h.alice(), h.bob());
+    h.tool(&alice, "email_digest", json!({})).await;
+    h.tool(&bob, "send_email", email()).await;
+    let seen = obo.seen();
+    match defect {
+        Defect::PassthroughUserToken => seen
+            .iter()
+            .any(|s| s.token.as_deref() == Some(&alice) || s.token.as_deref() == Some(&bob)),
+        // A read-only user's write is accepted upstream.
+        Defect::UpstreamWithServerCredentials => seen
+            .iter()
+            .any(|s| s.path == "/api/send" && s.status == 201),
+        Defect::ExchangeExcessScope => seen.iter().any(|s| {
+            s.path == "/api/digest"
+                && s.claims
+                    .as_ref()
+                    .is_some_and(|c| c["scope"].as_str().unwrap_or("").contains("todo:write"))
+        }),
+        Defect::ExchangeWrongAudience => seen.iter().any(|s| {
+            s.claims
+                .as_ref()
+                .is_some_and(|c| c["aud"] != obo.upstream())
+        }),
+        other => unreachable!("not an on-behalf-of defect: {other}"),
+    }
+}
+
+#[rstest]
+#[case::passthrough_user_token(Defect::PassthroughUserToken)]
+#[case::upstream_with_server_credentials(Defect::UpstreamWithServerCredentials)]
+#[case::exchange_excess_scope(Defect::ExchangeExcessScope)]
+#[case::exchange_wrong_audience(Defect::ExchangeWrongAudience)]
+#[tokio::test]
+async fn obo_defect_opens_its_hole_which_the_compliant_server_keeps_closed(#[case] defect: Defect) {
+    let (compliant, obo) = Harness::obo(None).await;
+    assert!(
+        !obo_hole_is_open(&compliant, &obo, defect).await,
+        "compliant server shows the hole of {defect}"
+    );
+    let (defective, obo) = Harness::obo(Some(defect)).await;
+    assert!(
+        obo_hole_is_open(&defective, &obo, defect).await,
+        "{defect} does not open its hole"
+    );
 }

@@ -24,7 +24,7 @@ pub fn metadata_document(issuer: &str) -> Value {
         "scopes_supported": ["openid", "profile", "email", "todo:read", "todo:write", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", super::exchange::TOKEN_EXCHANGE_GRANT],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
@@ -89,5 +89,5 @@ fn serve(state: &AsState, mut doc: Value) -> Response {
 }
 
 pub(super) async fn jwks(State(state): State<AsState>) -> Json<Value> {
-    Json(json!({ "keys": [state.minter().key().public_jwk()] }))
+    Json(state.public_jwks())
 }

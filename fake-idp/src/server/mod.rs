@@ -3,6 +3,7 @@
 mod authorize;
 pub(crate) mod cimd;
 pub(crate) mod clients;
+pub(crate) mod exchange;
 mod login;
 mod metadata;
 pub(crate) mod register;
@@ -10,7 +11,7 @@ pub mod target;
 pub(crate) mod tokens;
 mod validate;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -109,6 +110,8 @@ struct Store {
     cimd_cache: HashMap<String, target::cimd::CachedCimd>,
     /// Target mode: CIMD clients resolved at `/authorize`, for client authentication.
     cimd_clients: HashMap<String, RegisteredClient>,
+    /// Token exchange: the resources each actor (confidential client) serves.
+    actor_resources: HashMap<String, BTreeSet<String>>,
 }
 
 /// A redeemed authorization code and what it issued.
@@ -267,6 +270,30 @@ impl AsState {
             Some(jti) => store.revoked.insert(format!("jti:{jti}")),
             None => store.revoked.insert(format!("raw:{token}")),
         };
+    }
+
+    /// Declares that the confidential client `client_id` serves `resource`: it may exchange
+    /// (RFC 8693) access tokens whose `aud` contains `resource`.
+    pub fn register_actor_resource(&self, client_id: &str, resource: &str) {
+        self.store()
+            .actor_resources
+            .entry(client_id.to_owned())
+            .or_default()
+            .insert(resource.to_owned());
+    }
+
+    /// The resources `client_id` serves as a token-exchange actor.
+    pub(crate) fn actor_resources(&self, client_id: &str) -> BTreeSet<String> {
+        self.store()
+            .actor_resources
+            .get(client_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The public JWKS (`{"keys": [..]}`) served at `/jwks`.
+    pub fn public_jwks(&self) -> Value {
+        json!({ "keys": [self.minter().key().public_jwk()] })
     }
 
     fn is_revoked(&self, token: &str, jti: Option<&str>) -> bool {

@@ -1,5 +1,5 @@
 //! `POST /token`: authorization_code (+PKCE S256), refresh_token (rotation, family revocation
-//! on replay) and client_credentials.
+//! on replay), client_credentials, and (in [`super::exchange`]) RFC 8693 token exchange.
 
 use std::collections::HashMap;
 
@@ -50,6 +50,9 @@ pub(super) async fn token(
 ) -> Response {
     state.events().record_token_request();
     let form = parse_form(&body);
+    if form.get("grant_type").map(String::as_str) == Some(super::exchange::TOKEN_EXCHANGE_GRANT) {
+        return super::exchange::token_exchange(&state, &headers, &form);
+    }
     let client = match state.authenticate_client(&headers, &form) {
         Ok(c) => c,
         Err(AuthFailure::Missing) => {
@@ -161,6 +164,10 @@ fn authorization_code(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
         },
     );
     if state.is_target() {
+        // A confidential client serves the resources it redeemed codes for (token exchange).
+        if let (ClientAuth::Confidential(actor), Some(resource)) = (client, &grant.resource) {
+            state.register_actor_resource(actor, resource);
+        }
         let mut store = state.store();
         let used = store
             .used_codes
@@ -341,7 +348,7 @@ fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
     token_response(state, body)
 }
 
-fn token_response(state: &AsState, body: Value) -> Response {
+pub(super) fn token_response(state: &AsState, body: Value) -> Response {
     let mut response = (StatusCode::OK, Json(body)).into_response();
     if !state.defect(AsDefect::TokenResponseCacheable) {
         no_store(response.headers_mut());

@@ -265,6 +265,24 @@ pub struct CimdObs {
     pub responsive_after_oversized: Option<(u16, String)>,
 }
 
+/// RFC 8693 token-exchange probes (AS-TX-*).
+#[derive(Debug, Clone)]
+pub struct ExchangeObs {
+    /// The subject token's claims, when it is a JWT.
+    pub subject_claims: Option<Value>,
+    pub actor_id: String,
+    pub valid: TokenResult,
+    pub no_client_auth: TokenResult,
+    pub forged_subject: TokenResult,
+    /// None when the AS advertises no revocation endpoint.
+    pub revoked_subject: Option<TokenResult>,
+    /// None when no second confidential client could be registered.
+    pub other_actor: Option<TokenResult>,
+    pub scope_escalation: TokenResult,
+    /// The scope the subject token carries.
+    pub subject_scope: String,
+}
+
 /// DCR probes.
 #[derive(Debug, Clone)]
 pub struct DcrObs {
@@ -308,6 +326,7 @@ pub struct AuthzObservations {
     /// When the metadata does not advertise CIMD: one honest CIMD flow anyway (AS-META-06).
     pub cimd_unadvertised: Result<CimdAttempt, ObsError>,
     pub dcr: Result<DcrObs, ObsError>,
+    pub exchange: Result<ExchangeObs, ObsError>,
 }
 
 impl AuthzObservations {
@@ -347,6 +366,7 @@ impl AuthzObservations {
             cimd: Err(why.clone()),
             cimd_unadvertised: Err(why.clone()),
             dcr: Err(why.clone()),
+            exchange: Err(why.clone()),
         };
         obs.fail_all(why);
         obs
@@ -386,5 +406,6 @@ impl AuthzObservations {
         self.cimd = e(&why);
         self.cimd_unadvertised = e(&why);
         self.dcr = e(&why);
+        self.exchange = e(&why);
     }
 }

@@ -234,6 +234,7 @@ async fn observe(
     obs.refresh_attacks = refresh_attacks;
     obs.cimd = cimd_obs;
     obs.cimd_unadvertised = scenarios::cimd_unadvertised(&ctx).await;
+    obs.exchange = scenarios::exchange_probes(&ctx).await;
     obs.dcr = dcr;
     drop(ctx);
     finish(bundled, &cimd, &probe).await;

@@ -71,6 +71,8 @@ impl Probe {
 pub struct Ctx<'a> {
     pub http: Http,
     pub idp: &'a FakeIdp,
+    /// The fake upstream API the server may call for the user.
+    pub upstream: Option<&'a fake_idp::UpstreamApi>,
     pub events: Events,
     pub profile: Profile,
     pub users: Users,
@@ -87,6 +89,7 @@ impl<'a> Ctx<'a> {
             http,
             events: idp.events(),
             idp,
+            upstream: None,
             profile,
             users: Users::fixture(),
             target,
@@ -127,6 +130,13 @@ impl<'a> Ctx<'a> {
         let t = self.idp.forge().forge(&self.spec(user)?, mutation);
         self.http.register_secret(&t);
         Ok(t)
+    }
+
+    /// The audience of tokens minted for the upstream API (the fake upstream's resource when it runs).
+    pub fn upstream_audience(&self) -> String {
+        self.upstream
+            .map(|u| u.resource())
+            .unwrap_or_else(|| UPSTREAM_AUDIENCE.to_owned())
     }
 
     pub fn full_user(&self) -> &str {

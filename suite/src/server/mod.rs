@@ -9,7 +9,7 @@ pub mod target;
 
 use std::net::SocketAddr;
 
-use fake_idp::FakeIdp;
+use fake_idp::{FakeIdp, UpstreamApi};
 use mcp_auth_reports::{Report, Role, TargetInfo, Verdict};
 use mcp_auth_targets::ValidationMode;
 
@@ -22,6 +22,8 @@ use target::{RunningTarget, TargetSpec};
 
 /// The fixed address of the fake AS that external servers are configured to trust.
 pub const DEFAULT_AS_ADDR: &str = "127.0.0.1:9400";
+/// The fixed address of the fake upstream API that external servers are configured to call.
+pub const DEFAULT_UPSTREAM_ADDR: &str = "127.0.0.1:9401";
 
 /// Everything a server-role run needs.
 #[derive(Debug, Clone)]
@@ -35,6 +37,8 @@ pub struct ServerOptions {
     pub strict: bool,
     /// Where the fake AS listens when the target is an already-running server.
     pub as_addr: SocketAddr,
+    /// Where the fake upstream API listens when the target is an already-running server.
+    pub upstream_addr: SocketAddr,
     pub seed: u64,
     pub limits: Limits,
 }
@@ -50,6 +54,9 @@ impl ServerOptions {
             baseline: Baseline::default(),
             strict: false,
             as_addr: DEFAULT_AS_ADDR.parse().expect("valid default address"),
+            upstream_addr: DEFAULT_UPSTREAM_ADDR
+                .parse()
+                .expect("valid default address"),
             seed: 0x5eed,
             limits: Limits::default(),
         }
@@ -109,9 +116,26 @@ async fn observe(
         })?;
     run.notes
         .push(format!("fake authorization server: {}", idp.issuer()));
-    let mut target = match RunningTarget::start(&opts.target, &idp).await {
+    let upstream_bind = match opts.target {
+        TargetSpec::Url(_) => opts.upstream_addr,
+        _ => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let upstream = match UpstreamApi::start(idp.issuer(), idp.public_jwks(), upstream_bind).await {
+        Ok(u) => u,
+        Err(e) => {
+            idp.shutdown().await;
+            return Err((
+                Verdict::HarnessError,
+                format!("the fake upstream API could not start on {upstream_bind}: {e}"),
+            ));
+        }
+    };
+    run.notes
+        .push(format!("fake upstream API: {}", upstream.resource()));
+    let mut target = match RunningTarget::start(&opts.target, &idp, &upstream.resource()).await {
         Ok(t) => t,
         Err(e) => {
+            upstream.shutdown().await;
             idp.shutdown().await;
             return Err((
                 Verdict::Error,
@@ -119,6 +143,8 @@ async fn observe(
             ));
         }
     };
+    let (actor, _) = idp.introspection_client();
+    idp.register_actor_resource(&actor, &target.url);
     run.target.url = Some(target.url.clone());
     let host = url::Url::parse(&target.url)
         .ok()
@@ -135,6 +161,7 @@ async fn observe(
         Ok(h) => h,
         Err(e) => {
             target.stop().await;
+            upstream.shutdown().await;
             idp.shutdown().await;
             return Err((
                 Verdict::HarnessError,
@@ -142,13 +169,14 @@ async fn observe(
             ));
         }
     };
-    let ctx = Ctx::new(
+    let mut ctx = Ctx::new(
         http,
         &idp,
         opts.profile.clone(),
         target.url.clone(),
         opts.seed,
     );
+    ctx.upstream = Some(&upstream);
     let obs = scenarios::observe(&ctx).await;
     match &obs.mode {
         Ok(m) => run.notes.push(format!(
@@ -168,6 +196,7 @@ async fn observe(
     }
     drop(ctx);
     target.stop().await;
+    upstream.shutdown().await;
     idp.shutdown().await;
     Ok(obs)
 }

@@ -257,6 +257,28 @@ pub struct WriteProbe {
     pub read_back: Result<(String, String), ObsError>,
 }
 
+/// One upstream tool call and what the fake upstream API received while it ran.
+#[derive(Debug, Clone)]
+pub struct UpstreamCall {
+    pub user: String,
+    /// The token the suite (as MCP client) presented to the server.
+    pub client_token: String,
+    pub probe: Probe,
+    pub received: Vec<fake_idp::UpstreamRequest>,
+    /// Evidence ids of the received requests (`upstream-api#<n>`).
+    pub exchanges: Vec<String>,
+}
+
+/// The on-behalf-of calls.
+#[derive(Debug, Clone)]
+pub struct UpstreamObs {
+    /// The upstream's resource identifier (the audience its tokens must carry).
+    pub resource: String,
+    pub read: UpstreamCall,
+    pub write_read_only: UpstreamCall,
+    pub write_full: UpstreamCall,
+}
+
 /// Everything the server role observed.
 #[derive(Debug)]
 pub struct ServerObservations {
@@ -279,6 +301,7 @@ pub struct ServerObservations {
     pub scope: Result<ScopeObs, ObsError>,
     pub write_before_auth: Result<WriteProbe, ObsError>,
     pub origin: Result<Probe, ObsError>,
+    pub upstream: Result<UpstreamObs, ObsError>,
 }
 
 impl ServerObservations {

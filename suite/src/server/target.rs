@@ -74,7 +74,11 @@ enum Inner {
 }
 
 impl RunningTarget {
-    pub async fn start(spec: &TargetSpec, idp: &FakeIdp) -> Result<RunningTarget, TargetError> {
+    pub async fn start(
+        spec: &TargetSpec,
+        idp: &FakeIdp,
+        upstream: &str,
+    ) -> Result<RunningTarget, TargetError> {
         match spec {
             TargetSpec::Bundled { defect, mode } => {
                 let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -90,6 +94,7 @@ impl RunningTarget {
                     client_secret,
                 });
                 config.defect = *defect;
+                config.upstream_url = Some(upstream.to_owned());
                 if *defect == Some(Defect::PlainHttpPublicHost) {
                     config.public_base =
                         Some(format!("http://todo.{}:{port}", crate::http::TEST_DOMAIN));
@@ -117,7 +122,7 @@ impl RunningTarget {
                 })
             }
             TargetSpec::Command(command) => {
-                let (group, url) = ChildGroup::spawn(command, idp).await?;
+                let (group, url) = ChildGroup::spawn(command, idp, upstream).await?;
                 Ok(RunningTarget {
                     url,
                     inner: Inner::Process(group),
@@ -154,7 +159,11 @@ struct ChildGroup {
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ChildGroup {
-    async fn spawn(command: &str, idp: &FakeIdp) -> Result<(ChildGroup, String), TargetError> {
+    async fn spawn(
+        command: &str,
+        idp: &FakeIdp,
+        upstream: &str,
+    ) -> Result<(ChildGroup, String), TargetError> {
         // Reserve an ephemeral port for the target, then release it for the child to bind.
         let port = {
             let l =
@@ -172,10 +181,7 @@ impl ChildGroup {
             .env("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID", client_id)
             .env("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET", client_secret)
             .env("MCP_CONFORMANCE_RESOURCE", &url)
-            .env(
-                "MCP_CONFORMANCE_UPSTREAM_URL",
-                crate::server::ctx::UPSTREAM_AUDIENCE,
-            )
+            .env("MCP_CONFORMANCE_UPSTREAM_URL", upstream)
             .env("PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -6,7 +6,10 @@
 //! mode unless `TODO_SERVER_MODE=jwt`; `TODO_SERVER_MODE=jwt|introspection` overrides;
 //! `MCP_CONFORMANCE_RESOURCE` is the canonical URL to answer as (its path must be `/mcp`);
 //! `PORT` (or `--port N`) binds `127.0.0.1:PORT`; `TODO_SERVER_DEFECT` (or `--defect NAME`)
-//! turns off one protection.
+//! turns off one protection. `MCP_CONFORMANCE_UPSTREAM_URL` (the upstream API resource) adds the
+//! `email_digest` and `send_email` tools, which exchange the caller's token (RFC 8693) at
+//! `MCP_CONFORMANCE_TOKEN_ENDPOINT` (default: issuer + `/token`) authenticated with the
+//! `MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID` / `_SECRET` credentials (also read in JWT mode).
 
 use std::env;
 
@@ -26,7 +29,7 @@ fn flags() -> Result<(Option<String>, Option<String>)> {
             "--port" => &mut port,
             "--defect" => &mut defect,
             "-h" | "--help" => {
-                eprintln!("usage: todo-server [--port N] [--defect NAME]\nenv: MCP_CONFORMANCE_ISSUER, MCP_CONFORMANCE_JWKS_URI, MCP_CONFORMANCE_INTROSPECTION_URL, MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID, MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET, MCP_CONFORMANCE_RESOURCE, PORT, TODO_SERVER_MODE, TODO_SERVER_DEFECT");
+                eprintln!("usage: todo-server [--port N] [--defect NAME]\nenv: MCP_CONFORMANCE_ISSUER, MCP_CONFORMANCE_JWKS_URI, MCP_CONFORMANCE_INTROSPECTION_URL, MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID, MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET, MCP_CONFORMANCE_RESOURCE, MCP_CONFORMANCE_UPSTREAM_URL, MCP_CONFORMANCE_TOKEN_ENDPOINT, PORT, TODO_SERVER_MODE, TODO_SERVER_DEFECT");
                 std::process::exit(0);
             }
             other => bail!("unknown argument `{other}` (expected --port N or --defect NAME)"),

@@ -86,9 +86,25 @@ pub struct TodoServerConfig {
     pub defect: Option<Defect>,
     /// Scopes advertised in PRM and in challenges.
     pub scopes_supported: Vec<String>,
+    /// The upstream API resource (e.g. `http://127.0.0.1:<p>/api`). When set, the server also
+    /// offers `email_digest` and `send_email`, which call it on the user's behalf through an
+    /// RFC 8693 token exchange authenticated with the [`introspection`](Self::introspection)
+    /// client credentials.
+    pub upstream_url: Option<String>,
+    /// The authorization server's token endpoint used for the exchange; default
+    /// `issuer + "/token"`.
+    pub token_endpoint: Option<String>,
 }
 
 impl TodoServerConfig {
+    /// The token endpoint the exchange uses: [`token_endpoint`](Self::token_endpoint) or
+    /// `issuer + "/token"`.
+    pub fn token_endpoint(&self) -> String {
+        self.token_endpoint
+            .clone()
+            .unwrap_or_else(|| format!("{}/token", self.issuer.trim_end_matches('/')))
+    }
+
     /// A compliant JWT-mode configuration trusting `issuer` with keys at `jwks_uri`.
     pub fn new(issuer: impl Into<String>, jwks_uri: impl Into<String>) -> Self {
         TodoServerConfig {
@@ -99,6 +115,8 @@ impl TodoServerConfig {
             public_base: None,
             defect: None,
             scopes_supported: vec![super::SCOPE_READ.to_owned(), super::SCOPE_WRITE.to_owned()],
+            upstream_url: None,
+            token_endpoint: None,
         }
     }
 }

@@ -133,6 +133,14 @@ defects! {
         "Compares `aud` byte for byte, rejecting upper-case scheme/host variants of the resource URL.";
     PlainHttpPublicHost = "plain-http-public-host", JWT,
         "No code change: the suite starts the server with public base `http://todo.conformance.test:<port>` (plain http on a non-loopback host).";
+    PassthroughUserToken = "passthrough-user-token", JWT,
+        "Calls the upstream API with the caller's own access token instead of exchanging it.";
+    UpstreamWithServerCredentials = "upstream-with-server-credentials", JWT,
+        "Calls the upstream API with its own `client_credentials` token (scope `todo:read todo:write`) instead of an exchange for the user.";
+    ExchangeExcessScope = "exchange-excess-scope", JWT,
+        "Asks the token exchange for `todo:read todo:write` for `email_digest`, which needs only `todo:read`.";
+    ExchangeWrongAudience = "exchange-wrong-audience", JWT,
+        "Asks the token exchange for its own resource URL as the audience instead of the upstream API.";
 }
 
 impl fmt::Display for Defect {

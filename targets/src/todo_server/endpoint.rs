@@ -45,6 +45,16 @@ impl Rejection {
 
 /// Authenticates a request from its `Authorization` header.
 pub(crate) async fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, Rejection> {
+    authenticate_with_token(state, parts)
+        .await
+        .map(|(principal, _)| principal)
+}
+
+/// [`authenticate`], also returning the validated bearer token (the subject of token exchanges).
+async fn authenticate_with_token(
+    state: &AppState,
+    parts: &Parts,
+) -> Result<(Principal, String), Rejection> {
     let presented = extract_token(&parts.headers, parts.uri.query(), &state.settings)
         .map_err(Rejection::Malformed)?;
     let Presented::Token(token) = presented else {
@@ -54,6 +64,7 @@ pub(crate) async fn authenticate(state: &AppState, parts: &Parts) -> Result<Prin
         .validator
         .validate(&token, &state.settings)
         .await
+        .map(|principal| (principal, token.clone()))
         .map_err(|failure| match failure {
             ValidationFailure::Invalid(err) => Rejection::Unauthorized(Unauthorized::Invalid(err)),
             ValidationFailure::Unavailable(err) => Rejection::Unavailable(err),
@@ -91,11 +102,11 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
         _ => None,
     };
 
-    let principal = match authenticate(&state, &parts).await {
-        Ok(principal) => principal,
+    let (principal, caller_token) = match authenticate_with_token(&state, &parts).await {
+        Ok((principal, token)) => (principal, Some(token)),
         Err(rejection) => {
             match defect_fallback(&state, &parts.headers, &rejection, early_message.as_ref()) {
-                Some(principal) => principal,
+                Some(principal) => (principal, None),
                 None => return rejection.into_response(&state),
             }
         }
@@ -110,7 +121,15 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
                     Err(err) => return err.into_response(),
                 },
             };
-            post(&state, &principal, &parts.headers, &bytes, pre_executed)
+            post(
+                &state,
+                &principal,
+                caller_token.as_deref(),
+                &parts.headers,
+                &bytes,
+                pre_executed,
+            )
+            .await
         }
         Method::DELETE => match session_for(&state, &parts.headers, &principal) {
             Ok(id) => {
@@ -154,9 +173,10 @@ fn defect_fallback(
     None
 }
 
-fn post(
+async fn post(
     state: &AppState,
     principal: &Principal,
+    caller_token: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
     pre_executed: Option<Value>,
@@ -194,7 +214,7 @@ fn post(
     if let Err(err) = session_for(state, headers, principal) {
         return err.into_response();
     }
-    mcp::dispatch(state, principal, message, pre_executed)
+    mcp::dispatch(state, principal, caller_token, message, pre_executed).await
 }
 
 /// Why a request cannot use the session it names.

@@ -44,6 +44,26 @@ pub fn config_from_env(
             client_id: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID")?,
             client_secret: required("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET")?,
         });
+    } else if let (Some(client_id), Some(client_secret)) = (
+        var("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID"),
+        var("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET"),
+    ) {
+        // JWT mode does not introspect, but the token exchange authenticates with these.
+        config.introspection = Some(IntrospectionClient {
+            url: introspection_url
+                .unwrap_or_else(|| format!("{}/introspect", config.issuer.trim_end_matches('/'))),
+            client_id,
+            client_secret,
+        });
+    }
+
+    if let Some(upstream) = var("MCP_CONFORMANCE_UPSTREAM_URL") {
+        http_url("MCP_CONFORMANCE_UPSTREAM_URL", &upstream)?;
+        config.upstream_url = Some(upstream);
+    }
+    if let Some(endpoint) = var("MCP_CONFORMANCE_TOKEN_ENDPOINT") {
+        http_url("MCP_CONFORMANCE_TOKEN_ENDPOINT", &endpoint)?;
+        config.token_endpoint = Some(endpoint);
     }
 
     let mut resource_port = None;
@@ -75,6 +95,15 @@ pub fn config_from_env(
             .unwrap_or(0),
     };
     Ok((config, port))
+}
+
+/// `value` must be an absolute http(s) URL.
+fn http_url(name: &str, value: &str) -> Result<(), EnvError> {
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
+        Ok(_) => Err(EnvError(format!("{name} `{value}` must be an http(s) URL"))),
+        Err(e) => Err(EnvError(format!("{name} `{value}` is not a URL: {e}"))),
+    }
 }
 
 fn is_loopback_base(base: &str) -> bool {
@@ -115,6 +144,44 @@ mod tests {
         assert_eq!(c.mode, ValidationMode::Introspection);
         assert_eq!(c.public_base.as_deref(), Some("http://127.0.0.1:7001"));
         assert_eq!(port, 7001);
+    }
+
+    #[test]
+    fn the_upstream_and_exchange_credentials_are_read_in_jwt_mode() {
+        let (c, _) = config_from_env(
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "http://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "http://127.0.0.1:9400/jwks"),
+                ("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID", "todo-server"),
+                ("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET", "s"),
+                ("MCP_CONFORMANCE_UPSTREAM_URL", "http://127.0.0.1:9500/api"),
+            ]),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.mode, ValidationMode::Jwt);
+        assert_eq!(c.upstream_url.as_deref(), Some("http://127.0.0.1:9500/api"));
+        assert_eq!(c.token_endpoint(), "http://127.0.0.1:9400/token");
+        assert_eq!(
+            c.introspection.map(|i| i.client_id).as_deref(),
+            Some("todo-server")
+        );
+    }
+
+    #[test]
+    fn a_bad_upstream_url_is_named() {
+        let e = config_from_env(
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "http://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "http://127.0.0.1:9400/jwks"),
+                ("MCP_CONFORMANCE_UPSTREAM_URL", "not a url"),
+            ]),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("MCP_CONFORMANCE_UPSTREAM_URL"));
     }
 
     #[test]

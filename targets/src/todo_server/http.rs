@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 /// Timeout for every outbound request.
 const TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest response body the server reads from the issuer (JWKS, introspection, header keys).
+/// Largest response body the server reads (JWKS, introspection, header keys, token endpoint, upstream).
 const BODY_CAP: usize = 256 * 1024;
 
 /// Why an outbound fetch failed.
@@ -20,6 +20,8 @@ pub(crate) enum FetchError {
     TooLarge,
     #[error("no introspection endpoint is configured")]
     NotConfigured,
+    #[error("no client credentials are configured for the token endpoint")]
+    NoClientCredentials,
     #[error("response is not the expected JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -56,6 +58,67 @@ impl Http {
         user: &str,
         password: &str,
     ) -> Result<Vec<u8>, FetchError> {
+        let response = self.form_basic(url, form, user, password).await?;
+        read_ok_body(response).await
+    }
+
+    /// Like [`post_form_basic`](Self::post_form_basic) but returns any status with its capped body
+    /// (an OAuth error response is a 4xx with a JSON body worth reading).
+    pub(crate) async fn post_form_basic_any(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        user: &str,
+        password: &str,
+    ) -> Result<(StatusCode, Vec<u8>), FetchError> {
+        let response = self.form_basic(url, form, user, password).await?;
+        let status = response.status();
+        Ok((status, read_capped(response).await?))
+    }
+
+    /// GET `url` with a bearer token; any status with its capped body.
+    pub(crate) async fn get_bearer(
+        &self,
+        url: &str,
+        token: &str,
+    ) -> Result<(StatusCode, Vec<u8>), FetchError> {
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await?;
+        let status = response.status();
+        Ok((status, read_capped(response).await?))
+    }
+
+    /// POST a JSON body with a bearer token; any status with its capped body.
+    pub(crate) async fn post_json_bearer(
+        &self,
+        url: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<(StatusCode, Vec<u8>), FetchError> {
+        let response = self
+            .client
+            .post(url)
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status();
+        Ok((status, read_capped(response).await?))
+    }
+
+    async fn form_basic(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        user: &str,
+        password: &str,
+    ) -> Result<reqwest::Response, FetchError> {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
@@ -73,14 +136,18 @@ impl Http {
             .body(body)
             .send()
             .await?;
-        read_ok_body(response).await
+        Ok(response)
     }
 }
 
-async fn read_ok_body(mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+async fn read_ok_body(response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
     if response.status() != StatusCode::OK {
         return Err(FetchError::Status(response.status()));
     }
+    read_capped(response).await
+}
+
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
     if response
         .content_length()
         .is_some_and(|len| len > BODY_CAP as u64)

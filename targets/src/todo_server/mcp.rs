@@ -1,11 +1,13 @@
 //! MCP over JSON-RPC 2.0 (Streamable HTTP, JSON responses only): `initialize`, `ping`,
-//! `tools/list`, `tools/call` with the three to-do tools.
+//! `tools/list`, `tools/call` with the three to-do tools, plus `email_digest` and `send_email`
+//! (on-behalf-of calls to the upstream API, see `upstream`) when an upstream is configured.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::auth::Principal;
+use super::upstream::{self, Operation};
 use super::{challenge, AppState, Defect, SCOPE_READ, SCOPE_WRITE};
 
 /// The protocol revision this server implements.
@@ -124,10 +126,13 @@ pub(crate) fn initialize(message: &RpcMessage) -> Response {
 
 /// Answers every message but `initialize`, within an established session.
 ///
-/// `pre_executed` is the result of a write tool already run by [`Defect::WriteBeforeAuth`].
-pub(crate) fn dispatch(
+/// `pre_executed` is the result of a write tool already run by [`Defect::WriteBeforeAuth`];
+/// `caller_token` is the bearer token the request was authenticated with (the subject of token
+/// exchanges), if any.
+pub(crate) async fn dispatch(
     state: &AppState,
     principal: &Principal,
+    caller_token: Option<&str>,
     message: RpcMessage,
     pre_executed: Option<Value>,
 ) -> Response {
@@ -137,8 +142,18 @@ pub(crate) fn dispatch(
     };
     match method {
         "ping" => rpc_result(id, json!({})),
-        "tools/list" => rpc_result(id, json!({ "tools": tool_definitions() })),
-        "tools/call" => call(state, principal, id, &message.params, pre_executed),
+        "tools/list" => rpc_result(id, json!({ "tools": tool_definitions(state) })),
+        "tools/call" => {
+            call(
+                state,
+                principal,
+                caller_token,
+                id,
+                &message.params,
+                pre_executed,
+            )
+            .await
+        }
         _ => rpc_error_response(StatusCode::OK, id, -32601, "method not found"),
     }
 }
@@ -149,14 +164,20 @@ enum Tool {
     ListTodos,
     CreateTodo,
     DeleteTodo,
+    EmailDigest,
+    SendEmail,
 }
 
 impl Tool {
-    fn from_name(name: &str) -> Option<Tool> {
+    /// The tool called `name`; the upstream tools exist only when an upstream is configured.
+    fn from_name(name: &str, state: &AppState) -> Option<Tool> {
+        let upstream = state.settings.upstream.is_some();
         match name {
             "list_todos" => Some(Tool::ListTodos),
             "create_todo" => Some(Tool::CreateTodo),
             "delete_todo" => Some(Tool::DeleteTodo),
+            "email_digest" if upstream => Some(Tool::EmailDigest),
+            "send_email" if upstream => Some(Tool::SendEmail),
             _ => None,
         }
     }
@@ -166,14 +187,15 @@ impl Tool {
             return &[SCOPE_READ, SCOPE_WRITE];
         }
         match self {
-            Tool::ListTodos => &[SCOPE_READ],
+            // The upstream decides whether the user may send: the MCP layer only needs read.
+            Tool::ListTodos | Tool::EmailDigest | Tool::SendEmail => &[SCOPE_READ],
             Tool::CreateTodo | Tool::DeleteTodo => &[SCOPE_WRITE],
         }
     }
 }
 
-fn tool_definitions() -> Value {
-    json!([
+fn tool_definitions(state: &AppState) -> Value {
+    let mut tools = json!([
         {
             "name": "list_todos",
             "description": "List the shared to-do items. Requires scope todo:read.",
@@ -197,16 +219,36 @@ fn tool_definitions() -> Value {
                 "required": ["id"],
             },
         },
-    ])
+    ]);
+    if state.settings.upstream.is_some() {
+        if let Value::Array(list) = &mut tools {
+            list.push(json!({
+                "name": "email_digest",
+                "description": "Fetch the user's e-mail digest from the upstream API on the user's behalf. Requires scope todo:read.",
+                "inputSchema": { "type": "object", "properties": {} },
+            }));
+            list.push(json!({
+                "name": "send_email",
+                "description": "Send an e-mail through the upstream API on the user's behalf. Requires scope todo:read; the upstream requires todo:write.",
+                "inputSchema": {
+                    "type": "object",
+                    "properties": { "to": { "type": "string" }, "body": { "type": "string" } },
+                    "required": ["to", "body"],
+                },
+            }));
+        }
+    }
+    tools
 }
 
 fn tool_result(text: String, is_error: bool) -> Value {
     json!({ "content": [{ "type": "text", "text": text }], "isError": is_error })
 }
 
-fn call(
+async fn call(
     state: &AppState,
     principal: &Principal,
+    caller_token: Option<&str>,
     id: Value,
     params: &Value,
     pre_executed: Option<Value>,
@@ -214,7 +256,7 @@ fn call(
     let Some(tool) = params
         .get("name")
         .and_then(Value::as_str)
-        .and_then(Tool::from_name)
+        .and_then(|name| Tool::from_name(name, state))
     else {
         return rpc_error_response(StatusCode::OK, id, -32602, "unknown tool");
     };
@@ -226,13 +268,40 @@ fn call(
         }
         return challenge::insufficient_scope(state, &challenge_scope(state, principal, required));
     }
-    let result = match pre_executed {
-        Some(result) => result,
-        None => run_tool(state, tool, params),
+    let result = match (pre_executed, tool) {
+        (Some(result), _) => result,
+        (None, Tool::EmailDigest) => {
+            run_upstream(state, caller_token, Operation::Digest, &Value::Null).await
+        }
+        (None, Tool::SendEmail) => {
+            let arguments = params.get("arguments").unwrap_or(&Value::Null);
+            let valid = ["to", "body"]
+                .iter()
+                .all(|k| arguments.get(k).is_some_and(Value::is_string));
+            if valid {
+                run_upstream(state, caller_token, Operation::Send, arguments).await
+            } else {
+                Value::Null
+            }
+        }
+        (None, tool) => run_tool(state, tool, params),
     };
     match result {
         Value::Null => rpc_error_response(StatusCode::OK, id, -32602, "invalid arguments"),
         result => rpc_result(id, result),
+    }
+}
+
+/// Runs an upstream tool: the upstream's body, or its failure as a tool error.
+async fn run_upstream(
+    state: &AppState,
+    caller_token: Option<&str>,
+    operation: Operation,
+    arguments: &Value,
+) -> Value {
+    match upstream::call(state, caller_token, operation, arguments).await {
+        Ok(text) => tool_result(text, false),
+        Err(message) => tool_result(message, true),
     }
 }
 
@@ -261,10 +330,11 @@ pub(crate) fn run_named_tool(state: &AppState, params: &Value) -> Value {
     match params
         .get("name")
         .and_then(Value::as_str)
-        .and_then(Tool::from_name)
+        .and_then(|name| Tool::from_name(name, state))
     {
+        // The upstream tools are never run before authentication.
+        Some(Tool::EmailDigest | Tool::SendEmail) | None => Value::Null,
         Some(tool) => run_tool(state, tool, params),
-        None => Value::Null,
     }
 }
 
@@ -293,5 +363,7 @@ fn run_tool(state: &AppState, tool: Tool, params: &Value) -> Value {
                 None => tool_result(format!("no to-do with id {id}"), true),
             }
         }
+        // Run asynchronously by `call`.
+        Tool::EmailDigest | Tool::SendEmail => Value::Null,
     }
 }

@@ -17,6 +17,7 @@ mod mcp;
 mod prm;
 mod sessions;
 mod todos;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,7 +34,7 @@ pub use config::{IntrospectionClient, TodoServerConfig, UnknownValidationMode, V
 pub use defects::{Defect, UnknownDefect};
 pub use env::{config_from_env, EnvError};
 
-/// Scope needed by `list_todos`.
+/// Scope needed by `list_todos` (and, at the MCP layer, `email_digest` and `send_email`).
 pub const SCOPE_READ: &str = "todo:read";
 /// Scope needed by `create_todo` and `delete_todo`.
 pub const SCOPE_WRITE: &str = "todo:write";
@@ -58,10 +59,15 @@ pub(crate) struct Settings {
     pub(crate) origin: url::Origin,
     pub(crate) scopes_supported: Vec<String>,
     pub(crate) defect: Option<Defect>,
+    /// The upstream API resource, without a trailing slash.
+    pub(crate) upstream: Option<String>,
+    /// The token endpoint for the exchange.
+    pub(crate) token_endpoint: String,
 }
 
 impl Settings {
     fn new(config: TodoServerConfig, local_addr: SocketAddr) -> Settings {
+        let token_endpoint = config.token_endpoint();
         let public_base = config
             .public_base
             .map(|b| b.trim_end_matches('/').to_owned())
@@ -80,6 +86,10 @@ impl Settings {
             origin,
             scopes_supported: config.scopes_supported,
             defect: config.defect,
+            upstream: config
+                .upstream_url
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            token_endpoint,
         }
     }
 
@@ -95,6 +105,8 @@ pub(crate) struct AppState {
     pub(crate) validator: auth::Validator,
     pub(crate) sessions: sessions::SessionStore,
     pub(crate) todos: todos::TodoList,
+    /// Outbound client for the token endpoint and the upstream API.
+    pub(crate) http: http::Http,
     challenges: AtomicUsize,
 }
 
@@ -146,13 +158,15 @@ impl TodoServer {
 /// The router and the resource URL it answers as.
 fn build(config: TodoServerConfig, local_addr: SocketAddr) -> (Router, String) {
     let settings = Settings::new(config, local_addr);
-    let validator = auth::Validator::new(&settings, http::Http::new());
+    let http = http::Http::new();
+    let validator = auth::Validator::new(&settings, http.clone());
     let resource = settings.resource.clone();
     let state = Arc::new(AppState {
         settings,
         validator,
         sessions: sessions::SessionStore::default(),
         todos: todos::TodoList::default(),
+        http,
         challenges: AtomicUsize::new(0),
     });
     let router = Router::new()

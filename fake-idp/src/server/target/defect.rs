@@ -125,11 +125,23 @@ pub enum AsDefect {
     AuthorizePostOnly,
     /// Authorization responses carry no `state`.
     DropState,
+    /// Token exchange accepts an expired subject token.
+    ExchangeAcceptsExpiredSubject,
+    /// Token exchange accepts a subject token for a resource the actor does not serve.
+    ExchangeIgnoresSubjectAudience,
+    /// Token exchange grants the requested scope even beyond the subject token's.
+    ExchangeScopeEscalation,
+    /// Exchanged tokens omit the `act` claim.
+    ExchangeNoActorClaim,
+    /// Token exchange accepts a request without client authentication.
+    ExchangeWithoutClientAuth,
+    /// Token exchange decodes the subject token without verifying its signature.
+    ExchangeAcceptsForgedSubject,
 }
 
 impl AsDefect {
     /// Every defect, in catalogue order.
-    pub const ALL: [AsDefect; 59] = [
+    pub const ALL: [AsDefect; 65] = [
         AsDefect::MetadataWrongIssuer,
         AsDefect::MetadataMissingTokenEndpoint,
         AsDefect::MetadataNoPkceMethods,
@@ -189,6 +201,12 @@ impl AsDefect {
         AsDefect::NoMetadata,
         AsDefect::AuthorizePostOnly,
         AsDefect::DropState,
+        AsDefect::ExchangeAcceptsExpiredSubject,
+        AsDefect::ExchangeIgnoresSubjectAudience,
+        AsDefect::ExchangeScopeEscalation,
+        AsDefect::ExchangeNoActorClaim,
+        AsDefect::ExchangeWithoutClientAuth,
+        AsDefect::ExchangeAcceptsForgedSubject,
     ];
 
     /// The kebab-case name (what `--defect` takes).
@@ -253,6 +271,12 @@ impl AsDefect {
             AsDefect::NoMetadata => "no-metadata",
             AsDefect::AuthorizePostOnly => "authorize-post-only",
             AsDefect::DropState => "drop-state",
+            AsDefect::ExchangeAcceptsExpiredSubject => "exchange-accepts-expired-subject",
+            AsDefect::ExchangeIgnoresSubjectAudience => "exchange-ignores-subject-audience",
+            AsDefect::ExchangeScopeEscalation => "exchange-scope-escalation",
+            AsDefect::ExchangeNoActorClaim => "exchange-no-actor-claim",
+            AsDefect::ExchangeWithoutClientAuth => "exchange-without-client-auth",
+            AsDefect::ExchangeAcceptsForgedSubject => "exchange-accepts-forged-subject",
         }
     }
 
@@ -318,6 +342,12 @@ impl AsDefect {
             AsDefect::NoMetadata => "no metadata document at any well-known location",
             AsDefect::AuthorizePostOnly => "the authorization endpoint answers GET with 405",
             AsDefect::DropState => "authorization responses carry no state",
+            AsDefect::ExchangeAcceptsExpiredSubject => "token exchange accepts a dead subject token: expired or revoked",
+            AsDefect::ExchangeIgnoresSubjectAudience => "token exchange accepts a subject token for a resource the actor does not serve",
+            AsDefect::ExchangeScopeEscalation => "token exchange grants the requested scope even beyond the subject token's",
+            AsDefect::ExchangeNoActorClaim => "exchanged tokens omit the `act` claim",
+            AsDefect::ExchangeWithoutClientAuth => "token exchange accepts a request without client authentication",
+            AsDefect::ExchangeAcceptsForgedSubject => "token exchange does not verify the subject token's signature",
         }
     }
 }

@@ -160,6 +160,17 @@ impl RunningAsTarget {
         self.events.clone()
     }
 
+    /// Declares that the confidential client `client_id` serves `resource` for token exchange
+    /// (on top of the resources of the codes it redeemed).
+    pub fn register_actor_resource(&self, client_id: &str, resource: &str) {
+        self.state.register_actor_resource(client_id, resource);
+    }
+
+    /// The public JWKS of the reference AS, as served at `/jwks`.
+    pub fn public_jwks(&self) -> serde_json::Value {
+        self.state.public_jwks()
+    }
+
     /// Stops the listener and waits (briefly) for its task.
     pub async fn shutdown(mut self) {
         self.listeners.stop().await;

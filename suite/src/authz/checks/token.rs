@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use super::{check, happy_precondition, meta, token_refused, AuthzCheck};
 use crate::authz::oauth::jwt_parts;
-use crate::authz::obs::{AuthzObservations, CodeAttack, RefreshAttack};
-use crate::authz::scenarios::RESOURCE;
+use crate::authz::oauth::TokenResult;
+use crate::authz::obs::{AuthzObservations, CodeAttack, ExchangeObs, RefreshAttack};
+use crate::authz::scenarios::{RESOURCE, UPSTREAM};
 use crate::check::{CheckMeta, Evaluation};
 
 fn attack_check(
@@ -237,7 +238,169 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
             "Refresh asking for more than the original scope → invalid_scope.", RefreshAttack::ScopeEscalation),
         refresh_check("AS-RT-05", "A refresh token is bound to its resource", &["OAuth 2.1 §4.3.3", "RFC 8707 §2.2"],
             "Refresh naming a resource that was never granted → invalid_target (or invalid_grant).", RefreshAttack::OtherResource),
+        check(
+            meta("AS-TX-01.no-client-auth", "Token exchange requires an authenticated client", Must, TX_REFS,
+                "The actor's exchange without client authentication → invalid_client (or invalid_request), no token."),
+            |m, o| exchange_refused(m, o, |x| Some(&x.no_client_auth), "an exchange without client authentication", &["invalid_client", "invalid_request"]),
+        ),
+        check(
+            meta("AS-TX-01.forged-subject", "Token exchange refuses a forged subject token", Must, TX_REFS,
+                "A subject token with a broken signature → invalid_grant (or invalid_request), no token."),
+            |m, o| exchange_refused(m, o, |x| Some(&x.forged_subject), "an exchange of a forged subject token", &["invalid_grant", "invalid_request"]),
+        ),
+        check(
+            meta("AS-TX-01.revoked-subject", "Token exchange refuses a revoked subject token", Must, TX_REFS,
+                "A subject token revoked at the revocation endpoint → invalid_grant (or invalid_request), no token."),
+            |m, o| exchange_refused(m, o, |x| x.revoked_subject.as_ref(), "an exchange of a revoked subject token", &["invalid_grant", "invalid_request"]),
+        ),
+        check(
+            meta("AS-TX-02", "Token exchange refuses a subject token not issued for the actor", Should, &["RFC 8693 §5", "SBP §2.1"],
+                "A second confidential client, which the subject token was not issued for, exchanges it → refused."),
+            |m, o| exchange_refused(m, o, |x| x.other_actor.as_ref(), "an exchange by an actor the subject token was not issued for", &["invalid_grant", "invalid_request", "invalid_target"]),
+        ),
+        check(
+            meta("AS-TX-03", "An exchanged token is bound to its audience, subject and actor", Should, &["RFC 8693 §2.2.1", "RFC 8693 §4.1"],
+                "The issued JWT: aud = the requested audience, sub = the subject token's sub, act.sub = the actor."),
+            tx03,
+        ),
+        check(
+            meta("AS-TX-04", "An exchange never widens the scope", Must, &["RFC 8693 §2.1", "RFC 8693 §5"],
+                "Asking for more scope than the subject token carries → invalid_scope, or an issued scope within the subject's."),
+            tx04,
+        ),
     ]
+}
+
+const TX_REFS: &[&str] = &["RFC 8693 §2.1", "RFC 8693 §2.2.2"];
+
+/// The exchange record after its precondition: the actor's valid exchange must succeed.
+fn exchange_obs(o: &AuthzObservations) -> Result<&ExchangeObs, Evaluation> {
+    let x = o
+        .exchange
+        .as_ref()
+        .map_err(|e| e.to_evaluation("the token-exchange probes"))?;
+    if !x.valid.ok() {
+        return Err(Evaluation::error(format!(
+            "a valid exchange by the actor failed ({}), so a refusal proves nothing",
+            x.valid.describe()
+        ))
+        .with_evidence([x.valid.exchange.clone()]));
+    }
+    Ok(x)
+}
+
+fn exchange_refused(
+    m: &CheckMeta,
+    o: &AuthzObservations,
+    pick: fn(&ExchangeObs) -> Option<&TokenResult>,
+    what: &str,
+    errors: &[&str],
+) -> Evaluation {
+    let x = match exchange_obs(o) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    match pick(x) {
+        Some(t) => token_refused(m, t, what, errors),
+        None => Evaluation::skip(
+            "the AS offers no way to set up this stimulus (no revocation or registration endpoint)",
+        ),
+    }
+}
+
+fn tx03(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
+    let x = match exchange_obs(o) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let Some((_, claims)) = x.valid.access_token().and_then(jwt_parts) else {
+        return Evaluation::skip(
+            "the exchanged token is not a JWT; its binding is not observable without introspection",
+        );
+    };
+    let aud: Vec<String> = match claims.get("aud") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    };
+    let subject_sub = x
+        .subject_claims
+        .as_ref()
+        .and_then(|c| c.get("sub"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mut problems = Vec::new();
+    if !aud.iter().any(|a| a == UPSTREAM) {
+        problems.push(format!("aud {aud:?}"));
+    }
+    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+    if !subject_sub.is_empty() && sub != subject_sub {
+        problems.push(format!("sub `{sub}` (subject `{subject_sub}`)"));
+    }
+    match claims
+        .get("act")
+        .and_then(|a| a.get("sub"))
+        .and_then(Value::as_str)
+    {
+        Some(a) if a == x.actor_id => {}
+        other => problems.push(format!("act.sub {other:?} (actor {})", x.actor_id)),
+    }
+    let expected = format!("aud ∋ {UPSTREAM}, the subject's sub, act.sub = the actor");
+    let e = if problems.is_empty() {
+        Evaluation::pass(expected, "bound as requested")
+    } else {
+        Evaluation::violated(m.level, expected, problems.join("; "))
+    };
+    e.with_evidence([x.valid.exchange.clone()])
+}
+
+fn tx04(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
+    let x = match exchange_obs(o) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    let t = &x.scope_escalation;
+    let held: BTreeSet<&str> = x
+        .subject_scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let expected = format!("invalid_scope, or a scope within {{{}}}", x.subject_scope);
+    let e = if !t.ok() {
+        token_refused(
+            m,
+            t,
+            "an exchange asking for more scope",
+            &["invalid_scope"],
+        )
+    } else {
+        let issued = t
+            .member("scope")
+            .map(str::to_owned)
+            .or_else(|| {
+                t.access_token()
+                    .and_then(jwt_parts)
+                    .and_then(|(_, c)| c.get("scope").and_then(Value::as_str).map(str::to_owned))
+            })
+            .unwrap_or_default();
+        let extra: Vec<&str> = issued
+            .split(' ')
+            .filter(|s| !s.is_empty() && !held.contains(s))
+            .collect();
+        if extra.is_empty() {
+            Evaluation::pass(expected, format!("issued scope `{issued}`"))
+        } else {
+            Evaluation::violated(
+                m.level,
+                expected,
+                format!("issued scope `{issued}` adds {extra:?}"),
+            )
+        }
+    };
+    e.with_evidence([t.exchange.clone()])
 }
 
 fn attacked(

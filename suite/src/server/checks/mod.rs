@@ -4,6 +4,7 @@ mod prm;
 mod scope;
 mod sessions;
 mod tokens;
+mod upstream;
 mod www;
 
 use mcp_auth_reports::{Level, Role};
@@ -127,6 +128,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(tokens::checks());
     all.extend(scope::checks());
     all.extend(sessions::checks());
+    all.extend(upstream::checks());
     all
 }
 

@@ -5,6 +5,7 @@ pub mod discovery;
 pub mod scope;
 pub mod sessions;
 pub mod tokens;
+pub mod upstream;
 
 use crate::check::ObsError;
 use crate::evidence::Scenario;
@@ -36,6 +37,7 @@ pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
         scope,
         write_before_auth,
         origin,
+        upstream,
     ) = tokio::join!(
         unauth_and_discovery,
         probes_then_quiet,
@@ -44,6 +46,7 @@ pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
         scope::insufficient_scope(ctx),
         scope::write_with_invalid_token(ctx),
         scope::evil_origin(ctx),
+        upstream::upstream(ctx),
     );
     ServerObservations {
         target: ctx.target.clone(),
@@ -61,6 +64,7 @@ pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
         scope,
         write_before_auth,
         origin,
+        upstream,
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::check::ObsError;
 use crate::evidence::Scenario;
-use crate::server::ctx::{Auth, Ctx, Probe, OTHER_RESOURCE, UPSTREAM_AUDIENCE};
+use crate::server::ctx::{Auth, Ctx, Probe, OTHER_RESOURCE};
 use crate::server::obs::Stimulus;
 
 /// The attacker issuer used with a trusted signature.
@@ -66,7 +66,7 @@ pub fn credential(ctx: &Ctx<'_>, s: Stimulus) -> Result<Auth, ObsError> {
             ctx.profile.client_id.clone(),
         ]))),
         Stimulus::AudUpstream => forged(TokenMutation::Audience(Audience::One(
-            UPSTREAM_AUDIENCE.into(),
+            ctx.upstream_audience(),
         ))),
         Stimulus::AudUppercase => forged(TokenMutation::Audience(Audience::One(
             uppercase_scheme_and_host(&ctx.target),
