@@ -14,6 +14,7 @@ pub mod client;
 pub mod evidence;
 pub mod expected;
 pub mod http;
+pub mod interop;
 pub mod profile;
 pub mod registry;
 pub mod runner;

@@ -57,6 +57,9 @@ enum Command {
         /// The MCP server URL.
         url: String,
     },
+    /// Interop with real products: compare a report with its expected verdicts, draft an expectation, build the matrix.
+    #[command(subcommand)]
+    Interop(InteropCommand),
     /// Open a URL headlessly: GET it and follow redirects on loopback (the BROWSER handed to clients).
     #[command(hide = true)]
     OpenUrl { url: String },
@@ -116,6 +119,39 @@ struct ServerArgs {
     /// Seed for every random value of the run.
     #[arg(long)]
     seed: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum InteropCommand {
+    /// Exit 1 unless every check of the report has exactly its expected verdict (and every non-PASS a reason).
+    Compare {
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(long)]
+        expected: PathBuf,
+    },
+    /// Write the observed verdicts as a draft expectation (reasons taken from the report; review every one).
+    Draft {
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        product: String,
+        #[arg(long)]
+        configuration: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Generate the Markdown matrix from `<dir>/<target>/report.json` and `<expected-dir>/<target>.json`.
+    Matrix {
+        #[arg(long, default_value = "reports/published")]
+        dir: PathBuf,
+        #[arg(long, default_value = "fixtures/interop")]
+        expected_dir: PathBuf,
+        #[arg(long, default_value = "reports/published/MATRIX.md")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -227,6 +263,7 @@ async fn dispatch(command: Command) -> Result<i32> {
         Command::Authz(args) => authz_cmd(args).await,
         Command::ReferenceClient { defect, url } => reference_client(defect, &url).await,
         Command::OpenUrl { url } => open_url(&url).await,
+        Command::Interop(cmd) => interop_cmd(cmd),
         Command::SelfTest(args) => self_test(args).await,
         Command::List { role, json } => list(role, json),
         Command::Explain { id } => explain(&id),
@@ -392,6 +429,71 @@ async fn reference_client(defect: Option<ClientDefect>, url: &str) -> Result<i32
         Err(e) => {
             eprintln!("reference-client: {e}");
             Ok(1)
+        }
+    }
+}
+
+fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
+    use mcp_auth_conformance::interop;
+    match cmd {
+        InteropCommand::Compare { report, expected } => {
+            let r = mcp_auth_reports::read_json(&report)?;
+            let e = interop::load_expectation(&expected).map_err(anyhow::Error::msg)?;
+            let c = interop::compare(&r, &e);
+            for d in c.differences.iter().chain(c.unexplained.iter()) {
+                println!("{}: {d}", e.target);
+            }
+            if c.ok() {
+                println!("{}: {} checks as expected", e.target, r.checks.len());
+                Ok(exit::OK)
+            } else {
+                Ok(exit::FAILURES)
+            }
+        }
+        InteropCommand::Draft {
+            report,
+            target,
+            product,
+            configuration,
+            out,
+        } => {
+            let r = mcp_auth_reports::read_json(&report)?;
+            let d = interop::draft(&r, &target, &product, &configuration);
+            std::fs::write(&out, serde_json::to_string_pretty(&d)? + "\n")
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "wrote {} (review every reason before committing)",
+                out.display()
+            );
+            Ok(exit::OK)
+        }
+        InteropCommand::Matrix {
+            dir,
+            expected_dir,
+            out,
+        } => {
+            let mut columns = Vec::new();
+            let mut entries: Vec<_> = std::fs::read_dir(&expected_dir)
+                .with_context(|| format!("reading {}", expected_dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            entries.sort();
+            for path in entries {
+                let e = interop::load_expectation(&path).map_err(anyhow::Error::msg)?;
+                let report = mcp_auth_reports::read_json(dir.join(&e.target).join("report.json"))?;
+                columns.push(interop::Column {
+                    link: e.target.clone(),
+                    target: e.target,
+                    product: e.product,
+                    configuration: e.configuration,
+                    report,
+                });
+            }
+            std::fs::write(&out, interop::matrix(&columns))
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} ({} targets)", out.display(), columns.len());
+            Ok(exit::OK)
         }
     }
 }
