@@ -37,20 +37,21 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// A fresh user agent (empty cookie jar).
-    pub fn agent(&self) -> UserAgent {
-        UserAgent::new(
-            self.http.clone(),
-            self.login.clone(),
-            self.callback.redirect_uri(),
-        )
-        .with_callback_listener(self.callback.clone())
+    /// A fresh user agent (empty cookie jar) that stops at redirects to `callback`.
+    pub fn agent(&self, callback: &str) -> UserAgent {
+        UserAgent::new(self.http.clone(), self.login.clone(), callback.to_owned())
+            .with_callback_listener(self.callback.clone())
     }
 
-    /// Runs an authorization walk for `params`.
+    /// Runs an authorization walk for `params`; the walk stops at a redirect to the request's own redirect_uri.
     pub async fn walk(&self, sc: &Scenario, params: &[(&str, String)]) -> Authorized {
         let url = oauth::authorize_url(&self.endpoints.authorization, params);
-        self.agent().authorize(sc, &url).await
+        let callback = params
+            .iter()
+            .find(|(k, _)| *k == "redirect_uri")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| self.callback.redirect_uri());
+        self.agent(&callback).authorize(sc, &url).await
     }
 
     /// A complete authorization-code flow, optionally redeeming the code.
@@ -400,7 +401,7 @@ pub async fn authorization_probes(ctx: &Ctx) -> AuthzParts {
                 .retain(|step| !step.fields.keys().any(|k| k.to_ascii_lowercase().contains("pass")));
             let pkce = ctx.rand.pkce();
             let url = oauth::authorize_url(&ctx.endpoints.authorization, &base(&pkce));
-            let agent = UserAgent::new(ctx.http.clone(), LoginMode::Form(consent_only), ctx.callback.redirect_uri());
+            let agent = UserAgent::new(ctx.http.clone(), LoginMode::Form(consent_only), a.redirect_uri.clone());
             Ok(agent.authorize(&sc, &url).await)
         }
         _ => Err(not_applicable("the target approves without a login page (--login auto/manual), so there is no login to skip")),

@@ -14,8 +14,11 @@ Variants (`--variant`):
 * `documented`: what the docs show. The verifier checks signature, `iss` and `exp` only; `aud` is reported in
   `AccessToken.resource` but not compared, and `AuthSettings.validate_token_resource` is left at its default
   (unset: warns, behaves as False), so the audience is not checked anywhere.
-* `hardened`: the verifier also requires `aud` == MCP_CONFORMANCE_RESOURCE and header `typ` at+jwt (RFC 9068);
-  `validate_token_resource=False` as the docstring prescribes when the verifier checks the audience itself.
+* `hardened`: `aud` must be MCP_CONFORMANCE_RESOURCE, checked by the SDK itself: `validate_token_resource=True`
+  (the option the docs' tutorial003 and the `TokenVerifier` docstring describe; the bearer backend compares
+  `AccessToken.resource` with `resource_server_url` as URLs, so scheme/host case does not matter, and a token
+  without `aud` has no resource and is refused). The verifier also requires `aud` to be present and header `typ`
+  at+jwt (RFC 9068 §4).
 
 Configured only by the suite's env contract: MCP_CONFORMANCE_ISSUER, MCP_CONFORMANCE_JWKS_URI,
 MCP_CONFORMANCE_RESOURCE (http://127.0.0.1:$PORT/mcp) and PORT (binds 127.0.0.1). Logs to stderr.
@@ -34,7 +37,7 @@ from typing import Any
 import anyio
 import jwt
 from jwt import PyJWKClient
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, ValidationError
 
 from mcp import MCPError
 from mcp.server import MCPServer
@@ -67,25 +70,20 @@ class JwtTokenVerifier(TokenVerifier):
 
     def _decode(self, token: str) -> dict[str, Any]:
         signing_key = self.jwks.get_signing_key_from_jwt(token)
+        required = ["exp", "iss"]
         if self.hardened:
             typ = str(jwt.get_unverified_header(token).get("typ", "")).lower()
             if typ not in ("at+jwt", "application/at+jwt"):
                 raise jwt.InvalidTokenError(f"typ {typ!r} is not at+jwt")
-            return jwt.decode(
-                token,
-                signing_key.key,
-                algorithms=["RS256"],
-                issuer=self.issuer,
-                audience=self.resource,
-                options={"require": ["exp", "iss", "aud", "sub"]},
-            )
-        # documented: signature, iss, exp; the audience is only reported (AccessToken.resource).
+            required = ["exp", "iss", "aud", "sub"]
+        # Signature (RS256), iss, exp. The audience is reported in AccessToken.resource; whether it is compared
+        # with resource_server_url is AuthSettings.validate_token_resource's job (hardened only).
         return jwt.decode(
             token,
             signing_key.key,
             algorithms=["RS256"],
             issuer=self.issuer,
-            options={"require": ["exp", "iss"], "verify_aud": False},
+            options={"require": required, "verify_aud": False},
         )
 
     async def verify_token(self, token: str) -> AccessToken | None:
@@ -97,7 +95,8 @@ class JwtTokenVerifier(TokenVerifier):
             return None
         aud = claims.get("aud")
         if isinstance(aud, list):
-            resource = self.resource if self.resource in aud else (aud[0] if aud else None)
+            # The docstring: for a list, report the entry that is this server's resource_server_url.
+            resource = next((a for a in aud if same_url(a, self.resource)), aud[0] if aud else None)
         else:
             resource = aud
         scope = claims.get("scope", "")
@@ -111,6 +110,13 @@ class JwtTokenVerifier(TokenVerifier):
             subject=claims.get("sub"),
             claims=claims,
         )
+
+
+def same_url(a: Any, b: str) -> bool:
+    try:
+        return str(AnyHttpUrl(str(a))).removesuffix("/") == str(AnyHttpUrl(b)).removesuffix("/")
+    except ValidationError:
+        return False
 
 
 def require_scope(scope: str) -> AccessToken:
@@ -129,13 +135,14 @@ def build_server(variant: str) -> tuple[MCPServer, str, int]:
     hardened = variant == "hardened"
 
     auth_kwargs: dict[str, Any] = dict(
-        issuer_url=AnyHttpUrl(issuer),
-        resource_server_url=AnyHttpUrl(resource),
+        # Passed as strings: AuthSettings keeps a path-less URL's canonical form (no trailing slash) only then.
+        issuer_url=issuer,
+        resource_server_url=resource,
         required_scopes=[READ_SCOPE],
     )
     if hardened:
-        # The verifier checks `aud` itself (the AuthSettings docstring's second option).
-        auth_kwargs["validate_token_resource"] = False
+        # The SDK refuses any token whose AccessToken.resource is not resource_server_url.
+        auth_kwargs["validate_token_resource"] = True
 
     server = MCPServer(
         "todo",
@@ -178,8 +185,8 @@ def main() -> None:
     parser.add_argument("--variant", choices=["documented", "hardened"], default="documented")
     args = parser.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # uvicorn handles SIGTERM (graceful shutdown); make sure a default-ignored SIGTERM is not inherited.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # uvicorn catches SIGTERM, shuts down gracefully, then re-raises it under the handler it found: exit 0 there.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server, host, port = build_server(args.variant)
     log.info("mcp %s variant=%s listening on http://%s:%d/mcp", "2.3.0", args.variant, host, port)
     server.run(transport="streamable-http", host=host, port=port, streamable_http_path="/mcp")

@@ -9,7 +9,7 @@ mod www;
 
 use mcp_auth_reports::{Level, Role};
 
-use crate::check::{Check, CheckMeta, Evaluation};
+use crate::check::{Check, CheckMeta, Evaluation, ObsError};
 use crate::server::obs::{Mode, ServerObservations, Stimulus};
 
 /// A server-role check.
@@ -57,7 +57,21 @@ impl Check<ServerObservations> for RejectsToken {
             return e
                 .to_evaluation("a valid token was refused, so refusing this one proves nothing");
         }
-        let p = crate::need!(obs.probe(self.stimulus), self.stimulus.describe());
+        let p = match obs.probe(self.stimulus) {
+            Ok(p) => p,
+            // A server may refuse an oversized header by closing the connection (Node answers 431 and resets it):
+            // nothing was served, which is what this refusal asks.
+            Err(ObsError::Target { reason, evidence })
+                if self.refusal == Refusal::Any4xx && reason.contains("transport error") =>
+            {
+                return Evaluation::pass(
+                    "a 4xx refusal (no data served)",
+                    format!("{} → the server closed the connection: {reason}", self.stimulus.describe()),
+                )
+                .with_evidence(evidence.clone());
+            }
+            Err(e) => return e.to_evaluation(self.stimulus.describe()),
+        };
         let expected = match self.refusal {
             Refusal::Any => "refused (401 invalid_token; no data served)",
             Refusal::Status401 => "HTTP 401 (no data served)",
