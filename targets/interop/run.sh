@@ -35,6 +35,17 @@ server python-fastmcp-hardened "$py targets/interop/python/fastmcp_todo_server.p
 server ts-sdk-documented "node targets/interop/node/todo-server.mjs --variant documented"
 server ts-sdk-hardened "node targets/interop/node/todo-server.mjs --variant hardened"
 
+client() {
+  local name=$1 command=$2
+  echo "== $name"
+  "$suite" client --command "$command" --seed 1 --report-dir "$out/$name" > "$out/$name.log" 2>&1 || true
+  check "$name"
+}
+
+client python-mcp-client "$py targets/interop/python/mcp_client.py"
+client python-fastmcp-client "$py targets/interop/python/fastmcp_client.py"
+client ts-sdk-client "node targets/interop/node/client.mjs"
+
 # The mock authorization server: started once, its issuer read from its first line of output (an event, not a sleep).
 echo "== oauth2-mock-server"
 coproc MOCK { PORT=9500 exec node targets/interop/node/mock-as.mjs; }
