@@ -178,7 +178,7 @@ async fn observe(
     };
     let mut obs = AuthzObservations::unreached(login_kind, Ok(metadata), endpoints.clone());
     let Ok(endpoints) = endpoints else {
-        finish(bundled, &cimd, &probe).await;
+        stop(bundled).await;
         return Ok(obs);
     };
     let clients = register(opts, &http, &endpoints, &callback, &cimd).await;
@@ -186,7 +186,7 @@ async fn observe(
         Ok(c) => c,
         Err(e) => {
             obs.fail_all(e);
-            finish(bundled, &cimd, &probe).await;
+            stop(bundled).await;
             return Ok(obs);
         }
     };
@@ -237,15 +237,11 @@ async fn observe(
     obs.exchange = scenarios::exchange_probes(&ctx).await;
     obs.dcr = dcr;
     drop(ctx);
-    finish(bundled, &cimd, &probe).await;
+    stop(bundled).await;
     Ok(obs)
 }
 
-async fn finish(
-    bundled: Option<fake_idp::RunningAsTarget>,
-    _cimd: &Arc<CimdHost>,
-    _probe: &Arc<CimdHost>,
-) {
+async fn stop(bundled: Option<fake_idp::RunningAsTarget>) {
     if let Some(t) = bundled {
         t.shutdown().await;
     }

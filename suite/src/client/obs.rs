@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use fake_idp::client_world::{LoggedRequest, Origin, RequestKind};
+use fake_idp::client_world::{LoggedRequest, RequestKind};
 use serde_json::Value;
 
 use crate::check::ObsError;
@@ -110,11 +110,6 @@ impl ScenarioObs {
                 format!(" (last: {})", last.join("; "))
             }
         )
-    }
-
-    /// The origin string of a world origin.
-    pub fn is_as(r: &LoggedRequest, i: usize) -> bool {
-        r.origin == Origin::As(i)
     }
 }
 

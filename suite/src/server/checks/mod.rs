@@ -66,7 +66,10 @@ impl Check<ServerObservations> for RejectsToken {
             {
                 return Evaluation::pass(
                     "a 4xx refusal (no data served)",
-                    format!("{} → the server closed the connection: {reason}", self.stimulus.describe()),
+                    format!(
+                        "{} → the server closed the connection: {reason}",
+                        self.stimulus.describe()
+                    ),
                 )
                 .with_evidence(evidence.clone());
             }
