@@ -65,3 +65,17 @@ pub use token::{Audience, Minter, TokenSpec};
 pub use upstream::{UpstreamApi, UpstreamRequest};
 pub use users::{User, Users};
 pub use world::{FakeIdp, FakeIdpBuilder, FakeIdpError, DEFAULT_SEED};
+
+/// Every header line as (lowercase name, value), values decoded lossily: the one shape in which the world and
+/// the suite record the headers they saw.
+pub fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}

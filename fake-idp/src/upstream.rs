@@ -238,15 +238,7 @@ async fn handle(
             method: method.to_string(),
             path: uri.path().to_owned(),
             query: uri.query().unwrap_or_default().to_owned(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
+            headers: crate::header_pairs(&headers),
             body: String::from_utf8_lossy(&body).into_owned(),
             status: 0,
             claims: token

@@ -235,16 +235,7 @@ impl Http {
                 .await
                 .map_err(|e| classify(e, self.limits.timeout))?;
             let status = resp.status().as_u16();
-            let headers = resp
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
+            let headers = fake_idp::header_pairs(resp.headers());
             let mut body = Vec::new();
             while let Some(chunk) = resp
                 .chunk()

@@ -98,10 +98,23 @@ struct ServerArgs {
     /// Validation mode of the bundled reference server.
     #[arg(long, default_value = "jwt", conflicts_with_all = ["url", "command"])]
     mode: ValidationMode,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Address of the fake AS for --url targets.
+    #[arg(long, env = "MCP_CONFORMANCE_AS_ADDR", default_value = DEFAULT_AS_ADDR)]
+    as_addr: SocketAddr,
+    /// Address of the fake upstream API for --url targets (the server calls it for the user).
+    #[arg(long, env = "MCP_CONFORMANCE_UPSTREAM_ADDR", default_value = server::DEFAULT_UPSTREAM_ADDR)]
+    upstream_addr: SocketAddr,
+}
+
+/// The options every role's run takes.
+#[derive(Args)]
+struct RunArgs {
     /// Where reports are written.
     #[arg(long, default_value = "conformance-report")]
     report_dir: PathBuf,
-    /// Only checks whose id matches this glob (e.g. 'RS-AUD*').
+    /// Only checks whose id matches this glob (e.g. 'RS-AUD*', 'CL-PKCE-*', 'AS-TK-*').
     #[arg(long)]
     only: Option<String>,
     /// SHOULD violations (WARN) fail the run.
@@ -110,15 +123,47 @@ struct ServerArgs {
     /// Expected-failures baseline (TOML: [[expected]] id = "…" reason = "…").
     #[arg(long)]
     baseline: Option<PathBuf>,
-    /// Address of the fake AS for --url targets.
-    #[arg(long, env = "MCP_CONFORMANCE_AS_ADDR", default_value = DEFAULT_AS_ADDR)]
-    as_addr: SocketAddr,
-    /// Address of the fake upstream API for --url targets (the server calls it for the user).
-    #[arg(long, env = "MCP_CONFORMANCE_UPSTREAM_ADDR", default_value = server::DEFAULT_UPSTREAM_ADDR)]
-    upstream_addr: SocketAddr,
-    /// Seed for every random value of the run.
+    /// Seed for every random value of the run (random when absent; the report records it).
     #[arg(long)]
     seed: Option<u64>,
+}
+
+/// [`RunArgs`] checked and loaded for one role.
+struct RunSettings {
+    selection: Selection,
+    baseline: Baseline,
+    strict: bool,
+    seed: u64,
+}
+
+impl RunArgs {
+    fn settings(&self, role: Role) -> Result<RunSettings> {
+        let selection = match &self.only {
+            Some(g) => {
+                let selection =
+                    Selection::only(g).with_context(|| format!("invalid --only glob `{g}`"))?;
+                if !registry::metas(Some(role))
+                    .iter()
+                    .any(|m| selection.includes(m.id))
+                {
+                    let role = role.as_str();
+                    bail!("--only `{g}` matches no {role} check (see `mcp-auth-conformance list --role {role}`)");
+                }
+                selection
+            }
+            None => Selection::all(),
+        };
+        let baseline = match &self.baseline {
+            Some(p) => Baseline::load(p)?,
+            None => Baseline::default(),
+        };
+        Ok(RunSettings {
+            selection,
+            baseline,
+            strict: self.strict,
+            seed: self.seed.unwrap_or_else(rand::random),
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -165,23 +210,14 @@ struct ClientArgs {
     /// Only scenarios whose name matches this glob (e.g. 'auth/metadata-*').
     #[arg(long)]
     scenario: Option<String>,
-    /// Only checks whose id matches this glob.
-    #[arg(long)]
-    only: Option<String>,
     /// The client's own CIMD document (JSON; `{client_metadata_url}` is replaced by the URL it is served at).
     #[arg(long)]
     client_metadata: Option<PathBuf>,
     /// Seconds each client run may take before its process group is killed.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
-    #[arg(long, default_value = "conformance-report")]
-    report_dir: PathBuf,
-    #[arg(long)]
-    strict: bool,
-    #[arg(long)]
-    baseline: Option<PathBuf>,
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args)]
@@ -208,16 +244,8 @@ struct AuthzArgs {
     /// Seconds manual mode waits for each login.
     #[arg(long, default_value_t = 300)]
     manual_timeout: u64,
-    #[arg(long)]
-    only: Option<String>,
-    #[arg(long, default_value = "conformance-report")]
-    report_dir: PathBuf,
-    #[arg(long)]
-    strict: bool,
-    #[arg(long)]
-    baseline: Option<PathBuf>,
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args)]
@@ -288,22 +316,7 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         Some(p) => (Profile::load(p)?, p.display().to_string()),
         None => (Profile::default_profile(), "todo (built in)".to_owned()),
     };
-    let selection = match &args.only {
-        Some(g) => Selection::only(g).with_context(|| format!("invalid --only glob `{g}`"))?,
-        None => Selection::all(),
-    };
-    if let Some(g) = &args.only {
-        if !registry::metas(Some(Role::Server))
-            .iter()
-            .any(|m| selection.includes(m.id))
-        {
-            bail!("--only `{g}` matches no server check (see `mcp-auth-conformance list --role server`)");
-        }
-    }
-    let baseline = match &args.baseline {
-        Some(p) => Baseline::load(p)?,
-        None => Baseline::default(),
-    };
+    let run = args.run.settings(Role::Server)?;
     let target = match (args.url, args.command) {
         (Some(u), _) => TargetSpec::Url(u),
         (None, Some(c)) => TargetSpec::Command(c),
@@ -316,16 +329,16 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         target,
         profile,
         profile_label,
-        selection,
-        baseline,
-        strict: args.strict,
+        selection: run.selection,
+        baseline: run.baseline,
+        strict: run.strict,
         as_addr: args.as_addr,
         upstream_addr: args.upstream_addr,
-        seed: args.seed.unwrap_or_else(rand::random),
+        seed: run.seed,
         limits: Default::default(),
     };
     let report = server::run(&opts).await;
-    finish(&report, &args.report_dir)
+    finish(&report, &args.run.report_dir)
 }
 
 async fn client_cmd(args: ClientArgs) -> Result<i32> {
@@ -344,28 +357,18 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
             bail!("--scenario `{g}` matches no client scenario");
         }
     }
-    if let Some(g) = &args.only {
-        opts.selection =
-            Selection::only(g).with_context(|| format!("invalid --only glob `{g}`"))?;
-        if !registry::metas(Some(Role::Client))
-            .iter()
-            .any(|m| opts.selection.includes(m.id))
-        {
-            bail!("--only `{g}` matches no client check (see `mcp-auth-conformance list --role client`)");
-        }
-    }
+    let run = args.run.settings(Role::Client)?;
+    opts.selection = run.selection;
+    opts.baseline = run.baseline;
+    opts.strict = run.strict;
+    opts.seed = run.seed;
     if let Some(p) = &args.client_metadata {
         opts.client_metadata =
             Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?);
     }
-    if let Some(p) = &args.baseline {
-        opts.baseline = Baseline::load(p)?;
-    }
     opts.deadline = std::time::Duration::from_secs(args.timeout.max(1));
-    opts.strict = args.strict;
-    opts.seed = args.seed.unwrap_or_else(rand::random);
     let report = mcp_auth_conformance::client::run(&opts).await;
-    finish(&report, &args.report_dir)
+    finish(&report, &args.run.report_dir)
 }
 
 async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
@@ -403,23 +406,13 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
         });
     }
     opts.scope = args.scope;
-    if let Some(g) = &args.only {
-        opts.selection =
-            Selection::only(g).with_context(|| format!("invalid --only glob `{g}`"))?;
-        if !registry::metas(Some(Role::Authz))
-            .iter()
-            .any(|m| opts.selection.includes(m.id))
-        {
-            bail!("--only `{g}` matches no authz check (see `mcp-auth-conformance list --role authz`)");
-        }
-    }
-    if let Some(p) = &args.baseline {
-        opts.baseline = Baseline::load(p)?;
-    }
-    opts.strict = args.strict;
-    opts.seed = args.seed.unwrap_or_else(rand::random);
+    let run = args.run.settings(Role::Authz)?;
+    opts.selection = run.selection;
+    opts.baseline = run.baseline;
+    opts.strict = run.strict;
+    opts.seed = run.seed;
     let report = mcp_auth_conformance::authz::run(&opts).await;
-    finish(&report, &args.report_dir)
+    finish(&report, &args.run.report_dir)
 }
 
 async fn reference_client(defect: Option<ClientDefect>, url: &str) -> Result<i32> {

@@ -613,10 +613,10 @@ impl Authz<'_> {
             "client_secret_basic" | "client_secret_post"
         )
         .then(|| minter.random_token(24));
-        let redirect_uris = registration.redirect_uris;
+        let redirect_uris = registration.redirect_uris.clone();
         let registered = match &secret {
-            Some(s) => RegisteredClient::confidential(&client_id, s, redirect_uris.clone()),
-            None => RegisteredClient::public(&client_id, redirect_uris.clone()),
+            Some(s) => RegisteredClient::confidential(&client_id, s, redirect_uris),
+            None => RegisteredClient::public(&client_id, redirect_uris),
         };
         self.shared.state().clients[self.i].insert(
             client_id.clone(),
@@ -626,19 +626,7 @@ impl Authz<'_> {
                 any_loopback_redirect: false,
             },
         );
-        let mut answer = registration.meta;
-        answer.insert("client_id".into(), json!(client_id));
-        answer.insert("client_id_issued_at".into(), json!(minter.now()));
-        answer.insert("redirect_uris".into(), json!(redirect_uris));
-        answer.insert("token_endpoint_auth_method".into(), json!(method));
-        answer
-            .entry("grant_types")
-            .or_insert(json!(["authorization_code", "refresh_token"]));
-        answer.entry("response_types").or_insert(json!(["code"]));
-        if let Some(secret) = secret {
-            answer.insert("client_secret".into(), json!(secret));
-            answer.insert("client_secret_expires_at".into(), json!(0));
-        }
+        let mut answer = registration.answer(&client_id, minter.now(), &method, secret.as_deref());
         if self.config.unknown_members {
             answer.insert(UNKNOWN_MEMBER.into(), json!("ignore-me"));
         }

@@ -180,7 +180,7 @@ impl Incoming {
             method: self.method.clone(),
             path: self.path.clone(),
             query: self.query.clone(),
-            headers: header_pairs(&self.headers),
+            headers: crate::header_pairs(&self.headers),
             body: String::from_utf8_lossy(&self.body).into_owned(),
             form: self.form.clone(),
             status: 0,
@@ -200,18 +200,6 @@ fn is_form_content_type(headers: &HeaderMap) -> bool {
             m.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
-}
-
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }
 
 /// An answer, kept as plain data so it can be logged and then sent.

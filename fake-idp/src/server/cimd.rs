@@ -110,16 +110,7 @@ pub(crate) fn validate_document(url: &str, doc: &Value) -> Result<RegisteredClie
             found: found.to_owned(),
         });
     }
-    let redirect_uris: Vec<String> = obj
-        .get("redirect_uris")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let redirect_uris = super::register::redirect_uris_of(obj);
     if redirect_uris.is_empty() {
         return Err(CimdError::NoRedirectUris);
     }

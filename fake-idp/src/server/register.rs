@@ -20,6 +20,46 @@ pub(crate) struct Registration {
     pub(crate) redirect_uris: Vec<String>,
 }
 
+impl Registration {
+    /// The RFC 7591 §3.2.1 answer: the metadata as sent, with what the AS assigned (`client_id`, issue time,
+    /// auth method, a secret for confidential clients) and the grant and response types it defaults.
+    pub(crate) fn answer(
+        &self,
+        client_id: &str,
+        issued_at: i64,
+        method: &str,
+        secret: Option<&str>,
+    ) -> Map<String, Value> {
+        let mut answer = self.meta.clone();
+        answer.insert("client_id".into(), json!(client_id));
+        answer.insert("client_id_issued_at".into(), json!(issued_at));
+        answer.insert("redirect_uris".into(), json!(self.redirect_uris));
+        answer.insert("token_endpoint_auth_method".into(), json!(method));
+        answer
+            .entry("grant_types")
+            .or_insert(json!(["authorization_code", "refresh_token"]));
+        answer.entry("response_types").or_insert(json!(["code"]));
+        if let Some(secret) = secret {
+            answer.insert("client_secret".into(), json!(secret));
+            answer.insert("client_secret_expires_at".into(), json!(0));
+        }
+        answer
+    }
+}
+
+/// The string members of client metadata's `redirect_uris` (empty when absent or not an array).
+pub(crate) fn redirect_uris_of(meta: &Map<String, Value>) -> Vec<String> {
+    meta.get("redirect_uris")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Why a registration request was refused: `(error, error_description)` per RFC 7591 §3.2.2.
 pub(crate) type RegistrationError = (&'static str, String);
 
@@ -40,16 +80,7 @@ fn parse_registration_with(
             "body must be a JSON object".to_owned(),
         ));
     };
-    let redirect_uris: Vec<String> = meta
-        .get("redirect_uris")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let redirect_uris = redirect_uris_of(&meta);
     if redirect_uris.is_empty() {
         return Err((
             "invalid_redirect_uri",
@@ -72,16 +103,15 @@ fn parse_registration_with(
 }
 
 pub(super) async fn register(State(state): State<AsState>, body: Bytes) -> Response {
-    let Registration {
-        meta,
-        redirect_uris,
-    } = match parse_registration_with(&body, !state.defect(AsDefect::DcrAcceptAnyRedirect)) {
-        Ok(r) => r,
-        Err((error, description)) => {
-            return oauth_error(StatusCode::BAD_REQUEST, error, &description)
-        }
-    };
-    let method = meta
+    let registration =
+        match parse_registration_with(&body, !state.defect(AsDefect::DcrAcceptAnyRedirect)) {
+            Ok(r) => r,
+            Err((error, description)) => {
+                return oauth_error(StatusCode::BAD_REQUEST, error, &description)
+            }
+        };
+    let method = registration
+        .meta
         .get("token_endpoint_auth_method")
         .and_then(Value::as_str)
         .unwrap_or("client_secret_basic")
@@ -96,24 +126,13 @@ pub(super) async fn register(State(state): State<AsState>, body: Bytes) -> Respo
     let minter = state.minter();
     let client_id = format!("dcr-{}", minter.random_token(12));
     let secret = (method != "none").then(|| minter.random_token(24));
+    let redirect_uris = registration.redirect_uris.clone();
     let client = match &secret {
-        Some(s) => RegisteredClient::confidential(&client_id, s, redirect_uris.clone()),
-        None => RegisteredClient::public(&client_id, redirect_uris.clone()),
+        Some(s) => RegisteredClient::confidential(&client_id, s, redirect_uris),
+        None => RegisteredClient::public(&client_id, redirect_uris),
     };
     state.register_client(client);
-    let mut answer = meta.clone();
-    answer.insert("client_id".into(), json!(client_id));
-    answer.insert("client_id_issued_at".into(), json!(minter.now()));
-    answer.insert("redirect_uris".into(), json!(redirect_uris));
-    answer.insert("token_endpoint_auth_method".into(), json!(method));
-    answer
-        .entry("grant_types")
-        .or_insert(json!(["authorization_code", "refresh_token"]));
-    answer.entry("response_types").or_insert(json!(["code"]));
-    if let Some(secret) = secret {
-        answer.insert("client_secret".into(), json!(secret));
-        answer.insert("client_secret_expires_at".into(), json!(0));
-    }
+    let answer = registration.answer(&client_id, minter.now(), &method, secret.as_deref());
     let status = if state.defect(AsDefect::DcrStatus200) {
         StatusCode::OK
     } else {

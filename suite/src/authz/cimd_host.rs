@@ -191,15 +191,7 @@ async fn serve(
             method: method.to_string(),
             path: uri.path().to_owned(),
             query: uri.query().map(str::to_owned),
-            headers: headers
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
+            headers: fake_idp::header_pairs(&headers),
         });
         hosted.docs.get_mut(uri.path()).map(|seq| {
             let doc = seq.docs[seq.served.min(seq.docs.len() - 1)].clone();

@@ -330,7 +330,8 @@ pub struct AuthzObservations {
 }
 
 impl AuthzObservations {
-    /// Observations where nothing past metadata discovery happened; every later record carries `why`.
+    /// Observations where nothing past metadata discovery happened: every later record carries the
+    /// discovery error, or "did not run" until the scenarios fill it in.
     pub fn unreached(
         login: LoginKind,
         metadata: Result<MetadataObs, ObsError>,
@@ -340,72 +341,53 @@ impl AuthzObservations {
             Err(e) => e.clone(),
             Ok(_) => ObsError::Harness("the scenario did not run".into()),
         };
-        let mut obs = AuthzObservations {
-            login,
-            metadata,
-            endpoints,
-            happy: Err(why.clone()),
-            unknown_params: Err(why.clone()),
-            narrowed_scope: Err(why.clone()),
-            redirect_variants: BTreeMap::new(),
-            unknown_client: Err(why.clone()),
-            no_challenge: Err(why.clone()),
-            plain: Err(why.clone()),
-            s512: Err(why.clone()),
-            implicit: Err(why.clone()),
-            invalid_resource: Err(why.clone()),
-            fresh_agent: Err(why.clone()),
-            cors: Err(why.clone()),
-            attacks: BTreeMap::new(),
-            replay: Err(why.clone()),
-            bad_replay: Err(why.clone()),
-            bad_basic: Err(why.clone()),
-            confidential_without_auth: Err(why.clone()),
-            rotation: Err(why.clone()),
-            refresh_attacks: BTreeMap::new(),
-            cimd: Err(why.clone()),
-            cimd_unadvertised: Err(why.clone()),
-            dcr: Err(why.clone()),
-            exchange: Err(why.clone()),
-        };
-        obs.fail_all(why);
-        obs
+        Self::failed(login, metadata, endpoints, &why)
     }
 
-    /// Marks every record after discovery as missing for `why`.
-    pub fn fail_all(&mut self, why: ObsError) {
+    /// Observations where every record after discovery is missing for `why`.
+    pub fn failed(
+        login: LoginKind,
+        metadata: Result<MetadataObs, ObsError>,
+        endpoints: Result<Endpoints, ObsError>,
+        why: &ObsError,
+    ) -> Self {
         fn e<T>(why: &ObsError) -> Result<T, ObsError> {
             Err(why.clone())
         }
-        self.happy = e(&why);
-        self.unknown_params = e(&why);
-        self.narrowed_scope = e(&why);
-        self.redirect_variants = RedirectVariant::ALL.iter().map(|v| (*v, e(&why))).collect();
-        self.unknown_client = e(&why);
-        self.no_challenge = e(&why);
-        self.plain = e(&why);
-        self.s512 = e(&why);
-        self.implicit = e(&why);
-        self.invalid_resource = e(&why);
-        self.fresh_agent = e(&why);
-        self.cors = e(&why);
-        self.attacks = CodeAttack::ALL.iter().map(|a| (*a, e(&why))).collect();
-        self.replay = e(&why);
-        self.bad_replay = e(&why);
-        self.bad_basic = e(&why);
-        self.confidential_without_auth = e(&why);
-        self.rotation = e(&why);
-        self.refresh_attacks = [
-            RefreshAttack::OtherClient,
-            RefreshAttack::ScopeEscalation,
-            RefreshAttack::OtherResource,
-        ]
-        .iter()
-        .map(|a| (*a, e(&why)))
-        .collect();
-        self.cimd = e(&why);
-        self.cimd_unadvertised = e(&why);
-        self.dcr = e(&why);
-        self.exchange = e(&why);
+        AuthzObservations {
+            login,
+            metadata,
+            endpoints,
+            happy: e(why),
+            unknown_params: e(why),
+            narrowed_scope: e(why),
+            redirect_variants: RedirectVariant::ALL.iter().map(|v| (*v, e(why))).collect(),
+            unknown_client: e(why),
+            no_challenge: e(why),
+            plain: e(why),
+            s512: e(why),
+            implicit: e(why),
+            invalid_resource: e(why),
+            fresh_agent: e(why),
+            cors: e(why),
+            attacks: CodeAttack::ALL.iter().map(|a| (*a, e(why))).collect(),
+            replay: e(why),
+            bad_replay: e(why),
+            bad_basic: e(why),
+            confidential_without_auth: e(why),
+            rotation: e(why),
+            refresh_attacks: [
+                RefreshAttack::OtherClient,
+                RefreshAttack::ScopeEscalation,
+                RefreshAttack::OtherResource,
+            ]
+            .iter()
+            .map(|a| (*a, e(why)))
+            .collect(),
+            cimd: e(why),
+            cimd_unadvertised: e(why),
+            dcr: e(why),
+            exchange: e(why),
+        }
     }
 }

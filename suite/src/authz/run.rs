@@ -185,9 +185,13 @@ async fn observe(
     let (client_a, client_b, confidential) = match clients {
         Ok(c) => c,
         Err(e) => {
-            obs.fail_all(e);
             stop(bundled).await;
-            return Ok(obs);
+            return Ok(AuthzObservations::failed(
+                obs.login,
+                obs.metadata,
+                obs.endpoints,
+                &e,
+            ));
         }
     };
     run.notes

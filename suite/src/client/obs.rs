@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use fake_idp::client_world::{LoggedRequest, RequestKind};
 use serde_json::Value;
 
-use crate::check::ObsError;
+use crate::check::{Evaluation, ObsError};
 use crate::client::scenarios::ScenarioDef;
 use crate::client::spawn::ClientRun;
 
@@ -57,7 +57,22 @@ impl ClientObservations {
     }
 }
 
+/// A successful fetch of AS metadata (RFC 8414 or OpenID).
+pub fn is_metadata_fetch(r: &LoggedRequest) -> bool {
+    matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200
+}
+
 impl ScenarioObs {
+    /// ERROR when the client never fetched the AS metadata: the precondition of judging what came after.
+    pub fn need_metadata(&self) -> Option<Evaluation> {
+        (!self.log.iter().any(is_metadata_fetch)).then(|| {
+            Evaluation::error(format!(
+                "the client never fetched the AS metadata; {}",
+                self.progress()
+            ))
+        })
+    }
+
     /// Evidence id of a logged request.
     pub fn id(&self, r: &LoggedRequest) -> String {
         format!("{}#{}", self.def.name, r.seq)

@@ -16,6 +16,7 @@ use crate::check::{Check, CheckMeta, Evaluation};
 /// An authz-role check.
 pub type AuthzCheck = dyn Check<AuthzObservations>;
 
+/// Builds a `CheckMeta` for the authz role.
 pub const fn meta(
     id: &'static str,
     title: &'static str,

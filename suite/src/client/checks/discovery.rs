@@ -5,7 +5,7 @@ use mcp_auth_reports::Level::{Must, Should};
 
 use super::{check, completed_or_error, meta, refusal, ClientCheck};
 use crate::check::{CheckMeta, Evaluation};
-use crate::client::obs::{ClientObservations, ScenarioObs};
+use crate::client::obs::{is_metadata_fetch, ClientObservations, ScenarioObs};
 use crate::scenario_or_return;
 
 pub fn checks() -> Vec<Box<ClientCheck>> {
@@ -79,7 +79,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/metadata-issuer-mismatch: the metadata claims issuer https://evil.example → after fetching it, no registration, authorization or token request."),
             |m, o| {
                 let s = scenario_or_return!(o, "auth/metadata-issuer-mismatch");
-                refusal(m, s, "fetching metadata with a foreign issuer", |r| matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200,
+                refusal(m, s, "fetching metadata with a foreign issuer", is_metadata_fetch,
                     "use of its endpoints", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. } | RequestKind::Register))
             },
         ),
@@ -364,10 +364,7 @@ fn asm01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
                 s.progress()
             ));
         }
-        match probes
-            .iter()
-            .find(|r| matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200)
-        {
+        match probes.iter().find(|r| is_metadata_fetch(r)) {
             Some(r) => {
                 parts.push(format!("{what}: fetched {}", r.path));
                 evidence.push(s.id(r));

@@ -15,7 +15,7 @@ use crate::client::obs::{ClientObservations, ScenarioObs};
 /// A client-role check.
 pub type ClientCheck = dyn Check<ClientObservations>;
 
-/// A check whose evaluation is a plain function.
+/// Builds a `CheckMeta` for the client role.
 pub const fn meta(
     id: &'static str,
     title: &'static str,

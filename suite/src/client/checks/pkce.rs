@@ -10,15 +10,13 @@ use sha2::{Digest, Sha256};
 
 use super::{check, every, meta, refusal, ClientCheck};
 use crate::check::{CheckMeta, Evaluation};
-use crate::client::obs::{location_param, param, ClientObservations, ScenarioObs};
+use crate::client::obs::{
+    is_metadata_fetch, location_param, param, ClientObservations, ScenarioObs,
+};
 use crate::scenario_or_return;
 
 fn is_authorize(r: &LoggedRequest) -> bool {
     matches!(r.kind, RequestKind::Authorize)
-}
-
-fn is_metadata(r: &LoggedRequest) -> bool {
-    matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200
 }
 
 /// BASE64URL(SHA256(verifier)) (RFC 7636 §4.2).
@@ -33,7 +31,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/pkce-methods-missing: after fetching the metadata, no authorization or token request."),
             |m, o| {
                 let s = scenario_or_return!(o, "auth/pkce-methods-missing");
-                refusal(m, s, "fetching metadata without code_challenge_methods_supported", is_metadata,
+                refusal(m, s, "fetching metadata without code_challenge_methods_supported", is_metadata_fetch,
                     "authorization or token request", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. }))
             },
         ),
@@ -42,7 +40,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/pkce-methods-missing-oidc: the same with an OpenID configuration."),
             |m, o| {
                 let s = scenario_or_return!(o, "auth/pkce-methods-missing-oidc");
-                refusal(m, s, "fetching the OpenID configuration without code_challenge_methods_supported", is_metadata,
+                refusal(m, s, "fetching the OpenID configuration without code_challenge_methods_supported", is_metadata_fetch,
                     "authorization or token request", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. }))
             },
         ),
@@ -91,7 +89,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/pkce-plain-only: code_challenge_methods_supported is [\"plain\"] → the client refuses or uses S256; a plain (or method-less) authorization request fails."),
             |m, o| {
                 let s = scenario_or_return!(o, "auth/pkce-plain-only");
-                refusal(m, s, "fetching metadata that advertises only plain", is_metadata,
+                refusal(m, s, "fetching metadata that advertises only plain", is_metadata_fetch,
                     "authorization request with plain", |r| is_authorize(r) && param(r, "code_challenge_method") != Some("S256"))
             },
         ),

@@ -267,15 +267,8 @@ fn reg01_cimd(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 
 fn reg01_dcr(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let s = scenario_or_return!(o, "auth/metadata-default");
-    if !s
-        .log
-        .iter()
-        .any(|r| matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200)
-    {
-        return Evaluation::error(format!(
-            "the client never fetched the AS metadata; {}",
-            s.progress()
-        ));
+    if let Some(e) = s.need_metadata() {
+        return e;
     }
     let expected = "POST /register with JSON redirect_uris, then the returned client_id";
     let Some(reg) = s
@@ -326,15 +319,8 @@ fn reg01_dcr(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 
 fn reg02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let s = scenario_or_return!(o, "auth/pre-registration");
-    if !s
-        .log
-        .iter()
-        .any(|r| matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200)
-    {
-        return Evaluation::error(format!(
-            "the client never fetched the AS metadata; {}",
-            s.progress()
-        ));
+    if let Some(e) = s.need_metadata() {
+        return e;
     }
     let used = s
         .authorizes()
