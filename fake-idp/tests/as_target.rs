@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{StatusCode as AxumStatus, Uri};
@@ -15,11 +14,13 @@ use fake_idp::{
     AsDefect, AsTarget, AsTargetConfig, LoginUi, Minter, RunningAsTarget, SigningKey, SystemClock,
     TokenSpec, Users,
 };
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use rstest::rstest;
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 use url::Url;
+
+mod common;
+use common::{challenge, http};
 
 const RESOURCE: &str = "http://127.0.0.1:3000/mcp";
 const REDIRECT: &str = "http://127.0.0.1:45678/callback";
@@ -30,19 +31,6 @@ const INTROSPECTION: (&str, &str) = ("todo-server", "todo-server-test-secret");
 const UPSTREAM: &str = "http://127.0.0.1:3002/api";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-
-fn http() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
 
 /// A running target and its issuer.
 struct Target {

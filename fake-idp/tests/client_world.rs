@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use fake_idp::{
     AsConfig, ClientWorld, IssMode, LoggedRequest, McpConfig, MetadataLocation, Origin,
     PreRegistered, PrmConfig, PrmLocation, RequestKind, StateMode, WorldConfig, WorldError,
@@ -11,17 +9,15 @@ use fake_idp::{
 use reqwest::{Client, Response, StatusCode};
 use rstest::rstest;
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 use url::Url;
+
+mod common;
+use common::challenge;
 
 const REDIRECT: &str = "http://127.0.0.1:45678/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CIMD_URL: &str = "https://client.conformance.test/client.json";
 const PUBLIC_CLIENT: &str = "pre-public";
-
-fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
 
 fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {

@@ -8,23 +8,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use fake_idp::danger::{HmacKeyForm, TokenMutation};
 use fake_idp::{Audience, FakeIdp, FakeIdpError, RegisteredClient, TokenSpec, UpstreamApi, Users};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use rstest::rstest;
 use serde_json::{json, Value};
+
+mod common;
+use common::http;
 
 const MCP: &str = "http://127.0.0.1:3000/mcp";
 const ACTOR: (&str, &str) = ("todo-server", "todo-server-test-secret");
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-
-fn http() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
 
 fn claims(token: &str) -> Value {
     let part = token.split('.').nth(1).unwrap();

@@ -4,39 +4,26 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use fake_idp::danger::{HmacKeyForm, TokenMutation};
 use fake_idp::{
     Audience, FakeIdp, FakeIdpError, FixedClock, RegisteredClient, SigningKey, TokenSpec, Users,
 };
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use rstest::rstest;
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 use url::Url;
+
+mod common;
+use common::{challenge, http};
 
 const RESOURCE: &str = "http://127.0.0.1:3000/mcp";
 const REDIRECT: &str = "http://127.0.0.1:45678/callback";
 const PUBLIC_CLIENT: &str = "conformance-client";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-fn http() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
 async fn world() -> FakeIdp {
     FakeIdp::builder().seed(1).start().await.unwrap()
-}
-
-fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// Calls `/authorize` with a valid PKCE request plus `extra` overrides (empty value = drop).

@@ -5,7 +5,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::evidence::Scenario;
 use crate::http::{Http, Request, Response};
@@ -92,7 +91,7 @@ impl Randomness {
 
     pub fn pkce(&self) -> Pkce {
         let verifier = self.token(32);
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let challenge = crate::wire::s256(&verifier);
         Pkce {
             verifier,
             challenge,
@@ -278,6 +277,7 @@ pub fn jwt_parts(token: &str) -> Option<(Value, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn authorize_urls_keep_existing_query_and_encode_values() {

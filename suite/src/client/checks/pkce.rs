@@ -2,11 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use fake_idp::client_world::{LoggedRequest, RequestKind};
 use mcp_auth_reports::Level::Must;
-use sha2::{Digest, Sha256};
 
 use super::{check, every, meta, refusal, ClientCheck};
 use crate::check::{CheckMeta, Evaluation};
@@ -14,14 +11,10 @@ use crate::client::obs::{
     is_metadata_fetch, location_param, param, ClientObservations, ScenarioObs,
 };
 use crate::scenario_or_return;
+use crate::wire::s256;
 
 fn is_authorize(r: &LoggedRequest) -> bool {
     matches!(r.kind, RequestKind::Authorize)
-}
-
-/// BASE64URL(SHA256(verifier)) (RFC 7636 §4.2).
-pub fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 pub fn checks() -> Vec<Box<ClientCheck>> {
@@ -164,18 +157,5 @@ fn pkce08(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
             format!("{} repeated challenge(s), e.g. {a} and {b}", repeats.len()),
         )
         .with_evidence([a.clone(), b.clone()])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn s256_matches_the_rfc_7636_vector() {
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
     }
 }

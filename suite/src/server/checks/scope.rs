@@ -101,6 +101,12 @@ fn scope01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     e.with_evidence(ev)
 }
 
+/// The write attempts, when every one was refused: what the refusal-shape checks judge.
+fn refused_attempts(o: &ServerObservations) -> Result<&ScopeObs, Evaluation> {
+    let s = attempts(o)?;
+    refused_precondition(s).map_or(Ok(s), Err)
+}
+
 fn refused_precondition(s: &ScopeObs) -> Option<Evaluation> {
     s.attempts.iter().find(|a| a.served()).map(|a| {
         Evaluation::error(
@@ -111,13 +117,10 @@ fn refused_precondition(s: &ScopeObs) -> Option<Evaluation> {
 }
 
 fn scope02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let s = match attempts(o) {
+    let s = match refused_attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    if let Some(e) = refused_precondition(s) {
-        return e;
-    }
     let first = &s.attempts[0];
     let expected = "HTTP 403 with WWW-Authenticate: Bearer error=\"insufficient_scope\"";
     let actual = first.describe();
@@ -136,13 +139,10 @@ fn scope02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn scope03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let s = match attempts(o) {
+    let s = match refused_attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    if let Some(e) = refused_precondition(s) {
-        return e;
-    }
     let write = &o.profile.scopes.write;
     let read = &o.profile.scopes.read;
     let expected = format!("scope contains `{write}` (and, recommended, `{read}`)");
@@ -177,13 +177,10 @@ fn scope03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn scope04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let s = match attempts(o) {
+    let s = match refused_attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    if let Some(e) = refused_precondition(s) {
-        return e;
-    }
     let first = &s.attempts[0];
     let expected = "the insufficient_scope challenge carries resource_metadata";
     let e = match insufficient(first).and_then(|c| c.param("resource_metadata")) {
@@ -194,13 +191,10 @@ fn scope04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn scope05(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let s = match attempts(o) {
+    let s = match refused_attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
     };
-    if let Some(e) = refused_precondition(s) {
-        return e;
-    }
     let sets: Vec<BTreeSet<String>> = s
         .attempts
         .iter()
