@@ -28,6 +28,10 @@ fn tools_call() -> Value {
     json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_todos", "arguments": {}}})
 }
 
+fn tools_list() -> Value {
+    json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})
+}
+
 fn public_client() -> PreRegistered {
     PreRegistered {
         client_id: PUBLIC_CLIENT.to_owned(),
@@ -725,7 +729,7 @@ async fn step_up_gets_a_403_insufficient_scope_challenge() {
     let world = start(WorldConfig {
         mcp: McpConfig {
             challenge_scope: Some("todo:read".into()),
-            tools_call_scope: Some("todo:write".into()),
+            operation_scope: Some("todo:write".into()),
             step_up_scope: Some("todo:read todo:write".into()),
             ..McpConfig::default()
         },
@@ -766,10 +770,32 @@ async fn step_up_gets_a_403_insufficient_scope_challenge() {
 }
 
 #[tokio::test]
+async fn the_operation_scope_guards_tools_list_as_well_as_tools_call() {
+    let world = start(WorldConfig {
+        mcp: McpConfig {
+            operation_scope: Some("todo:write".into()),
+            ..McpConfig::default()
+        },
+        ..WorldConfig::default()
+    })
+    .await;
+    let client = TestClient::new(&world);
+    let read = client.grant(0, PUBLIC_CLIENT, Some("todo:read")).await;
+    assert_eq!(
+        client.mcp(Some(&read.access), &initialize()).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        client.mcp(Some(&read.access), &tools_list()).await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
 async fn always_forbid_answers_403_whatever_the_token() {
     let world = start(WorldConfig {
         mcp: McpConfig {
-            always_forbid_tools_call: true,
+            always_forbid_operations: true,
             ..McpConfig::default()
         },
         ..WorldConfig::default()
@@ -1098,6 +1124,36 @@ async fn cimd_client_id_is_resolved_from_cimd_documents() {
         (fetch.path.as_str(), fetch.status, fetch.origin),
         (CIMD_URL, 200, Origin::As(0))
     );
+}
+
+#[tokio::test]
+async fn a_stand_in_cimd_document_accepts_any_loopback_redirect_uri() {
+    let document = json!({
+        "client_id": CIMD_URL, "client_name": "t", "redirect_uris": ["http://127.0.0.1/callback"],
+    });
+    let strict = start(cimd_world(document.clone())).await;
+    let stand_in = start(WorldConfig {
+        cimd_any_loopback_redirect: true,
+        ..cimd_world(document)
+    })
+    .await;
+    for (world, accepted) in [(&strict, false), (&stand_in, true)] {
+        let challenge = challenge(VERIFIER);
+        let response = TestClient::new(world)
+            .authorize(
+                0,
+                &[
+                    ("response_type", "code"),
+                    ("client_id", CIMD_URL),
+                    ("redirect_uri", "http://localhost:3000/callback"),
+                    ("code_challenge", challenge.as_str()),
+                    ("code_challenge_method", "S256"),
+                    ("state", "xyz"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status().is_redirection(), accepted);
+    }
 }
 
 #[tokio::test]

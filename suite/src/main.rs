@@ -46,6 +46,10 @@ enum Command {
         role: Option<Role>,
         #[arg(long)]
         json: bool,
+        /// Instead of checks: the client-role worlds and the official scenario name each hands the client
+        /// (a Markdown table, as in docs/client-role.md §3).
+        #[arg(long, conflicts_with_all = ["role", "json"])]
+        client_worlds: bool,
     },
     /// Explain one check: what it sends, what it expects, where the requirement comes from.
     Explain { id: String },
@@ -293,7 +297,17 @@ async fn dispatch(command: Command) -> Result<i32> {
         Command::OpenUrl { url } => open_url(&url).await,
         Command::Interop(cmd) => interop_cmd(cmd),
         Command::SelfTest(args) => self_test(args).await,
-        Command::List { role, json } => list(role, json),
+        Command::List {
+            client_worlds: true,
+            ..
+        } => {
+            print!(
+                "{}",
+                mcp_auth_conformance::client::scenarios::markdown_table()
+            );
+            Ok(exit::OK)
+        }
+        Command::List { role, json, .. } => list(role, json),
         Command::Explain { id } => explain(&id),
         Command::ReferenceServer {
             port,

@@ -214,7 +214,7 @@ impl Authz<'_> {
         Ok(KnownClient {
             registered,
             auth_method: "none".to_owned(),
-            any_loopback_redirect: false,
+            any_loopback_redirect: self.shared.config.cimd_any_loopback_redirect,
         })
     }
 

@@ -18,6 +18,9 @@ pub struct WorldConfig {
     /// `(https://client.conformance.test/... URL, raw body)`: what the ASes "fetch" for a CIMD
     /// `client_id` (in memory, no network).
     pub cimd_documents: Vec<(String, String)>,
+    /// The CIMD documents are stand-ins the client never wrote: their `redirect_uris` cannot name the
+    /// client's real redirect URI, so any http loopback redirect URI is accepted for them.
+    pub cimd_any_loopback_redirect: bool,
     /// Clients every AS knows.
     pub pre_registered: Vec<PreRegistered>,
     /// Seed of every random value (codes, tokens, client ids, session ids).
@@ -30,6 +33,7 @@ impl Default for WorldConfig {
             mcp: McpConfig::default(),
             auth_servers: vec![AsConfig::default()],
             cimd_documents: Vec::new(),
+            cimd_any_loopback_redirect: false,
             pre_registered: Vec::new(),
             seed: DEFAULT_SEED,
         }
@@ -54,13 +58,16 @@ pub struct McpConfig {
     /// Serve a decoy RFC 8414 + OIDC metadata document on the MCP origin root (CL-PRM-04). Its
     /// endpoints point at a decoy `/authorize` on the MCP origin that is logged.
     pub decoy_as_metadata: bool,
-    /// Scope every tools/call needs (None: any valid token). A token without it gets 403
-    /// `Bearer error="insufficient_scope", scope="<step_up_scope>", resource_metadata="{prm_url}"`.
-    pub tools_call_scope: Option<String>,
-    /// The `scope` of the 403 challenge (None: `tools_call_scope`).
+    /// Scope every MCP operation needs: every request but `initialize` and notifications, so
+    /// `tools/list` as well as `tools/call` (None: any valid token). A token without it gets 403
+    /// `Bearer error="insufficient_scope", scope="<step_up_scope>", resource_metadata="{prm_url}"`
+    /// on whichever operation the client sends first.
+    pub operation_scope: Option<String>,
+    /// The `scope` of the 403 challenge (None: `operation_scope`).
     pub step_up_scope: Option<String>,
-    /// tools/call always answers 403 insufficient_scope, whatever the token (retry-limit scenario).
-    pub always_forbid_tools_call: bool,
+    /// Every MCP operation (as for `operation_scope`) answers 403 insufficient_scope, whatever the
+    /// token (retry-limit scenario).
+    pub always_forbid_operations: bool,
     /// After this many successful authenticated MCP requests with the same access token, that
     /// token is rejected with 401 `error="invalid_token"` (forces a refresh mid-session).
     pub expire_token_after: Option<usize>,
@@ -82,9 +89,9 @@ impl Default for McpConfig {
             challenge_scope: None,
             prm: PrmConfig::default(),
             decoy_as_metadata: false,
-            tools_call_scope: None,
+            operation_scope: None,
             step_up_scope: None,
-            always_forbid_tools_call: false,
+            always_forbid_operations: false,
             expire_token_after: None,
             migrate_after_requests: None,
             migrate_to: None,

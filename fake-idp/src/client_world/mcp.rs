@@ -192,7 +192,7 @@ fn unauthorized(shared: &Shared, invalid_token: bool) -> Reply {
 fn forbidden(shared: &Shared, id: &Value) -> Reply {
     let mcp = &shared.config.mcp;
     let mut params = vec![("error", "insufficient_scope".to_owned())];
-    if let Some(scope) = mcp.step_up_scope.as_ref().or(mcp.tools_call_scope.as_ref()) {
+    if let Some(scope) = mcp.step_up_scope.as_ref().or(mcp.operation_scope.as_ref()) {
         params.push(("scope", scope.clone()));
     }
     if let Some(location) = &mcp.prm.header {
@@ -349,6 +349,17 @@ fn json_rpc(
         // A notification or a response: accepted, nothing to answer.
         return Reply::empty(202);
     };
+    if method != "initialize" {
+        let mcp = &shared.config.mcp;
+        let lacks_scope = mcp.operation_scope.as_deref().is_some_and(|needed| {
+            !token
+                .and_then(|t| state.tokens.access.get(t))
+                .is_some_and(|at| at.has_scope(needed))
+        });
+        if mcp.always_forbid_operations || lacks_scope {
+            return forbidden(shared, id);
+        }
+    }
     match method {
         "initialize" => {
             let version = object
@@ -370,19 +381,6 @@ fn json_rpc(
         "ping" => rpc_result(id, json!({})),
         "tools/list" => rpc_result(id, tools()),
         "tools/call" => {
-            let mcp = &shared.config.mcp;
-            let has_scope = |needed: &str| {
-                token
-                    .and_then(|t| state.tokens.access.get(t))
-                    .is_some_and(|at| at.has_scope(needed))
-            };
-            let lacks_scope = mcp
-                .tools_call_scope
-                .as_deref()
-                .is_some_and(|needed| !has_scope(needed));
-            if mcp.always_forbid_tools_call || lacks_scope {
-                return forbidden(shared, id);
-            }
             let tool = object
                 .get("params")
                 .and_then(|p| p.get("name"))

@@ -145,8 +145,9 @@ pub async fn run(opts: &ClientOptions) -> Report {
     );
     let defs: Vec<ScenarioDef> = scenarios::all()
         .into_iter()
-        .filter(|d| opts.scenarios.includes(d.name))
+        .filter(|d| d.selected_by(&opts.scenarios))
         .collect();
+    let selected_all = defs.len() == scenarios::all().len();
     let results: Vec<(ScenarioDef, Result<ScenarioObs, ObsError>)> = stream::iter(defs)
         .map(|def| async move { (def, run_scenario(opts, def).await) })
         .buffer_unordered(opts.parallel.max(1))
@@ -161,7 +162,10 @@ pub async fn run(opts: &ClientOptions) -> Report {
         by_name.insert(def.name, r);
     }
     exchanges.sort_by(|a, b| a.id.cmp(&b.id));
-    let obs = ClientObservations { scenarios: by_name };
+    let obs = ClientObservations {
+        scenarios: by_name,
+        selected_all,
+    };
     run.notes.push(format!(
         "{} scenarios run; client deadline {:?} each",
         obs.scenarios.len(),
@@ -184,24 +188,28 @@ pub async fn run(opts: &ClientOptions) -> Report {
 async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<ScenarioObs, ObsError> {
     let mut config = (def.world)();
     config.seed = opts.seed;
-    let mut document = None;
+    let mut documents = Vec::new();
     match def.registration {
         Registration::Any => {}
         Registration::Cimd => {
-            let (doc, source) = opts.document(CLIENT_METADATA_URL);
-            let official = opts.document(OFFICIAL_CLIENT_METADATA_URL).0;
-            config
-                .cimd_documents
-                .push((CLIENT_METADATA_URL.to_owned(), body_of(&doc)));
-            config
-                .cimd_documents
-                .push((OFFICIAL_CLIENT_METADATA_URL.to_owned(), body_of(&official)));
-            document = Some((doc, source));
+            // The client may use the URL the context names or the one official clients hard-code: both are
+            // hosted, and the checks judge the document at whichever URL the client actually used.
+            for url in [CLIENT_METADATA_URL, OFFICIAL_CLIENT_METADATA_URL] {
+                let (doc, source) = opts.document(url);
+                config.cimd_any_loopback_redirect |= source == DocumentSource::SuiteDefault;
+                config.cimd_documents.push((url.to_owned(), body_of(&doc)));
+                documents.push(obs::HostedDocument {
+                    url: url.to_owned(),
+                    document: doc,
+                    source,
+                });
+            }
         }
+        // The contract never tells a pre-registered client a redirect URI, so any loopback one is accepted.
         Registration::Pre(method) => config.pre_registered.push(PreRegistered {
             client_id: PRE_CLIENT_ID.to_owned(),
             client_secret: Some(PRE_CLIENT_SECRET.to_owned()),
-            redirect_uris: LOOPBACK_REDIRECTS.iter().map(|s| (*s).to_owned()).collect(),
+            redirect_uris: Vec::new(),
             auth_method: method.to_owned(),
         }),
     }
@@ -214,7 +222,8 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
     let inv = Invocation {
         command: opts.command(),
         server_url: world.mcp_url(),
-        scenario: def.name.to_owned(),
+        scenario: def.official.to_owned(),
+        suite_scenario: def.name.to_owned(),
         context: scenarios::context(&def, CLIENT_METADATA_URL),
         protocol_version: crate::wire::mcp::PROTOCOL_VERSION.to_owned(),
         browser: format!(
@@ -233,8 +242,7 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
         issuers,
         log: world.log(),
         run,
-        client_metadata_url: CLIENT_METADATA_URL.to_owned(),
-        document,
+        documents,
     };
     world.shutdown().await;
     if let spawn::ClientExit::SpawnFailed(e) = &obs.run.exit {

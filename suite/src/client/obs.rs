@@ -19,6 +19,16 @@ pub enum DocumentSource {
     SuiteDefault,
 }
 
+/// A CIMD document the world hosted for the client.
+#[derive(Debug, Clone)]
+pub struct HostedDocument {
+    /// The `client_id` URL it is served at.
+    pub url: String,
+    /// The document (a JSON string when the client's text is not JSON).
+    pub document: Value,
+    pub source: DocumentSource,
+}
+
 /// One scenario's record.
 #[derive(Debug, Clone)]
 pub struct ScenarioObs {
@@ -27,16 +37,17 @@ pub struct ScenarioObs {
     pub issuers: Vec<String>,
     pub log: Vec<LoggedRequest>,
     pub run: ClientRun,
-    /// The `client_metadata_url` handed to the client (CIMD scenarios).
-    pub client_metadata_url: String,
-    /// The CIMD document hosted at that URL.
-    pub document: Option<(Value, DocumentSource)>,
+    /// The CIMD documents hosted (CIMD scenarios): at the URL the context names and at the official one.
+    pub documents: Vec<HostedDocument>,
 }
 
 /// Everything the client role observed, by scenario name.
 #[derive(Debug)]
 pub struct ClientObservations {
     pub scenarios: BTreeMap<&'static str, Result<ScenarioObs, ObsError>>,
+    /// Every world ran (no `--scenario` narrowed the run): a check that found nothing to judge is then an
+    /// ERROR, not a SKIP.
+    pub selected_all: bool,
 }
 
 impl ClientObservations {
@@ -71,6 +82,17 @@ impl ScenarioObs {
                 self.progress()
             ))
         })
+    }
+
+    /// The hosted document at the `client_id` URL the client's first authorization request used, if it used one
+    /// of the hosted URLs.
+    pub fn document_used(&self) -> Option<&HostedDocument> {
+        let first = self
+            .log
+            .iter()
+            .find(|r| matches!(r.kind, RequestKind::Authorize))?;
+        let client_id = param(first, "client_id")?;
+        self.documents.iter().find(|d| d.url == client_id)
     }
 
     /// Evidence id of a logged request.
@@ -167,4 +189,16 @@ pub fn scope_set(v: Option<&str>) -> std::collections::BTreeSet<String> {
             .collect()
     })
     .unwrap_or_default()
+}
+
+/// The strings of a JSON array member (`redirect_uris`), empty when absent or not an array.
+pub fn string_array(v: &Value, name: &str) -> Vec<String> {
+    v.get(name)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -46,7 +46,10 @@ pub struct ClientRun {
 pub struct Invocation {
     pub command: String,
     pub server_url: String,
+    /// `MCP_CONFORMANCE_SCENARIO`: always an official scenario name.
     pub scenario: String,
+    /// `MCP_CONFORMANCE_SUITE_SCENARIO`: the suite's own world name.
+    pub suite_scenario: String,
     pub context: serde_json::Value,
     pub protocol_version: String,
     /// `BROWSER`: a command that opens a URL headlessly.
@@ -65,6 +68,7 @@ pub async fn run(inv: &Invocation) -> ClientRun {
         .arg("sh")
         .arg(&inv.server_url)
         .env("MCP_CONFORMANCE_SCENARIO", &inv.scenario)
+        .env("MCP_CONFORMANCE_SUITE_SCENARIO", &inv.suite_scenario)
         .env("MCP_CONFORMANCE_CONTEXT", inv.context.to_string())
         .env("MCP_CONFORMANCE_PROTOCOL_VERSION", &inv.protocol_version)
         .env("BROWSER", &inv.browser)
@@ -163,6 +167,7 @@ mod tests {
             command: command.into(),
             server_url: "http://127.0.0.1:1/mcp".into(),
             scenario: "auth/metadata-default".into(),
+            suite_scenario: "auth/token-refresh".into(),
             context: serde_json::json!({"name": "auth/metadata-default"}),
             protocol_version: "2025-11-25".into(),
             browser: "true".into(),
@@ -182,6 +187,16 @@ mod tests {
             r.output_tail,
             "auth/metadata-default http://127.0.0.1:1/mcp"
         );
+    }
+
+    #[tokio::test]
+    async fn the_suite_world_name_travels_beside_the_official_one() {
+        let r = run(&inv(
+            "printf '%s %s' \"$MCP_CONFORMANCE_SCENARIO\" \"$MCP_CONFORMANCE_SUITE_SCENARIO\" #",
+            Duration::from_secs(5),
+        ))
+        .await;
+        assert_eq!(r.output_tail, "auth/metadata-default auth/token-refresh");
     }
 
     #[tokio::test]

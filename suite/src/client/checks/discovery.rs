@@ -6,28 +6,32 @@ use mcp_auth_reports::Level::{Must, Should};
 use super::{check, completed_or_error, meta, refusal, ClientCheck};
 use crate::check::{CheckMeta, Evaluation};
 use crate::client::obs::{is_metadata_fetch, ClientObservations, ScenarioObs};
+use crate::client::scenarios::{
+    METADATA_DEFAULT, METADATA_ISSUER_MISMATCH, MIGRATION, PKCE_METHODS_MISSING,
+    PKCE_METHODS_MISSING_OIDC, PKCE_PLAIN_ONLY, RESOURCE_MISMATCH, TOKEN_REFRESH,
+};
 use crate::scenario_or_return;
 
 pub fn checks() -> Vec<Box<ClientCheck>> {
     vec![
         check(
             meta("CL-PRM-01", "A 401 challenge is parsed and starts discovery", Must, &["MCP §4.2", "RFC 9110 §11.6.1"],
-                "auth/challenge-variants: two WWW-Authenticate lines (DPoP, then a lowercase `bearer` with realm first and extra params) name a custom PRM URL that nothing else reveals → the client fetches it."),
+                "auth/token-refresh: two WWW-Authenticate lines (DPoP, then a lowercase `bearer` with realm first and extra params) name a custom PRM URL that nothing else reveals (PRM is also at the path-inserted URL, so a client that misreads the header still gets on) → the client fetches the custom URL."),
             prm01,
         ),
         check(
             meta("CL-PRM-02", "The resource_metadata URL from the header is used", Must, &["MCP §4.2", "RFC 9728 §5"],
-                "auth/metadata-var3: PRM exists only at the custom URL named in the header; the well-known URLs are traps → the custom URL is fetched before any well-known probe."),
+                "auth/pkce-plain-only (auth/metadata-var3's discovery): PRM exists only at the custom URL named in the header; the well-known URLs are traps → the custom URL is fetched before any well-known probe."),
             prm02,
         ),
         check(
             meta("CL-PRM-03.path-first", "Without resource_metadata, the path-inserted PRM is tried before the root", Must, &["MCP §4.2", "RFC 9728 §3.1"],
-                "auth/metadata-var1: no resource_metadata; PRM at the path-inserted URL; the root is a trap → the root is never requested before the path-inserted URL."),
+                "auth/pkce-methods-missing-oidc (auth/metadata-var1's discovery): no resource_metadata; PRM at the path-inserted URL; the root is a trap → the root is never requested before the path-inserted URL."),
             prm03_path_first,
         ),
         check(
             meta("CL-PRM-03.root-fallback", "When the path-inserted PRM is missing, the root PRM is tried", Must, &["MCP §4.2", "RFC 9728 §3.1"],
-                "auth/metadata-var2: the path-inserted URL answers 404, the root serves PRM → the client falls back to the root (after the path-inserted probe)."),
+                "auth/pkce-methods-missing (auth/metadata-var2's discovery): the path-inserted URL answers 404, the root serves PRM → the client falls back to the root (after the path-inserted probe)."),
             prm03_root_fallback,
         ),
         check(
@@ -39,7 +43,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
             meta("CL-PRM-05", "PRM whose resource does not match is not used", Must, &["RFC 9728 §3.3", "RFC 9728 §7.3"],
                 "auth/resource-mismatch: PRM resource is https://evil.example/mcp → after fetching it, no AS metadata, registration, authorization or token request."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/resource-mismatch");
+                let s = scenario_or_return!(o, RESOURCE_MISMATCH);
                 refusal(m, s, "fetching the mismatched PRM", |r| matches!(r.kind, RequestKind::Prm(_)) && r.status == 200,
                     "AS request", |r| matches!(r.origin, Origin::As(_)))
             },
@@ -51,34 +55,34 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-ASM-01", "Both RFC 8414 and OpenID Connect discovery are supported", Must, &["MCP §3", "MCP §4.3"],
-                "auth/metadata-default serves only RFC 8414 metadata, auth/metadata-var1 only an OpenID configuration → in both the client fetches the document that is served."),
+                "auth/metadata-default serves only RFC 8414 metadata, auth/pkce-methods-missing-oidc only an OpenID configuration → in both the client fetches the document that is served."),
             asm01,
         ),
         check(
             meta("CL-ASM-02.rfc8414-path", "Path issuer: RFC 8414 path insertion is tried first", Must, &["MCP §4.3", "RFC 8414 §3.1"],
-                "auth/metadata-var2: issuer /tenant1, metadata only at /.well-known/oauth-authorization-server/tenant1 → probes are a prefix of the MCP order ending there; the root metadata URL is never requested."),
-            |m, o| asm02(m, o, "auth/metadata-var2", 1),
+                "auth/pkce-methods-missing (auth/metadata-var2's discovery): issuer /tenant1, metadata only at /.well-known/oauth-authorization-server/tenant1 → probes are a prefix of the MCP order ending there; the root metadata URL is never requested."),
+            |m, o| asm02(m, o, PKCE_METHODS_MISSING, 1),
         ),
         check(
             meta("CL-ASM-02.oidc-path-inserted", "Path issuer: OpenID path insertion is tried second", Must, &["MCP §4.3", "RFC 8414 §5"],
-                "auth/metadata-oidc-path-inserted: metadata only at /.well-known/openid-configuration/tenant1 → probes [RFC 8414 path-inserted, OIDC path-inserted]; no root probe."),
-            |m, o| asm02(m, o, "auth/metadata-oidc-path-inserted", 2),
+                "auth/metadata-issuer-mismatch: issuer /tenant1, metadata only at /.well-known/openid-configuration/tenant1 → probes [RFC 8414 path-inserted, OIDC path-inserted]; no root probe."),
+            |m, o| asm02(m, o, METADATA_ISSUER_MISMATCH, 2),
         ),
         check(
             meta("CL-ASM-02.oidc-path-appended", "Path issuer: OpenID path appending is tried third", Must, &["MCP §4.3", "OIDC Discovery §4"],
-                "auth/metadata-var3: metadata only at /tenant1/.well-known/openid-configuration → probes [k1, k2, k3] in that order; no root probe."),
-            |m, o| asm02(m, o, "auth/metadata-var3", 3),
+                "auth/pkce-plain-only (auth/metadata-var3's discovery): metadata only at /tenant1/.well-known/openid-configuration → probes [k1, k2, k3] in that order; no root probe."),
+            |m, o| asm02(m, o, PKCE_PLAIN_ONLY, 3),
         ),
         check(
             meta("CL-ASM-03", "Root issuer: RFC 8414 before OpenID configuration", Must, &["MCP §4.3"],
-                "auth/metadata-var1: the AS serves only OpenID configuration at the root → the RFC 8414 URL is probed first, then the OpenID one."),
+                "auth/pkce-methods-missing-oidc (auth/metadata-var1's discovery): the AS serves only OpenID configuration at the root → the RFC 8414 URL is probed first, then the OpenID one."),
             asm03,
         ),
         check(
             meta("CL-ASM-04", "AS metadata whose issuer differs is not used", Must, &["RFC 8414 §3.3", "RFC 8414 §6.2", "OIDC Discovery §4.3"],
                 "auth/metadata-issuer-mismatch: the metadata claims issuer https://evil.example → after fetching it, no registration, authorization or token request."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/metadata-issuer-mismatch");
+                let s = scenario_or_return!(o, METADATA_ISSUER_MISMATCH);
                 refusal(m, s, "fetching metadata with a foreign issuer", is_metadata_fetch,
                     "use of its endpoints", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. } | RequestKind::Register))
             },
@@ -118,7 +122,7 @@ fn no_401(s: &ScenarioObs) -> Evaluation {
 }
 
 fn prm01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/challenge-variants");
+    let s = scenario_or_return!(o, TOKEN_REFRESH);
     let Some(challenge) = got_401(s) else {
         return no_401(s);
     };
@@ -142,7 +146,7 @@ fn prm01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn prm02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/metadata-var3");
+    let s = scenario_or_return!(o, PKCE_PLAIN_ONLY);
     let Some(challenge) = got_401(s) else {
         return no_401(s);
     };
@@ -183,7 +187,7 @@ fn prm02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn prm03_path_first(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/metadata-var1");
+    let s = scenario_or_return!(o, PKCE_METHODS_MISSING_OIDC);
     if got_401(s).is_none() {
         return no_401(s);
     }
@@ -218,7 +222,7 @@ fn prm03_path_first(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn prm03_root_fallback(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/metadata-var2");
+    let s = scenario_or_return!(o, PKCE_METHODS_MISSING);
     if got_401(s).is_none() {
         return no_401(s);
     }
@@ -252,7 +256,7 @@ fn prm03_root_fallback(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn prm04(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/metadata-default");
+    let s = scenario_or_return!(o, METADATA_DEFAULT);
     let decoy: Vec<&LoggedRequest> = s
         .requests(|r| {
             matches!(
@@ -285,7 +289,7 @@ fn prm04(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn prm06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/authorization-server-migration");
+    let s = scenario_or_return!(o, MIGRATION);
     let from_as1 = |r: &LoggedRequest, valid: bool| matches!(&r.kind, RequestKind::Mcp { token_issuer: Some(0), token_valid, .. } if *token_valid == valid);
     let Some(served) = s.log.iter().find(|r| from_as1(r, true) && r.status == 200) else {
         return Evaluation::error(format!(
@@ -346,8 +350,8 @@ fn asm01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let mut failed = Vec::new();
     let mut evidence = Vec::new();
     for (name, what) in [
-        ("auth/metadata-default", "RFC 8414"),
-        ("auth/metadata-var1", "OpenID Connect"),
+        (METADATA_DEFAULT, "RFC 8414"),
+        (PKCE_METHODS_MISSING_OIDC, "OpenID Connect"),
     ] {
         let s = scenario_or_return!(o, name);
         let probes: Vec<&LoggedRequest> = s
@@ -447,7 +451,7 @@ fn asm02(m: &CheckMeta, o: &ClientObservations, name: &str, k: u8) -> Evaluation
 }
 
 fn asm03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/metadata-var1");
+    let s = scenario_or_return!(o, PKCE_METHODS_MISSING_OIDC);
     let rfc = first_seq(s, |r| {
         matches!(r.origin, Origin::As(0)) && r.path == "/.well-known/oauth-authorization-server"
     });

@@ -130,6 +130,11 @@ pub fn every(
             }
         }
     }
+    if judged.is_empty() && !o.selected_all {
+        return Evaluation::skip(format!(
+            "no {what} was observed in the scenarios selected by --scenario"
+        ));
+    }
     if judged.is_empty() {
         return Evaluation::error(format!(
             "no {what} was observed in any scenario, so there is nothing to judge"

@@ -10,6 +10,9 @@ use crate::check::{CheckMeta, Evaluation};
 use crate::client::obs::{
     is_metadata_fetch, location_param, param, ClientObservations, ScenarioObs,
 };
+use crate::client::scenarios::{
+    BASIC_CIMD, PKCE_METHODS_MISSING, PKCE_METHODS_MISSING_OIDC, PKCE_PLAIN_ONLY,
+};
 use crate::scenario_or_return;
 use crate::wire::s256;
 
@@ -21,18 +24,18 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
     vec![
         check(
             meta("CL-PKCE-02", "No authorization when RFC 8414 metadata lacks code_challenge_methods_supported", Must, &["MCP §11.4"],
-                "auth/pkce-methods-missing: after fetching the metadata, no authorization or token request."),
+                "auth/pkce-methods-missing: after fetching the RFC 8414 metadata (issuer /tenant1, path-inserted), no authorization or token request."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/pkce-methods-missing");
+                let s = scenario_or_return!(o, PKCE_METHODS_MISSING);
                 refusal(m, s, "fetching metadata without code_challenge_methods_supported", is_metadata_fetch,
                     "authorization or token request", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. }))
             },
         ),
         check(
             meta("CL-PKCE-03", "No authorization when OpenID metadata lacks code_challenge_methods_supported", Must, &["MCP §11.4"],
-                "auth/pkce-methods-missing-oidc: the same with an OpenID configuration."),
+                "auth/pkce-methods-missing-oidc: the same with an OpenID configuration (at the root)."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/pkce-methods-missing-oidc");
+                let s = scenario_or_return!(o, PKCE_METHODS_MISSING_OIDC);
                 refusal(m, s, "fetching the OpenID configuration without code_challenge_methods_supported", is_metadata_fetch,
                     "authorization or token request", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. }))
             },
@@ -81,16 +84,16 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
             meta("CL-PKCE-09.plain-only", "plain is never used, even when it is the only method advertised", Must, &["RFC 7636 §7.2", "OAuth 2.1 §4.1.1"],
                 "auth/pkce-plain-only: code_challenge_methods_supported is [\"plain\"] → the client refuses or uses S256; a plain (or method-less) authorization request fails."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/pkce-plain-only");
+                let s = scenario_or_return!(o, PKCE_PLAIN_ONLY);
                 refusal(m, s, "fetching metadata that advertises only plain", is_metadata_fetch,
                     "authorization request with plain", |r| is_authorize(r) && param(r, "code_challenge_method") != Some("S256"))
             },
         ),
         check(
             meta("CL-PKCE-09.no-downgrade", "No downgrade to plain after an S256 request fails", Must, &["RFC 7636 §7.2", "OAuth 2.1 §4.1.1"],
-                "auth/pkce-no-downgrade: the first authorization request is answered error=invalid_request → no later request uses plain."),
+                "auth/basic-cimd: the first authorization request is answered error=invalid_request → no later request uses plain."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/pkce-no-downgrade");
+                let s = scenario_or_return!(o, BASIC_CIMD);
                 refusal(m, s, "an authorization error", |r| is_authorize(r) && location_param(r, "error").is_some(),
                     "authorization request without S256", |r| is_authorize(r) && param(r, "code_challenge_method") != Some("S256"))
             },
@@ -139,6 +142,11 @@ fn pkce08(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         }
     }
     let expected = "every code_challenge distinct";
+    if total < 2 && !o.selected_all {
+        return Evaluation::skip(
+            "fewer than two authorization requests with a challenge in the scenarios selected by --scenario",
+        );
+    }
     if total < 2 {
         return Evaluation::error(
             "fewer than two authorization requests with a challenge were observed",

@@ -9,8 +9,14 @@ use mcp_auth_reports::Level::{May, Must, Should};
 
 use super::{check, completed_or_error, every, meta, refusal, ClientCheck};
 use crate::check::{CheckMeta, Evaluation};
-use crate::client::obs::{location_param, param, scope_set, ClientObservations, ScenarioObs};
-use crate::client::scenarios::{PRE_CLIENT_ID, PRE_CLIENT_SECRET};
+use crate::client::obs::{
+    location_param, param, response_member, scope_set, ClientObservations, ScenarioObs,
+};
+use crate::client::scenarios::{
+    Registration, ISS_SUPPORTED_MISSING, ISS_WRONG_ISSUER, METADATA_DEFAULT, PRE_CLIENT_ID,
+    PRE_CLIENT_SECRET, PRE_REGISTRATION, SCOPE_RETRY_LIMIT, SCOPE_STEP_UP, STATE_TAMPERED,
+    TOKEN_ENDPOINT_AUTH_POST,
+};
 use crate::scenario_or_return;
 
 fn is_authorize(r: &LoggedRequest) -> bool {
@@ -97,7 +103,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
             meta("CL-RES-04", "resource is sent even when the AS gives no sign of RFC 8707", Must, &["MCP §8.1"],
                 "auth/metadata-default: the AS metadata says nothing about resource indicators → the authorization request still carries resource."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/metadata-default");
+                let s = scenario_or_return!(o, METADATA_DEFAULT);
                 let r = first_authorize_or_return!(s);
                 let e = match param(r, "resource") {
                     Some(v) if !v.is_empty() => Evaluation::pass("resource present", format!("resource={v}")),
@@ -129,14 +135,14 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-SCP-01", "The initial authorization uses the challenge's scope", Should, &["MCP §6"],
-                "auth/scope-from-www-authenticate: the 401 says scope=\"todo:read\" while scopes_supported lists more → the authorization request asks exactly for todo:read."),
-            |m, o| scope_is(m, o, "auth/scope-from-www-authenticate", Some(&["todo:read"])),
+                "auth/scope-step-up: the 401 says scope=\"todo:read x:special\" while scopes_supported lists todo:read and todo:write → the first authorization request asks exactly for todo:read x:special."),
+            |m, o| scope_is(m, o, SCOPE_STEP_UP, Some(&["todo:read", "x:special"])),
         ),
         check(
             meta("CL-SCP-02", "Challenged scopes are authoritative, never filtered", Must, &["MCP §4.2"],
-                "auth/scope-challenge-authoritative: the challenge asks for x:special, absent from scopes_supported → the authorization request still includes x:special."),
+                "auth/scope-step-up: the challenge asks for x:special, absent from scopes_supported → the first authorization request still includes x:special."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/scope-challenge-authoritative");
+                let s = scenario_or_return!(o, SCOPE_STEP_UP);
                 let r = first_authorize_or_return!(s);
                 let got = scope_set(param(r, "scope"));
                 let want: BTreeSet<String> = ["todo:read", "x:special"].iter().map(|x| (*x).to_owned()).collect();
@@ -150,22 +156,22 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-SCP-03", "Without a challenge scope, all scopes_supported are requested", Should, &["MCP §6"],
-                "auth/scope-from-scopes-supported: no scope in the 401; PRM lists todo:read and todo:write → the authorization request asks for both."),
-            |m, o| scope_is(m, o, "auth/scope-from-scopes-supported", Some(&["todo:read", "todo:write"])),
+                "auth/metadata-default: no scope in the 401; PRM lists todo:read and todo:write → the authorization request asks for both."),
+            |m, o| scope_is(m, o, METADATA_DEFAULT, Some(&["todo:read", "todo:write"])),
         ),
         check(
             meta("CL-SCP-04", "Without any scope source, scope is omitted", Should, &["MCP §6"],
-                "auth/scope-omitted-when-undefined: no challenge scope and no scopes_supported → no scope parameter."),
-            |m, o| scope_is(m, o, "auth/scope-omitted-when-undefined", None),
+                "auth/iss-supported-missing: no challenge scope and no scopes_supported → no scope parameter."),
+            |m, o| scope_is(m, o, ISS_SUPPORTED_MISSING, None),
         ),
         check(
             meta("CL-SCP-05", "403 insufficient_scope leads to step-up and a retry", Should, &["MCP §10.1.2"],
-                "auth/scope-step-up: tools/call answers 403 scope=\"todo:read todo:write\" → a new authorization request including todo:write, then the call succeeds."),
+                "auth/scope-step-up: the first MCP operation (tools/list or tools/call) answers 403 scope=\"todo:read todo:write\" → a new authorization request including todo:write, then the same operation succeeds."),
             scp05,
         ),
         check(
             meta("CL-SCP-06", "Step-up attempts are limited", Should, &["MCP §10.1.2"],
-                "auth/scope-retry-limit: every tools/call answers 403 → at most 3 authorization requests."),
+                "auth/scope-retry-limit: every MCP operation answers 403 → at most 3 authorization requests."),
             scp06,
         ),
         check(
@@ -190,18 +196,18 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 |_, r| param(r, "client_id").is_none_or(str::is_empty).then(|| "no client_id".into())),
         ),
         check(
-            meta("CL-TKE-03.basic", "Pre-registered credentials use client_secret_basic when that is the method", Must, &["OAuth 2.1 §3.2.1", "RFC 6749 §2.3.1"],
+            meta("CL-TKE-03.basic", "Client credentials are sent with client_secret_basic when that is the method", Must, &["OAuth 2.1 §3.2.1", "RFC 6749 §2.3.1"],
                 "auth/pre-registration: the AS expects client_secret_basic → token requests carry Basic base64(urlencode(id):urlencode(secret)) with the context credentials, and no secret in the form."),
-            |m, o| token_auth(m, o, "auth/pre-registration", "client_secret_basic"),
+            |m, o| token_auth(m, o, PRE_REGISTRATION, "client_secret_basic"),
         ),
         check(
-            meta("CL-TKE-03.post", "Pre-registered credentials use client_secret_post when that is the method", Must, &["OAuth 2.1 §3.2.1"],
-                "auth/token-endpoint-auth-post: the AS expects client_secret_post → client_id and client_secret in the form, no Basic header."),
-            |m, o| token_auth(m, o, "auth/token-endpoint-auth-post", "client_secret_post"),
+            meta("CL-TKE-03.post", "Client credentials are sent with client_secret_post when that is the method", Must, &["OAuth 2.1 §3.2.1"],
+                "auth/token-endpoint-auth-post: the AS supports only client_secret_post and registration issued a secret → client_id and client_secret in the form, no Basic header."),
+            |m, o| token_auth(m, o, TOKEN_ENDPOINT_AUTH_POST, "client_secret_post"),
         ),
         check(
             meta("CL-RED-01", "The redirect_uri is one the AS knows", Must, &["MCP §11.5", "OAuth 2.1 §2.3.1"],
-                "auth/metadata-default (DCR) and auth/pre-registration: every authorization request's redirect_uri is among the registered ones (exact match; only a loopback IP literal's port may vary)."),
+                "auth/metadata-default (DCR): every authorization request's redirect_uri is among those the client registered (exact match; only a loopback IP literal's port may vary). A pre-registered client is never told a redirect URI by the contract, so it is not judged here."),
             red01,
         ),
         check(
@@ -221,7 +227,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
             meta("CL-RED-03", "A tampered state is rejected", Should, &["MCP §11.5", "OAuth 2.1 §7.12"],
                 "auth/state-tampered: the authorization response carries a state the client never sent → no token request."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/state-tampered");
+                let s = scenario_or_return!(o, STATE_TAMPERED);
                 refusal(m, s, "an authorization response with a foreign state", |r| is_authorize(r) && location_param(r, "code").is_some(),
                     "token request", is_token)
             },
@@ -239,7 +245,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
             meta("CL-MIX-02", "A wrong iss in the authorization response is rejected", Must, &["OAuth 2.1 §7.14.1", "RFC 9207 §2.4"],
                 "auth/iss-wrong-issuer: iss support is advertised and the response says iss=https://evil.example → no token request."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/iss-wrong-issuer");
+                let s = scenario_or_return!(o, ISS_WRONG_ISSUER);
                 refusal(m, s, "an authorization response with a wrong iss", |r| is_authorize(r) && location_param(r, "code").is_some(),
                     "token request", is_token)
             },
@@ -248,7 +254,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
             meta("CL-MIX-03", "A missing iss is rejected when the AS advertises iss", Should, &["RFC 9207 §2.4"],
                 "auth/iss-supported-missing: iss advertised but absent → no token request (WARN under 2025-11-25; explicit in MCP only from 2026-07-28)."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/iss-supported-missing");
+                let s = scenario_or_return!(o, ISS_SUPPORTED_MISSING);
                 refusal(m, s, "an authorization response without iss", |r| is_authorize(r) && location_param(r, "code").is_some(),
                     "token request", is_token)
             },
@@ -285,7 +291,7 @@ fn scope_is(
 }
 
 fn scp05(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/scope-step-up");
+    let s = scenario_or_return!(o, SCOPE_STEP_UP);
     let Some(forbidden) = s
         .log
         .iter()
@@ -296,40 +302,69 @@ fn scp05(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
             s.progress()
         ));
     };
+    let operation = mcp_method(forbidden);
     let reauth = s.log.iter().find(|r| {
         r.seq > forbidden.seq
             && is_authorize(r)
             && scope_set(param(r, "scope")).contains("todo:write")
     });
-    let expected = "a new authorization including todo:write, then a successful retry";
-    let e = match (reauth, s.completed()) {
-        (Some(a), true) => Evaluation::pass(
+    let retried = reauth.and_then(|a| {
+        s.log.iter().find(|r| {
+            r.seq > a.seq
+                && r.status == 200
+                && mcp_method(r) == operation
+                && matches!(
+                    r.kind,
+                    RequestKind::Mcp {
+                        token_valid: true,
+                        ..
+                    }
+                )
+        })
+    });
+    let what = operation.unwrap_or("the request");
+    let expected = format!("a new authorization including todo:write, then {what} again, served");
+    match (reauth, retried) {
+        (Some(a), Some(r)) => Evaluation::pass(
             expected,
             format!(
-                "re-authorized at #{} with scope {:?}; the call succeeded",
+                "{what} refused at #{}; re-authorized at #{} with scope {:?}; {what} served at #{}",
+                forbidden.seq,
                 a.seq,
-                param(a, "scope")
+                param(a, "scope"),
+                r.seq
+            ),
+        )
+        .with_evidence([s.id(forbidden), s.id(a), s.id(r)]),
+        (Some(a), None) => Evaluation::violated(
+            m.level,
+            expected,
+            format!(
+                "re-authorized at #{} but {what} was never served afterwards; {}",
+                a.seq,
+                s.progress()
             ),
         )
         .with_evidence([s.id(forbidden), s.id(a)]),
-        (Some(a), false) => Evaluation::violated(
-            m.level,
-            expected,
-            format!("re-authorized at #{} but the retry never succeeded", a.seq),
-        )
-        .with_evidence([s.id(a)]),
         (None, _) => Evaluation::violated(
             m.level,
             expected,
-            format!("no step-up after the 403; {}", s.progress()),
+            format!("no step-up after the 403 to {what}; {}", s.progress()),
         )
         .with_evidence([s.id(forbidden)]),
-    };
-    e
+    }
+}
+
+/// The JSON-RPC method of an MCP request.
+fn mcp_method(r: &LoggedRequest) -> Option<&str> {
+    match &r.kind {
+        RequestKind::Mcp { method, .. } => method.as_deref(),
+        _ => None,
+    }
 }
 
 fn scp06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/scope-retry-limit");
+    let s = scenario_or_return!(o, SCOPE_RETRY_LIMIT);
     if !s
         .log
         .iter()
@@ -405,25 +440,47 @@ fn basic(r: &LoggedRequest) -> Option<(String, String)> {
     Some((un(id), un(secret)))
 }
 
+/// The client credentials the world gave the client: the pre-registered pair, or what registration issued.
+fn issued_credentials(s: &ScenarioObs) -> Option<(String, String)> {
+    if matches!(s.def.registration, Registration::Pre(_)) {
+        return Some((PRE_CLIENT_ID.to_owned(), PRE_CLIENT_SECRET.to_owned()));
+    }
+    s.log
+        .iter()
+        .rev()
+        .filter(|r| matches!(r.kind, RequestKind::Register) && (200..300).contains(&r.status))
+        .find_map(|r| {
+            let id = response_member(r, "client_id")?.as_str()?.to_owned();
+            let secret = response_member(r, "client_secret")?.as_str()?.to_owned();
+            Some((id, secret))
+        })
+}
+
 fn token_auth(m: &CheckMeta, o: &ClientObservations, name: &str, method: &str) -> Evaluation {
     let s = scenario_or_return!(o, name);
     let tokens: Vec<&LoggedRequest> = s.log.iter().filter(|r| is_token(r)).collect();
     if tokens.is_empty() {
         return completed_or_error(s).unwrap_or_else(|| Evaluation::error("no token request"));
     }
-    let expected = format!("{method} with the pre-registered credentials");
+    let Some((client_id, secret)) = issued_credentials(s) else {
+        return Evaluation::error(format!(
+            "{name}: the client obtained no client credentials (no successful registration); {}",
+            s.progress()
+        ));
+    };
+    let expected = format!("{method} with the client's credentials");
     let mut problems = Vec::new();
     for r in &tokens {
         let b = basic(r);
         let form_secret = param(r, "client_secret");
         let ok = match method {
             "client_secret_basic" => {
-                b == Some((PRE_CLIENT_ID.into(), PRE_CLIENT_SECRET.into())) && form_secret.is_none()
+                b.as_ref() == Some(&(client_id.clone(), secret.clone())) && form_secret.is_none()
             }
             _ => {
                 b.is_none()
-                    && param(r, "client_id") == Some(PRE_CLIENT_ID)
-                    && form_secret == Some(PRE_CLIENT_SECRET)
+                    && param(r, "client_id") == Some(client_id.as_str())
+                    && form_secret == Some(secret.as_str())
             }
         };
         if !ok {
@@ -476,55 +533,39 @@ pub fn redirect_matches(uri: &str, registered: &[String]) -> bool {
 }
 
 fn red01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let expected = "every redirect_uri registered (DCR body or pre-registration)";
-    let mut problems = Vec::new();
-    let mut ev = Vec::new();
-    let mut judged = 0;
-    for name in ["auth/metadata-default", "auth/pre-registration"] {
-        let s = scenario_or_return!(o, name);
-        let registered: Vec<String> = if name == "auth/pre-registration" {
-            crate::client::LOOPBACK_REDIRECTS
-                .iter()
-                .map(|x| (*x).to_owned())
-                .collect()
-        } else {
-            s.log
-                .iter()
-                .filter(|r| matches!(r.kind, RequestKind::Register))
-                .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok())
-                .flat_map(|v| {
-                    v.get("redirect_uris")
-                        .and_then(|a| a.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|x| x.as_str().map(str::to_owned))
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default()
-                })
-                .collect()
-        };
-        for r in s.authorizes() {
-            judged += 1;
-            let uri = param(r, "redirect_uri").unwrap_or("");
-            if !redirect_matches(uri, &registered) {
-                problems.push(format!("{name}: `{uri}` not in {registered:?}"));
-                ev.push(s.id(r));
-            }
-        }
+    let expected = "every redirect_uri registered in the DCR body";
+    let s = scenario_or_return!(o, METADATA_DEFAULT);
+    let registered: Vec<String> = s
+        .log
+        .iter()
+        .filter(|r| matches!(r.kind, RequestKind::Register))
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok())
+        .flat_map(|v| crate::client::obs::string_array(&v, "redirect_uris"))
+        .collect();
+    let auths = s.authorizes();
+    if auths.is_empty() {
+        return completed_or_error(s)
+            .unwrap_or_else(|| Evaluation::error("no authorization request"));
     }
-    if judged == 0 {
-        return Evaluation::error(
-            "no authorization request in auth/metadata-default or auth/pre-registration",
-        );
-    }
-    if problems.is_empty() {
-        Evaluation::pass(
+    let bad: Vec<&&LoggedRequest> = auths
+        .iter()
+        .filter(|r| !redirect_matches(param(r, "redirect_uri").unwrap_or(""), &registered))
+        .collect();
+    match bad.first() {
+        None => Evaluation::pass(
             expected,
-            format!("{judged} authorization request(s), all registered"),
+            format!("{} authorization request(s), all registered", auths.len()),
         )
-    } else {
-        Evaluation::violated(m.level, expected, problems.join("; ")).with_evidence(ev)
+        .with_evidence(auths.first().map(|r| s.id(r))),
+        Some(r) => Evaluation::violated(
+            m.level,
+            expected,
+            format!(
+                "`{}` not in {registered:?}",
+                param(r, "redirect_uri").unwrap_or("")
+            ),
+        )
+        .with_evidence(bad.iter().map(|r| s.id(r)).take(3)),
     }
 }
 

@@ -7,8 +7,13 @@ use serde_json::Value;
 
 use super::{check, completed_or_error, every, meta, ClientCheck};
 use crate::check::{CheckMeta, Evaluation};
-use crate::client::obs::{param, response_member, ClientObservations, DocumentSource, ScenarioObs};
-use crate::client::scenarios::PRE_CLIENT_ID;
+use crate::client::obs::{
+    param, response_member, string_array, ClientObservations, DocumentSource, HostedDocument,
+    ScenarioObs,
+};
+use crate::client::scenarios::{
+    BASIC_CIMD, METADATA_DEFAULT, PRE_CLIENT_ID, PRE_REGISTRATION, TOKEN_REFRESH,
+};
 use crate::scenario_or_return;
 
 fn is_token(r: &LoggedRequest) -> bool {
@@ -59,9 +64,9 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-TOK-06", "Unknown response members and large tokens are accepted", Must, &["OAuth 2.1 §3.2.3", "RFC 9728 §3.2", "RFC 8414 §3.2"],
-                "auth/unknown-members: unknown members in PRM, AS metadata, the challenge and the token response, and a 4 KiB access token → the client uses the token."),
+                "auth/token-refresh: unknown members in PRM, AS metadata, the challenge and the token response, and a 4 KiB access token → the client uses the token."),
             |m, o| {
-                let s = scenario_or_return!(o, "auth/unknown-members");
+                let s = scenario_or_return!(o, TOKEN_REFRESH);
                 let Some(t) = s.log.iter().find(|r| is_token(r) && r.status == 200) else {
                     return completed_or_error(s).unwrap_or_else(|| Evaluation::error("no token response"));
                 };
@@ -115,7 +120,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-CIMD-04", "The CIMD document is a JSON object with client_id, client_name and redirect_uris", Must, &["MCP §5.1.1", "CIMD §4.1"],
-                "The client's own metadata document parses as a JSON object with client_id, client_name and a non-empty redirect_uris (covers CL-CIMD-03's JSON requirement; the suite hosts it)."),
+                "auth/basic-cimd: the client's own metadata document (--client-metadata, at the client_id URL the client used) parses as a JSON object with client_id, client_name and a non-empty redirect_uris (covers CL-CIMD-03's JSON requirement; the suite hosts it)."),
             |m, o| cimd_doc(m, o, |doc, _, _| {
                 let Some(obj) = doc.as_object() else { return Some("not a JSON object".into()) };
                 let missing: Vec<&str> = ["client_id", "client_name", "redirect_uris"].into_iter().filter(|k| !obj.contains_key(*k)).collect();
@@ -139,7 +144,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-CIMD-06", "The document declares no shared secret", Must, &["CIMD §4.1"],
-                "The document has no client_secret_* token_endpoint_auth_method, no client_secret and no client_secret_expires_at."),
+                "auth/basic-cimd: the client's own document has no client_secret_* token_endpoint_auth_method, no client_secret and no client_secret_expires_at."),
             |m, o| cimd_doc(m, o, |doc, _, _| {
                 let method = doc.get("token_endpoint_auth_method").and_then(Value::as_str).unwrap_or("");
                 if method.starts_with("client_secret") { return Some(format!("token_endpoint_auth_method {method}")) }
@@ -148,7 +153,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-CIMD-07", "The redirect_uri used is listed in the document", Must, &["MCP §11.5", "CIMD §4.5"],
-                "auth/basic-cimd: every authorization request's redirect_uri is in the document's redirect_uris (a loopback IP literal's port may vary)."),
+                "auth/basic-cimd: every authorization request's redirect_uri is in the redirect_uris of the client's own document (a loopback IP literal's port may vary)."),
             cimd07,
         ),
     ]
@@ -188,7 +193,7 @@ fn tok03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn rt01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/token-refresh");
+    let s = scenario_or_return!(o, TOKEN_REFRESH);
     let mut latest: Option<String> = None;
     let mut refreshes = 0;
     let mut stale = Vec::new();
@@ -232,7 +237,7 @@ fn rt01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn reg01_cimd(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/basic-cimd");
+    let s = scenario_or_return!(o, BASIC_CIMD);
     let Some(a) = s.authorizes().first().copied() else {
         return completed_or_error(s)
             .unwrap_or_else(|| Evaluation::error("no authorization request"));
@@ -266,7 +271,7 @@ fn reg01_cimd(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn reg01_dcr(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/metadata-default");
+    let s = scenario_or_return!(o, METADATA_DEFAULT);
     if let Some(e) = s.need_metadata() {
         return e;
     }
@@ -318,7 +323,7 @@ fn reg01_dcr(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 }
 
 fn reg02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/pre-registration");
+    let s = scenario_or_return!(o, PRE_REGISTRATION);
     if let Some(e) = s.need_metadata() {
         return e;
     }
@@ -352,7 +357,7 @@ fn cimd_url(
     o: &ClientObservations,
     problem: impl Fn(&url::Url) -> Option<String>,
 ) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/basic-cimd");
+    let s = scenario_or_return!(o, BASIC_CIMD);
     let Some(a) = s.authorizes().first().copied() else {
         return completed_or_error(s)
             .unwrap_or_else(|| Evaluation::error("no authorization request"));
@@ -378,45 +383,53 @@ fn cimd_url(
     e.with_evidence([s.id(a)])
 }
 
+/// The client's own CIMD document in auth/basic-cimd: the one hosted at the `client_id` URL the client used (the
+/// suite's or the official one), else the one at the URL the context named. SKIP when that document is the suite's
+/// stand-in (no `--client-metadata`): it would prove nothing about the client.
+fn own_document(s: &ScenarioObs) -> Result<&HostedDocument, Evaluation> {
+    let Some(doc) = s.document_used().or_else(|| s.documents.first()) else {
+        return Err(Evaluation::harness_error(
+            "auth/basic-cimd hosted no document",
+        ));
+    };
+    if doc.source == DocumentSource::SuiteDefault {
+        return Err(Evaluation::skip(
+            "the client supplied no metadata document (--client-metadata FILE); the suite's stand-in proves nothing",
+        ));
+    }
+    Ok(doc)
+}
+
 /// The client's own CIMD document, judged by `problem(document, URL client_id the client sent, document URL)`.
 fn cimd_doc(
     m: &CheckMeta,
     o: &ClientObservations,
     problem: impl Fn(&Value, Option<&str>, &str) -> Option<String>,
 ) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/basic-cimd");
-    let Some((doc, source)) = &s.document else {
-        return Evaluation::harness_error("auth/basic-cimd hosted no document");
+    let s = scenario_or_return!(o, BASIC_CIMD);
+    let doc = match own_document(s) {
+        Ok(d) => d,
+        Err(e) => return e,
     };
-    if *source == DocumentSource::SuiteDefault {
-        return Evaluation::skip("the client supplied no metadata document (--client-metadata FILE); the suite's stand-in proves nothing");
-    }
     let used = s
         .authorizes()
         .first()
         .and_then(|a| param(a, "client_id").map(str::to_owned))
         .filter(|c| c.contains("://"));
     let expected = "a conforming client metadata document";
-    match problem(doc, used.as_deref(), &s.client_metadata_url) {
-        None => Evaluation::pass(expected, "the document conforms"),
+    match problem(&doc.document, used.as_deref(), &doc.url) {
+        None => Evaluation::pass(expected, format!("the document at `{}` conforms", doc.url)),
         Some(p) => Evaluation::violated(m.level, expected, p),
     }
 }
 
 fn cimd07(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/basic-cimd");
-    let Some((doc, _)) = &s.document else {
-        return Evaluation::harness_error("auth/basic-cimd hosted no document");
+    let s = scenario_or_return!(o, BASIC_CIMD);
+    let doc = match own_document(s) {
+        Ok(d) => d,
+        Err(e) => return e,
     };
-    let listed: Vec<String> = doc
-        .get("redirect_uris")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let listed = string_array(&doc.document, "redirect_uris");
     let auths = s.authorizes();
     if auths.is_empty() {
         return completed_or_error(s)
@@ -424,7 +437,7 @@ fn cimd07(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     }
     if !auths
         .iter()
-        .any(|a| param(a, "client_id").is_some_and(|c| c.starts_with("https://")))
+        .any(|a| param(a, "client_id").is_some_and(|c| c.contains("://")))
     {
         return Evaluation::skip(
             "the client did not use CIMD in auth/basic-cimd; see CL-REG-01.cimd",
@@ -447,8 +460,9 @@ fn cimd07(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
             m.level,
             expected,
             format!(
-                "redirect_uri {:?} not in {listed:?}",
-                param(bad[0], "redirect_uri")
+                "redirect_uri {:?} not in {listed:?} (the document at `{}`)",
+                param(bad[0], "redirect_uri"),
+                doc.url
             ),
         )
         .with_evidence(bad.iter().map(|r| s.id(r)))
