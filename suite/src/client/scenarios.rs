@@ -289,12 +289,10 @@ pub fn all() -> Vec<ScenarioDef> {
             name: METADATA_ISSUER_MISMATCH,
             official: "auth/metadata-issuer-mismatch",
             covers: &["auth/metadata-issuer-mismatch"],
-            summary: "Issuer /tenant1 with OpenID path insertion only; the metadata claims issuer https://evil.example",
+            summary: "AS metadata claims issuer https://evil.example",
             registration: Registration::Any,
             world: || {
                 let mut w = world();
-                as0(&mut w).issuer_path = "/tenant1".into();
-                as0(&mut w).metadata_at = vec![MetadataLocation::OidcPathInserted];
                 as0(&mut w).metadata_patch = json!({"issuer": EVIL});
                 w
             },
@@ -314,12 +312,11 @@ pub fn all() -> Vec<ScenarioDef> {
         ScenarioDef {
             name: ISS_SUPPORTED_MISSING,
             official: "auth/iss-supported-missing",
-            covers: &["auth/iss-supported-missing", "auth/scope-omitted-when-undefined"],
-            summary: "Neither a challenge scope nor scopes_supported; iss support advertised but the authorization response omits iss",
+            covers: &["auth/iss-supported-missing"],
+            summary: "iss support advertised but the authorization response omits iss",
             registration: Registration::Any,
             world: || {
                 let mut w = world();
-                prm(&mut w).scopes_supported = None;
                 as0(&mut w).iss = IssMode::Omit;
                 w
             },
@@ -327,11 +324,14 @@ pub fn all() -> Vec<ScenarioDef> {
         ScenarioDef {
             name: STATE_TAMPERED,
             official: "auth/metadata-default",
-            covers: &[],
-            summary: "The authorization response carries a state the client did not send",
+            covers: &["auth/scope-omitted-when-undefined"],
+            summary: "Issuer /tenant1 with OpenID path insertion only; neither a challenge scope nor scopes_supported; the authorization response carries a state the client did not send",
             registration: Registration::Any,
             world: || {
                 let mut w = world();
+                as0(&mut w).issuer_path = "/tenant1".into();
+                as0(&mut w).metadata_at = vec![MetadataLocation::OidcPathInserted];
+                prm(&mut w).scopes_supported = None;
                 as0(&mut w).state = StateMode::Altered;
                 w
             },

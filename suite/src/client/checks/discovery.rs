@@ -8,7 +8,7 @@ use crate::check::{CheckMeta, Evaluation};
 use crate::client::obs::{is_metadata_fetch, ClientObservations, ScenarioObs};
 use crate::client::scenarios::{
     METADATA_DEFAULT, METADATA_ISSUER_MISMATCH, MIGRATION, PKCE_METHODS_MISSING,
-    PKCE_METHODS_MISSING_OIDC, PKCE_PLAIN_ONLY, RESOURCE_MISMATCH, TOKEN_REFRESH,
+    PKCE_METHODS_MISSING_OIDC, PKCE_PLAIN_ONLY, RESOURCE_MISMATCH, STATE_TAMPERED, TOKEN_REFRESH,
 };
 use crate::scenario_or_return;
 
@@ -65,8 +65,8 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-ASM-02.oidc-path-inserted", "Path issuer: OpenID path insertion is tried second", Must, &["MCP §4.3", "RFC 8414 §5"],
-                "auth/metadata-issuer-mismatch: issuer /tenant1, metadata only at /.well-known/openid-configuration/tenant1 → probes [RFC 8414 path-inserted, OIDC path-inserted]; no root probe."),
-            |m, o| asm02(m, o, METADATA_ISSUER_MISMATCH, 2),
+                "auth/state-tampered: issuer /tenant1, metadata only at /.well-known/openid-configuration/tenant1 → probes [RFC 8414 path-inserted, OIDC path-inserted]; no root probe."),
+            |m, o| asm02(m, o, STATE_TAMPERED, 2),
         ),
         check(
             meta("CL-ASM-02.oidc-path-appended", "Path issuer: OpenID path appending is tried third", Must, &["MCP §4.3", "OIDC Discovery §4"],

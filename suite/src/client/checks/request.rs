@@ -161,8 +161,8 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-SCP-04", "Without any scope source, scope is omitted", Should, &["MCP §6"],
-                "auth/iss-supported-missing: no challenge scope and no scopes_supported → no scope parameter."),
-            |m, o| scope_is(m, o, ISS_SUPPORTED_MISSING, None),
+                "auth/state-tampered: no challenge scope and no scopes_supported → no scope parameter."),
+            |m, o| scope_is(m, o, STATE_TAMPERED, None),
         ),
         check(
             meta("CL-SCP-05", "403 insufficient_scope leads to step-up and a retry", Should, &["MCP §10.1.2"],
