@@ -52,6 +52,7 @@ fn first_authorize(s: &ScenarioObs) -> Result<&LoggedRequest, Evaluation> {
             s.progress()
         ))
         .with_evidence(s.log.last().map(|r| s.id(r)))
+        .with_scenario(s.def.name)
     })
 }
 
@@ -294,7 +295,8 @@ fn scp05(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         return Evaluation::error(format!(
             "the client never received the 403; {}",
             s.progress()
-        ));
+        ))
+        .with_scenario(s.def.name);
     };
     let reauth = s.log.iter().find(|r| {
         r.seq > forbidden.seq
@@ -335,7 +337,8 @@ fn scp06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         .iter()
         .any(|r| r.origin == Origin::Mcp && r.status == 403)
     {
-        return Evaluation::error(format!("the client never received a 403; {}", s.progress()));
+        return Evaluation::error(format!("the client never received a 403; {}", s.progress()))
+            .with_scenario(s.def.name);
     }
     let n = s.authorizes().len();
     let expected = "at most 3 authorization requests";
@@ -409,7 +412,8 @@ fn token_auth(m: &CheckMeta, o: &ClientObservations, name: &str, method: &str) -
     let s = scenario_or_return!(o, name);
     let tokens: Vec<&LoggedRequest> = s.log.iter().filter(|r| is_token(r)).collect();
     if tokens.is_empty() {
-        return completed_or_error(s).unwrap_or_else(|| Evaluation::error("no token request"));
+        return completed_or_error(s)
+            .unwrap_or_else(|| Evaluation::error("no token request").with_scenario(s.def.name));
     }
     let expected = format!("{method} with the pre-registered credentials");
     let mut problems = Vec::new();
@@ -516,7 +520,9 @@ fn red01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     if judged == 0 {
         return Evaluation::error(
             "no authorization request in auth/metadata-default or auth/pre-registration",
-        );
+        )
+        .with_scenario("auth/metadata-default")
+        .with_scenario("auth/pre-registration");
     }
     if problems.is_empty() {
         Evaluation::pass(
