@@ -10,8 +10,9 @@
 //! expected-failures baseline; a baseline entry whose check did not fail is stale and fails the run; a run in
 //! which no check applied (no checks, or all SKIP) fails.
 //!
-//! Report text is hostile: expected/actual/message and the exchanges carry what the target sent, so the
-//! Markdown and HTML renderers escape it.
+//! Report text is hostile: expected/actual/message, the exchanges and the target runs' output carry what the
+//! target sent or printed, so the Markdown and HTML renderers escape it ([`render::escape_controls`] makes
+//! control characters visible for any other writer, such as a terminal).
 
 pub mod model;
 pub mod read;

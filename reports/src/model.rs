@@ -174,6 +174,10 @@ pub struct Report {
     pub checks: Vec<CheckResult>,
     /// Every HTTP exchange the checks cite, stored once and referenced by id.
     pub exchanges: Vec<Exchange>,
+    /// Each run of a target the suite spawned per scenario (the client role: one per scenario), with how it
+    /// ended and the end of what it printed. Empty (and absent from the JSON) for roles that spawn nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_runs: Vec<TargetRun>,
 }
 
 impl Report {
@@ -186,6 +190,7 @@ impl Report {
             summary,
             checks,
             exchanges,
+            target_runs: Vec::new(),
         }
     }
 
@@ -197,6 +202,11 @@ impl Report {
     /// Looks up an exchange by id.
     pub fn exchange(&self, id: &str) -> Option<&Exchange> {
         self.exchanges.iter().find(|e| e.id == id)
+    }
+
+    /// Looks up the target run of a scenario.
+    pub fn target_run(&self, scenario: &str) -> Option<&TargetRun> {
+        self.target_runs.iter().find(|r| r.scenario == scenario)
     }
 }
 
@@ -382,6 +392,9 @@ pub struct CheckResult {
     pub message: String,
     /// Ids of the exchanges that prove the verdict.
     pub evidence: Vec<String>,
+    /// The scenarios the verdict depends on (client role), naming their [`Report::target_runs`] entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<String>,
     pub duration_ms: u64,
     /// The reason from the expected-failures baseline, when this check is listed there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -409,6 +422,7 @@ impl CheckResult {
             actual: String::new(),
             message: String::new(),
             evidence: Vec::new(),
+            scenarios: Vec::new(),
             duration_ms: 0,
             expected_failure: None,
         }
@@ -438,6 +452,49 @@ impl CheckResult {
     /// Whether this result is listed in the baseline but did not fail (the entry is stale).
     pub fn is_stale_baseline(&self, strict: bool) -> bool {
         !self.is_failure(strict) && self.expected_failure.is_some()
+    }
+}
+
+/// One run of a spawned target: the client under test in one scenario.
+///
+/// `output` is what the target printed, so it is hostile: it is bounded, secrets the suite saw in the
+/// scenario's exchanges are redacted before it is stored, and every renderer escapes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TargetRun {
+    /// The scenario the target ran, e.g. `auth/metadata-default`.
+    pub scenario: String,
+    /// How the process ended, in words: `exited with code 1`, `still running after 20s; killed`.
+    pub exit: String,
+    /// The exit code when the process exited on its own; `null` when it was killed or never started.
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    /// The end of its stdout and stderr, interleaved line by line in arrival order: at most
+    /// [`TargetRun::OUTPUT_CAP`] bytes, secrets redacted, otherwise raw (control characters included).
+    pub output: String,
+    /// True when earlier output was cut off to keep within the cap.
+    pub output_truncated: bool,
+}
+
+impl TargetRun {
+    /// The most output a run keeps, in bytes (the end of the output is kept).
+    pub const OUTPUT_CAP: usize = 16 * 1024;
+
+    /// A run with no exit code, duration or output yet.
+    pub fn new(scenario: impl Into<String>, exit: impl Into<String>) -> Self {
+        TargetRun {
+            scenario: scenario.into(),
+            exit: exit.into(),
+            exit_code: None,
+            duration_ms: 0,
+            output: String::new(),
+            output_truncated: false,
+        }
+    }
+
+    /// Whether the process exited on its own with code 0.
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0)
     }
 }
 

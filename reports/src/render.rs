@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use crate::model::{CheckResult, Exchange, Level, Report, Role, TargetInfo, Verdict};
+use crate::model::{CheckResult, Exchange, Level, Report, Role, TargetInfo, TargetRun, Verdict};
 
 /// A renderer could not write its output.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +127,64 @@ fn verdict_label(c: &CheckResult, strict: bool) -> String {
     } else {
         format!("{} (stale baseline)", c.verdict)
     }
+}
+
+/// Target text made visible: every control character (C0 but tab, DEL, C1) and every Unicode character that
+/// moves text around (bidi embeddings, overrides and isolates, line and paragraph separators, BOM) becomes an
+/// escape (`\r`, `\x1b`, `\u{202e}`), so the text cannot move the cursor, recolour a terminal, reorder what a
+/// reader sees or start a line of its own. Newlines are kept when `keep_newlines` is set (and become `\n`
+/// otherwise). Nothing else changes: the result still needs the escaping of wherever it is written.
+pub fn escape_controls(s: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' if keep_newlines => out.push('\n'),
+            '\t' => out.push('\t'),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() || moves_text(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Format characters that reorder or break text without being control characters.
+fn moves_text(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
+}
+
+/// The heading of the target-output section: what the role spawns.
+fn target_output_title(role: Role) -> &'static str {
+    match role {
+        Role::Client => "Client output",
+        Role::Server | Role::Authz => "Target output",
+    }
+}
+
+/// `exited with code 1 · 1.234 s`, suite-made apart from the exit description.
+fn run_label(r: &TargetRun) -> String {
+    format!("{} · {}", r.exit, fmt_ms(r.duration_ms))
+}
+
+/// What the target-output section shows, in one sentence.
+fn output_note(role: Role) -> String {
+    let who = match role {
+        Role::Client => "client",
+        Role::Server | Role::Authz => "target",
+    };
+    format!(
+        "The end of what the {who} printed in each scenario: stdout and stderr interleaved line by line in \
+         arrival order, at most 16 KiB, secrets seen in the exchanges redacted, control characters escaped."
+    )
 }
 
 /// One summary line for the run's outcome.
@@ -328,6 +386,15 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<(), RenderError>
             let ids: Vec<_> = c.evidence.iter().map(|e| MdCode(e).to_string()).collect();
             writeln!(out, "- **Evidence:** {}", ids.join(", "))?;
         }
+        if !c.scenarios.is_empty() {
+            let names: Vec<_> = c.scenarios.iter().map(|n| MdCode(n).to_string()).collect();
+            writeln!(
+                out,
+                "- **Scenarios:** {} (see {})",
+                names.join(", "),
+                target_output_title(run.role)
+            )?;
+        }
     }
     if !any {
         writeln!(out)?;
@@ -350,6 +417,47 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<(), RenderError>
             Md(&c.title)
         )?;
     }
+
+    if !report.target_runs.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "## {}", target_output_title(run.role))?;
+        writeln!(out)?;
+        writeln!(out, "{}", Md(&output_note(run.role)))?;
+        for r in &report.target_runs {
+            markdown_target_run(r, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// One target run: a `<details>` (open unless the target exited 0) around a fenced block that no line of the
+/// output can close (the fence is longer than any backtick run in it).
+fn markdown_target_run(r: &TargetRun, out: &mut dyn Write) -> Result<(), RenderError> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "<details{}><summary>{} — {}</summary>",
+        if r.succeeded() { "" } else { " open" },
+        H(&r.scenario),
+        H(&run_label(r))
+    )?;
+    writeln!(out)?;
+    if r.output.is_empty() {
+        writeln!(out, "No output.")?;
+    } else {
+        if r.output_truncated {
+            writeln!(out, "Earlier output was cut.")?;
+            writeln!(out)?;
+        }
+        let text = escape_controls(&r.output, true);
+        let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        let fence = "`".repeat((longest + 1).max(3));
+        writeln!(out, "{fence}text")?;
+        writeln!(out, "{}", text.trim_end_matches('\n'))?;
+        writeln!(out, "{fence}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "</details>")?;
     Ok(())
 }
 
@@ -373,6 +481,9 @@ fn junit_details(report: &Report, c: &CheckResult) -> String {
     }
     if !c.spec_refs.is_empty() {
         s.push_str(&format!("spec: {}\n", c.spec_refs.join(", ")));
+    }
+    if !c.scenarios.is_empty() {
+        s.push_str(&format!("scenarios: {}\n", c.scenarios.join(", ")));
     }
     if !c.evidence.is_empty() {
         s.push_str("evidence:\n");
@@ -722,6 +833,15 @@ pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
     writeln!(out, "</tbody>")?;
     writeln!(out, "</table>")?;
     writeln!(out, "</section>")?;
+    if !report.target_runs.is_empty() {
+        writeln!(out, "<section class=\"target-runs\">")?;
+        writeln!(out, "<h2>{}</h2>", target_output_title(run.role))?;
+        writeln!(out, "<p>{}</p>", H(&output_note(run.role)))?;
+        for r in &report.target_runs {
+            html_target_run(r, out)?;
+        }
+        writeln!(out, "</section>")?;
+    }
     writeln!(out, "</body>")?;
     writeln!(out, "</html>")?;
     Ok(())
@@ -774,6 +894,23 @@ fn html_check(report: &Report, c: &CheckResult, out: &mut dyn Write) -> Result<(
     if !c.spec_refs.is_empty() {
         writeln!(out, "<dt>Spec</dt><dd>{}</dd>", H(&c.spec_refs.join(", ")))?;
     }
+    if !c.scenarios.is_empty() {
+        write!(out, "<dt>Scenarios</dt><dd>")?;
+        for (i, name) in c.scenarios.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            if report.target_run(name).is_some() {
+                write!(
+                    out,
+                    "{sep}<a href=\"#run-{}\"><code>{}</code></a>",
+                    H(name),
+                    H(name)
+                )?;
+            } else {
+                write!(out, "{sep}<code>{}</code>", H(name))?;
+            }
+        }
+        writeln!(out, "</dd>")?;
+    }
     writeln!(out, "<dt>Duration</dt><dd>{}</dd>", fmt_ms(c.duration_ms))?;
     writeln!(out, "</dl>")?;
     for id in &c.evidence {
@@ -788,6 +925,36 @@ fn html_check(report: &Report, c: &CheckResult, out: &mut dyn Write) -> Result<(
     }
     writeln!(out, "</details></td>")?;
     writeln!(out, "</tr>")?;
+    Ok(())
+}
+
+/// One target run: collapsed when the target exited 0, open otherwise; the output escaped in a `<pre>`.
+fn html_target_run(r: &TargetRun, out: &mut dyn Write) -> Result<(), RenderError> {
+    writeln!(
+        out,
+        "<details class=\"target-run\" id=\"run-{}\"{}>",
+        H(&r.scenario),
+        if r.succeeded() { "" } else { " open" }
+    )?;
+    writeln!(
+        out,
+        "<summary><code>{}</code> — {}</summary>",
+        H(&r.scenario),
+        H(&run_label(r))
+    )?;
+    if r.output.is_empty() {
+        writeln!(out, "<p><i>No output.</i></p>")?;
+    } else {
+        if r.output_truncated {
+            writeln!(out, "<p><i>Earlier output was cut.</i></p>")?;
+        }
+        writeln!(
+            out,
+            "<pre class=\"output\">{}</pre>",
+            H(escape_controls(&r.output, true).trim_end_matches('\n'))
+        )?;
+    }
+    writeln!(out, "</details>")?;
     Ok(())
 }
 
@@ -899,6 +1066,26 @@ mod tests {
     #[case::pipe("a|b", r"a\|b")]
     fn markdown_code_span(#[case] input: &str, #[case] rendered: &str) {
         assert_eq!(MdCode(input).to_string(), rendered);
+    }
+
+    #[rstest]
+    #[case::plain("Unknown scenario", "Unknown scenario")]
+    #[case::esc("\x1b[2J\x1b[31mred", r"\x1b[2J\x1b[31mred")]
+    #[case::carriage_return("PASS  CL-X\rFAIL", r"PASS  CL-X\rFAIL")]
+    #[case::newline_kept("a\nb", "a\nb")]
+    #[case::tab_kept("a\tb", "a\tb")]
+    #[case::nul_bell_del("\0\x07\x7f", r"\x00\x07\x7f")]
+    #[case::c1_nel("a\u{85}b", r"a\u{85}b")]
+    #[case::bidi_override("abc\u{202e}fed", r"abc\u{202e}fed")]
+    #[case::line_separator("a\u{2028}b", r"a\u{2028}b")]
+    #[case::unicode_kept("héllo — ✓", "héllo — ✓")]
+    fn controls_are_escaped(#[case] input: &str, #[case] escaped: &str) {
+        assert_eq!(escape_controls(input, true), escaped);
+    }
+
+    #[test]
+    fn newlines_are_escaped_on_one_line() {
+        assert_eq!(escape_controls("a\nb\r\n", false), r"a\nb\r\n");
     }
 
     #[rstest]

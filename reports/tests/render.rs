@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use mcp_auth_reports::render::{self, RenderError};
 use mcp_auth_reports::{
     parse_json, read_json, write_all, CheckResult, Exchange, HttpRequest, HttpResponse, Level,
-    Outcome, ReadError, Report, Role, RunInfo, TargetInfo, TokenEvidence, Verdict,
+    Outcome, ReadError, Report, Role, RunInfo, TargetInfo, TargetRun, TokenEvidence, Verdict,
 };
 use serde_json::json;
 
@@ -161,6 +161,73 @@ fn fixture(strict: bool) -> Report {
     )
 }
 
+/// Output a hostile client prints: terminal escapes, a carriage return forging a verdict line, a workflow
+/// command, a Markdown fence, HTML that would close the `<pre>`, a bidi override.
+const HOSTILE_OUTPUT: &str = "connecting to http://127.0.0.1:4300/mcp\n\x1b[2J\x1b[32mPASS  CL-PKCE-01\x1b[0m\rforged\n::error::forged workflow command\n```\n````\n</pre><script>alert(1)</script>\nabc\u{202e}fed\nError: Unknown scenario auth/metadata-default\n    at main (client.js:12:5)";
+
+/// A small client-role report: one scenario the client completed (exit 0, with output), one it failed (exit 1,
+/// hostile output), one where it hung (killed, output cut), one with no output; checks citing them.
+fn client_fixture() -> Report {
+    let mut target = TargetInfo::new("command");
+    target.command = Some("node client.js".to_owned());
+    let mut run = RunInfo::new(
+        Role::Client,
+        target,
+        "client scenarios (docs/client-role.md)",
+    );
+    run.suite_version = "0.1.0".to_owned();
+    run.started_at = "2025-01-01T00:00:00Z".to_owned();
+    run.finished_at = "2025-01-01T00:00:03Z".to_owned();
+    run.duration_ms = 3000;
+    run.seed = 7;
+
+    let client_check = |id: &str, title: &str, verdict: Verdict| {
+        let mut c = CheckResult::new(
+            id,
+            title,
+            Role::Client,
+            Level::Must,
+            verdict,
+            vec!["MCP 2025-11-25 §Authorization".to_owned()],
+        );
+        c.duration_ms = 1;
+        c
+    };
+    let mut pass = client_check("CL-PKCE-01", "Uses PKCE S256", Verdict::Pass);
+    pass.expected = "code_challenge_method=S256".to_owned();
+    pass.actual = "S256".to_owned();
+    let mut error = client_check(
+        "CL-PRM-01",
+        "Finds PRM from the WWW-Authenticate header",
+        Verdict::Error,
+    );
+    error.message = "auth/metadata-default: the client did not complete its task; the client exited with code 1 after 0 request(s); last output: \"Error: Unknown scenario auth/metadata-default\"".to_owned();
+    error.scenarios = vec!["auth/metadata-default".to_owned()];
+    let mut hung = client_check("CL-TOK-02", "Refreshes expired tokens", Verdict::Error);
+    hung.message = "auth/token-refresh: the client did not complete its task".to_owned();
+    hung.scenarios = vec!["auth/token-refresh".to_owned(), "auth/not-run".to_owned()];
+
+    let mut ok = TargetRun::new("auth/basic-cimd", "exited with code 0");
+    ok.exit_code = Some(0);
+    ok.duration_ms = 412;
+    ok.output = "connected; 1 tool\nlist_todos: []".to_owned();
+    let mut failed = TargetRun::new("auth/metadata-default", "exited with code 1");
+    failed.exit_code = Some(1);
+    failed.duration_ms = 35;
+    failed.output = HOSTILE_OUTPUT.to_owned();
+    let mut killed = TargetRun::new("auth/token-refresh", "still running after 20s; killed");
+    killed.duration_ms = 20_004;
+    killed.output = "refreshing with eyJhbGci…-bytes\nwaiting".to_owned();
+    killed.output_truncated = true;
+    let mut silent = TargetRun::new("auth/unknown-members", "exited with code 0");
+    silent.exit_code = Some(0);
+    silent.duration_ms = 250;
+
+    let mut report = Report::new(run, vec![pass, error, hung], Vec::new());
+    report.target_runs = vec![ok, failed, killed, silent];
+    report
+}
+
 fn render(
     f: fn(&Report, &mut dyn std::io::Write) -> Result<(), RenderError>,
     report: &Report,
@@ -194,6 +261,109 @@ fn junit_golden() {
 #[test]
 fn html_golden() {
     insta::assert_snapshot!(render(render::html, &fixture(false)));
+}
+
+#[test]
+fn markdown_client_golden() {
+    insta::assert_snapshot!(render(render::markdown, &client_fixture()));
+}
+
+#[test]
+fn html_client_golden() {
+    insta::assert_snapshot!(render(render::html, &client_fixture()));
+}
+
+#[test]
+fn junit_client_golden() {
+    insta::assert_snapshot!(render(render::junit, &client_fixture()));
+}
+
+/// Markdown with its fenced code blocks removed (a fence closes only with at least as many backticks).
+fn outside_fences(md: &str) -> String {
+    let mut out = String::new();
+    let mut open: Option<usize> = None;
+    for line in md.lines() {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match open {
+            None if ticks >= 3 => open = Some(ticks),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+            Some(n) if ticks >= n && line.trim_start_matches('`').is_empty() => open = None,
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn client_output_is_escaped_everywhere() {
+    let report = client_fixture();
+    let md = render(render::markdown, &report);
+    for (name, text) in [
+        ("html", render(render::html, &report)),
+        ("markdown", md.clone()),
+        ("junit", render(render::junit, &report)),
+    ] {
+        for raw in ['\x1b', '\r', '\u{202e}'] {
+            assert!(!text.contains(raw), "{name} contains a raw {raw:?}");
+        }
+    }
+    assert!(!render(render::html, &report).contains("<script>"));
+    // In Markdown the output is literal text inside a fence; outside the fences nothing of it is raw.
+    assert!(md.contains("</pre><script>alert(1)</script>"));
+    let prose = outside_fences(&md);
+    assert!(!prose.contains("<script>"), "{prose}");
+    assert!(!prose.contains("::error::"), "{prose}");
+    // The output holds a run of four backticks: its fence is five long, so no output line can close it.
+    assert!(md.contains("\n`````text\n"), "{md}");
+    assert!(md.contains("\n::error::forged workflow command\n"), "{md}");
+}
+
+#[test]
+fn html_client_output_is_open_unless_the_client_exited_0() {
+    let html = render(render::html, &client_fixture());
+    for (scenario, open) in [
+        ("auth/basic-cimd", false),
+        ("auth/metadata-default", true),
+        ("auth/token-refresh", true),
+        ("auth/unknown-members", false),
+    ] {
+        let tag = format!(
+            "<details class=\"target-run\" id=\"run-{scenario}\"{}>",
+            if open { " open" } else { "" }
+        );
+        assert!(html.contains(&tag), "{tag} in {html}");
+    }
+    assert!(html.contains("<a href=\"#run-auth/metadata-default\">"));
+    assert!(!html.contains("href=\"#run-auth/not-run\""));
+}
+
+#[test]
+fn reports_without_target_runs_omit_and_still_read_them() {
+    // A report written before target runs and check scenarios existed has neither member.
+    let text = render(render::json, &fixture(false));
+    assert!(!text.contains("target_runs"), "{text}");
+    assert!(!text.contains("\"scenarios\""), "{text}");
+    let back = parse_json(&text).expect("a report without target runs parses");
+    assert!(back.target_runs.is_empty());
+    assert!(back.checks.iter().all(|c| c.scenarios.is_empty()));
+}
+
+#[test]
+fn client_reports_round_trip_with_target_runs() {
+    let report = client_fixture();
+    let text = render(render::json, &report);
+    assert!(text.contains("\"target_runs\""), "{text}");
+    assert!(text.contains("\"scenarios\""), "{text}");
+    assert_eq!(parse_json(&text).expect("own JSON parses"), report);
+    assert_eq!(
+        report
+            .target_run("auth/metadata-default")
+            .map(TargetRun::succeeded),
+        Some(false)
+    );
 }
 
 #[test]
@@ -255,6 +425,8 @@ fn renderers_are_deterministic() {
     let report = fixture(false);
     for f in [render::json, render::markdown, render::junit, render::html] {
         assert_eq!(render(f, &report), render(f, &report.clone()));
+        let client = client_fixture();
+        assert_eq!(render(f, &client), render(f, &client.clone()));
     }
 }
 

@@ -65,6 +65,10 @@ pub struct Evaluation {
     pub actual: String,
     pub message: String,
     pub evidence: Vec<String>,
+    /// The scenarios the verdict depends on (client role), so a reader can be shown what the target printed
+    /// there. Typed, never parsed out of the message. (A boxed slice keeps `Evaluation`, the `Err` of many
+    /// check helpers, small.)
+    pub scenarios: Box<[String]>,
 }
 
 impl Evaluation {
@@ -75,6 +79,7 @@ impl Evaluation {
             actual: actual.into(),
             message: String::new(),
             evidence: Vec::new(),
+            scenarios: Box::default(),
         }
     }
 
@@ -129,6 +134,17 @@ impl Evaluation {
             if !self.evidence.contains(&id) {
                 self.evidence.push(id);
             }
+        }
+        self
+    }
+
+    /// Records that the verdict depends on a scenario (once, in order).
+    pub fn with_scenario(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        if !self.scenarios.contains(&name) {
+            let mut all = std::mem::take(&mut self.scenarios).into_vec();
+            all.push(name);
+            self.scenarios = all.into_boxed_slice();
         }
         self
     }
@@ -206,6 +222,15 @@ mod tests {
     fn evidence_is_deduplicated_in_order() {
         let e = Evaluation::pass("", "").with_evidence(["a#1", "b#2", "a#1"]);
         assert_eq!(e.evidence, vec!["a#1", "b#2"]);
+    }
+
+    #[test]
+    fn scenarios_are_deduplicated_in_order() {
+        let e = Evaluation::error("x")
+            .with_scenario("auth/b")
+            .with_scenario("auth/a")
+            .with_scenario("auth/b");
+        assert_eq!(&*e.scenarios, ["auth/b", "auth/a"]);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod expected;
 pub mod http;
 pub mod interop;
+pub mod output;
 pub mod profile;
 pub mod registry;
 pub mod runner;

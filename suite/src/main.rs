@@ -9,11 +9,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use mcp_auth_conformance::client::{ClientOptions, ClientTarget};
 use mcp_auth_conformance::expected::Expected;
+use mcp_auth_conformance::output::terminal_tail;
 use mcp_auth_conformance::profile::Profile;
 use mcp_auth_conformance::runner::{self, exit, Baseline, Selection};
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
 use mcp_auth_conformance::{registry, selftest};
+use mcp_auth_reports::render::escape_controls;
 use mcp_auth_reports::{Report, Role, Verdict};
 use mcp_auth_targets::client::ClientDefect;
 use mcp_auth_targets::{Defect, ValidationMode};
@@ -543,7 +545,13 @@ fn finish(report: &Report, dir: &std::path::Path) -> Result<i32> {
     Ok(runner::exit_code(report))
 }
 
+/// How many lines of a client's output are printed under an ERROR, and for how many of its scenarios.
+const TAIL_LINES: usize = 10;
+const TAIL_SCENARIOS: usize = 3;
+
 fn print_summary(report: &Report) {
+    // Scenarios whose client output was already printed, and under which check.
+    let mut shown: std::collections::BTreeMap<&str, &str> = Default::default();
     for c in &report.checks {
         let mark = match c.verdict {
             Verdict::Pass => "PASS ",
@@ -554,14 +562,18 @@ fn print_summary(report: &Report) {
             Verdict::Error => "ERROR",
             Verdict::HarnessError => "HARNESS_ERROR",
         };
+        // Messages may quote the target: one line, control characters escaped.
         let detail = if c.verdict == Verdict::Pass {
             String::new()
         } else if c.message.is_empty() {
-            format!(" — {}", c.actual)
+            format!(" — {}", escape_controls(&c.actual, false))
         } else {
-            format!(" — {}", c.message)
+            format!(" — {}", escape_controls(&c.message, false))
         };
         println!("{mark} {:<30} {}{detail}", c.id, c.title);
+        if c.verdict == Verdict::Error {
+            print_client_output(report, c, &mut shown);
+        }
     }
     let s = &report.summary;
     let counts: Vec<String> = Verdict::ALL
@@ -587,6 +599,42 @@ fn print_summary(report: &Report) {
     );
     for n in &report.run.notes {
         println!("note: {n}");
+    }
+}
+
+/// Under an ERROR: the end of what the client printed in the scenarios the check depends on (each scenario's
+/// once; later checks point back to it), every line indented behind a marker with control characters escaped.
+fn print_client_output<'a>(
+    report: &'a Report,
+    c: &'a mcp_auth_reports::CheckResult,
+    shown: &mut std::collections::BTreeMap<&'a str, &'a str>,
+) {
+    const INDENT: &str = "      ";
+    let runs: Vec<_> = c
+        .scenarios
+        .iter()
+        .filter_map(|name| report.target_run(name))
+        .collect();
+    for r in runs.iter().take(TAIL_SCENARIOS) {
+        match shown.get(r.scenario.as_str()) {
+            Some(first) => println!(
+                "{INDENT}{}: {}; its output is shown under {first}",
+                escape_controls(&r.scenario, false),
+                escape_controls(&r.exit, false)
+            ),
+            None => {
+                for line in terminal_tail(r, INDENT, TAIL_LINES) {
+                    println!("{line}");
+                }
+                shown.insert(&r.scenario, &c.id);
+            }
+        }
+    }
+    if runs.len() > TAIL_SCENARIOS {
+        println!(
+            "{INDENT}… and {} more scenario(s): see \"Client output\" in report.md or report.html",
+            runs.len() - TAIL_SCENARIOS
+        );
     }
 }
 

@@ -119,6 +119,7 @@ pub fn result_of(
     r.actual = e.actual;
     r.message = e.message;
     r.evidence = e.evidence;
+    r.scenarios = e.scenarios.into_vec();
     r.duration_ms = duration_ms;
     r.expected_failure = baseline.reason(meta.id).map(str::to_owned);
     r

@@ -338,6 +338,80 @@ async fn a_client_that_exits_at_once_gets_error_on_every_refusal_check() {
 }
 
 #[tokio::test]
+async fn a_failing_clients_own_words_reach_the_report_redacted_and_tied_to_its_errors() {
+    let mut opts = ClientOptions::bundled(None, suite_exe());
+    // The client prints the context it was given (with the pre-registered secret), then gives up.
+    opts.target = ClientTarget::Command(
+        "sh -c 'echo \"$MCP_CONFORMANCE_CONTEXT\"; echo Unknown scenario >&2; exit 1' #".into(),
+    );
+    opts.scenarios =
+        mcp_auth_conformance::runner::Selection::only("auth/pre-registration").unwrap();
+    let report = client::run(&opts).await;
+    let [run] = report.target_runs.as_slice() else {
+        panic!("one target run expected: {:?}", report.target_runs);
+    };
+    assert_eq!(run.scenario, "auth/pre-registration");
+    assert_eq!(run.exit, "exited with code 1");
+    assert_eq!(run.exit_code, Some(1));
+    assert!(run.output.ends_with("\nUnknown scenario"), "{}", run.output);
+    assert!(run.output.contains("conformance-preregistered-client"));
+    assert!(
+        !run.output
+            .contains(mcp_auth_conformance::client::scenarios::PRE_CLIENT_SECRET),
+        "{}",
+        run.output
+    );
+    let errors: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Error)
+        .collect();
+    assert!(!errors.is_empty());
+    for c in errors {
+        assert_eq!(c.scenarios, ["auth/pre-registration"], "{}", c.id);
+    }
+    let tke = report.check("CL-TKE-03.basic").unwrap();
+    assert_eq!(tke.verdict, Verdict::Error, "{}", tke.message);
+    assert!(
+        tke.message
+            .contains("its last output line: \"Unknown scenario\""),
+        "{}",
+        tke.message
+    );
+}
+
+#[test]
+fn the_client_command_prints_the_clients_output_under_an_error_escaped() {
+    let dir = std::env::temp_dir().join(format!("mcp-conf-cli-client-{}", std::process::id()));
+    let out = cli(&[
+        "client",
+        "--command",
+        r#"sh -c 'printf "\033[31mPASS  CL-FAKE\r::error::forged\n"; echo Unknown scenario >&2; exit 1' #"#,
+        "--scenario",
+        "auth/metadata-default",
+        "--report-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(exit::FAILURES));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("\n      │ Unknown scenario\n"), "{stdout}");
+    assert!(
+        stdout.contains(r"      │ \x1b[31mPASS  CL-FAKE\r::error::forged"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(['\x1b', '\r']), "{stdout}");
+    for line in stdout.lines() {
+        assert!(
+            !line.starts_with("PASS  CL-FAKE") && !line.trim_start().starts_with("::error::"),
+            "{line}"
+        );
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("## Client output"), "{md}");
+    assert!(md.contains("Unknown scenario"), "{md}");
+}
+
+#[tokio::test]
 async fn a_hanging_client_is_stopped_at_its_deadline() {
     let mut opts = ClientOptions::bundled(None, suite_exe());
     opts.target = ClientTarget::Command("sleep 60 #".into());

@@ -174,7 +174,9 @@ pub async fn run(opts: &ClientOptions) -> Report {
     if matches!(opts.target, ClientTarget::Command(_)) && opts.client_metadata.is_none() {
         run.notes.push("no --client-metadata given: CIMD scenarios host a stand-in document, so the document-content checks are skipped".into());
     }
-    runner::conclude(
+    // Each client run with its output (redacted, capped), whatever the checks make of it.
+    let target_runs = obs.runs().map(ScenarioObs::target_run).collect();
+    let mut report = runner::conclude(
         run,
         timer,
         &registry,
@@ -182,7 +184,9 @@ pub async fn run(opts: &ClientOptions) -> Report {
         &opts.selection,
         &opts.baseline,
         exchanges,
-    )
+    );
+    report.target_runs = target_runs;
+    report
 }
 
 async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<ScenarioObs, ObsError> {
@@ -262,7 +266,7 @@ fn body_of(doc: &Value) -> String {
 }
 
 /// Secrets a client-role log carries: codes, verifiers, tokens, client secrets, Authorization credentials.
-fn secrets_of(log: &[LoggedRequest]) -> BTreeSet<String> {
+pub(crate) fn secrets_of(log: &[LoggedRequest]) -> BTreeSet<String> {
     const NAMES: [&str; 6] = [
         "code",
         "code_verifier",

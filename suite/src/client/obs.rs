@@ -1,14 +1,16 @@
 //! What the client-role scenarios observed: per scenario, every request the client made to the world, and how
 //! the client process ended. Checks judge only this record.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use fake_idp::client_world::{LoggedRequest, RequestKind};
+use mcp_auth_reports::TargetRun;
 use serde_json::Value;
 
 use crate::check::{Evaluation, ObsError};
-use crate::client::scenarios::ScenarioDef;
-use crate::client::spawn::ClientRun;
+use crate::client::scenarios::{Registration, ScenarioDef, PRE_CLIENT_SECRET};
+use crate::client::spawn::{ClientExit, ClientRun};
+use crate::output;
 
 /// Where the client's CIMD document came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,7 @@ impl ScenarioObs {
                 "the client never fetched the AS metadata; {}",
                 self.progress()
             ))
+            .with_scenario(self.def.name)
         })
     }
 
@@ -93,6 +96,29 @@ impl ScenarioObs {
             .find(|r| matches!(r.kind, RequestKind::Authorize))?;
         let client_id = param(first, "client_id")?;
         self.documents.iter().find(|d| d.url == client_id)
+    }
+
+    /// What the client printed, as the report stores it: redacted (every secret of the log, and the
+    /// pre-registered secret handed to it) and cut to [`TargetRun::OUTPUT_CAP`]; with whether earlier output
+    /// is missing.
+    pub fn output(&self) -> (String, bool) {
+        let mut secrets: BTreeSet<String> = super::secrets_of(&self.log);
+        if matches!(self.def.registration, Registration::Pre(_)) {
+            secrets.insert(PRE_CLIENT_SECRET.to_owned());
+        }
+        output::for_report(&self.run.output_tail, self.run.output_truncated, &secrets)
+    }
+
+    /// This scenario's client run, for the report.
+    pub fn target_run(&self) -> TargetRun {
+        let mut r = TargetRun::new(self.def.name, self.run.exit.describe());
+        r.exit_code = match self.run.exit {
+            ClientExit::Exited(code) => code,
+            ClientExit::TimedOut(_) | ClientExit::SpawnFailed(_) => None,
+        };
+        r.duration_ms = self.run.duration.as_millis() as u64;
+        (r.output, r.output_truncated) = self.output();
+        r
     }
 
     /// Evidence id of a logged request.
@@ -127,7 +153,8 @@ impl ScenarioObs {
         })
     }
 
-    /// One line on how far the client got, for ERROR messages.
+    /// One line on how far the client got, for ERROR messages: how it ended, its last requests, and the last
+    /// line it printed (redacted, control characters escaped, at most 200 characters).
     pub fn progress(&self) -> String {
         let last: Vec<String> = self
             .log
@@ -137,8 +164,12 @@ impl ScenarioObs {
             .rev()
             .map(|r| format!("{} {} → {}", r.method, r.path, r.status))
             .collect();
+        let said = match output::last_line(&self.output().0, 200) {
+            Some(line) => format!("; its last output line: \"{line}\""),
+            None => "; it printed nothing".to_owned(),
+        };
         format!(
-            "the client {} after {} request(s){}",
+            "the client {} after {} request(s){}{said}",
             self.run.exit.describe(),
             self.log.len(),
             if last.is_empty() {

@@ -2,9 +2,12 @@
 //! the environment), its own process group, a deadline, and the whole group killed at the end.
 
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::output::{Capture, Stream};
 
 /// How the client process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +40,12 @@ impl ClientExit {
 pub struct ClientRun {
     pub exit: ClientExit,
     pub duration: Duration,
-    /// The last few KiB of stdout and stderr, for the report.
+    /// The end of stdout and stderr, interleaved line by line in arrival order, at most
+    /// [`crate::output::CAPTURE_LIMIT`] bytes; also what arrived before a deadline. Raw: neither redacted nor
+    /// escaped (the report's copy is [`crate::client::obs::ScenarioObs::target_run`]).
     pub output_tail: String,
+    /// Whether earlier output was dropped to keep within the bound.
+    pub output_truncated: bool,
 }
 
 /// Everything the contract hands a client.
@@ -56,8 +63,6 @@ pub struct Invocation {
     pub browser: String,
     pub deadline: Duration,
 }
-
-const TAIL: usize = 4096;
 
 /// Runs the client to completion or to its deadline.
 pub async fn run(inv: &Invocation) -> ClientRun {
@@ -89,39 +94,28 @@ pub async fn run(inv: &Invocation) -> ClientRun {
                 exit: ClientExit::SpawnFailed(e.to_string()),
                 duration: started.elapsed(),
                 output_tail: String::new(),
+                output_truncated: false,
             }
         }
     };
     let pgid = child.id().map(|p| p as i32);
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    let read_out = async {
-        let mut buf = Vec::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_end(&mut buf).await;
-        }
-        buf
-    };
-    let read_err = async {
-        let mut buf = Vec::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_end(&mut buf).await;
-        }
-        buf
-    };
+    // Bounded while it runs (a client may print without end), and shared, so the output that arrived before a
+    // deadline is kept.
+    let capture = Mutex::new(Capture::new());
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
     let waited = async {
-        let (status, out, err) = tokio::join!(child.wait(), read_out, read_err);
-        (status, out, err)
+        let (status, (), ()) = tokio::join!(
+            child.wait(),
+            read_into(stdout, Stream::Stdout, &capture),
+            read_into(stderr, Stream::Stderr, &capture)
+        );
+        status
     };
-    let (exit, out, err) = match tokio::time::timeout(inv.deadline, waited).await {
-        Ok((status, out, err)) => {
-            let exit = match status {
-                Ok(s) => ClientExit::Exited(s.code()),
-                Err(e) => ClientExit::SpawnFailed(e.to_string()),
-            };
-            (exit, out, err)
-        }
-        Err(_) => (ClientExit::TimedOut(inv.deadline), Vec::new(), Vec::new()),
+    let exit = match tokio::time::timeout(inv.deadline, waited).await {
+        Ok(Ok(s)) => ClientExit::Exited(s.code()),
+        Ok(Err(e)) => ClientExit::SpawnFailed(e.to_string()),
+        Err(_) => ClientExit::TimedOut(inv.deadline),
     };
     if let Some(pgid) = pgid {
         // The client may have left children behind (a browser opener, a helper): stop the whole group.
@@ -130,32 +124,31 @@ pub async fn run(inv: &Invocation) -> ClientRun {
             nix::sys::signal::Signal::SIGKILL,
         );
     }
-    let mut output_tail = tail(&out);
-    let err_tail = tail(&err);
-    if !err_tail.is_empty() {
-        if !output_tail.is_empty() {
-            output_tail.push('\n');
-        }
-        output_tail.push_str(&err_tail);
-    }
+    let (output_tail, output_truncated) = capture
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .finish();
     ClientRun {
         exit,
         duration: started.elapsed(),
         output_tail,
+        output_truncated,
     }
 }
 
-fn tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let t = text.trim();
-    if t.len() <= TAIL {
-        return t.to_owned();
+/// Reads one pipe to its end into the capture.
+async fn read_into(pipe: Option<impl AsyncRead + Unpin>, stream: Stream, capture: &Mutex<Capture>) {
+    let Some(mut pipe) = pipe else { return };
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => capture
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(stream, &buf[..n]),
+        }
     }
-    let mut start = t.len() - TAIL;
-    while !t.is_char_boundary(start) {
-        start += 1;
-    }
-    format!("…{}", &t[start..])
 }
 
 #[cfg(test)]
@@ -204,6 +197,35 @@ mod tests {
         let r = run(&inv("sleep 30 #", Duration::from_millis(300))).await;
         assert!(matches!(r.exit, ClientExit::TimedOut(_)));
         assert!(r.duration < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn the_output_before_the_deadline_is_kept_with_stderr_interleaved() {
+        let r = run(&inv(
+            "sh -c 'echo starting; sleep 0.2; echo Unknown scenario >&2; sleep 30' #",
+            Duration::from_millis(1000),
+        ))
+        .await;
+        assert!(matches!(r.exit, ClientExit::TimedOut(_)));
+        assert_eq!(r.output_tail, "starting\nUnknown scenario");
+        assert!(!r.output_truncated);
+    }
+
+    #[tokio::test]
+    async fn endless_output_is_bounded() {
+        let r = run(&inv(
+            "sh -c 'yes 0123456789abcdef | head -c 1000000; echo; echo the end' #",
+            Duration::from_secs(10),
+        ))
+        .await;
+        assert_eq!(r.exit, ClientExit::Exited(Some(0)));
+        assert!(r.output_truncated);
+        assert!(r.output_tail.len() <= crate::output::CAPTURE_LIMIT);
+        assert!(
+            r.output_tail.ends_with("the end"),
+            "{}",
+            &r.output_tail[r.output_tail.len() - 40..]
+        );
     }
 
     #[tokio::test]

@@ -119,6 +119,7 @@ fn no_401(s: &ScenarioObs) -> Evaluation {
         s.def.name,
         s.progress()
     ))
+    .with_scenario(s.def.name)
 }
 
 fn prm01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
@@ -284,7 +285,8 @@ fn prm04(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
             format!("authorization request at the listed AS (#{})", a.seq),
         )
         .with_evidence([s.id(a)]),
-        None => Evaluation::error(format!("no authorization request at all; {}", s.progress())),
+        None => Evaluation::error(format!("no authorization request at all; {}", s.progress()))
+            .with_scenario(s.def.name),
     }
 }
 
@@ -295,7 +297,8 @@ fn prm06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         return Evaluation::error(format!(
             "the client was never served with a token from the first AS; {}",
             s.progress()
-        ));
+        ))
+        .with_scenario(s.def.name);
     };
     let Some(refused) = s
         .log
@@ -305,7 +308,8 @@ fn prm06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         return Evaluation::error(format!(
             "the client made no request after the migration; {}",
             s.progress()
-        ));
+        ))
+        .with_scenario(s.def.name);
     };
     let at_as2 = s.log.iter().find(|r| {
         r.seq > refused.seq && matches!(r.kind, RequestKind::Authorize) && r.origin == Origin::As(1)
@@ -366,7 +370,8 @@ fn asm01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
             return Evaluation::error(format!(
                 "{name}: the client never reached AS discovery; {}",
                 s.progress()
-            ));
+            ))
+            .with_scenario(s.def.name);
         }
         match probes.iter().find(|r| is_metadata_fetch(r)) {
             Some(r) => {
@@ -422,7 +427,8 @@ fn asm02(m: &CheckMeta, o: &ClientObservations, name: &str, k: u8) -> Evaluation
         return Evaluation::error(format!(
             "{name}: the client never probed AS metadata; {}",
             s.progress()
-        ));
+        ))
+        .with_scenario(s.def.name);
     }
     let seq: Vec<u8> = probes.iter().map(|(p, _)| *p).collect();
     let expected = format!(

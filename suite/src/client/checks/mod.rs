@@ -45,10 +45,10 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all
 }
 
-/// A scenario's record, or the evaluation to return when it is missing.
+/// A scenario's record, or the evaluation to return when it is missing (which depends on that scenario).
 pub fn scenario<'a>(o: &'a ClientObservations, name: &str) -> Result<&'a ScenarioObs, Evaluation> {
     o.scenario(name)
-        .map_err(|e: ObsError| e.to_evaluation(name))
+        .map_err(|e: ObsError| e.to_evaluation(name).with_scenario(name))
 }
 
 /// Unwraps a scenario or returns its evaluation.
@@ -78,7 +78,8 @@ pub fn refusal(
             s.def.name,
             s.progress()
         ))
-        .with_evidence(s.log.last().map(|r| s.id(r)));
+        .with_evidence(s.log.last().map(|r| s.id(r)))
+        .with_scenario(s.def.name);
     };
     let bad: Vec<&LoggedRequest> = s
         .log
@@ -95,6 +96,7 @@ pub fn refusal(
             ),
         )
         .with_evidence([s.id(point)])
+        .with_scenario(s.def.name)
     } else {
         Evaluation::violated(
             m.level,
@@ -105,6 +107,7 @@ pub fn refusal(
             ),
         )
         .with_evidence(std::iter::once(s.id(point)).chain(bad.iter().take(3).map(|r| s.id(r))))
+        .with_scenario(s.def.name)
     }
 }
 
@@ -136,9 +139,12 @@ pub fn every(
         ));
     }
     if judged.is_empty() {
-        return Evaluation::error(format!(
-            "no {what} was observed in any scenario, so there is nothing to judge"
-        ));
+        return on_every_scenario(
+            Evaluation::error(format!(
+                "no {what} was observed in any scenario, so there is nothing to judge"
+            )),
+            o,
+        );
     }
     if problems.is_empty() {
         Evaluation::pass(
@@ -166,6 +172,14 @@ pub fn every(
     }
 }
 
+/// An evaluation that depends on every scenario that ran (any could have shown what it needs): the clients
+/// that did not exit 0 first, as they are the likelier cause.
+pub fn on_every_scenario(e: Evaluation, o: &ClientObservations) -> Evaluation {
+    let mut runs: Vec<&ScenarioObs> = o.runs().collect();
+    runs.sort_by_key(|s| s.run.exit.success());
+    runs.into_iter().fold(e, |e, s| e.with_scenario(s.def.name))
+}
+
 /// ERROR unless the client completed its task in the scenario.
 pub fn completed_or_error(s: &ScenarioObs) -> Option<Evaluation> {
     (!s.completed()).then(|| {
@@ -175,6 +189,7 @@ pub fn completed_or_error(s: &ScenarioObs) -> Option<Evaluation> {
             s.progress()
         ))
         .with_evidence(s.log.last().map(|r| s.id(r)))
+        .with_scenario(s.def.name)
     })
 }
 

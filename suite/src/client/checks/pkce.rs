@@ -148,8 +148,11 @@ fn pkce08(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         );
     }
     if total < 2 {
-        return Evaluation::error(
-            "fewer than two authorization requests with a challenge were observed",
+        return super::on_every_scenario(
+            Evaluation::error(
+                "fewer than two authorization requests with a challenge were observed",
+            ),
+            o,
         );
     }
     if repeats.is_empty() {

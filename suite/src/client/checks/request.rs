@@ -58,6 +58,7 @@ fn first_authorize(s: &ScenarioObs) -> Result<&LoggedRequest, Evaluation> {
             s.progress()
         ))
         .with_evidence(s.log.last().map(|r| s.id(r)))
+        .with_scenario(s.def.name)
     })
 }
 
@@ -300,7 +301,8 @@ fn scp05(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         return Evaluation::error(format!(
             "the client never received the 403; {}",
             s.progress()
-        ));
+        ))
+        .with_scenario(s.def.name);
     };
     let operation = mcp_method(forbidden);
     let reauth = s.log.iter().find(|r| {
@@ -370,7 +372,8 @@ fn scp06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         .iter()
         .any(|r| r.origin == Origin::Mcp && r.status == 403)
     {
-        return Evaluation::error(format!("the client never received a 403; {}", s.progress()));
+        return Evaluation::error(format!("the client never received a 403; {}", s.progress()))
+            .with_scenario(s.def.name);
     }
     let n = s.authorizes().len();
     let expected = "at most 3 authorization requests";
@@ -460,13 +463,15 @@ fn token_auth(m: &CheckMeta, o: &ClientObservations, name: &str, method: &str) -
     let s = scenario_or_return!(o, name);
     let tokens: Vec<&LoggedRequest> = s.log.iter().filter(|r| is_token(r)).collect();
     if tokens.is_empty() {
-        return completed_or_error(s).unwrap_or_else(|| Evaluation::error("no token request"));
+        return completed_or_error(s)
+            .unwrap_or_else(|| Evaluation::error("no token request").with_scenario(s.def.name));
     }
     let Some((client_id, secret)) = issued_credentials(s) else {
         return Evaluation::error(format!(
             "{name}: the client obtained no client credentials (no successful registration); {}",
             s.progress()
-        ));
+        ))
+        .with_scenario(s.def.name);
     };
     let expected = format!("{method} with the client's credentials");
     let mut problems = Vec::new();
@@ -544,8 +549,9 @@ fn red01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         .collect();
     let auths = s.authorizes();
     if auths.is_empty() {
-        return completed_or_error(s)
-            .unwrap_or_else(|| Evaluation::error("no authorization request"));
+        return completed_or_error(s).unwrap_or_else(|| {
+            Evaluation::error("no authorization request").with_scenario(s.def.name)
+        });
     }
     let bad: Vec<&&LoggedRequest> = auths
         .iter()

@@ -68,7 +68,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
             |m, o| {
                 let s = scenario_or_return!(o, TOKEN_REFRESH);
                 let Some(t) = s.log.iter().find(|r| is_token(r) && r.status == 200) else {
-                    return completed_or_error(s).unwrap_or_else(|| Evaluation::error("no token response"));
+                    return completed_or_error(s).unwrap_or_else(|| Evaluation::error("no token response").with_scenario(s.def.name));
                 };
                 let tokens = issued_tokens(s);
                 let used = s.log.iter().find(|r| r.seq > t.seq && is_mcp(r) && matches!(&r.kind, RequestKind::Mcp { token: Some(tok), .. } if tokens.contains(tok)));
@@ -171,7 +171,8 @@ fn tok03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         return Evaluation::error(format!(
             "the client never fetched the PRM listing the second AS; {}",
             s.progress()
-        ));
+        ))
+        .with_scenario(s.def.name);
     };
     super::refusal(
         m,
@@ -216,7 +217,8 @@ fn rt01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         return Evaluation::error(format!(
             "fewer than two refresh requests ({refreshes}); {}",
             s.progress()
-        ));
+        ))
+        .with_scenario(s.def.name);
     }
     if stale.is_empty() {
         Evaluation::pass(
@@ -239,8 +241,9 @@ fn rt01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 fn reg01_cimd(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let s = scenario_or_return!(o, BASIC_CIMD);
     let Some(a) = s.authorizes().first().copied() else {
-        return completed_or_error(s)
-            .unwrap_or_else(|| Evaluation::error("no authorization request"));
+        return completed_or_error(s).unwrap_or_else(|| {
+            Evaluation::error("no authorization request").with_scenario(s.def.name)
+        });
     };
     let client_id = param(a, "client_id").unwrap_or("");
     let registered = s
@@ -359,8 +362,9 @@ fn cimd_url(
 ) -> Evaluation {
     let s = scenario_or_return!(o, BASIC_CIMD);
     let Some(a) = s.authorizes().first().copied() else {
-        return completed_or_error(s)
-            .unwrap_or_else(|| Evaluation::error("no authorization request"));
+        return completed_or_error(s).unwrap_or_else(|| {
+            Evaluation::error("no authorization request").with_scenario(s.def.name)
+        });
     };
     let client_id = param(a, "client_id").unwrap_or("");
     let expected = "a conforming client_id URL";
@@ -432,8 +436,9 @@ fn cimd07(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let listed = string_array(&doc.document, "redirect_uris");
     let auths = s.authorizes();
     if auths.is_empty() {
-        return completed_or_error(s)
-            .unwrap_or_else(|| Evaluation::error("no authorization request"));
+        return completed_or_error(s).unwrap_or_else(|| {
+            Evaluation::error("no authorization request").with_scenario(s.def.name)
+        });
     }
     if !auths
         .iter()
