@@ -222,6 +222,9 @@ struct ClientArgs {
     /// Seconds each client run may take before its process group is killed.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
+    /// How many client processes run at once (default: twice the CPUs, at least 2).
+    #[arg(long)]
+    jobs: Option<usize>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -368,7 +371,7 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
             Selection::only(g).with_context(|| format!("invalid --scenario glob `{g}`"))?;
         if !mcp_auth_conformance::client::scenarios::all()
             .iter()
-            .any(|s| opts.scenarios.includes(s.name))
+            .any(|s| s.selected_by(&opts.scenarios))
         {
             bail!("--scenario `{g}` matches no client scenario");
         }
@@ -383,6 +386,9 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
             Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?);
     }
     opts.deadline = std::time::Duration::from_secs(args.timeout.max(1));
+    if let Some(jobs) = args.jobs {
+        opts.parallel = jobs.max(1);
+    }
     let report = mcp_auth_conformance::client::run(&opts).await;
     finish(&report, &args.run.report_dir)
 }

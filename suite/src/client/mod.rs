@@ -76,7 +76,7 @@ impl ClientOptions {
             deadline: Duration::from_secs(20),
             client_metadata: None,
             seed: 0x5eed,
-            parallel: 4,
+            parallel: default_parallelism(),
         }
     }
 
@@ -118,6 +118,14 @@ impl ClientOptions {
             ),
         }
     }
+}
+
+/// Client launches are mostly CPU (an interpreter starting) with some waiting on the world: twice the CPUs keeps
+/// the machine busy without queueing launches behind each other's deadlines.
+fn default_parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get() * 2)
+        .max(2)
 }
 
 fn shell_quote(s: &str) -> String {
