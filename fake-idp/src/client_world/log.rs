@@ -140,11 +140,13 @@ impl Wire {
 /// sent it before it read anything. The `read` requests themselves are not in the set unless a
 /// rule puts them there.
 ///
-/// The newer-connection rule has a residual window the wire cannot close: a connection the client
-/// started before it read the response, still unaccepted when the world finished writing (the
-/// accept loop starved for a round trip), or opened in the instant between the world's write and
-/// the client's read, is counted as newer. Both need the client to race a new connection against
-/// an unread response; the same-connection rule has no such window.
+/// The world stamps accepts and writes inside one critical section with the system call, so tick
+/// order is call order. The newer-connection rule still has a residual window the wire cannot
+/// close: a connection the client started before it read the response but the world accepted
+/// only after writing it (the accept task starved for the whole exchange), or started in the
+/// instant between the world's write and the client's read, is counted as newer. Both need the
+/// client to race a new connection against an unread response; the same-connection rule has no
+/// such window.
 pub fn sent_after_reading(
     log: &[LoggedRequest],
     read: impl IntoIterator<Item = usize>,

@@ -4,9 +4,16 @@
 //! Every listener of a world accepts through a [`TrackedListener`]: each TCP connection gets a
 //! world-wide id and the tick of one logical clock ([`WireClock`]) at which it was accepted. Every
 //! HTTP/1.x response body is wrapped in a [`TrackedBody`]; when it has ended, the connection's
-//! [`TrackedIo`] stamps the tick right after the last write of its bytes into the kernel (completed
-//! by the next successful flush), and the log records it as
+//! [`TrackedIo`] stamps the tick of the last write of its bytes into the kernel (completed by the
+//! next successful flush), and the log records it as
 //! [`Wire::response_written_at`](super::log::Wire::response_written_at).
+//!
+//! The clock is a lock held across the system call it stamps: the (non-blocking) `accept` of a
+//! connection and the `write` of a response's bytes each take their tick inside the same critical
+//! section as the call, so tick order is the order of the calls themselves, whatever the scheduler
+//! does between a call and its bookkeeping. (A connection the kernel completed before a write but
+//! the world accepted after it is still counted as newer: that needs the accept task starved for
+//! the whole exchange.)
 //!
 //! HTTP/2 responses are not stamped: several streams share one connection and their bytes leave
 //! through the connection task, so a flush says nothing about one stream.
@@ -14,7 +21,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
@@ -29,14 +36,28 @@ use super::log::Log;
 /// connection id counter.
 #[derive(Debug, Default)]
 pub(crate) struct WireClock {
-    ticks: AtomicU64,
+    ticks: Mutex<u64>,
     connections: AtomicU64,
 }
 
+/// The clock, held: nothing else ticks until it is dropped.
+struct Held<'a>(MutexGuard<'a, u64>);
+
+impl Held<'_> {
+    fn tick(&mut self) -> u64 {
+        *self.0 += 1;
+        *self.0
+    }
+}
+
 impl WireClock {
+    fn hold(&self) -> Held<'_> {
+        Held(self.ticks.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// The next tick (strictly increasing, world-wide; the first is 1).
     pub(crate) fn tick(&self) -> u64 {
-        self.ticks.fetch_add(1, Ordering::SeqCst) + 1
+        self.hold().tick()
     }
 
     fn next_connection(&self) -> u64 {
@@ -66,16 +87,23 @@ impl Conn {
         self.pending().push((seq, None));
     }
 
-    /// Bytes went into the kernel: stamp every ended response waiting for its last write.
-    fn wrote(&self) {
+    /// Runs one write system call; when ended responses wait for their bytes, inside the clock's
+    /// critical section, stamping them when bytes went into the kernel.
+    fn write(&self, call: impl FnOnce() -> Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
         let mut pending = self.pending();
         if pending.is_empty() {
-            return;
+            drop(pending);
+            return call();
         }
-        let now = self.clock.tick();
-        for (_, last) in pending.iter_mut() {
-            *last = Some(now);
+        let mut clock = self.clock.hold();
+        let result = call();
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            let now = clock.tick();
+            for (_, last) in pending.iter_mut() {
+                *last = Some(now);
+            }
         }
+        result
     }
 
     /// Hyper's write buffer is empty and the stream is flushed: every ended response is written.
@@ -102,14 +130,40 @@ impl TrackedListener {
     }
 }
 
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
 impl Listener for TrackedListener {
     type Io = TrackedIo;
     type Addr = std::net::SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        // axum's own accept loop (it retries and backs off on errors).
-        let (io, addr) = Listener::accept(&mut self.inner).await;
-        let accepted_at = self.clock.tick();
+        let (io, addr, accepted_at) = loop {
+            // A non-blocking accept inside the clock's critical section (see the module doc).
+            let accepted = std::future::poll_fn(|cx| {
+                let mut clock = self.clock.hold();
+                self.inner
+                    .poll_accept(cx)
+                    .map(|r| r.map(|(io, addr)| (io, addr, clock.tick())))
+            })
+            .await;
+            match accepted {
+                Ok(accepted) => break accepted,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    // As axum's own loop: an accept error such as EMFILE is not going away at once;
+                    // back off instead of spinning (this waits on no event of the world).
+                    tracing::error!(error = %e, "client world accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        };
         let conn = Arc::new(Conn {
             id: self.clock.next_connection(),
             accepted_at,
@@ -148,11 +202,9 @@ impl AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let result = Pin::new(&mut self.io).poll_write(cx, buf);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.conn.wrote();
-        }
-        result
+        let this = &mut *self;
+        this.conn
+            .write(|| Pin::new(&mut this.io).poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -160,11 +212,9 @@ impl AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let result = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.conn.wrote();
-        }
-        result
+        let this = &mut *self;
+        this.conn
+            .write(|| Pin::new(&mut this.io).poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
