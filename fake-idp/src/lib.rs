@@ -53,8 +53,9 @@ pub mod users;
 mod world;
 
 pub use client_world::{
-    AsConfig, ClientWorld, IssMode, LoggedRequest, McpConfig, MetadataLocation, Origin,
-    PreRegistered, PrmConfig, PrmLocation, RequestKind, StateMode, WorldConfig, WorldError,
+    sent_after_reading, AsConfig, ClientWorld, IssMode, LoggedRequest, McpConfig, MetadataLocation,
+    Origin, PreRegistered, PrmConfig, PrmLocation, RequestKind, StateMode, Wire, WorldConfig,
+    WorldError,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::Events;

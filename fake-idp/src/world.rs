@@ -179,13 +179,27 @@ pub(crate) struct Listeners {
 impl Listeners {
     /// Serves `router` on an already bound listener.
     pub(crate) fn spawn(&mut self, listener: TcpListener, router: axum::Router) {
+        self.spawn_with(move |stopped| async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+    }
+
+    /// Runs a server future built by `serve`, which must stop when the receiver it is given
+    /// resolves (graceful shutdown).
+    pub(crate) fn spawn_with<F, Fut>(&mut self, serve: F)
+    where
+        F: FnOnce(oneshot::Receiver<()>) -> Fut,
+        Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+    {
         let (stop, stopped) = oneshot::channel::<()>();
         self.stops.push(stop);
+        let serving = serve(stopped);
         self.tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
+            if let Err(e) = serving.await {
                 tracing::error!(error = %e, "fake world listener failed");
             }
         }));

@@ -1366,3 +1366,62 @@ async fn inconsistent_configs_are_refused() {
         Err(WorldError::Config(_))
     ));
 }
+
+/// A client that keeps no idle connections: every request opens a fresh one.
+fn unpooled() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_request_carries_its_connection_and_the_write_completion_of_its_response() {
+    let world = start(WorldConfig::default()).await;
+    let prm_url = world.prm_url(&PrmLocation::PathInserted);
+    let pooled = common::http();
+    for _ in 0..2 {
+        let response = pooled.get(&prm_url).send().await.unwrap();
+        response.bytes().await.unwrap();
+    }
+    let fresh = unpooled();
+    fresh
+        .get(&prm_url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    // The stamp lands when the world's flush returns, which may be after the client has read.
+    let stamped = |log: &[LoggedRequest]| {
+        log.iter().all(|r| {
+            r.wire
+                .as_ref()
+                .is_some_and(|w| w.response_written_at.is_some())
+        })
+    };
+    assert!(world.wait_for(Duration::from_secs(5), stamped).await);
+    let log = world.log();
+    let wires: Vec<&fake_idp::Wire> = log.iter().map(|r| r.wire.as_ref().unwrap()).collect();
+    assert_eq!(wires.len(), 3);
+    assert_eq!(wires[0].connection, wires[1].connection, "keep-alive reuse");
+    assert_ne!(wires[2].connection, wires[0].connection);
+    assert!(wires.iter().all(|w| w.http_version == "HTTP/1.1"));
+    let written: Vec<u64> = wires
+        .iter()
+        .map(|w| w.response_written_at.expect("stamped"))
+        .collect();
+    assert!(wires[0].accepted_at < written[0] && written[0] < written[1]);
+    assert!(
+        written[1] < wires[2].accepted_at,
+        "the fresh connection came after"
+    );
+    assert_eq!(
+        fake_idp::sent_after_reading(&log, [0]),
+        std::collections::BTreeSet::from([1, 2])
+    );
+}

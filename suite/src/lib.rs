@@ -9,6 +9,7 @@
 //! OAuth public client).
 
 pub mod authz;
+pub mod catalog;
 pub mod check;
 pub mod client;
 pub mod evidence;

@@ -738,7 +738,27 @@ fn explain(id: &str) -> Result<i32> {
     println!("{} — {}", m.id, m.title);
     println!("role:     {}", m.role);
     println!("level:    {}", m.level);
-    println!("catalog:  {} (../shared/CATALOG.md)", m.row());
+    let row = match m.role {
+        Role::Client => mcp_auth_conformance::catalog::Catalog::client()
+            .ok()
+            .and_then(|c| c.row(m.row()).cloned()),
+        Role::Server | Role::Authz => None,
+    };
+    match row {
+        Some(r) => {
+            println!("catalog:  {} (catalog/client.toml): {}", r.id, r.text);
+            let mut revisions = format!("introduced {}", r.revisions.introduced);
+            if let Some(d) = &r.revisions.should_from {
+                revisions.push_str(&format!(", SHOULD from {d}"));
+            }
+            if let Some(d) = &r.revisions.must_from {
+                revisions.push_str(&format!(", MUST from {d}"));
+            }
+            println!("revisions: {revisions}");
+            println!("fix:      {}", r.remediation);
+        }
+        None => println!("catalog:  {} (no row in catalog/ yet)", m.row()),
+    }
     println!("spec:     {}", m.spec_refs.join("; "));
     println!("\n{}", m.summary);
     Ok(exit::OK)

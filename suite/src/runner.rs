@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::check::{Check, CheckMeta, Evaluation};
 
-/// Named exit codes (ARCHITECTURE.md "Reports and exit codes").
+/// Named exit codes (README.md "Reports and exit codes").
 pub mod exit {
     /// No unexpected FAIL or ERROR.
     pub const OK: i32 = 0;

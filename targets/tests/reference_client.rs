@@ -877,3 +877,31 @@ async fn migration_defects_leak_or_ignore() {
     assert!(result.is_err());
     assert!(fake.requests_to("/as2/authorize").is_empty());
 }
+
+/// The client_id AS1's registration endpoint issued.
+fn as1_client_id(fake: &Fake) -> String {
+    let first_authorize = fake.requests_to("/authorize");
+    first_authorize[0].q("client_id").unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn migration_registers_anew_at_the_new_as() {
+    let (fake, result) = run_with(migration_config(), None).await;
+    result.unwrap();
+    let as1_client = as1_client_id(&fake);
+    let at_as2 = fake.requests_to("/as2/authorize");
+    assert_ne!(at_as2[0].q("client_id"), Some(as1_client.as_str()));
+    assert!(fake
+        .requests_to("/as2/token")
+        .iter()
+        .all(|t| t.f("client_id") != Some(as1_client.as_str())));
+}
+
+#[tokio::test]
+async fn reuse_client_across_as_presents_the_old_client_id_to_the_new_as() {
+    let (fake, _) = run_with(migration_config(), Some(ClientDefect::ReuseClientAcrossAs)).await;
+    assert!(fake.requests_to("/as2/register").is_empty());
+    let as1_client = as1_client_id(&fake);
+    let at_as2 = fake.requests_to("/as2/authorize");
+    assert_eq!(at_as2[0].q("client_id"), Some(as1_client.as_str()));
+}

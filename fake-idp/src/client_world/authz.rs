@@ -202,6 +202,7 @@ impl Authz<'_> {
             response_headers: vec![("content-type".to_owned(), "application/json".to_owned())],
             response_body: body.clone(),
             kind: RequestKind::CimdFetch,
+            wire: None,
         });
         if status != 200 {
             return Err(CimdError::Status(status));

@@ -1,6 +1,12 @@
 //! The request log: every request to any listener, in one global order, recorded before it is
 //! answered. Waiters are woken by a watch channel, never by a timer.
+//!
+//! Log order is the order handlers started, not the order the client sent requests in: two
+//! requests in flight at once may be logged either way round. What the client provably did
+//! *after* reading a response is decided from the wire facts each entry carries ([`Wire`]) by
+//! [`sent_after_reading`].
 
+use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -92,6 +98,91 @@ pub struct LoggedRequest {
     /// What the world made of the request (a metadata or PRM location fetched with another
     /// method than GET keeps its location kind and gets 405).
     pub kind: RequestKind,
+    /// Where and when on the wire (None for entries the world made itself: `CimdFetch`).
+    pub wire: Option<Wire>,
+}
+
+/// The wire facts of one request: its connection, and when its response was completely written,
+/// on one logical clock shared by every listener of the world (ticks are comparable across
+/// origins; their values mean nothing else).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Wire {
+    /// The TCP connection (world-wide id, in accept order).
+    pub connection: u64,
+    /// The clock when the world accepted that connection.
+    pub accepted_at: u64,
+    /// The request's HTTP version: `HTTP/1.1`, `HTTP/1.0`, `HTTP/2.0`.
+    pub http_version: String,
+    /// The clock right after the last byte of the response went to the kernel (None: not
+    /// written, the connection broke, or HTTP/2, where responses are not stamped).
+    pub response_written_at: Option<u64>,
+}
+
+impl Wire {
+    /// HTTP/1.x: one request at a time on the connection, so a later request on it was sent
+    /// after this one's response had been read (clients do not pipeline).
+    pub fn is_sequential(&self) -> bool {
+        self.http_version.starts_with("HTTP/1.")
+    }
+}
+
+/// The seqs of the requests the client provably sent after it had completely read the response
+/// to at least one of the `read` requests, as far as the wire shows (a fixpoint over two rules):
+///
+/// - **same connection**: an HTTP/1.x request on the connection of a known request, logged after
+///   it (no pipelining: the client read that response before it could reuse the connection);
+/// - **newer connection**: a request on a connection the world accepted after the response to a
+///   known request was completely written.
+///
+/// Every request found is known in turn (what was sent after reading something sent after
+/// reading X was sent after reading X). A request on a connection that was already open, logged
+/// later but with nothing tying it to a known request, is *not* in the set: the client may have
+/// sent it before it read anything. The `read` requests themselves are not in the set unless a
+/// rule puts them there.
+///
+/// The world stamps accepts and writes inside one critical section with the system call, so tick
+/// order is call order. The newer-connection rule still has a residual window the wire cannot
+/// close: a connection the client started before it read the response but the world accepted
+/// only after writing it (the accept task starved for the whole exchange), or started in the
+/// instant between the world's write and the client's read, is counted as newer. Both need the
+/// client to race a new connection against an unread response; the same-connection rule has no
+/// such window.
+pub fn sent_after_reading(
+    log: &[LoggedRequest],
+    read: impl IntoIterator<Item = usize>,
+) -> BTreeSet<usize> {
+    let by_seq: std::collections::BTreeMap<usize, &LoggedRequest> =
+        log.iter().map(|r| (r.seq, r)).collect();
+    let mut known: BTreeSet<usize> = read.into_iter().collect();
+    let mut after = BTreeSet::new();
+    loop {
+        let mut grew = false;
+        for r in log {
+            let Some(wire) = &r.wire else { continue };
+            if after.contains(&r.seq) {
+                continue;
+            }
+            let provable = known.iter().filter_map(|k| by_seq.get(k)).any(|k| {
+                let Some(kw) = &k.wire else { return false };
+                let same_connection = kw.connection == wire.connection
+                    && k.seq < r.seq
+                    && kw.is_sequential()
+                    && wire.is_sequential();
+                let newer_connection = kw
+                    .response_written_at
+                    .is_some_and(|written| wire.accepted_at > written);
+                same_connection || newer_connection
+            });
+            if provable {
+                after.insert(r.seq);
+                known.insert(r.seq);
+                grew = true;
+            }
+        }
+        if !grew {
+            return after;
+        }
+    }
 }
 
 impl LoggedRequest {
@@ -171,6 +262,17 @@ impl Log {
         seq
     }
 
+    /// Records when the response to entry `seq` was completely written (wire clock).
+    pub(crate) fn written(&self, seq: usize, at: u64) {
+        {
+            let mut entries = self.entries();
+            if let Some(wire) = entries.get_mut(seq).and_then(|e| e.wire.as_mut()) {
+                wire.response_written_at = Some(at);
+            }
+        }
+        self.bump();
+    }
+
     /// Records the answer of entry `seq`.
     pub(crate) fn finish(&self, seq: usize, answer: Answer) {
         {
@@ -198,5 +300,127 @@ impl Log {
     ) -> bool {
         // The predicate sees a snapshot, so it may itself look at the world without deadlocking.
         wait_for_change(&self.changed, timeout, || pred(&self.snapshot())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A logged request on `connection` (accepted at `accepted_at`), its response written at
+    /// `written_at`; seq = position in the log.
+    fn on(connection: u64, accepted_at: u64, written_at: Option<u64>) -> LoggedRequest {
+        LoggedRequest {
+            seq: 0,
+            origin: Origin::Mcp,
+            method: "POST".into(),
+            path: "/mcp".into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: String::new(),
+            form: Vec::new(),
+            status: 200,
+            response_headers: Vec::new(),
+            response_body: String::new(),
+            kind: RequestKind::Other,
+            wire: Some(Wire {
+                connection,
+                accepted_at,
+                http_version: "HTTP/1.1".into(),
+                response_written_at: written_at,
+            }),
+        }
+    }
+
+    fn numbered(entries: Vec<LoggedRequest>) -> Vec<LoggedRequest> {
+        entries
+            .into_iter()
+            .enumerate()
+            .map(|(seq, mut r)| {
+                r.seq = seq;
+                r
+            })
+            .collect()
+    }
+
+    fn h2(mut r: LoggedRequest) -> LoggedRequest {
+        if let Some(w) = r.wire.as_mut() {
+            w.http_version = "HTTP/2.0".into();
+        }
+        r
+    }
+
+    #[test]
+    fn a_request_on_an_older_connection_logged_after_the_announcement_does_not_count() {
+        // #0 on connection 1 (accepted at tick 1) is the announcement, written at tick 5;
+        // #1 on connection 2, accepted at tick 2 (before the write), is logged later.
+        let log = numbered(vec![on(1, 1, Some(5)), on(2, 2, Some(6))]);
+        assert!(sent_after_reading(&log, [0]).is_empty());
+    }
+
+    #[test]
+    fn a_later_request_on_the_announcing_connection_counts() {
+        let log = numbered(vec![on(1, 1, Some(5)), on(1, 1, Some(7))]);
+        assert_eq!(sent_after_reading(&log, [0]), BTreeSet::from([1]));
+    }
+
+    #[test]
+    fn an_earlier_request_on_the_announcing_connection_does_not_count() {
+        let log = numbered(vec![on(1, 1, Some(3)), on(1, 1, Some(5))]);
+        assert!(sent_after_reading(&log, [1]).is_empty());
+    }
+
+    #[test]
+    fn a_request_on_a_connection_accepted_after_the_announcement_was_written_counts() {
+        let log = numbered(vec![on(1, 1, Some(5)), on(2, 6, Some(7))]);
+        assert_eq!(sent_after_reading(&log, [0]), BTreeSet::from([1]));
+    }
+
+    #[test]
+    fn a_connection_accepted_before_the_write_completed_does_not_count() {
+        // Accepted at tick 5, the write completed at tick 5 or later: not provably newer.
+        let log = numbered(vec![on(1, 1, Some(5)), on(2, 5, Some(8))]);
+        assert!(sent_after_reading(&log, [0]).is_empty());
+    }
+
+    #[test]
+    fn an_unwritten_announcement_proves_nothing_about_newer_connections() {
+        let log = numbered(vec![on(1, 1, None), on(2, 9, Some(10))]);
+        assert!(sent_after_reading(&log, [0]).is_empty());
+    }
+
+    #[test]
+    fn later_requests_on_a_connection_that_carried_a_provably_later_request_count() {
+        // #1 on connection 2 (accepted after #0 was written) counts, so #3 after it on
+        // connection 2 counts; #2 on the old connection 3 does not.
+        let log = numbered(vec![
+            on(1, 1, Some(4)),
+            on(2, 5, Some(6)),
+            on(3, 2, Some(7)),
+            on(2, 5, Some(8)),
+        ]);
+        assert_eq!(sent_after_reading(&log, [0]), BTreeSet::from([1, 3]));
+    }
+
+    #[test]
+    fn a_connection_accepted_after_a_later_answer_on_the_announcing_connection_counts() {
+        // The announcement's own write was not stamped; #1 follows it on connection 1 and was
+        // written at tick 6; connection 2, accepted at tick 7, counts through #1.
+        let log = numbered(vec![on(1, 1, None), on(1, 1, Some(6)), on(2, 7, Some(8))]);
+        assert_eq!(sent_after_reading(&log, [0]), BTreeSet::from([1, 2]));
+    }
+
+    #[test]
+    fn http2_streams_on_one_connection_are_not_ordered() {
+        let log = numbered(vec![h2(on(1, 1, None)), h2(on(1, 1, None))]);
+        assert!(sent_after_reading(&log, [0]).is_empty());
+    }
+
+    #[test]
+    fn entries_without_wire_facts_never_count() {
+        let mut cimd = on(1, 1, None);
+        cimd.wire = None;
+        let log = numbered(vec![on(1, 1, Some(2)), cimd]);
+        assert!(sent_after_reading(&log, [0]).is_empty());
     }
 }

@@ -3,14 +3,16 @@
 //! documents they resolve, each origin on its own ephemeral 127.0.0.1 listener.
 //!
 //! Every request to any listener is logged, in one global order, before it is answered
-//! ([`ClientWorld::log`], [`ClientWorld::wait_for`]). The world knows nothing of checks: it
-//! records what a client did and answers like a strict server would.
+//! ([`ClientWorld::log`], [`ClientWorld::wait_for`]), with its wire facts (connection, accept
+//! and write-completion ticks: [`Wire`], [`sent_after_reading`]). The world knows nothing of
+//! checks: it records what a client did and answers like a strict server would.
 
 mod authz;
 mod config;
 mod log;
 mod mcp;
 mod tokens;
+mod wire;
 
 use crate::world::Listeners;
 use std::collections::HashMap;
@@ -19,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -30,7 +32,7 @@ pub use config::{
     AsConfig, IssMode, McpConfig, MetadataLocation, PreRegistered, PrmConfig, PrmLocation,
     StateMode, WorldConfig,
 };
-pub use log::{LoggedRequest, Origin, RequestKind};
+pub use log::{sent_after_reading, LoggedRequest, Origin, RequestKind, Wire};
 
 use crate::clock::SystemClock;
 use crate::keys::SigningKey;
@@ -38,6 +40,7 @@ use crate::server::RegisteredClient;
 use crate::token::Minter;
 use log::{Answer, Log};
 use tokens::TokenStore;
+use wire::{ConnMeta, TrackedBody, TrackedListener, WireClock};
 
 /// Request bodies larger than this are refused with 413 (and logged).
 const MAX_BODY: usize = 1024 * 1024;
@@ -68,7 +71,9 @@ pub(crate) struct Shared {
     pub(crate) mcp_origin: String,
     /// `http://127.0.0.1:<port>` of each AS.
     pub(crate) as_origins: Vec<String>,
-    pub(crate) log: Log,
+    pub(crate) log: Arc<Log>,
+    /// The clock of accepts and completed writes, shared by every listener.
+    pub(crate) clock: Arc<WireClock>,
     /// Per AS: seeded randomness, the clock, and the JWKS key.
     pub(crate) minters: Vec<Minter>,
     /// Seeded randomness of the MCP origin (session ids).
@@ -173,7 +178,7 @@ impl Incoming {
         is_form_content_type(&self.headers)
     }
 
-    fn entry(&self, origin: Origin) -> LoggedRequest {
+    fn entry(&self, origin: Origin, wire: Option<log::Wire>) -> LoggedRequest {
         LoggedRequest {
             seq: 0,
             origin,
@@ -187,6 +192,7 @@ impl Incoming {
             response_headers: Vec::new(),
             response_body: String::new(),
             kind: RequestKind::Other,
+            wire,
         }
     }
 }
@@ -269,9 +275,21 @@ struct Listener {
     origin: Origin,
 }
 
-/// Every request: read (capped), log, answer (synchronously), record the answer, send it.
+/// Every request: read (capped), log, answer (synchronously), record the answer, send it (an
+/// HTTP/1.x body tells its connection when it has ended, so the write completion is stamped).
 async fn serve(State(listener): State<Listener>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    let conn = parts
+        .extensions
+        .get::<ConnectInfo<ConnMeta>>()
+        .map(|ConnectInfo(ConnMeta(conn))| conn.clone());
+    let http_version = format!("{:?}", parts.version);
+    let wire = conn.as_ref().map(|c| log::Wire {
+        connection: c.id,
+        accepted_at: c.accepted_at,
+        http_version: http_version.clone(),
+        response_written_at: None,
+    });
     let read = axum::body::to_bytes(body, MAX_BODY).await;
     let readable = read.is_ok();
     let body = read.unwrap_or_default();
@@ -297,7 +315,7 @@ async fn serve(State(listener): State<Listener>, request: Request) -> Response {
         form,
     };
     let shared = &listener.shared;
-    let seq = shared.log.begin(incoming.entry(listener.origin));
+    let seq = shared.log.begin(incoming.entry(listener.origin, wire));
     let (reply, kind) = if readable {
         match listener.origin {
             Origin::Mcp => mcp::handle(shared, &incoming),
@@ -321,7 +339,13 @@ async fn serve(State(listener): State<Listener>, request: Request) -> Response {
             kind,
         },
     );
-    reply.into_response()
+    let response = reply.into_response();
+    match conn {
+        Some(conn) if http_version.starts_with("HTTP/1.") => {
+            response.map(|body| TrackedBody::wrap(body, conn, seq))
+        }
+        _ => response,
+    }
 }
 
 fn check_config(config: &WorldConfig) -> Result<(), WorldError> {
@@ -438,7 +462,8 @@ impl ClientWorld {
             config,
             mcp_origin,
             as_origins,
-            log: Log::default(),
+            log: Arc::new(Log::default()),
+            clock: Arc::new(WireClock::default()),
             minters,
             mcp_minter,
             state: Mutex::new(state),
@@ -455,7 +480,17 @@ impl ClientWorld {
                 shared: shared.clone(),
                 origin,
             });
-            running.spawn(listener, router);
+            let tracked = TrackedListener::new(listener, shared.clock.clone(), shared.log.clone());
+            running.spawn_with(move |stopped| async move {
+                axum::serve(
+                    tracked,
+                    router.into_make_service_with_connect_info::<ConnMeta>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+            });
         }
         tracing::info!(mcp = %shared.mcp_url(), seed = shared.config.seed, "client world started");
         Ok(ClientWorld {
@@ -501,7 +536,8 @@ impl ClientWorld {
         &self.shared.config
     }
 
-    /// Every request so far, in arrival order.
+    /// Every request so far, in arrival order (handler order: see [`sent_after_reading`] for
+    /// what the client provably sent after what).
     pub fn log(&self) -> Vec<LoggedRequest> {
         self.shared.log.snapshot()
     }

@@ -223,11 +223,20 @@ pub fn all() -> Vec<ScenarioDef> {
             name: MIGRATION,
             official: "auth/authorization-server-migration",
             covers: &["auth/authorization-server-migration"],
-            summary: "After two authorized requests the PRM lists a second AS and the first AS's tokens are refused",
+            summary: "Two ASes, both with DCR (none or client_secret_basic), each knowing only its own clients; after two authorized requests the PRM lists the second AS and the first AS's tokens get 401 with the PRM URL",
             registration: Registration::Any,
             world: || {
                 let mut w = world();
-                w.auth_servers.push(AsConfig::default());
+                // Both ASes register dynamically (a client must register anew at AS2, CL-MIG-01) and issue a
+                // secret to a client that asks for client_secret_basic, so a secret crossing over is visible; a
+                // client asking for `none` (or an unsupported method) stays public. Each AS knows only its own
+                // clients: AS2 refuses AS1's client_id (400 invalid_client at /authorize, 401 at /token).
+                let as_config = AsConfig {
+                    registration: true,
+                    token_endpoint_auth_methods: vec!["none".into(), "client_secret_basic".into()],
+                    ..AsConfig::default()
+                };
+                w.auth_servers = vec![as_config.clone(), as_config];
                 // initialize and notifications/initialized succeed with AS1's token; tools/list meets the new AS.
                 mcp(&mut w).migrate_after_requests = Some(2);
                 mcp(&mut w).migrate_to = Some(1);

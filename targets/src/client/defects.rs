@@ -95,9 +95,11 @@ client_defects! {
     TokenInQuery = "token-in-query",
         "Also appends `?access_token=<token>` to MCP request URLs.";
     SendTokenToOtherServer = "send-token-to-other-server",
-        "After an authorization-server change, sends the old AS's token once more before re-authorizing.";
+        "After an authorization-server change, sends the old AS's token once more (on a fresh connection) before re-authorizing.";
     IgnoreMigration = "ignore-migration",
         "After an authorization-server change, keeps refreshing at and using the old AS.";
+    ReuseClientAcrossAs = "reuse-client-across-as",
+        "After an authorization-server change, presents the old AS's DCR client_id (and secret) to the new AS instead of registering anew.";
     StrictTokenResponse = "strict-token-response",
         "Fails on unknown token-response members or an access token longer than 1 KiB.";
     UnregisteredRedirect = "unregistered-redirect",
@@ -198,7 +200,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 53);
+        assert_eq!(ClientDefect::ALL.len(), 54);
     }
 
     #[test]

@@ -185,8 +185,17 @@ impl<'e> Client<'e> {
         message: &Message,
         token: Option<&Token>,
     ) -> Result<Response, ClientError> {
+        self.send_with(&self.http, message, token).await
+    }
+
+    async fn send_with(
+        &self,
+        http: &Http,
+        message: &Message,
+        token: Option<&Token>,
+    ) -> Result<Response, ClientError> {
         mcp::post(
-            &self.http,
+            http,
             &self.mcp_url,
             &self.session,
             message,
@@ -292,13 +301,23 @@ impl<'e> Client<'e> {
             if current.as_deref() != Some(issuer.as_str()) {
                 if self.defect.is(ClientDefect::SendTokenToOtherServer) {
                     if let Some(old) = self.grant.as_ref().map(|g| g.access.clone()) {
-                        let _ = self.send(message, Some(&old)).await;
+                        // On a fresh connection, opened after the PRM naming the new AS was read: a
+                        // pooled connection may predate that PRM, and then the server cannot tell
+                        // this request from one sent before the client knew (CL-TOK-03).
+                        let fresh = Http::unpooled()?;
+                        let _ = self.send_with(&fresh, message, Some(&old)).await;
                     }
                 }
+                let old_registration = self
+                    .server
+                    .as_ref()
+                    .map(|s| s.registration.clone())
+                    .filter(|r| r.kind == RegistrationKind::Dynamic)
+                    .filter(|_| self.defect.is(ClientDefect::ReuseClientAcrossAs));
                 // Never send the old AS's tokens to this server again.
                 self.grant = None;
                 self.server = None;
-                self.connect(prm).await?;
+                self.connect_as(prm, old_registration).await?;
                 budget.spend()?;
                 let scope = self.select_scope(challenge, None);
                 return self.authorization_code_flow(scope).await;
@@ -336,6 +355,16 @@ impl<'e> Client<'e> {
     }
 
     async fn connect(&mut self, prm: DiscoveredPrm) -> Result<(), ClientError> {
+        self.connect_as(prm, None).await
+    }
+
+    /// Like [`Client::connect`]; `reuse` (the `reuse-client-across-as` defect) replaces the
+    /// registration at the new AS with another AS's client.
+    async fn connect_as(
+        &mut self,
+        prm: DiscoveredPrm,
+        reuse: Option<ClientRegistration>,
+    ) -> Result<(), ClientError> {
         let issuer = pick_issuer(&prm.metadata, &self.mcp_url, self.defect)?;
         let metadata = fetch_as_metadata(&self.http, &issuer, self.defect).await?;
         let pkce_method = choose_pkce_method(&metadata, self.defect)?;
@@ -348,14 +377,19 @@ impl<'e> Client<'e> {
         let authorization_endpoint =
             endpoint(&metadata.authorization_endpoint, "authorization_endpoint")?;
         let token_endpoint = endpoint(&metadata.token_endpoint, "token_endpoint")?;
-        let registration = register(
-            &self.http,
-            &metadata,
-            &self.env.context,
-            &self.registered_redirect(),
-            self.defect,
-        )
-        .await?;
+        let registration = match reuse {
+            Some(registration) => registration,
+            None => {
+                register(
+                    &self.http,
+                    &metadata,
+                    &self.env.context,
+                    &self.registered_redirect(),
+                    self.defect,
+                )
+                .await?
+            }
+        };
         self.prm = Some(prm);
         self.server = Some(AuthServer {
             issuer,

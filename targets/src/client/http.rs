@@ -56,7 +56,16 @@ pub(crate) struct Http {
 
 impl Http {
     pub fn new() -> Result<Self, ClientError> {
-        let client = reqwest::Client::builder()
+        Self::build(reqwest::Client::builder())
+    }
+
+    /// A client that keeps no idle connections: each request opens a fresh one.
+    pub fn unpooled() -> Result<Self, ClientError> {
+        Self::build(reqwest::Client::builder().pool_max_idle_per_host(0))
+    }
+
+    fn build(builder: reqwest::ClientBuilder) -> Result<Self, ClientError> {
+        let client = builder
             .timeout(HTTP_TIMEOUT)
             .connect_timeout(HTTP_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

@@ -1,4 +1,4 @@
-//! The server-target env contract (ARCHITECTURE.md): how a spawned reference server learns whom to trust.
+//! The server-target env contract (README.md "Testing your MCP server"): how a spawned reference server learns whom to trust.
 //!
 //! Shared by the `todo-server` binary and `mcp-auth-conformance reference-server --env-contract`.
 

@@ -7,8 +7,8 @@ use super::{check, completed_or_error, meta, refusal, ClientCheck};
 use crate::check::{CheckMeta, Evaluation};
 use crate::client::obs::{is_metadata_fetch, ClientObservations, ScenarioObs};
 use crate::client::scenarios::{
-    METADATA_DEFAULT, METADATA_ISSUER_MISMATCH, MIGRATION, PKCE_METHODS_MISSING,
-    PKCE_METHODS_MISSING_OIDC, PKCE_PLAIN_ONLY, RESOURCE_MISMATCH, STATE_TAMPERED, TOKEN_REFRESH,
+    METADATA_DEFAULT, METADATA_ISSUER_MISMATCH, PKCE_METHODS_MISSING, PKCE_METHODS_MISSING_OIDC,
+    PKCE_PLAIN_ONLY, RESOURCE_MISMATCH, STATE_TAMPERED, TOKEN_REFRESH,
 };
 use crate::scenario_or_return;
 
@@ -51,7 +51,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         check(
             meta("CL-PRM-06", "A changed resource_metadata leads to re-discovery", Should, &["RFC 9728 §5.2"],
                 "auth/authorization-server-migration: mid-session the PRM lists a second AS and old tokens get 401 → the client authorizes at the second AS and succeeds."),
-            prm06,
+            super::migration::prm06,
         ),
         check(
             meta("CL-ASM-01", "Both RFC 8414 and OpenID Connect discovery are supported", Must, &["MCP §3", "MCP §4.3"],
@@ -288,64 +288,6 @@ fn prm04(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         None => Evaluation::error(format!("no authorization request at all; {}", s.progress()))
             .with_scenario(s.def.name),
     }
-}
-
-fn prm06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, MIGRATION);
-    let from_as1 = |r: &LoggedRequest, valid: bool| matches!(&r.kind, RequestKind::Mcp { token_issuer: Some(0), token_valid, .. } if *token_valid == valid);
-    let Some(served) = s.log.iter().find(|r| from_as1(r, true) && r.status == 200) else {
-        return Evaluation::error(format!(
-            "the client was never served with a token from the first AS; {}",
-            s.progress()
-        ))
-        .with_scenario(s.def.name);
-    };
-    let Some(refused) = s
-        .log
-        .iter()
-        .find(|r| r.seq > served.seq && from_as1(r, false) && r.status == 401)
-    else {
-        return Evaluation::error(format!(
-            "the client made no request after the migration; {}",
-            s.progress()
-        ))
-        .with_scenario(s.def.name);
-    };
-    let at_as2 = s.log.iter().find(|r| {
-        r.seq > refused.seq && matches!(r.kind, RequestKind::Authorize) && r.origin == Origin::As(1)
-    });
-    let served_after = s.log.iter().any(|r| {
-        r.seq > refused.seq
-            && matches!(
-                &r.kind,
-                RequestKind::Mcp {
-                    token_issuer: Some(1),
-                    token_valid: true,
-                    ..
-                }
-            )
-            && r.status == 200
-    });
-    let expected = "after the migration 401: PRM re-fetched, authorization at the second AS, requests served again";
-    let e = match (at_as2, served_after) {
-        (Some(a), true) => Evaluation::pass(
-            expected,
-            format!("authorized at AS2 (#{}) and served again", a.seq),
-        )
-        .with_evidence([s.id(a)]),
-        (Some(a), false) => Evaluation::violated(
-            m.level,
-            expected,
-            format!("authorized at AS2 (#{}) but never served again", a.seq),
-        )
-        .with_evidence([s.id(a)]),
-        (None, _) => Evaluation::violated(
-            m.level,
-            expected,
-            format!("never authorized at the second AS; {}", s.progress()),
-        ),
-    };
-    e.with_evidence([s.id(refused)])
 }
 
 fn asm01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {

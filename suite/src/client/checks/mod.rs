@@ -2,6 +2,7 @@
 //! the decision point and then made no forbidden request; a client that never got there is `ERROR`.
 
 mod discovery;
+mod migration;
 mod pkce;
 mod request;
 mod session;
@@ -42,6 +43,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(pkce::checks());
     all.extend(request::checks());
     all.extend(session::checks());
+    all.extend(migration::checks());
     all
 }
 

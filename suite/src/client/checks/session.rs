@@ -1,7 +1,7 @@
 //! Tokens in use, refresh, registration and the client's metadata document: CL-TOK-*, CL-RT-*, CL-REG-*,
 //! CL-CIMD-*.
 
-use fake_idp::client_world::{LoggedRequest, Origin, RequestKind};
+use fake_idp::client_world::{LoggedRequest, RequestKind};
 use mcp_auth_reports::Level::{Must, Should};
 use serde_json::Value;
 
@@ -59,8 +59,8 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
         ),
         check(
             meta("CL-TOK-03", "A token from another AS is never sent to the server", Must, &["MCP §9.2"],
-                "auth/authorization-server-migration: once the client has seen the PRM listing the second AS, it never again sends the server a token from the first AS."),
-            tok03,
+                "auth/authorization-server-migration: once the client has read the PRM listing the second AS, no MCP request it provably sent after that (same connection, or a connection opened after the PRM was answered; see checks/migration.rs) carries a token from the first AS."),
+            super::migration::tok03,
         ),
         check(
             meta("CL-TOK-06", "Unknown response members and large tokens are accepted", Must, &["OAuth 2.1 §3.2.3", "RFC 9728 §3.2", "RFC 8414 §3.2"],
@@ -157,40 +157,6 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
             cimd07,
         ),
     ]
-}
-
-fn tok03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let s = scenario_or_return!(o, "auth/authorization-server-migration");
-    let Some(issuer2) = s.issuers.get(1) else {
-        return Evaluation::harness_error("the migration scenario has no second AS");
-    };
-    let learned = s.log.iter().find(|r| {
-        matches!(r.kind, RequestKind::Prm(_)) && r.response_body.contains(issuer2.as_str())
-    });
-    let Some(point) = learned else {
-        return Evaluation::error(format!(
-            "the client never fetched the PRM listing the second AS; {}",
-            s.progress()
-        ))
-        .with_scenario(s.def.name);
-    };
-    super::refusal(
-        m,
-        s,
-        "fetching the PRM that lists the second AS",
-        |r| r.seq == point.seq,
-        "request carrying the first AS's token",
-        |r| {
-            r.origin == Origin::Mcp
-                && matches!(
-                    r.kind,
-                    RequestKind::Mcp {
-                        token_issuer: Some(0),
-                        ..
-                    }
-                )
-        },
-    )
 }
 
 fn rt01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
