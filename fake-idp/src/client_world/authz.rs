@@ -190,19 +190,11 @@ impl Authz<'_> {
             None => (404, String::new()),
         };
         self.shared.log.begin(LoggedRequest {
-            seq: 0,
-            origin: Origin::As(self.i),
-            method: "GET".to_owned(),
-            path: client_id.to_owned(),
-            query: Vec::new(),
             headers: vec![("accept".to_owned(), "application/json".to_owned())],
-            body: String::new(),
-            form: Vec::new(),
             status,
             response_headers: vec![("content-type".to_owned(), "application/json".to_owned())],
             response_body: body.clone(),
-            kind: RequestKind::CimdFetch,
-            wire: None,
+            ..LoggedRequest::new(Origin::As(self.i), "GET", client_id, RequestKind::CimdFetch)
         });
         if status != 200 {
             return Err(CimdError::Status(status));

@@ -186,6 +186,27 @@ pub fn sent_after_reading(
 }
 
 impl LoggedRequest {
+    /// An entry with nothing but its origin, request line and kind: no parameters, headers or
+    /// body, status 0 (not answered yet), no wire facts. The world fills in the rest; tests build
+    /// synthetic logs from it.
+    pub fn new(origin: Origin, method: &str, path: &str, kind: RequestKind) -> Self {
+        LoggedRequest {
+            seq: 0,
+            origin,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: String::new(),
+            form: Vec::new(),
+            status: 0,
+            response_headers: Vec::new(),
+            response_body: String::new(),
+            kind,
+            wire: None,
+        }
+    }
+
     /// The first value of a query parameter.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         first(&self.query, name)
@@ -311,24 +332,14 @@ mod tests {
     /// `written_at`; seq = position in the log.
     fn on(connection: u64, accepted_at: u64, written_at: Option<u64>) -> LoggedRequest {
         LoggedRequest {
-            seq: 0,
-            origin: Origin::Mcp,
-            method: "POST".into(),
-            path: "/mcp".into(),
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: String::new(),
-            form: Vec::new(),
             status: 200,
-            response_headers: Vec::new(),
-            response_body: String::new(),
-            kind: RequestKind::Other,
             wire: Some(Wire {
                 connection,
                 accepted_at,
                 http_version: "HTTP/1.1".into(),
                 response_written_at: written_at,
             }),
+            ..LoggedRequest::new(Origin::Mcp, "POST", "/mcp", RequestKind::Other)
         }
     }
 

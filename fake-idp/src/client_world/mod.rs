@@ -180,19 +180,12 @@ impl Incoming {
 
     fn entry(&self, origin: Origin, wire: Option<log::Wire>) -> LoggedRequest {
         LoggedRequest {
-            seq: 0,
-            origin,
-            method: self.method.clone(),
-            path: self.path.clone(),
             query: self.query.clone(),
             headers: crate::header_pairs(&self.headers),
             body: String::from_utf8_lossy(&self.body).into_owned(),
             form: self.form.clone(),
-            status: 0,
-            response_headers: Vec::new(),
-            response_body: String::new(),
-            kind: RequestKind::Other,
             wire,
+            ..LoggedRequest::new(origin, &self.method, &self.path, RequestKind::Other)
         }
     }
 }

@@ -490,23 +490,14 @@ mod tests {
             let seq = self.0.len();
             self.0.push(LoggedRequest {
                 seq,
-                origin,
-                method: method.into(),
-                path: path.into(),
-                query: Vec::new(),
-                headers: Vec::new(),
-                body: String::new(),
-                form: Vec::new(),
                 status: 200,
-                response_headers: Vec::new(),
-                response_body: String::new(),
-                kind,
                 wire: Some(Wire {
                     connection,
                     accepted_at: accepted,
                     http_version: "HTTP/1.1".into(),
                     response_written_at: Some(1000 + 10 * seq as u64),
                 }),
+                ..LoggedRequest::new(origin, method, path, kind)
             });
             self.0.last_mut().expect("pushed")
         }
@@ -562,6 +553,14 @@ mod tests {
             accepted: u64,
         ) -> &mut LoggedRequest {
             self.push(Origin::As(i), method, path, kind, connection, accepted)
+        }
+
+        /// A token request at the second AS (on a connection opened after the switch).
+        fn token_at_new(&mut self, grant_type: &str) -> &mut LoggedRequest {
+            let kind = RequestKind::Token {
+                grant_type: grant_type.into(),
+            };
+            self.at(NEW, "POST", "/token", kind, 20, 2000)
         }
 
         /// AS1's part of a DCR flow with a confidential client: registration, code, tokens.
@@ -803,16 +802,7 @@ mod tests {
     #[test]
     fn the_first_as_refresh_token_at_the_second_as_warns_without_showing_it() {
         let mut log = migrated();
-        let r = log.at(
-            NEW,
-            "POST",
-            "/token",
-            RequestKind::Token {
-                grant_type: "refresh_token".into(),
-            },
-            20,
-            2000,
-        );
+        let r = log.token_at_new("refresh_token");
         r.status = 400;
         r.form.push(("refresh_token".into(), AS1_REFRESH.into()));
         let e = judge("CL-MIG-01", log);
@@ -827,16 +817,7 @@ mod tests {
     #[test]
     fn the_first_as_secret_in_a_basic_header_at_the_second_as_warns() {
         let mut log = migrated();
-        let r = log.at(
-            NEW,
-            "POST",
-            "/token",
-            RequestKind::Token {
-                grant_type: "authorization_code".into(),
-            },
-            20,
-            2000,
-        );
+        let r = log.token_at_new("authorization_code");
         let basic = STANDARD.encode(format!("{AS1_CLIENT}:{AS1_SECRET}"));
         r.headers
             .push(("authorization".into(), format!("Basic {basic}")));
@@ -858,16 +839,7 @@ mod tests {
     #[test]
     fn the_first_as_code_at_the_second_as_warns() {
         let mut log = migrated();
-        let r = log.at(
-            NEW,
-            "POST",
-            "/token",
-            RequestKind::Token {
-                grant_type: "authorization_code".into(),
-            },
-            20,
-            2000,
-        );
+        let r = log.token_at_new("authorization_code");
         r.form.push(("code".into(), AS1_CODE.into()));
         r.status = 400;
         let e = judge("CL-MIG-01", log);
