@@ -67,6 +67,22 @@ pub use upstream::{UpstreamApi, UpstreamRequest};
 pub use users::{User, Users};
 pub use world::{FakeIdp, FakeIdpBuilder, FakeIdpError, DEFAULT_SEED};
 
+/// How much of a target-controlled body or header value a log keeps (the rest is cut, with a marker).
+pub const RECORD_CAP: usize = 64 * 1024;
+
+/// `text` cut to at most `cap` bytes on a character boundary, with `…[N bytes cut]` when anything was cut: the
+/// one way every log and report bounds what a target sent.
+pub fn cut_text(text: &str, cap: usize) -> String {
+    if text.len() <= cap {
+        return text.to_owned();
+    }
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} bytes cut]", &text[..end], text.len() - end)
+}
+
 /// Every header line as (lowercase name, value), values decoded lossily: the one shape in which the world and
 /// the suite record the headers they saw.
 pub fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
@@ -79,4 +95,17 @@ pub fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod cut_tests {
+    use super::*;
+
+    #[test]
+    fn cut_text_keeps_short_text_and_marks_what_it_cut() {
+        assert_eq!(cut_text("abc", 3), "abc");
+        assert_eq!(cut_text("abcdef", 2), "ab…[4 bytes cut]");
+        // Never inside a UTF-8 sequence: "é" is two bytes.
+        assert_eq!(cut_text("aé", 2), "a…[2 bytes cut]");
+    }
 }

@@ -111,7 +111,13 @@ struct Shared {
     keys: Vec<(Option<String>, DecodingKey)>,
     requests: Mutex<Vec<UpstreamRequest>>,
     changed: watch::Sender<u64>,
+    /// A request arrived after [`REQUEST_LIMIT`] and went unrecorded.
+    overflowed: std::sync::atomic::AtomicBool,
 }
+
+/// How many requests the upstream records. A server that makes more is flooding it: the upstream answers 503
+/// without recording, and the on-behalf-of observations are an ERROR.
+pub const REQUEST_LIMIT: usize = 1_000;
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,6 +175,7 @@ impl UpstreamApi {
             keys: decoding_keys(&jwks),
             requests: Mutex::new(Vec::new()),
             changed: watch::Sender::new(0),
+            overflowed: std::sync::atomic::AtomicBool::new(false),
         });
         let router = Router::new().fallback(handle).with_state(shared.clone());
         let mut listeners = Listeners::default();
@@ -189,6 +196,13 @@ impl UpstreamApi {
     /// The listener's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether the server made more than [`REQUEST_LIMIT`] requests, so that some went unrecorded.
+    pub fn overflowed(&self) -> bool {
+        self.shared
+            .overflowed
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every request so far, in order.
@@ -232,14 +246,23 @@ async fn handle(
     let token = bearer(&headers);
     let seq = {
         let mut requests = shared.requests();
+        if requests.len() >= REQUEST_LIMIT {
+            shared
+                .overflowed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
         let seq = requests.len();
         requests.push(UpstreamRequest {
             seq,
             method: method.to_string(),
             path: uri.path().to_owned(),
             query: uri.query().unwrap_or_default().to_owned(),
-            headers: crate::header_pairs(&headers),
-            body: String::from_utf8_lossy(&body).into_owned(),
+            headers: crate::header_pairs(&headers)
+                .into_iter()
+                .map(|(n, v)| (n, crate::cut_text(&v, crate::RECORD_CAP)))
+                .collect(),
+            body: crate::cut_text(&String::from_utf8_lossy(&body), crate::RECORD_CAP),
             status: 0,
             claims: token
                 .as_deref()

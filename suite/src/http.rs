@@ -353,14 +353,7 @@ fn tokens_in_request(req: &Request) -> Vec<String> {
 }
 
 fn cut(text: &str, cap: usize) -> String {
-    if text.len() <= cap {
-        return text.to_owned();
-    }
-    let mut end = cap;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…[{} bytes cut]", &text[..end], text.len() - end)
+    fake_idp::cut_text(text, cap)
 }
 
 fn classify(e: reqwest::Error, timeout: Duration) -> HttpFailure {

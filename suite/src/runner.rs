@@ -205,7 +205,68 @@ pub fn conclude<O>(
     run.started_at = timer.started_at;
     run.finished_at = now_rfc3339();
     run.duration_ms = timer.started.elapsed().as_millis() as u64;
+    let mut results = results;
+    let mut exchanges = exchanges;
+    bound(&mut results, &mut exchanges);
     Report::new(run, results, exchanges)
+}
+
+/// What a report keeps of a target-controlled string: check texts, header values, bodies.
+pub const TEXT_CAP: usize = 4 * 1024;
+pub const HEADER_CAP: usize = 8 * 1024;
+pub const BODY_CAP: usize = fake_idp::RECORD_CAP;
+/// How many exchanges a report keeps (every check's evidence first, then in order).
+pub const EXCHANGE_LIMIT: usize = 2_000;
+
+/// Bounds everything a target controls before it becomes a report, whatever each role recorded: a target that
+/// sends a 300 KB header or floods the world must not decide the report's size.
+fn bound(results: &mut [CheckResult], exchanges: &mut Vec<mcp_auth_reports::Exchange>) {
+    let cut = |s: &mut String, cap: usize| {
+        if s.len() > cap {
+            *s = fake_idp::cut_text(s, cap);
+        }
+    };
+    for r in results.iter_mut() {
+        cut(&mut r.expected, TEXT_CAP);
+        cut(&mut r.actual, TEXT_CAP);
+        cut(&mut r.message, TEXT_CAP);
+        r.evidence.truncate(50);
+    }
+    if exchanges.len() > EXCHANGE_LIMIT {
+        let cited: std::collections::BTreeSet<&str> = results
+            .iter()
+            .flat_map(|r| r.evidence.iter().map(String::as_str))
+            .collect();
+        let mut kept = 0;
+        exchanges.retain(|e| {
+            let keep = cited.contains(e.id.as_str()) || kept < EXCHANGE_LIMIT;
+            kept += usize::from(keep);
+            keep
+        });
+    }
+    for e in exchanges.iter_mut() {
+        cut(&mut e.request.url, HEADER_CAP);
+        for (_, v) in &mut e.request.headers {
+            cut(v, HEADER_CAP);
+        }
+        if let Some(b) = &mut e.request.body {
+            cut(b, BODY_CAP);
+        }
+        if let Some(resp) = &mut e.response {
+            for (_, v) in &mut resp.headers {
+                cut(v, HEADER_CAP);
+            }
+            if let Some(b) = &mut resp.body {
+                if b.len() > BODY_CAP {
+                    resp.body_truncated = true;
+                }
+                cut(b, BODY_CAP);
+            }
+        }
+        if let Some(err) = &mut e.error {
+            cut(err, TEXT_CAP);
+        }
+    }
 }
 
 /// RFC 3339 UTC timestamp.
@@ -245,6 +306,44 @@ mod tests {
         assert!(s.includes("RS-AUD-01.missing"));
         assert!(!s.includes("RS-JWT-01.attacker-issuer"));
         assert!(Selection::all().includes("anything"));
+    }
+
+    #[test]
+    fn a_target_cannot_decide_the_size_of_a_report() {
+        let huge = "x".repeat(300 * 1024);
+        let mut check = CheckResult::new(
+            "RS-WWW-02",
+            "t",
+            Role::Server,
+            mcp_auth_reports::Level::Must,
+            Verdict::Fail,
+            Vec::new(),
+        );
+        check.actual = format!("challenge `{huge}`");
+        check.evidence = (0..5_000).map(|i| format!("x#{i}")).collect();
+        let mut request = mcp_auth_reports::HttpRequest::new("POST", "http://127.0.0.1:1/mcp");
+        request.body = Some(huge.clone());
+        let mut response = mcp_auth_reports::HttpResponse::new(401);
+        response.headers = vec![("www-authenticate".into(), huge.clone())];
+        response.body = Some(huge.clone());
+        let mut exchange = mcp_auth_reports::Exchange::new("x#0", "flood", request);
+        exchange.response = Some(response);
+        let mut exchanges: Vec<_> = (0..EXCHANGE_LIMIT + 500)
+            .map(|i| {
+                let mut e = exchange.clone();
+                e.id = format!("x#{i}");
+                e
+            })
+            .collect();
+        let mut results = vec![check];
+        bound(&mut results, &mut exchanges);
+        assert!(results[0].actual.len() <= TEXT_CAP + 32);
+        assert!(results[0].actual.ends_with("bytes cut]"));
+        assert_eq!(exchanges.len(), EXCHANGE_LIMIT);
+        let r = exchanges[0].response.as_ref().unwrap();
+        assert!(r.headers[0].1.len() <= HEADER_CAP + 32);
+        assert!(r.body_truncated);
+        assert!(exchanges[0].request.body.as_ref().unwrap().len() <= BODY_CAP + 32);
     }
 
     #[test]

@@ -246,11 +246,16 @@ pub(crate) struct Answer {
     pub(crate) kind: RequestKind,
 }
 
+/// How many requests one world records. A client that makes more is flooding the world: the world answers
+/// 503 without recording, and the run of that scenario is an ERROR (nothing after the limit could be judged).
+pub const LOG_LIMIT: usize = 5_000;
+
 /// The shared log (one per world).
 #[derive(Debug)]
 pub(crate) struct Log {
     entries: Mutex<Vec<LoggedRequest>>,
     changed: watch::Sender<u64>,
+    overflowed: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Log {
@@ -258,6 +263,7 @@ impl Default for Log {
         Log {
             entries: Mutex::new(Vec::new()),
             changed: watch::Sender::new(0),
+            overflowed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -271,16 +277,33 @@ impl Log {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Appends a request (its `seq` is assigned here) and returns its seq.
-    pub(crate) fn begin(&self, mut entry: LoggedRequest) -> usize {
+    /// Appends a request (its `seq` is assigned here, its body and header values are cut to
+    /// [`crate::RECORD_CAP`]) and returns its seq; None once [`LOG_LIMIT`] requests are recorded.
+    pub(crate) fn begin(&self, mut entry: LoggedRequest) -> Option<usize> {
         let seq = {
             let mut entries = self.entries();
+            if entries.len() >= LOG_LIMIT {
+                self.overflowed
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                return None;
+            }
             entry.seq = entries.len();
+            entry.body = crate::cut_text(&entry.body, crate::RECORD_CAP);
+            for (_, value) in &mut entry.headers {
+                if value.len() > crate::RECORD_CAP {
+                    *value = crate::cut_text(value, crate::RECORD_CAP);
+                }
+            }
             entries.push(entry);
             entries.len() - 1
         };
         self.bump();
-        seq
+        Some(seq)
+    }
+
+    /// Whether a request arrived after [`LOG_LIMIT`] and went unrecorded.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflowed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Records when the response to entry `seq` was completely written (wire clock).

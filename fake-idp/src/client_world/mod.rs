@@ -32,7 +32,7 @@ pub use config::{
     AsConfig, IssMode, McpConfig, MetadataLocation, PreRegistered, PrmConfig, PrmLocation,
     StateMode, WorldConfig,
 };
-pub use log::{sent_after_reading, LoggedRequest, Origin, RequestKind, Wire};
+pub use log::{sent_after_reading, LoggedRequest, Origin, RequestKind, Wire, LOG_LIMIT};
 
 use crate::clock::SystemClock;
 use crate::keys::SigningKey;
@@ -308,7 +308,13 @@ async fn serve(State(listener): State<Listener>, request: Request) -> Response {
         form,
     };
     let shared = &listener.shared;
-    let seq = shared.log.begin(incoming.entry(listener.origin, wire));
+    let Some(seq) = shared.log.begin(incoming.entry(listener.origin, wire)) else {
+        return Reply::json(
+            503,
+            &serde_json::json!({"error": "the world's request log is full"}),
+        )
+        .into_response();
+    };
     let (reply, kind) = if readable {
         match listener.origin {
             Origin::Mcp => mcp::handle(shared, &incoming),
@@ -527,6 +533,11 @@ impl ClientWorld {
     /// The configuration the world runs.
     pub fn config(&self) -> &WorldConfig {
         &self.shared.config
+    }
+
+    /// Whether the client made more than [`LOG_LIMIT`] requests, so that some went unrecorded.
+    pub fn log_overflowed(&self) -> bool {
+        self.shared.log.overflowed()
     }
 
     /// Every request so far, in arrival order (handler order: see [`sent_after_reading`] for

@@ -256,7 +256,18 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
         run,
         documents,
     };
+    let flooded = world.log_overflowed();
     world.shutdown().await;
+    if flooded {
+        return Err(ObsError::target(
+            format!(
+                "the client made more than {} requests in {}; the world stopped recording, so nothing it did can be judged",
+                fake_idp::client_world::LOG_LIMIT,
+                def.name
+            ),
+            [],
+        ));
+    }
     if let spawn::ClientExit::SpawnFailed(e) = &obs.run.exit {
         return Err(ObsError::target(
             format!("the client could not be started: {e}"),

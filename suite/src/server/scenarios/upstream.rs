@@ -104,6 +104,15 @@ async fn call(
             arguments,
         )
         .await?;
+    if api.overflowed() {
+        return Err(ObsError::target(
+            format!(
+                "the server made more than {} requests to the upstream API; it stopped recording, so nothing after that can be judged",
+                fake_idp::upstream::REQUEST_LIMIT
+            ),
+            [],
+        ));
+    }
     let received: Vec<UpstreamRequest> = api.requests().into_iter().skip(before).collect();
     let mut exchanges = Vec::new();
     for r in &received {
