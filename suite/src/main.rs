@@ -555,6 +555,22 @@ fn finish(report: &Report, dir: &std::path::Path) -> Result<i32> {
 const TAIL_LINES: usize = 10;
 const TAIL_SCENARIOS: usize = 3;
 
+/// How much of a check's message the terminal shows.
+const TERMINAL_DETAIL: usize = 400;
+
+/// A target-influenced text as one terminal line: control characters escaped, at most [`TERMINAL_DETAIL`] bytes.
+fn terminal_line(text: &str) -> String {
+    let line = escape_controls(text, false);
+    if line.len() <= TERMINAL_DETAIL {
+        return line;
+    }
+    let mut end = TERMINAL_DETAIL;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (the report has the rest)", &line[..end])
+}
+
 fn print_summary(report: &Report) {
     // Scenarios whose client output was already printed, and under which check.
     let mut shown: std::collections::BTreeMap<&str, &str> = Default::default();
@@ -568,13 +584,13 @@ fn print_summary(report: &Report) {
             Verdict::Error => "ERROR",
             Verdict::HarnessError => "HARNESS_ERROR",
         };
-        // Messages may quote the target: one line, control characters escaped.
+        // Messages may quote the target: one line, control characters escaped, and short (the report has it all).
         let detail = if c.verdict == Verdict::Pass {
             String::new()
         } else if c.message.is_empty() {
-            format!(" — {}", escape_controls(&c.actual, false))
+            format!(" — {}", terminal_line(&c.actual))
         } else {
-            format!(" — {}", escape_controls(&c.message, false))
+            format!(" — {}", terminal_line(&c.message))
         };
         println!("{mark} {:<30} {}{detail}", c.id, c.title);
         if c.verdict == Verdict::Error {
@@ -604,7 +620,7 @@ fn print_summary(report: &Report) {
         }
     );
     for n in &report.run.notes {
-        println!("note: {n}");
+        println!("note: {}", terminal_line(n));
     }
 }
 

@@ -213,10 +213,10 @@ pub fn conclude<O>(
 
 /// What a report keeps of a target-controlled string: check texts, header values, bodies.
 pub const TEXT_CAP: usize = 4 * 1024;
-pub const HEADER_CAP: usize = 8 * 1024;
-pub const BODY_CAP: usize = fake_idp::RECORD_CAP;
+pub const HEADER_CAP: usize = 4 * 1024;
+pub const BODY_CAP: usize = 8 * 1024;
 /// How many exchanges a report keeps (every check's evidence first, then in order).
-pub const EXCHANGE_LIMIT: usize = 2_000;
+pub const EXCHANGE_LIMIT: usize = 1_000;
 
 /// Bounds everything a target controls before it becomes a report, whatever each role recorded: a target that
 /// sends a 300 KB header or floods the world must not decide the report's size.

@@ -246,9 +246,12 @@ pub(crate) struct Answer {
     pub(crate) kind: RequestKind,
 }
 
-/// How many requests one world records. A client that makes more is flooding the world: the world answers
-/// 503 without recording, and the run of that scenario is an ERROR (nothing after the limit could be judged).
+/// How many requests one world records, and how many bytes of them. A client that makes more is flooding the
+/// world: the world answers 503 without recording, and the run of that scenario is an ERROR (nothing after the
+/// limit could be judged). Bodies and header values are cut to [`ENTRY_TEXT_CAP`] each as they are recorded.
 pub const LOG_LIMIT: usize = 5_000;
+pub const LOG_BYTES_LIMIT: usize = 8 * 1024 * 1024;
+pub const ENTRY_TEXT_CAP: usize = 16 * 1024;
 
 /// The shared log (one per world).
 #[derive(Debug)]
@@ -256,6 +259,8 @@ pub(crate) struct Log {
     entries: Mutex<Vec<LoggedRequest>>,
     changed: watch::Sender<u64>,
     overflowed: std::sync::atomic::AtomicBool,
+    /// Bytes of request text recorded so far (bodies, header values, paths, queries).
+    bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for Log {
@@ -264,8 +269,15 @@ impl Default for Log {
             entries: Mutex::new(Vec::new()),
             changed: watch::Sender::new(0),
             overflowed: std::sync::atomic::AtomicBool::new(false),
+            bytes: std::sync::atomic::AtomicUsize::new(0),
         }
     }
+}
+
+/// The bytes of request text an entry holds.
+fn entry_bytes(e: &LoggedRequest) -> usize {
+    let pairs = |v: &[(String, String)]| v.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    e.path.len() + e.body.len() + pairs(&e.headers) + pairs(&e.query) + pairs(&e.form)
 }
 
 impl Log {
@@ -277,23 +289,37 @@ impl Log {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Appends a request (its `seq` is assigned here, its body and header values are cut to
-    /// [`crate::RECORD_CAP`]) and returns its seq; None once [`LOG_LIMIT`] requests are recorded.
+    /// Appends a request (its `seq` is assigned here, its body, path, header, query and form values are
+    /// cut to [`ENTRY_TEXT_CAP`]) and returns its seq; None once [`LOG_LIMIT`] requests or
+    /// [`LOG_BYTES_LIMIT`] bytes are recorded.
     pub(crate) fn begin(&self, mut entry: LoggedRequest) -> Option<usize> {
         let seq = {
             let mut entries = self.entries();
-            if entries.len() >= LOG_LIMIT {
+            let cut = |s: &mut String| {
+                if s.len() > ENTRY_TEXT_CAP {
+                    *s = crate::cut_text(s, ENTRY_TEXT_CAP);
+                }
+            };
+            cut(&mut entry.body);
+            cut(&mut entry.path);
+            for (_, value) in entry
+                .headers
+                .iter_mut()
+                .chain(entry.query.iter_mut())
+                .chain(entry.form.iter_mut())
+            {
+                cut(value);
+            }
+            let size = entry_bytes(&entry);
+            let total = self.bytes.load(std::sync::atomic::Ordering::SeqCst);
+            if entries.len() >= LOG_LIMIT || total + size > LOG_BYTES_LIMIT {
                 self.overflowed
                     .store(true, std::sync::atomic::Ordering::SeqCst);
                 return None;
             }
+            self.bytes
+                .fetch_add(size, std::sync::atomic::Ordering::SeqCst);
             entry.seq = entries.len();
-            entry.body = crate::cut_text(&entry.body, crate::RECORD_CAP);
-            for (_, value) in &mut entry.headers {
-                if value.len() > crate::RECORD_CAP {
-                    *value = crate::cut_text(value, crate::RECORD_CAP);
-                }
-            }
             entries.push(entry);
             entries.len() - 1
         };
@@ -350,6 +376,49 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request_with_body(body: String) -> LoggedRequest {
+        LoggedRequest {
+            body,
+            ..LoggedRequest::new(Origin::Mcp, "POST", "/mcp", RequestKind::Other)
+        }
+    }
+
+    #[test]
+    fn a_recorded_body_is_cut_to_the_entry_cap() {
+        let log = Log::default();
+        let seq = log
+            .begin(request_with_body("x".repeat(1024 * 1024)))
+            .unwrap();
+        let body = &log.snapshot()[seq].body;
+        assert!(body.len() < ENTRY_TEXT_CAP + 32, "{}", body.len());
+        assert!(body.ends_with("bytes cut]"));
+    }
+
+    #[test]
+    fn the_log_stops_recording_at_its_entry_limit_and_says_so() {
+        let log = Log::default();
+        for _ in 0..LOG_LIMIT {
+            assert!(log.begin(request_with_body(String::new())).is_some());
+        }
+        assert!(!log.overflowed());
+        assert!(log.begin(request_with_body(String::new())).is_none());
+        assert!(log.overflowed());
+        assert_eq!(log.snapshot().len(), LOG_LIMIT);
+    }
+
+    #[test]
+    fn the_log_stops_recording_at_its_byte_limit() {
+        let log = Log::default();
+        let big = "x".repeat(ENTRY_TEXT_CAP);
+        let fit = LOG_BYTES_LIMIT / (ENTRY_TEXT_CAP + 4);
+        for _ in 0..fit {
+            assert!(log.begin(request_with_body(big.clone())).is_some());
+        }
+        let more = (0..1_000).all(|_| log.begin(request_with_body(big.clone())).is_some());
+        assert!(!more);
+        assert!(log.overflowed());
+    }
 
     /// A logged request on `connection` (accepted at `accepted_at`), its response written at
     /// `written_at`; seq = position in the log.

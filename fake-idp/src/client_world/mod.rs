@@ -32,7 +32,10 @@ pub use config::{
     AsConfig, IssMode, McpConfig, MetadataLocation, PreRegistered, PrmConfig, PrmLocation,
     StateMode, WorldConfig,
 };
-pub use log::{sent_after_reading, LoggedRequest, Origin, RequestKind, Wire, LOG_LIMIT};
+pub use log::{
+    sent_after_reading, LoggedRequest, Origin, RequestKind, Wire, ENTRY_TEXT_CAP, LOG_BYTES_LIMIT,
+    LOG_LIMIT,
+};
 
 use crate::clock::SystemClock;
 use crate::keys::SigningKey;
@@ -535,7 +538,8 @@ impl ClientWorld {
         &self.shared.config
     }
 
-    /// Whether the client made more than [`LOG_LIMIT`] requests, so that some went unrecorded.
+    /// Whether the client made more than [`LOG_LIMIT`] requests (or [`LOG_BYTES_LIMIT`] bytes of them),
+    /// so that some went unrecorded.
     pub fn log_overflowed(&self) -> bool {
         self.shared.log.overflowed()
     }

@@ -261,9 +261,10 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
     if flooded {
         return Err(ObsError::target(
             format!(
-                "the client made more than {} requests in {}; the world stopped recording, so nothing it did can be judged",
+                "the client flooded {}: more than {} requests or {} MiB of them; the world stopped recording, so nothing it did can be judged",
+                def.name,
                 fake_idp::client_world::LOG_LIMIT,
-                def.name
+                fake_idp::client_world::LOG_BYTES_LIMIT / (1024 * 1024)
             ),
             [],
         ));
@@ -329,11 +330,22 @@ fn origin_of(url: &str) -> String {
 }
 
 /// The log as report exchanges (`<scenario>#<seq>`), secrets redacted.
+/// How many of a scenario's requests become report exchanges: the first ones and the last ones (a flooding client
+/// must not decide the report's size or the suite's memory).
+const EXCHANGES_HEAD: usize = 300;
+const EXCHANGES_TAIL: usize = 100;
+
 fn to_exchanges(s: &ScenarioObs) -> Vec<Exchange> {
     let secrets = secrets_of(&s.log);
-    let red = |t: &str| evidence::redact_all(t, &secrets);
+    let red = |t: &str| evidence::redact_all(&fake_idp::cut_text(t, runner::BODY_CAP), &secrets);
+    let tail_from = s
+        .log
+        .len()
+        .saturating_sub(EXCHANGES_TAIL)
+        .max(EXCHANGES_HEAD);
     s.log
         .iter()
+        .filter(|r| r.seq < EXCHANGES_HEAD || r.seq >= tail_from)
         .map(|r| {
             let query = if r.query.is_empty() {
                 String::new()
