@@ -287,7 +287,8 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The cause may quote a target (a URL, a server's error text): one line, escaped.
+            eprintln!("error: {}", escape_controls(&format!("{e:#}"), false));
             ExitCode::from(exit::USAGE_OR_HARNESS as u8)
         }
     }
@@ -456,7 +457,7 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             let e = interop::load_expectation(&expected).map_err(anyhow::Error::msg)?;
             let c = interop::compare(&r, &e);
             for d in c.differences.iter().chain(c.unexplained.iter()) {
-                println!("{}: {d}", e.target);
+                println!("{}: {}", e.target, terminal_line(d));
             }
             if c.ok() {
                 println!("{}: {} checks as expected", e.target, r.checks.len());
@@ -536,7 +537,7 @@ async fn open_url(url: &str) -> Result<i32> {
         .send()
         .await
         .with_context(|| format!("opening {url}"))?;
-    eprintln!("open-url: {url} → {}", resp.status());
+    eprintln!("open-url: {} → {}", terminal_line(url), resp.status());
     Ok(exit::OK)
 }
 
