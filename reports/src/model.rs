@@ -578,7 +578,7 @@ impl HttpResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TokenEvidence {
-    /// `prefix…suffix` of the value.
+    /// The mask shown for the value: its length and a SHA-256 prefix, nothing of the value itself.
     pub redacted: String,
     pub length: usize,
     /// Lowercase hex SHA-256 of the full value, so two reports can prove the same token appeared.
