@@ -146,17 +146,18 @@ fn harvest_json(v: &Value, secret: bool, out: &mut BTreeSet<String>) {
 }
 
 /// Every (file, secret) where a secret appears whole, the secret shown by its length and start only.
-fn leaks(report: &Report, secrets: &BTreeSet<String>) -> Vec<String> {
+fn leaks(report: &Report, secrets: &BTreeSet<String>) -> Vec<(String, String)> {
     let files = rendered(report);
     let mut found = Vec::new();
     for s in secrets {
         for (name, text) in &files {
             if text.contains(s.as_str()) {
-                found.push(format!(
-                    "{name}: {}… ({} chars)",
+                let shown = format!(
+                    "{}… ({} chars)",
                     s.chars().take(4).collect::<String>(),
                     s.len()
-                ));
+                );
+                found.push((name.to_string(), shown));
             }
         }
     }
@@ -170,17 +171,23 @@ fn assert_no_leak(role: &str, report: &Report, secrets: &BTreeSet<String>) {
         secrets.len()
     );
     let leaked = leaks(report, secrets);
+    let distinct: BTreeSet<&String> = leaked.iter().map(|(_, s)| s).collect();
     eprintln!(
-        "{role}: {} secrets scanned, {} leaks",
+        "{role}: {} secrets scanned, {} appear whole ({} places)",
         secrets.len(),
+        distinct.len(),
         leaked.len()
     );
     assert!(
         leaked.is_empty(),
         "{role}: {} of {} secrets appear whole in the report:\n{}",
-        leaked.len(),
+        distinct.len(),
         secrets.len(),
-        leaked.join("\n")
+        leaked
+            .iter()
+            .map(|(file, s)| format!("{file}: {s}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
