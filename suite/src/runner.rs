@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use mcp_auth_reports::{CheckResult, Report, Role, RunInfo, TargetInfo, Verdict};
+use mcp_auth_reports::{CheckResult, Report, Role, RunInfo, TargetInfo, TargetRun, Verdict};
 use serde::Deserialize;
 
 use crate::check::{Check, CheckMeta, Evaluation};
@@ -190,7 +190,7 @@ impl RunTimer {
 ///
 /// The one place every exchange of every role passes before a report stores it: the log is sealed here
 /// ([`EvidenceLog::sealed`]: redaction by structure, then every known secret wherever it appears), and the
-/// checks' texts and the run notes get the same known-value net. The checks judged the raw observations.
+/// checks' texts, the run notes and the target runs' output get the same known-value net. The checks judged the raw observations.
 #[allow(clippy::too_many_arguments)]
 pub fn conclude<O>(
     mut run: RunInfo,
@@ -200,6 +200,7 @@ pub fn conclude<O>(
     selection: &Selection,
     baseline: &Baseline,
     log: &EvidenceLog,
+    mut target_runs: Vec<TargetRun>,
 ) -> Report {
     let mut results = match observed {
         Ok(obs) => judge(checks, &obs, selection, baseline),
@@ -220,7 +221,12 @@ pub fn conclude<O>(
     for note in &mut run.notes {
         *note = redact::redact_known(note, &secrets);
     }
-    Report::new(run, results, exchanges)
+    for t in &mut target_runs {
+        t.output = redact::redact_known(&t.output, &secrets);
+    }
+    let mut report = Report::new(run, results, exchanges);
+    report.target_runs = target_runs;
+    report
 }
 
 /// RFC 3339 UTC timestamp.

@@ -103,6 +103,7 @@ pub async fn run_with_evidence(opts: &AuthzOptions) -> (Report, EvidenceLog) {
         &opts.selection,
         &opts.baseline,
         &log,
+        Vec::new(),
     );
     (report, log)
 }

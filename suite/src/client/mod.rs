@@ -195,7 +195,7 @@ pub async fn run_with_evidence(opts: &ClientOptions) -> (Report, EvidenceLog) {
     }
     // Each client run with its output (redacted, capped), whatever the checks make of it.
     let target_runs = obs.runs().map(ScenarioObs::target_run).collect();
-    let mut report = runner::conclude(
+    let report = runner::conclude(
         run,
         timer,
         &registry,
@@ -203,8 +203,8 @@ pub async fn run_with_evidence(opts: &ClientOptions) -> (Report, EvidenceLog) {
         &opts.selection,
         &opts.baseline,
         &log,
+        target_runs,
     );
-    report.target_runs = target_runs;
     (report, log)
 }
 

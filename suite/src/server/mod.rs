@@ -97,6 +97,7 @@ pub async fn run_with_evidence(opts: &ServerOptions) -> (Report, EvidenceLog) {
         &opts.selection,
         &opts.baseline,
         &log,
+        Vec::new(),
     );
     (report, log)
 }
