@@ -127,7 +127,7 @@ impl Scenario {
     }
 }
 
-/// Shows a secret without revealing it: its length and a SHA-256 prefix ([`crate::redact::mask`]).
+/// Shows a secret without revealing it: its length and, when long, a SHA-256 prefix ([`crate::redact::mask`]).
 pub fn redact(value: &str) -> String {
     crate::redact::mask(value)
 }
@@ -181,9 +181,7 @@ mod tests {
 
     #[test]
     fn short_secrets_show_neither_prefix_nor_suffix() {
-        let r = redact("abc123");
-        assert!(r.starts_with("[redacted 6 chars sha256:"), "{r}");
-        assert!(!r.contains("abc") && !r.contains("123"), "{r}");
+        assert_eq!(redact("abc123"), "[redacted 6 chars]");
     }
 
     #[test]

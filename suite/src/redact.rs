@@ -3,10 +3,10 @@
 //! Every exchange of every role passes [`seal`] before it is stored in a report ([`crate::runner::conclude`] is
 //! the only caller). Observations and checks keep the raw values; only the stored copy is redacted.
 //!
-//! A secret is replaced by a [`mask`] that keeps its length and the first 12 hex digits of its SHA-256 (so a
-//! reader can see that two exchanges carried the same value), never the value, a prefix or a suffix of it, or a
-//! JWT's signature. JWTs also get a [`TokenEvidence`] entry with the decoded header and claims. Where secrets
-//! are found:
+//! A secret is replaced by a [`mask`] that keeps its length and, for values of at least [`HASHED_MIN_LEN`]
+//! characters, the first 12 hex digits of its SHA-256 (so a reader can see that two exchanges carried the same
+//! value); never the value, a prefix or a suffix of it, or a JWT's signature. Those values also get a
+//! [`TokenEvidence`] entry, with the decoded header and claims for a JWT. Where secrets are found:
 //!
 //! - JSON bodies, at any depth: the string values under a member named in [`SECRET_NAMES`] (also inside arrays
 //!   and objects under that member);
@@ -58,16 +58,23 @@ pub fn is_secret_name(name: &str) -> bool {
     SECRET_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
-/// How a secret is shown: length and a SHA-256 prefix, nothing of the value.
+/// Secrets at least this long are shown with a SHA-256 prefix (and get token evidence with the full hash); a
+/// shorter one (a password, a short code) by its length only, since a hash of a short value can be brute-forced.
+pub const HASHED_MIN_LEN: usize = 32;
+
+/// How a secret is shown: its length and, when it is long enough, a SHA-256 prefix; nothing of the value.
 pub fn mask(value: &str) -> String {
+    let len = value.chars().count();
+    if len < HASHED_MIN_LEN {
+        return format!("[redacted {len} chars]");
+    }
     let kind = if decode_jwt(value).is_some() {
         "JWT "
     } else {
         ""
     };
     format!(
-        "[redacted {kind}{} chars sha256:{}]",
-        value.chars().count(),
+        "[redacted {kind}{len} chars sha256:{}]",
         &sha256_hex(value)[..12]
     )
 }
@@ -142,8 +149,12 @@ pub fn seal(
             }
             e.error = e.error.as_deref().map(|t| net.apply(t));
             e.purpose = net.apply(&e.purpose);
-            let mut tokens: Vec<TokenEvidence> =
-                found.0.iter().map(|v| token_evidence(v)).collect();
+            let mut tokens: Vec<TokenEvidence> = found
+                .0
+                .iter()
+                .filter(|v| v.chars().count() >= HASHED_MIN_LEN)
+                .map(|v| token_evidence(v))
+                .collect();
             for t in std::mem::take(&mut e.tokens) {
                 if !tokens.iter().any(|k| k.sha256 == t.sha256) {
                     tokens.push(t);
@@ -541,22 +552,21 @@ mod tests {
 
     #[test]
     fn a_mask_keeps_the_length_and_a_sha256_prefix() {
-        let m = mask("opaque-refresh-token-42");
+        let t = "opaque-refresh-token-0123456789abcdef";
         assert_eq!(
-            m,
-            format!(
-                "[redacted 23 chars sha256:{}]",
-                &sha256_hex("opaque-refresh-token-42")[..12]
-            )
+            mask(t),
+            format!("[redacted 37 chars sha256:{}]", &sha256_hex(t)[..12])
         );
         assert!(mask(&jwt("alice")).starts_with("[redacted JWT "));
     }
 
     #[test]
-    fn a_short_secret_gets_no_prefix_or_suffix() {
-        let (out, _) = body("code=Ab12&state=xyz");
-        assert!(!out.contains("Ab") && !out.contains("12&"), "{out}");
-        assert!(out.starts_with("code=[redacted 4 chars sha256:"), "{out}");
+    fn a_short_secret_shows_its_length_only() {
+        let (out, _) = body("code=Ab12&password=hunter2-pass&state=xyz");
+        assert_eq!(
+            out,
+            "code=[redacted 4 chars]&password=[redacted 12 chars]&state=xyz"
+        );
     }
 
     #[test]
@@ -684,17 +694,16 @@ mod tests {
 
     #[test]
     fn sealing_masks_echoed_secrets_everywhere_and_cuts_after_redacting() {
+        const RT: &str = "refresh-secret-1-0123456789abcdef";
         let mut token_req = HttpRequest::new("POST", "http://127.0.0.1/token");
-        token_req.body = Some("grant_type=refresh_token&refresh_token=refresh-secret-1".into());
+        token_req.body = Some(format!("grant_type=refresh_token&refresh_token={RT}"));
         let mut token = Exchange::new("t#1", "refresh", token_req);
         let mut resp = HttpResponse::new(400);
         // Cut first, the body would keep `refresh-se`, a prefix of the secret.
-        resp.body = Some(format!(
-            "<p>{}refresh-secret-1 was revoked</p>",
-            "y".repeat(20)
-        ));
+        resp.body = Some(format!("<p>{}{RT} was revoked</p>", "y".repeat(17)));
         resp.headers = vec![("x-debug".into(), "login as registered-pw".into())];
         token.response = Some(resp);
+        token.request.headers = vec![("authorization".into(), "Basic c2hvcnQ6cHc=".into())];
         let known: BTreeSet<String> = ["registered-pw".to_owned()].into();
         let (sealed, all) = seal(&[token], &known, 30);
         let resp = sealed[0].response.as_ref().unwrap();
@@ -705,8 +714,9 @@ mod tests {
             resp.headers[0].1,
             format!("login as {}", mask("registered-pw"))
         );
-        assert!(all.contains("refresh-secret-1") && all.contains("registered-pw"));
+        assert!(all.contains(RT) && all.contains("registered-pw"));
+        // The short Basic credential is masked but gets no token evidence (no hash of a short value).
         assert_eq!(sealed[0].tokens.len(), 1);
-        assert_eq!(sealed[0].tokens[0].sha256, sha256_hex("refresh-secret-1"));
+        assert_eq!(sealed[0].tokens[0].sha256, sha256_hex(RT));
     }
 }
