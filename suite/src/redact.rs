@@ -17,7 +17,10 @@
 //! - anywhere: a string shaped like a JWT (`eyJ…` header that decodes to JSON, three segments);
 //! - anywhere, as a second net: every value found above in any exchange of the run, and every secret the
 //!   suite registered ([`crate::evidence::EvidenceLog::register_secret`]), wherever it appears whole (an
-//!   error message, an HTML page).
+//!   error message, an HTML page); `runner::conclude` casts the same net over the checks' texts, the run notes
+//!   and the client runs' output.
+//!
+//! `state` is not a secret and stays readable.
 
 use std::collections::BTreeSet;
 
@@ -25,7 +28,8 @@ use mcp_auth_reports::{Exchange, TokenEvidence};
 
 use crate::evidence::{decode_jwt, sha256_hex};
 
-/// Member, parameter and cookie-less names whose values are secrets: the one list.
+/// JSON member and form, query and fragment parameter names whose values are secrets: the one list (every
+/// other place asks [`is_secret_name`] or reads this).
 pub const SECRET_NAMES: &[&str] = &[
     "access_token",
     "refresh_token",
@@ -52,6 +56,10 @@ const URL_HEADERS: &[&str] = &["location", "content-location"];
 /// The shortest value a name-based rule treats as a secret: shorter values (`code=1`) are kept, and the
 /// known-value net ignores them too.
 const MIN_SECRET_LEN: usize = 4;
+
+/// The shortest value found by structure that the known-value net then hides everywhere: a short one (a cookie
+/// `consent=true`) would blot out ordinary words of every exchange.
+const NET_MIN_FOUND_LEN: usize = 8;
 
 /// Whether `name` (a JSON member, form/query parameter) holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
@@ -124,7 +132,13 @@ pub fn seal(
     for e in exchanges {
         let mut found = Found::default();
         let redacted = redact_exchange(e, &mut found);
-        all.extend(found.0.iter().cloned());
+        all.extend(
+            found
+                .0
+                .iter()
+                .filter(|v| v.len() >= NET_MIN_FOUND_LEN)
+                .cloned(),
+        );
         structural.push((redacted, found));
     }
     let net = Net::new(&all);
@@ -216,8 +230,8 @@ pub fn redact_header(name: &str, value: &str, found: &mut Found) -> String {
     }
 }
 
-/// `Scheme credentials` (or bare credentials): every credential word masked, the scheme and `k=v` framing of
-/// schemes like `Digest` kept only when the value is not itself secret-shaped.
+/// `Scheme credentials`: the scheme kept, every credential word masked. A bare value (a DPoP proof) is masked
+/// whole, unless it is a lone scheme word (`Bearer`, the empty-token stimulus).
 fn redact_credentials(value: &str, found: &mut Found) -> String {
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -718,5 +732,22 @@ mod tests {
         // The short Basic credential is masked but gets no token evidence (no hash of a short value).
         assert_eq!(sealed[0].tokens.len(), 1);
         assert_eq!(sealed[0].tokens[0].sha256, sha256_hex(RT));
+    }
+
+    #[test]
+    fn a_short_value_found_by_structure_does_not_blot_out_ordinary_words() {
+        let mut resp = HttpResponse::new(200);
+        resp.headers = vec![("set-cookie".into(), "consent=true; Path=/".into())];
+        resp.body = Some(r#"{"cimd_supported":true}"#.into());
+        let mut e = Exchange::new(
+            "c#1",
+            "cookie",
+            HttpRequest::new("GET", "http://127.0.0.1/"),
+        );
+        e.response = Some(resp);
+        let (sealed, _) = seal(&[e], &BTreeSet::new(), 1024);
+        let resp = sealed[0].response.as_ref().unwrap();
+        assert_eq!(resp.headers[0].1, "consent=[redacted 4 chars]; Path=/");
+        assert_eq!(resp.body.as_deref(), Some(r#"{"cimd_supported":true}"#));
     }
 }
