@@ -331,6 +331,19 @@ async fn token(body: String) -> Response {
         )
             .into_response();
     }
+    if !body.contains("code_verifier=") {
+        // A page that echoes a secret it issued elsewhere: only the known-value net can find it here.
+        let page = format!(
+            "<html><body><p>No verifier. Your earlier refresh token was {}.</p></body></html>",
+            marker("refresh_token")
+        );
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/html")],
+            page,
+        )
+            .into_response();
+    }
     Json(json!({
         "access_token": marker("access token (JWT)"),
         "token_type": "Bearer",
@@ -377,6 +390,14 @@ async fn a_hostile_as_hiding_secrets_in_odd_places_leaks_none_into_the_report() 
         assert!(raw.contains(&m), "the run never received the {what}");
         assert!(!report_json.contains(&m), "the {what} reached report.json");
     }
+    assert!(
+        log.snapshot().iter().any(|e| e
+            .response
+            .as_ref()
+            .and_then(|r| r.body.as_deref())
+            .is_some_and(|b| b.starts_with("<html>") && b.contains(&marker("refresh_token")))),
+        "the run never received the HTML page echoing the refresh token"
+    );
     let mut secrets = secrets_seen(&log);
     secrets.extend(markers().into_iter().map(|(_, m)| m));
     assert_no_leak("hostile authz", &report, &secrets);
