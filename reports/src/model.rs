@@ -511,7 +511,8 @@ pub struct Exchange {
     /// Transport error, timeout or body-cap violation, when there is no complete response.
     pub error: Option<String>,
     pub duration_ms: u64,
-    /// Tokens that appeared in the exchange, redacted and (for JWTs) decoded.
+    /// The secrets of at least 32 characters found in the exchange (tokens, codes, client secrets): masked,
+    /// hashed and, for JWTs, decoded.
     pub tokens: Vec<TokenEvidence>,
 }
 
