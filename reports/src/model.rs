@@ -511,7 +511,8 @@ pub struct Exchange {
     /// Transport error, timeout or body-cap violation, when there is no complete response.
     pub error: Option<String>,
     pub duration_ms: u64,
-    /// Tokens that appeared in the exchange, redacted and (for JWTs) decoded.
+    /// The secrets of at least 32 characters found in the exchange (tokens, codes, client secrets): masked,
+    /// hashed and, for JWTs, decoded.
     pub tokens: Vec<TokenEvidence>,
 }
 
@@ -578,7 +579,7 @@ impl HttpResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TokenEvidence {
-    /// `prefix…suffix` of the value.
+    /// The mask shown for the value: its length and a SHA-256 prefix, nothing of the value itself.
     pub redacted: String,
     pub length: usize,
     /// Lowercase hex SHA-256 of the full value, so two reports can prove the same token appeared.

@@ -1,7 +1,8 @@
 //! Evidence: every HTTP exchange recorded once, secrets redacted, JWTs decoded.
 //!
-//! Token values never reach a report. Each token is shown as `prefix…suffix` with its length and SHA-256, so a
-//! reader can prove that the same token appeared in two places without seeing it.
+//! Token values never reach a report: [`EvidenceLog::sealed`] redacts every exchange by structure
+//! ([`crate::redact`]), showing each secret as its length and a SHA-256 prefix, so a reader can prove that the
+//! same token appeared in two places without seeing it.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,29 +13,77 @@ use base64::Engine as _;
 use mcp_auth_reports::{Exchange, TokenEvidence};
 use sha2::{Digest, Sha256};
 
-/// All exchanges of a run, shared by every scenario.
+/// All exchanges of a run, shared by every scenario, as they happened (raw: checks may read them); with the
+/// secrets the suite registered. A report stores only [`EvidenceLog::sealed`].
 #[derive(Debug, Clone, Default)]
 pub struct EvidenceLog {
-    inner: Arc<Mutex<Vec<Exchange>>>,
+    inner: Arc<Mutex<LogInner>>,
 }
+
+#[derive(Debug)]
+struct LogInner {
+    exchanges: Vec<Exchange>,
+    secrets: BTreeSet<String>,
+    record_cap: usize,
+}
+
+impl Default for LogInner {
+    fn default() -> Self {
+        LogInner {
+            exchanges: Vec::new(),
+            secrets: BTreeSet::new(),
+            record_cap: RECORD_CAP,
+        }
+    }
+}
+
+/// How much of a body a report keeps by default, in bytes.
+pub const RECORD_CAP: usize = 8 * 1024;
 
 impl EvidenceLog {
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Records an exchange as it happened: the report's copy is redacted by [`EvidenceLog::sealed`].
     pub fn push(&self, exchange: Exchange) {
-        self.lock().push(exchange);
+        self.lock().exchanges.push(exchange);
     }
 
-    /// The exchanges recorded so far, sorted by id for a stable report.
+    /// Registers a secret the suite knows (a minted token, a password): the report hides it wherever it
+    /// appears, also where no structural rule would find it.
+    pub fn register_secret(&self, secret: &str) {
+        self.lock().secrets.insert(secret.to_owned());
+    }
+
+    /// The secrets registered so far.
+    pub fn secrets(&self) -> BTreeSet<String> {
+        self.lock().secrets.clone()
+    }
+
+    /// How much of each body the report keeps.
+    pub fn set_record_cap(&self, cap: usize) {
+        self.lock().record_cap = cap;
+    }
+
+    /// The exchanges recorded so far, raw, sorted by id.
     pub fn snapshot(&self) -> Vec<Exchange> {
-        let mut all = self.lock().clone();
+        let mut all = self.lock().exchanges.clone();
         all.sort_by_key(|e| natural_key(&e.id));
         all
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Exchange>> {
+    /// The exchanges as a report stores them: redacted ([`crate::redact::seal`]) and cut, sorted by id; with
+    /// every secret known (registered or found in any exchange).
+    pub fn sealed(&self) -> (Vec<Exchange>, BTreeSet<String>) {
+        let (secrets, cap) = {
+            let inner = self.lock();
+            (inner.secrets.clone(), inner.record_cap)
+        };
+        crate::redact::seal(&self.snapshot(), &secrets, cap)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LogInner> {
         // A poisoned log still holds valid exchanges: keep going rather than lose the evidence.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -78,15 +127,9 @@ impl Scenario {
     }
 }
 
-/// Shows a secret without revealing it.
+/// Shows a secret without revealing it: its length and, when long, a SHA-256 prefix ([`crate::redact::mask`]).
 pub fn redact(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() <= 16 {
-        return format!("[redacted {} chars]", chars.len());
-    }
-    let head: String = chars[..8].iter().collect();
-    let tail: String = chars[chars.len() - 6..].iter().collect();
-    format!("{head}…{tail}")
+    crate::redact::mask(value)
 }
 
 /// Lowercase hex SHA-256.
@@ -97,14 +140,9 @@ pub fn sha256_hex(value: &str) -> String {
         .collect()
 }
 
-/// Evidence for one token: redacted, hashed, and decoded when it is a JWT.
+/// Evidence for one token: masked, hashed, and decoded when it is a JWT.
 pub fn token_evidence(token: &str) -> TokenEvidence {
-    let mut ev = TokenEvidence::new(redact(token), token.len(), sha256_hex(token));
-    if let Some((header, claims)) = decode_jwt(token) {
-        ev.jwt_header = Some(header);
-        ev.jwt_claims = Some(claims);
-    }
-    ev
+    crate::redact::token_evidence(token)
 }
 
 /// Decodes the header and claims of a compact JWS without verifying anything.
@@ -120,18 +158,9 @@ pub fn decode_jwt(token: &str) -> Option<(serde_json::Value, serde_json::Value)>
     Some((decode(header)?, decode(payload)?))
 }
 
-/// Replaces every occurrence of every secret in `text`.
+/// Replaces every occurrence of every secret in `text` (the known-value net, [`crate::redact::redact_known`]).
 pub fn redact_all(text: &str, secrets: &BTreeSet<String>) -> String {
-    let mut out = text.to_owned();
-    // Longest first, so a secret that contains another is replaced whole.
-    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 4).collect();
-    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for s in ordered {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), &redact(s));
-        }
-    }
-    out
+    crate::redact::redact_known(text, secrets)
 }
 
 #[cfg(test)]
@@ -139,14 +168,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redaction_keeps_a_prefix_and_suffix_only() {
-        let r = redact("eyJhbGciOiJSUzI1NiJ9.payload.signature-bytes");
-        assert_eq!(r, "eyJhbGci…-bytes");
+    fn redaction_keeps_the_length_and_a_hash_prefix_only() {
+        let r = redact("opaque-refresh-token-value-0123456789");
+        assert_eq!(
+            r,
+            format!(
+                "[redacted 37 chars sha256:{}]",
+                &sha256_hex("opaque-refresh-token-value-0123456789")[..12]
+            )
+        );
     }
 
     #[test]
-    fn short_secrets_are_hidden_entirely() {
-        assert_eq!(redact("abc"), "[redacted 3 chars]");
+    fn short_secrets_show_neither_prefix_nor_suffix() {
+        assert_eq!(redact("abc123"), "[redacted 6 chars]");
     }
 
     #[test]
@@ -169,7 +204,7 @@ mod tests {
             &secrets,
         );
         assert!(!out.contains("s3cr3t-token-value-123"));
-        assert_eq!(out.matches('…').count(), 2);
+        assert_eq!(out.matches("[redacted ").count(), 2);
     }
 
     #[test]

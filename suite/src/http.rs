@@ -1,18 +1,17 @@
 //! The suite's one HTTP client: a timeout and a body cap on every call, no redirects followed, no proxies
-//! from the environment, every exchange recorded as evidence with its secrets redacted.
+//! from the environment, every exchange recorded as evidence (redacted when the report is sealed).
 //!
 //! Hosts under the reserved test domain `conformance.test` resolve to 127.0.0.1, so a target can be
 //! addressed by a non-loopback *name* (to exercise the https rules) without traffic leaving the machine.
 
-use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mcp_auth_reports::{Exchange, HttpRequest, HttpResponse};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::evidence::{self, EvidenceLog, Scenario};
+use crate::evidence::{EvidenceLog, Scenario};
 
 /// The reserved domain whose hosts resolve to loopback.
 pub const TEST_DOMAIN: &str = "conformance.test";
@@ -24,7 +23,7 @@ pub struct Limits {
     pub timeout: Duration,
     /// Bodies longer than this are cut off and the exchange fails.
     pub body_cap: usize,
-    /// How much of a body the evidence keeps.
+    /// How much of a body the report keeps (the exchange is recorded whole and cut when sealed).
     pub record_cap: usize,
 }
 
@@ -154,7 +153,6 @@ pub struct Http {
     client: reqwest::Client,
     limits: Limits,
     log: EvidenceLog,
-    secrets: Arc<Mutex<BTreeSet<String>>>,
     allowed_hosts: Arc<Vec<String>>,
 }
 
@@ -182,11 +180,11 @@ impl Http {
             .dns_resolver(Arc::new(TestDomainResolver))
             .build()
             .map_err(|e| HttpFailure::Transport(e.to_string()))?;
+        log.set_record_cap(limits.record_cap);
         Ok(Http {
             client,
             limits,
             log,
-            secrets: Arc::default(),
             allowed_hosts: Arc::new(allowed_hosts),
         })
     }
@@ -199,12 +197,9 @@ impl Http {
         self.limits
     }
 
-    /// Registers a secret so that every exchange redacts it wherever it appears.
+    /// Registers a secret so that the report hides it wherever it appears ([`EvidenceLog::register_secret`]).
     pub fn register_secret(&self, secret: &str) {
-        self.secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(secret.to_owned());
+        self.log.register_secret(secret);
     }
 
     /// Sends a request and records it under the scenario's next id.
@@ -275,6 +270,7 @@ impl Http {
         self.record(id, purpose, req, &Ok(response), Duration::ZERO);
     }
 
+    /// Records the exchange as it happened; [`EvidenceLog::sealed`] redacts it for the report.
     fn record(
         &self,
         id: &str,
@@ -283,77 +279,22 @@ impl Http {
         result: &Result<Response, HttpFailure>,
         elapsed: Duration,
     ) {
-        let mut secrets = self
-            .secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let found = tokens_in_request(req);
-        secrets.extend(found.iter().cloned());
-        let cap = self.limits.record_cap;
-
-        let mut request = HttpRequest::new(
-            req.method.as_str(),
-            evidence::redact_all(&req.url, &secrets),
-        );
-        request.headers = req
-            .headers
-            .iter()
-            .map(|(n, v)| (n.clone(), evidence::redact_all(&cut(v, cap), &secrets)))
-            .collect();
-        request.body = req
-            .body
-            .as_ref()
-            .map(|b| evidence::redact_all(&cut(b, cap), &secrets));
-
+        let mut request = HttpRequest::new(req.method.as_str(), req.url.clone());
+        request.headers = req.headers.clone();
+        request.body = req.body.clone();
         let mut exchange = Exchange::new(id, purpose, request);
         exchange.duration_ms = elapsed.as_millis() as u64;
         match result {
             Ok(resp) => {
                 let mut r = HttpResponse::new(resp.status);
-                r.headers = resp
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (n.clone(), evidence::redact_all(v, &secrets)))
-                    .collect();
-                let text = resp.text();
-                r.body_truncated = text.len() > cap;
-                r.body = (!resp.body.is_empty())
-                    .then(|| evidence::redact_all(&cut(&text, cap), &secrets));
+                r.headers = resp.headers.clone();
+                r.body = (!resp.body.is_empty()).then(|| resp.text());
                 exchange.response = Some(r);
             }
             Err(e) => exchange.error = Some(e.to_string()),
         }
-        exchange.tokens = found.iter().map(|t| evidence::token_evidence(t)).collect();
         self.log.push(exchange);
     }
-}
-
-/// Tokens the request carries: `Authorization` values (any scheme's credentials) and `access_token` query values.
-fn tokens_in_request(req: &Request) -> Vec<String> {
-    let mut out = Vec::new();
-    for (name, value) in &req.headers {
-        if name.eq_ignore_ascii_case("authorization") {
-            let cred = value.split_once(' ').map(|(_, c)| c).unwrap_or("").trim();
-            for word in cred.split_whitespace() {
-                if !out.iter().any(|t: &String| t == word) {
-                    out.push(word.to_owned());
-                }
-            }
-        }
-    }
-    if let Ok(url) = url::Url::parse(&req.url) {
-        for (k, v) in url.query_pairs() {
-            if k == "access_token" && !v.is_empty() && !out.iter().any(|t| *t == v) {
-                out.push(v.into_owned());
-            }
-        }
-    }
-    out
-}
-
-fn cut(text: &str, cap: usize) -> String {
-    fake_idp::cut_text(text, cap)
 }
 
 fn classify(e: reqwest::Error, timeout: Duration) -> HttpFailure {
@@ -421,24 +362,5 @@ mod tests {
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }
-    }
-
-    #[test]
-    fn request_tokens_come_from_every_authorization_line_and_the_query() {
-        let req = Request::get("http://127.0.0.1/mcp?access_token=query-token-value")
-            .bearer("header-token-one")
-            .header("authorization", "Bearer a b");
-        assert_eq!(
-            tokens_in_request(&req),
-            vec!["header-token-one", "a", "b", "query-token-value"]
-        );
-    }
-
-    #[test]
-    fn cut_respects_char_boundaries() {
-        let s = "ééééé";
-        let c = cut(s, 3);
-        assert!(c.starts_with('é'));
-        assert!(c.contains("bytes cut"));
     }
 }

@@ -18,6 +18,7 @@ pub mod http;
 pub mod interop;
 pub mod output;
 pub mod profile;
+pub mod redact;
 pub mod registry;
 pub mod runner;
 pub mod selftest;

@@ -3,10 +3,12 @@
 use std::path::Path;
 use std::time::Instant;
 
-use mcp_auth_reports::{CheckResult, Report, Role, RunInfo, TargetInfo, Verdict};
+use mcp_auth_reports::{CheckResult, Report, Role, RunInfo, TargetInfo, TargetRun, Verdict};
 use serde::Deserialize;
 
 use crate::check::{Check, CheckMeta, Evaluation};
+use crate::evidence::EvidenceLog;
+use crate::redact;
 
 /// Named exit codes (README.md "Reports and exit codes").
 pub mod exit {
@@ -185,6 +187,10 @@ impl RunTimer {
 
 /// Judges the observations (or marks every selected check with the reason they are missing), stamps the
 /// run's times and builds the report.
+///
+/// The one place every exchange of every role passes before a report stores it: the log is sealed here
+/// ([`EvidenceLog::sealed`]: redaction by structure, then every known secret wherever it appears), and the
+/// checks' texts, the run notes and the target runs' output get the same known-value net. The checks judged the raw observations.
 #[allow(clippy::too_many_arguments)]
 pub fn conclude<O>(
     mut run: RunInfo,
@@ -193,9 +199,10 @@ pub fn conclude<O>(
     observed: Result<O, (Verdict, String)>,
     selection: &Selection,
     baseline: &Baseline,
-    exchanges: Vec<mcp_auth_reports::Exchange>,
+    log: &EvidenceLog,
+    mut target_runs: Vec<TargetRun>,
 ) -> Report {
-    let results = match observed {
+    let mut results = match observed {
         Ok(obs) => judge(checks, &obs, selection, baseline),
         Err((verdict, reason)) => {
             run.notes.push(reason.clone());
@@ -205,10 +212,23 @@ pub fn conclude<O>(
     run.started_at = timer.started_at;
     run.finished_at = now_rfc3339();
     run.duration_ms = timer.started.elapsed().as_millis() as u64;
-    let mut results = results;
+    let (exchanges, secrets) = log.sealed();
+    for r in &mut results {
+        for text in [&mut r.expected, &mut r.actual, &mut r.message] {
+            *text = redact::redact_known(text, &secrets);
+        }
+    }
+    for note in &mut run.notes {
+        *note = redact::redact_known(note, &secrets);
+    }
+    for t in &mut target_runs {
+        t.output = redact::redact_known(&t.output, &secrets);
+    }
     let mut exchanges = exchanges;
     bound(&mut results, &mut exchanges);
-    Report::new(run, results, exchanges)
+    let mut report = Report::new(run, results, exchanges);
+    report.target_runs = target_runs;
+    report
 }
 
 /// What a report keeps of a target-controlled string: check texts, header values, bodies.

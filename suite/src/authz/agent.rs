@@ -854,7 +854,8 @@ mod tests {
         let login_post = agent
             .http
             .log()
-            .snapshot()
+            .sealed()
+            .0
             .into_iter()
             .find(|e| e.id == "redact#2")
             .unwrap();

@@ -9,4 +9,4 @@ pub mod obs;
 pub mod run;
 pub mod scenarios;
 
-pub use run::{run, AuthzOptions, AuthzTarget, PreRegisteredClient};
+pub use run::{run, run_with_evidence, AuthzOptions, AuthzTarget, PreRegisteredClient};

@@ -211,10 +211,7 @@ pub async fn token_request(
         http.register_secret(s);
     }
     for (k, v) in &form {
-        if matches!(
-            *k,
-            "code" | "code_verifier" | "refresh_token" | "client_secret"
-        ) {
+        if crate::redact::is_secret_name(k) {
             http.register_secret(v);
         }
     }
@@ -236,8 +233,8 @@ fn token_result(
         Ok(resp) => {
             let json: Option<Value> = serde_json::from_slice(&resp.body).ok();
             if let Some(j) = &json {
-                for k in ["access_token", "refresh_token", "id_token"] {
-                    if let Some(t) = j.get(k).and_then(Value::as_str) {
+                for k in crate::redact::SECRET_NAMES {
+                    if let Some(t) = j.get(*k).and_then(Value::as_str) {
                         http.register_secret(t);
                     }
                 }

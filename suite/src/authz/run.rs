@@ -72,6 +72,12 @@ impl AuthzOptions {
 
 /// Runs the authz role. Never fails: problems become verdicts.
 pub async fn run(opts: &AuthzOptions) -> Report {
+    run_with_evidence(opts).await.0
+}
+
+/// [`run`], also returning the raw evidence log the report was sealed from (for tests that prove the report
+/// holds no secret the run saw).
+pub async fn run_with_evidence(opts: &AuthzOptions) -> (Report, EvidenceLog) {
     let timer = runner::RunTimer::start();
     let mut target = TargetInfo::new(match opts.target {
         AuthzTarget::Bundled(_) => "bundled",
@@ -89,15 +95,17 @@ pub async fn run(opts: &AuthzOptions) -> Report {
     );
     let log = EvidenceLog::new();
     let observed = observe(opts, &log, &mut run).await;
-    runner::conclude(
+    let report = runner::conclude(
         run,
         timer,
         &checks::registry(),
         observed,
         &opts.selection,
         &opts.baseline,
-        log.snapshot(),
-    )
+        &log,
+        Vec::new(),
+    );
+    (report, log)
 }
 
 async fn observe(

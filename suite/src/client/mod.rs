@@ -18,7 +18,8 @@ use mcp_auth_targets::client::ClientDefect;
 use serde_json::Value;
 
 use crate::check::ObsError;
-use crate::evidence;
+use crate::evidence::EvidenceLog;
+use crate::redact;
 use crate::runner::{self, Baseline, Selection};
 use obs::{ClientObservations, DocumentSource, ScenarioObs};
 use scenarios::{Registration, ScenarioDef, PRE_CLIENT_ID, PRE_CLIENT_SECRET};
@@ -134,6 +135,12 @@ fn shell_quote(s: &str) -> String {
 
 /// Runs the client role and returns the report. Never fails: problems become verdicts.
 pub async fn run(opts: &ClientOptions) -> Report {
+    run_with_evidence(opts).await.0
+}
+
+/// [`run`], also returning the raw evidence log the report was sealed from (for tests that prove the report
+/// holds no secret the run saw).
+pub async fn run_with_evidence(opts: &ClientOptions) -> (Report, EvidenceLog) {
     let timer = runner::RunTimer::start();
     let registry = checks::registry();
     let mut target = TargetInfo::new(match opts.target {
@@ -161,15 +168,19 @@ pub async fn run(opts: &ClientOptions) -> Report {
         .buffer_unordered(opts.parallel.max(1))
         .collect()
         .await;
-    let mut exchanges = Vec::new();
+    let log = EvidenceLog::new();
     let mut by_name = BTreeMap::new();
     for (def, r) in results {
         if let Ok(s) = &r {
-            exchanges.extend(to_exchanges(s));
+            for e in to_exchanges(s) {
+                log.push(e);
+            }
+            for secret in s.secrets() {
+                log.register_secret(&secret);
+            }
         }
         by_name.insert(def.name, r);
     }
-    exchanges.sort_by(|a, b| a.id.cmp(&b.id));
     let obs = ClientObservations {
         scenarios: by_name,
         selected_all,
@@ -184,17 +195,17 @@ pub async fn run(opts: &ClientOptions) -> Report {
     }
     // Each client run with its output (redacted, capped), whatever the checks make of it.
     let target_runs = obs.runs().map(ScenarioObs::target_run).collect();
-    let mut report = runner::conclude(
+    let report = runner::conclude(
         run,
         timer,
         &registry,
         Ok(obs),
         &opts.selection,
         &opts.baseline,
-        exchanges,
+        &log,
+        target_runs,
     );
-    report.target_runs = target_runs;
-    report
+    (report, log)
 }
 
 async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<ScenarioObs, ObsError> {
@@ -287,31 +298,23 @@ fn body_of(doc: &Value) -> String {
 
 /// Secrets a client-role log carries: codes, verifiers, tokens, client secrets, Authorization credentials.
 pub(crate) fn secrets_of(log: &[LoggedRequest]) -> BTreeSet<String> {
-    const NAMES: [&str; 6] = [
-        "code",
-        "code_verifier",
-        "refresh_token",
-        "access_token",
-        "client_secret",
-        "subject_token",
-    ];
     let mut out = BTreeSet::new();
     for r in log {
         for (k, v) in r.query.iter().chain(r.form.iter()) {
-            if NAMES.contains(&k.as_str()) && v.len() >= 4 {
+            if redact::is_secret_name(k) && v.len() >= 4 {
                 out.insert(v.clone());
             }
         }
         for (k, v) in &r.headers {
-            if k.eq_ignore_ascii_case("authorization") {
+            if redact::CREDENTIAL_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
                 if let Some((_, cred)) = v.split_once(' ') {
                     out.insert(cred.trim().to_owned());
                 }
             }
         }
         if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&r.response_body) {
-            for n in NAMES {
-                if let Some(Value::String(s)) = m.get(n) {
+            for n in redact::SECRET_NAMES {
+                if let Some(Value::String(s)) = m.get(*n) {
                     out.insert(s.clone());
                 }
             }
@@ -329,15 +332,13 @@ fn origin_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The log as report exchanges (`<scenario>#<seq>`), secrets redacted.
 /// How many of a scenario's requests become report exchanges: the first ones and the last ones (a flooding client
 /// must not decide the report's size or the suite's memory).
 const EXCHANGES_HEAD: usize = 300;
 const EXCHANGES_TAIL: usize = 100;
 
+/// The log as exchanges (`<scenario>#<seq>`), raw: [`runner::conclude`] seals them for the report.
 fn to_exchanges(s: &ScenarioObs) -> Vec<Exchange> {
-    let secrets = secrets_of(&s.log);
-    let red = |t: &str| evidence::redact_all(&fake_idp::cut_text(t, runner::BODY_CAP), &secrets);
     let tail_from = s
         .log
         .len()
@@ -357,28 +358,15 @@ fn to_exchanges(s: &ScenarioObs) -> Vec<Exchange> {
                 Origin::Mcp => origin_of(&s.mcp_url),
                 Origin::As(i) => s.issuers.get(i).map(|u| origin_of(u)).unwrap_or_default(),
             };
-            let url = red(&format!("{base}{}{query}", r.path));
+            let url = format!("{base}{}{query}", r.path);
             let mut req = HttpRequest::new(r.method.clone(), url);
-            req.headers = r.headers.iter().map(|(k, v)| (k.clone(), red(v))).collect();
-            req.body = (!r.body.is_empty()).then(|| red(&r.body));
+            req.headers = r.headers.clone();
+            req.body = (!r.body.is_empty()).then(|| r.body.clone());
             let mut ex = Exchange::new(s.id(r), format!("{:?}", r.kind), req);
             let mut resp = HttpResponse::new(r.status);
-            resp.headers = r
-                .response_headers
-                .iter()
-                .map(|(k, v)| (k.clone(), red(v)))
-                .collect();
-            resp.body = (!r.response_body.is_empty()).then(|| red(&r.response_body));
+            resp.headers = r.response_headers.clone();
+            resp.body = (!r.response_body.is_empty()).then(|| r.response_body.clone());
             ex.response = Some(resp);
-            ex.tokens = r
-                .headers
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-                .filter_map(|(_, v)| {
-                    v.split_once(' ')
-                        .map(|(_, c)| evidence::token_evidence(c.trim()))
-                })
-                .collect();
             ex
         })
         .collect()

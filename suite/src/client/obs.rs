@@ -102,11 +102,21 @@ impl ScenarioObs {
     /// pre-registered secret handed to it) and cut to [`TargetRun::OUTPUT_CAP`]; with whether earlier output
     /// is missing.
     pub fn output(&self) -> (String, bool) {
+        output::for_report(
+            &self.run.output_tail,
+            self.run.output_truncated,
+            &self.secrets(),
+        )
+    }
+
+    /// The secrets of this scenario: every secret of its log, and the pre-registered secret handed to the
+    /// client.
+    pub fn secrets(&self) -> BTreeSet<String> {
         let mut secrets: BTreeSet<String> = super::secrets_of(&self.log);
         if matches!(self.def.registration, Registration::Pre(_)) {
             secrets.insert(PRE_CLIENT_SECRET.to_owned());
         }
-        output::for_report(&self.run.output_tail, self.run.output_truncated, &secrets)
+        secrets
     }
 
     /// This scenario's client run, for the report.

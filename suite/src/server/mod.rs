@@ -65,6 +65,12 @@ impl ServerOptions {
 
 /// Runs the server role and returns the report. Never fails: a target or suite problem becomes verdicts.
 pub async fn run(opts: &ServerOptions) -> Report {
+    run_with_evidence(opts).await.0
+}
+
+/// [`run`], also returning the raw evidence log the report was sealed from (for tests that prove the report
+/// holds no secret the run saw).
+pub async fn run_with_evidence(opts: &ServerOptions) -> (Report, EvidenceLog) {
     let timer = runner::RunTimer::start();
     let mut target_info = TargetInfo::new(opts.target.kind());
     if let TargetSpec::Bundled { defect, mode } = &opts.target {
@@ -83,15 +89,17 @@ pub async fn run(opts: &ServerOptions) -> Report {
     );
     let log = EvidenceLog::new();
     let observed = observe(opts, &log, &mut run).await;
-    runner::conclude(
+    let report = runner::conclude(
         run,
         timer,
         &checks::registry(),
         observed,
         &opts.selection,
         &opts.baseline,
-        log.snapshot(),
-    )
+        &log,
+        Vec::new(),
+    );
+    (report, log)
 }
 
 async fn observe(

@@ -284,7 +284,7 @@ impl Issued {
     fn show(self, value: &str) -> String {
         match self {
             Issued::ClientId => format!("`{value}`"),
-            _ => format!("{} ({} chars)", redact(value), value.chars().count()),
+            _ => redact(value),
         }
     }
 }
