@@ -363,19 +363,24 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `work` until it ends or the suite gets SIGINT/SIGTERM; on a signal `work` is dropped (which kills every
-/// process group it spawned, through the guards' Drop) and the signal's name and exit code (130, 143) returned.
+/// Runs `work` until it ends or the suite gets SIGINT/SIGTERM; on a signal every process group spawned is
+/// stopped (SIGTERM, grace, SIGKILL), `work` is dropped, and the signal's name and exit code (130, 143) returned.
 async fn until_signal<T>(
     work: impl std::future::Future<Output = T>,
 ) -> Result<Result<T, (&'static str, i32)>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigint = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
     let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    Ok(tokio::select! {
-        done = work => Ok(done),
-        _ = sigint.recv() => Err(("SIGINT", exit::SIGINT)),
-        _ = sigterm.recv() => Err(("SIGTERM", exit::SIGTERM)),
-    })
+    let mut work = Box::pin(work);
+    let signal = tokio::select! {
+        done = &mut work => return Ok(Ok(done)),
+        _ = sigint.recv() => ("SIGINT", exit::SIGINT),
+        _ = sigterm.recv() => ("SIGTERM", exit::SIGTERM),
+    };
+    // SIGTERM and a grace to every group spawned, then SIGKILL; dropping the work runs the guards.
+    mcp_auth_conformance::process::stop_all().await;
+    drop(work);
+    Ok(Err(signal))
 }
 
 /// Runs a role until it reports or the suite gets SIGINT/SIGTERM. On a signal the run is dropped, which kills

@@ -1,8 +1,11 @@
 //! Every process the suite starts lives in its own process group and dies with the whole group: SIGTERM to
 //! the group, a short grace while the leader's exit is awaited, then SIGKILL to the group, always (the leader
 //! may have exited and left children behind in the group). Dropping a [`ProcessGroup`] that was not stopped
-//! (panic, early return, a cancelled run) kills the group synchronously.
+//! (panic, early return, a cancelled run) kills the group synchronously. [`stop_all`] stops every live group
+//! the same way, for a suite interrupted by a signal.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
@@ -10,6 +13,39 @@ use nix::unistd::Pid;
 
 /// How long a group gets between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_millis(500);
+
+/// The groups spawned and not yet killed, by process group id.
+static LIVE: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn live() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Stops every live group at once: SIGTERM to each, up to [`GRACE`] for their leaders to exit (awaited with
+/// `waitid(WNOWAIT)`, which leaves the reaping to the owner), then SIGKILL to each. The owners' guards still
+/// run when they are dropped.
+pub async fn stop_all() {
+    let groups: Vec<i32> = live().iter().copied().collect();
+    stop_groups(&groups).await;
+}
+
+async fn stop_groups(groups: &[i32]) {
+    for g in groups {
+        let _ = killpg(Pid::from_raw(*g), Signal::SIGTERM);
+    }
+    let exits = groups.iter().map(|g| {
+        let leader = Pid::from_raw(*g);
+        tokio::task::spawn_blocking(move || {
+            use nix::sys::wait::{waitid, Id, WaitPidFlag};
+            // Returns when the leader has exited (or was already reaped: ECHILD).
+            let _ = waitid(Id::Pid(leader), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT);
+        })
+    });
+    let _ = tokio::time::timeout(GRACE, futures::future::join_all(exits)).await;
+    for g in groups {
+        let _ = killpg(Pid::from_raw(*g), Signal::SIGKILL);
+    }
+}
 
 /// A spawned child leading its own process group; the group is killed when stopped or dropped.
 pub struct ProcessGroup {
@@ -24,6 +60,9 @@ impl ProcessGroup {
         cmd.process_group(0).kill_on_drop(true);
         let child = cmd.spawn()?;
         let pgid = child.id().map(|p| Pid::from_raw(p as i32));
+        if let Some(p) = pgid {
+            live().insert(p.as_raw());
+        }
         Ok(ProcessGroup { child, pgid })
     }
 
@@ -49,6 +88,7 @@ impl ProcessGroup {
             let _ = tokio::time::timeout(GRACE, self.child.wait()).await;
             // Whatever the leader did, the rest of the group may still live (or ignore SIGTERM).
             let _ = killpg(pgid, Signal::SIGKILL);
+            live().remove(&pgid.as_raw());
         }
         let _ = self.child.kill().await;
     }
@@ -59,6 +99,7 @@ impl Drop for ProcessGroup {
         if let Some(pgid) = self.pgid.take() {
             let _ = killpg(pgid, Signal::SIGTERM);
             let _ = killpg(pgid, Signal::SIGKILL);
+            live().remove(&pgid.as_raw());
         }
         // kill_on_drop: tokio reaps the leader in the background.
     }
@@ -175,6 +216,19 @@ mod tests {
             "the grandchild lives on after its leader"
         );
         g.stop().await;
+        assert!(w.all_gone_within(Duration::from_secs(5)));
+    }
+
+    #[tokio::test]
+    async fn stopping_live_groups_by_id_gives_them_the_grace_then_kills_them() {
+        let w = Witness::new(&scratch("stop-all"));
+        let g = ProcessGroup::spawn(&mut stubborn(&w, "wait")).unwrap();
+        w.reported();
+        assert!(live().contains(&g.pgid().unwrap()));
+        let started = std::time::Instant::now();
+        // What stop_all does to every live group (here only this one: other tests' groups live in this process).
+        stop_groups(&[g.pgid().unwrap()]).await;
+        assert!(started.elapsed() >= GRACE, "SIGKILL came before the grace");
         assert!(w.all_gone_within(Duration::from_secs(5)));
     }
 
