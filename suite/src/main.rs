@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use mcp_auth_conformance::client::{ClientOptions, ClientTarget};
+use mcp_auth_conformance::evidence::EvidenceLog;
 use mcp_auth_conformance::expected::Expected;
 use mcp_auth_conformance::output::terminal_tail;
 use mcp_auth_conformance::profile::Profile;
@@ -488,6 +489,7 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         limits: Default::default(),
     };
     let timer = runner::RunTimer::start();
+    let log = EvidenceLog::new();
     let interrupted = |reason: &str| {
         let mut target = TargetInfo::new(opts.target.kind());
         match &opts.target {
@@ -509,9 +511,15 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
             &opts.selection,
             &opts.baseline,
             reason,
+            log.snapshot(),
         )
     };
-    run_or_interrupt(server::run(&opts), interrupted, &args.run.report_dir).await
+    run_or_interrupt(
+        server::run_logged(&opts, &log),
+        interrupted,
+        &args.run.report_dir,
+    )
+    .await
 }
 
 async fn client_cmd(args: ClientArgs) -> Result<i32> {
@@ -570,6 +578,7 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
             &opts.selection,
             &opts.baseline,
             reason,
+            Vec::new(),
         )
     };
     run_or_interrupt(
@@ -625,6 +634,7 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     opts.seed = run.seed;
     input::report_dir(&args.run.report_dir)?;
     let timer = runner::RunTimer::start();
+    let log = EvidenceLog::new();
     let interrupted = |reason: &str| {
         let mut target = TargetInfo::new(match opts.target {
             AuthzTarget::Bundled(_) => "bundled",
@@ -647,10 +657,11 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
             &opts.selection,
             &opts.baseline,
             reason,
+            log.snapshot(),
         )
     };
     run_or_interrupt(
-        mcp_auth_conformance::authz::run(&opts),
+        mcp_auth_conformance::authz::run::run_logged(&opts, &log),
         interrupted,
         &args.run.report_dir,
     )

@@ -257,6 +257,7 @@ pub fn interrupted(
     selection: &Selection,
     baseline: &Baseline,
     reason: &str,
+    exchanges: Vec<mcp_auth_reports::Exchange>,
 ) -> Report {
     let results = crate::registry::metas(Some(role))
         .iter()
@@ -264,12 +265,12 @@ pub fn interrupted(
         .map(|m| result_of(m, Evaluation::error(reason), 0, baseline))
         .collect();
     run.notes.push(format!(
-        "{reason}: the run was stopped and its targets killed before any check was judged"
+        "{reason}: the run was stopped and its targets killed before any check was judged; the exchanges made until then are kept"
     ));
     run.started_at = timer.started_at;
     run.finished_at = now_rfc3339();
     run.duration_ms = timer.started.elapsed().as_millis() as u64;
-    Report::new(run, results, Vec::new())
+    Report::new(run, results, exchanges)
 }
 
 /// RFC 3339 UTC timestamp.

@@ -72,6 +72,11 @@ impl AuthzOptions {
 
 /// Runs the authz role. Never fails: problems become verdicts.
 pub async fn run(opts: &AuthzOptions) -> Report {
+    run_logged(opts, &EvidenceLog::new()).await
+}
+
+/// [`run`], recording every exchange in `log` as it happens (an interrupted run's report keeps them).
+pub async fn run_logged(opts: &AuthzOptions, log: &EvidenceLog) -> Report {
     let timer = runner::RunTimer::start();
     let mut target = TargetInfo::new(match opts.target {
         AuthzTarget::Bundled(_) => "bundled",
@@ -87,8 +92,7 @@ pub async fn run(opts: &AuthzOptions) -> Report {
         opts.strict,
         opts.seed,
     );
-    let log = EvidenceLog::new();
-    let observed = observe(opts, &log, &mut run).await;
+    let observed = observe(opts, log, &mut run).await;
     runner::conclude(
         run,
         timer,

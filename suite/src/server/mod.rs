@@ -65,6 +65,11 @@ impl ServerOptions {
 
 /// Runs the server role and returns the report. Never fails: a target or suite problem becomes verdicts.
 pub async fn run(opts: &ServerOptions) -> Report {
+    run_logged(opts, &EvidenceLog::new()).await
+}
+
+/// [`run`], recording every exchange in `log` as it happens (an interrupted run's report keeps them).
+pub async fn run_logged(opts: &ServerOptions, log: &EvidenceLog) -> Report {
     let timer = runner::RunTimer::start();
     let mut target_info = TargetInfo::new(opts.target.kind());
     if let TargetSpec::Bundled { defect, mode } = &opts.target {
@@ -81,8 +86,7 @@ pub async fn run(opts: &ServerOptions) -> Report {
         opts.strict,
         opts.seed,
     );
-    let log = EvidenceLog::new();
-    let observed = observe(opts, &log, &mut run).await;
+    let observed = observe(opts, log, &mut run).await;
     runner::conclude(
         run,
         timer,
