@@ -17,6 +17,7 @@ pub mod expected;
 pub mod http;
 pub mod interop;
 pub mod output;
+pub mod process;
 pub mod profile;
 pub mod redact;
 pub mod registry;

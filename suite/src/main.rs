@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use mcp_auth_conformance::client::{ClientOptions, ClientTarget};
+use mcp_auth_conformance::evidence::EvidenceLog;
 use mcp_auth_conformance::expected::Expected;
 use mcp_auth_conformance::output::terminal_tail;
 use mcp_auth_conformance::profile::Profile;
@@ -16,7 +17,7 @@ use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
 use mcp_auth_conformance::{registry, selftest};
 use mcp_auth_reports::render::escape_controls;
-use mcp_auth_reports::{Report, Role, Verdict};
+use mcp_auth_reports::{Report, Role, TargetInfo, Verdict};
 use mcp_auth_targets::client::ClientDefect;
 use mcp_auth_targets::{Defect, ValidationMode};
 
@@ -134,6 +135,70 @@ struct RunArgs {
     seed: Option<u64>,
 }
 
+/// Operator input is checked before anything starts: a wrong option is one line on stderr and exit 2, with no
+/// report written.
+mod input {
+    use std::path::Path;
+
+    use anyhow::{bail, Result};
+
+    /// `option` must be an absolute http(s) URL with a host.
+    pub fn http_url(option: &str, value: &str) -> Result<()> {
+        match url::Url::parse(value) {
+            Err(e) => bail!("{option} `{value}`: not an absolute http(s) URL ({e})"),
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+                bail!(
+                    "{option} `{value}`: the scheme must be http or https, not `{}`",
+                    u.scheme()
+                )
+            }
+            Ok(u) if u.host_str().is_none_or(str::is_empty) => {
+                bail!("{option} `{value}`: the URL has no host")
+            }
+            Ok(_) => Ok(()),
+        }
+    }
+
+    /// `option` must be a command (not empty, not only blanks).
+    pub fn command(option: &str, value: &str) -> Result<()> {
+        if value.trim().is_empty() {
+            bail!("{option}: the command is empty");
+        }
+        Ok(())
+    }
+
+    /// The report directory exists (created if needed) and a file can be created in it and removed.
+    pub fn report_dir(dir: &Path) -> Result<()> {
+        let shown = dir.display();
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            bail!("--report-dir {shown}: cannot create the directory ({e})");
+        }
+        let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+        if let Err(e) = std::fs::write(&probe, b"") {
+            bail!("--report-dir {shown}: the directory is not writable ({e})");
+        }
+        if let Err(e) = std::fs::remove_file(&probe) {
+            bail!("--report-dir {shown}: cannot remove a file written there ({e})");
+        }
+        Ok(())
+    }
+
+    /// The error on one line, each cause once: a cause whose text the message already holds is not repeated.
+    pub fn one_line(e: &anyhow::Error) -> String {
+        let mut line = String::new();
+        for cause in e.chain() {
+            let text = cause.to_string();
+            if !line.contains(&text) {
+                if !line.is_empty() {
+                    line.push_str(": ");
+                }
+                line.push_str(&text);
+            }
+        }
+        line.replace('\n', " ")
+    }
+}
+
 /// [`RunArgs`] checked and loaded for one role.
 struct RunSettings {
     selection: Selection,
@@ -160,7 +225,13 @@ impl RunArgs {
             None => Selection::all(),
         };
         let baseline = match &self.baseline {
-            Some(p) => Baseline::load(p)?,
+            Some(p) => {
+                let b = Baseline::load(p).map_err(|e| anyhow::anyhow!("--baseline: {e}"))?;
+                let known: Vec<&str> = registry::metas(None).iter().map(|m| m.id).collect();
+                b.validate(&known)
+                    .map_err(|e| anyhow::anyhow!("--baseline {}: {e}", p.display()))?;
+                b
+            }
             None => Baseline::default(),
         };
         Ok(RunSettings {
@@ -287,9 +358,50 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            // The cause may quote a target (a URL, a server's error text): one line, escaped.
-            eprintln!("error: {}", escape_controls(&format!("{e:#}"), false));
+            // The cause may quote a target (a URL, a server's error text): one line, escaped, each cause once.
+            eprintln!("error: {}", escape_controls(&input::one_line(&e), false));
             ExitCode::from(exit::USAGE_OR_HARNESS as u8)
+        }
+    }
+}
+
+/// Runs `work` until it ends or the suite gets SIGINT/SIGTERM; on a signal every process group spawned is
+/// stopped (SIGTERM, grace, SIGKILL), `work` is dropped, and the signal's name and exit code (130, 143) returned.
+async fn until_signal<T>(
+    work: impl std::future::Future<Output = T>,
+) -> Result<Result<T, (&'static str, i32)>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut work = Box::pin(work);
+    let signal = tokio::select! {
+        done = &mut work => return Ok(Ok(done)),
+        _ = sigint.recv() => ("SIGINT", exit::SIGINT),
+        _ = sigterm.recv() => ("SIGTERM", exit::SIGTERM),
+    };
+    // SIGTERM and a grace to every group spawned, then SIGKILL; dropping the work runs the guards.
+    mcp_auth_conformance::process::stop_all().await;
+    drop(work);
+    Ok(Err(signal))
+}
+
+/// Runs a role until it reports or the suite gets SIGINT/SIGTERM. On a signal the run is dropped, which kills
+/// every process group it spawned, and the report says every selected check was interrupted; the exit code is
+/// 130 (SIGINT) or 143 (SIGTERM).
+async fn run_or_interrupt(
+    run: impl std::future::Future<Output = Report>,
+    interrupted: impl FnOnce(&str) -> Report,
+    report_dir: &std::path::Path,
+) -> Result<i32> {
+    let outcome = until_signal(run).await?;
+    // Here the run future is dropped: its targets are dead.
+    match outcome {
+        Ok(report) => finish(&report, report_dir),
+        Err((name, code)) => {
+            let report = interrupted(&format!("interrupted by {name}"));
+            finish(&report, report_dir)?;
+            eprintln!("interrupted by {name}: targets stopped, report written");
+            Ok(code)
         }
     }
 }
@@ -302,7 +414,17 @@ async fn dispatch(command: Command) -> Result<i32> {
         Command::ReferenceClient { defect, url } => reference_client(defect, &url).await,
         Command::OpenUrl { url } => open_url(&url).await,
         Command::Interop(cmd) => interop_cmd(cmd),
-        Command::SelfTest(args) => self_test(args).await,
+        Command::SelfTest(args) => {
+            // No report to write: on a signal the runs are dropped (their process groups killed) and the
+            // exit code says which signal.
+            match until_signal(self_test(args)).await? {
+                Ok(code) => code,
+                Err((name, code)) => {
+                    eprintln!("self-test interrupted by {name}: targets stopped");
+                    Ok(code)
+                }
+            }
+        }
         Command::List {
             client_worlds: true,
             ..
@@ -332,11 +454,21 @@ async fn dispatch(command: Command) -> Result<i32> {
 }
 
 async fn server_cmd(args: ServerArgs) -> Result<i32> {
+    if let Some(u) = &args.url {
+        input::http_url("--url", u)?;
+    }
+    if let Some(c) = &args.command {
+        input::command("--command", c)?;
+    }
     let (profile, profile_label) = match &args.profile {
-        Some(p) => (Profile::load(p)?, p.display().to_string()),
+        Some(p) => (
+            Profile::load(p).map_err(|e| anyhow::anyhow!("--profile: {e}"))?,
+            p.display().to_string(),
+        ),
         None => (Profile::default_profile(), "todo (built in)".to_owned()),
     };
     let run = args.run.settings(Role::Server)?;
+    input::report_dir(&args.run.report_dir)?;
     let target = match (args.url, args.command) {
         (Some(u), _) => TargetSpec::Url(u),
         (None, Some(c)) => TargetSpec::Command(c),
@@ -357,13 +489,46 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         seed: run.seed,
         limits: Default::default(),
     };
-    let report = server::run(&opts).await;
-    finish(&report, &args.run.report_dir)
+    let timer = runner::RunTimer::start();
+    let log = EvidenceLog::new();
+    let interrupted = |reason: &str| {
+        let mut target = TargetInfo::new(opts.target.kind());
+        match &opts.target {
+            TargetSpec::Url(u) => target.url = Some(u.clone()),
+            TargetSpec::Command(c) => target.command = Some(c.clone()),
+            TargetSpec::Bundled { .. } => {}
+        }
+        let info = runner::run_info(
+            Role::Server,
+            target,
+            &opts.profile_label,
+            opts.strict,
+            opts.seed,
+        );
+        runner::interrupted(
+            info,
+            timer,
+            Role::Server,
+            &opts.selection,
+            &opts.baseline,
+            reason,
+            &log,
+        )
+    };
+    run_or_interrupt(
+        server::run_logged(&opts, &log),
+        interrupted,
+        &args.run.report_dir,
+    )
+    .await
 }
 
 async fn client_cmd(args: ClientArgs) -> Result<i32> {
     let suite_exe = std::env::current_exe().context("locating the suite binary")?;
     let mut opts = ClientOptions::bundled(args.defect, suite_exe);
+    if let Some(c) = &args.command {
+        input::command("--command", c)?;
+    }
     if let Some(c) = args.command {
         opts.target = ClientTarget::Command(c);
     }
@@ -383,21 +548,55 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
     opts.strict = run.strict;
     opts.seed = run.seed;
     if let Some(p) = &args.client_metadata {
-        opts.client_metadata =
-            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?);
+        opts.client_metadata = Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("--client-metadata {}: {e}", p.display()))?,
+        );
     }
     opts.deadline = std::time::Duration::from_secs(args.timeout.max(1));
     if let Some(jobs) = args.jobs {
         opts.parallel = jobs.max(1);
     }
-    let report = mcp_auth_conformance::client::run(&opts).await;
-    finish(&report, &args.run.report_dir)
+    input::report_dir(&args.run.report_dir)?;
+    let timer = runner::RunTimer::start();
+    let interrupted = |reason: &str| {
+        let mut target = TargetInfo::new(match opts.target {
+            ClientTarget::Bundled(_) => "bundled",
+            ClientTarget::Command(_) => "command",
+        });
+        target.command = Some(opts.command());
+        let info = runner::run_info(
+            Role::Client,
+            target,
+            "client scenarios (docs/client-role.md)",
+            opts.strict,
+            opts.seed,
+        );
+        runner::interrupted(
+            info,
+            timer,
+            Role::Client,
+            &opts.selection,
+            &opts.baseline,
+            reason,
+            &mcp_auth_conformance::evidence::EvidenceLog::new(),
+        )
+    };
+    run_or_interrupt(
+        mcp_auth_conformance::client::run(&opts),
+        interrupted,
+        &args.run.report_dir,
+    )
+    .await
 }
 
 async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     use mcp_auth_conformance::authz::login::{LoginMode, LoginScript};
     use mcp_auth_conformance::authz::{AuthzOptions, AuthzTarget, PreRegisteredClient};
     let mut opts = AuthzOptions::bundled(args.defect);
+    if let Some(i) = &args.issuer {
+        input::http_url("--issuer", i)?;
+    }
     if let Some(i) = args.issuer {
         opts.target = AuthzTarget::Issuer(i);
     }
@@ -434,8 +633,40 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     opts.baseline = run.baseline;
     opts.strict = run.strict;
     opts.seed = run.seed;
-    let report = mcp_auth_conformance::authz::run(&opts).await;
-    finish(&report, &args.run.report_dir)
+    input::report_dir(&args.run.report_dir)?;
+    let timer = runner::RunTimer::start();
+    let log = EvidenceLog::new();
+    let interrupted = |reason: &str| {
+        let mut target = TargetInfo::new(match opts.target {
+            AuthzTarget::Bundled(_) => "bundled",
+            AuthzTarget::Issuer(_) => "url",
+        });
+        if let AuthzTarget::Issuer(i) = &opts.target {
+            target.url = Some(i.clone());
+        }
+        let info = runner::run_info(
+            Role::Authz,
+            target,
+            "authorization server (docs/authz-role.md)",
+            opts.strict,
+            opts.seed,
+        );
+        runner::interrupted(
+            info,
+            timer,
+            Role::Authz,
+            &opts.selection,
+            &opts.baseline,
+            reason,
+            &log,
+        )
+    };
+    run_or_interrupt(
+        mcp_auth_conformance::authz::run::run_logged(&opts, &log),
+        interrupted,
+        &args.run.report_dir,
+    )
+    .await
 }
 
 async fn reference_client(defect: Option<ClientDefect>, url: &str) -> Result<i32> {

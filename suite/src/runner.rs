@@ -18,6 +18,10 @@ pub mod exit {
     pub const FAILURES: i32 = 1;
     /// Usage or harness error.
     pub const USAGE_OR_HARNESS: i32 = 2;
+    /// Interrupted by SIGINT (128 + 2); the report holds what was known.
+    pub const SIGINT: i32 = 130;
+    /// Interrupted by SIGTERM (128 + 15).
+    pub const SIGTERM: i32 = 143;
 }
 
 /// Which checks a run evaluates (`--only GLOB`).
@@ -94,12 +98,48 @@ impl Baseline {
         Ok(b)
     }
 
+    /// The reason a check is expected to fail: from the first entry whose id is the check's id or a glob
+    /// matching it.
     pub fn reason(&self, id: &str) -> Option<&str> {
         self.expected
             .iter()
-            .find(|e| e.id == id)
+            .find(|e| e.matches(id))
             .map(|e| e.reason.as_str())
     }
+
+    /// Every entry must name a check of the registry: an id, or a glob matching at least one id.
+    pub fn validate(&self, known: &[&str]) -> Result<(), String> {
+        for e in &self.expected {
+            if is_glob(&e.id) {
+                if globset::Glob::new(&e.id).is_err() {
+                    return Err(format!("entry `{}` is not a valid glob", e.id));
+                }
+                if !known.iter().any(|k| e.matches(k)) {
+                    return Err(format!("entry `{}` matches no check", e.id));
+                }
+            } else if !known.contains(&e.id.as_str()) {
+                return Err(format!(
+                    "entry `{}` names no check (see `mcp-auth-conformance list`)",
+                    e.id
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BaselineEntry {
+    fn matches(&self, id: &str) -> bool {
+        if is_glob(&self.id) {
+            globset::Glob::new(&self.id).is_ok_and(|g| g.compile_matcher().is_match(id))
+        } else {
+            self.id == id
+        }
+    }
+}
+
+fn is_glob(id: &str) -> bool {
+    id.contains(['*', '?', '[', '{'])
 }
 
 /// Turns a check's evaluation into a report row.
@@ -289,6 +329,34 @@ fn bound(results: &mut [CheckResult], exchanges: &mut Vec<mcp_auth_reports::Exch
     }
 }
 
+/// The report of a run stopped by a signal before its observations were judged: every selected check of the
+/// role is ERROR with the reason (e.g. "interrupted by SIGINT").
+pub fn interrupted(
+    mut run: RunInfo,
+    timer: RunTimer,
+    role: Role,
+    selection: &Selection,
+    baseline: &Baseline,
+    reason: &str,
+    log: &crate::evidence::EvidenceLog,
+) -> Report {
+    let mut results: Vec<CheckResult> = crate::registry::metas(Some(role))
+        .iter()
+        .filter(|m| selection.includes(m.id))
+        .map(|m| result_of(m, Evaluation::error(reason), 0, baseline))
+        .collect();
+    // The same redaction and bounds as a finished run: an interrupted report is uploaded just the same.
+    let (mut exchanges, _) = log.sealed();
+    bound(&mut results, &mut exchanges);
+    run.notes.push(format!(
+        "{reason}: the run was stopped and its targets killed before any check was judged; the exchanges made until then are kept"
+    ));
+    run.started_at = timer.started_at;
+    run.finished_at = now_rfc3339();
+    run.duration_ms = timer.started.elapsed().as_millis() as u64;
+    Report::new(run, results, exchanges)
+}
+
 /// RFC 3339 UTC timestamp.
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
@@ -376,5 +444,36 @@ mod tests {
             Baseline::load(&p),
             Err(BaselineError::NoReason { .. })
         ));
+    }
+
+    fn baseline(ids: &[&str]) -> Baseline {
+        Baseline {
+            expected: ids
+                .iter()
+                .map(|id| BaselineEntry {
+                    id: (*id).into(),
+                    reason: "known".into(),
+                })
+                .collect(),
+        }
+    }
+
+    const KNOWN: &[&str] = &["RS-AUD-01.missing", "RS-AUD-01.other-resource", "RS-PRM-07"];
+
+    #[test]
+    fn a_baseline_entry_must_name_a_known_check() {
+        assert_eq!(baseline(&["RS-PRM-07"]).validate(KNOWN), Ok(()));
+        let e = baseline(&["RS-PRM-99"]).validate(KNOWN).unwrap_err();
+        assert!(e.contains("`RS-PRM-99` names no check"), "{e}");
+    }
+
+    #[test]
+    fn a_baseline_glob_must_match_a_check_and_then_covers_every_match() {
+        let b = baseline(&["RS-AUD-01.*"]);
+        assert_eq!(b.validate(KNOWN), Ok(()));
+        assert_eq!(b.reason("RS-AUD-01.other-resource"), Some("known"));
+        assert_eq!(b.reason("RS-PRM-07"), None);
+        let e = baseline(&["RS-NOPE-*"]).validate(KNOWN).unwrap_err();
+        assert!(e.contains("`RS-NOPE-*` matches no check"), "{e}");
     }
 }

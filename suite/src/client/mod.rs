@@ -81,7 +81,7 @@ impl ClientOptions {
         }
     }
 
-    fn command(&self) -> String {
+    pub fn command(&self) -> String {
         let exe = shell_quote(&self.suite_exe.display().to_string());
         match &self.target {
             ClientTarget::Bundled(None) => format!("{exe} reference-client"),

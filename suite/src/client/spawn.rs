@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::output::{Capture, Stream};
+use crate::process::ProcessGroup;
 
 /// How the client process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,10 +85,8 @@ pub async fn run(inv: &Invocation) -> ClientRun {
         .env_remove("ALL_PROXY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .process_group(0);
-    let mut child = match cmd.spawn() {
+        .stderr(Stdio::piped());
+    let mut group = match ProcessGroup::spawn(&mut cmd) {
         Ok(c) => c,
         Err(e) => {
             return ClientRun {
@@ -98,7 +97,7 @@ pub async fn run(inv: &Invocation) -> ClientRun {
             }
         }
     };
-    let pgid = child.id().map(|p| p as i32);
+    let child = group.child();
     // Bounded while it runs (a client may print without end), and shared, so the output that arrived before a
     // deadline is kept.
     let capture = Mutex::new(Capture::new());
@@ -117,13 +116,8 @@ pub async fn run(inv: &Invocation) -> ClientRun {
         Ok(Err(e)) => ClientExit::SpawnFailed(e.to_string()),
         Err(_) => ClientExit::TimedOut(inv.deadline),
     };
-    if let Some(pgid) = pgid {
-        // The client may have left children behind (a browser opener, a helper): stop the whole group.
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pgid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
+    // The client may have left children behind (a browser opener, a helper): stop the whole group.
+    group.stop().await;
     let (output_tail, output_truncated) = capture
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
@@ -154,6 +148,7 @@ async fn read_into(pipe: Option<impl AsyncRead + Unpin>, stream: Stream, capture
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::witness::Witness;
 
     fn inv(command: &str, deadline: Duration) -> Invocation {
         Invocation {
@@ -232,5 +227,32 @@ mod tests {
     async fn a_crashing_client_reports_its_code() {
         let r = run(&inv("sh -c 'exit 3' #", Duration::from_secs(5))).await;
         assert_eq!(r.exit, ClientExit::Exited(Some(3)));
+    }
+
+    /// A client that ignores SIGTERM and leaves a grandchild ignoring it too (a script file, run as
+    /// `sh FILE SERVER_URL`).
+    fn stubborn(name: &str, tail: &str) -> (String, Witness) {
+        let dir = std::env::temp_dir().join(format!("mcp-client-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let w = Witness::new(&dir);
+        let script = dir.join("client.sh");
+        std::fs::write(&script, w.stubborn_script(tail)).unwrap();
+        (format!("sh '{}'", script.display()), w)
+    }
+
+    #[tokio::test]
+    async fn a_client_ignoring_sigterm_is_gone_with_its_grandchild_after_its_deadline() {
+        let (command, w) = stubborn("deadline", "wait");
+        let r = run(&inv(&command, Duration::from_millis(500))).await;
+        assert!(matches!(r.exit, ClientExit::TimedOut(_)));
+        assert!(w.all_gone_within(Duration::from_secs(5)));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_exits_leaves_no_grandchild_behind() {
+        let (command, w) = stubborn("exited", "exit 0");
+        let r = run(&inv(&command, Duration::from_secs(5))).await;
+        assert_eq!(r.exit, ClientExit::Exited(Some(0)));
+        assert!(w.all_gone_within(Duration::from_secs(5)));
     }
 }

@@ -65,12 +65,19 @@ impl ServerOptions {
 
 /// Runs the server role and returns the report. Never fails: a target or suite problem becomes verdicts.
 pub async fn run(opts: &ServerOptions) -> Report {
-    run_with_evidence(opts).await.0
+    run_logged(opts, &EvidenceLog::new()).await
 }
 
 /// [`run`], also returning the raw evidence log the report was sealed from (for tests that prove the report
 /// holds no secret the run saw).
 pub async fn run_with_evidence(opts: &ServerOptions) -> (Report, EvidenceLog) {
+    let log = EvidenceLog::new();
+    let report = run_logged(opts, &log).await;
+    (report, log)
+}
+
+/// [`run`], recording every exchange in `log` as it happens (an interrupted run's report keeps them).
+pub async fn run_logged(opts: &ServerOptions, log: &EvidenceLog) -> Report {
     let timer = runner::RunTimer::start();
     let mut target_info = TargetInfo::new(opts.target.kind());
     if let TargetSpec::Bundled { defect, mode } = &opts.target {
@@ -87,19 +94,17 @@ pub async fn run_with_evidence(opts: &ServerOptions) -> (Report, EvidenceLog) {
         opts.strict,
         opts.seed,
     );
-    let log = EvidenceLog::new();
-    let observed = observe(opts, &log, &mut run).await;
-    let report = runner::conclude(
+    let observed = observe(opts, log, &mut run).await;
+    runner::conclude(
         run,
         timer,
         &checks::registry(),
         observed,
         &opts.selection,
         &opts.baseline,
-        &log,
+        log,
         Vec::new(),
-    );
-    (report, log)
+    )
 }
 
 async fn observe(

@@ -6,6 +6,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fake_idp::FakeIdp;
+
+use crate::process::ProcessGroup;
 use mcp_auth_targets::{
     Defect, IntrospectionClient, RunningTodoServer, TodoServer, TodoServerConfig, ValidationMode,
 };
@@ -150,11 +152,8 @@ impl RunningTarget {
     }
 }
 
-/// A spawned command in its own process group.
-struct ChildGroup {
-    child: tokio::process::Child,
-    pgid: Option<i32>,
-}
+/// A spawned command in its own process group ([`ProcessGroup`]: stopped, or killed when dropped).
+struct ChildGroup(ProcessGroup);
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -172,35 +171,52 @@ impl ChildGroup {
         };
         let url = format!("http://127.0.0.1:{port}/mcp");
         let (client_id, client_secret) = idp.introspection_client();
+        let env = [
+            ("MCP_CONFORMANCE_ISSUER", idp.issuer()),
+            ("MCP_CONFORMANCE_JWKS_URI", idp.jwks_uri()),
+            ("MCP_CONFORMANCE_INTROSPECTION_URL", idp.introspection_url()),
+            ("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID", client_id),
+            ("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET", client_secret),
+            ("MCP_CONFORMANCE_RESOURCE", url.clone()),
+            ("MCP_CONFORMANCE_UPSTREAM_URL", upstream.to_owned()),
+        ];
+        let group = Self::spawn_ready(command, &env, port, READY_TIMEOUT).await?;
+        Ok((group, url))
+    }
+
+    /// Starts `sh -c COMMAND` with `env` and `PORT`, and waits until the port accepts a connection. On every
+    /// path that does not return the group (exited, not ready), the whole group is stopped first.
+    async fn spawn_ready(
+        command: &str,
+        env: &[(&str, String)],
+        port: u16,
+        timeout: Duration,
+    ) -> Result<ChildGroup, TargetError> {
+        let url = format!("http://127.0.0.1:{port}/mcp");
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c")
             .arg(command)
-            .env("MCP_CONFORMANCE_ISSUER", idp.issuer())
-            .env("MCP_CONFORMANCE_JWKS_URI", idp.jwks_uri())
-            .env("MCP_CONFORMANCE_INTROSPECTION_URL", idp.introspection_url())
-            .env("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID", client_id)
-            .env("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET", client_secret)
-            .env("MCP_CONFORMANCE_RESOURCE", &url)
-            .env("MCP_CONFORMANCE_UPSTREAM_URL", upstream)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .process_group(0);
-        let child = cmd.spawn().map_err(|source| TargetError::Spawn {
-            command: command.to_owned(),
-            source,
-        })?;
-        let pgid = child.id().map(|p| p as i32);
-        let mut group = ChildGroup { child, pgid };
+            .stderr(Stdio::inherit());
+        let mut group =
+            ChildGroup(
+                ProcessGroup::spawn(&mut cmd).map_err(|source| TargetError::Spawn {
+                    command: command.to_owned(),
+                    source,
+                })?,
+            );
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        let deadline = tokio::time::Instant::now() + timeout;
         // Readiness is an event we can only observe by asking: the first accepted connection.
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         loop {
             tick.tick().await;
             if let Some(status) = group.exited() {
+                // The leader is gone, but what it started may live on in the group.
+                group.0.stop().await;
                 return Err(TargetError::Exited {
                     command: command.to_owned(),
                     url,
@@ -208,47 +224,82 @@ impl ChildGroup {
                 });
             }
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return Ok((group, url));
+                return Ok(group);
             }
             if tokio::time::Instant::now() >= deadline {
-                group.kill().await;
+                group.0.stop().await;
                 return Err(TargetError::NotReady {
                     command: command.to_owned(),
                     url,
-                    timeout: READY_TIMEOUT,
+                    timeout,
                 });
             }
         }
     }
 
     fn exited(&mut self) -> Option<String> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Some(status.to_string()),
-            _ => None,
-        }
+        self.0.exited().map(|s| s.to_string())
     }
 
     async fn kill(&mut self) {
-        if let Some(pgid) = self.pgid.take() {
-            use nix::sys::signal::{killpg, Signal};
-            use nix::unistd::Pid;
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGTERM);
-            let graceful = tokio::time::timeout(Duration::from_secs(3), self.child.wait()).await;
-            if graceful.is_err() {
-                let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-            }
-        }
-        let _ = self.child.kill().await;
+        self.0.stop().await;
     }
 }
 
-impl Drop for ChildGroup {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.pgid.take() {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::witness::Witness;
+
+    fn witness(name: &str) -> Witness {
+        let dir = std::env::temp_dir().join(format!("mcp-target-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Witness::new(&dir)
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    #[tokio::test]
+    async fn a_ready_target_ignoring_sigterm_is_gone_with_its_grandchild_after_stop() {
+        // The port answers at once: the test listens on it in the target's place.
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let w = witness("ready");
+        let script = w.stubborn_script("wait");
+        let mut group = ChildGroup::spawn_ready(&script, &[], port, READY_TIMEOUT)
+            .await
+            .expect("ready");
+        w.reported();
+        group.kill().await;
+        assert!(w.all_gone_within(Duration::from_secs(5)));
+    }
+
+    #[tokio::test]
+    async fn a_target_that_never_answers_is_gone_with_its_grandchild_after_the_ready_timeout() {
+        let w = witness("not-ready");
+        let script = w.stubborn_script("wait");
+        let r =
+            ChildGroup::spawn_ready(&script, &[], free_port(), Duration::from_millis(300)).await;
+        assert!(matches!(r, Err(TargetError::NotReady { .. })));
+        assert!(w.all_gone_within(Duration::from_secs(5)));
+    }
+
+    #[tokio::test]
+    async fn a_target_that_exits_before_answering_leaves_no_grandchild() {
+        let w = witness("exited");
+        let script = w.stubborn_script("exit 3");
+        let r = ChildGroup::spawn_ready(&script, &[], free_port(), READY_TIMEOUT).await;
+        assert!(
+            matches!(r, Err(TargetError::Exited { .. })),
+            "{:?}",
+            r.err()
+        );
+        assert!(w.all_gone_within(Duration::from_secs(5)));
     }
 }
