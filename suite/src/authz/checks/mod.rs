@@ -78,9 +78,15 @@ pub fn last_exchange(a: &Authorized) -> Vec<String> {
     a.exchanges.last().cloned().into_iter().collect()
 }
 
-/// The walk ended in a way the suite could not judge.
+/// The walk ended in a way the suite could not judge: no HTTP answer, or a walk the suite could not complete.
+/// Never a refusal.
 pub fn walk_failed(a: &Authorized) -> Option<Evaluation> {
     match &a.outcome {
+        AuthorizeOutcome::NoAnswer { failure, exchange } => Some(
+            failure
+                .unanswered("the authorization request")
+                .with_evidence([exchange.clone()]),
+        ),
         AuthorizeOutcome::Failed { reason, exchange } => Some(
             Evaluation::error(format!("the authorization walk failed: {reason}"))
                 .with_evidence(exchange.clone()),
@@ -108,9 +114,8 @@ pub fn no_code(m: &CheckMeta, o: &AuthzObservations, a: &Authorized, what: &str)
 
 /// A token-endpoint refusal: no tokens, a 4xx.
 pub fn token_refused(m: &CheckMeta, t: &TokenResult, what: &str, errors: &[&str]) -> Evaluation {
-    if let Some(err) = &t.error {
-        return Evaluation::error(format!("the token request got no response: {err}"))
-            .with_evidence([t.exchange.clone()]);
+    if let Some(e) = t.unanswered("the token request") {
+        return e;
     }
     let expected = format!("{what} → HTTP 400 {}, no tokens", errors.join(" or "));
     let actual = t.describe();
