@@ -284,13 +284,16 @@ pub struct ExchangeObs {
     pub subject_scope: String,
 }
 
+/// A registration request's HTTP status, or why no HTTP answer came.
+pub type RegistrationAnswer = Result<u16, HttpFailure>;
+
 /// DCR probes.
 #[derive(Debug, Clone)]
 pub struct DcrObs {
     /// (status, or why no HTTP answer came; body as JSON; exchange id).
-    pub public: (Result<u16, HttpFailure>, Option<Value>, String),
+    pub public: (RegistrationAnswer, Option<Value>, String),
     /// (redirect URI; status or failure; body; exchange id).
-    pub bad: Vec<(String, Result<u16, HttpFailure>, Option<Value>, String)>,
+    pub bad: Vec<(String, RegistrationAnswer, Option<Value>, String)>,
 }
 
 /// CORS probes at the authorization endpoint.
