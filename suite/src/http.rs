@@ -124,7 +124,7 @@ impl Response {
 }
 
 /// Why no complete response arrived.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpFailure {
     #[error("no response within {0:?}")]
     Timeout(Duration),
@@ -138,6 +138,19 @@ pub enum HttpFailure {
     Invalid(String),
     #[error("transport error: {0}")]
     Transport(String),
+}
+
+impl HttpFailure {
+    /// The check's verdict when a request got no HTTP answer (or the suite declined to send it): `ERROR` with the
+    /// reason. Silence, a reset or a refused connection is never a refusal (`PASS`) and never a violation
+    /// (`FAIL`); only an HTTP answer is.
+    pub fn unanswered(&self, what: &str) -> crate::check::Evaluation {
+        let why = match self {
+            HttpFailure::Forbidden(_) | HttpFailure::Invalid(_) => "the suite did not send it",
+            _ => "no HTTP answer",
+        };
+        crate::check::Evaluation::error(format!("{what}: {why}: {self}"))
+    }
 }
 
 /// One recorded exchange: its evidence id and what came back.

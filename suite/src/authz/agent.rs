@@ -62,7 +62,13 @@ pub enum AuthorizeOutcome {
         body: String,
         exchange: String,
     },
-    /// The suite could not complete the walk (transport error, script mismatch, loop, manual timeout).
+    /// A request of the walk got no HTTP answer (timeout, reset, refused connection) or the suite declined to
+    /// send it: never a refusal by the AS.
+    NoAnswer {
+        failure: crate::http::HttpFailure,
+        exchange: String,
+    },
+    /// The suite could not complete the walk (script mismatch, loop, manual timeout).
     Failed {
         reason: String,
         exchange: Option<String>,
@@ -164,7 +170,12 @@ impl UserAgent {
             walk.exchanges.push(id.clone());
             let resp = match recorded.result {
                 Ok(resp) => resp,
-                Err(e) => return walk.failed(format!("{}: {e}", hop.purpose), Some(id)),
+                Err(failure) => {
+                    return walk.end(AuthorizeOutcome::NoAnswer {
+                        failure,
+                        exchange: id,
+                    })
+                }
             };
             for line in resp.header_all("set-cookie") {
                 self.jar.store(&hop.url, line, SystemTime::now());

@@ -142,7 +142,8 @@ pub struct TokenResult {
     pub headers: Vec<(String, String)>,
     /// The body as JSON, when it is.
     pub json: Option<Value>,
-    pub error: Option<String>,
+    /// Why no HTTP answer arrived (then `status` is 0 and means nothing).
+    pub error: Option<crate::http::HttpFailure>,
 }
 
 impl TokenResult {
@@ -164,6 +165,13 @@ impl TokenResult {
 
     pub fn oauth_error(&self) -> Option<&str> {
         self.member("error")
+    }
+
+    /// ERROR when the request got no HTTP answer: nothing about the AS can be judged from it.
+    pub fn unanswered(&self, what: &str) -> Option<crate::check::Evaluation> {
+        self.error
+            .as_ref()
+            .map(|e| e.unanswered(what).with_evidence([self.exchange.clone()]))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -252,7 +260,7 @@ fn token_result(
             status: 0,
             headers: Vec::new(),
             json: None,
-            error: Some(e.to_string()),
+            error: Some(e),
         },
     }
 }

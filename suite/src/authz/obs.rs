@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::authz::agent::{AuthorizeOutcome, Authorized};
 use crate::authz::oauth::{Client, Endpoints, Pkce, TokenResult};
 use crate::check::ObsError;
+use crate::http::HttpFailure;
 
 /// How the run logs in at the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,11 +284,16 @@ pub struct ExchangeObs {
     pub subject_scope: String,
 }
 
+/// A registration request's HTTP status, or why no HTTP answer came.
+pub type RegistrationAnswer = Result<u16, HttpFailure>;
+
 /// DCR probes.
 #[derive(Debug, Clone)]
 pub struct DcrObs {
-    pub public: (u16, Option<Value>, String),
-    pub bad: Vec<(String, u16, Option<Value>, String)>,
+    /// (status, or why no HTTP answer came; body as JSON; exchange id).
+    pub public: (RegistrationAnswer, Option<Value>, String),
+    /// (redirect URI; status or failure; body; exchange id).
+    pub bad: Vec<(String, RegistrationAnswer, Option<Value>, String)>,
 }
 
 /// CORS probes at the authorization endpoint.

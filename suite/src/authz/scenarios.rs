@@ -187,6 +187,7 @@ pub fn describe(o: &AuthorizeOutcome) -> String {
             location, status, ..
         } => format!("HTTP {status} redirect to {location}"),
         AuthorizeOutcome::Page { status, .. } => format!("a page (HTTP {status})"),
+        AuthorizeOutcome::NoAnswer { failure, .. } => format!("no HTTP answer: {failure}"),
         AuthorizeOutcome::Failed { reason, .. } => format!("the walk failed: {reason}"),
     }
 }
@@ -941,11 +942,11 @@ pub async fn dcr_probes(ctx: &Ctx) -> Result<DcrObs, ObsError> {
                 .await;
             match rec.result {
                 Ok(r) => (
-                    r.status,
+                    Ok(r.status),
                     serde_json::from_slice::<Value>(&r.body).ok(),
                     rec.id,
                 ),
-                Err(_) => (0, None, rec.id),
+                Err(f) => (Err(f), None, rec.id),
             }
         }
     };

@@ -163,6 +163,27 @@ impl ScenarioObs {
         })
     }
 
+    /// Whether the client got through a whole authorization here: an authorization request, a token request
+    /// answered 200, and an MCP request (any operation) served 200 with a valid token.
+    pub fn completed_baseline(&self) -> bool {
+        self.log
+            .iter()
+            .any(|r| matches!(r.kind, RequestKind::Authorize))
+            && self
+                .log
+                .iter()
+                .any(|r| matches!(r.kind, RequestKind::Token { .. }) && r.status == 200)
+            && self.log.iter().any(|r| {
+                matches!(
+                    r.kind,
+                    RequestKind::Mcp {
+                        token_valid: true,
+                        ..
+                    }
+                ) && r.status == 200
+            })
+    }
+
     /// One line on how far the client got, for ERROR messages: how it ended, its last requests, and the last
     /// line it printed (redacted, control characters escaped, at most 200 characters).
     pub fn progress(&self) -> String {

@@ -2,7 +2,9 @@
 
 use mcp_auth_reports::Level::{Must, Should};
 
-use super::{check, code_of, happy_precondition, last_exchange, meta, redirected_to, AuthzCheck};
+use super::{
+    check, code_of, happy_precondition, last_exchange, meta, redirected_to, walk_failed, AuthzCheck,
+};
 use crate::authz::obs::{AuthzObservations, CimdAttempt, CimdCase, CimdObs};
 use crate::authz::scenarios::describe;
 use crate::check::{CheckMeta, Evaluation};
@@ -44,6 +46,9 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
             |m, o| {
                 let c = crate::need!(&o.cimd, "the CIMD probes");
                 let a = attempt(c, CimdCase::Honest);
+                if let Some(e) = walk_failed(&a.authorized) {
+                    return e;
+                }
                 let expected = "the document fetched, then a code";
                 let e = match (a.hits, code_of(&a.authorized)) {
                     (h, Some(_)) if h > 0 => Evaluation::pass(expected, format!("{h} fetch(es), code issued")),
@@ -91,6 +96,9 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
             |m, o| {
                 let c = crate::need!(&o.cimd, "the CIMD probes");
                 let Some((first, second)) = &c.error_then_valid else { return Evaluation::harness_error("the error-caching probe did not run") };
+                if let Some(e) = walk_failed(&first.authorized).or_else(|| walk_failed(&second.authorized)) {
+                    return e;
+                }
                 let expected = "the second flow re-fetches and gets a code";
                 let e = match (code_of(&second.authorized), second.hits) {
                     (Some(_), h) if h >= 2 => Evaluation::pass(expected, format!("re-fetched ({h} fetches), code issued")),
@@ -132,6 +140,9 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
             |m, o| {
                 let c = crate::need!(&o.cimd, "the CIMD probes");
                 let a = attempt(c, CimdCase::Oversized);
+                if let Some(e) = happy_precondition(o).or_else(|| walk_failed(&a.authorized)) {
+                    return e;
+                }
                 let expected = "no code for a 1 MiB document; the AS still answers";
                 let mut ev = last_exchange(&a.authorized);
                 let e = match (&c.responsive_after_oversized, code_of(&a.authorized)) {
@@ -151,6 +162,12 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
             |m, o| {
                 let c = crate::need!(&o.cimd, "the CIMD probes");
                 let a = attempt(c, CimdCase::SharedSecret);
+                if let Some(e) = happy_precondition(o).or_else(|| walk_failed(&a.authorized)) {
+                    return e;
+                }
+                if let Some(e) = a.token.as_ref().and_then(|t| t.unanswered("the token request with the document's secret")) {
+                    return e;
+                }
                 let expected = "no secret-authenticated client from a document";
                 let e = match (&a.token, code_of(&a.authorized)) {
                     (_, None) => Evaluation::pass(expected, format!("refused: {}", describe(&a.authorized.outcome))),
@@ -167,6 +184,10 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
             |m, o| {
                 let d = crate::need!(&o.dcr, "the DCR probes");
                 let (status, body, ex) = &d.public;
+                let status = match status {
+                    Ok(s) => s,
+                    Err(f) => return f.unanswered("the registration request").with_evidence([ex.clone()]),
+                };
                 let expected = "201 with client_id";
                 let id = body.as_ref().and_then(|b| b.get("client_id")).and_then(|v| v.as_str());
                 let e = match (status, id) {
@@ -181,8 +202,14 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
                 "Registering javascript:… or http://evil.example/cb → 400 invalid_redirect_uri (or invalid_client_metadata)."),
             |m, o| {
                 let d = crate::need!(&o.dcr, "the DCR probes");
+                if let Some((u, Err(f), _, x)) = d.bad.iter().find(|(_, s, _, _)| s.is_err()) {
+                    return f.unanswered(&format!("the registration of {u}")).with_evidence([x.clone()]);
+                }
                 let expected = "400 for each unsafe redirect URI";
-                let bad: Vec<String> = d.bad.iter().filter(|(_, s, _, _)| *s != 400).map(|(u, s, _, _)| format!("{u} → HTTP {s}")).collect();
+                let bad: Vec<String> = d.bad.iter().filter_map(|(u, s, _, _)| match s {
+                    Ok(400) | Err(_) => None,
+                    Ok(s) => Some(format!("{u} → HTTP {s}")),
+                }).collect();
                 let ev = d.bad.iter().map(|(_, _, _, x)| x.clone());
                 let e = if bad.is_empty() { Evaluation::pass(expected, "both refused with 400") } else { Evaluation::violated(m.level, expected, bad.join("; ")) };
                 e.with_evidence(ev)
@@ -208,6 +235,9 @@ fn refused_case(m: &CheckMeta, o: &AuthzObservations, case: CimdCase) -> Evaluat
         .with_evidence(last_exchange(&honest.authorized));
     }
     let a = attempt(c, case);
+    if let Some(e) = walk_failed(&a.authorized) {
+        return e;
+    }
     let expected = "no code (an error page or an error redirect to the valid URI)";
     let e = match (code_of(&a.authorized), redirected_to(&a.authorized)) {
         (Some(_), _) => Evaluation::violated(
@@ -242,6 +272,10 @@ fn probes(
     let mut bad = Vec::new();
     let mut ev = Vec::new();
     for (id, a, hits) in list {
+        if let Some(e) = walk_failed(a) {
+            let message = format!("{id}: {}", e.message);
+            return e.with_message(message);
+        }
         ev.extend(last_exchange(a));
         if *hits > 0 {
             bad.push(format!("{id}: fetched {hits} time(s)"));

@@ -18,8 +18,9 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
                 let md = crate::need!(&o.metadata, "metadata discovery");
                 let expected = "a 200 JSON object at one of the MCP §4.3 locations";
                 let ev: Vec<String> = md.fetches.iter().map(|f| f.exchange.clone()).collect();
-                if md.fetches.iter().all(|f| f.status == 0) {
-                    let why = md.fetches.first().and_then(|f| f.body.as_ref().err().cloned()).unwrap_or_default();
+                // A location that gave no HTTP answer (status 0) cannot be judged absent: ERROR, never FAIL.
+                if md.documents().next().is_none() && md.fetches.iter().any(|f| f.status == 0) {
+                    let why = md.fetches.iter().find(|f| f.status == 0).and_then(|f| f.body.as_ref().err().cloned()).unwrap_or_default();
                     return Evaluation::error(format!("the issuer could not be reached: {why}")).with_evidence(ev);
                 }
                 match md.documents().next() {

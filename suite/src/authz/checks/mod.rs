@@ -78,9 +78,15 @@ pub fn last_exchange(a: &Authorized) -> Vec<String> {
     a.exchanges.last().cloned().into_iter().collect()
 }
 
-/// The walk ended in a way the suite could not judge.
+/// The walk ended in a way the suite could not judge: no HTTP answer, or a walk the suite could not complete.
+/// Never a refusal.
 pub fn walk_failed(a: &Authorized) -> Option<Evaluation> {
     match &a.outcome {
+        AuthorizeOutcome::NoAnswer { failure, exchange } => Some(
+            failure
+                .unanswered("the authorization request")
+                .with_evidence([exchange.clone()]),
+        ),
         AuthorizeOutcome::Failed { reason, exchange } => Some(
             Evaluation::error(format!("the authorization walk failed: {reason}"))
                 .with_evidence(exchange.clone()),
@@ -108,9 +114,8 @@ pub fn no_code(m: &CheckMeta, o: &AuthzObservations, a: &Authorized, what: &str)
 
 /// A token-endpoint refusal: no tokens, a 4xx.
 pub fn token_refused(m: &CheckMeta, t: &TokenResult, what: &str, errors: &[&str]) -> Evaluation {
-    if let Some(err) = &t.error {
-        return Evaluation::error(format!("the token request got no response: {err}"))
-            .with_evidence([t.exchange.clone()]);
+    if let Some(e) = t.unanswered("the token request") {
+        return e;
     }
     let expected = format!("{what} → HTTP 400 {}, no tokens", errors.join(" or "));
     let actual = t.describe();
@@ -125,4 +130,57 @@ pub fn token_refused(m: &CheckMeta, t: &TokenResult, what: &str, errors: &[&str]
         Evaluation::violated(m.level, expected, actual)
     };
     e.with_evidence([t.exchange.clone()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::HttpFailure;
+    use mcp_auth_reports::Verdict;
+    use std::time::Duration;
+
+    fn m() -> CheckMeta {
+        meta("AS-TEST", "", Level::Must, &[], "")
+    }
+
+    #[test]
+    fn a_token_request_without_an_http_answer_is_error_not_a_refusal() {
+        let t = TokenResult {
+            exchange: "x#1".into(),
+            status: 0,
+            headers: Vec::new(),
+            json: None,
+            error: Some(HttpFailure::Timeout(Duration::from_secs(5))),
+        };
+        let e = token_refused(&m(), &t, "a stolen code", &["invalid_grant"]);
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(e.message.contains("no HTTP answer"), "{}", e.message);
+        assert_eq!(e.evidence, vec!["x#1"]);
+    }
+
+    #[test]
+    fn a_request_the_suite_declined_to_send_is_error_saying_so() {
+        let e = HttpFailure::Forbidden("evil.example".into()).unanswered("the token request");
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message.contains("the suite did not send it"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn an_authorization_walk_without_an_http_answer_is_error_not_a_refusal() {
+        let a = Authorized {
+            outcome: AuthorizeOutcome::NoAnswer {
+                failure: HttpFailure::Transport("connection refused".into()),
+                exchange: "w#1".into(),
+            },
+            exchanges: vec!["w#1".into()],
+            form_posts: Vec::new(),
+        };
+        let e = walk_failed(&a).expect("a walk without an answer cannot be judged");
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(e.message.contains("connection refused"), "{}", e.message);
+    }
 }

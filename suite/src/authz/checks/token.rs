@@ -112,6 +112,9 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
                 let Some(t) = &r.refresh_after else {
                     return Evaluation::skip("the first redemption issued no refresh token");
                 };
+                if let Some(e) = r.replay.unanswered("the bad replay").or_else(|| t.unanswered("the refresh after the bad replay")) {
+                    return e;
+                }
                 let expected = "the original grant still refreshes";
                 let e = if t.ok() { Evaluation::pass(expected, t.describe()) } else { Evaluation::violated(m.level, expected, t.describe()) };
                 e.with_evidence([r.replay.exchange.clone(), t.exchange.clone()])
@@ -139,6 +142,9 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
                 "A token request with wrong Basic credentials → 401 invalid_client with WWW-Authenticate."),
             |m, o| {
                 let t = crate::need!(&o.bad_basic, "the bad-credentials request");
+                if let Some(e) = t.unanswered("the bad-credentials request") {
+                    return e;
+                }
                 let expected = "401, error=invalid_client, WWW-Authenticate";
                 let e = if t.status == 401 && t.oauth_error() == Some("invalid_client") && t.header("www-authenticate").is_some() {
                     Evaluation::pass(expected, format!("{} with WWW-Authenticate: {}", t.describe(), t.header("www-authenticate").unwrap_or_default()))
@@ -444,6 +450,9 @@ fn tk08(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
     let Some(t) = &f.token else {
         return Evaluation::error("no token response");
     };
+    if let Some(e) = t.unanswered("the valid redemption") {
+        return e;
+    }
     let expected = "200, JSON access_token + token_type, Cache-Control: no-store";
     let cc = t.header("cache-control").unwrap_or("").to_ascii_lowercase();
     let mut problems = Vec::new();
@@ -516,6 +525,13 @@ fn rt01(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
             t.describe()
         ))
         .with_evidence([t.exchange.clone()]);
+    }
+    if let Some(e) = r
+        .replay_old
+        .as_ref()
+        .and_then(|x| x.unanswered("the replay of the old refresh token"))
+    {
+        return e;
     }
     let e = match (t.refresh_token(), &r.replay_old) {
         (None, _) => Evaluation::violated(

@@ -44,7 +44,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/resource-mismatch: PRM resource is https://evil.example/mcp → after fetching it, no AS metadata, registration, authorization or token request."),
             |m, o| {
                 let s = scenario_or_return!(o, RESOURCE_MISMATCH);
-                refusal(m, s, "fetching the mismatched PRM", |r| matches!(r.kind, RequestKind::Prm(_)) && r.status == 200,
+                refusal(m, o, s, "fetching the mismatched PRM", |r| matches!(r.kind, RequestKind::Prm(_)) && r.status == 200,
                     "AS request", |r| matches!(r.origin, Origin::As(_)))
             },
         ),
@@ -83,7 +83,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/metadata-issuer-mismatch: the metadata claims issuer https://evil.example → after fetching it, no registration, authorization or token request."),
             |m, o| {
                 let s = scenario_or_return!(o, METADATA_ISSUER_MISMATCH);
-                refusal(m, s, "fetching metadata with a foreign issuer", is_metadata_fetch,
+                refusal(m, o, s, "fetching metadata with a foreign issuer", is_metadata_fetch,
                     "use of its endpoints", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. } | RequestKind::Register))
             },
         ),

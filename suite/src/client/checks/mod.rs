@@ -64,9 +64,48 @@ macro_rules! scenario_or_return {
     };
 }
 
-/// The refusal pattern: find the decision point, then look for a forbidden request after it.
+/// The honest world every must-refuse check is measured against: a client that cannot complete it (authorization,
+/// token, an MCP request served with a valid token) proves nothing by stopping in a refusal world. Every refusal
+/// world registers by DCR, as this one does; `auth/basic-cimd` is no baseline (it answers the first
+/// authorization with an error).
+pub const BASELINE: &str = "auth/metadata-default";
+
+/// ERROR unless the client completed the baseline world (the client-role twin of the authz role's happy-flow
+/// precondition).
+pub fn baseline_or_error(o: &ClientObservations, refusal_world: &str) -> Option<Evaluation> {
+    let b = match o.scenario(BASELINE) {
+        Ok(b) => b,
+        Err(e) => {
+            return Some(
+                Evaluation::error(format!(
+                    "{refusal_world}: the baseline world {BASELINE} gave no record ({e}), so stopping here proves \
+                     nothing (run {BASELINE} too)"
+                ))
+                .with_scenario(refusal_world)
+                .with_scenario(BASELINE),
+            )
+        }
+    };
+    if b.completed_baseline() {
+        return None;
+    }
+    Some(
+        Evaluation::error(format!(
+            "{refusal_world}: the client never completed the baseline world {BASELINE} (authorization, token, an MCP \
+             request served with a valid token), so stopping here proves nothing; in {BASELINE} {}",
+            b.progress()
+        ))
+        .with_evidence(b.log.last().map(|r| b.id(r)))
+        .with_scenario(BASELINE)
+        .with_scenario(refusal_world),
+    )
+}
+
+/// The refusal pattern: find the decision point, then look for a forbidden request after it. Judged only when the
+/// client reached the decision point and completed the baseline world ([`BASELINE`]); otherwise `ERROR`.
 pub fn refusal(
     m: &CheckMeta,
+    o: &ClientObservations,
     s: &ScenarioObs,
     decision: &str,
     reached: impl Fn(&LoggedRequest) -> bool,
@@ -83,6 +122,9 @@ pub fn refusal(
         .with_evidence(s.log.last().map(|r| s.id(r)))
         .with_scenario(s.def.name);
     };
+    if let Some(e) = baseline_or_error(o, s.def.name) {
+        return e;
+    }
     let bad: Vec<&LoggedRequest> = s
         .log
         .iter()

@@ -27,7 +27,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/pkce-methods-missing: after fetching the RFC 8414 metadata (issuer /tenant1, path-inserted), no authorization or token request."),
             |m, o| {
                 let s = scenario_or_return!(o, PKCE_METHODS_MISSING);
-                refusal(m, s, "fetching metadata without code_challenge_methods_supported", is_metadata_fetch,
+                refusal(m, o, s, "fetching metadata without code_challenge_methods_supported", is_metadata_fetch,
                     "authorization or token request", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. }))
             },
         ),
@@ -36,7 +36,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/pkce-methods-missing-oidc: the same with an OpenID configuration (at the root)."),
             |m, o| {
                 let s = scenario_or_return!(o, PKCE_METHODS_MISSING_OIDC);
-                refusal(m, s, "fetching the OpenID configuration without code_challenge_methods_supported", is_metadata_fetch,
+                refusal(m, o, s, "fetching the OpenID configuration without code_challenge_methods_supported", is_metadata_fetch,
                     "authorization or token request", |r| matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. }))
             },
         ),
@@ -85,7 +85,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/pkce-plain-only: code_challenge_methods_supported is [\"plain\"] → the client refuses or uses S256; a plain (or method-less) authorization request fails."),
             |m, o| {
                 let s = scenario_or_return!(o, PKCE_PLAIN_ONLY);
-                refusal(m, s, "fetching metadata that advertises only plain", is_metadata_fetch,
+                refusal(m, o, s, "fetching metadata that advertises only plain", is_metadata_fetch,
                     "authorization request with plain", |r| is_authorize(r) && param(r, "code_challenge_method") != Some("S256"))
             },
         ),
@@ -94,7 +94,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/basic-cimd: the first authorization request is answered error=invalid_request → no later request uses plain."),
             |m, o| {
                 let s = scenario_or_return!(o, BASIC_CIMD);
-                refusal(m, s, "an authorization error", |r| is_authorize(r) && location_param(r, "error").is_some(),
+                refusal(m, o, s, "an authorization error", |r| is_authorize(r) && location_param(r, "error").is_some(),
                     "authorization request without S256", |r| is_authorize(r) && param(r, "code_challenge_method") != Some("S256"))
             },
         ),

@@ -229,7 +229,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/state-tampered: the authorization response carries a state the client never sent → no token request."),
             |m, o| {
                 let s = scenario_or_return!(o, STATE_TAMPERED);
-                refusal(m, s, "an authorization response with a foreign state", |r| is_authorize(r) && location_param(r, "code").is_some(),
+                refusal(m, o, s, "an authorization response with a foreign state", |r| is_authorize(r) && location_param(r, "code").is_some(),
                     "token request", is_token)
             },
         ),
@@ -247,7 +247,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/iss-wrong-issuer: iss support is advertised and the response says iss=https://evil.example → no token request."),
             |m, o| {
                 let s = scenario_or_return!(o, ISS_WRONG_ISSUER);
-                refusal(m, s, "an authorization response with a wrong iss", |r| is_authorize(r) && location_param(r, "code").is_some(),
+                refusal(m, o, s, "an authorization response with a wrong iss", |r| is_authorize(r) && location_param(r, "code").is_some(),
                     "token request", is_token)
             },
         ),
@@ -256,7 +256,7 @@ pub fn checks() -> Vec<Box<ClientCheck>> {
                 "auth/iss-supported-missing: iss advertised but absent → no token request (WARN under 2025-11-25; explicit in MCP only from 2026-07-28)."),
             |m, o| {
                 let s = scenario_or_return!(o, ISS_SUPPORTED_MISSING);
-                refusal(m, s, "an authorization response without iss", |r| is_authorize(r) && location_param(r, "code").is_some(),
+                refusal(m, o, s, "an authorization response without iss", |r| is_authorize(r) && location_param(r, "code").is_some(),
                     "token request", is_token)
             },
         ),

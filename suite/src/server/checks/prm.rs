@@ -134,6 +134,15 @@ fn each_document(
     e.with_evidence(evidence)
 }
 
+/// ERROR when a PRM location got no HTTP answer: without one, whether discovery works cannot be judged (a
+/// transport failure is never a violation).
+fn unanswered(fetches: &[PrmFetch]) -> Option<Evaluation> {
+    fetches.iter().find_map(|f| match &f.doc {
+        Err(e) => Some(e.to_evaluation(&format!("fetching PRM at {}", f.url))),
+        Ok(_) => None,
+    })
+}
+
 fn prm01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let expected =
         "a 200 JSON object with resource and authorization_servers from some discovery mechanism";
@@ -143,7 +152,10 @@ fn prm01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             format!("obtained from {} ({})", f.source.as_str(), f.url),
         )
         .with_evidence([doc.exchange.clone()]),
-        None => Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
+        None => unanswered(&o.discovery.fetches)
+            .unwrap_or_else(|| {
+                Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
+            })
             .with_evidence(fetch_evidence(&o.discovery.fetches)),
     }
 }
@@ -162,7 +174,10 @@ fn prm02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         if let Ok(p) = &o.unauthenticated {
             ev.push(p.exchange.clone());
         }
-        return Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
+        return unanswered(&o.discovery.fetches)
+            .unwrap_or_else(|| {
+                Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
+            })
             .with_evidence(ev);
     }
     let names: Vec<&str> = working.iter().map(|f| f.source.as_str()).collect();
