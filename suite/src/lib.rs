@@ -23,3 +23,6 @@ pub mod runner;
 pub mod selftest;
 pub mod server;
 pub mod wire;
+
+#[cfg(test)]
+mod fuzz;
