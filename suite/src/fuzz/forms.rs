@@ -71,8 +71,11 @@ fn control() -> impl Strategy<Value = (String, Option<(String, String)>)> {
     ]
 }
 
+/// What a form should parse to: its action, method and fields.
+type ExpectedForm = (String, FormMethod, Vec<(String, String)>);
+
 /// A page with forms whose fields are known, wrapped in noise.
-fn page() -> impl Strategy<Value = (String, Vec<(String, FormMethod, Vec<(String, String)>)>)> {
+fn page() -> impl Strategy<Value = (String, Vec<ExpectedForm>)> {
     let form = (
         "[a-z/?=&.:]{0,20}",
         any::<bool>(),

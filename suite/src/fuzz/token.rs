@@ -133,7 +133,7 @@ fn fuzz_as_metadata_any_document_yields_endpoints_or_a_reason_and_the_checks_jud
                 "http://127.0.0.1:1/.well-known/oauth-authorization-server",
                 m,
             )
-            .map_err(|e| crate::check::ObsError::Harness(e)),
+            .map_err(crate::check::ObsError::Harness),
             Err(e) => Err(crate::check::ObsError::Harness(e.clone())),
         };
         let kind = match (&body, &endpoints) {
