@@ -66,6 +66,11 @@ fn fuzz_jwt_hostile_tokens_never_panic_and_evidence_never_reveals_a_long_token()
             prop_assert!(!shown.contains(&token));
         }
         let segments = token.split('.').count();
+        prop_assert!(
+            decoded.is_none() || segments == 3,
+            "{} segments decoded",
+            segments
+        );
         Ok(match decoded {
             Some(_) => format!("decoded ({segments} segments)"),
             None => format!("not a JWT ({} segments)", segments.min(4)),
