@@ -52,6 +52,9 @@ pub mod upstream;
 pub mod users;
 mod world;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use client_world::{
     sent_after_reading, AsConfig, ClientWorld, IssMode, LoggedRequest, McpConfig, MetadataLocation,
     Origin, PreRegistered, PrmConfig, PrmLocation, RequestKind, StateMode, Wire, WorldConfig,

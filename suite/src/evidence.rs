@@ -151,6 +151,10 @@ pub fn decode_jwt(token: &str) -> Option<(serde_json::Value, serde_json::Value)>
     let header = parts.next()?;
     let payload = parts.next()?;
     parts.next()?;
+    // Exactly three segments: five is a JWE, four or more is not a compact JWS at all.
+    if parts.next().is_some() {
+        return None;
+    }
     let decode = |s: &str| -> Option<serde_json::Value> {
         let bytes = URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()?;
         serde_json::from_slice(&bytes).ok()
@@ -194,6 +198,19 @@ mod tests {
         assert_eq!(ev.jwt_claims.unwrap()["sub"], "alice");
         assert_eq!(ev.sha256, sha256_hex(&token));
         assert_eq!(ev.length, token.len());
+    }
+
+    #[test]
+    fn a_token_with_more_than_three_segments_is_not_decoded() {
+        // Found by fuzz_jwt_hostile_tokens_never_panic_and_evidence_never_reveals_a_long_token.
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(br#"{"sub":"alice"}"#);
+        assert!(decode_jwt(&format!("{header}.{claims}.")).is_some());
+        assert_eq!(decode_jwt(&format!("{header}.{claims}..")), None);
+        assert_eq!(
+            decode_jwt(&format!("{header}.{claims}.sig.extra.more")),
+            None
+        );
     }
 
     #[test]

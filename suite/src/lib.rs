@@ -25,3 +25,6 @@ pub mod runner;
 pub mod selftest;
 pub mod server;
 pub mod wire;
+
+#[cfg(test)]
+mod fuzz;

@@ -17,6 +17,9 @@
 pub mod client;
 pub mod todo_server;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use todo_server::{
     config_from_env, Defect, EnvError, IntrospectionClient, RunningTodoServer, TodoServer,
     TodoServerConfig, ValidationMode,

@@ -280,7 +280,15 @@ pub fn parse_forms(page: &str) -> Vec<HtmlForm> {
             let attr = |name: &str| form.value().attr(name);
             let mut fields = Vec::new();
             let mut submits = Vec::new();
-            for control in form.select(&controls) {
+            // A control belongs to its nearest enclosing form: sloppy markup (`<form><div></form><form>`)
+            // can leave one form inside another in the tree, and its controls are not the outer form's.
+            let owned = |c: &ElementRef<'_>| {
+                c.ancestors()
+                    .filter_map(ElementRef::wrap)
+                    .find(|a| a.value().name() == "form")
+                    .is_some_and(|owner| owner.id() == form.id())
+            };
+            for control in form.select(&controls).filter(owned) {
                 read_control(control, &mut fields, &mut submits);
             }
             HtmlForm {
@@ -376,6 +384,21 @@ fn selector(css: &str) -> Selector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_left_inside_another_by_sloppy_markup_keeps_its_own_controls() {
+        // Found by fuzz_login_forms_rendered_forms_parse_back_to_their_fields: the unclosed `<div>` keeps the
+        // second form inside the first in the tree; the input is the second form's only.
+        let forms = parse_forms(
+            r#"<form action="/a"><div></form><form action="/b"><input name="user" value="alice"></form>"#,
+        );
+        assert_eq!(forms.len(), 2);
+        assert_eq!(forms[0].fields, Vec::<(String, String)>::new());
+        assert_eq!(
+            forms[1].fields,
+            vec![("user".to_owned(), "alice".to_owned())]
+        );
+    }
 
     const LOGIN_PAGE: &str = r#"<!doctype html><html><body>
         <form id="search" action="/search"><input name="q"></form>

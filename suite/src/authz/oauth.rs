@@ -232,7 +232,7 @@ pub async fn token_request(
     token_result(rec.id, rec.result, http)
 }
 
-fn token_result(
+pub(crate) fn token_result(
     exchange: String,
     result: Result<Response, crate::http::HttpFailure>,
     http: &Http,

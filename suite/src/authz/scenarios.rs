@@ -227,11 +227,7 @@ pub async fn metadata(http: &Http, issuer: &str) -> MetadataObs {
             .await;
         let (status, content_type, body) = match rec.result {
             Ok(r) => {
-                let body = match serde_json::from_slice::<Value>(&r.body) {
-                    Ok(Value::Object(m)) => Ok(m),
-                    Ok(_) => Err("the body is JSON but not an object".to_owned()),
-                    Err(e) => Err(format!("the body is not JSON: {e}")),
-                };
+                let body = metadata_body(&r.body);
                 (r.status, r.header("content-type").map(str::to_owned), body)
             }
             Err(e) => (0, None, Err(e.to_string())),
@@ -248,6 +244,15 @@ pub async fn metadata(http: &Http, issuer: &str) -> MetadataObs {
     MetadataObs {
         issuer: issuer.to_owned(),
         fetches,
+    }
+}
+
+/// An AS metadata body as a JSON object, or why it is not one.
+pub(crate) fn metadata_body(body: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err("the body is JSON but not an object".to_owned()),
+        Err(e) => Err(format!("the body is not JSON: {e}")),
     }
 }
 

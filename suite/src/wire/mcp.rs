@@ -90,7 +90,9 @@ pub fn message(resp: &Response) -> Result<Value, String> {
     let text = resp.text();
     if ct.starts_with("text/event-stream") {
         let mut data = String::new();
-        for line in text.lines().chain(std::iter::once("")) {
+        // SSE lines end in CRLF, LF or a lone CR (WHATWG HTML §9.2.5).
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        for line in text.split('\n').chain(std::iter::once("")) {
             if let Some(d) = line.strip_prefix("data:") {
                 data.push_str(d.strip_prefix(' ').unwrap_or(d));
                 data.push('\n');
@@ -133,6 +135,17 @@ mod tests {
             headers: vec![("content-type".into(), ct.into())],
             body: body.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn an_event_stream_with_lone_cr_line_endings_is_read() {
+        // Found by fuzz_sse_the_response_event_is_found_among_hostile_events_with_any_line_ending.
+        let r = resp(
+            200,
+            "text/event-stream",
+            "event: message\rdata: {\"jsonrpc\":\"2.0\",\"id\":1,\rdata: \"result\":{}}\r\r",
+        );
+        assert_eq!(message(&r).unwrap()["result"], serde_json::json!({}));
     }
 
     #[test]

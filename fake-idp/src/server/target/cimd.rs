@@ -276,7 +276,7 @@ fn string_array(doc: &Map<String, Value>, name: &str) -> Option<Vec<String>> {
 }
 
 /// `max-age` of a `Cache-Control` value; `None` with `no-store` / `no-cache` or without it.
-fn max_age(cache_control: &str) -> Option<i64> {
+pub(crate) fn max_age(cache_control: &str) -> Option<i64> {
     let directives: Vec<String> = cache_control
         .split(',')
         .map(|d| d.trim().to_ascii_lowercase())
@@ -294,7 +294,7 @@ fn max_age(cache_control: &str) -> Option<i64> {
 
 /// CIMD §3: a path, no fragment, no userinfo, no dot segments (checked on the raw string: the
 /// URL parser would resolve dot segments away).
-fn check_shape(raw: &str, url: &Url) -> Result<(), CimdRefusal> {
+pub(crate) fn check_shape(raw: &str, url: &Url) -> Result<(), CimdRefusal> {
     if url.fragment().is_some() || raw.contains('#') {
         return Err(CimdRefusal::Shape("fragment"));
     }

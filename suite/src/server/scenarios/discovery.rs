@@ -84,17 +84,21 @@ async fn fetch_prm(
     let resp = rec
         .result
         .map_err(|e| ObsError::target(format!("fetching {url}: {e}"), [rec.id.clone()]))?;
-    let body = match serde_json::from_slice::<serde_json::Value>(&resp.body) {
-        Ok(serde_json::Value::Object(m)) => Ok(m),
-        Ok(other) => Err(format!("the body is JSON but not an object: {other}")),
-        Err(e) => Err(format!("the body is not JSON: {e}")),
-    };
     Ok(PrmDoc {
         exchange: rec.id,
         status: resp.status,
         content_type: resp.header("content-type").map(str::to_owned),
-        body,
+        body: prm_body(&resp.body),
     })
+}
+
+/// A PRM body as a JSON object, or why it is not one.
+pub(crate) fn prm_body(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(other) => Err(format!("the body is JSON but not an object: {other}")),
+        Err(e) => Err(format!("the body is not JSON: {e}")),
+    }
 }
 
 #[cfg(test)]

@@ -333,3 +333,89 @@ mod tests {
             .any(|s| s == fixture.as_bytes()));
     }
 }
+
+/// Property-based tests of the token split (docs/fuzzing.md).
+#[cfg(test)]
+mod fuzz {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use fuzzkit::{fuzz, hostile_json, hostile_string, object_text};
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::CompactJwt;
+
+    fn segment() -> impl Strategy<Value = String> {
+        let header = object_text(vec![
+            (
+                "alg",
+                prop_oneof![
+                    Just(json!("RS256")),
+                    Just(json!("none")),
+                    hostile_string().prop_map(Value::String)
+                ]
+                .boxed(),
+            ),
+            (
+                "typ",
+                prop_oneof![
+                    Just(json!("at+jwt")),
+                    hostile_string().prop_map(Value::String)
+                ]
+                .boxed(),
+            ),
+            ("kid", hostile_string().prop_map(Value::String).boxed()),
+            ("jku", hostile_string().prop_map(Value::String).boxed()),
+            ("jwk", hostile_json().boxed()),
+        ]);
+        prop_oneof![
+            3 => header.prop_map(|h| URL_SAFE_NO_PAD.encode(h)),
+            2 => hostile_json().prop_map(|v| URL_SAFE_NO_PAD.encode(v.to_string())),
+            1 => (1..3_000usize).prop_map(|d| URL_SAFE_NO_PAD.encode(format!("{}{}", "[".repeat(d), "]".repeat(d)))),
+            1 => hostile_string(),
+        ]
+    }
+
+    #[test]
+    fn fuzz_server_access_token_split_never_panics_and_keeps_the_signing_input() {
+        fuzz(
+            "todo server compact JWT",
+            256,
+            prop::collection::vec(segment(), 0..5),
+            |segments| {
+                let token = segments.join(".");
+                Ok(match CompactJwt::parse(&token) {
+                    Some(jwt) => {
+                        prop_assert_eq!(segments.len(), 3);
+                        prop_assert_eq!(
+                            jwt.signing_input,
+                            format!("{}.{}", segments[0], segments[1])
+                        );
+                        "split".into()
+                    }
+                    None => format!("refused ({} segments)", segments.len().min(4)),
+                })
+            },
+        );
+    }
+
+    #[test]
+    fn fuzz_server_access_token_well_formed_tokens_split() {
+        let alg = prop::sample::select(vec!["RS256", "none", "HS256"]);
+        fuzz(
+            "todo server compact JWT benign",
+            256,
+            (alg, hostile_json(), hostile_string()),
+            |(alg, claims, sig)| {
+                let h = URL_SAFE_NO_PAD.encode(json!({"alg": alg, "typ": "at+jwt"}).to_string());
+                let p = URL_SAFE_NO_PAD.encode(json!({"sub": claims}).to_string());
+                let s = URL_SAFE_NO_PAD.encode(sig);
+                let token = format!("{h}.{p}.{s}");
+                let jwt =
+                    CompactJwt::parse(&token).ok_or_else(|| TestCaseError::fail(token.clone()))?;
+                prop_assert_eq!(jwt.header.alg.as_str(), alg);
+                Ok("split".into())
+            },
+        );
+    }
+}
