@@ -59,10 +59,11 @@ fn fuzz_jwt_hostile_tokens_never_panic_and_evidence_never_reveals_a_long_token()
         let ev = token_evidence(&token);
         prop_assert_eq!(ev.length, token.len());
         prop_assert_eq!(ev.jwt_header.is_some(), decoded.is_some());
-        let chars = token.chars().count();
+        // The mask (suite::redact) shows a length and, for long values, a hash prefix: never the value, and
+        // bounded whatever the token's size.
         let shown = redact(&token);
-        prop_assert!(shown.chars().count() <= 24, "{}", shown);
-        if chars > 16 {
+        prop_assert!(shown.chars().count() <= 64, "{}", shown);
+        if token.chars().count() >= 8 {
             prop_assert!(!shown.contains(&token));
         }
         let segments = token.split('.').count();
