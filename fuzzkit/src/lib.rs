@@ -68,6 +68,30 @@ pub fn hostile_string() -> BoxedStrategy<String> {
     .boxed()
 }
 
+/// What a hostile server makes of a well-formed header value: the value itself, cut anywhere, spliced with
+/// hostile text at any character boundary, plain hostile text, or a pathological run of quoted parameters.
+pub fn hostile_header(rendered: BoxedStrategy<String>) -> BoxedStrategy<String> {
+    prop_oneof![
+        3 => rendered.clone(),
+        2 => (rendered.clone(), any::<prop::sample::Index>()).prop_map(|(s, i)| {
+            s.chars().take(i.index(s.chars().count() + 1)).collect()
+        }),
+        2 => (rendered, any::<prop::sample::Index>(), hostile_string()).prop_map(|(s, i, junk)| {
+            let at = s
+                .char_indices()
+                .map(|(k, _)| k)
+                .chain([s.len()])
+                .nth(i.index(s.chars().count() + 1))
+                .unwrap_or(s.len());
+            format!("{}{junk}{}", &s[..at], &s[at..])
+        }),
+        1 => hostile_string(),
+        1 => (1..5_000usize).prop_map(|n| format!("Bearer {}", "a=\"\\\"\",".repeat(n))),
+        1 => (1..5_000usize).prop_map(|n| format!("Bearer {}", "x==, ".repeat(n))),
+    ]
+    .boxed()
+}
+
 /// Any JSON value, with hostile strings and numbers, nested a few levels.
 pub fn hostile_json() -> BoxedStrategy<Value> {
     let leaf = prop_oneof![

@@ -79,19 +79,7 @@ fn hostile_header() -> impl Strategy<Value = String> {
     )
         .prop_map(|(c, sep)| render(&c, sep))
         .boxed();
-    prop_oneof![
-        2 => rendered.clone(),
-        2 => (rendered.clone(), any::<prop::sample::Index>()).prop_map(|(s, i)| {
-            s.chars().take(i.index(s.chars().count() + 1)).collect()
-        }),
-        2 => (rendered, any::<prop::sample::Index>(), hostile_string()).prop_map(|(s, i, junk)| {
-            let at = s.char_indices().map(|(k, _)| k).chain([s.len()]).nth(i.index(s.chars().count() + 1)).unwrap_or(s.len());
-            format!("{}{junk}{}", &s[..at], &s[at..])
-        }),
-        1 => hostile_string(),
-        1 => (1..5_000usize).prop_map(|n| format!("Bearer {}", "a=\"\\\"\",".repeat(n))),
-        1 => (1..5_000usize).prop_map(|n| format!("Bearer {}", "x==, ".repeat(n))),
-    ]
+    fuzzkit::hostile_header(rendered)
 }
 
 #[test]

@@ -92,17 +92,7 @@ fn hostile_header() -> impl Strategy<Value = String> {
     )
         .prop_map(|(c, sep)| render(&c, sep))
         .boxed();
-    prop_oneof![
-        3 => rendered.clone(),
-        2 => (rendered.clone(), any::<prop::sample::Index>())
-            .prop_map(|(s, i)| String::from_utf8_lossy(&s.as_bytes()[..i.index(s.len() + 1)]).into_owned()),
-        2 => (rendered, any::<prop::sample::Index>(), hostile_string()).prop_map(|(s, i, junk)| {
-            let at = (0..=s.len()).filter(|&k| s.is_char_boundary(k)).nth(i.index(s.len() + 1)).unwrap_or(s.len());
-            format!("{}{junk}{}", &s[..at], &s[at..])
-        }),
-        1 => hostile_string(),
-        1 => (1..5_000usize).prop_map(|n| format!("Bearer {}", "a=\"\\\"\",".repeat(n))),
-    ]
+    fuzzkit::hostile_header(rendered)
 }
 
 #[test]
