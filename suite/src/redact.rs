@@ -529,19 +529,9 @@ impl Net {
     }
 }
 
-/// Cuts text at `cap` bytes (on a char boundary), saying how much was cut.
+/// Cuts text at `cap` bytes (on a char boundary, [`fake_idp::cut_text`]), saying whether anything was cut.
 pub fn cut(text: &str, cap: usize) -> (String, bool) {
-    if text.len() <= cap {
-        return (text.to_owned(), false);
-    }
-    let mut end = cap;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (
-        format!("{}…[{} bytes cut]", &text[..end], text.len() - end),
-        true,
-    )
+    (fake_idp::cut_text(text, cap), text.len() > cap)
 }
 
 #[cfg(test)]
