@@ -66,6 +66,7 @@ async fn run_target(args: Args) -> anyhow::Result<()> {
         login: args.login,
         seed: args.seed,
         bind: args.addr,
+        ..AsTargetConfig::default()
     })
     .await
     .map_err(|e| port_taken(e, args.addr))

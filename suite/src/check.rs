@@ -165,6 +165,10 @@ pub enum ObsError {
     /// The target legitimately lacks what the observation needs (e.g. a stateless server has no sessions).
     #[error("not applicable: {0}")]
     NotApplicable(String),
+    /// The run was stopped (SIGINT/SIGTERM) before the scenario that records this observation finished: the
+    /// placeholder every observation holds until its scenario fills it in.
+    #[error("not observed: the run was interrupted before this scenario finished")]
+    Interrupted,
 }
 
 impl ObsError {
@@ -183,7 +187,13 @@ impl ObsError {
             }
             ObsError::Harness(reason) => Evaluation::harness_error(format!("{what}: {reason}")),
             ObsError::NotApplicable(reason) => Evaluation::skip(reason.clone()),
+            ObsError::Interrupted => Evaluation::error(format!("{what}: {self}")),
         }
+    }
+
+    /// Whether the observation is missing because the run was interrupted.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, ObsError::Interrupted)
     }
 }
 

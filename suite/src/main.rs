@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use mcp_auth_conformance::client::{ClientOptions, ClientTarget};
-use mcp_auth_conformance::evidence::EvidenceLog;
 use mcp_auth_conformance::expected::Expected;
 use mcp_auth_conformance::output::terminal_tail;
 use mcp_auth_conformance::profile::Profile;
@@ -17,7 +16,7 @@ use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
 use mcp_auth_conformance::{registry, selftest};
 use mcp_auth_reports::render::escape_controls;
-use mcp_auth_reports::{Report, Role, TargetInfo, Verdict};
+use mcp_auth_reports::{Report, Role, Verdict};
 use mcp_auth_targets::client::ClientDefect;
 use mcp_auth_targets::{Defect, ValidationMode};
 
@@ -386,8 +385,8 @@ async fn until_signal<T>(
 }
 
 /// Runs a role until it reports or the suite gets SIGINT/SIGTERM. On a signal the run is dropped, which kills
-/// every process group it spawned, and the report says every selected check was interrupted; the exit code is
-/// 130 (SIGINT) or 143 (SIGTERM).
+/// every process group it spawned, and the report judges the scenarios that had finished (the other checks are
+/// ERROR, not observed); the exit code is 130 (SIGINT) or 143 (SIGTERM).
 async fn run_or_interrupt(
     run: impl std::future::Future<Output = Report>,
     interrupted: impl FnOnce(&str) -> Report,
@@ -489,35 +488,10 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         seed: run.seed,
         limits: Default::default(),
     };
-    let timer = runner::RunTimer::start();
-    let log = EvidenceLog::new();
-    let interrupted = |reason: &str| {
-        let mut target = TargetInfo::new(opts.target.kind());
-        match &opts.target {
-            TargetSpec::Url(u) => target.url = Some(u.clone()),
-            TargetSpec::Command(c) => target.command = Some(c.clone()),
-            TargetSpec::Bundled { .. } => {}
-        }
-        let info = runner::run_info(
-            Role::Server,
-            target,
-            &opts.profile_label,
-            opts.strict,
-            opts.seed,
-        );
-        runner::interrupted(
-            info,
-            timer,
-            Role::Server,
-            &opts.selection,
-            &opts.baseline,
-            reason,
-            &log,
-        )
-    };
+    let live = runner::Live::start();
     run_or_interrupt(
-        server::run_logged(&opts, &log),
-        interrupted,
+        server::run_live(&opts, &live),
+        |reason| server::interrupted(&opts, &live, reason),
         &args.run.report_dir,
     )
     .await
@@ -558,33 +532,10 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
         opts.parallel = jobs.max(1);
     }
     input::report_dir(&args.run.report_dir)?;
-    let timer = runner::RunTimer::start();
-    let interrupted = |reason: &str| {
-        let mut target = TargetInfo::new(match opts.target {
-            ClientTarget::Bundled(_) => "bundled",
-            ClientTarget::Command(_) => "command",
-        });
-        target.command = Some(opts.command());
-        let info = runner::run_info(
-            Role::Client,
-            target,
-            "client scenarios (docs/client-role.md)",
-            opts.strict,
-            opts.seed,
-        );
-        runner::interrupted(
-            info,
-            timer,
-            Role::Client,
-            &opts.selection,
-            &opts.baseline,
-            reason,
-            &mcp_auth_conformance::evidence::EvidenceLog::new(),
-        )
-    };
+    let live = runner::Live::start();
     run_or_interrupt(
-        mcp_auth_conformance::client::run(&opts),
-        interrupted,
+        mcp_auth_conformance::client::run_live(&opts, &live),
+        |reason| mcp_auth_conformance::client::interrupted(&opts, &live, reason),
         &args.run.report_dir,
     )
     .await
@@ -634,36 +585,10 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     opts.strict = run.strict;
     opts.seed = run.seed;
     input::report_dir(&args.run.report_dir)?;
-    let timer = runner::RunTimer::start();
-    let log = EvidenceLog::new();
-    let interrupted = |reason: &str| {
-        let mut target = TargetInfo::new(match opts.target {
-            AuthzTarget::Bundled(_) => "bundled",
-            AuthzTarget::Issuer(_) => "url",
-        });
-        if let AuthzTarget::Issuer(i) = &opts.target {
-            target.url = Some(i.clone());
-        }
-        let info = runner::run_info(
-            Role::Authz,
-            target,
-            "authorization server (docs/authz-role.md)",
-            opts.strict,
-            opts.seed,
-        );
-        runner::interrupted(
-            info,
-            timer,
-            Role::Authz,
-            &opts.selection,
-            &opts.baseline,
-            reason,
-            &log,
-        )
-    };
+    let live = runner::Live::start();
     run_or_interrupt(
-        mcp_auth_conformance::authz::run::run_logged(&opts, &log),
-        interrupted,
+        mcp_auth_conformance::authz::run::run_live(&opts, &live),
+        |reason| mcp_auth_conformance::authz::run::interrupted(&opts, &live, reason),
         &args.run.report_dir,
     )
     .await

@@ -329,32 +329,112 @@ fn bound(results: &mut [CheckResult], exchanges: &mut Vec<mcp_auth_reports::Exch
     }
 }
 
-/// The report of a run stopped by a signal before its observations were judged: every selected check of the
-/// role is ERROR with the reason (e.g. "interrupted by SIGINT").
-pub fn interrupted(
+/// A role's observations while its scenarios run, shared with the signal handler: each scenario writes its
+/// part as it finishes, so a run stopped by SIGINT/SIGTERM judges what was complete. Parts not yet written hold
+/// [`crate::check::ObsError::Interrupted`].
+#[derive(Debug)]
+pub struct Progress<O>(std::sync::Arc<std::sync::Mutex<Option<O>>>);
+
+impl<O> Clone for Progress<O> {
+    fn clone(&self) -> Self {
+        Progress(self.0.clone())
+    }
+}
+
+impl<O> Default for Progress<O> {
+    fn default() -> Self {
+        Progress(Default::default())
+    }
+}
+
+impl<O> Progress<O> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<O>> {
+        // A panic while holding the lock leaves a record as complete as it was: keep using it.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The record once the run's preconditions are known (every later part pending).
+    pub fn set(&self, obs: O) {
+        *self.lock() = Some(obs);
+    }
+
+    /// Writes a finished scenario's part (nothing when no record was set yet).
+    pub fn update(&self, write: impl FnOnce(&mut O)) {
+        if let Some(o) = self.lock().as_mut() {
+            write(o);
+        }
+    }
+
+    /// The record, leaving none behind.
+    pub fn take(&self) -> Option<O> {
+        self.lock().take()
+    }
+}
+
+/// What a running role shares with the signal handler: when it started, the exchanges recorded so far and the
+/// observations so far. The role's `run_live` fills it; its `interrupted` turns it into a report.
+#[derive(Debug)]
+pub struct Live<O> {
+    pub timer: RunTimer,
+    pub log: EvidenceLog,
+    pub progress: Progress<O>,
+}
+
+impl<O> Live<O> {
+    pub fn start() -> Self {
+        Live {
+            timer: RunTimer::start(),
+            log: EvidenceLog::new(),
+            progress: Progress::new(),
+        }
+    }
+}
+
+/// The report of a run stopped by a signal (`reason`, e.g. "interrupted by SIGINT"): the checks are judged on the
+/// record so far, where every part a scenario had not finished is ERROR (not observed); with no record yet
+/// (the run's preconditions were not established), every selected check is ERROR with the reason.
+#[allow(clippy::too_many_arguments)]
+pub fn interrupted<O>(
     mut run: RunInfo,
     timer: RunTimer,
-    role: Role,
+    checks: &[Box<dyn Check<O>>],
+    partial: Option<O>,
     selection: &Selection,
     baseline: &Baseline,
     reason: &str,
-    log: &crate::evidence::EvidenceLog,
+    log: &EvidenceLog,
+    target_runs: Vec<TargetRun>,
 ) -> Report {
-    let mut results: Vec<CheckResult> = crate::registry::metas(Some(role))
-        .iter()
-        .filter(|m| selection.includes(m.id))
-        .map(|m| result_of(m, Evaluation::error(reason), 0, baseline))
-        .collect();
-    // The same redaction and bounds as a finished run: an interrupted report is uploaded just the same.
-    let (mut exchanges, _) = log.sealed();
-    bound(&mut results, &mut exchanges);
-    run.notes.push(format!(
-        "{reason}: the run was stopped and its targets killed before any check was judged; the exchanges made until then are kept"
-    ));
-    run.started_at = timer.started_at;
-    run.finished_at = now_rfc3339();
-    run.duration_ms = timer.started.elapsed().as_millis() as u64;
-    Report::new(run, results, exchanges)
+    let observed = match partial {
+        Some(obs) => {
+            run.notes.push(format!(
+                "{reason}: the run was stopped and its targets killed; checks are judged on the scenarios that had finished, the others are ERROR (not observed); the exchanges made until then are kept"
+            ));
+            Ok(obs)
+        }
+        None => {
+            run.notes.push(format!(
+                "{reason}: the run was stopped and its targets killed before its preconditions were established; the exchanges made until then are kept"
+            ));
+            Err((Verdict::Error, reason.to_owned()))
+        }
+    };
+    conclude(
+        run,
+        timer,
+        checks,
+        observed,
+        selection,
+        baseline,
+        log,
+        target_runs,
+    )
 }
 
 /// RFC 3339 UTC timestamp.

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use mcp_auth_conformance::authz::login::{LoginMode, LoginScript};
+use mcp_auth_conformance::authz::run::REFERENCE_LOGIN;
 use mcp_auth_conformance::authz::{AuthzOptions, AuthzTarget};
 use mcp_auth_conformance::client::{self, ClientOptions, ClientTarget};
 use mcp_auth_conformance::http::Limits;
@@ -142,6 +144,55 @@ async fn an_authorization_server_that_never_answers_at_its_endpoints_gets_no_pas
             assert_eq!(c.verdict, Verdict::Error, "{kind:?} {id}: {}", c.message);
         }
     }
+}
+
+/// What is decided at the token endpoint of an AS that authorizes but never answers there.
+fn decided_at_the_token_endpoint(id: &str) -> bool {
+    ["AS-TK-", "AS-RT-", "AS-TX-", "AS-CIMD-11", "AS-CIMD-12"]
+        .iter()
+        .any(|p| id.starts_with(p))
+}
+
+#[tokio::test]
+async fn an_authorization_server_that_authorizes_but_hangs_at_its_token_endpoint_gets_no_token_verdict(
+) {
+    let target = fake_idp::AsTarget::start(fake_idp::AsTargetConfig {
+        stall_path: Some("/token".into()),
+        ..fake_idp::AsTargetConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut opts = AuthzOptions::bundled(None);
+    opts.target = AuthzTarget::Issuer(target.issuer());
+    opts.login = Some(LoginMode::Form(
+        LoginScript::from_toml_str(REFERENCE_LOGIN).unwrap(),
+    ));
+    opts.limits = short_limits();
+    let report = mcp_auth_conformance::authz::run(&opts).await;
+    // The authorization endpoint answered, and what it decided is judged.
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.id.starts_with("AS-AZ") && c.verdict == Verdict::Pass),
+        "no authorization check was judged"
+    );
+    let token_verdicts: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| {
+            decided_at_the_token_endpoint(&c.id)
+                && c.verdict != Verdict::Error
+                && c.verdict != Verdict::Skip
+        })
+        .map(|c| format!("{} {}: {} {}", c.id, c.verdict, c.actual, c.message))
+        .collect();
+    assert_eq!(token_verdicts, Vec::<String>::new());
+    assert_eq!(
+        with(&report, Verdict::Fail, |_| false),
+        Vec::<String>::new()
+    );
+    target.shutdown().await;
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! What the suite spawns dies with its whole process group, also when the suite itself is interrupted:
-//! SIGINT or SIGTERM to the suite stops the target, writes the report (every check ERROR "interrupted by …")
-//! and exits 130 or 143.
+//! SIGINT or SIGTERM to the suite stops the target, writes the report so far (the scenarios that finished are
+//! judged, every other check ERROR "interrupted" or "not observed") and exits 130 or 143.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -82,4 +82,85 @@ fn sigterm_stops_the_target_writes_an_interrupted_report_and_exits_143() {
     assert_eq!(code, Some(143));
     assert!(report.contains("interrupted by SIGTERM"), "{report}");
     assert!(gone, "a process of the target's group is left");
+}
+
+/// A client that completes every scenario but the last and hangs there; with one scenario at a time, the last one
+/// starting is the event that every other has finished. Interrupted then, the report judges the finished
+/// scenarios and leaves what needed the last one ERROR (not observed), never PASS.
+#[test]
+fn an_interrupted_client_run_judges_the_scenarios_that_finished() {
+    let dir = scratch("partial");
+    let last = mcp_auth_conformance::client::scenarios::all()
+        .last()
+        .unwrap()
+        .name;
+    let started = dir.join("last-started");
+    assert!(Command::new("mkfifo")
+        .arg(&started)
+        .status()
+        .unwrap()
+        .success());
+    let client = dir.join("client.sh");
+    std::fs::write(
+        &client,
+        format!(
+            "#!/bin/sh\nif [ \"$MCP_CONFORMANCE_SUITE_SCENARIO\" = '{last}' ]; then echo started > '{}'; exec sleep 600; fi\nexec '{}' reference-client \"$@\"\n",
+            started.display(),
+            env!("CARGO_BIN_EXE_mcp-auth-conformance")
+        ),
+    )
+    .unwrap();
+    let report_dir = dir.join("report");
+    let mut suite = Command::new(env!("CARGO_BIN_EXE_mcp-auth-conformance"))
+        .args(["client", "--jobs", "1", "--command"])
+        .arg(format!("sh {}", client.display()))
+        .arg("--report-dir")
+        .arg(&report_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let fifo = started.clone();
+    std::thread::spawn(move || {
+        // Opening the FIFO for reading returns once the last scenario's client opened it for writing.
+        let _ = tx.send(std::fs::read_to_string(fifo));
+    });
+    let event = rx.recv_timeout(Duration::from_secs(180));
+    kill(Pid::from_raw(suite.id() as i32), Signal::SIGINT).unwrap();
+    let status = suite.wait().unwrap();
+    assert!(
+        event.is_ok(),
+        "the last scenario never started (exit {status:?})"
+    );
+    assert_eq!(status.code(), Some(130));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_dir.join("report.json")).unwrap())
+            .unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let with = |verdict: &str| checks.iter().filter(|c| c["verdict"] == verdict).count();
+    assert!(
+        with("PASS") >= 20,
+        "finished scenarios are judged: {report}"
+    );
+    let not_observed: Vec<&str> = checks
+        .iter()
+        .filter(|c| {
+            c["verdict"] == "ERROR"
+                && c["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("the run was interrupted before this scenario finished")
+        })
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    // CL-RED-03 needs the last scenario; CL-PKCE-04 must hold in every scenario, so a pass over the others is none.
+    for id in ["CL-RED-03", "CL-PKCE-04"] {
+        assert!(not_observed.contains(&id), "{id} in {not_observed:?}");
+    }
+    assert!(report["run"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().starts_with("interrupted by SIGINT")));
 }

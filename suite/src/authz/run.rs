@@ -16,7 +16,7 @@ use crate::authz::scenarios::{self, Ctx};
 use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{is_loopback_host, Http, Limits};
-use crate::runner::{self, Baseline, Selection};
+use crate::runner::{self, Baseline, Live, Selection};
 
 /// The login script of the bundled reference AS (form login).
 pub const REFERENCE_LOGIN: &str = include_str!("../../../fixtures/login/reference-as.toml");
@@ -72,52 +72,74 @@ impl AuthzOptions {
 
 /// Runs the authz role. Never fails: problems become verdicts.
 pub async fn run(opts: &AuthzOptions) -> Report {
-    run_logged(opts, &EvidenceLog::new()).await
+    run_live(opts, &Live::start()).await
 }
 
 /// [`run`], also returning the raw evidence log the report was sealed from (for tests that prove the report
 /// holds no secret the run saw).
 pub async fn run_with_evidence(opts: &AuthzOptions) -> (Report, EvidenceLog) {
-    let log = EvidenceLog::new();
-    let report = run_logged(opts, &log).await;
-    (report, log)
+    let live = Live::start();
+    let report = run_live(opts, &live).await;
+    (report, live.log)
 }
 
-/// [`run`], recording every exchange in `log` as it happens (an interrupted run's report keeps them).
-pub async fn run_logged(opts: &AuthzOptions, log: &EvidenceLog) -> Report {
-    let timer = runner::RunTimer::start();
+/// [`run`], recording every exchange and every finished scenario in `live` as it happens, so that a run
+/// stopped by a signal can still be reported ([`interrupted`]).
+pub async fn run_live(opts: &AuthzOptions, live: &Live<AuthzObservations>) -> Report {
+    let mut run = run_info(opts);
+    let observed = observe(opts, live, &mut run).await;
+    runner::conclude(
+        run,
+        live.timer.clone(),
+        &checks::registry(),
+        observed,
+        &opts.selection,
+        &opts.baseline,
+        &live.log,
+        Vec::new(),
+    )
+}
+
+/// The report of a run stopped by a signal: the checks judged on the scenarios that had finished.
+pub fn interrupted(opts: &AuthzOptions, live: &Live<AuthzObservations>, reason: &str) -> Report {
+    runner::interrupted(
+        run_info(opts),
+        live.timer.clone(),
+        &checks::registry(),
+        live.progress.take(),
+        &opts.selection,
+        &opts.baseline,
+        reason,
+        &live.log,
+        Vec::new(),
+    )
+}
+
+fn run_info(opts: &AuthzOptions) -> mcp_auth_reports::RunInfo {
     let mut target = TargetInfo::new(match opts.target {
         AuthzTarget::Bundled(_) => "bundled",
         AuthzTarget::Issuer(_) => "url",
     });
-    if let AuthzTarget::Bundled(Some(d)) = &opts.target {
-        target.defect = Some(d.name().to_owned());
+    match &opts.target {
+        AuthzTarget::Bundled(Some(d)) => target.defect = Some(d.name().to_owned()),
+        AuthzTarget::Bundled(None) => {}
+        AuthzTarget::Issuer(i) => target.url = Some(i.clone()),
     }
-    let mut run = runner::run_info(
+    runner::run_info(
         Role::Authz,
         target,
         "authorization server (docs/authz-role.md)",
         opts.strict,
         opts.seed,
-    );
-    let observed = observe(opts, log, &mut run).await;
-    runner::conclude(
-        run,
-        timer,
-        &checks::registry(),
-        observed,
-        &opts.selection,
-        &opts.baseline,
-        log,
-        Vec::new(),
     )
 }
 
 async fn observe(
     opts: &AuthzOptions,
-    log: &EvidenceLog,
+    live: &Live<AuthzObservations>,
     run: &mut mcp_auth_reports::RunInfo,
 ) -> Result<AuthzObservations, (Verdict, String)> {
+    let (log, progress) = (&live.log, &live.progress);
     let harness =
         |what: &str, e: &dyn std::fmt::Display| (Verdict::HarnessError, format!("{what}: {e}"));
     let (issuer, bundled) = match &opts.target {
@@ -189,16 +211,24 @@ async fn observe(
                 .collect::<Vec<_>>(),
         )),
     };
-    let mut obs = AuthzObservations::unreached(login_kind, Ok(metadata), endpoints.clone());
+    let obs = AuthzObservations::unreached(login_kind, Ok(metadata), endpoints.clone());
     let Ok(endpoints) = endpoints else {
         stop(bundled).await;
         return Ok(obs);
     };
+    // From here an interrupt judges the discovery and leaves every unfinished part ERROR (not observed).
+    progress.set(AuthzObservations::failed(
+        obs.login,
+        obs.metadata.clone(),
+        obs.endpoints.clone(),
+        &ObsError::Interrupted,
+    ));
     let clients = register(opts, &http, &endpoints, &callback, &cimd).await;
     let (client_a, client_b, confidential) = match clients {
         Ok(c) => c,
         Err(e) => {
             stop(bundled).await;
+            progress.take();
             return Ok(AuthzObservations::failed(
                 obs.login,
                 obs.metadata,
@@ -223,39 +253,62 @@ async fn observe(
         cimd: Some(cimd.clone()),
         probe: Some(probe.clone()),
     };
-    let (authz, token, (rotation, refresh_attacks), cimd_obs, dcr) = tokio::join!(
-        scenarios::authorization_probes(&ctx),
-        scenarios::token_probes(&ctx),
-        scenarios::refresh_probes(&ctx),
-        scenarios::cimd_probes(&ctx),
-        scenarios::dcr_probes(&ctx),
+    tokio::join!(
+        async {
+            let a = scenarios::authorization_probes(&ctx).await;
+            progress.update(|o| {
+                o.happy = a.happy;
+                o.unknown_params = a.unknown_params;
+                o.narrowed_scope = a.narrowed_scope;
+                o.redirect_variants = a.redirect_variants;
+                o.unknown_client = a.unknown_client;
+                o.no_challenge = a.no_challenge;
+                o.plain = a.plain;
+                o.s512 = a.s512;
+                o.implicit = a.implicit;
+                o.invalid_resource = a.invalid_resource;
+                o.fresh_agent = a.fresh_agent;
+                o.cors = a.cors;
+            });
+        },
+        async {
+            let t = scenarios::token_probes(&ctx).await;
+            progress.update(|o| {
+                o.attacks = t.attacks;
+                o.replay = t.replay;
+                o.bad_replay = t.bad_replay;
+                o.bad_basic = t.bad_basic;
+                o.confidential_without_auth = t.confidential_without_auth;
+            });
+        },
+        async {
+            let (rotation, refresh_attacks) = scenarios::refresh_probes(&ctx).await;
+            progress.update(|o| {
+                o.rotation = rotation;
+                o.refresh_attacks = refresh_attacks;
+            });
+        },
+        async {
+            let c = scenarios::cimd_probes(&ctx).await;
+            progress.update(|o| o.cimd = c);
+        },
+        async {
+            let d = scenarios::dcr_probes(&ctx).await;
+            progress.update(|o| o.dcr = d);
+        },
     );
-    obs.happy = authz.happy;
-    obs.unknown_params = authz.unknown_params;
-    obs.narrowed_scope = authz.narrowed_scope;
-    obs.redirect_variants = authz.redirect_variants;
-    obs.unknown_client = authz.unknown_client;
-    obs.no_challenge = authz.no_challenge;
-    obs.plain = authz.plain;
-    obs.s512 = authz.s512;
-    obs.implicit = authz.implicit;
-    obs.invalid_resource = authz.invalid_resource;
-    obs.fresh_agent = authz.fresh_agent;
-    obs.cors = authz.cors;
-    obs.attacks = token.attacks;
-    obs.replay = token.replay;
-    obs.bad_replay = token.bad_replay;
-    obs.bad_basic = token.bad_basic;
-    obs.confidential_without_auth = token.confidential_without_auth;
-    obs.rotation = rotation;
-    obs.refresh_attacks = refresh_attacks;
-    obs.cimd = cimd_obs;
-    obs.cimd_unadvertised = scenarios::cimd_unadvertised(&ctx).await;
-    obs.exchange = scenarios::exchange_probes(&ctx).await;
-    obs.dcr = dcr;
+    let unadvertised = scenarios::cimd_unadvertised(&ctx).await;
+    progress.update(|o| o.cimd_unadvertised = unadvertised);
+    let exchange = scenarios::exchange_probes(&ctx).await;
+    progress.update(|o| o.exchange = exchange);
     drop(ctx);
     stop(bundled).await;
-    Ok(obs)
+    progress.take().ok_or_else(|| {
+        (
+            Verdict::HarnessError,
+            "the scenarios' record went missing".to_owned(),
+        )
+    })
 }
 
 async fn stop(bundled: Option<fake_idp::RunningAsTarget>) {

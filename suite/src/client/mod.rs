@@ -7,7 +7,7 @@ pub mod obs;
 pub mod scenarios;
 pub mod spawn;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::check::ObsError;
 use crate::evidence::EvidenceLog;
 use crate::redact;
-use crate::runner::{self, Baseline, Selection};
+use crate::runner::{self, Baseline, Live, Selection};
 use obs::{ClientObservations, DocumentSource, ScenarioObs};
 use scenarios::{Registration, ScenarioDef, PRE_CLIENT_ID, PRE_CLIENT_SECRET};
 use spawn::Invocation;
@@ -135,14 +135,78 @@ fn shell_quote(s: &str) -> String {
 
 /// Runs the client role and returns the report. Never fails: problems become verdicts.
 pub async fn run(opts: &ClientOptions) -> Report {
-    run_with_evidence(opts).await.0
+    run_live(opts, &Live::start()).await
 }
 
 /// [`run`], also returning the raw evidence log the report was sealed from (for tests that prove the report
 /// holds no secret the run saw).
 pub async fn run_with_evidence(opts: &ClientOptions) -> (Report, EvidenceLog) {
-    let timer = runner::RunTimer::start();
-    let registry = checks::registry();
+    let live = Live::start();
+    let report = run_live(opts, &live).await;
+    (report, live.log)
+}
+
+/// [`run`], recording every finished scenario in `live` as it happens, so that a run stopped by a signal can
+/// still be reported ([`interrupted`]).
+pub async fn run_live(opts: &ClientOptions, live: &Live<ClientObservations>) -> Report {
+    let defs: Vec<ScenarioDef> = scenarios::all()
+        .into_iter()
+        .filter(|d| d.selected_by(&opts.scenarios))
+        .collect();
+    live.progress.set(ClientObservations {
+        scenarios: defs
+            .iter()
+            .map(|d| (d.name, Err(ObsError::Interrupted)))
+            .collect(),
+        selected_all: defs.len() == scenarios::all().len(),
+    });
+    stream::iter(defs)
+        .map(|def| async move {
+            let r = run_scenario(opts, def).await;
+            live.progress.update(|o| {
+                o.scenarios.insert(def.name, r);
+            });
+        })
+        .buffer_unordered(opts.parallel.max(1))
+        .collect::<Vec<()>>()
+        .await;
+    match live.progress.take() {
+        Some(obs) => report(opts, live, obs, None),
+        None => runner::conclude(
+            run_info(opts),
+            live.timer.clone(),
+            &checks::registry(),
+            Err((
+                mcp_auth_reports::Verdict::HarnessError,
+                "the scenarios' record went missing".to_owned(),
+            )),
+            &opts.selection,
+            &opts.baseline,
+            &live.log,
+            Vec::new(),
+        ),
+    }
+}
+
+/// The report of a run stopped by a signal: the checks judged on the scenarios whose client had finished.
+pub fn interrupted(opts: &ClientOptions, live: &Live<ClientObservations>, reason: &str) -> Report {
+    match live.progress.take() {
+        Some(obs) => report(opts, live, obs, Some(reason)),
+        None => runner::interrupted(
+            run_info(opts),
+            live.timer.clone(),
+            &checks::registry(),
+            None,
+            &opts.selection,
+            &opts.baseline,
+            reason,
+            &live.log,
+            Vec::new(),
+        ),
+    }
+}
+
+fn run_info(opts: &ClientOptions) -> mcp_auth_reports::RunInfo {
     let mut target = TargetInfo::new(match opts.target {
         ClientTarget::Bundled(_) => "bundled",
         ClientTarget::Command(_) => "command",
@@ -151,43 +215,35 @@ pub async fn run_with_evidence(opts: &ClientOptions) -> (Report, EvidenceLog) {
     if let ClientTarget::Bundled(Some(d)) = &opts.target {
         target.defect = Some(d.name().to_owned());
     }
-    let mut run = runner::run_info(
+    runner::run_info(
         Role::Client,
         target,
         "client scenarios (docs/client-role.md)",
         opts.strict,
         opts.seed,
-    );
-    let defs: Vec<ScenarioDef> = scenarios::all()
-        .into_iter()
-        .filter(|d| d.selected_by(&opts.scenarios))
-        .collect();
-    let selected_all = defs.len() == scenarios::all().len();
-    let results: Vec<(ScenarioDef, Result<ScenarioObs, ObsError>)> = stream::iter(defs)
-        .map(|def| async move { (def, run_scenario(opts, def).await) })
-        .buffer_unordered(opts.parallel.max(1))
-        .collect()
-        .await;
-    let log = EvidenceLog::new();
-    let mut by_name = BTreeMap::new();
-    for (def, r) in results {
-        if let Ok(s) = &r {
-            for e in to_exchanges(s) {
-                log.push(e);
-            }
-            for secret in s.secrets() {
-                log.register_secret(&secret);
-            }
+    )
+}
+
+/// Judges the scenarios' record: their requests become the report's exchanges, their secrets are registered
+/// for redaction, and each client run is kept with its output.
+fn report(
+    opts: &ClientOptions,
+    live: &Live<ClientObservations>,
+    obs: ClientObservations,
+    interrupted: Option<&str>,
+) -> Report {
+    let mut run = run_info(opts);
+    for s in obs.runs() {
+        for e in to_exchanges(s) {
+            live.log.push(e);
         }
-        by_name.insert(def.name, r);
+        for secret in s.secrets() {
+            live.log.register_secret(&secret);
+        }
     }
-    let obs = ClientObservations {
-        scenarios: by_name,
-        selected_all,
-    };
     run.notes.push(format!(
         "{} scenarios run; client deadline {:?} each",
-        obs.scenarios.len(),
+        obs.runs().count(),
         opts.deadline
     ));
     if matches!(opts.target, ClientTarget::Command(_)) && opts.client_metadata.is_none() {
@@ -195,17 +251,30 @@ pub async fn run_with_evidence(opts: &ClientOptions) -> (Report, EvidenceLog) {
     }
     // Each client run with its output (redacted, capped), whatever the checks make of it.
     let target_runs = obs.runs().map(ScenarioObs::target_run).collect();
-    let report = runner::conclude(
-        run,
-        timer,
-        &registry,
-        Ok(obs),
-        &opts.selection,
-        &opts.baseline,
-        &log,
-        target_runs,
-    );
-    (report, log)
+    let registry = checks::registry();
+    match interrupted {
+        None => runner::conclude(
+            run,
+            live.timer.clone(),
+            &registry,
+            Ok(obs),
+            &opts.selection,
+            &opts.baseline,
+            &live.log,
+            target_runs,
+        ),
+        Some(reason) => runner::interrupted(
+            run,
+            live.timer.clone(),
+            &registry,
+            Some(obs),
+            &opts.selection,
+            &opts.baseline,
+            reason,
+            &live.log,
+            target_runs,
+        ),
+    }
 }
 
 async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<ScenarioObs, ObsError> {

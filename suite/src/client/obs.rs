@@ -64,6 +64,14 @@ impl ClientObservations {
         }
     }
 
+    /// Whether a selected scenario had not finished when the run was interrupted: a check that must hold in
+    /// every scenario cannot pass then.
+    pub fn unfinished(&self) -> bool {
+        self.scenarios
+            .values()
+            .any(|r| r.as_ref().is_err_and(ObsError::is_interrupted))
+    }
+
     /// Every scenario that ran.
     pub fn runs(&self) -> impl Iterator<Item = &ScenarioObs> {
         self.scenarios.values().filter_map(|r| r.as_ref().ok())

@@ -179,7 +179,7 @@ fn observations(www: &str, prm: &[u8]) -> ServerObservations {
         mode: Err(harness()),
         baseline: Ok("token".into()),
         unauthenticated: Ok(probe.clone()),
-        discovery: Discovery {
+        discovery: Ok(Discovery {
             fetches: vec![
                 doc(
                     PrmSource::Header,
@@ -192,7 +192,7 @@ fn observations(www: &str, prm: &[u8]) -> ServerObservations {
                     "http://127.0.0.1:1/mcp",
                 ),
             ],
-        },
+        }),
         probes: Stimulus::ALL
             .iter()
             .map(|s| (*s, Ok(probe.clone())))
@@ -243,7 +243,13 @@ fn fuzz_server_checks_judge_any_challenge_and_prm_document_without_panicking() {
         (hostile_header(), prm_document()),
         |(www, prm)| {
             let obs = observations(&www, prm.as_bytes());
-            let body = if obs.discovery.fetches[0].doc.as_ref().unwrap().body.is_ok() {
+            let body = if obs.discovery.as_ref().unwrap().fetches[0]
+                .doc
+                .as_ref()
+                .unwrap()
+                .body
+                .is_ok()
+            {
                 "prm object"
             } else {
                 "prm refused"

@@ -16,8 +16,9 @@ use mcp_auth_targets::ValidationMode;
 use crate::evidence::EvidenceLog;
 use crate::http::{is_loopback_host, Http, Limits};
 use crate::profile::Profile;
-use crate::runner::{self, Baseline, Selection};
+use crate::runner::{self, Baseline, Live, Selection};
 use ctx::Ctx;
+use obs::ServerObservations;
 use target::{RunningTarget, TargetSpec};
 
 /// The fixed address of the fake AS that external servers are configured to trust.
@@ -65,53 +66,74 @@ impl ServerOptions {
 
 /// Runs the server role and returns the report. Never fails: a target or suite problem becomes verdicts.
 pub async fn run(opts: &ServerOptions) -> Report {
-    run_logged(opts, &EvidenceLog::new()).await
+    run_live(opts, &Live::start()).await
 }
 
 /// [`run`], also returning the raw evidence log the report was sealed from (for tests that prove the report
 /// holds no secret the run saw).
 pub async fn run_with_evidence(opts: &ServerOptions) -> (Report, EvidenceLog) {
-    let log = EvidenceLog::new();
-    let report = run_logged(opts, &log).await;
-    (report, log)
+    let live = Live::start();
+    let report = run_live(opts, &live).await;
+    (report, live.log)
 }
 
-/// [`run`], recording every exchange in `log` as it happens (an interrupted run's report keeps them).
-pub async fn run_logged(opts: &ServerOptions, log: &EvidenceLog) -> Report {
-    let timer = runner::RunTimer::start();
+/// [`run`], recording every exchange and every finished scenario in `live` as it happens, so that a run
+/// stopped by a signal can still be reported ([`interrupted`]).
+pub async fn run_live(opts: &ServerOptions, live: &Live<ServerObservations>) -> Report {
+    let mut run = run_info(opts);
+    let observed = observe(opts, live, &mut run).await;
+    runner::conclude(
+        run,
+        live.timer.clone(),
+        &checks::registry(),
+        observed,
+        &opts.selection,
+        &opts.baseline,
+        &live.log,
+        Vec::new(),
+    )
+}
+
+/// The report of a run stopped by a signal: the checks judged on the scenarios that had finished.
+pub fn interrupted(opts: &ServerOptions, live: &Live<ServerObservations>, reason: &str) -> Report {
+    runner::interrupted(
+        run_info(opts),
+        live.timer.clone(),
+        &checks::registry(),
+        live.progress.take(),
+        &opts.selection,
+        &opts.baseline,
+        reason,
+        &live.log,
+        Vec::new(),
+    )
+}
+
+fn run_info(opts: &ServerOptions) -> mcp_auth_reports::RunInfo {
     let mut target_info = TargetInfo::new(opts.target.kind());
-    if let TargetSpec::Bundled { defect, mode } = &opts.target {
-        target_info.defect = defect.map(|d| d.name().to_owned());
-        target_info.command = Some(format!("reference To-Do server ({mode} mode)"));
+    match &opts.target {
+        TargetSpec::Bundled { defect, mode } => {
+            target_info.defect = defect.map(|d| d.name().to_owned());
+            target_info.command = Some(format!("reference To-Do server ({mode} mode)"));
+        }
+        TargetSpec::Command(c) => target_info.command = Some(c.clone()),
+        TargetSpec::Url(u) => target_info.url = Some(u.clone()),
     }
-    if let TargetSpec::Command(c) = &opts.target {
-        target_info.command = Some(c.clone());
-    }
-    let mut run = runner::run_info(
+    runner::run_info(
         Role::Server,
         target_info,
         &opts.profile_label,
         opts.strict,
         opts.seed,
-    );
-    let observed = observe(opts, log, &mut run).await;
-    runner::conclude(
-        run,
-        timer,
-        &checks::registry(),
-        observed,
-        &opts.selection,
-        &opts.baseline,
-        log,
-        Vec::new(),
     )
 }
 
 async fn observe(
     opts: &ServerOptions,
-    log: &EvidenceLog,
+    live: &Live<ServerObservations>,
     run: &mut mcp_auth_reports::RunInfo,
-) -> Result<obs::ServerObservations, (Verdict, String)> {
+) -> Result<ServerObservations, (Verdict, String)> {
+    let log = &live.log;
     let bind: SocketAddr = match opts.target {
         TargetSpec::Url(_) => opts.as_addr,
         _ => SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -190,20 +212,22 @@ async fn observe(
         opts.seed,
     );
     ctx.upstream = Some(&upstream);
-    let obs = scenarios::observe(&ctx).await;
-    match &obs.mode {
-        Ok(m) => run.notes.push(format!(
-            "token validation: {} ({})",
-            m.as_str(),
-            match opts.profile.validation {
-                crate::profile::Validation::Auto => "observed",
-                _ => "from the profile",
-            }
-        )),
-        Err(e) => run
-            .notes
-            .push(format!("token validation mode unknown: {e}")),
-    }
+    scenarios::observe(&ctx, &live.progress).await;
+    let mut mode_note = String::new();
+    live.progress.update(|obs| {
+        mode_note = match &obs.mode {
+            Ok(m) => format!(
+                "token validation: {} ({})",
+                m.as_str(),
+                match opts.profile.validation {
+                    crate::profile::Validation::Auto => "observed",
+                    _ => "from the profile",
+                }
+            ),
+            Err(e) => format!("token validation mode unknown: {e}"),
+        }
+    });
+    run.notes.push(mode_note);
     if let Some(note) = target.exit_note() {
         run.notes.push(note);
     }
@@ -211,5 +235,11 @@ async fn observe(
     target.stop().await;
     upstream.shutdown().await;
     idp.shutdown().await;
-    Ok(obs)
+    // Taken only now: a signal during the teardown still finds the record.
+    live.progress.take().ok_or_else(|| {
+        (
+            Verdict::HarnessError,
+            "the scenarios' record went missing".to_owned(),
+        )
+    })
 }

@@ -289,7 +289,8 @@ pub struct ServerObservations {
     pub baseline: Result<String, ObsError>,
     /// POST initialize with no credentials.
     pub unauthenticated: Result<Probe, ObsError>,
-    pub discovery: Discovery,
+    /// Every PRM location tried (an error only when the run was interrupted before discovery finished).
+    pub discovery: Result<Discovery, ObsError>,
     pub probes: BTreeMap<Stimulus, Result<Probe, ObsError>>,
     /// Paths the attacker listener (jku/x5u) served during the run.
     pub attacker_fetches: Vec<String>,
@@ -305,6 +306,39 @@ pub struct ServerObservations {
 }
 
 impl ServerObservations {
+    /// The record once the baseline is known, before any other scenario finished: every later observation holds
+    /// [`ObsError::Interrupted`] until its scenario fills it in, so an interrupted run judges what was complete.
+    pub fn pending(
+        target: String,
+        profile: Profile,
+        mode: Result<Mode, ObsError>,
+        baseline: Result<String, ObsError>,
+        jku_url: String,
+        x5u_url: String,
+    ) -> Self {
+        ServerObservations {
+            target,
+            profile,
+            mode,
+            baseline,
+            unauthenticated: Err(ObsError::Interrupted),
+            discovery: Err(ObsError::Interrupted),
+            probes: Stimulus::ALL
+                .iter()
+                .map(|s| (*s, Err(ObsError::Interrupted)))
+                .collect(),
+            attacker_fetches: Vec::new(),
+            jku_url,
+            x5u_url,
+            session: Err(ObsError::Interrupted),
+            session_ids: Err(ObsError::Interrupted),
+            scope: Err(ObsError::Interrupted),
+            write_before_auth: Err(ObsError::Interrupted),
+            origin: Err(ObsError::Interrupted),
+            upstream: Err(ObsError::Interrupted),
+        }
+    }
+
     /// The probe of a stimulus (every stimulus is probed; a missing one is a suite bug).
     pub fn probe(&self, s: Stimulus) -> &Result<Probe, ObsError> {
         static MISSING: std::sync::LazyLock<Result<Probe, ObsError>> =

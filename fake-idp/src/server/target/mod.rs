@@ -84,6 +84,9 @@ pub struct AsTargetConfig {
     pub seed: u64,
     /// Loopback address to listen on (default `127.0.0.1:0`).
     pub bind: SocketAddr,
+    /// A path the AS accepts requests at and never answers (default none): a hostile target for the suite's
+    /// own tests, e.g. an AS whose `/authorize` works and whose `/token` hangs.
+    pub stall_path: Option<String>,
 }
 
 impl Default for AsTargetConfig {
@@ -93,8 +96,21 @@ impl Default for AsTargetConfig {
             login: LoginUi::Form,
             seed: DEFAULT_SEED,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            stall_path: None,
         }
     }
+}
+
+/// Holds every request to the stalled path forever (until the connection or the server goes).
+async fn stall(
+    axum::extract::State(path): axum::extract::State<Arc<str>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.uri().path() == &*path {
+        std::future::pending::<()>().await;
+    }
+    next.run(request).await
 }
 
 /// The reference authorization server in target mode.
@@ -131,7 +147,14 @@ impl AsTarget {
             },
         )?;
         let mut listeners = Listeners::default();
-        listeners.spawn(listener, super::router(state.clone()));
+        let router = match config.stall_path {
+            Some(path) => super::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+                Arc::<str>::from(path),
+                stall,
+            )),
+            None => super::router(state.clone()),
+        };
+        listeners.spawn(listener, router);
         tracing::info!(%addr, defect = ?config.defect, login = %config.login, "reference AS started");
         Ok(RunningAsTarget {
             state,

@@ -144,6 +144,27 @@ mod tests {
     }
 
     #[test]
+    fn no_check_judges_a_part_the_interrupted_run_never_observed() {
+        let pending = crate::check::ObsError::Interrupted;
+        let o = AuthzObservations::failed(
+            crate::authz::obs::LoginKind::Form,
+            Err(pending.clone()),
+            Err(pending.clone()),
+            &pending,
+        );
+        for c in registry() {
+            let e = c.evaluate(&o);
+            assert!(
+                matches!(e.verdict, Verdict::Error | Verdict::Skip),
+                "{} judged a pending record: {:?} {}",
+                c.meta().id,
+                e.verdict,
+                e.actual
+            );
+        }
+    }
+
+    #[test]
     fn a_token_request_without_an_http_answer_is_error_not_a_refusal() {
         let t = TokenResult {
             exchange: "x#1".into(),

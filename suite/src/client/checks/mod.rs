@@ -190,6 +190,10 @@ pub fn every(
             o,
         );
     }
+    if problems.is_empty() && o.unfinished() {
+        return ObsError::Interrupted
+            .to_evaluation(&format!("{} {what}(s) conform so far", judged.len()));
+    }
     if problems.is_empty() {
         Evaluation::pass(
             expected,
@@ -240,6 +244,28 @@ pub fn completed_or_error(s: &ScenarioObs) -> Option<Evaluation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_auth_reports::Verdict;
+
+    #[test]
+    fn no_check_judges_a_scenario_the_interrupted_run_never_finished() {
+        let o = ClientObservations {
+            scenarios: crate::client::scenarios::all()
+                .iter()
+                .map(|d| (d.name, Err(ObsError::Interrupted)))
+                .collect(),
+            selected_all: true,
+        };
+        for c in registry() {
+            let e = c.evaluate(&o);
+            assert!(
+                matches!(e.verdict, Verdict::Error | Verdict::Skip),
+                "{} judged an unfinished run: {:?} {}",
+                c.meta().id,
+                e.verdict,
+                e.actual
+            );
+        }
+    }
 
     #[test]
     fn ids_are_unique_and_cite_client_rows() {

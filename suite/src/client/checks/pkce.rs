@@ -155,6 +155,11 @@ fn pkce08(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
             o,
         );
     }
+    if repeats.is_empty() && o.unfinished() {
+        return crate::check::ObsError::Interrupted.to_evaluation(&format!(
+            "{total} authorization requests with distinct challenges so far"
+        ));
+    }
     if repeats.is_empty() {
         Evaluation::pass(
             expected,

@@ -149,9 +149,51 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all
 }
 
+/// ERROR when the token probes had not finished when the run was interrupted: a check judging all of them
+/// cannot judge a part.
+pub fn probes_pending(o: &ServerObservations) -> Option<Evaluation> {
+    o.probes
+        .values()
+        .filter_map(|p| p.as_ref().err())
+        .find(|e| e.is_interrupted())
+        .map(|e| e.to_evaluation("the token probes"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_auth_reports::Verdict;
+
+    #[test]
+    fn no_check_judges_a_part_the_interrupted_run_never_observed() {
+        // The record as a signal finds it right after the baseline: every later part pending.
+        let o = ServerObservations::pending(
+            "http://127.0.0.1:1/mcp".into(),
+            crate::profile::Profile::default_profile(),
+            Ok(Mode::Jwt),
+            Ok("session".into()),
+            "http://127.0.0.1:2/jwks".into(),
+            "http://127.0.0.1:2/cert".into(),
+        );
+        for c in registry() {
+            let e = c.evaluate(&o);
+            assert!(
+                matches!(e.verdict, Verdict::Error | Verdict::Skip),
+                "{} judged a pending record: {:?} {}",
+                c.meta().id,
+                e.verdict,
+                e.actual
+            );
+            if e.verdict == Verdict::Error {
+                assert!(
+                    e.message.contains("interrupted"),
+                    "{}: {}",
+                    c.meta().id,
+                    e.message
+                );
+            }
+        }
+    }
 
     #[test]
     fn ids_are_unique() {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::{meta, ServerCheck};
 use crate::check::{fn_check as check, CheckMeta, Evaluation};
 use crate::http::is_loopback_host;
-use crate::server::obs::{PrmDoc, PrmFetch, PrmSource, ServerObservations};
+use crate::server::obs::{Discovery, PrmDoc, PrmFetch, PrmSource, ServerObservations};
 
 pub fn checks() -> Vec<Box<ServerCheck>> {
     vec![
@@ -90,9 +90,8 @@ fn usable(o: &Map<String, Value>) -> bool {
         && o.get("authorization_servers").is_some_and(Value::is_array)
 }
 
-fn no_documents(o: &ServerObservations) -> Evaluation {
-    let evidence: Vec<String> = o
-        .discovery
+fn no_documents(disc: &Discovery) -> Evaluation {
+    let evidence: Vec<String> = disc
         .fetches
         .iter()
         .filter_map(|f| f.doc.as_ref().ok().map(|d| d.exchange.clone()))
@@ -103,14 +102,14 @@ fn no_documents(o: &ServerObservations) -> Evaluation {
 /// Runs `judge` on every served document; FAIL on any problem.
 fn each_document(
     m: &CheckMeta,
-    o: &ServerObservations,
+    disc: &Discovery,
     expected: &str,
     judge: impl Fn(&PrmFetch, &Map<String, Value>) -> Vec<String>,
 ) -> Evaluation {
     let mut seen = Vec::new();
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
-    for (f, doc, obj) in o.discovery.documents() {
+    for (f, doc, obj) in disc.documents() {
         if seen.contains(&f.url) {
             continue;
         }
@@ -121,7 +120,7 @@ fn each_document(
         }
     }
     if seen.is_empty() {
-        return no_documents(o);
+        return no_documents(disc);
     }
     let e = if problems.is_empty() {
         Evaluation::pass(
@@ -144,45 +143,46 @@ fn unanswered(fetches: &[PrmFetch]) -> Option<Evaluation> {
 }
 
 fn prm01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     let expected =
         "a 200 JSON object with resource and authorization_servers from some discovery mechanism";
-    match o.discovery.documents().find(|(_, _, obj)| usable(obj)) {
+    match disc.documents().find(|(_, _, obj)| usable(obj)) {
         Some((f, doc, _)) => Evaluation::pass(
             expected,
             format!("obtained from {} ({})", f.source.as_str(), f.url),
         )
         .with_evidence([doc.exchange.clone()]),
-        None => unanswered(&o.discovery.fetches)
+        None => unanswered(&disc.fetches)
             .unwrap_or_else(|| {
-                Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
+                Evaluation::violated(m.level, expected, describe_fetches(&disc.fetches))
             })
-            .with_evidence(fetch_evidence(&o.discovery.fetches)),
+            .with_evidence(fetch_evidence(&disc.fetches)),
     }
 }
 
 fn prm02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     let expected =
         "resource_metadata in the 401, or PRM at the path-inserted or root well-known URL";
-    let working: Vec<&PrmFetch> = o
-        .discovery
+    let working: Vec<&PrmFetch> = disc
         .documents()
         .filter(|(_, _, obj)| usable(obj))
         .map(|(f, _, _)| f)
         .collect();
     if working.is_empty() {
-        let mut ev = fetch_evidence(&o.discovery.fetches);
+        let mut ev = fetch_evidence(&disc.fetches);
         if let Ok(p) = &o.unauthenticated {
             ev.push(p.exchange.clone());
         }
-        return unanswered(&o.discovery.fetches)
+        return unanswered(&disc.fetches)
             .unwrap_or_else(|| {
-                Evaluation::violated(m.level, expected, describe_fetches(&o.discovery.fetches))
+                Evaluation::violated(m.level, expected, describe_fetches(&disc.fetches))
             })
             .with_evidence(ev);
     }
     let names: Vec<&str> = working.iter().map(|f| f.source.as_str()).collect();
     Evaluation::pass(expected, format!("working: {}", names.join(", ")))
-        .with_evidence(fetch_evidence(&o.discovery.fetches))
+        .with_evidence(fetch_evidence(&disc.fetches))
 }
 
 fn describe_fetches(fetches: &[PrmFetch]) -> String {
@@ -207,9 +207,9 @@ fn fetch_evidence(fetches: &[PrmFetch]) -> Vec<String> {
 }
 
 /// Documents actually served: status 200 from any location.
-fn served(o: &ServerObservations) -> Vec<(&PrmFetch, &PrmDoc)> {
+fn served(disc: &Discovery) -> Vec<(&PrmFetch, &PrmDoc)> {
     let mut out: Vec<(&PrmFetch, &PrmDoc)> = Vec::new();
-    for f in &o.discovery.fetches {
+    for f in &disc.fetches {
         if let Ok(d) = &f.doc {
             if d.status == 200 && !out.iter().any(|(g, _)| g.url == f.url) {
                 out.push((f, d));
@@ -220,9 +220,10 @@ fn served(o: &ServerObservations) -> Vec<(&PrmFetch, &PrmDoc)> {
 }
 
 fn prm03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let docs = served(o);
+    let disc = crate::need!(&o.discovery, "PRM discovery");
+    let docs = served(disc);
     if docs.is_empty() {
-        return no_documents(o);
+        return no_documents(disc);
     }
     let expected = "200, Content-Type application/json (parameters allowed), a JSON object";
     let mut problems = Vec::new();
@@ -274,9 +275,10 @@ fn issuer_problem(v: &Value) -> Option<String> {
 }
 
 fn prm04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     each_document(
         m,
-        o,
+        disc,
         "authorization_servers: a non-empty array of issuer identifiers",
         |_, obj| match obj.get("authorization_servers") {
             None => vec!["authorization_servers is missing".into()],
@@ -288,9 +290,10 @@ fn prm04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn prm05(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     each_document(
         m,
-        o,
+        disc,
         "resource: an absolute http(s) URL without a fragment",
         |_, obj| match obj.get("resource") {
             None => vec!["resource is missing".into()],
@@ -310,10 +313,11 @@ fn prm05(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn prm06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     let expected = "resource == the identifier the well-known URL was derived from";
     let mut judged = Vec::new();
     let mut problems = Vec::new();
-    for (f, doc, _) in o.discovery.documents() {
+    for (f, doc, _) in disc.documents() {
         if f.source == PrmSource::Header {
             continue;
         }
@@ -346,7 +350,8 @@ fn prm06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn prm07(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
-    let Some(f) = o.discovery.get(PrmSource::Header) else {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
+    let Some(f) = disc.get(PrmSource::Header) else {
         return Evaluation::skip("the 401 advertised no resource_metadata URL");
     };
     let doc = match &f.doc {
@@ -384,9 +389,10 @@ fn same_origin(a: &str, b: &str) -> bool {
 }
 
 fn prm08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     each_document(
         m,
-        o,
+        disc,
         "no null or empty members (except bearer_methods_supported: [])",
         |_, obj| {
             obj.iter()
@@ -406,9 +412,10 @@ fn prm08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn prm09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     each_document(
         m,
-        o,
+        disc,
         "scopes_supported present and non-empty",
         |_, obj| match obj.get("scopes_supported") {
             Some(Value::Array(a)) if !a.is_empty() => vec![],
@@ -419,10 +426,11 @@ fn prm09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn prm10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     let expected = "HTTP 200 without credentials";
     let mut refused = Vec::new();
     let mut ok = Vec::new();
-    for f in &o.discovery.fetches {
+    for f in &disc.fetches {
         if let Ok(d) = &f.doc {
             match d.status {
                 200 => ok.push(d.exchange.clone()),
@@ -441,7 +449,7 @@ fn prm10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             .with_evidence(refused.into_iter().map(|(_, _, e)| e));
     }
     if ok.is_empty() {
-        return no_documents(o);
+        return no_documents(disc);
     }
     Evaluation::pass(
         expected,
@@ -454,8 +462,9 @@ fn prm10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn prm11(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     let mut any_member = false;
-    for (_, _, obj) in o.discovery.documents() {
+    for (_, _, obj) in disc.documents() {
         any_member |= [
             "jwks_uri",
             "resource_signing_alg_values_supported",
@@ -464,12 +473,12 @@ fn prm11(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         .iter()
         .any(|k| obj.contains_key(*k));
     }
-    if o.discovery.documents().next().is_some() && !any_member {
+    if disc.documents().next().is_some() && !any_member {
         return Evaluation::skip("the PRM has none of jwks_uri, resource_signing_alg_values_supported, bearer_methods_supported");
     }
     each_document(
         m,
-        o,
+        disc,
         "jwks_uri https; no `none` signing alg; bearer methods within {header, body, query}",
         |_, obj| {
             let mut p = Vec::new();
@@ -509,9 +518,10 @@ fn prm11(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn prm12(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     each_document(
         m,
-        o,
+        disc,
         "bearer_methods_supported without \"query\"",
         |_, obj| match obj
             .get("bearer_methods_supported")
@@ -526,10 +536,11 @@ fn prm12(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn prm13(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     let target_slash = o.target.ends_with('/');
     each_document(
         m,
-        o,
+        disc,
         "resource without an insignificant trailing slash",
         |f, obj| {
             let Some(r) = obj.get("resource").and_then(Value::as_str) else {
@@ -549,13 +560,14 @@ fn prm13(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn tls01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     let mut urls: Vec<(String, &str)> = vec![(o.target.clone(), "MCP endpoint")];
-    for f in &o.discovery.fetches {
+    for f in &disc.fetches {
         if matches!(&f.doc, Ok(d) if d.status == 200) {
             urls.push((f.url.clone(), "PRM URL"));
         }
     }
-    for (_, _, obj) in o.discovery.documents() {
+    for (_, _, obj) in disc.documents() {
         if let Some(r) = obj.get("resource").and_then(Value::as_str) {
             urls.push((r.to_owned(), "PRM resource"));
         }
@@ -577,8 +589,7 @@ fn tls01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             insecure.push(format!("{what} {u}"));
         }
     }
-    let evidence: Vec<String> = o
-        .discovery
+    let evidence: Vec<String> = disc
         .documents()
         .map(|(_, d, _)| d.exchange.clone())
         .collect();

@@ -267,6 +267,9 @@ fn tok03(m: &CheckMeta, o: &ServerObservations, applies: Applies) -> Evaluation 
     if let Some(skip) = mode_gate(o, applies) {
         return skip;
     }
+    if let Some(pending) = super::probes_pending(o) {
+        return pending;
+    }
     let mut judged = Vec::new();
     let mut missing = Vec::new();
     for &s in INVALID_TOKENS {

@@ -3,7 +3,7 @@
 use mcp_auth_reports::Level::{Must, Should};
 
 use super::{meta, ServerCheck};
-use crate::check::{fn_check as check, CheckMeta, Evaluation};
+use crate::check::{fn_check as check, CheckMeta, Evaluation, ObsError};
 use crate::server::ctx::Probe;
 use crate::server::obs::{PrmSource, ServerObservations};
 use crate::wire::www_authenticate::{error_value_is_legal, scope_value_is_legal};
@@ -134,12 +134,12 @@ fn www02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 }
 
 fn www03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+    let disc = crate::need!(&o.discovery, "PRM discovery");
     let p = crate::need!(&o.unauthenticated, "initialize without credentials");
-    let well_known_ok = o
-        .discovery
+    let well_known_ok = disc
         .documents()
         .any(|(f, _, _)| matches!(f.source, PrmSource::PathInserted | PrmSource::Root));
-    let header = o.discovery.get(PrmSource::Header);
+    let header = disc.get(PrmSource::Header);
     let expected =
         "resource_metadata present whenever no well-known PRM is served, and resolving to a PRM";
     let mut evidence = vec![p.exchange.clone()];
@@ -231,11 +231,23 @@ fn www06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             consider(p);
         }
     }
+    let expected =
+        "each of realm, scope, error, error_description, error_uri at most once; legal characters";
+    // Every challenge must conform: a pass over the scenarios that finished before an interrupt is no pass.
+    let unfinished = [o.unauthenticated.as_ref().err(), o.scope.as_ref().err()]
+        .into_iter()
+        .flatten()
+        .chain(o.probes.values().filter_map(|p| p.as_ref().err()))
+        .any(ObsError::is_interrupted);
+    if problems.is_empty() && unfinished {
+        return ObsError::Interrupted.to_evaluation(&format!(
+            "{} Bearer challenge(s) conform so far",
+            judged.len()
+        ));
+    }
     if judged.is_empty() {
         return Evaluation::error("no Bearer challenge was received, so none could be judged");
     }
-    let expected =
-        "each of realm, scope, error, error_description, error_uri at most once; legal characters";
     if problems.is_empty() {
         Evaluation::pass(
             expected,

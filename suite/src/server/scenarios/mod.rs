@@ -10,16 +10,30 @@ pub mod upstream;
 use crate::check::ObsError;
 use crate::evidence::Scenario;
 use crate::profile::Validation;
+use crate::runner::Progress;
 use crate::server::ctx::Ctx;
 use crate::server::obs::{Mode, ServerObservations};
 
-/// Runs every scenario and returns the observations.
-pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
+/// Runs every scenario, recording the observations in `progress`. Each scenario writes its part into `progress` as it
+/// finishes, so a run stopped by a signal can judge what was complete (the rest stays
+/// [`ObsError::Interrupted`]).
+pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
     let (baseline, mode) = baseline(ctx).await;
+    progress.set(ServerObservations::pending(
+        ctx.target.clone(),
+        ctx.profile.clone(),
+        mode,
+        baseline,
+        ctx.idp.attacker_jku_url(),
+        ctx.idp.attacker_x5u_url(),
+    ));
     let unauth_and_discovery = async {
         let unauth = discovery::unauthenticated(ctx).await;
         let found = discovery::discover(ctx, &unauth).await;
-        (unauth, found)
+        progress.update(|o| {
+            o.unauthenticated = unauth;
+            o.discovery = Ok(found);
+        });
     };
     let probes_then_quiet = async {
         let probes = tokens::probe_all(ctx).await;
@@ -27,45 +41,43 @@ pub async fn observe(ctx: &Ctx<'_>) -> ServerObservations {
         ctx.events
             .wait_for_attacker_fetch(tokens::KEY_FETCH_BUDGET)
             .await;
-        probes
+        let fetches = ctx.events.attacker_fetches();
+        progress.update(|o| {
+            o.probes = probes;
+            o.attacker_fetches = fetches;
+        });
     };
-    let (
-        (unauthenticated, discovery),
-        probes,
-        session,
-        session_ids,
-        scope,
-        write_before_auth,
-        origin,
-        upstream,
-    ) = tokio::join!(
+    tokio::join!(
         unauth_and_discovery,
         probes_then_quiet,
-        sessions::hijack(ctx),
-        sessions::session_ids(ctx),
-        scope::insufficient_scope(ctx),
-        scope::write_with_invalid_token(ctx),
-        scope::evil_origin(ctx),
-        upstream::upstream(ctx),
+        async {
+            let r = sessions::hijack(ctx).await;
+            progress.update(|o| o.session = r);
+        },
+        async {
+            let r = sessions::session_ids(ctx).await;
+            progress.update(|o| o.session_ids = r);
+        },
+        async {
+            let r = scope::insufficient_scope(ctx).await;
+            progress.update(|o| o.scope = r);
+        },
+        async {
+            let r = scope::write_with_invalid_token(ctx).await;
+            progress.update(|o| o.write_before_auth = r);
+        },
+        async {
+            let r = scope::evil_origin(ctx).await;
+            progress.update(|o| o.origin = r);
+        },
+        async {
+            let r = upstream::upstream(ctx).await;
+            progress.update(|o| o.upstream = r);
+        },
     );
-    ServerObservations {
-        target: ctx.target.clone(),
-        profile: ctx.profile.clone(),
-        mode,
-        baseline,
-        unauthenticated,
-        discovery,
-        probes,
-        attacker_fetches: ctx.events.attacker_fetches(),
-        jku_url: ctx.idp.attacker_jku_url(),
-        x5u_url: ctx.idp.attacker_x5u_url(),
-        session,
-        session_ids,
-        scope,
-        write_before_auth,
-        origin,
-        upstream,
-    }
+    // As before the record was shared: a fetch seen while the other scenarios finished still counts.
+    let fetches = ctx.events.attacker_fetches();
+    progress.update(|o| o.attacker_fetches = fetches);
 }
 
 /// A valid token opens a session; the introspection counter tells whether the server asked the AS.
