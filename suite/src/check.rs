@@ -6,6 +6,8 @@
 
 use mcp_auth_reports::{Level, Role, Verdict};
 
+use crate::http::HttpFailure;
+
 /// Static facts about a check: what it scores and where the requirement comes from.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckMeta {
@@ -154,10 +156,12 @@ impl Evaluation {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ObsError {
     /// The target did something that made the observation impossible (refused a valid token, timed out…).
+    /// `cause` says what, typed, for checks that judge the failure itself.
     #[error("{reason}")]
     Target {
         reason: String,
         evidence: Vec<String>,
+        cause: Cause,
     },
     /// The suite failed (could not mint a token, bind a port…).
     #[error("suite error: {0}")]
@@ -171,20 +175,62 @@ pub enum ObsError {
     Interrupted,
 }
 
+/// What the target did that made an observation impossible, for checks that judge the failure itself (never by
+/// matching the reason's text).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cause {
+    /// Nothing more specific than the reason.
+    #[default]
+    Unspecified,
+    /// No HTTP answer arrived (or the suite declined to send the request).
+    NoAnswer(HttpFailure),
+    /// An HTTP answer refused the request: its status and, for an OAuth error response or error redirect, the
+    /// `error` code.
+    Refused { status: u16, error: Option<String> },
+}
+
 impl ObsError {
     pub fn target(reason: impl Into<String>, evidence: impl IntoIterator<Item = String>) -> Self {
+        Self::target_because(reason, evidence, Cause::Unspecified)
+    }
+
+    /// A target failure with its typed cause.
+    pub fn target_because(
+        reason: impl Into<String>,
+        evidence: impl IntoIterator<Item = String>,
+        cause: Cause,
+    ) -> Self {
         ObsError::Target {
             reason: reason.into(),
             evidence: evidence.into_iter().collect(),
+            cause,
+        }
+    }
+
+    /// The typed cause of a target failure.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            ObsError::Target { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+
+    /// The OAuth `error` code of a refusal, if that is what made the observation impossible.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self.cause() {
+            Some(Cause::Refused {
+                error: Some(error), ..
+            }) => Some(error),
+            _ => None,
         }
     }
 
     /// The evaluation a check reports when its prerequisite is missing.
     pub fn to_evaluation(&self, what: &str) -> Evaluation {
         match self {
-            ObsError::Target { reason, evidence } => {
-                Evaluation::error(format!("{what}: {reason}")).with_evidence(evidence.clone())
-            }
+            ObsError::Target {
+                reason, evidence, ..
+            } => Evaluation::error(format!("{what}: {reason}")).with_evidence(evidence.clone()),
             ObsError::Harness(reason) => Evaluation::harness_error(format!("{what}: {reason}")),
             ObsError::NotApplicable(reason) => Evaluation::skip(reason.clone()),
             ObsError::Interrupted => Evaluation::error(format!("{what}: {self}")),

@@ -75,6 +75,30 @@ pub enum AuthorizeOutcome {
     },
 }
 
+impl AuthorizeOutcome {
+    /// Why the walk yielded no code, typed: no answer, or the status and the OAuth `error` of the redirect.
+    pub fn cause(&self) -> crate::check::Cause {
+        use crate::check::Cause;
+        match self {
+            AuthorizeOutcome::Callback { params, status, .. } => Cause::Refused {
+                status: *status,
+                error: params
+                    .iter()
+                    .find(|(k, _)| k == "error")
+                    .map(|(_, v)| v.clone()),
+            },
+            AuthorizeOutcome::Elsewhere { status, .. } | AuthorizeOutcome::Page { status, .. } => {
+                Cause::Refused {
+                    status: *status,
+                    error: None,
+                }
+            }
+            AuthorizeOutcome::NoAnswer { failure, .. } => Cause::NoAnswer(failure.clone()),
+            AuthorizeOutcome::Failed { .. } => Cause::Unspecified,
+        }
+    }
+}
+
 /// Shows the authorization URL to the person in manual mode.
 pub type Prompt = Arc<dyn Fn(&str) + Send + Sync>;
 

@@ -147,6 +147,17 @@ pub struct TokenResult {
 }
 
 impl TokenResult {
+    /// Why this answer fails a redemption, typed: no answer, or the status and OAuth `error` code.
+    pub fn cause(&self) -> crate::check::Cause {
+        match &self.error {
+            Some(failure) => crate::check::Cause::NoAnswer(failure.clone()),
+            None => crate::check::Cause::Refused {
+                status: self.status,
+                error: self.member("error").map(str::to_owned),
+            },
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.status == 200 && self.access_token().is_some()
     }

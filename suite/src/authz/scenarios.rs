@@ -77,7 +77,7 @@ impl Ctx {
             token: None,
         };
         let Some(code) = flow.code().map(str::to_owned) else {
-            return Err(ObsError::target(
+            return Err(ObsError::target_because(
                 format!(
                     "the authorization did not yield a code: {}",
                     describe(&flow.authorized.outcome)
@@ -89,6 +89,7 @@ impl Ctx {
                     .take(2)
                     .cloned()
                     .collect::<Vec<_>>(),
+                flow.authorized.outcome.cause(),
             ));
         };
         if redeem {
@@ -96,9 +97,10 @@ impl Ctx {
                 .redeem(sc, client, &code, &flow.pkce.verifier, &client.redirect_uri)
                 .await;
             if !t.ok() {
-                return Err(ObsError::target(
+                return Err(ObsError::target_because(
                     format!("a valid code redemption failed: {}", t.describe()),
                     [t.exchange.clone()],
+                    t.cause(),
                 ));
             }
             flow.token = Some(t);

@@ -7,7 +7,7 @@ use fake_idp::danger::TokenMutation;
 use fake_idp::{Events, FakeIdp, TokenSpec, Users};
 use serde_json::Value;
 
-use crate::check::ObsError;
+use crate::check::{Cause, ObsError};
 use crate::evidence::Scenario;
 use crate::http::{Http, Recorded, Request};
 use crate::profile::Profile;
@@ -294,9 +294,9 @@ impl<'a> Ctx<'a> {
 
 /// Turns a recorded exchange into a probe, or an `ObsError` when no response arrived.
 pub fn probe_of(rec: Recorded) -> Result<Probe, ObsError> {
-    let resp = rec
-        .result
-        .map_err(|e| ObsError::target(e.to_string(), [rec.id.clone()]))?;
+    let resp = rec.result.map_err(|e| {
+        ObsError::target_because(e.to_string(), [rec.id.clone()], Cause::NoAnswer(e))
+    })?;
     let www: Vec<String> = resp
         .header_all("www-authenticate")
         .into_iter()

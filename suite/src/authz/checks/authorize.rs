@@ -12,7 +12,7 @@ use super::{
 use crate::authz::agent::{AuthorizeOutcome, Authorized};
 use crate::authz::obs::{param, AuthzObservations, LoginKind, RedirectVariant};
 use crate::authz::scenarios::describe;
-use crate::check::{CheckMeta, Evaluation};
+use crate::check::{Cause, CheckMeta, Evaluation};
 
 const REDIRECT_REFS: &[&str] = &[
     "MCP §11.5",
@@ -45,7 +45,7 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
                 "A valid GET authorization request leads (through login and consent) to a code."),
             |m, o| match &o.happy {
                 Ok(f) => Evaluation::pass("a code for a GET authorization request", describe(&f.authorized.outcome)).with_evidence(f.authorized.exchanges.first().cloned()),
-                Err(crate::check::ObsError::Target { reason, evidence }) if reason.contains("HTTP 405") => {
+                Err(crate::check::ObsError::Target { reason, evidence, cause: Cause::Refused { status: 405, .. } }) => {
                     Evaluation::violated(m.level, "a code for a GET authorization request", reason.clone()).with_evidence(evidence.clone())
                 }
                 Err(e) => e.to_evaluation("a valid authorization request"),
@@ -126,7 +126,7 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
                 let expected = "a code despite the unknown and empty parameters";
                 match &o.unknown_params {
                     Ok(f) => Evaluation::pass(expected, describe(&f.authorized.outcome)).with_evidence(last_exchange(&f.authorized)),
-                    Err(crate::check::ObsError::Target { reason, evidence }) => Evaluation::violated(m.level, expected, reason.clone()).with_evidence(evidence.clone()),
+                    Err(crate::check::ObsError::Target { reason, evidence, cause: Cause::Refused { .. } }) => Evaluation::violated(m.level, expected, reason.clone()).with_evidence(evidence.clone()),
                     Err(e) => e.to_evaluation("the request with unknown parameters"),
                 }
             },

@@ -479,7 +479,7 @@ fn tk08(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
 fn tk11(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
     let f = match &o.narrowed_scope {
         Ok(f) => f,
-        Err(crate::check::ObsError::Target { reason, .. }) if reason.contains("invalid_scope") => {
+        Err(e) if e.oauth_error() == Some("invalid_scope") => {
             return Evaluation::skip(
                 "the AS refuses unknown scopes outright, so it never narrows a grant",
             );

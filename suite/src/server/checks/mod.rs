@@ -9,7 +9,8 @@ mod www;
 
 use mcp_auth_reports::{Level, Role};
 
-use crate::check::{Check, CheckMeta, Evaluation, ObsError};
+use crate::check::{Cause, Check, CheckMeta, Evaluation, ObsError};
+use crate::http::HttpFailure;
 use crate::server::obs::{Mode, ServerObservations, Stimulus};
 
 /// A server-role check.
@@ -61,9 +62,11 @@ impl Check<ServerObservations> for RejectsToken {
             Ok(p) => p,
             // A server may refuse an oversized header by closing the connection (Node answers 431 and resets it):
             // nothing was served, which is what this refusal asks.
-            Err(ObsError::Target { reason, evidence })
-                if self.refusal == Refusal::Any4xx && reason.contains("transport error") =>
-            {
+            Err(ObsError::Target {
+                reason,
+                evidence,
+                cause: Cause::NoAnswer(HttpFailure::Transport(_)),
+            }) if self.refusal == Refusal::Any4xx => {
                 return Evaluation::pass(
                     "a 4xx refusal (no data served)",
                     format!(
