@@ -1,14 +1,34 @@
-//! The requirements catalog (`catalog/<role>.toml` at the repository root, embedded at build time): the rows checks
-//! trace to, with their level, text, spec references, how they move across spec revisions, and a remediation
-//! sentence. The schema is documented at the top of each file.
+//! The requirements catalog (`catalog/*.toml` at the repository root, embedded at build time): every row checks
+//! trace to, with its level, text, spec references, how it moves across spec revisions, the black-box test the
+//! catalog designs for it, a remediation sentence, and, for a row no check covers, why. The adversarial scenarios
+//! are `catalog/adversarial.toml`; the prose the rows rely on (sources, conventions, interop notes) is
+//! `catalog/README.md`. The schema is documented at the top of each file.
 
-use mcp_auth_reports::Level;
+use std::sync::OnceLock;
+
+use mcp_auth_reports::{Level, Role};
 use serde::Deserialize;
 
-/// `catalog/client.toml`, as built into the binary.
+/// `catalog/server.toml`, as built into the binary: the `RS-*` rows.
+pub const SERVER_TOML: &str = include_str!("../../catalog/server.toml");
+/// `catalog/client.toml`, as built into the binary: the `CL-*` rows.
 pub const CLIENT_TOML: &str = include_str!("../../catalog/client.toml");
+/// `catalog/authz.toml`, as built into the binary: the `AS-*` rows.
+pub const AUTHZ_TOML: &str = include_str!("../../catalog/authz.toml");
+/// `catalog/any.toml`, as built into the binary: the `ANY-*` rows, which bind every role.
+pub const ANY_TOML: &str = include_str!("../../catalog/any.toml");
+/// `catalog/adversarial.toml`, as built into the binary: the `ADV-*` scenarios.
+pub const ADVERSARIAL_TOML: &str = include_str!("../../catalog/adversarial.toml");
 
-/// One role's catalog.
+/// The requirement files: (path in the repository, text).
+pub const FILES: [(&str, &str); 4] = [
+    ("catalog/server.toml", SERVER_TOML),
+    ("catalog/client.toml", CLIENT_TOML),
+    ("catalog/authz.toml", AUTHZ_TOML),
+    ("catalog/any.toml", ANY_TOML),
+];
+
+/// One file's rows, or all of them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
@@ -23,9 +43,18 @@ pub struct Requirement {
     pub id: String,
     /// `MUST`, `SHOULD` or `MAY` under the default revision.
     pub level: String,
+    /// The level as the catalog words it, when it says more (`MUST NOT (cond: JWT)`, `MUST*`, …).
+    #[serde(default)]
+    pub level_note: Option<String>,
     pub text: String,
     pub spec_refs: Vec<String>,
     pub revisions: Revisions,
+    /// The black-box test the catalog designs for the row.
+    #[serde(default)]
+    pub test: Option<String>,
+    /// Why no check covers the row.
+    #[serde(default)]
+    pub not_automated: Option<String>,
     pub remediation: String,
 }
 
@@ -40,10 +69,67 @@ pub struct Revisions {
     pub must_from: Option<String>,
 }
 
+/// The adversarial scenarios.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenarios {
+    #[serde(rename = "scenario", default)]
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One adversarial scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    pub attack: String,
+    /// `RS`, `CL` and/or `AS`.
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub target_note: Option<String>,
+    pub simulation: String,
+    pub pass: String,
+    /// The rows the scenario exercises.
+    pub defends: Vec<String>,
+}
+
 impl Requirement {
     /// The row's level as the checks spell it (None: not a BCP 14 keyword the catalog allows).
     pub fn level(&self) -> Option<Level> {
         Level::ALL.into_iter().find(|l| l.as_str() == self.level)
+    }
+
+    /// The file the row lives in.
+    pub fn file(&self) -> &'static str {
+        file_of(&self.id)
+    }
+
+    /// The revision line `explain` prints.
+    pub fn revisions_line(&self) -> String {
+        let mut line = format!("introduced {}", self.revisions.introduced);
+        if let Some(d) = &self.revisions.should_from {
+            line.push_str(&format!(", SHOULD from {d}"));
+        }
+        if let Some(d) = &self.revisions.must_from {
+            line.push_str(&format!(", MUST from {d}"));
+        }
+        line
+    }
+}
+
+/// The catalog file a row id belongs to, by prefix.
+pub fn file_of(id: &str) -> &'static str {
+    let upper = id.to_ascii_uppercase();
+    if upper.starts_with("RS-") {
+        "catalog/server.toml"
+    } else if upper.starts_with("CL-") {
+        "catalog/client.toml"
+    } else if upper.starts_with("AS-") {
+        "catalog/authz.toml"
+    } else if upper.starts_with("ADV-") {
+        "catalog/adversarial.toml"
+    } else {
+        "catalog/any.toml"
     }
 }
 
@@ -52,78 +138,310 @@ impl Catalog {
         toml::from_str(text)
     }
 
-    /// The client role's catalog.
+    /// The server role's rows (`catalog/server.toml`).
+    pub fn server() -> Result<Catalog, toml::de::Error> {
+        Catalog::parse(SERVER_TOML)
+    }
+
+    /// The client role's rows (`catalog/client.toml`).
     pub fn client() -> Result<Catalog, toml::de::Error> {
         Catalog::parse(CLIENT_TOML)
+    }
+
+    /// The authorization server role's rows (`catalog/authz.toml`).
+    pub fn authz() -> Result<Catalog, toml::de::Error> {
+        Catalog::parse(AUTHZ_TOML)
+    }
+
+    /// The rows that bind every role (`catalog/any.toml`).
+    pub fn any() -> Result<Catalog, toml::de::Error> {
+        Catalog::parse(ANY_TOML)
+    }
+
+    /// One role's rows.
+    pub fn for_role(role: Role) -> Result<Catalog, toml::de::Error> {
+        match role {
+            Role::Server => Catalog::server(),
+            Role::Client => Catalog::client(),
+            Role::Authz => Catalog::authz(),
+        }
+    }
+
+    /// Every row of every file, parsed once. The files are built in and a unit test parses each, so a parse
+    /// error here is a build defect.
+    pub fn all() -> &'static Catalog {
+        static ALL: OnceLock<Catalog> = OnceLock::new();
+        ALL.get_or_init(|| {
+            let mut requirements = Vec::new();
+            for (path, text) in FILES {
+                let file = Catalog::parse(text).unwrap_or_else(|e| panic!("{path}: {e}"));
+                requirements.extend(file.requirements);
+            }
+            Catalog { requirements }
+        })
     }
 
     pub fn row(&self, id: &str) -> Option<&Requirement> {
         self.requirements.iter().find(|r| r.id == id)
     }
+
+    /// A row by id, ignoring ASCII case (`rs-aud-01`).
+    pub fn row_ignore_case(&self, id: &str) -> Option<&Requirement> {
+        self.requirements
+            .iter()
+            .find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+}
+
+impl Scenarios {
+    pub fn parse(text: &str) -> Result<Scenarios, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The adversarial scenarios, parsed once (a parse error is a build defect, see [`Catalog::all`]).
+    pub fn all() -> &'static Scenarios {
+        static ALL: OnceLock<Scenarios> = OnceLock::new();
+        ALL.get_or_init(|| {
+            Scenarios::parse(ADVERSARIAL_TOML)
+                .unwrap_or_else(|e| panic!("catalog/adversarial.toml: {e}"))
+        })
+    }
+
+    /// The scenarios that defend a row.
+    pub fn defending(&self, row: &str) -> Vec<&Scenario> {
+        self.scenarios
+            .iter()
+            .filter(|s| s.defends.iter().any(|d| d == row))
+            .collect()
+    }
+}
+
+const MCP_AUTHORIZATION: &str =
+    "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization";
+const MCP_SECURITY: &str =
+    "https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices";
+const MCP_TRANSPORTS: &str =
+    "https://modelcontextprotocol.io/specification/2025-11-25/basic/transports";
+const OAUTH21: &str = "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-13";
+const CIMD: &str =
+    "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-client-id-metadata-document-00";
+const OIDC_DISCOVERY: &str = "https://openid.net/specs/openid-connect-discovery-1_0.html";
+
+/// The heading anchors of MCP Authorization 2025-11-25, by rendered section number.
+const MCP_ANCHORS: &[(&str, &str)] = &[
+    ("1", "introduction"),
+    ("1.1", "purpose-and-scope"),
+    ("1.2", "protocol-requirements"),
+    ("1.3", "standards-compliance"),
+    ("2", "roles"),
+    ("3", "overview"),
+    ("4", "authorization-server-discovery"),
+    ("4.1", "authorization-server-location"),
+    ("4.2", "protected-resource-metadata-discovery-requirements"),
+    ("4.3", "authorization-server-metadata-discovery"),
+    ("4.4", "authorization-server-discovery-sequence-diagram"),
+    ("5", "client-registration-approaches"),
+    ("5.1", "client-id-metadata-documents"),
+    ("5.1.1", "implementation-requirements"),
+    ("5.1.4", "discovery"),
+    ("5.2", "preregistration"),
+    ("5.3", "dynamic-client-registration"),
+    ("6", "scope-selection-strategy"),
+    ("7", "authorization-flow-steps"),
+    ("8", "resource-parameter-implementation"),
+    ("8.1", "canonical-server-uri"),
+    ("9", "access-token-usage"),
+    ("9.1", "token-requirements"),
+    ("9.2", "token-handling"),
+    ("10", "error-handling"),
+    ("10.1", "scope-challenge-handling"),
+    ("10.1.1", "runtime-insufficient-scope-errors"),
+    ("10.1.2", "step-up-authorization-flow"),
+    ("11", "security-considerations"),
+    ("11.1", "token-audience-binding-and-validation"),
+    ("11.2", "token-theft"),
+    ("11.3", "communication-security"),
+    ("11.4", "authorization-code-protection"),
+    ("11.5", "open-redirection"),
+    ("11.6", "client-id-metadata-document-security"),
+    ("11.6.1", "authorization-server-abuse-protection"),
+    ("11.6.2", "localhost-redirect-uri-risks"),
+    ("11.6.3", "trust-policies"),
+    ("11.7", "confused-deputy-problem"),
+    ("11.8", "access-token-privilege-restriction"),
+    ("12", "mcp-authorization-extensions"),
+];
+
+/// The heading anchors of MCP Security Best Practices 2025-11-25, by rendered section number.
+const SBP_ANCHORS: &[(&str, &str)] = &[
+    ("2.1", "confused-deputy-problem"),
+    ("2.2", "token-passthrough"),
+    ("2.3", "session-hijacking"),
+    ("2.5", "scope-minimization"),
+];
+
+/// The anchor of the deepest listed section containing `section` (`11.6.2` → itself, `2.1.5.2` → `2.1`).
+fn anchor(table: &[(&str, &'static str)], section: &str) -> Option<&'static str> {
+    let mut s = section;
+    loop {
+        if let Some((_, a)) = table.iter().find(|(n, _)| *n == s) {
+            return Some(a);
+        }
+        s = &s[..s.rfind('.')?];
+    }
+}
+
+/// `page#anchor`, or the page when there is no anchor.
+fn at(page: &str, anchor: Option<&str>) -> String {
+    match anchor {
+        Some(a) => format!("{page}#{a}"),
+        None => page.to_owned(),
+    }
+}
+
+/// A spec reference as the catalog and the checks write it (`MCP §9.2`, `RFC 9728 §3.3 ¶2`, `OAuth 2.1 §4.1.3`,
+/// `CIMD §4.1`, `SBP §2.2`, `OIDC Discovery §4.3`, `MCP Transports: security warning`, `SEP-2352`) turned into a
+/// URL: the section's anchor where one is derivable, otherwise the document. None: a tag with no known document.
+pub fn spec_url(spec_ref: &str) -> Option<String> {
+    let r = spec_ref.trim();
+    if let Some(n) = r.strip_prefix("SEP-") {
+        let digits: String = n.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return None;
+        }
+        return Some(format!(
+            "https://github.com/modelcontextprotocol/modelcontextprotocol/issues/{digits}"
+        ));
+    }
+    if let Some(rest) = r.strip_prefix("MCP Transports") {
+        let rest = rest.to_ascii_lowercase();
+        let a = if rest.contains("session") {
+            Some("session-management")
+        } else if rest.contains("security warning") {
+            Some("security-warning")
+        } else {
+            None
+        };
+        return Some(at(MCP_TRANSPORTS, a));
+    }
+    let (tag, section) = match r.find('§') {
+        Some(i) => {
+            let number: String = r[i + '§'.len_utf8()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let number = number.trim_end_matches('.').to_owned();
+            (r[..i].trim(), (!number.is_empty()).then_some(number))
+        }
+        None => (r, None),
+    };
+    let section = section.as_deref();
+    match tag {
+        "MCP" => Some(at(
+            MCP_AUTHORIZATION,
+            section.and_then(|s| anchor(MCP_ANCHORS, s)),
+        )),
+        "SBP" => Some(at(
+            MCP_SECURITY,
+            section.and_then(|s| anchor(SBP_ANCHORS, s)),
+        )),
+        "OAuth 2.1" => Some(match section {
+            Some(s) => format!("{OAUTH21}#section-{s}"),
+            None => OAUTH21.to_owned(),
+        }),
+        "CIMD" => Some(match section {
+            Some(s) => format!("{CIMD}#section-{s}"),
+            None => CIMD.to_owned(),
+        }),
+        "OIDC Discovery" => Some(match section {
+            Some(s) => format!("{OIDC_DISCOVERY}#rfc.section.{s}"),
+            None => OIDC_DISCOVERY.to_owned(),
+        }),
+        _ => {
+            let number = tag.strip_prefix("RFC ")?;
+            if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            Some(match section {
+                Some(s) => format!("https://www.rfc-editor.org/rfc/rfc{number}#section-{s}"),
+                None => format!("https://www.rfc-editor.org/rfc/rfc{number}"),
+            })
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
+    use crate::check::CheckMeta;
 
-    fn client() -> Catalog {
-        Catalog::client().expect("catalog/client.toml parses")
+    /// The rows transcribed from the requirements catalog, per file. `client.toml` also holds `CL-MIG-01`
+    /// (SEP-2352), which the suite added.
+    const ROWS_PER_FILE: [(&str, usize); 4] = [
+        ("catalog/server.toml", 53),
+        ("catalog/client.toml", 71),
+        ("catalog/authz.toml", 73),
+        ("catalog/any.toml", 10),
+    ];
+    const SCENARIOS: usize = 50;
+
+    /// Checks whose level differs from their row's. The checks are left as they are (their verdicts are part of
+    /// the published reports); each difference is explained here.
+    const LEVEL_EXCEPTIONS: &[(&str, &str)] = &[
+        ("RS-TOK-03.jwt", "the row is SHOULD in general but its level note says MUST for RFC 9068 JWT access tokens; this variant tests exactly that case"),
+        ("CL-RED-05", "NOT RECOMMENDED is SHOULD-class, but the catalog's test scores a `localhost` redirect INFO ([I]; interop note catalog §4.5)"),
+        ("AS-AZ-16", "the row is a MUST NOT, but the check is a heuristic (the code neither contains nor decodes to the challenge) that the catalog's test scores INFO"),
+        ("AS-TK-12", "the row is a SHOULD with no number; the check's 3600 s threshold is the suite's own, so the catalog's test scores it INFO"),
+        ("AS-DCR-01", "DCR is a MAY for the AS (cond: DCR), but the check runs only when registration_endpoint is advertised, and an offered endpoint must answer RFC 7591 §3.2.1 201 with a client_id"),
+    ];
+
+    /// Spec references with no document to link (none so far).
+    const UNLINKABLE: &[&str] = &[];
+
+    fn metas() -> Vec<CheckMeta> {
+        crate::registry::metas(None)
     }
 
     #[test]
-    fn every_client_check_with_a_catalog_row_has_the_rows_level() {
-        let catalog = client();
-        let mut traced = 0;
-        for check in crate::client::checks::registry() {
-            let m = check.meta();
-            let Some(row) = catalog.row(m.row()) else {
-                continue;
-            };
-            traced += 1;
-            assert_eq!(
-                row.level(),
-                Some(m.level),
-                "{}: the check says {}, catalog row {} says {}",
-                m.id,
-                m.level.as_str(),
-                row.id,
-                row.level
-            );
+    fn every_file_parses_and_holds_the_transcribed_number_of_rows() {
+        for ((path, text), (expected_path, expected)) in FILES.into_iter().zip(ROWS_PER_FILE) {
+            assert_eq!(path, expected_path);
+            let file = Catalog::parse(text).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(file.requirements.len(), expected, "{path}");
+            for r in &file.requirements {
+                assert_eq!(r.file(), path, "{} is in the wrong file", r.id);
+            }
         }
-        assert!(
-            traced >= 2,
-            "only {traced} client checks trace to the catalog"
+        assert_eq!(
+            Catalog::all().requirements.len(),
+            ROWS_PER_FILE.iter().map(|(_, n)| n).sum::<usize>()
         );
+        assert_eq!(Scenarios::all().scenarios.len(), SCENARIOS);
     }
 
     #[test]
-    fn the_client_catalog_has_cl_mig_01_as_a_should_that_becomes_a_must() {
-        let catalog = client();
-        let row = catalog
-            .row("CL-MIG-01")
-            .expect("CL-MIG-01 in catalog/client.toml");
-        assert_eq!(row.level(), Some(Level::Should));
-        assert_eq!(row.revisions.introduced, "2025-11-25");
-        assert_eq!(row.revisions.must_from.as_deref(), Some("2026-07-28"));
-        assert!(row.spec_refs.iter().any(|r| r == "SEP-2352"));
-    }
-
-    #[test]
-    fn client_catalog_rows_are_unique_complete_and_name_real_checks() {
-        let catalog = client();
-        let rows: Vec<&str> = crate::client::checks::registry()
-            .iter()
-            .map(|c| c.meta().row())
-            .collect();
+    fn rows_are_unique_and_complete() {
         let mut seen = BTreeSet::new();
-        for r in &catalog.requirements {
+        for r in &Catalog::all().requirements {
             assert!(seen.insert(r.id.as_str()), "{} twice", r.id);
             assert!(r.level().is_some(), "{}: level {}", r.id, r.level);
             assert!(!r.text.trim().is_empty(), "{}: no text", r.id);
             assert!(!r.spec_refs.is_empty(), "{}: no spec_refs", r.id);
+            assert!(
+                r.spec_refs.iter().all(|s| !s.trim().is_empty()),
+                "{}: an empty spec ref",
+                r.id
+            );
             assert!(!r.remediation.trim().is_empty(), "{}: no remediation", r.id);
+            for note in [&r.level_note, &r.test, &r.not_automated] {
+                assert!(
+                    note.as_ref().is_none_or(|n| !n.trim().is_empty()),
+                    "{}: an empty optional field",
+                    r.id
+                );
+            }
             let revisions = [
                 &Some(r.revisions.introduced.clone()),
                 &r.revisions.should_from,
@@ -141,12 +459,166 @@ mod tests {
                     r.id
                 );
             }
-            assert!(
-                rows.contains(&r.id.as_str()),
-                "{}: no client check traces to it",
-                r.id
-            );
         }
+    }
+
+    #[test]
+    fn every_check_of_every_role_traces_to_a_row() {
+        let catalog = Catalog::all();
+        let orphans: Vec<&str> = metas()
+            .iter()
+            .filter(|m| catalog.row(m.row()).is_none())
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(orphans, Vec::<&str>::new(), "checks with no catalog row");
+    }
+
+    #[test]
+    fn every_row_is_covered_by_a_check_or_says_why_not_never_both() {
+        let covered: BTreeSet<&str> = metas().iter().map(|m| m.row()).collect();
+        for r in &Catalog::all().requirements {
+            match (covered.contains(r.id.as_str()), &r.not_automated) {
+                (true, Some(why)) => {
+                    panic!("{}: covered by a check, yet not_automated = {why:?}", r.id)
+                }
+                (false, None) => panic!("{}: no check covers it and no not_automated reason", r.id),
+                (false, Some(why)) => assert!(
+                    why.trim().len() >= 20,
+                    "{}: reason too short: {why:?}",
+                    r.id
+                ),
+                (true, None) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn every_check_has_its_rows_level_or_an_explained_exception() {
+        let catalog = Catalog::all();
+        let exceptions: BTreeMap<&str, &str> = LEVEL_EXCEPTIONS.iter().copied().collect();
+        let mut differing = BTreeSet::new();
+        for m in metas() {
+            let Some(row) = catalog.row(m.row()) else {
+                continue;
+            };
+            if row.level() != Some(m.level) {
+                differing.insert(m.id);
+                assert!(
+                    exceptions.contains_key(m.id),
+                    "{}: the check says {}, catalog row {} says {} (not in LEVEL_EXCEPTIONS)",
+                    m.id,
+                    m.level.as_str(),
+                    row.id,
+                    row.level
+                );
+            }
+        }
+        let stale: Vec<&str> = exceptions
+            .keys()
+            .filter(|id| !differing.contains(*id))
+            .copied()
+            .collect();
+        assert_eq!(
+            stale,
+            Vec::<&str>::new(),
+            "exceptions that no longer differ"
+        );
+        for (id, why) in LEVEL_EXCEPTIONS {
+            assert!(why.len() >= 20, "{id}: explain the exception");
+        }
+    }
+
+    #[test]
+    fn every_spec_ref_of_rows_and_checks_links_somewhere() {
+        let mut refs: BTreeSet<String> = Catalog::all()
+            .requirements
+            .iter()
+            .flat_map(|r| r.spec_refs.iter().cloned())
+            .collect();
+        refs.extend(
+            metas()
+                .iter()
+                .flat_map(|m| m.spec_refs.iter().map(|s| s.to_string())),
+        );
+        for r in &refs {
+            if UNLINKABLE.contains(&r.as_str()) {
+                assert!(
+                    spec_url(r).is_none(),
+                    "{r} links now; drop it from UNLINKABLE"
+                );
+                continue;
+            }
+            let url = spec_url(r).unwrap_or_else(|| panic!("no URL for spec ref `{r}`"));
+            assert!(url.starts_with("https://"), "{r}: {url}");
+        }
+    }
+
+    #[test]
+    fn spec_refs_become_the_right_urls() {
+        let cases = [
+            ("MCP §9.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling"),
+            ("MCP §3(4)", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#overview"),
+            ("MCP §11.6.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#localhost-redirect-uri-risks"),
+            ("MCP §10 (table)", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#error-handling"),
+            ("SBP §2.1.5.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#confused-deputy-problem"),
+            ("RFC 9728 §3.3 ¶2", "https://www.rfc-editor.org/rfc/rfc9728#section-3.3"),
+            ("RFC 8707", "https://www.rfc-editor.org/rfc/rfc8707"),
+            ("OAuth 2.1 §4.1.3", "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-13#section-4.1.3"),
+            ("CIMD §6.5", "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-client-id-metadata-document-00#section-6.5"),
+            ("SEP-2352", "https://github.com/modelcontextprotocol/modelcontextprotocol/issues/2352"),
+            ("MCP Transports: security warning", "https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#security-warning"),
+        ];
+        for (r, url) in cases {
+            assert_eq!(spec_url(r).as_deref(), Some(url), "{r}");
+        }
+        assert_eq!(spec_url("Some Blog §3"), None);
+        assert_eq!(spec_url("RFC §3"), None);
+    }
+
+    #[test]
+    fn every_scenario_defends_real_rows() {
+        let catalog = Catalog::all();
+        let mut seen = BTreeSet::new();
+        for s in &Scenarios::all().scenarios {
+            assert!(seen.insert(s.id.as_str()), "{} twice", s.id);
+            assert!(!s.defends.is_empty(), "{}: defends nothing", s.id);
+            for d in &s.defends {
+                assert!(
+                    catalog.row(d).is_some(),
+                    "{}: defends unknown row {d}",
+                    s.id
+                );
+            }
+            for t in &s.targets {
+                assert!(
+                    ["RS", "CL", "AS"].contains(&t.as_str()),
+                    "{}: target {t}",
+                    s.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_client_catalog_has_cl_mig_01_as_a_should_that_becomes_a_must() {
+        let catalog = Catalog::client().expect("catalog/client.toml parses");
+        let row = catalog
+            .row("CL-MIG-01")
+            .expect("CL-MIG-01 in catalog/client.toml");
+        assert_eq!(row.level(), Some(Level::Should));
+        assert_eq!(row.revisions.introduced, "2025-11-25");
+        assert_eq!(row.revisions.must_from.as_deref(), Some("2026-07-28"));
+        assert!(row.spec_refs.iter().any(|r| r == "SEP-2352"));
+    }
+
+    #[test]
+    fn rows_are_found_ignoring_case() {
+        let catalog = Catalog::all();
+        assert_eq!(
+            catalog.row_ignore_case("rs-aud-01").map(|r| r.id.as_str()),
+            Some("RS-AUD-01")
+        );
+        assert!(catalog.row_ignore_case("RS-NOPE-99").is_none());
     }
 
     #[test]

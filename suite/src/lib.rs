@@ -2,7 +2,7 @@
 //!
 //! The suite plays every party except the one under test. Scenarios drive the target once and record
 //! observations; checks (one small type each, listed in one registry per role) judge the record and cite
-//! their CATALOG row. The result is a canonical report (`mcp-auth-reports`) rendered to JSON, Markdown,
+//! their catalog row (`catalog/*.toml`). The result is a canonical report (`mcp-auth-reports`) rendered to JSON, Markdown,
 //! JUnit and HTML.
 //!
 //! Roles implemented: `server` (an MCP server as an OAuth protected resource) and `client` (an MCP client as an

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use mcp_auth_conformance::catalog::{self, Catalog};
 use mcp_auth_conformance::client::{ClientOptions, ClientTarget};
 use mcp_auth_conformance::expected::Expected;
 use mcp_auth_conformance::output::terminal_tail;
@@ -53,7 +54,8 @@ enum Command {
         #[arg(long, conflicts_with_all = ["role", "json"])]
         client_worlds: bool,
     },
-    /// Explain one check: what it sends, what it expects, where the requirement comes from.
+    /// Explain one check or catalog row (`RS-AUD-01.missing` or `RS-AUD-01`, any case): what it sends, what it
+    /// expects, where the requirement comes from, how to fix it, and which checks cover the row.
     Explain { id: String },
     /// The bundled reference MCP client (client contract: server URL last, MCP_CONFORMANCE_* in the env).
     ReferenceClient {
@@ -877,12 +879,17 @@ const EXPECTED_HEADER: &str = "# Expected verdicts of a bundled reference target
 fn list(role: Option<Role>, json: bool) -> Result<i32> {
     let metas = registry::metas(role);
     if json {
+        let catalog = Catalog::all();
         let rows: Vec<serde_json::Value> = metas
             .iter()
             .map(|m| {
+                let row = catalog.row(m.row());
                 serde_json::json!({
                     "id": m.id, "title": m.title, "role": m.role, "level": m.level,
                     "spec_refs": m.spec_refs, "summary": m.summary,
+                    "row": m.row(),
+                    "row_text": row.map(|r| r.text.as_str()),
+                    "remediation": row.map(|r| r.remediation.as_str()),
                 })
             })
             .collect();
@@ -896,45 +903,120 @@ fn list(role: Option<Role>, json: bool) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// The spec references, one a line, each with its URL where one is known.
+fn print_spec_links<'a>(refs: impl IntoIterator<Item = &'a str>) {
+    let mut seen = Vec::new();
+    for r in refs {
+        if seen.contains(&r) {
+            continue;
+        }
+        seen.push(r);
+        match catalog::spec_url(r) {
+            Some(url) => println!("  {r:<28} {url}"),
+            None => println!("  {r}"),
+        }
+    }
+}
+
+/// The checks tracing to a row.
+fn covering_checks(row: &str) -> Vec<&'static str> {
+    registry::metas(None)
+        .into_iter()
+        .filter(|m| m.row() == row)
+        .map(|m| m.id)
+        .collect()
+}
+
+/// `explain ID`: a check id (`RS-AUD-01.missing`) or a catalog row id (`RS-AUD-01`), in any case.
 fn explain(id: &str) -> Result<i32> {
-    let Some(m) = registry::find(id) else {
+    let catalog = Catalog::all();
+    let check = registry::metas(None)
+        .into_iter()
+        .find(|m| m.id.eq_ignore_ascii_case(id));
+    let Some(m) = check else {
+        if let Some(r) = catalog.row_ignore_case(id) {
+            explain_row(r);
+            return Ok(exit::OK);
+        }
+        let stem = id.split('.').next().unwrap_or(id);
         let close: Vec<&str> = registry::metas(None)
             .iter()
             .map(|m| m.id)
-            .filter(|x| x.starts_with(id.split('.').next().unwrap_or(id)))
+            .filter(|x| {
+                x.get(..stem.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(stem))
+            })
             .collect();
         if close.is_empty() {
-            bail!("no check `{id}` (see `mcp-auth-conformance list`)");
+            bail!("no check or catalog row `{id}` (see `mcp-auth-conformance list`)");
         }
         bail!("no check `{id}`; did you mean one of: {}", close.join(", "));
     };
     println!("{} — {}", m.id, m.title);
     println!("role:     {}", m.role);
     println!("level:    {}", m.level);
-    let row = match m.role {
-        Role::Client => mcp_auth_conformance::catalog::Catalog::client()
-            .ok()
-            .and_then(|c| c.row(m.row()).cloned()),
-        Role::Server | Role::Authz => None,
-    };
+    let row = catalog.row(m.row());
     match row {
         Some(r) => {
-            println!("catalog:  {} (catalog/client.toml): {}", r.id, r.text);
-            let mut revisions = format!("introduced {}", r.revisions.introduced);
-            if let Some(d) = &r.revisions.should_from {
-                revisions.push_str(&format!(", SHOULD from {d}"));
+            println!("catalog:  {} ({}): {}", r.id, r.file(), r.text);
+            if r.level() != Some(m.level) {
+                println!(
+                    "          the row is {}",
+                    r.level_note.as_deref().unwrap_or(&r.level)
+                );
             }
-            if let Some(d) = &r.revisions.must_from {
-                revisions.push_str(&format!(", MUST from {d}"));
-            }
-            println!("revisions: {revisions}");
+            println!("revisions: {}", r.revisions_line());
             println!("fix:      {}", r.remediation);
         }
-        None => println!("catalog:  {} (no row in catalog/ yet)", m.row()),
+        None => println!("catalog:  {} (no row in catalog/)", m.row()),
     }
     println!("spec:     {}", m.spec_refs.join("; "));
+    print_spec_links(
+        m.spec_refs.iter().copied().chain(
+            row.iter()
+                .flat_map(|r| r.spec_refs.iter().map(String::as_str)),
+        ),
+    );
+    println!("checks:   {}", covering_checks(m.row()).join(", "));
     println!("\n{}", m.summary);
     Ok(exit::OK)
+}
+
+/// `explain ROW-ID`: the catalog row, where it comes from, how to fix it, and what covers it.
+fn explain_row(r: &catalog::Requirement) {
+    println!("{} — {}", r.id, r.text);
+    println!("file:     {}", r.file());
+    match &r.level_note {
+        Some(note) => println!("level:    {} ({note})", r.level),
+        None => println!("level:    {}", r.level),
+    }
+    println!("revisions: {}", r.revisions_line());
+    println!("spec:     {}", r.spec_refs.join("; "));
+    print_spec_links(r.spec_refs.iter().map(String::as_str));
+    if let Some(test) = &r.test {
+        println!("test:     {test}");
+    }
+    println!("fix:      {}", r.remediation);
+    let checks = covering_checks(&r.id);
+    if checks.is_empty() {
+        println!(
+            "checks:   none; not automated: {}",
+            r.not_automated.as_deref().unwrap_or("(no reason recorded)")
+        );
+    } else {
+        println!("checks:   {}", checks.join(", "));
+    }
+    let scenarios: Vec<&str> = catalog::Scenarios::all()
+        .defending(&r.id)
+        .into_iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    if !scenarios.is_empty() {
+        println!(
+            "attacks:  {} (catalog/adversarial.toml)",
+            scenarios.join(", ")
+        );
+    }
 }
 
 async fn reference_server_from_env(defect: Option<Defect>) -> Result<i32> {

@@ -255,6 +255,47 @@ fn list_json_names_every_server_check_with_level_and_refs() {
 }
 
 #[test]
+fn list_json_carries_each_checks_catalog_row() {
+    let out = cli(&["list", "--json"]);
+    assert!(out.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows
+        .iter()
+        .all(|r| r["row_text"].as_str().is_some_and(|t| !t.is_empty())
+            && r["remediation"].as_str().is_some_and(|t| !t.is_empty())));
+    let aud = rows
+        .iter()
+        .find(|r| r["id"] == "RS-AUD-01.missing")
+        .expect("RS-AUD-01.missing listed");
+    assert_eq!(aud["row"], "RS-AUD-01");
+}
+
+#[test]
+fn explain_takes_a_row_id_or_a_check_id_in_any_case() {
+    let out = cli(&["explain", "rs-aud-01"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("RS-AUD-01 — "), "{text}");
+    assert!(text.contains("https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling"), "{text}");
+    assert!(text.contains("RS-AUD-01.missing"), "{text}");
+    assert!(text.contains("fix:"), "{text}");
+
+    let out = cli(&["explain", "RS-AUD-01.MISSING"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("RS-AUD-01.missing — "), "{text}");
+    assert!(
+        text.contains("catalog:  RS-AUD-01 (catalog/server.toml)"),
+        "{text}"
+    );
+
+    let out = cli(&["explain", "CL-MIX-01"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("not automated: "), "{text}");
+}
+
+#[test]
 fn explain_an_unknown_check_is_a_usage_error() {
     let out = cli(&["explain", "RS-NOPE-99"]);
     assert_eq!(out.status.code(), Some(exit::USAGE_OR_HARNESS));

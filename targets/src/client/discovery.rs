@@ -1,5 +1,5 @@
 //! Discovery: protected resource metadata (MCP §4.2, RFC 9728) and authorization server
-//! metadata (MCP §4.3, RFC 8414, OpenID Connect Discovery), in the exact order of CATALOG §2.1.
+//! metadata (MCP §4.3, RFC 8414, OpenID Connect Discovery), in the exact order of catalog/README.md §2.1 (the requirements catalog of the suite).
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -104,7 +104,7 @@ pub fn canonical_resource(mcp_url: &str) -> Result<String, ClientError> {
     Ok(out)
 }
 
-/// The PRM URLs to try, in order (CATALOG §2.1 steps A2-A4, as bent by `defect`).
+/// The PRM URLs to try, in order (catalog/README.md §2.1 steps A2-A4, as bent by `defect`).
 pub fn prm_candidates(
     mcp_url: &str,
     header_url: Option<&str>,

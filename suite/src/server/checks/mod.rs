@@ -1,4 +1,4 @@
-//! Server-role checks, one registry. Each check traces to a CATALOG row; variant slugs name the stimulus.
+//! Server-role checks, one registry. Each check traces to a row of catalog/server.toml; variant slugs name the stimulus.
 
 mod prm;
 mod scope;
@@ -20,7 +20,7 @@ pub type ServerCheck = dyn Check<ServerObservations>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applies {
     Always,
-    /// Rows conditional on local JWT validation (CATALOG §4.7).
+    /// Rows conditional on local JWT validation (catalog/README.md §4.7).
     JwtOnly,
     /// Rows only observable when the server asks the AS (revocation).
     IntrospectionOnly,
@@ -114,7 +114,7 @@ pub fn mode_gate(obs: &ServerObservations, applies: Applies) -> Option<Evaluatio
     match (applies, mode) {
         (Applies::Always, _) | (Applies::JwtOnly, Mode::Jwt) | (Applies::IntrospectionOnly, Mode::Introspection) => None,
         (Applies::JwtOnly, Mode::Introspection) => Some(Evaluation::skip(
-            "the server validates tokens by introspection; this row applies to local JWT validation (CATALOG §4.7)",
+            "the server validates tokens by introspection; this row applies to local JWT validation (catalog/README.md §4.7)",
         )),
         (Applies::IntrospectionOnly, Mode::Jwt) => Some(Evaluation::skip(
             "the server validates JWTs locally; this row applies to servers that introspect tokens at the AS",

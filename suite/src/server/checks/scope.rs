@@ -129,7 +129,7 @@ fn scope02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     } else {
         let why = match &first.outcome {
             RpcOutcome::ToolError(_) | RpcOutcome::RpcError(_) => {
-                "refused in the JSON-RPC body of a 2xx, not with HTTP 403 (CATALOG §4.3)"
+                "refused in the JSON-RPC body of a 2xx, not with HTTP 403 (catalog/README.md §4.3)"
             }
             _ => "refused, but not with 403 insufficient_scope",
         };

@@ -9,7 +9,7 @@ use crate::check::{fn_check as check, CheckMeta, Evaluation};
 use crate::server::ctx::Probe;
 use crate::server::obs::ServerObservations;
 
-/// Apparent entropy below this many bits is reported (CATALOG RS-TOK-09: ~122 bits, a UUIDv4).
+/// Apparent entropy below this many bits is reported (catalog/server.toml RS-TOK-09: ~122 bits, a UUIDv4).
 pub const MIN_SESSION_BITS: f64 = 122.0;
 
 pub fn checks() -> Vec<Box<ServerCheck>> {

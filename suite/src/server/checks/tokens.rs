@@ -337,7 +337,7 @@ fn accepted(m: &CheckMeta, o: &ServerObservations, s: Stimulus) -> Evaluation {
     e.with_evidence([p.exchange.clone()])
 }
 
-/// RS-TOK-06: 400 PASS, 401 WARN, 2xx FAIL (CATALOG §4.2).
+/// RS-TOK-06: 400 PASS, 401 WARN, 2xx FAIL (catalog/README.md §4.2).
 fn malformed(_m: &CheckMeta, o: &ServerObservations, s: Stimulus) -> Evaluation {
     let p = crate::need!(o.probe(s), s.describe());
     let expected = "400 invalid_request (401 tolerated as WARN; never served)";
