@@ -1,5 +1,5 @@
 //! Property-based tests ("fuzzing") of what the fake world parses from a target: CIMD documents
-//! and their fetch metadata, and compact JWS. See docs/fuzzing.md; long run:
+//! (the fake AS's and the target mode's rules) and their fetch metadata, and compact JWS. See docs/fuzzing.md; long run:
 //! `PROPTEST_CASES=100000 cargo test --release -p fake-idp fuzz_ -- --nocapture --test-threads 1`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,7 +11,9 @@ use url::Url;
 
 use crate::jws;
 use crate::server::cimd::validate_document;
-use crate::server::target::cimd::{check_shape, max_age};
+use crate::server::target::cimd::{
+    check_shape, max_age, validate_target_document, CimdRefusal, DocumentLeniency,
+};
 
 const URL: &str = "https://client.conformance.test/c.json";
 
@@ -93,6 +95,224 @@ fn fuzz_cimd_document_benign_documents_are_accepted() {
         prop_assert_eq!(client.redirect_uris, uris);
         Ok("accepted".into())
     });
+}
+
+/// The defect under which the target mode validates: none, or one of the three that loosen the
+/// document rules (a run has one defect at most).
+fn leniency() -> impl Strategy<Value = (&'static str, DocumentLeniency)> {
+    let none = DocumentLeniency::default();
+    prop_oneof![
+        3 => Just(("strict", none)),
+        1 => Just(("accept-invalid-cimd", DocumentLeniency { accept_invalid: true, ..none })),
+        1 => Just(("skip-cimd-client-id-check", DocumentLeniency { skip_client_id_check: true, ..none })),
+        1 => Just(("cimd-honour-shared-secret", DocumentLeniency { honour_secret: true, ..none })),
+    ]
+}
+
+/// A target-mode CIMD document body: hostile objects with the members the rules read (with and
+/// without a `client_secret`), other JSON values, and bytes that are not UTF-8.
+fn target_cimd_body() -> impl Strategy<Value = Vec<u8>> {
+    let object = |with_secret: bool| {
+        let mut members = vec![
+            (
+                "client_id",
+                prop_oneof![
+                    4 => Just(json!(URL)),
+                    1 => Just(json!(format!("{URL}/"))),
+                    1 => Just(json!(URL.to_uppercase())),
+                    2 => hostile_string().prop_map(Value::String),
+                ]
+                .boxed(),
+            ),
+            (
+                "client_name",
+                prop_oneof![
+                    3 => hostile_string().prop_map(Value::String),
+                    1 => hostile_json(),
+                ]
+                .boxed(),
+            ),
+            (
+                "redirect_uris",
+                prop::collection::vec(
+                    prop_oneof![
+                        4 => Just(json!("http://127.0.0.1:3000/cb")),
+                        3 => hostile_string().prop_map(Value::String),
+                        1 => hostile_json(),
+                    ],
+                    0..4,
+                )
+                .prop_map(Value::Array)
+                .boxed(),
+            ),
+            (
+                "token_endpoint_auth_method",
+                prop_oneof![
+                    3 => Just(json!("none")),
+                    1 => Just(json!("private_key_jwt")),
+                    1 => Just(json!("client_secret_basic")),
+                    1 => Just(json!("client_secret_post")),
+                    1 => hostile_string().prop_map(Value::String),
+                ]
+                .boxed(),
+            ),
+        ];
+        if with_secret {
+            members.push((
+                "client_secret",
+                prop_oneof![
+                    3 => hostile_string().prop_map(Value::String),
+                    1 => hostile_json(),
+                ]
+                .boxed(),
+            ));
+        }
+        object_text(members).prop_map(String::into_bytes)
+    };
+    prop_oneof![
+        6 => object(false),
+        3 => object(true),
+        1 => hostile_json().prop_map(|v| v.to_string().into_bytes()),
+        1 => prop::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+/// The kind of a target-mode refusal, without the target's values (quoted between backticks).
+fn refusal_kind(said: &str) -> String {
+    match (said.find('`'), said.rfind('`')) {
+        (Some(first), Some(last)) if first < last => {
+            format!("{}…{}", &said[..first], &said[last + 1..])
+        }
+        _ => said.to_owned(),
+    }
+}
+
+#[test]
+fn fuzz_target_cimd_document_accepted_only_when_the_rules_hold() {
+    let requested = prop::option::of(prop_oneof![
+        Just("http://127.0.0.1:3000/cb".to_owned()),
+        hostile_string()
+    ]);
+    fuzz(
+        "target CIMD document",
+        256,
+        (target_cimd_body(), leniency(), requested),
+        |(body, (defect, leniency), requested)| {
+            let result = validate_target_document(URL, &body, requested.as_deref(), leniency);
+            let doc = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.as_object().cloned());
+            let uris = doc.as_ref().and_then(|d| {
+                d.get("redirect_uris")?
+                    .as_array()?
+                    .iter()
+                    .map(|u| u.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            });
+            // The rules (CIMD §4.1, §4.5), stated independently of the validator.
+            let rules_hold = doc.as_ref().is_some_and(|d| {
+                d.get("client_id").and_then(Value::as_str) == Some(URL)
+                    && d.get("client_name").is_none_or(Value::is_string)
+                    && uris.as_ref().is_some_and(|u| !u.is_empty())
+                    && !d.contains_key("client_secret")
+                    && d.get("token_endpoint_auth_method")
+                        .is_none_or(|m| !m.is_string() || m == "none")
+            });
+            let outcome = match result {
+                Ok(client) => {
+                    prop_assert_eq!(&client.client_id, URL);
+                    match doc.as_ref() {
+                        None => {
+                            // Only the `accept-invalid-cimd` defect takes a non-object.
+                            prop_assert!(leniency.accept_invalid);
+                            prop_assert!(client.client_secret.is_none());
+                            prop_assert_eq!(
+                                client.redirect_uris,
+                                requested.into_iter().collect::<Vec<_>>()
+                            );
+                            "accepted (not an object)".to_owned()
+                        }
+                        Some(d) => {
+                            let found = d.get("client_id").and_then(Value::as_str);
+                            if !leniency.accept_invalid {
+                                prop_assert!(found.is_some());
+                                prop_assert!(d.get("client_name").is_none_or(Value::is_string));
+                                prop_assert!(uris.as_ref().is_some_and(|u| !u.is_empty()));
+                            }
+                            if !leniency.skip_client_id_check {
+                                prop_assert!(found.is_none_or(|f| f == URL));
+                            }
+                            match &uris {
+                                Some(u) if !u.is_empty() => {
+                                    prop_assert_eq!(&client.redirect_uris, u)
+                                }
+                                _ => prop_assert_eq!(
+                                    &client.redirect_uris,
+                                    &requested.into_iter().collect::<Vec<_>>()
+                                ),
+                            }
+                            match &client.client_secret {
+                                Some(secret) => {
+                                    prop_assert!(leniency.honour_secret);
+                                    prop_assert_eq!(
+                                        d.get("client_secret").and_then(Value::as_str),
+                                        Some(secret.as_str())
+                                    );
+                                    "accepted (confidential)".to_owned()
+                                }
+                                None => {
+                                    prop_assert!(!d.contains_key("client_secret"));
+                                    prop_assert!(d
+                                        .get("token_endpoint_auth_method")
+                                        .and_then(Value::as_str)
+                                        .is_none_or(|m| m == "none"));
+                                    if leniency == DocumentLeniency::default() {
+                                        prop_assert!(rules_hold);
+                                    }
+                                    "accepted".to_owned()
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    // Strict rules refuse only a document that breaks them; leniency only loosens.
+                    prop_assert!(!rules_hold, "a valid document refused: {}", e);
+                    let said = e.to_string();
+                    prop_assert!(said.len() <= 2 * body.len() + 200, "{} bytes", said.len());
+                    match e {
+                        CimdRefusal::Invalid(why) => refusal_kind(&why),
+                        other => format!("{other:?}"),
+                    }
+                }
+            };
+            Ok(format!("{defect}: {outcome}"))
+        },
+    );
+}
+
+#[test]
+fn fuzz_target_cimd_benign_documents_are_accepted_under_any_defect() {
+    let name = "[a-zA-Z0-9 ._-]{0,30}";
+    let uris = prop::collection::vec("http://127\\.0\\.0\\.1:[0-9]{2,5}/[a-z]{0,8}", 1..4);
+    let method = prop::option::of(Just("none"));
+    fuzz(
+        "target CIMD benign",
+        256,
+        (name, uris, method, leniency()),
+        |(name, uris, method, (defect, leniency))| {
+            let mut doc = json!({"client_id": URL, "client_name": name, "redirect_uris": uris});
+            if let Some(m) = method {
+                doc["token_endpoint_auth_method"] = json!(m);
+            }
+            let client = validate_target_document(URL, doc.to_string().as_bytes(), None, leniency)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(client.client_id, URL);
+            prop_assert!(client.client_secret.is_none());
+            prop_assert_eq!(client.redirect_uris, uris);
+            Ok(format!("{defect}: accepted"))
+        },
+    );
 }
 
 #[test]

@@ -6,11 +6,13 @@
 use fuzzkit::{fuzz, hostile_json, hostile_string, object_text};
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use url::Url;
 
 use crate::client::challenge::{parse_challenges, BearerChallenge, Challenge};
 use crate::client::defects::ClientDefect;
 use crate::client::discovery::{
-    as_metadata_urls, prm_candidates, AuthorizationServerMetadata, ProtectedResourceMetadata,
+    as_metadata_urls, origin_of, prm_candidates, AuthorizationServerMetadata,
+    ProtectedResourceMetadata,
 };
 use crate::client::token::TokenResponse;
 
@@ -213,8 +215,16 @@ fn fuzz_client_prm_documents_deserialize_or_fail_cleanly_and_the_issuer_yields_u
                 Ok(match as_metadata_urls(issuer, None) {
                     Ok(urls) => {
                         prop_assert!(!urls.is_empty() && urls.len() <= 3);
-                        prop_assert!(urls.iter().all(|u| u.len() <= 2 * issuer.len() + 64));
+                        // Percent-encoding of a non-ASCII path: up to 3 bytes per byte.
+                        prop_assert!(urls.iter().all(|u| u.len() <= 3 * issuer.len() + 64));
+                        let origin = origin_of(&Url::parse(issuer).unwrap());
+                        for u in &urls {
+                            prop_assert!(Url::parse(u).is_ok_and(|p| origin_of(&p) == origin));
+                        }
                         "accepted, metadata URLs".into()
+                    }
+                    Err(e) if e.to_string().contains("not an http(s) URL") => {
+                        "accepted, issuer not an http(s) URL".into()
                     }
                     Err(_) => "accepted, issuer not a URL".into(),
                 })

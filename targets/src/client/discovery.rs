@@ -169,6 +169,12 @@ pub fn as_metadata_urls(
 ) -> Result<Vec<String>, ClientError> {
     let url = Url::parse(issuer)
         .map_err(|e| ClientError::Discovery(format!("issuer `{issuer}` is not a URL: {e}")))?;
+    // Without an http(s) origin (`a:b`, `data:…`) the derived "URLs" would start with `null`.
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ClientError::Discovery(format!(
+            "issuer `{issuer}` is not an http(s) URL"
+        )));
+    }
     let origin = origin_of(&url);
     let path = url.path().trim_end_matches('/');
     let rfc8414_root = format!("{origin}/.well-known/oauth-authorization-server");
@@ -399,6 +405,20 @@ mod tests {
             ]
         );
         assert_eq!(as_metadata_urls("https://h/", None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_issuer_without_an_http_origin_yields_no_metadata_urls() {
+        for issuer in ["a:b/c", "data:text/plain,x", "file:///etc/as", "ws://h/t"] {
+            assert!(
+                matches!(
+                    as_metadata_urls(issuer, None),
+                    Err(ClientError::Discovery(_))
+                ),
+                "{issuer}"
+            );
+        }
+        assert!(as_metadata_urls("http://127.0.0.1:1/t", None).is_ok());
     }
 
     #[test]

@@ -195,76 +195,113 @@ impl AsState {
         Ok(Fetched { body, max_age })
     }
 
-    /// The document rules (CIMD §4.1, §4.5): a JSON object whose `client_id` is the URL, with
-    /// non-empty `redirect_uris` (the requested one is checked later), no shared secret.
+    /// The document rules under this run's defect (see [`validate_target_document`]).
     fn validate_target_document(
         &self,
         client_id: &str,
         body: &[u8],
         requested_redirect: Option<&str>,
     ) -> Result<RegisteredClient, CimdRefusal> {
-        let lenient = self.defect(AsDefect::AcceptInvalidCimd);
-        let invalid = |why: &str| CimdRefusal::Invalid(why.to_owned());
-        let requested: Vec<String> = requested_redirect.into_iter().map(str::to_owned).collect();
-        let object = serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|v| match v {
-                Value::Object(map) => Some(map),
-                _ => None,
-            });
-        let Some(doc) = object else {
-            return if lenient {
-                Ok(RegisteredClient::public(client_id, requested))
-            } else {
-                Err(invalid("not a JSON object"))
-            };
+        validate_target_document(
+            client_id,
+            body,
+            requested_redirect,
+            self.document_leniency(),
+        )
+    }
+
+    /// Which defects loosen the document rules.
+    fn document_leniency(&self) -> DocumentLeniency {
+        DocumentLeniency {
+            accept_invalid: self.defect(AsDefect::AcceptInvalidCimd),
+            skip_client_id_check: self.defect(AsDefect::SkipCimdClientIdCheck),
+            honour_secret: self.defect(AsDefect::CimdHonourSharedSecret),
+        }
+    }
+}
+
+/// The defects that loosen the target's CIMD document rules, as flags (a run has one defect at
+/// most, so at most one is set there; the rules do not depend on that).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DocumentLeniency {
+    /// `accept-invalid-cimd`: an invalid document (not a JSON object, no `client_id`, no
+    /// `redirect_uris`, mistyped `client_name`) yields a public client.
+    pub(crate) accept_invalid: bool,
+    /// `skip-cimd-client-id-check`: the document's `client_id` is not compared with its URL.
+    pub(crate) skip_client_id_check: bool,
+    /// `cimd-honour-shared-secret`: a string `client_secret` makes a confidential client.
+    pub(crate) honour_secret: bool,
+}
+
+/// The document rules (CIMD §4.1, §4.5): a JSON object whose `client_id` is the URL, with
+/// non-empty `redirect_uris` (the requested one is checked later), no shared secret. Pure: the
+/// AS state only supplies `leniency`.
+pub(crate) fn validate_target_document(
+    client_id: &str,
+    body: &[u8],
+    requested_redirect: Option<&str>,
+    leniency: DocumentLeniency,
+) -> Result<RegisteredClient, CimdRefusal> {
+    let lenient = leniency.accept_invalid;
+    let invalid = |why: &str| CimdRefusal::Invalid(why.to_owned());
+    let requested: Vec<String> = requested_redirect.into_iter().map(str::to_owned).collect();
+    let object = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| match v {
+            Value::Object(map) => Some(map),
+            _ => None,
+        });
+    let Some(doc) = object else {
+        return if lenient {
+            Ok(RegisteredClient::public(client_id, requested))
+        } else {
+            Err(invalid("not a JSON object"))
         };
-        match doc.get("client_id").and_then(Value::as_str) {
-            None if lenient => {}
-            None => return Err(invalid("client_id is missing")),
-            Some(found) if found != client_id && !self.defect(AsDefect::SkipCimdClientIdCheck) => {
-                return Err(invalid(&format!(
-                    "client_id `{found}` does not equal the document URL"
-                )))
-            }
-            Some(_) => {}
+    };
+    match doc.get("client_id").and_then(Value::as_str) {
+        None if lenient => {}
+        None => return Err(invalid("client_id is missing")),
+        Some(found) if found != client_id && !leniency.skip_client_id_check => {
+            return Err(invalid(&format!(
+                "client_id `{found}` does not equal the document URL"
+            )))
         }
-        if doc.get("client_name").is_some_and(|n| !n.is_string()) && !lenient {
-            return Err(invalid("client_name is not a string"));
-        }
-        let redirect_uris = string_array(&doc, "redirect_uris");
-        let redirect_uris = match redirect_uris {
-            Some(uris) if !uris.is_empty() => uris,
-            _ if lenient => requested,
-            _ => return Err(invalid("redirect_uris is missing or empty")),
-        };
-        let honour_secret = self.defect(AsDefect::CimdHonourSharedSecret);
-        let method = doc
-            .get("token_endpoint_auth_method")
-            .and_then(Value::as_str)
-            .unwrap_or("none");
-        let secret = doc.get("client_secret").and_then(Value::as_str);
-        if honour_secret {
-            if let Some(secret) = secret {
-                return Ok(RegisteredClient::confidential(
-                    client_id,
-                    secret,
-                    redirect_uris,
-                ));
-            }
-        }
-        if doc.contains_key("client_secret") {
-            return Err(invalid(
-                "a client_secret is not allowed in a client metadata document",
+        Some(_) => {}
+    }
+    if doc.get("client_name").is_some_and(|n| !n.is_string()) && !lenient {
+        return Err(invalid("client_name is not a string"));
+    }
+    let redirect_uris = string_array(&doc, "redirect_uris");
+    let redirect_uris = match redirect_uris {
+        Some(uris) if !uris.is_empty() => uris,
+        _ if lenient => requested,
+        _ => return Err(invalid("redirect_uris is missing or empty")),
+    };
+    let method = doc
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+        .unwrap_or("none");
+    let secret = doc.get("client_secret").and_then(Value::as_str);
+    if leniency.honour_secret {
+        if let Some(secret) = secret {
+            return Ok(RegisteredClient::confidential(
+                client_id,
+                secret,
+                redirect_uris,
             ));
         }
-        if method != "none" {
-            return Err(invalid(&format!(
-                "token_endpoint_auth_method `{method}` is not supported (public clients only)"
-            )));
-        }
-        Ok(RegisteredClient::public(client_id, redirect_uris))
     }
+    if doc.contains_key("client_secret") {
+        return Err(invalid(
+            "a client_secret is not allowed in a client metadata document",
+        ));
+    }
+    if method != "none" {
+        return Err(invalid(&format!(
+            "token_endpoint_auth_method `{method}` is not supported (public clients only)"
+        )));
+    }
+    Ok(RegisteredClient::public(client_id, redirect_uris))
 }
 
 fn string_array(doc: &Map<String, Value>, name: &str) -> Option<Vec<String>> {
