@@ -1,19 +1,20 @@
-//! Interop with real products: their verdicts are data (`fixtures/interop/<target>.json`, every non-PASS with the
-//! reason a reviewer can confirm from the evidence), compared run after run; and a matrix generated from the
-//! committed reports.
+//! Interop with real products: their expected verdicts are data (`fixtures/interop/<target>.toml`, in the suite's
+//! one expectation model, [`crate::expect`]: only the checks that do not PASS, each with the reason a reviewer can
+//! confirm from the evidence), compared run after run; and a matrix generated from the committed reports.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use mcp_auth_reports::{Level, Report, Verdict};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::expect::{toml_string, Difference, Entry, ExpectError, Expectation, RawEntries};
 
 /// The expected verdicts of one interop target.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InteropExpectation {
-    /// Short name, also the report folder under `reports/published/`.
+    /// Short name, also the report folder under `interop-reports/`.
     pub target: String,
     /// `server`, `client` or `authz`.
     pub role: String,
@@ -21,106 +22,123 @@ pub struct InteropExpectation {
     pub product: String,
     /// How it was configured (e.g. "as documented", "hardened").
     pub configuration: String,
-    /// Check id → expected verdict (and the reason, for every non-PASS).
-    pub verdicts: BTreeMap<String, ExpectedVerdict>,
+    /// Every check that does not PASS, with its reason; every other check must PASS.
+    pub expect: Expectation,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExpectedVerdict {
-    pub verdict: Verdict,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// An upstream issue that tracks it, when one exists.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upstream_issue: Option<String>,
+struct RawInterop {
+    target: String,
+    role: String,
+    product: String,
+    configuration: String,
+    #[serde(default)]
+    expect: RawEntries,
+}
+
+/// The header of an interop expectation file.
+pub const HEADER: &str = "# Expected verdicts of one interop target (mcp-auth-conformance interop compare).
+# Sparse: every check not listed under [expect] must PASS; each listed one carries the reason a reviewer can
+# confirm from the evidence. A listed check the report lacks is a stale entry (an error).
+";
+
+impl InteropExpectation {
+    pub fn parse(text: &str) -> Result<InteropExpectation, ExpectError> {
+        let raw: RawInterop = toml::from_str(text)?;
+        let expect =
+            Expectation::resolve_sparse(raw.expect).map_err(|source| ExpectError::Entry {
+                context: format!("target {}", raw.target),
+                source,
+            })?;
+        Ok(InteropExpectation {
+            target: raw.target,
+            role: raw.role,
+            product: raw.product,
+            configuration: raw.configuration,
+            expect,
+        })
+    }
+
+    /// The file's text (as `interop draft` writes it).
+    pub fn to_toml(&self) -> String {
+        let mut out = String::from(HEADER);
+        let _ = write!(
+            out,
+            "\ntarget = {}\nrole = {}\nproduct = {}\nconfiguration = {}\n\n[expect]\n",
+            toml_string(&self.target),
+            toml_string(&self.role),
+            toml_string(&self.product),
+            toml_string(&self.configuration)
+        );
+        self.expect.write_toml(&mut out, None);
+        out
+    }
 }
 
 /// What a comparison found.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Comparison {
-    pub differences: Vec<String>,
-    /// Non-PASS expectations without a reason (the file itself is incomplete).
-    pub unexplained: Vec<String>,
+    pub differences: Vec<Difference>,
 }
 
 impl Comparison {
     pub fn ok(&self) -> bool {
-        self.differences.is_empty() && self.unexplained.is_empty()
+        self.differences.is_empty()
     }
 }
 
-/// Compares a report with its expectation: every check must have exactly the expected verdict.
+/// Compares a report with its expectation: every listed check must have its listed verdict, every other check
+/// must PASS, and every listed check must be in the report.
 pub fn compare(report: &Report, expected: &InteropExpectation) -> Comparison {
-    let mut c = Comparison::default();
-    for check in &report.checks {
-        match expected.verdicts.get(&check.id) {
-            None => c.differences.push(format!(
-                "{}: {} but not in the expectation file",
-                check.id, check.verdict
-            )),
-            Some(e) if e.verdict != check.verdict => c.differences.push(format!(
-                "{}: {} (expected {}) — {} {}",
-                check.id, check.verdict, e.verdict, check.actual, check.message
-            )),
-            Some(_) => {}
-        }
+    Comparison {
+        differences: expected.expect.compare(&report.checks),
     }
-    for (id, e) in &expected.verdicts {
-        if report.check(id).is_none() {
-            c.differences.push(format!(
-                "{id}: expected {} but the report has no such check",
-                e.verdict
-            ));
-        }
-        if e.verdict != Verdict::Pass && e.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            c.unexplained
-                .push(format!("{id}: {} without a reason", e.verdict));
-        }
-    }
-    c
 }
 
-/// The observed verdicts as an expectation (for a first draft; every non-PASS reason still has to be written).
+/// The observed verdicts as an expectation (for a first draft; every reason, taken from the report, still has to
+/// be reviewed).
 pub fn draft(
     report: &Report,
     target: &str,
     product: &str,
     configuration: &str,
 ) -> InteropExpectation {
+    let entries = report
+        .checks
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .map(|c| {
+            let reason = [&c.message, &c.actual]
+                .into_iter()
+                .map(|s| s.trim())
+                .find(|s| !s.is_empty())
+                .map_or_else(
+                    || format!("{} (write the reason)", c.verdict),
+                    str::to_owned,
+                );
+            (
+                c.id.clone(),
+                Entry {
+                    verdict: c.verdict,
+                    reason,
+                },
+            )
+        })
+        .collect();
     InteropExpectation {
         target: target.to_owned(),
         role: report.run.role.to_string(),
         product: product.to_owned(),
         configuration: configuration.to_owned(),
-        verdicts: report
-            .checks
-            .iter()
-            .map(|c| {
-                let reason = (c.verdict != Verdict::Pass).then(|| {
-                    if c.message.is_empty() {
-                        c.actual.clone()
-                    } else {
-                        c.message.clone()
-                    }
-                });
-                (
-                    c.id.clone(),
-                    ExpectedVerdict {
-                        verdict: c.verdict,
-                        reason,
-                        upstream_issue: None,
-                    },
-                )
-            })
-            .collect(),
+        expect: Expectation { entries },
     }
 }
 
 pub fn load_expectation(path: &Path) -> Result<InteropExpectation, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("invalid {}: {e}", path.display()))
+    InteropExpectation::parse(&text).map_err(|e| format!("invalid {}: {e}", path.display()))
 }
 
 /// One column of the matrix.
@@ -257,26 +275,53 @@ mod tests {
     }
 
     #[test]
-    fn a_draft_matches_its_report_and_explains_every_non_pass() {
+    fn a_draft_lists_only_the_non_pass_checks_and_matches_its_report() {
         let r = report();
         let d = draft(&r, "t", "p", "c");
-        let c = compare(&r, &d);
-        assert!(c.ok(), "{c:?}");
-        assert_eq!(
-            d.verdicts["RS-AUD-01.missing"].reason.as_deref(),
-            Some("served")
-        );
+        assert!(compare(&r, &d).ok());
+        assert_eq!(d.expect.len(), 1);
+        assert_eq!(d.expect.get("RS-AUD-01.missing").unwrap().reason, "served");
     }
 
     #[test]
-    fn a_changed_verdict_and_a_missing_reason_are_reported() {
+    fn a_draft_reads_back_from_its_text() {
+        let d = draft(&report(), "t", "p", "c");
+        assert_eq!(InteropExpectation::parse(&d.to_toml()).unwrap(), d);
+    }
+
+    #[test]
+    fn a_changed_verdict_is_reported() {
         let r = report();
         let mut d = draft(&r, "t", "p", "c");
-        d.verdicts.get_mut("RS-PRM-01").unwrap().verdict = Verdict::Fail;
-        d.verdicts.get_mut("RS-AUD-01.missing").unwrap().reason = None;
+        d.expect.entries.clear();
         let c = compare(&r, &d);
         assert_eq!(c.differences.len(), 1);
-        assert_eq!(c.unexplained.len(), 2);
+        assert!(c.differences[0]
+            .to_string()
+            .starts_with("RS-AUD-01.missing: FAIL but not listed"));
+    }
+
+    #[test]
+    fn the_committed_expectations_load_and_are_sparse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/interop");
+        let mut n = 0;
+        for f in std::fs::read_dir(dir).unwrap() {
+            let path = f.unwrap().path();
+            assert_eq!(
+                path.extension().and_then(|x| x.to_str()),
+                Some("toml"),
+                "{}",
+                path.display()
+            );
+            let e = load_expectation(&path).unwrap();
+            assert!(
+                path.ends_with(format!("{}.toml", e.target)),
+                "{}",
+                path.display()
+            );
+            n += 1;
+        }
+        assert!(n >= 10, "{n} interop expectations");
     }
 
     #[test]

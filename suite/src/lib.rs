@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod check;
 pub mod client;
 pub mod evidence;
+pub mod expect;
 pub mod expected;
 pub mod http;
 pub mod interop;

@@ -246,14 +246,15 @@ impl RunArgs {
 
 #[derive(Subcommand)]
 enum InteropCommand {
-    /// Exit 1 unless every check of the report has exactly its expected verdict (and every non-PASS a reason).
+    /// Exit 1 unless every check of the report has its expected verdict: the listed one (each listed with a reason),
+    /// else PASS; a listed check the report lacks is a stale entry and fails too.
     Compare {
         #[arg(long)]
         report: PathBuf,
         #[arg(long)]
         expected: PathBuf,
     },
-    /// Write the observed verdicts as a draft expectation (reasons taken from the report; review every one).
+    /// Write the observed non-PASS verdicts as a draft expectation (TOML; reasons taken from the report, review every one).
     Draft {
         #[arg(long)]
         report: PathBuf,
@@ -266,13 +267,13 @@ enum InteropCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Generate the Markdown matrix from `<dir>/<target>/report.json` and `<expected-dir>/<target>.json`.
+    /// Generate the Markdown matrix from `<dir>/<target>/report.json` and `<expected-dir>/<target>.toml`.
     Matrix {
-        #[arg(long, default_value = "reports/published")]
+        #[arg(long, default_value = "interop-reports")]
         dir: PathBuf,
         #[arg(long, default_value = "fixtures/interop")]
         expected_dir: PathBuf,
-        #[arg(long, default_value = "reports/published/MATRIX.md")]
+        #[arg(long, default_value = "interop-reports/MATRIX.md")]
         out: PathBuf,
     },
 }
@@ -614,8 +615,8 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             let r = mcp_auth_reports::read_json(&report)?;
             let e = interop::load_expectation(&expected).map_err(anyhow::Error::msg)?;
             let c = interop::compare(&r, &e);
-            for d in c.differences.iter().chain(c.unexplained.iter()) {
-                println!("{}: {}", e.target, terminal_line(d));
+            for d in &c.differences {
+                println!("{}: {}", e.target, terminal_line(&d.to_string()));
             }
             if c.ok() {
                 println!("{}: {} checks as expected", e.target, r.checks.len());
@@ -633,7 +634,7 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
         } => {
             let r = mcp_auth_reports::read_json(&report)?;
             let d = interop::draft(&r, &target, &product, &configuration);
-            std::fs::write(&out, serde_json::to_string_pretty(&d)? + "\n")
+            std::fs::write(&out, d.to_toml())
                 .with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
                 "wrote {} (review every reason before committing)",
@@ -650,7 +651,7 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             let mut entries: Vec<_> = std::fs::read_dir(&expected_dir)
                 .with_context(|| format!("reading {}", expected_dir.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
             entries.sort();
             for path in entries {
@@ -827,8 +828,7 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
     let expected = Expected::for_role(args.role)?;
     if let Some(path) = args.bless {
         let blessed = selftest::bless(args.role, &runs, &expected);
-        let text = toml::to_string_pretty(&blessed)?;
-        std::fs::write(&path, format!("{}\n{text}", EXPECTED_HEADER))
+        std::fs::write(&path, blessed.to_toml())
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!(
             "wrote {} (review every change before committing)",
@@ -869,12 +869,6 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
         exit::FAILURES
     })
 }
-
-const EXPECTED_HEADER: &str = "# Expected verdicts of a bundled reference target (mcp-auth-conformance self-test --role <role>).
-# [reference.<mode>] lists every check that does not PASS on the compliant reference in that validation mode.
-# Each defect entry lists the checks whose verdict that defect changes; every other check must keep its reference
-# verdict. Regenerate with `self-test --bless FILE` and review each change by hand.
-";
 
 fn list(role: Option<Role>, json: bool) -> Result<i32> {
     let metas = registry::metas(role);

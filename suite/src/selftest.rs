@@ -11,6 +11,7 @@ use mcp_auth_targets::{Defect, ValidationMode};
 use serde::Serialize;
 
 use crate::client::{self, ClientOptions};
+use crate::expect::{Entry, Expectation};
 use crate::expected::{DefectExpectation, Expected};
 use crate::server::{self, ServerOptions};
 
@@ -198,20 +199,20 @@ pub fn evaluate(role: Role, runs: &[(RunKey, Report)], expected: &Expected) -> S
     let mut mismatches = Vec::new();
     let mut inert = Vec::new();
     for (key, report) in runs {
-        let mode = key.mode.clone();
+        let reference = expected.reference(&key.mode);
         let mut changed = false;
-        for c in &report.checks {
-            killed.entry(c.id.clone()).or_default();
-            levels.insert(c.id.clone(), c.level);
-            let reference = expected.reference_verdict(&mode, &c.id);
-            match &key.defect {
-                None => {
-                    if c.verdict != reference
-                        || c.verdict.is_failure(false)
-                        || c.verdict == Verdict::Warn
+        match &key.defect {
+            None => {
+                for d in reference.compare(&report.checks) {
+                    reference_failures.push(format!("{} {d}", key.label()));
+                }
+                // Listed or not, the reference must not fail or warn.
+                for c in &report.checks {
+                    if c.verdict == reference.verdict(&c.id)
+                        && (c.verdict.is_failure(false) || c.verdict == Verdict::Warn)
                     {
                         reference_failures.push(format!(
-                            "{} {}: {} (expected {reference}) — {} {}",
+                            "{} {}: {} (the reference must not fail or warn) — {} {}",
                             key.label(),
                             c.id,
                             c.verdict,
@@ -220,24 +221,24 @@ pub fn evaluate(role: Role, runs: &[(RunKey, Report)], expected: &Expected) -> S
                         ));
                     }
                 }
-                Some(d) => {
-                    let want = expected.defect_verdict(d, &mode, &c.id);
-                    if c.verdict != want {
-                        mismatches.push(format!(
-                            "{} {}: {} (expected {want}) — {} {}",
-                            key.label(),
-                            c.id,
-                            c.verdict,
-                            c.actual,
-                            c.message
-                        ));
-                    }
-                    if c.verdict != reference {
-                        changed = true;
-                    }
-                    if kills(c.level, c.verdict) && c.verdict != reference {
-                        killed.entry(c.id.clone()).or_default().push(key.label());
-                    }
+            }
+            Some(d) => {
+                let flips = expected
+                    .defect(d, &key.mode)
+                    .map(|d| d.flips.clone())
+                    .unwrap_or_default();
+                for m in flips.compare_with(&report.checks, |id| reference.verdict(id)) {
+                    mismatches.push(format!("{} {m}", key.label()));
+                }
+            }
+        }
+        for c in &report.checks {
+            killed.entry(c.id.clone()).or_default();
+            levels.insert(c.id.clone(), c.level);
+            if key.defect.is_some() && c.verdict != reference.verdict(&c.id) {
+                changed = true;
+                if kills(c.level, c.verdict) {
+                    killed.entry(c.id.clone()).or_default().push(key.label());
                 }
             }
         }
@@ -264,43 +265,77 @@ pub fn evaluate(role: Role, runs: &[(RunKey, Report)], expected: &Expected) -> S
     }
 }
 
-/// Writes the observed verdicts as expectation data, keeping existing notes. For reviewing by hand.
+/// Writes the observed verdicts as expectation data, keeping existing reasons (a new reference entry takes the
+/// check's message; a new defect, its description). For reviewing by hand.
 pub fn bless(role: Role, runs: &[(RunKey, Report)], previous: &Expected) -> Expected {
     let mut out = Expected::default();
     let mut reference: BTreeMap<String, BTreeMap<String, Verdict>> = BTreeMap::new();
     for (key, report) in runs.iter().filter(|(k, _)| k.defect.is_none()) {
         let m = reference.entry(key.mode.clone()).or_default();
+        let before = previous.reference(&key.mode);
+        let x = out.reference.entry(key.mode.clone()).or_default();
         for c in &report.checks {
             m.insert(c.id.clone(), c.verdict);
             if c.verdict != Verdict::Pass {
-                out.reference
-                    .entry(key.mode.clone())
-                    .or_default()
-                    .insert(c.id.clone(), c.verdict.to_string());
+                let reason = before
+                    .get(&c.id)
+                    .map(|e| e.reason.clone())
+                    .unwrap_or_else(|| first_words(c));
+                x.entries.insert(
+                    c.id.clone(),
+                    Entry {
+                        verdict: c.verdict,
+                        reason,
+                    },
+                );
             }
         }
     }
     for (key, report) in runs.iter().filter(|(k, _)| k.defect.is_some()) {
         let mode = key.mode.clone();
         let d = key.defect.clone().expect("filtered");
-        let verdicts = report
+        let before = previous.defect(&d, &mode);
+        let reason = before
+            .map(|p| p.reason.clone())
+            .unwrap_or_else(|| describe_defect(role, &d));
+        let entries = report
             .checks
             .iter()
             .filter(|c| reference.get(&mode).and_then(|m| m.get(&c.id)) != Some(&c.verdict))
-            .map(|c| (c.id.clone(), c.verdict.to_string()))
+            .map(|c| {
+                // A flip keeps a reason of its own; otherwise it shares the defect's.
+                let reason = before
+                    .and_then(|p| p.flips.get(&c.id))
+                    .map_or_else(|| reason.clone(), |e| e.reason.clone());
+                (
+                    c.id.clone(),
+                    Entry {
+                        verdict: c.verdict,
+                        reason,
+                    },
+                )
+            })
             .collect();
-        let note = previous
-            .defect(&d, &mode)
-            .map(|p| p.note.clone())
-            .unwrap_or_else(|| describe_defect(role, &d));
         out.defects.push(DefectExpectation {
             name: d,
             mode,
-            note,
-            verdicts,
+            reason,
+            flips: Expectation { entries },
         });
     }
     out
+}
+
+/// A first reason for a new reference entry: what the check reported.
+fn first_words(c: &mcp_auth_reports::CheckResult) -> String {
+    [&c.message, &c.actual]
+        .into_iter()
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
+        .map_or_else(
+            || format!("{} (write the reason)", c.verdict),
+            str::to_owned,
+        )
 }
 
 /// The detection matrix as text: one line per check.

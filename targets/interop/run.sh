@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Interop: runs the suite against real products (pinned SDKs and a popular mock AS, installed from the registries
-# into git-ignored folders) and compares every verdict with fixtures/interop/<target>.json, where every non-PASS
-# carries the reason a reviewer can confirm from the evidence. Any difference fails the run. Then it regenerates the
-# matrix. Reports go to $INTEROP_REPORT_DIR (default: reports/published, the committed copy).
+# into git-ignored folders) and compares every verdict with fixtures/interop/<target>.toml, which lists only the
+# checks that do not PASS, each with the reason a reviewer can confirm from the evidence (an unlisted check must
+# PASS). Any difference, or a listed check the report lacks, fails the run. Then it regenerates the
+# matrix. Reports go to $INTEROP_REPORT_DIR (default: interop-reports, the committed copy).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -10,13 +11,13 @@ targets/interop/install-python.sh
 targets/interop/install-node.sh
 cargo build --release --locked -p mcp-auth-conformance
 suite=target/release/mcp-auth-conformance
-out=${INTEROP_REPORT_DIR:-reports/published}
+out=${INTEROP_REPORT_DIR:-interop-reports}
 py=targets/interop/.venv/bin/python
 status=0
 
 check() {
   local name=$1
-  "$suite" interop compare --report "$out/$name/report.json" --expected "fixtures/interop/$name.json" || status=1
+  "$suite" interop compare --report "$out/$name/report.json" --expected "fixtures/interop/$name.toml" || status=1
 }
 
 server() {
@@ -52,7 +53,7 @@ for i in 2 3; do
   echo "== ts-sdk-client (run $i of 3)"
   rerun=$(mktemp -d)
   "$suite" client --command "node targets/interop/node/client.mjs" --seed 1 --report-dir "$rerun" > "$rerun.log" 2>&1 || true
-  "$suite" interop compare --report "$rerun/report.json" --expected fixtures/interop/ts-sdk-client.json || status=1
+  "$suite" interop compare --report "$rerun/report.json" --expected fixtures/interop/ts-sdk-client.toml || status=1
 done
 
 # The mock authorization server: started once, its issuer read from its first line of output (an event, not a sleep).
