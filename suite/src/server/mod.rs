@@ -6,6 +6,8 @@ pub mod ctx;
 pub mod obs;
 pub mod scenarios;
 pub mod target;
+#[cfg(test)]
+pub mod testing;
 
 use std::net::SocketAddr;
 

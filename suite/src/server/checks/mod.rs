@@ -198,6 +198,28 @@ mod tests {
         }
     }
 
+    #[rstest::rstest]
+    #[case::jwt(Mode::Jwt)]
+    #[case::introspection(Mode::Introspection)]
+    fn the_compliant_record_gets_the_reference_verdict_from_every_check(#[case] mode: Mode) {
+        let o = crate::server::testing::compliant_in(mode);
+        let wrong: Vec<String> = registry()
+            .iter()
+            .filter_map(|c| {
+                let id = c.meta().id;
+                let e = c.evaluate(&o);
+                let want = crate::server::testing::reference_verdict(id, mode);
+                (e.verdict != want).then(|| {
+                    format!(
+                        "{id}: {:?} (want {want:?}) {} {}",
+                        e.verdict, e.actual, e.message
+                    )
+                })
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     #[test]
     fn ids_are_unique() {
         let mut ids: Vec<&str> = registry().iter().map(|c| c.meta().id).collect();

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use mcp_auth_reports::Level::{May, Must, Should};
 
 use super::{meta, ServerCheck};
-use crate::check::{fn_check as check, CheckMeta, Evaluation};
+use crate::check::{CheckMeta, Evaluation, FnCheck};
 use crate::server::ctx::Probe;
 use crate::server::obs::{ScopeObs, ServerObservations};
 use crate::wire::mcp::RpcOutcome;
@@ -14,58 +14,24 @@ const SCOPE_REFS: &[&str] = &["MCP §10.1.1", "RFC 6750 §3.1", "OAuth 2.1 §5.3
 
 pub fn checks() -> Vec<Box<ServerCheck>> {
     vec![
-        check(
-            meta("RS-SCOPE-01", "A read-only token cannot perform a write", Must, &["OAuth 2.1 §5", "OAuth 2.1 §5.2", "MCP §10"],
-                "The read-only user calls the write tool three times → never served, and a later read with a full-access token shows none of the writes."),
-            scope01,
-        ),
-        check(
-            meta("RS-SCOPE-02", "Insufficient scope is HTTP 403 with error=\"insufficient_scope\"", Should, SCOPE_REFS,
-                "The read-only write → 403 with WWW-Authenticate: Bearer error=\"insufficient_scope\" PASS; any other refusal (401, a tool error in a 200) WARN."),
-            scope02,
-        ),
-        check(
-            meta("RS-SCOPE-03", "The 403 scope lists the scopes the request needs", Should, &["MCP §10.1.1"],
-                "The insufficient_scope challenge's scope contains the write scope (WARN if not); also listing the already-granted read scope is recommended (INFO if not)."),
-            scope03,
-        ),
-        check(
-            meta("RS-SCOPE-04", "The 403 challenge includes resource_metadata", Should, &["MCP §10.1.1"],
-                "The insufficient_scope challenge carries resource_metadata."),
-            scope04,
-        ),
-        check(
-            meta("RS-SCOPE-05", "Scope challenges are consistent", Should, &["MCP §4.2", "MCP §10.1.1"],
-                "Three identical forbidden writes → the three insufficient_scope challenges name the same scope set."),
-            scope05,
-        ),
-        check(
-            meta("RS-SCOPE-06", "A reduced-scope token works for what it covers", May, &["SBP §2.5.3"],
-                "The read-only user's token (read scope only) calls the read tool → served; refusal is INFO (informative guidance)."),
-            scope06,
-        ),
-        check(
-            meta("RS-TOK-10", "A request that fails authorization has no side effect", Must, &["MCP §11.8"],
-                "The write tool with an invalid token in a valid session → refused (401), and a later read with a valid token shows no write."),
-            tok10,
-        ),
+        Box::new(RS_SCOPE_01),
+        Box::new(RS_SCOPE_02),
+        Box::new(RS_SCOPE_03),
+        Box::new(RS_SCOPE_04),
+        Box::new(RS_SCOPE_05),
+        Box::new(RS_SCOPE_06),
+        Box::new(RS_TOK_10),
     ]
 }
 
-/// The forbidden attempts, after checking the precondition that the read-only user could open a session.
-fn attempts(o: &ServerObservations) -> Result<&ScopeObs, Evaluation> {
-    o.scope
-        .as_ref()
-        .map_err(|e| e.to_evaluation("the read-only user's session"))
-}
+/// RS-SCOPE-01: A read-only token cannot perform a write.
+const RS_SCOPE_01: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-SCOPE-01", "A read-only token cannot perform a write", Must, &["OAuth 2.1 §5", "OAuth 2.1 §5.2", "MCP §10"],
+        "The read-only user calls the write tool three times → never served, and a later read with a full-access token shows none of the writes."),
+    eval: rs_scope_01,
+};
 
-/// The insufficient-scope challenge of an attempt, if it sent one.
-fn insufficient(p: &Probe) -> Option<&crate::wire::www_authenticate::Challenge> {
-    p.bearer()
-        .filter(|c| c.param("error") == Some("insufficient_scope"))
-}
-
-fn scope01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+fn rs_scope_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let s = match attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
@@ -101,22 +67,14 @@ fn scope01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     e.with_evidence(ev)
 }
 
-/// The write attempts, when every one was refused: what the refusal-shape checks judge.
-fn refused_attempts(o: &ServerObservations) -> Result<&ScopeObs, Evaluation> {
-    let s = attempts(o)?;
-    refused_precondition(s).map_or(Ok(s), Err)
-}
+/// RS-SCOPE-02: Insufficient scope is HTTP 403 with error="insufficient_scope\.
+const RS_SCOPE_02: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-SCOPE-02", "Insufficient scope is HTTP 403 with error=\"insufficient_scope\"", Should, SCOPE_REFS,
+        "The read-only write → 403 with WWW-Authenticate: Bearer error=\"insufficient_scope\" PASS; any other refusal (401, a tool error in a 200) WARN."),
+    eval: rs_scope_02,
+};
 
-fn refused_precondition(s: &ScopeObs) -> Option<Evaluation> {
-    s.attempts.iter().find(|a| a.served()).map(|a| {
-        Evaluation::error(
-            "the forbidden write was served, so there is no refusal to judge (see RS-SCOPE-01)",
-        )
-        .with_evidence([a.exchange.clone()])
-    })
-}
-
-fn scope02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+fn rs_scope_02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let s = match refused_attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
@@ -138,7 +96,14 @@ fn scope02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     e.with_evidence([first.exchange.clone()])
 }
 
-fn scope03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+/// RS-SCOPE-03: The 403 scope lists the scopes the request needs.
+const RS_SCOPE_03: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-SCOPE-03", "The 403 scope lists the scopes the request needs", Should, &["MCP §10.1.1"],
+        "The insufficient_scope challenge's scope contains the write scope (WARN if not); also listing the already-granted read scope is recommended (INFO if not)."),
+    eval: rs_scope_03,
+};
+
+fn rs_scope_03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let s = match refused_attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
@@ -176,7 +141,19 @@ fn scope03(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     Evaluation::pass(expected, s.attempts[0].describe()).with_evidence(ev)
 }
 
-fn scope04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+/// RS-SCOPE-04: The 403 challenge includes resource_metadata.
+const RS_SCOPE_04: FnCheck<ServerObservations> = FnCheck {
+    meta: meta(
+        "RS-SCOPE-04",
+        "The 403 challenge includes resource_metadata",
+        Should,
+        &["MCP §10.1.1"],
+        "The insufficient_scope challenge carries resource_metadata.",
+    ),
+    eval: rs_scope_04,
+};
+
+fn rs_scope_04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let s = match refused_attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
@@ -190,7 +167,14 @@ fn scope04(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     e.with_evidence([first.exchange.clone()])
 }
 
-fn scope05(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+/// RS-SCOPE-05: Scope challenges are consistent.
+const RS_SCOPE_05: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-SCOPE-05", "Scope challenges are consistent", Should, &["MCP §4.2", "MCP §10.1.1"],
+        "Three identical forbidden writes → the three insufficient_scope challenges name the same scope set."),
+    eval: rs_scope_05,
+};
+
+fn rs_scope_05(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let s = match refused_attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
@@ -214,7 +198,14 @@ fn scope05(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     e.with_evidence(s.attempts.iter().map(|a| a.exchange.clone()))
 }
 
-fn scope06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+/// RS-SCOPE-06: A reduced-scope token works for what it covers.
+const RS_SCOPE_06: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-SCOPE-06", "A reduced-scope token works for what it covers", May, &["SBP §2.5.3"],
+        "The read-only user's token (read scope only) calls the read tool → served; refusal is INFO (informative guidance)."),
+    eval: rs_scope_06,
+};
+
+fn rs_scope_06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let s = match attempts(o) {
         Ok(s) => s,
         Err(e) => return e,
@@ -229,7 +220,14 @@ fn scope06(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     e.with_evidence([p.exchange.clone()])
 }
 
-fn tok10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+/// RS-TOK-10: A request that fails authorization has no side effect.
+const RS_TOK_10: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-TOK-10", "A request that fails authorization has no side effect", Must, &["MCP §11.8"],
+        "The write tool with an invalid token in a valid session → refused (401), and a later read with a valid token shows no write."),
+    eval: rs_tok_10,
+};
+
+fn rs_tok_10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let w = crate::need!(&o.write_before_auth, "a session for the write attempt");
     let (text, read_ex) = match &w.read_back {
         Ok(r) => r,
@@ -248,4 +246,251 @@ fn tok10(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         Evaluation::violated(m.level, expected, actual)
     };
     e.with_evidence([w.attempt.exchange.clone(), read_ex.clone()])
+}
+
+/// The forbidden attempts, after checking the precondition that the read-only user could open a session.
+fn attempts(o: &ServerObservations) -> Result<&ScopeObs, Evaluation> {
+    o.scope
+        .as_ref()
+        .map_err(|e| e.to_evaluation("the read-only user's session"))
+}
+
+/// The insufficient-scope challenge of an attempt, if it sent one.
+fn insufficient(p: &Probe) -> Option<&crate::wire::www_authenticate::Challenge> {
+    p.bearer()
+        .filter(|c| c.param("error") == Some("insufficient_scope"))
+}
+
+/// The write attempts, when every one was refused: what the refusal-shape checks judge.
+fn refused_attempts(o: &ServerObservations) -> Result<&ScopeObs, Evaluation> {
+    let s = attempts(o)?;
+    refused_precondition(s).map_or(Ok(s), Err)
+}
+
+fn refused_precondition(s: &ScopeObs) -> Option<Evaluation> {
+    s.attempts.iter().find(|a| a.served()).map(|a| {
+        Evaluation::error(
+            "the forbidden write was served, so there is no refusal to judge (see RS-SCOPE-01)",
+        )
+        .with_evidence([a.exchange.clone()])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_auth_reports::Verdict;
+
+    use super::*;
+    use crate::check::{Check, ObsError};
+    use crate::server::testing::{
+        compliant, invalid_token, refused, refused_by_target, served, tool_error,
+    };
+
+    const CHECKS: [FnCheck<ServerObservations>; 7] = [
+        RS_SCOPE_01,
+        RS_SCOPE_02,
+        RS_SCOPE_03,
+        RS_SCOPE_04,
+        RS_SCOPE_05,
+        RS_SCOPE_06,
+        RS_TOK_10,
+    ];
+
+    #[test]
+    fn every_check_passes_on_the_compliant_record() {
+        for c in CHECKS {
+            let e = c.evaluate(&compliant());
+            assert_eq!(e.verdict, Verdict::Pass, "{}: {}", c.meta.id, e.actual);
+            assert!(!e.evidence.is_empty(), "{}", c.meta.id);
+        }
+    }
+
+    #[rstest::rstest]
+    #[case::scope_01(RS_SCOPE_01)]
+    #[case::scope_02(RS_SCOPE_02)]
+    #[case::scope_03(RS_SCOPE_03)]
+    #[case::scope_04(RS_SCOPE_04)]
+    #[case::scope_05(RS_SCOPE_05)]
+    #[case::scope_06(RS_SCOPE_06)]
+    fn errors_when_the_read_only_user_had_no_session(#[case] c: FnCheck<ServerObservations>) {
+        let mut o = compliant();
+        o.scope = Err(refused_by_target(401));
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error, "{}", c.meta.id);
+        assert!(
+            e.message
+                .starts_with("the read-only user's session: HTTP 401"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::scope_02(RS_SCOPE_02)]
+    #[case::scope_03(RS_SCOPE_03)]
+    #[case::scope_04(RS_SCOPE_04)]
+    #[case::scope_05(RS_SCOPE_05)]
+    fn a_refusal_check_errors_when_the_write_was_served(#[case] c: FnCheck<ServerObservations>) {
+        let o = compliant().edit_scope(|s| s.attempts[1] = served("scope#write-2"));
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error, "{}", c.meta.id);
+        assert!(e.message.contains("see RS-SCOPE-01"), "{}", e.message);
+        assert_eq!(e.evidence, ["scope#write-2"]);
+    }
+
+    #[test]
+    fn rs_scope_01_fails_when_a_write_is_served() {
+        let o = compliant().edit_scope(|s| s.attempts[2] = served("scope#write-3"));
+        let e = RS_SCOPE_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(
+            e.actual.contains("served (2xx with a result)"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn rs_scope_01_fails_when_a_refused_write_shows_up_in_the_read_back() {
+        let o = compliant().edit_scope(|s| {
+            s.read_back = Ok((
+                format!("[{{\"title\":\"{}\"}}]", s.markers[0]),
+                "scope#read-back".into(),
+            ));
+        });
+        let e = RS_SCOPE_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(
+            e.actual
+                .ends_with("1 of 3 written titles visible in the read-back"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn rs_scope_01_errors_when_the_read_back_failed() {
+        let o = compliant().edit_scope(|s| s.read_back = Err(ObsError::Interrupted));
+        let e = RS_SCOPE_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message
+                .starts_with("reading back with a full-access token"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn rs_scope_02_warns_on_a_401() {
+        let o = compliant().edit_scope(|s| s.attempts[0] = invalid_token("scope#write-1"));
+        let e = RS_SCOPE_02.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Warn);
+        assert_eq!(e.message, "refused, but not with 403 insufficient_scope");
+    }
+
+    #[test]
+    fn rs_scope_02_warns_on_a_tool_error_in_a_200() {
+        let o = compliant().edit_scope(|s| s.attempts[0] = tool_error("scope#write-1"));
+        let e = RS_SCOPE_02.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Warn);
+        assert!(
+            e.message.contains("JSON-RPC body of a 2xx"),
+            "{}",
+            e.message
+        );
+    }
+
+    fn challenged(scope: &str) -> ServerObservations {
+        let www = format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"");
+        compliant().edit_scope(|s| {
+            for (i, a) in s.attempts.iter_mut().enumerate() {
+                *a = refused(&format!("scope#write-{}", i + 1), 403, &[&www]);
+            }
+        })
+    }
+
+    #[test]
+    fn rs_scope_03_warns_when_the_write_scope_is_not_named() {
+        let e = RS_SCOPE_03.evaluate(&challenged("todo:read"));
+        assert_eq!(e.verdict, Verdict::Warn);
+        assert!(e.actual.contains("scope=\"todo:read\""), "{}", e.actual);
+    }
+
+    #[test]
+    fn rs_scope_03_is_info_when_the_granted_scope_is_not_repeated() {
+        let e = RS_SCOPE_03.evaluate(&challenged("todo:write"));
+        assert_eq!(e.verdict, Verdict::Info);
+        assert_eq!(e.actual, "scope lacks the already-granted `todo:read`");
+    }
+
+    #[test]
+    fn rs_scope_04_warns_without_resource_metadata() {
+        let e = RS_SCOPE_04.evaluate(&challenged("todo:read todo:write"));
+        assert_eq!(e.verdict, Verdict::Warn);
+        assert!(e.actual.contains("insufficient_scope"), "{}", e.actual);
+    }
+
+    #[test]
+    fn rs_scope_05_warns_when_identical_refusals_name_different_scopes() {
+        let o = compliant().edit_scope(|s| {
+            s.attempts[2] = refused(
+                "scope#write-3",
+                403,
+                &["Bearer error=\"insufficient_scope\", scope=\"todo:admin\""],
+            );
+        });
+        let e = RS_SCOPE_05.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Warn);
+        assert!(e.actual.ends_with(", {todo:admin}"), "{}", e.actual);
+    }
+
+    #[test]
+    fn rs_scope_06_is_info_when_the_reduced_token_is_refused() {
+        let o =
+            compliant().edit_scope(|s| s.reduced_read = refused("scope#reduced-read", 403, &[]));
+        let e = RS_SCOPE_06.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Info);
+        assert!(e.actual.starts_with("HTTP 403"), "{}", e.actual);
+    }
+
+    #[test]
+    fn rs_tok_10_fails_when_the_unauthorized_write_took_effect() {
+        let mut o = compliant();
+        if let Ok(w) = &mut o.write_before_auth {
+            w.read_back = Ok((w.marker.clone(), "write#read-back".into()));
+        }
+        let e = RS_TOK_10.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(
+            e.actual
+                .ends_with("the written title is visible in the read-back"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn rs_tok_10_fails_when_the_write_was_served() {
+        let mut o = compliant();
+        if let Ok(w) = &mut o.write_before_auth {
+            w.attempt = served("write#attempt");
+        }
+        let e = RS_TOK_10.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(e.actual.starts_with("served"), "{}", e.actual);
+    }
+
+    #[test]
+    fn rs_tok_10_errors_without_a_session() {
+        let mut o = compliant();
+        o.write_before_auth = Err(refused_by_target(401));
+        let e = RS_TOK_10.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message.starts_with("a session for the write attempt"),
+            "{}",
+            e.message
+        );
+    }
 }

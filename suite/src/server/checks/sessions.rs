@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use mcp_auth_reports::Level::{Must, Should};
 
 use super::{meta, ServerCheck};
-use crate::check::{fn_check as check, CheckMeta, Evaluation};
+use crate::check::{CheckMeta, Evaluation, FnCheck};
 use crate::server::ctx::Probe;
 use crate::server::obs::ServerObservations;
 
@@ -14,60 +14,47 @@ pub const MIN_SESSION_BITS: f64 = 122.0;
 
 pub fn checks() -> Vec<Box<ServerCheck>> {
     vec![
-        check(
-            meta("RS-TOK-07.no-token", "A session id without a token is not authentication", Must, &["SBP §2.3.4", "MCP §9.1"],
-                "Open a session with a valid token, then call the read tool with that Mcp-Session-Id and no token → 401."),
-            |m, o| {
-                let s = crate::need!(&o.session, "a session opened with a valid token");
-                refused_401(m, &s.no_token, "session id, no token")
-            },
-        ),
-        check(
-            meta("RS-TOK-07.expired-token", "A session id does not rescue an expired token", Must, &["SBP §2.3.4", "MCP §9.1"],
-                "The same session with the same user's expired token → 401."),
-            |m, o| {
-                let s = crate::need!(&o.session, "a session opened with a valid token");
-                refused_401(m, &s.expired_token, "session id, expired token")
-            },
-        ),
-        check(
-            meta("RS-TOK-08", "Sessions are bound to the user who opened them", Should, &["SBP §2.3.4"],
-                "The full user's session used with the read-only user's valid token → refused (4xx); served → WARN."),
-            tok08,
-        ),
-        check(
-            meta("RS-TOK-09", "Session ids are unique, unpredictable and high-entropy", Must, &["SBP §2.3.4", "MCP Transports: session management"],
-                "20 sessions: duplicates or sequential ids FAIL; under ~122 bits of apparent entropy WARN (a heuristic)."),
-            tok09,
-        ),
-        check(
-            meta("RS-TRN-01", "A request from a foreign Origin gets 403", Must, &["MCP Transports: security warning"],
-                "initialize with a valid token and Origin: https://evil.example → 403."),
-            |m, o| {
-                let p = crate::need!(&o.origin, "the cross-origin request");
-                let actual = p.describe();
-                let e = if p.status == 403 {
-                    Evaluation::pass("HTTP 403", actual)
-                } else {
-                    Evaluation::violated(m.level, "HTTP 403", actual)
-                };
-                e.with_evidence([p.exchange.clone()])
-            },
-        ),
+        Box::new(RS_TOK_07_NO_TOKEN),
+        Box::new(RS_TOK_07_EXPIRED_TOKEN),
+        Box::new(RS_TOK_08),
+        Box::new(RS_TOK_09),
+        Box::new(RS_TRN_01),
     ]
 }
 
-fn refused_401(m: &CheckMeta, p: &Probe, what: &str) -> Evaluation {
-    let actual = format!("{what} → {}", p.describe());
-    let e = if p.status == 401 && !p.served() {
-        Evaluation::pass("HTTP 401", actual)
-    } else {
-        Evaluation::violated(m.level, "HTTP 401", actual)
-    };
-    e.with_evidence([p.exchange.clone()])
-}
+/// RS-TOK-07.no-token: A session id without a token is not authentication.
+const RS_TOK_07_NO_TOKEN: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-TOK-07.no-token", "A session id without a token is not authentication", Must, &["SBP §2.3.4", "MCP §9.1"],
+        "Open a session with a valid token, then call the read tool with that Mcp-Session-Id and no token → 401."),
+    eval: |m, o| {
+                let s = crate::need!(&o.session, "a session opened with a valid token");
+                refused_401(m, &s.no_token, "session id, no token")
+            },
+};
 
-fn tok08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+/// RS-TOK-07.expired-token: A session id does not rescue an expired token.
+const RS_TOK_07_EXPIRED_TOKEN: FnCheck<ServerObservations> = FnCheck {
+    meta: meta(
+        "RS-TOK-07.expired-token",
+        "A session id does not rescue an expired token",
+        Must,
+        &["SBP §2.3.4", "MCP §9.1"],
+        "The same session with the same user's expired token → 401.",
+    ),
+    eval: |m, o| {
+        let s = crate::need!(&o.session, "a session opened with a valid token");
+        refused_401(m, &s.expired_token, "session id, expired token")
+    },
+};
+
+/// RS-TOK-08: Sessions are bound to the user who opened them.
+const RS_TOK_08: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-TOK-08", "Sessions are bound to the user who opened them", Should, &["SBP §2.3.4"],
+        "The full user's session used with the read-only user's valid token → refused (4xx); served → WARN."),
+    eval: rs_tok_08,
+};
+
+fn rs_tok_08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let s = crate::need!(&o.session, "a session opened with a valid token");
     let p = &s.other_user;
     let expected = "refused (4xx): the session belongs to another user";
@@ -80,7 +67,14 @@ fn tok08(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     e.with_evidence([p.exchange.clone()])
 }
 
-fn tok09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
+/// RS-TOK-09: Session ids are unique, unpredictable and high-entropy.
+const RS_TOK_09: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-TOK-09", "Session ids are unique, unpredictable and high-entropy", Must, &["SBP §2.3.4", "MCP Transports: session management"],
+        "20 sessions: duplicates or sequential ids FAIL; under ~122 bits of apparent entropy WARN (a heuristic)."),
+    eval: rs_tok_09,
+};
+
+fn rs_tok_09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let ids = crate::need!(&o.session_ids, "sampling session ids");
     let evidence: Vec<String> = ids.iter().map(|(_, e)| e.clone()).take(3).collect();
     let values: Vec<&str> = ids.iter().map(|(v, _)| v.as_str()).collect();
@@ -120,6 +114,37 @@ fn tok09(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             .with_evidence(evidence);
     }
     Evaluation::pass(expected, actual).with_evidence(evidence)
+}
+
+/// RS-TRN-01: A request from a foreign Origin gets 403.
+const RS_TRN_01: FnCheck<ServerObservations> = FnCheck {
+    meta: meta(
+        "RS-TRN-01",
+        "A request from a foreign Origin gets 403",
+        Must,
+        &["MCP Transports: security warning"],
+        "initialize with a valid token and Origin: https://evil.example → 403.",
+    ),
+    eval: |m, o| {
+        let p = crate::need!(&o.origin, "the cross-origin request");
+        let actual = p.describe();
+        let e = if p.status == 403 {
+            Evaluation::pass("HTTP 403", actual)
+        } else {
+            Evaluation::violated(m.level, "HTTP 403", actual)
+        };
+        e.with_evidence([p.exchange.clone()])
+    },
+};
+
+fn refused_401(m: &CheckMeta, p: &Probe, what: &str) -> Evaluation {
+    let actual = format!("{what} → {}", p.describe());
+    let e = if p.status == 401 && !p.served() {
+        Evaluation::pass("HTTP 401", actual)
+    } else {
+        Evaluation::violated(m.level, "HTTP 401", actual)
+    };
+    e.with_evidence([p.exchange.clone()])
 }
 
 /// Ids that differ only in a trailing number that counts up are sequential.
@@ -170,7 +195,142 @@ pub fn apparent_entropy_bits(ids: &[&str]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use mcp_auth_reports::Verdict;
+
     use super::*;
+    use crate::check::{Check, ObsError};
+    use crate::server::testing::{compliant, refused, refused_by_target, served};
+
+    #[rstest::rstest]
+    #[case::tok_07_no_token(RS_TOK_07_NO_TOKEN)]
+    #[case::tok_07_expired_token(RS_TOK_07_EXPIRED_TOKEN)]
+    #[case::tok_08(RS_TOK_08)]
+    #[case::tok_09(RS_TOK_09)]
+    #[case::trn_01(RS_TRN_01)]
+    fn passes_on_the_compliant_record(#[case] c: FnCheck<ServerObservations>) {
+        let e = c.evaluate(&compliant());
+        assert_eq!(e.verdict, Verdict::Pass, "{}: {}", c.meta.id, e.actual);
+        assert!(!e.evidence.is_empty(), "{}", c.meta.id);
+    }
+
+    #[rstest::rstest]
+    #[case::tok_07_no_token(RS_TOK_07_NO_TOKEN)]
+    #[case::tok_07_expired_token(RS_TOK_07_EXPIRED_TOKEN)]
+    #[case::tok_08(RS_TOK_08)]
+    fn errors_without_a_session(#[case] c: FnCheck<ServerObservations>) {
+        let mut o = compliant();
+        o.session = Err(refused_by_target(401));
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error, "{}", c.meta.id);
+        assert!(
+            e.message
+                .starts_with("a session opened with a valid token: HTTP 401"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn rs_tok_07_no_token_fails_when_the_session_id_alone_is_served() {
+        let o = compliant().edit_session(|s| s.no_token = served("session#no-token"));
+        let e = RS_TOK_07_NO_TOKEN.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(
+            e.actual.starts_with("session id, no token → served"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn rs_tok_07_expired_token_fails_on_a_non_401_refusal() {
+        let o =
+            compliant().edit_session(|s| s.expired_token = refused("session#expired", 403, &[]));
+        let e = RS_TOK_07_EXPIRED_TOKEN.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(
+            e.actual.starts_with("session id, expired token → HTTP 403"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn rs_tok_08_warns_when_another_user_rides_the_session() {
+        let o = compliant().edit_session(|s| s.other_user = served("session#other-user"));
+        let e = RS_TOK_08.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Warn);
+        assert_eq!(
+            e.message,
+            "another user's token was served on the full user's session"
+        );
+    }
+
+    fn with_ids(ids: &[&str]) -> ServerObservations {
+        let mut o = compliant();
+        o.session_ids = Ok(ids
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ((*v).to_owned(), format!("session-ids#{i}")))
+            .collect());
+        o
+    }
+
+    #[test]
+    fn rs_tok_09_fails_on_duplicate_ids() {
+        let e = RS_TOK_09.evaluate(&with_ids(&["9f86d081884c7d65", "9f86d081884c7d65"]));
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert_eq!(e.actual, "1 duplicates among 2 ids");
+    }
+
+    #[test]
+    fn rs_tok_09_fails_on_sequential_ids() {
+        let e = RS_TOK_09.evaluate(&with_ids(&["session-1", "session-2", "session-3"]));
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(e.actual.starts_with("sequential ids"), "{}", e.actual);
+    }
+
+    #[test]
+    fn rs_tok_09_warns_on_short_ids() {
+        let e = RS_TOK_09.evaluate(&with_ids(&["ab12", "cd34", "ef56"]));
+        assert_eq!(e.verdict, Verdict::Warn);
+        assert_eq!(e.message, "heuristic: the ids look short or low-entropy");
+    }
+
+    #[test]
+    fn rs_tok_09_errors_without_a_sample() {
+        let mut o = compliant();
+        o.session_ids = Err(ObsError::Interrupted);
+        let e = RS_TOK_09.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message.starts_with("sampling session ids"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn rs_trn_01_fails_when_a_foreign_origin_is_served() {
+        let mut o = compliant();
+        o.origin = Ok(served("origin#1"));
+        let e = RS_TRN_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(e.actual.starts_with("served"), "{}", e.actual);
+    }
+
+    #[test]
+    fn rs_trn_01_errors_without_the_cross_origin_request() {
+        let mut o = compliant();
+        o.origin = Err(ObsError::Interrupted);
+        let e = RS_TRN_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message.starts_with("the cross-origin request"),
+            "{}",
+            e.message
+        );
+    }
 
     #[test]
     fn counting_ids_are_sequential() {
