@@ -665,7 +665,7 @@ pub fn stop_before(o: &mut ClientObservations, name: &str, pred: impl Fn(&Logged
     let at = s
         .log
         .iter()
-        .position(|r| pred(r))
+        .position(pred)
         .unwrap_or_else(|| panic!("no such request in {name}"));
     s.log.truncate(at);
 }
