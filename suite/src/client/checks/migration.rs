@@ -753,6 +753,22 @@ mod tests {
     }
 
     #[test]
+    fn prm06_is_error_when_the_client_was_never_served_with_the_first_as_token() {
+        let mut log = Log::default();
+        log.prm(AS1, 1, 1);
+        log.as1_flow();
+        log.mcp(OLD, false, 1, 1);
+        let e = judge("CL-PRM-06", log);
+        assert_eq!(e.verdict, Verdict::Error, "{e:?}");
+        assert!(
+            e.message
+                .contains("never served with a token from the first AS"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn a_refused_authorization_at_the_second_as_warns_prm06() {
         let mut log = migrated();
         let r = log.at(NEW, "GET", "/authorize", RequestKind::Authorize, 20, 2000);

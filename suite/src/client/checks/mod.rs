@@ -366,6 +366,39 @@ mod tests {
     }
 
     #[test]
+    fn a_client_that_made_no_request_gets_error_on_every_check_but_its_own_documents() {
+        let mut o = compliant();
+        for s in o.scenarios.values_mut().filter_map(|r| r.as_mut().ok()) {
+            s.log.clear();
+        }
+        // The client's own CIMD document is judged as the suite hosted it, whatever the client did.
+        let documents = ["CL-CIMD-04", "CL-CIMD-05", "CL-CIMD-06"];
+        for c in registry() {
+            let e = c.evaluate(&o);
+            let want = if documents.contains(&c.meta().id) {
+                Verdict::Pass
+            } else {
+                Verdict::Error
+            };
+            assert_eq!(
+                e.verdict,
+                want,
+                "{}: {} {}",
+                c.meta().id,
+                e.actual,
+                e.message
+            );
+            if want == Verdict::Error {
+                assert!(
+                    !e.scenarios.is_empty(),
+                    "{}: no scenario named",
+                    c.meta().id
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_refusal_is_error_when_the_baseline_world_gave_no_record() {
         let mut o = compliant();
         missing(&mut o, BASELINE, testing::target_failure());
