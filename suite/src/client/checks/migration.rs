@@ -686,6 +686,19 @@ mod tests {
             .seq
     }
 
+    #[rstest::rstest]
+    #[case::cl_tok_03(&CL_TOK_03, "none with the first AS's token")]
+    #[case::cl_prm_06(&CL_PRM_06, "authorized at AS2 (#")]
+    #[case::cl_mig_01(&CL_MIG_01, "4 request(s) to the second AS judged")]
+    fn passes_on_the_compliant_record(
+        #[case] check: &dyn Check<ClientObservations>,
+        #[case] actual: &str,
+    ) {
+        let e = check.evaluate(&crate::client::obs::testing::compliant());
+        assert_eq!(e.verdict, Verdict::Pass, "{e:?}");
+        assert!(e.actual.contains(actual), "{}", e.actual);
+    }
+
     // ----- CL-TOK-03 --------------------------------------------------------------------------------
 
     #[test]
