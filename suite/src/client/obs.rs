@@ -272,3 +272,6 @@ pub fn string_array(v: &Value, name: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+pub mod testing;

@@ -16,29 +16,27 @@ use std::collections::BTreeSet;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use fake_idp::client_world::{LoggedRequest, Origin, RequestKind};
-use mcp_auth_reports::Level::Should;
+use mcp_auth_reports::Level::{Must, Should};
 use serde_json::Value;
 
-use super::{check, meta, ClientCheck};
-use crate::check::{CheckMeta, Evaluation};
+use super::{meta, ClientCheck};
+use crate::check::{CheckMeta, Evaluation, FnCheck};
 use crate::client::obs::{location_param, response_member, ClientObservations, ScenarioObs};
+use crate::client::scenarios::MIGRATION;
 use crate::evidence::redact;
 use crate::scenario_or_return;
 
 /// The scenario these checks judge.
-pub const SCENARIO: &str = crate::client::scenarios::MIGRATION;
+const SCENARIO: &str = MIGRATION;
 /// The AS the PRM lists before the switch ("AS1").
 const OLD: usize = 0;
 /// The AS the PRM lists after the switch ("AS2").
 const NEW: usize = 1;
 
+/// The migration check of its own (CL-TOK-03 and CL-PRM-06, defined here, are listed by session.rs and
+/// discovery.rs, in their report order).
 pub fn checks() -> Vec<Box<ClientCheck>> {
-    vec![check(
-        meta("CL-MIG-01", "No credential one authorization server issued is presented to another", Should,
-            &["RFC 9700 §4.4", "RFC 6749 §2.2", "SEP-2352"],
-            "auth/authorization-server-migration: after the PRM switches to the second AS, no request to it carries anything the first AS issued (its DCR client_id or client_secret, a refresh or access token, an authorization code) in the query, the form, a JSON body or the Authorization header (Basic decoded). A DCR client registers anew; a CIMD client's URL is its own. SHOULD under 2025-11-25, MUST from 2026-07-28 (SEP-2352)."),
-        mig01,
-    )]
+    vec![Box::new(CL_MIG_01)]
 }
 
 /// Whether `r` is a PRM response whose `authorization_servers` names `issuer` (exact string).
@@ -122,7 +120,13 @@ impl<'a> Learned<'a> {
 
 /// CL-TOK-03: once the client has read the PRM listing the second AS, no MCP request it provably sent after that
 /// carries the first AS's token.
-pub fn tok03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
+pub(super) const CL_TOK_03: FnCheck<ClientObservations> = FnCheck {
+    meta: meta("CL-TOK-03", "A token from another AS is never sent to the server", Must, &["MCP §9.2"],
+        text!(MIGRATION, ": once the client has read the PRM listing the second AS, no MCP request it provably sent after that (same connection, or a connection opened after the PRM was answered; see checks/migration.rs) carries a token from the first AS.")),
+    eval: cl_tok_03,
+};
+
+fn cl_tok_03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let s = scenario_or_return!(o, SCENARIO);
     let Some(issuer2) = s.issuers.get(NEW) else {
         return Evaluation::harness_error("the migration scenario has no second AS");
@@ -193,7 +197,13 @@ pub fn tok03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 /// CL-PRM-06: served with the first AS's token, then told of the change, the client authorizes at the second AS
 /// and is served again. Both are proof by content that it re-discovered (the second AS is named nowhere but in the
 /// migrated PRM), so no ordering is judged here.
-pub fn prm06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
+pub(super) const CL_PRM_06: FnCheck<ClientObservations> = FnCheck {
+    meta: meta("CL-PRM-06", "A changed resource_metadata leads to re-discovery", Should, &["RFC 9728 §5.2"],
+        text!(MIGRATION, ": mid-session the PRM lists a second AS and old tokens get 401 → the client authorizes at the second AS and succeeds.")),
+    eval: cl_prm_06,
+};
+
+fn cl_prm_06(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let s = scenario_or_return!(o, SCENARIO);
     let Some(issuer2) = s.issuers.get(NEW) else {
         return Evaluation::harness_error("the migration scenario has no second AS");
@@ -388,7 +398,14 @@ fn form_decode(s: &str) -> String {
 }
 
 /// CL-MIG-01: nothing the first AS issued is presented to the second.
-fn mig01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
+const CL_MIG_01: FnCheck<ClientObservations> = FnCheck {
+    meta: meta("CL-MIG-01", "No credential one authorization server issued is presented to another", Should,
+        &["RFC 9700 §4.4", "RFC 6749 §2.2", "SEP-2352"],
+        text!(MIGRATION, ": after the PRM switches to the second AS, no request to it carries anything the first AS issued (its DCR client_id or client_secret, a refresh or access token, an authorization code) in the query, the form, a JSON body or the Authorization header (Basic decoded). A DCR client registers anew; a CIMD client's URL is its own. SHOULD under 2025-11-25, MUST from 2026-07-28 (SEP-2352).")),
+    eval: cl_mig_01,
+};
+
+fn cl_mig_01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let s = scenario_or_return!(o, SCENARIO);
     let at_new: Vec<&LoggedRequest> = s.log.iter().filter(|r| at_new_as(r)).collect();
     if at_new.is_empty() {
@@ -460,6 +477,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::check::Check;
     use crate::client::scenarios;
     use crate::client::spawn::{ClientExit, ClientRun};
 
@@ -637,21 +655,12 @@ mod tests {
         }
     }
 
-    fn meta_of(id: &str) -> CheckMeta {
-        *super::super::registry()
-            .into_iter()
-            .find(|c| c.meta().id == id)
-            .expect("registered")
-            .meta()
-    }
-
     fn judge(id: &str, log: Log) -> Evaluation {
-        let m = meta_of(id);
         let o = log.observations();
         match id {
-            "CL-TOK-03" => tok03(&m, &o),
-            "CL-PRM-06" => prm06(&m, &o),
-            "CL-MIG-01" => mig01(&m, &o),
+            "CL-TOK-03" => CL_TOK_03.evaluate(&o),
+            "CL-PRM-06" => CL_PRM_06.evaluate(&o),
+            "CL-MIG-01" => CL_MIG_01.evaluate(&o),
             other => panic!("no check {other} here"),
         }
     }
@@ -675,6 +684,19 @@ mod tests {
             .find(|r| lists_issuer(r, AS2))
             .expect("announced")
             .seq
+    }
+
+    #[rstest::rstest]
+    #[case::cl_tok_03(&CL_TOK_03, "none with the first AS's token")]
+    #[case::cl_prm_06(&CL_PRM_06, "authorized at AS2 (#")]
+    #[case::cl_mig_01(&CL_MIG_01, "4 request(s) to the second AS judged")]
+    fn passes_on_the_compliant_record(
+        #[case] check: &dyn Check<ClientObservations>,
+        #[case] actual: &str,
+    ) {
+        let e = check.evaluate(&crate::client::obs::testing::compliant());
+        assert_eq!(e.verdict, Verdict::Pass, "{e:?}");
+        assert!(e.actual.contains(actual), "{}", e.actual);
     }
 
     // ----- CL-TOK-03 --------------------------------------------------------------------------------
@@ -741,6 +763,22 @@ mod tests {
         log.as2_flow("dcr-as2-client");
         log.mcp(NEW, true, 1, 1);
         assert_eq!(judge("CL-PRM-06", log).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn prm06_is_error_when_the_client_was_never_served_with_the_first_as_token() {
+        let mut log = Log::default();
+        log.prm(AS1, 1, 1);
+        log.as1_flow();
+        log.mcp(OLD, false, 1, 1);
+        let e = judge("CL-PRM-06", log);
+        assert_eq!(e.verdict, Verdict::Error, "{e:?}");
+        assert!(
+            e.message
+                .contains("never served with a token from the first AS"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

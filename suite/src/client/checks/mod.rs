@@ -1,6 +1,43 @@
 //! Client-role checks, one registry. A "must refuse" check passes only when the client demonstrably reached
 //! the decision point and then made no forbidden request; a client that never got there is `ERROR`.
 
+/// Concatenates `&'static str` constants at compile time, so a summary names its world by the world's constant
+/// and stays one `&'static str`: `text!(METADATA_DEFAULT, ": the AS …")`.
+macro_rules! text {
+    ($($part:expr),+ $(,)?) => {{
+        const PARTS: &[&str] = &[$($part),+];
+        const LEN: usize = {
+            let mut n = 0;
+            let mut i = 0;
+            while i < PARTS.len() {
+                n += PARTS[i].len();
+                i += 1;
+            }
+            n
+        };
+        const BYTES: [u8; LEN] = {
+            let mut out = [0u8; LEN];
+            let mut at = 0;
+            let mut i = 0;
+            while i < PARTS.len() {
+                let part = PARTS[i].as_bytes();
+                let mut j = 0;
+                while j < part.len() {
+                    out[at] = part[j];
+                    at += 1;
+                    j += 1;
+                }
+                i += 1;
+            }
+            out
+        };
+        match ::core::str::from_utf8(&BYTES) {
+            Ok(s) => s,
+            Err(_) => panic!("text!: not UTF-8"),
+        }
+    }};
+}
+
 mod discovery;
 mod migration;
 mod pkce;
@@ -12,6 +49,7 @@ use mcp_auth_reports::{Level, Role};
 
 use crate::check::{Check, CheckMeta, Evaluation, ObsError};
 use crate::client::obs::{ClientObservations, ScenarioObs};
+use crate::client::scenarios::METADATA_DEFAULT;
 
 /// A client-role check.
 pub type ClientCheck = dyn Check<ClientObservations>;
@@ -33,8 +71,6 @@ pub const fn meta(
         summary,
     }
 }
-
-pub use crate::check::fn_check as check;
 
 /// Every client-role check, in report order.
 pub fn registry() -> Vec<Box<ClientCheck>> {
@@ -66,9 +102,9 @@ macro_rules! scenario_or_return {
 
 /// The honest world every must-refuse check is measured against: a client that cannot complete it (authorization,
 /// token, an MCP request served with a valid token) proves nothing by stopping in a refusal world. Every refusal
-/// world registers by DCR, as this one does; `auth/basic-cimd` is no baseline (it answers the first
-/// authorization with an error).
-pub const BASELINE: &str = "auth/metadata-default";
+/// world registers by DCR, as this one does; `BASIC_CIMD` is no baseline (it answers the first authorization
+/// with an error).
+pub const BASELINE: &str = METADATA_DEFAULT;
 
 /// ERROR unless the client completed the baseline world (the client-role twin of the authz role's happy-flow
 /// precondition).
@@ -99,6 +135,66 @@ pub fn baseline_or_error(o: &ClientObservations, refusal_world: &str) -> Option<
         .with_scenario(BASELINE)
         .with_scenario(refusal_world),
     )
+}
+
+/// A must-refuse check: in `scenario`, after the first request that `reached` (the decision point), no request that
+/// is `forbidden`. Judged by [`refusal`].
+pub struct Refusal {
+    pub meta: CheckMeta,
+    pub scenario: &'static str,
+    /// The decision point, for the texts ("fetching the mismatched PRM").
+    pub decision: &'static str,
+    pub reached: fn(&LoggedRequest) -> bool,
+    /// What must not follow, for the texts ("token request").
+    pub forbidden_what: &'static str,
+    pub forbidden: fn(&LoggedRequest) -> bool,
+}
+
+impl Check<ClientObservations> for Refusal {
+    fn meta(&self) -> &CheckMeta {
+        &self.meta
+    }
+
+    fn evaluate(&self, o: &ClientObservations) -> Evaluation {
+        let s = scenario_or_return!(o, self.scenario);
+        refusal(
+            &self.meta,
+            o,
+            s,
+            self.decision,
+            self.reached,
+            self.forbidden_what,
+            self.forbidden,
+        )
+    }
+}
+
+/// A check that holds for every request of every scenario that `select` picks: `problem` says what is wrong with
+/// one. Judged by [`every`].
+pub struct Every {
+    pub meta: CheckMeta,
+    /// What is judged, for the texts ("authorization request").
+    pub what: &'static str,
+    pub expected: &'static str,
+    pub select: fn(&ScenarioObs, &LoggedRequest) -> bool,
+    pub problem: fn(&ScenarioObs, &LoggedRequest) -> Option<String>,
+}
+
+impl Check<ClientObservations> for Every {
+    fn meta(&self) -> &CheckMeta {
+        &self.meta
+    }
+
+    fn evaluate(&self, o: &ClientObservations) -> Evaluation {
+        every(
+            &self.meta,
+            o,
+            self.what,
+            self.expected,
+            self.select,
+            self.problem,
+        )
+    }
 }
 
 /// The refusal pattern: find the decision point, then look for a forbidden request after it. Judged only when the
@@ -244,7 +340,145 @@ pub fn completed_or_error(s: &ScenarioObs) -> Option<Evaluation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::obs::testing::{self, compliant, missing, stop_before};
+    use crate::client::scenarios::{PKCE_METHODS_MISSING, TOKEN_REFRESH};
     use mcp_auth_reports::Verdict;
+
+    /// The verdict the reference client gets: every client check passes.
+    fn reference_verdict(_id: &str) -> Verdict {
+        Verdict::Pass
+    }
+
+    #[test]
+    fn the_compliant_record_gives_every_check_its_reference_verdict() {
+        let o = compliant();
+        for c in registry() {
+            let e = c.evaluate(&o);
+            assert_eq!(
+                e.verdict,
+                reference_verdict(c.meta().id),
+                "{}: {} {}",
+                c.meta().id,
+                e.actual,
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn a_client_that_made_no_request_gets_error_on_every_check_but_its_own_documents() {
+        let mut o = compliant();
+        for s in o.scenarios.values_mut().filter_map(|r| r.as_mut().ok()) {
+            s.log.clear();
+        }
+        // The client's own CIMD document is judged as the suite hosted it, whatever the client did.
+        let documents = ["CL-CIMD-04", "CL-CIMD-05", "CL-CIMD-06"];
+        for c in registry() {
+            let e = c.evaluate(&o);
+            let want = if documents.contains(&c.meta().id) {
+                Verdict::Pass
+            } else {
+                Verdict::Error
+            };
+            assert_eq!(
+                e.verdict,
+                want,
+                "{}: {} {}",
+                c.meta().id,
+                e.actual,
+                e.message
+            );
+            if want == Verdict::Error {
+                assert!(
+                    !e.scenarios.is_empty(),
+                    "{}: no scenario named",
+                    c.meta().id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_error_when_the_baseline_world_gave_no_record() {
+        let mut o = compliant();
+        missing(&mut o, BASELINE, testing::target_failure());
+        let c = registry()
+            .into_iter()
+            .find(|c| c.meta().id == "CL-PKCE-02")
+            .expect("registered");
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error, "{e:?}");
+        assert!(e.message.contains("gave no record"), "{}", e.message);
+        assert_eq!(&*e.scenarios, [PKCE_METHODS_MISSING, BASELINE]);
+    }
+
+    #[test]
+    fn a_refusal_is_error_when_the_client_never_completed_the_baseline() {
+        let mut o = compliant();
+        stop_before(&mut o, BASELINE, testing::is_token);
+        let c = registry()
+            .into_iter()
+            .find(|c| c.meta().id == "CL-PKCE-02")
+            .expect("registered");
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error, "{e:?}");
+        assert!(
+            e.message.contains("never completed the baseline world"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn an_every_scenario_check_skips_when_a_narrowed_run_shows_nothing_to_judge() {
+        let mut o = compliant();
+        o.selected_all = false;
+        o.scenarios.retain(|name, _| *name == PKCE_METHODS_MISSING);
+        let c = registry()
+            .into_iter()
+            .find(|c| c.meta().id == "CL-RES-02.refresh")
+            .expect("registered");
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Skip, "{e:?}");
+        assert!(
+            e.message.contains("no refresh request was observed"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn an_every_scenario_check_does_not_pass_on_a_part_of_an_interrupted_run() {
+        let mut o = compliant();
+        missing(&mut o, TOKEN_REFRESH, ObsError::Interrupted);
+        let c = registry()
+            .into_iter()
+            .find(|c| c.meta().id == "CL-PKCE-04")
+            .expect("registered");
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error, "{e:?}");
+        assert!(e.message.contains("conform so far"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_check_whose_world_was_not_selected_skips() {
+        let mut o = compliant();
+        o.scenarios.remove(TOKEN_REFRESH);
+        o.selected_all = false;
+        let c = registry()
+            .into_iter()
+            .find(|c| c.meta().id == "CL-RT-01")
+            .expect("registered");
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Skip, "{e:?}");
+        assert!(e.message.contains("was not run"), "{}", e.message);
+    }
+
+    #[test]
+    fn text_concatenates_world_names_into_one_static_str() {
+        const T: &str = text!(METADATA_DEFAULT, ": x");
+        assert_eq!(T, format!("{METADATA_DEFAULT}: x"));
+    }
 
     #[test]
     fn no_check_judges_a_scenario_the_interrupted_run_never_finished() {
