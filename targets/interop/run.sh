@@ -9,8 +9,13 @@ cd "$(dirname "$0")/../.."
 
 targets/interop/install-python.sh
 targets/interop/install-node.sh
-cargo build --release --locked -p mcp-auth-conformance
-suite=target/release/mcp-auth-conformance
+# The suite binary: MCP_SUITE_BIN when the caller built it already (.ci/run), else a build of our own.
+if [ -n "${MCP_SUITE_BIN:-}" ]; then
+  suite=$MCP_SUITE_BIN
+else
+  cargo build --locked -p mcp-auth-conformance
+  suite=target/debug/mcp-auth-conformance
+fi
 out=${INTEROP_REPORT_DIR:-interop-reports}
 py=targets/interop/.venv/bin/python
 status=0
