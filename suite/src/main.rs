@@ -18,7 +18,7 @@ use mcp_auth_conformance::{registry, selftest};
 use mcp_auth_reports::render::escape_controls;
 use mcp_auth_reports::{Report, Role, Verdict};
 use mcp_auth_targets::client::ClientDefect;
-use mcp_auth_targets::{Defect, ValidationMode};
+use mcp_auth_targets::{ServerDefect, ValidationMode};
 
 #[derive(Parser)]
 #[command(
@@ -76,7 +76,7 @@ enum Command {
         port: u16,
         /// Turn off exactly one protection.
         #[arg(long)]
-        defect: Option<Defect>,
+        defect: Option<ServerDefect>,
         #[arg(long, default_value = "jwt")]
         mode: ValidationMode,
         #[arg(long, env = "MCP_CONFORMANCE_AS_ADDR", default_value = DEFAULT_AS_ADDR)]
@@ -100,7 +100,7 @@ struct ServerArgs {
     profile: Option<PathBuf>,
     /// Apply one defect to the bundled reference server.
     #[arg(long, conflicts_with_all = ["url", "command"])]
-    defect: Option<Defect>,
+    defect: Option<ServerDefect>,
     /// Validation mode of the bundled reference server.
     #[arg(long, default_value = "jwt", conflicts_with_all = ["url", "command"])]
     mode: ValidationMode,
@@ -937,7 +937,7 @@ fn explain(id: &str) -> Result<i32> {
     Ok(exit::OK)
 }
 
-async fn reference_server_from_env(defect: Option<Defect>) -> Result<i32> {
+async fn reference_server_from_env(defect: Option<ServerDefect>) -> Result<i32> {
     let (config, port) = mcp_auth_targets::config_from_env(
         |n| std::env::var(n).ok(),
         None,
@@ -958,7 +958,7 @@ async fn reference_server_from_env(defect: Option<Defect>) -> Result<i32> {
 
 async fn reference_server(
     port: u16,
-    defect: Option<Defect>,
+    defect: Option<ServerDefect>,
     mode: ValidationMode,
     as_addr: SocketAddr,
 ) -> Result<i32> {

@@ -46,7 +46,7 @@ pub struct ServerOptions {
 
 impl ServerOptions {
     /// Options for the bundled reference, everything else default.
-    pub fn bundled(defect: Option<mcp_auth_targets::Defect>, mode: ValidationMode) -> Self {
+    pub fn bundled(defect: Option<mcp_auth_targets::ServerDefect>, mode: ValidationMode) -> Self {
         ServerOptions {
             target: TargetSpec::Bundled { defect, mode },
             profile: Profile::default_profile(),
