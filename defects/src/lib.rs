@@ -17,17 +17,9 @@
 /// Declares a defect enum: the enum (each variant documented by its description), `ALL` (every
 /// variant, in declaration order), `name()` (kebab-case), `description()`, `Display` (the name),
 /// `FromStr` (by name, surrounding whitespace ignored) and an error type whose message lists the
-/// valid names. A name that is not kebab-case, or is given twice, fails the build.
-///
-/// ```compile_fail
-/// mcp_auth_defects::defects! {
-///     pub enum Twice;
-///     error UnknownTwice("twice");
-///     A = "same-name", "One.";
-///     B = "same-name", "Two.";
-/// }
-/// ``` Optionally one more per-variant value, declared as `fn NAME(self) -> TYPE;` after
-/// the error line and given per variant between the name and the description.
+/// valid names. A name that is not kebab-case, or is given twice, fails the build. Optionally
+/// one more per-variant value, declared as `fn NAME(self) -> TYPE;` after the error line and given
+/// per variant between the name and the description.
 ///
 /// ```
 /// mcp_auth_defects::defects! {
@@ -54,6 +46,17 @@
 ///     err.to_string(),
 ///     "unknown example defect `nope`; valid defects: skip-check, accept-all"
 /// );
+/// ```
+///
+/// A duplicate (or non-kebab-case) name does not compile:
+///
+/// ```compile_fail
+/// mcp_auth_defects::defects! {
+///     pub enum Twice;
+///     error UnknownTwice("twice");
+///     A = "same-name", "One.";
+///     B = "same-name", "Two.";
+/// }
 /// ```
 #[macro_export]
 macro_rules! defects {
