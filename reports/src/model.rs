@@ -12,22 +12,21 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The MCP specification revision the suite scores against.
 pub const SPEC_REVISION: &str = "2025-11-25";
 
-/// The role the target plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// An MCP server acting as an OAuth protected resource.
-    Server,
-    /// An MCP client acting as an OAuth public client.
-    Client,
-    /// An authorization server used with MCP.
-    Authz,
+mcp_auth_defects::variants! {
+    /// The role the target plays.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role {
+        /// An MCP server acting as an OAuth protected resource.
+        Server,
+        /// An MCP client acting as an OAuth public client.
+        Client,
+        /// An authorization server used with MCP.
+        Authz,
+    }
 }
 
 impl Role {
-    /// Every role, in report order.
-    pub const ALL: [Role; 3] = [Role::Server, Role::Client, Role::Authz];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Server => "server",
@@ -53,22 +52,21 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// The BCP 14 strength of the requirement a check scores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Level {
-    /// MUST / MUST NOT (and derived MUST*): a violation is `FAIL`.
-    Must,
-    /// SHOULD / SHOULD NOT: a violation is `WARN` (`FAIL` under `--strict`).
-    Should,
-    /// MAY or informative guidance: a violation is `INFO`.
-    May,
+mcp_auth_defects::variants! {
+    /// The BCP 14 strength of the requirement a check scores.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "UPPERCASE")]
+    pub enum Level {
+        /// MUST / MUST NOT (and derived MUST*): a violation is `FAIL`.
+        Must,
+        /// SHOULD / SHOULD NOT: a violation is `WARN` (`FAIL` under `--strict`).
+        Should,
+        /// MAY or informative guidance: a violation is `INFO`.
+        May,
+    }
 }
 
 impl Level {
-    /// Every level, strongest first.
-    pub const ALL: [Level; 3] = [Level::Must, Level::Should, Level::May];
-
     /// The BCP 14 keyword.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,38 +92,29 @@ impl std::fmt::Display for Level {
     }
 }
 
-/// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Verdict {
-    /// The target met the requirement.
-    Pass,
-    /// A MUST was violated.
-    Fail,
-    /// A SHOULD was violated.
-    Warn,
-    /// Informational; never fails a run.
-    Info,
-    /// Not applicable to this target, with the reason in the message.
-    Skip,
-    /// The target could not be evaluated (timeout, unreachable, prerequisite failed). Counts against the target.
-    Error,
-    /// A bug in the suite; never blamed on the target.
-    HarnessError,
+mcp_auth_defects::variants! {
+    /// The outcome of one check.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum Verdict {
+        /// The target met the requirement.
+        Pass,
+        /// A MUST was violated.
+        Fail,
+        /// A SHOULD was violated.
+        Warn,
+        /// Informational; never fails a run.
+        Info,
+        /// Not applicable to this target, with the reason in the message.
+        Skip,
+        /// The target could not be evaluated (timeout, unreachable, prerequisite failed). Counts against the target.
+        Error,
+        /// A bug in the suite; never blamed on the target.
+        HarnessError,
+    }
 }
 
 impl Verdict {
-    /// Every verdict, in the order reports list them.
-    pub const ALL: [Verdict; 7] = [
-        Verdict::Pass,
-        Verdict::Fail,
-        Verdict::Warn,
-        Verdict::Info,
-        Verdict::Skip,
-        Verdict::Error,
-        Verdict::HarnessError,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",

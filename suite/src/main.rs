@@ -19,7 +19,7 @@ use mcp_auth_conformance::{registry, selftest};
 use mcp_auth_reports::render::escape_controls;
 use mcp_auth_reports::{Report, Role, Verdict};
 use mcp_auth_targets::client::ClientDefect;
-use mcp_auth_targets::{Defect, ValidationMode};
+use mcp_auth_targets::{ServerDefect, ValidationMode};
 
 #[derive(Parser)]
 #[command(
@@ -78,7 +78,7 @@ enum Command {
         port: u16,
         /// Turn off exactly one protection.
         #[arg(long)]
-        defect: Option<Defect>,
+        defect: Option<ServerDefect>,
         #[arg(long, default_value = "jwt")]
         mode: ValidationMode,
         #[arg(long, env = "MCP_CONFORMANCE_AS_ADDR", default_value = DEFAULT_AS_ADDR)]
@@ -102,7 +102,7 @@ struct ServerArgs {
     profile: Option<PathBuf>,
     /// Apply one defect to the bundled reference server.
     #[arg(long, conflicts_with_all = ["url", "command"])]
-    defect: Option<Defect>,
+    defect: Option<ServerDefect>,
     /// Validation mode of the bundled reference server.
     #[arg(long, default_value = "jwt", conflicts_with_all = ["url", "command"])]
     mode: ValidationMode,
@@ -1013,7 +1013,7 @@ fn explain_row(r: &catalog::Requirement) {
     }
 }
 
-async fn reference_server_from_env(defect: Option<Defect>) -> Result<i32> {
+async fn reference_server_from_env(defect: Option<ServerDefect>) -> Result<i32> {
     let (config, port) = mcp_auth_targets::config_from_env(
         |n| std::env::var(n).ok(),
         None,
@@ -1034,7 +1034,7 @@ async fn reference_server_from_env(defect: Option<Defect>) -> Result<i32> {
 
 async fn reference_server(
     port: u16,
-    defect: Option<Defect>,
+    defect: Option<ServerDefect>,
     mode: ValidationMode,
     as_addr: SocketAddr,
 ) -> Result<i32> {

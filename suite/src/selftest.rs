@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use futures::stream::{self, StreamExt};
 use mcp_auth_reports::{Level, Report, Role, Verdict};
 use mcp_auth_targets::client::ClientDefect;
-use mcp_auth_targets::{Defect, ValidationMode};
+use mcp_auth_targets::{ServerDefect, ValidationMode};
 use serde::Serialize;
 
 use crate::client::{self, ClientOptions};
@@ -73,7 +73,7 @@ impl SelfTest {
 }
 
 /// Every run the server self-test makes.
-pub fn server_runs() -> Vec<(RunKey, Option<Defect>, ValidationMode)> {
+pub fn server_runs() -> Vec<(RunKey, Option<ServerDefect>, ValidationMode)> {
     let mut runs = Vec::new();
     for mode in [ValidationMode::Jwt, ValidationMode::Introspection] {
         let key = RunKey {
@@ -82,7 +82,7 @@ pub fn server_runs() -> Vec<(RunKey, Option<Defect>, ValidationMode)> {
         };
         runs.push((key, None, mode));
     }
-    for &d in Defect::ALL {
+    for &d in ServerDefect::ALL {
         for &mode in d.modes() {
             let key = RunKey {
                 defect: Some(d.name().to_owned()),
@@ -141,7 +141,7 @@ pub fn authz_runs() -> Vec<(RunKey, Option<fake_idp::AsDefect>)> {
         mode: DEFAULT_MODE.into(),
     };
     let mut runs = vec![(key(None), None)];
-    for d in fake_idp::AsDefect::ALL {
+    for &d in fake_idp::AsDefect::ALL {
         runs.push((key(Some(d.name())), Some(d)));
     }
     runs
@@ -172,7 +172,7 @@ pub async fn run_role(role: Role, suite_exe: PathBuf) -> Result<Vec<(RunKey, Rep
 pub fn describe_defect(role: Role, name: &str) -> String {
     match role {
         Role::Server => name
-            .parse::<Defect>()
+            .parse::<ServerDefect>()
             .map(|d| d.description().to_owned())
             .unwrap_or_default(),
         Role::Client => name
@@ -368,7 +368,7 @@ mod tests {
     #[test]
     fn every_defect_has_a_run_in_each_of_its_modes() {
         let runs = server_runs();
-        for d in Defect::ALL {
+        for d in ServerDefect::ALL {
             for m in d.modes() {
                 assert!(runs.iter().any(|(_, dd, mm)| *dd == Some(*d) && mm == m));
             }

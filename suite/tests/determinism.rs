@@ -10,7 +10,7 @@ use mcp_auth_conformance::client::{self, ClientOptions};
 use mcp_auth_conformance::server::{self, ServerOptions};
 use mcp_auth_reports::{Report, Verdict};
 use mcp_auth_targets::client::ClientDefect;
-use mcp_auth_targets::{Defect, ValidationMode};
+use mcp_auth_targets::{ServerDefect, ValidationMode};
 
 const RUNS: usize = 3;
 
@@ -81,7 +81,7 @@ fn suite_exe() -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_role_verdicts_do_not_depend_on_load() {
     let _load = Load::start();
-    for defect in [None, Some(Defect::SkipAudienceCheck)] {
+    for defect in [None, Some(ServerDefect::SkipAudienceCheck)] {
         let mut runs = Vec::new();
         for _ in 0..RUNS {
             runs.push(server::run(&ServerOptions::bundled(defect, ValidationMode::Jwt)).await);

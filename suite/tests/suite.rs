@@ -15,7 +15,7 @@ use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions};
 use mcp_auth_reports::{Report, Verdict};
 use mcp_auth_targets::client::ClientDefect;
-use mcp_auth_targets::{Defect, ValidationMode};
+use mcp_auth_targets::{ServerDefect, ValidationMode};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -83,7 +83,7 @@ async fn the_reference_server_passes_every_check_in_introspection_mode() {
 #[tokio::test]
 async fn skipping_the_audience_check_fails_rs_aud_01() {
     let report = server::run(&ServerOptions::bundled(
-        Some(Defect::SkipAudienceCheck),
+        Some(ServerDefect::SkipAudienceCheck),
         ValidationMode::Jwt,
     ))
     .await;
@@ -94,7 +94,7 @@ async fn skipping_the_audience_check_fails_rs_aud_01() {
 #[tokio::test]
 async fn accepting_alg_none_fails_all_three_spellings() {
     let report = server::run(&ServerOptions::bundled(
-        Some(Defect::AcceptAlgNone),
+        Some(ServerDefect::AcceptAlgNone),
         ValidationMode::Jwt,
     ))
     .await;

@@ -4,7 +4,7 @@
 //! MCP Authorization: RFC 9728 protected resource metadata, RFC 6750 bearer tokens from the
 //! header only, RFC 9068 JWT validation (or RFC 7662 introspection), audience binding to its
 //! own resource URL, per-tool scopes with `insufficient_scope` step-up challenges, sessions
-//! bound to the user, and `Origin` validation. Each [`Defect`] turns off exactly one of those
+//! bound to the user, and `Origin` validation. Each [`ServerDefect`] turns off exactly one of those
 //! protections, so the suite can prove that every check detects the violation it is about.
 //!
 //! [`client`] is the reference MCP client (an OAuth public client) with its [`client::ClientDefect`]
@@ -21,6 +21,6 @@ pub mod todo_server;
 mod fuzz;
 
 pub use todo_server::{
-    config_from_env, Defect, EnvError, IntrospectionClient, RunningTodoServer, TodoServer,
+    config_from_env, EnvError, IntrospectionClient, RunningTodoServer, ServerDefect, TodoServer,
     TodoServerConfig, ValidationMode,
 };

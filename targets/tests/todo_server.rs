@@ -16,7 +16,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_auth_targets::{
-    Defect, IntrospectionClient, RunningTodoServer, TodoServer, TodoServerConfig, ValidationMode,
+    IntrospectionClient, RunningTodoServer, ServerDefect, TodoServer, TodoServerConfig,
+    ValidationMode,
 };
 use reqwest::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
@@ -78,7 +79,7 @@ struct Harness {
 }
 
 impl Harness {
-    async fn start(mode: ValidationMode, defect: Option<Defect>) -> Harness {
+    async fn start(mode: ValidationMode, defect: Option<ServerDefect>) -> Harness {
         Harness::start_with(mode, defect, |_, _| Router::new()).await
     }
 
@@ -86,7 +87,7 @@ impl Harness {
     /// routes for the issuer (it gets the issuer URL).
     async fn start_with(
         mode: ValidationMode,
-        defect: Option<Defect>,
+        defect: Option<ServerDefect>,
         extend: impl FnOnce(&str, &mut TodoServerConfig) -> Router,
     ) -> Harness {
         let introspections = Introspections::default();
@@ -119,7 +120,7 @@ impl Harness {
         }
     }
 
-    async fn jwt(defect: Option<Defect>) -> Harness {
+    async fn jwt(defect: Option<ServerDefect>) -> Harness {
         Harness::start(ValidationMode::Jwt, defect).await
     }
 
@@ -649,7 +650,7 @@ async fn introspection_refuses_an_inactive_token() {
 async fn introspection_with_ignore_active_defect_serves_an_inactive_token() {
     let h = Harness::start(
         ValidationMode::Introspection,
-        Some(Defect::IgnoreIntrospectionActive),
+        Some(ServerDefect::IgnoreIntrospectionActive),
     )
     .await;
     assert!(h.serves("opaque-revoked").await);
@@ -658,7 +659,7 @@ async fn introspection_with_ignore_active_defect_serves_an_inactive_token() {
 // ---- defects: each opens its hole, and the compliant server keeps it closed ----------------
 
 /// Whether the protection `defect` turns off is observably missing on `h`.
-async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
+async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
     let good = h.claims("alice", "todo:read todo:write");
     let with = |key: &str, value: Value| {
         let mut claims = good.clone();
@@ -666,43 +667,43 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
         claims
     };
     match defect {
-        Defect::SkipAudienceCheck => {
+        ServerDefect::SkipAudienceCheck => {
             h.serves(&rs256(&with("aud", json!("http://127.0.0.1:1/other"))))
                 .await
         }
-        Defect::SkipIssuerCheck => {
+        ServerDefect::SkipIssuerCheck => {
             h.serves(&rs256(&with("iss", json!("https://evil.example"))))
                 .await
         }
-        Defect::SkipSignatureCheck => {
+        ServerDefect::SkipSignatureCheck => {
             h.serves(&sign_with(at_header(KID), &good, ATTACKER_KEY_PEM))
                 .await
         }
-        Defect::AcceptAlgNone => h.serves(&unsigned("none", &good)).await,
-        Defect::AcceptHs256WithPublicKey => h.serves(&hs256_with_public_pem(&good)).await,
-        Defect::AcceptUnknownKid => {
+        ServerDefect::AcceptAlgNone => h.serves(&unsigned("none", &good)).await,
+        ServerDefect::AcceptHs256WithPublicKey => h.serves(&hs256_with_public_pem(&good)).await,
+        ServerDefect::AcceptUnknownKid => {
             h.serves(&sign_with(at_header("nobody"), &good, ATTACKER_KEY_PEM))
                 .await
         }
-        Defect::TrustHeaderKeys => {
+        ServerDefect::TrustHeaderKeys => {
             let mut header = at_header("attacker");
             header.jwk =
                 Some(serde_json::from_value(jwk_of(ATTACKER_KEY_PEM, "attacker")).unwrap());
             h.serves(&sign_with(header, &good, ATTACKER_KEY_PEM)).await
         }
-        Defect::SkipExpiryCheck => h.serves(&rs256(&with("exp", json!(now() - 600)))).await,
-        Defect::SkipNbfCheck => h.serves(&rs256(&with("nbf", json!(now() + 600)))).await,
-        Defect::SkipTypCheck => {
+        ServerDefect::SkipExpiryCheck => h.serves(&rs256(&with("exp", json!(now() - 600)))).await,
+        ServerDefect::SkipNbfCheck => h.serves(&rs256(&with("nbf", json!(now() + 600)))).await,
+        ServerDefect::SkipTypCheck => {
             let mut header = at_header(KID);
             header.typ = Some("JWT".into());
             h.serves(&sign_with(header, &good, AS_KEY_PEM)).await
         }
-        Defect::AcceptQueryToken => {
+        ServerDefect::AcceptQueryToken => {
             let url = format!("{}?access_token={}", h.resource(), h.alice());
             let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
             h.http.post(url).json(&body).send().await.unwrap().status() == StatusCode::OK
         }
-        Defect::CaseSensitiveBearer => {
+        ServerDefect::CaseSensitiveBearer => {
             let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
             let auth = format!("bearer {}", h.alice());
             h.http
@@ -715,7 +716,7 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
                 .status()
                 != StatusCode::OK
         }
-        Defect::LenientAuthorizationHeader => {
+        ServerDefect::LenientAuthorizationHeader => {
             let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
             let auth = format!("Bearer {} extra", h.alice());
             h.http
@@ -728,22 +729,22 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
                 .status()
                 == StatusCode::OK
         }
-        Defect::SessionAsAuth => {
+        ServerDefect::SessionAsAuth => {
             let session = h.initialize(&h.alice()).await;
             h.call(None, &session, "list_todos", json!({}))
                 .await
                 .status()
                 == StatusCode::OK
         }
-        Defect::SessionNotBoundToUser => {
+        ServerDefect::SessionNotBoundToUser => {
             let session = h.initialize(&h.alice()).await;
             h.call(Some(&h.bob()), &session, "list_todos", json!({}))
                 .await
                 .status()
                 == StatusCode::OK
         }
-        Defect::SequentialSessionIds => h.initialize(&h.alice()).await == "session-1",
-        Defect::WriteBeforeAuth => {
+        ServerDefect::SequentialSessionIds => h.initialize(&h.alice()).await == "session-1",
+        ServerDefect::WriteBeforeAuth => {
             let session = h.initialize(&h.alice()).await;
             h.call(
                 Some("garbage"),
@@ -754,8 +755,8 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
             .await;
             h.titles().await == ["sneaky"]
         }
-        Defect::AcceptMalformedToken => h.serves("not-a-jwt").await,
-        Defect::SkipScopeCheck => {
+        ServerDefect::AcceptMalformedToken => h.serves("not-a-jwt").await,
+        ServerDefect::SkipScopeCheck => {
             let session = h.initialize(&h.bob()).await;
             h.call(
                 Some(&h.bob()),
@@ -766,7 +767,7 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
             .await;
             h.titles().await == ["x"]
         }
-        Defect::ScopeErrorAsToolResult => {
+        ServerDefect::ScopeErrorAsToolResult => {
             let session = h.initialize(&h.bob()).await;
             h.call(
                 Some(&h.bob()),
@@ -778,8 +779,8 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
             .status()
                 == StatusCode::OK
         }
-        Defect::RequireAllScopes => !h.serves(&h.bob()).await,
-        Defect::InconsistentScopeChallenge => {
+        ServerDefect::RequireAllScopes => !h.serves(&h.bob()).await,
+        ServerDefect::InconsistentScopeChallenge => {
             let session = h.initialize(&h.bob()).await;
             let mut scopes = Vec::new();
             for _ in 0..2 {
@@ -796,8 +797,8 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
             }
             scopes[0] != scopes[1]
         }
-        Defect::InsufficientScopeWithoutScope
-        | Defect::InsufficientScopeWithoutResourceMetadata => {
+        ServerDefect::InsufficientScopeWithoutScope
+        | ServerDefect::InsufficientScopeWithoutResourceMetadata => {
             let session = h.initialize(&h.bob()).await;
             let response = h
                 .call(
@@ -808,68 +809,72 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
                 )
                 .await;
             let params = challenge_params(response.headers());
-            let name = if defect == Defect::InsufficientScopeWithoutScope {
+            let name = if defect == ServerDefect::InsufficientScopeWithoutScope {
                 "scope"
             } else {
                 "resource_metadata"
             };
             param(&params, name).is_none()
         }
-        Defect::ChallengeWithoutScope
-        | Defect::ErrorOnAnonymous
-        | Defect::DuplicateChallengeParams
-        | Defect::BareBearerChallenge => {
+        ServerDefect::ChallengeWithoutScope
+        | ServerDefect::ErrorOnAnonymous
+        | ServerDefect::DuplicateChallengeParams
+        | ServerDefect::BareBearerChallenge => {
             let params = challenge_params(h.initialize_response(None).await.headers());
             match defect {
-                Defect::ChallengeWithoutScope => param(&params, "scope").is_none(),
-                Defect::ErrorOnAnonymous => param(&params, "error").is_some(),
-                Defect::DuplicateChallengeParams => {
+                ServerDefect::ChallengeWithoutScope => param(&params, "scope").is_none(),
+                ServerDefect::ErrorOnAnonymous => param(&params, "error").is_some(),
+                ServerDefect::DuplicateChallengeParams => {
                     params.iter().filter(|(k, _)| k == "scope").count() > 1
                 }
                 _ => params.is_empty(),
             }
         }
-        Defect::InvalidTokenWithoutError => {
+        ServerDefect::InvalidTokenWithoutError => {
             let params = challenge_params(h.initialize_response(Some("garbage")).await.headers());
             param(&params, "error").is_none()
         }
-        Defect::NoResourceMetadata => {
+        ServerDefect::NoResourceMetadata => {
             let params = challenge_params(h.initialize_response(None).await.headers());
             param(&params, "resource_metadata").is_none()
                 && h.prm().await.status() == StatusCode::NOT_FOUND
         }
-        Defect::AllowAnonymousInitialize => {
+        ServerDefect::AllowAnonymousInitialize => {
             h.initialize_response(None).await.status() == StatusCode::OK
         }
-        Defect::PrmRequiresAuth => h.prm().await.status() == StatusCode::UNAUTHORIZED,
-        Defect::PrmWrongContentType => {
+        ServerDefect::PrmRequiresAuth => h.prm().await.status() == StatusCode::UNAUTHORIZED,
+        ServerDefect::PrmWrongContentType => {
             h.prm().await.headers()["content-type"] != "application/json"
         }
-        Defect::PrmWrongResource
-        | Defect::PrmNoAuthorizationServers
-        | Defect::PrmResourceFragment
-        | Defect::PrmEmptyMembers
-        | Defect::PrmNoScopesSupported
-        | Defect::PrmBadBearerMethod
-        | Defect::PrmAdvertisesQuery
-        | Defect::PrmResourceTrailingSlash => {
+        ServerDefect::PrmWrongResource
+        | ServerDefect::PrmNoAuthorizationServers
+        | ServerDefect::PrmResourceFragment
+        | ServerDefect::PrmEmptyMembers
+        | ServerDefect::PrmNoScopesSupported
+        | ServerDefect::PrmBadBearerMethod
+        | ServerDefect::PrmAdvertisesQuery
+        | ServerDefect::PrmResourceTrailingSlash => {
             let doc: Value = h.prm().await.json().await.unwrap();
             match defect {
-                Defect::PrmWrongResource => doc["resource"] == json!(h.base()),
-                Defect::PrmNoAuthorizationServers => doc.get("authorization_servers").is_none(),
-                Defect::PrmResourceFragment => doc["resource"].as_str().unwrap().contains('#'),
-                Defect::PrmEmptyMembers => doc.get("resource_documentation").is_some(),
-                Defect::PrmNoScopesSupported => doc.get("scopes_supported").is_none(),
-                Defect::PrmBadBearerMethod => doc["bearer_methods_supported"]
+                ServerDefect::PrmWrongResource => doc["resource"] == json!(h.base()),
+                ServerDefect::PrmNoAuthorizationServers => {
+                    doc.get("authorization_servers").is_none()
+                }
+                ServerDefect::PrmResourceFragment => {
+                    doc["resource"].as_str().unwrap().contains('#')
+                }
+                ServerDefect::PrmEmptyMembers => doc.get("resource_documentation").is_some(),
+                ServerDefect::PrmNoScopesSupported => doc.get("scopes_supported").is_none(),
+                ServerDefect::PrmBadBearerMethod => doc["bearer_methods_supported"]
                     .to_string()
                     .contains("cookie"),
-                Defect::PrmAdvertisesQuery => doc["bearer_methods_supported"]
+                ServerDefect::PrmAdvertisesQuery => doc["bearer_methods_supported"]
                     .to_string()
                     .contains("query"),
                 _ => doc["resource"].as_str().unwrap().ends_with('/'),
             }
         }
-        Defect::SkipOriginCheck => {
+        ServerDefect::SkipOriginCheck => {
             let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {} });
             let request = h
                 .http
@@ -878,71 +883,73 @@ async fn hole_is_open(h: &Harness, defect: Defect) -> bool {
                 .bearer_auth(h.alice());
             request.json(&body).send().await.unwrap().status() == StatusCode::OK
         }
-        Defect::StrictCaseAudience => {
+        ServerDefect::StrictCaseAudience => {
             !h.serves(&rs256(&with(
                 "aud",
                 json!(h.resource().replace("http://", "HTTP://")),
             )))
             .await
         }
-        Defect::IgnoreIntrospectionActive | Defect::PlainHttpPublicHost => {
+        ServerDefect::IgnoreIntrospectionActive | ServerDefect::PlainHttpPublicHost => {
             unreachable!("covered elsewhere")
         }
-        Defect::PassthroughUserToken
-        | Defect::UpstreamWithServerCredentials
-        | Defect::ExchangeExcessScope
-        | Defect::ExchangeWrongAudience => unreachable!("covered by the on-behalf-of tests"),
+        ServerDefect::PassthroughUserToken
+        | ServerDefect::UpstreamWithServerCredentials
+        | ServerDefect::ExchangeExcessScope
+        | ServerDefect::ExchangeWrongAudience => unreachable!("covered by the on-behalf-of tests"),
     }
 }
 
 #[rstest]
-#[case::skip_audience_check(Defect::SkipAudienceCheck)]
-#[case::skip_issuer_check(Defect::SkipIssuerCheck)]
-#[case::skip_signature_check(Defect::SkipSignatureCheck)]
-#[case::accept_alg_none(Defect::AcceptAlgNone)]
-#[case::accept_hs256_with_public_key(Defect::AcceptHs256WithPublicKey)]
-#[case::accept_unknown_kid(Defect::AcceptUnknownKid)]
-#[case::trust_header_keys(Defect::TrustHeaderKeys)]
-#[case::skip_expiry_check(Defect::SkipExpiryCheck)]
-#[case::skip_nbf_check(Defect::SkipNbfCheck)]
-#[case::skip_typ_check(Defect::SkipTypCheck)]
-#[case::accept_query_token(Defect::AcceptQueryToken)]
-#[case::case_sensitive_bearer(Defect::CaseSensitiveBearer)]
-#[case::lenient_authorization_header(Defect::LenientAuthorizationHeader)]
-#[case::session_as_auth(Defect::SessionAsAuth)]
-#[case::session_not_bound_to_user(Defect::SessionNotBoundToUser)]
-#[case::sequential_session_ids(Defect::SequentialSessionIds)]
-#[case::write_before_auth(Defect::WriteBeforeAuth)]
-#[case::accept_malformed_token(Defect::AcceptMalformedToken)]
-#[case::invalid_token_without_error(Defect::InvalidTokenWithoutError)]
-#[case::skip_scope_check(Defect::SkipScopeCheck)]
-#[case::scope_error_as_tool_result(Defect::ScopeErrorAsToolResult)]
-#[case::insufficient_scope_without_scope(Defect::InsufficientScopeWithoutScope)]
+#[case::skip_audience_check(ServerDefect::SkipAudienceCheck)]
+#[case::skip_issuer_check(ServerDefect::SkipIssuerCheck)]
+#[case::skip_signature_check(ServerDefect::SkipSignatureCheck)]
+#[case::accept_alg_none(ServerDefect::AcceptAlgNone)]
+#[case::accept_hs256_with_public_key(ServerDefect::AcceptHs256WithPublicKey)]
+#[case::accept_unknown_kid(ServerDefect::AcceptUnknownKid)]
+#[case::trust_header_keys(ServerDefect::TrustHeaderKeys)]
+#[case::skip_expiry_check(ServerDefect::SkipExpiryCheck)]
+#[case::skip_nbf_check(ServerDefect::SkipNbfCheck)]
+#[case::skip_typ_check(ServerDefect::SkipTypCheck)]
+#[case::accept_query_token(ServerDefect::AcceptQueryToken)]
+#[case::case_sensitive_bearer(ServerDefect::CaseSensitiveBearer)]
+#[case::lenient_authorization_header(ServerDefect::LenientAuthorizationHeader)]
+#[case::session_as_auth(ServerDefect::SessionAsAuth)]
+#[case::session_not_bound_to_user(ServerDefect::SessionNotBoundToUser)]
+#[case::sequential_session_ids(ServerDefect::SequentialSessionIds)]
+#[case::write_before_auth(ServerDefect::WriteBeforeAuth)]
+#[case::accept_malformed_token(ServerDefect::AcceptMalformedToken)]
+#[case::invalid_token_without_error(ServerDefect::InvalidTokenWithoutError)]
+#[case::skip_scope_check(ServerDefect::SkipScopeCheck)]
+#[case::scope_error_as_tool_result(ServerDefect::ScopeErrorAsToolResult)]
+#[case::insufficient_scope_without_scope(ServerDefect::InsufficientScopeWithoutScope)]
 #[case::insufficient_scope_without_resource_metadata(
-    Defect::InsufficientScopeWithoutResourceMetadata
+    ServerDefect::InsufficientScopeWithoutResourceMetadata
 )]
-#[case::inconsistent_scope_challenge(Defect::InconsistentScopeChallenge)]
-#[case::require_all_scopes(Defect::RequireAllScopes)]
-#[case::challenge_without_scope(Defect::ChallengeWithoutScope)]
-#[case::error_on_anonymous(Defect::ErrorOnAnonymous)]
-#[case::duplicate_challenge_params(Defect::DuplicateChallengeParams)]
-#[case::bare_bearer_challenge(Defect::BareBearerChallenge)]
-#[case::no_resource_metadata(Defect::NoResourceMetadata)]
-#[case::allow_anonymous_initialize(Defect::AllowAnonymousInitialize)]
-#[case::prm_wrong_resource(Defect::PrmWrongResource)]
-#[case::prm_no_authorization_servers(Defect::PrmNoAuthorizationServers)]
-#[case::prm_resource_fragment(Defect::PrmResourceFragment)]
-#[case::prm_empty_members(Defect::PrmEmptyMembers)]
-#[case::prm_no_scopes_supported(Defect::PrmNoScopesSupported)]
-#[case::prm_requires_auth(Defect::PrmRequiresAuth)]
-#[case::prm_bad_bearer_method(Defect::PrmBadBearerMethod)]
-#[case::prm_advertises_query(Defect::PrmAdvertisesQuery)]
-#[case::prm_resource_trailing_slash(Defect::PrmResourceTrailingSlash)]
-#[case::prm_wrong_content_type(Defect::PrmWrongContentType)]
-#[case::skip_origin_check(Defect::SkipOriginCheck)]
-#[case::strict_case_audience(Defect::StrictCaseAudience)]
+#[case::inconsistent_scope_challenge(ServerDefect::InconsistentScopeChallenge)]
+#[case::require_all_scopes(ServerDefect::RequireAllScopes)]
+#[case::challenge_without_scope(ServerDefect::ChallengeWithoutScope)]
+#[case::error_on_anonymous(ServerDefect::ErrorOnAnonymous)]
+#[case::duplicate_challenge_params(ServerDefect::DuplicateChallengeParams)]
+#[case::bare_bearer_challenge(ServerDefect::BareBearerChallenge)]
+#[case::no_resource_metadata(ServerDefect::NoResourceMetadata)]
+#[case::allow_anonymous_initialize(ServerDefect::AllowAnonymousInitialize)]
+#[case::prm_wrong_resource(ServerDefect::PrmWrongResource)]
+#[case::prm_no_authorization_servers(ServerDefect::PrmNoAuthorizationServers)]
+#[case::prm_resource_fragment(ServerDefect::PrmResourceFragment)]
+#[case::prm_empty_members(ServerDefect::PrmEmptyMembers)]
+#[case::prm_no_scopes_supported(ServerDefect::PrmNoScopesSupported)]
+#[case::prm_requires_auth(ServerDefect::PrmRequiresAuth)]
+#[case::prm_bad_bearer_method(ServerDefect::PrmBadBearerMethod)]
+#[case::prm_advertises_query(ServerDefect::PrmAdvertisesQuery)]
+#[case::prm_resource_trailing_slash(ServerDefect::PrmResourceTrailingSlash)]
+#[case::prm_wrong_content_type(ServerDefect::PrmWrongContentType)]
+#[case::skip_origin_check(ServerDefect::SkipOriginCheck)]
+#[case::strict_case_audience(ServerDefect::StrictCaseAudience)]
 #[tokio::test]
-async fn defect_opens_its_hole_which_the_compliant_server_keeps_closed(#[case] defect: Defect) {
+async fn defect_opens_its_hole_which_the_compliant_server_keeps_closed(
+    #[case] defect: ServerDefect,
+) {
     let compliant = Harness::jwt(None).await;
     assert!(
         !hole_is_open(&compliant, defect).await,
@@ -956,21 +963,21 @@ async fn defect_opens_its_hole_which_the_compliant_server_keeps_closed(#[case] d
 }
 
 #[rstest]
-#[case::skip_audience_check(Defect::SkipAudienceCheck)]
-#[case::accept_alg_none(Defect::AcceptAlgNone)]
-#[case::accept_hs256_with_public_key(Defect::AcceptHs256WithPublicKey)]
-#[case::trust_header_keys(Defect::TrustHeaderKeys)]
-#[case::write_before_auth(Defect::WriteBeforeAuth)]
-#[case::session_as_auth(Defect::SessionAsAuth)]
+#[case::skip_audience_check(ServerDefect::SkipAudienceCheck)]
+#[case::accept_alg_none(ServerDefect::AcceptAlgNone)]
+#[case::accept_hs256_with_public_key(ServerDefect::AcceptHs256WithPublicKey)]
+#[case::trust_header_keys(ServerDefect::TrustHeaderKeys)]
+#[case::write_before_auth(ServerDefect::WriteBeforeAuth)]
+#[case::session_as_auth(ServerDefect::SessionAsAuth)]
 #[tokio::test]
-async fn defect_leaves_the_other_token_checks_in_place(#[case] defect: Defect) {
+async fn defect_leaves_the_other_token_checks_in_place(#[case] defect: ServerDefect) {
     let defective = Harness::jwt(Some(defect)).await;
     // The other holes stay closed (a sample: the cheap token-level ones).
     for other in [
-        Defect::SkipExpiryCheck,
-        Defect::SkipIssuerCheck,
-        Defect::AcceptUnknownKid,
-        Defect::SkipTypCheck,
+        ServerDefect::SkipExpiryCheck,
+        ServerDefect::SkipIssuerCheck,
+        ServerDefect::AcceptUnknownKid,
+        ServerDefect::SkipTypCheck,
     ] {
         assert!(
             !hole_is_open(&defective, other).await,
@@ -1184,7 +1191,7 @@ async fn upstream_endpoint(
 
 impl Harness {
     /// A JWT-mode server with an upstream; the issuer also serves `/token`.
-    async fn obo(defect: Option<Defect>) -> (Harness, Obo) {
+    async fn obo(defect: Option<ServerDefect>) -> (Harness, Obo) {
         let obo = Obo::default();
         let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         *obo.upstream.lock().unwrap() = format!("http://{}/api", api.local_addr().unwrap());
@@ -1368,26 +1375,26 @@ async fn an_upstream_refusal_is_a_tool_error() {
 }
 
 /// Whether the on-behalf-of protection `defect` turns off is observably missing on `h`.
-async fn obo_hole_is_open(h: &Harness, obo: &Obo, defect: Defect) -> bool {
+async fn obo_hole_is_open(h: &Harness, obo: &Obo, defect: ServerDefect) -> bool {
     let (alice, bob) = (h.alice(), h.bob());
     h.tool(&alice, "email_digest", json!({})).await;
     h.tool(&bob, "send_email", email()).await;
     let seen = obo.seen();
     match defect {
-        Defect::PassthroughUserToken => seen
+        ServerDefect::PassthroughUserToken => seen
             .iter()
             .any(|s| s.token.as_deref() == Some(&alice) || s.token.as_deref() == Some(&bob)),
         // A read-only user's write is accepted upstream.
-        Defect::UpstreamWithServerCredentials => seen
+        ServerDefect::UpstreamWithServerCredentials => seen
             .iter()
             .any(|s| s.path == "/api/send" && s.status == 201),
-        Defect::ExchangeExcessScope => seen.iter().any(|s| {
+        ServerDefect::ExchangeExcessScope => seen.iter().any(|s| {
             s.path == "/api/digest"
                 && s.claims
                     .as_ref()
                     .is_some_and(|c| c["scope"].as_str().unwrap_or("").contains("todo:write"))
         }),
-        Defect::ExchangeWrongAudience => seen.iter().any(|s| {
+        ServerDefect::ExchangeWrongAudience => seen.iter().any(|s| {
             s.claims
                 .as_ref()
                 .is_some_and(|c| c["aud"] != obo.upstream())
@@ -1397,12 +1404,14 @@ async fn obo_hole_is_open(h: &Harness, obo: &Obo, defect: Defect) -> bool {
 }
 
 #[rstest]
-#[case::passthrough_user_token(Defect::PassthroughUserToken)]
-#[case::upstream_with_server_credentials(Defect::UpstreamWithServerCredentials)]
-#[case::exchange_excess_scope(Defect::ExchangeExcessScope)]
-#[case::exchange_wrong_audience(Defect::ExchangeWrongAudience)]
+#[case::passthrough_user_token(ServerDefect::PassthroughUserToken)]
+#[case::upstream_with_server_credentials(ServerDefect::UpstreamWithServerCredentials)]
+#[case::exchange_excess_scope(ServerDefect::ExchangeExcessScope)]
+#[case::exchange_wrong_audience(ServerDefect::ExchangeWrongAudience)]
 #[tokio::test]
-async fn obo_defect_opens_its_hole_which_the_compliant_server_keeps_closed(#[case] defect: Defect) {
+async fn obo_defect_opens_its_hole_which_the_compliant_server_keeps_closed(
+    #[case] defect: ServerDefect,
+) {
     let (compliant, obo) = Harness::obo(None).await;
     assert!(
         !obo_hole_is_open(&compliant, &obo, defect).await,

@@ -85,27 +85,20 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.as_str())
 }
 
-/// Redirect-URI variants of AS-AZ-02 (the registered URI is a loopback `/callback`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RedirectVariant {
-    ExtraPath,
-    TrailingSlash,
-    PathCase,
-    AddedQuery,
-    OtherHost,
-    Userinfo,
+mcp_auth_defects::variants! {
+    /// Redirect-URI variants of AS-AZ-02 (the registered URI is a loopback `/callback`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum RedirectVariant {
+        ExtraPath = "an extra path segment",
+        TrailingSlash = "a trailing slash",
+        PathCase = "the path in another case",
+        AddedQuery = "an added query",
+        OtherHost = "another host",
+        Userinfo = "the registered host as userinfo before an attacker host",
+    }
 }
 
 impl RedirectVariant {
-    pub const ALL: [RedirectVariant; 6] = [
-        RedirectVariant::ExtraPath,
-        RedirectVariant::TrailingSlash,
-        RedirectVariant::PathCase,
-        RedirectVariant::AddedQuery,
-        RedirectVariant::OtherHost,
-        RedirectVariant::Userinfo,
-    ];
-
     /// The variant of a registered `http://127.0.0.1:<p>/callback`.
     pub fn apply(self, registered: &str) -> String {
         let Ok(u) = url::Url::parse(registered) else {
@@ -127,53 +120,18 @@ impl RedirectVariant {
             }
         }
     }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            RedirectVariant::ExtraPath => "an extra path segment",
-            RedirectVariant::TrailingSlash => "a trailing slash",
-            RedirectVariant::PathCase => "the path in another case",
-            RedirectVariant::AddedQuery => "an added query",
-            RedirectVariant::OtherHost => "another host",
-            RedirectVariant::Userinfo => "the registered host as userinfo before an attacker host",
-        }
-    }
 }
 
-/// Stolen-code and binding attacks at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum CodeAttack {
-    MissingVerifier,
-    WrongVerifier,
-    OtherFlowVerifier,
-    ChallengeAsVerifier,
-    OtherClient,
-    OtherRedirectUri,
-}
-
-impl CodeAttack {
-    pub const ALL: [CodeAttack; 6] = [
-        CodeAttack::MissingVerifier,
-        CodeAttack::WrongVerifier,
-        CodeAttack::OtherFlowVerifier,
-        CodeAttack::ChallengeAsVerifier,
-        CodeAttack::OtherClient,
-        CodeAttack::OtherRedirectUri,
-    ];
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            CodeAttack::MissingVerifier => {
-                "the code redeemed without code_verifier (a stolen code)"
-            }
-            CodeAttack::WrongVerifier => "the code redeemed with a random verifier",
-            CodeAttack::OtherFlowVerifier => "the code redeemed with another flow's verifier",
-            CodeAttack::ChallengeAsVerifier => {
-                "the code redeemed with the challenge itself as verifier"
-            }
-            CodeAttack::OtherClient => "client A's code redeemed by client B",
-            CodeAttack::OtherRedirectUri => "the code redeemed with a different redirect_uri",
-        }
+mcp_auth_defects::variants! {
+    /// Stolen-code and binding attacks at the token endpoint.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum CodeAttack {
+        MissingVerifier = "the code redeemed without code_verifier (a stolen code)",
+        WrongVerifier = "the code redeemed with a random verifier",
+        OtherFlowVerifier = "the code redeemed with another flow's verifier",
+        ChallengeAsVerifier = "the code redeemed with the challenge itself as verifier",
+        OtherClient = "client A's code redeemed by client B",
+        OtherRedirectUri = "the code redeemed with a different redirect_uri",
     }
 }
 
@@ -202,30 +160,34 @@ pub struct RotationObs {
     pub use_new_after_replay: Option<TokenResult>,
 }
 
-/// Refresh attacks (AS-RT-03/04/05).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RefreshAttack {
-    OtherClient,
-    ScopeEscalation,
-    OtherResource,
+mcp_auth_defects::variants! {
+    /// Refresh attacks (AS-RT-03/04/05).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum RefreshAttack {
+        OtherClient,
+        ScopeEscalation,
+        OtherResource,
+    }
 }
 
-/// CIMD cases (AS-CIMD-*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum CimdCase {
-    Honest,
-    IdTrailingSlash,
-    IdOtherPath,
-    IdUppercaseHost,
-    IdOtherHost,
-    UnlistedRedirect,
-    InvalidJson,
-    TopLevelArray,
-    MissingRedirectUris,
-    MissingClientId,
-    FetchFails,
-    SharedSecret,
-    Oversized,
+mcp_auth_defects::variants! {
+    /// CIMD cases (AS-CIMD-*).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum CimdCase {
+        Honest,
+        IdTrailingSlash,
+        IdOtherPath,
+        IdUppercaseHost,
+        IdOtherHost,
+        UnlistedRedirect,
+        InvalidJson,
+        TopLevelArray,
+        MissingRedirectUris,
+        MissingClientId,
+        FetchFails,
+        SharedSecret,
+        Oversized,
+    }
 }
 
 /// One CIMD authorization attempt.
@@ -382,14 +344,7 @@ impl AuthzObservations {
             bad_basic: e(why),
             confidential_without_auth: e(why),
             rotation: e(why),
-            refresh_attacks: [
-                RefreshAttack::OtherClient,
-                RefreshAttack::ScopeEscalation,
-                RefreshAttack::OtherResource,
-            ]
-            .iter()
-            .map(|a| (*a, e(why)))
-            .collect(),
+            refresh_attacks: RefreshAttack::ALL.iter().map(|a| (*a, e(why))).collect(),
             cimd: e(why),
             cimd_unadvertised: e(why),
             dcr: e(why),

@@ -659,11 +659,7 @@ pub async fn refresh_probes(
     }
     .await;
     let mut attacks = BTreeMap::new();
-    for attack in [
-        RefreshAttack::OtherClient,
-        RefreshAttack::ScopeEscalation,
-        RefreshAttack::OtherResource,
-    ] {
+    for attack in RefreshAttack::ALL {
         let r = async {
             if attack == RefreshAttack::OtherClient && ctx.client_b.is_none() {
                 return Err(not_applicable("only one client is available"));
@@ -713,21 +709,7 @@ pub async fn cimd_probes(ctx: &Ctx) -> Result<CimdObs, ObsError> {
     let sc = Scenario::new("cimd");
     let redirect = ctx.callback.redirect_uri();
     let mut cases = BTreeMap::new();
-    for case in [
-        CimdCase::Honest,
-        CimdCase::IdTrailingSlash,
-        CimdCase::IdOtherPath,
-        CimdCase::IdUppercaseHost,
-        CimdCase::IdOtherHost,
-        CimdCase::UnlistedRedirect,
-        CimdCase::InvalidJson,
-        CimdCase::TopLevelArray,
-        CimdCase::MissingRedirectUris,
-        CimdCase::MissingClientId,
-        CimdCase::FetchFails,
-        CimdCase::SharedSecret,
-        CimdCase::Oversized,
-    ] {
+    for case in CimdCase::ALL {
         let path = format!("case-{case:?}.json").to_lowercase();
         let id = host.client_id(&path);
         let honest = honest_document(&id, &redirect);

@@ -48,7 +48,7 @@ pub struct ServerOptions {
 
 impl ServerOptions {
     /// Options for the bundled reference, everything else default.
-    pub fn bundled(defect: Option<mcp_auth_targets::Defect>, mode: ValidationMode) -> Self {
+    pub fn bundled(defect: Option<mcp_auth_targets::ServerDefect>, mode: ValidationMode) -> Self {
         ServerOptions {
             target: TargetSpec::Bundled { defect, mode },
             profile: Profile::default_profile(),

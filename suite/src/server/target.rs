@@ -9,7 +9,8 @@ use fake_idp::FakeIdp;
 
 use crate::process::ProcessGroup;
 use mcp_auth_targets::{
-    Defect, IntrospectionClient, RunningTodoServer, TodoServer, TodoServerConfig, ValidationMode,
+    IntrospectionClient, RunningTodoServer, ServerDefect, TodoServer, TodoServerConfig,
+    ValidationMode,
 };
 
 /// How the target is reached.
@@ -17,7 +18,7 @@ use mcp_auth_targets::{
 pub enum TargetSpec {
     /// The bundled reference To-Do server, optionally with one defect.
     Bundled {
-        defect: Option<Defect>,
+        defect: Option<ServerDefect>,
         mode: ValidationMode,
     },
     /// A server already running, trusting the fake AS at its fixed address.
@@ -97,7 +98,7 @@ impl RunningTarget {
                 });
                 config.defect = *defect;
                 config.upstream_url = Some(upstream.to_owned());
-                if *defect == Some(Defect::PlainHttpPublicHost) {
+                if *defect == Some(ServerDefect::PlainHttpPublicHost) {
                     config.public_base =
                         Some(format!("http://todo.{}:{port}", crate::http::TEST_DOMAIN));
                 }

@@ -1,37 +1,15 @@
 //! The `ClientDefect` enum: each variant turns off exactly one protection of the reference client.
 //!
 //! The suite proves every client check against these: a check must FAIL with at least one defect
-//! and a defect must change no verdict it is not about.
+//! and a defect must change no verdict it is not about. Catalogue order is that of
+//! `docs/client-role.md` §4.
 
-use std::fmt;
-use std::str::FromStr;
+mcp_auth_defects::defects! {
+    /// One deliberately broken protection of the reference MCP client.
+    pub enum ClientDefect;
+    /// Error for an unknown client defect name; its message lists the valid names.
+    error UnknownClientDefect("client defect");
 
-macro_rules! client_defects {
-    ($( $variant:ident = $name:literal, $desc:literal; )*) => {
-        /// One deliberately broken protection of the reference MCP client.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum ClientDefect {
-            $( #[doc = $desc] $variant, )*
-        }
-
-        impl ClientDefect {
-            /// Every defect, in the order of `docs/client-role.md` §4.
-            pub const ALL: &'static [ClientDefect] = &[ $( ClientDefect::$variant, )* ];
-
-            /// The kebab-case name used on the command line and in fixtures.
-            pub fn name(self) -> &'static str {
-                match self { $( ClientDefect::$variant => $name, )* }
-            }
-
-            /// What the defect breaks, in one sentence.
-            pub fn description(self) -> &'static str {
-                match self { $( ClientDefect::$variant => $desc, )* }
-            }
-        }
-    };
-}
-
-client_defects! {
     NoPkce = "no-pkce",
         "Sends no `code_challenge`/`code_challenge_method` and no `code_verifier`.";
     PlainPkce = "plain-pkce",
@@ -140,41 +118,6 @@ client_defects! {
         "The CIMD document has no `client_name`.";
     CimdDocSharedSecret = "cimd-doc-shared-secret",
         "The CIMD document declares `client_secret_basic` and carries a `client_secret`.";
-}
-
-impl fmt::Display for ClientDefect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Error for an unknown client defect name; its message lists the valid names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown client defect `{name}`; valid defects: {valid}")]
-pub struct UnknownClientDefect {
-    /// The name that was given.
-    pub name: String,
-    valid: String,
-}
-
-impl FromStr for ClientDefect {
-    type Err = UnknownClientDefect;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        ClientDefect::ALL
-            .iter()
-            .copied()
-            .find(|d| d.name() == s)
-            .ok_or_else(|| UnknownClientDefect {
-                name: s.to_owned(),
-                valid: ClientDefect::ALL
-                    .iter()
-                    .map(|d| d.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-    }
 }
 
 /// `Option<ClientDefect>` helper: is exactly this defect switched on?

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::auth::{MalformedAuthorization, TokenError};
 use super::http::FetchError;
-use super::{AppState, Defect};
+use super::{AppState, ServerDefect};
 
 /// A `Bearer` challenge: auth-params in order, rendered as `Bearer k="v", ...`.
 #[derive(Debug, Default)]
@@ -71,22 +71,22 @@ pub(crate) fn unauthorized(state: &AppState, why: &Unauthorized) -> Response {
         Unauthorized::Invalid(err) => ("invalid_token", err.to_string()),
     };
     let with_error = match why {
-        Unauthorized::NoToken => s.has(Defect::ErrorOnAnonymous),
-        Unauthorized::Invalid(_) => !s.has(Defect::InvalidTokenWithoutError),
+        Unauthorized::NoToken => s.has(ServerDefect::ErrorOnAnonymous),
+        Unauthorized::Invalid(_) => !s.has(ServerDefect::InvalidTokenWithoutError),
     };
     let mut challenge = Challenge::default();
-    if !s.has(Defect::BareBearerChallenge) {
+    if !s.has(ServerDefect::BareBearerChallenge) {
         if with_error {
             challenge = challenge
                 .param("error", "invalid_token")
                 .param("error_description", description.clone());
         }
-        if !s.has(Defect::NoResourceMetadata) {
+        if !s.has(ServerDefect::NoResourceMetadata) {
             challenge = challenge.param("resource_metadata", s.prm_url.clone());
         }
-        if !s.has(Defect::ChallengeWithoutScope) {
+        if !s.has(ServerDefect::ChallengeWithoutScope) {
             challenge = challenge.param("scope", s.scopes_supported.join(" "));
-            if s.has(Defect::DuplicateChallengeParams) {
+            if s.has(ServerDefect::DuplicateChallengeParams) {
                 challenge = challenge.param("scope", s.scopes_supported.join(" "));
             }
         }
@@ -113,17 +113,17 @@ pub(crate) fn insufficient_scope(state: &AppState, scope: &str) -> Response {
     let s = &state.settings;
     let description = "the token's scope does not cover this tool";
     let mut challenge = Challenge::default().param("error", "insufficient_scope");
-    if !s.has(Defect::InsufficientScopeWithoutScope) {
-        let scope = if s.has(Defect::InconsistentScopeChallenge) && state.next_challenge() % 2 == 1
-        {
-            format!("{scope} todo:admin")
-        } else {
-            scope.to_owned()
-        };
+    if !s.has(ServerDefect::InsufficientScopeWithoutScope) {
+        let scope =
+            if s.has(ServerDefect::InconsistentScopeChallenge) && state.next_challenge() % 2 == 1 {
+                format!("{scope} todo:admin")
+            } else {
+                scope.to_owned()
+            };
         challenge = challenge.param("scope", scope);
     }
-    if !s.has(Defect::InsufficientScopeWithoutResourceMetadata)
-        && !s.has(Defect::NoResourceMetadata)
+    if !s.has(ServerDefect::InsufficientScopeWithoutResourceMetadata)
+        && !s.has(ServerDefect::NoResourceMetadata)
     {
         challenge = challenge.param("resource_metadata", s.prm_url.clone());
     }

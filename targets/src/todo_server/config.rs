@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::Defect;
+use super::ServerDefect;
 
 /// How the server validates access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,7 +83,7 @@ pub struct TodoServerConfig {
     /// `http://127.0.0.1:<bound port>`. The resource is `public_base + "/mcp"`.
     pub public_base: Option<String>,
     /// The one protection to turn off, if any.
-    pub defect: Option<Defect>,
+    pub defect: Option<ServerDefect>,
     /// Scopes advertised in PRM and in challenges.
     pub scopes_supported: Vec<String>,
     /// The upstream API resource (e.g. `http://127.0.0.1:<p>/api`). When set, the server also

@@ -1,10 +1,7 @@
-//! The `Defect` enum: each variant turns off exactly one protection of the reference server.
+//! The `ServerDefect` enum: each variant turns off exactly one protection of the reference server.
 //!
 //! The suite proves every check against these: a check must FAIL with at least one defect and
 //! the defect must change no verdict it should not.
-
-use std::fmt;
-use std::str::FromStr;
 
 use super::ValidationMode;
 
@@ -12,37 +9,14 @@ const JWT: &[ValidationMode] = &[ValidationMode::Jwt];
 const BOTH: &[ValidationMode] = &[ValidationMode::Jwt, ValidationMode::Introspection];
 const INTROSPECTION: &[ValidationMode] = &[ValidationMode::Introspection];
 
-macro_rules! defects {
-    ($( $variant:ident = $name:literal, $modes:expr, $desc:literal; )*) => {
-        /// One deliberately broken protection of the reference To-Do server.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Defect {
-            $( #[doc = $desc] $variant, )*
-        }
+mcp_auth_defects::defects! {
+    /// One deliberately broken protection of the reference To-Do server.
+    pub enum ServerDefect;
+    /// Error for an unknown server defect name; its message lists the valid names.
+    error UnknownServerDefect("defect");
+    /// The validation modes in which the defect is meaningful.
+    pub fn modes(self) -> &'static [ValidationMode];
 
-        impl Defect {
-            /// Every defect, in catalog order.
-            pub const ALL: &'static [Defect] = &[ $( Defect::$variant, )* ];
-
-            /// The kebab-case name used on the command line and in fixtures.
-            pub fn name(self) -> &'static str {
-                match self { $( Defect::$variant => $name, )* }
-            }
-
-            /// What the defect breaks, in one sentence.
-            pub fn description(self) -> &'static str {
-                match self { $( Defect::$variant => $desc, )* }
-            }
-
-            /// The validation modes in which the defect is meaningful.
-            pub fn modes(self) -> &'static [ValidationMode] {
-                match self { $( Defect::$variant => $modes, )* }
-            }
-        }
-    };
-}
-
-defects! {
     SkipAudienceCheck = "skip-audience-check", BOTH,
         "Accepts tokens whose `aud` is missing or names another resource.";
     SkipIssuerCheck = "skip-issuer-check", JWT,
@@ -143,41 +117,6 @@ defects! {
         "Asks the token exchange for its own resource URL as the audience instead of the upstream API.";
 }
 
-impl fmt::Display for Defect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Error for an unknown defect name; its message lists the valid names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown defect `{name}`; valid defects: {valid}")]
-pub struct UnknownDefect {
-    /// The name that was given.
-    pub name: String,
-    valid: String,
-}
-
-impl FromStr for Defect {
-    type Err = UnknownDefect;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        Defect::ALL
-            .iter()
-            .copied()
-            .find(|d| d.name() == s)
-            .ok_or_else(|| UnknownDefect {
-                name: s.to_owned(),
-                valid: Defect::ALL
-                    .iter()
-                    .map(|d| d.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,9 +124,9 @@ mod tests {
     #[test]
     fn names_round_trip_and_are_unique() {
         let mut seen = std::collections::HashSet::new();
-        for &d in Defect::ALL {
+        for &d in ServerDefect::ALL {
             assert!(seen.insert(d.name()), "duplicate name {d}");
-            assert_eq!(d.name().parse::<Defect>(), Ok(d));
+            assert_eq!(d.name().parse::<ServerDefect>(), Ok(d));
             assert!(!d.modes().is_empty());
             assert!(!d.description().is_empty());
         }
@@ -195,7 +134,7 @@ mod tests {
 
     #[test]
     fn unknown_name_lists_valid_names() {
-        let err = "nope".parse::<Defect>().unwrap_err();
+        let err = "nope".parse::<ServerDefect>().unwrap_err();
         assert!(err.to_string().contains("skip-audience-check"));
     }
 }

@@ -18,7 +18,7 @@ use super::challenge::{self, Unauthorized};
 use super::http::FetchError;
 use super::mcp::{self, RpcMessage};
 use super::sessions::Session;
-use super::{AppState, Defect, Settings};
+use super::{AppState, ServerDefect, Settings};
 
 /// Largest request body accepted.
 pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
@@ -75,16 +75,16 @@ async fn authenticate_with_token(
 pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let s = &state.settings;
-    if !s.has(Defect::SkipOriginCheck) && !origin_allowed(&parts.headers, s) {
+    if !s.has(ServerDefect::SkipOriginCheck) && !origin_allowed(&parts.headers, s) {
         return challenge::plain_error(StatusCode::FORBIDDEN, "forbidden", "Origin is not allowed");
     }
 
     let mut body = Some(body);
     let mut early_bytes = None;
     let body_first = [
-        Defect::WriteBeforeAuth,
-        Defect::SessionAsAuth,
-        Defect::AllowAnonymousInitialize,
+        ServerDefect::WriteBeforeAuth,
+        ServerDefect::SessionAsAuth,
+        ServerDefect::AllowAnonymousInitialize,
     ];
     if parts.method == Method::POST && body_first.iter().any(|&d| s.has(d)) {
         match read_body(&parts.headers, body.take()).await {
@@ -96,7 +96,7 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
         .as_deref()
         .and_then(|b| RpcMessage::parse(b).ok());
     let pre_executed = match &early_message {
-        Some(m) if s.has(Defect::WriteBeforeAuth) && m.is_write_call() => {
+        Some(m) if s.has(ServerDefect::WriteBeforeAuth) && m.is_write_call() => {
             Some(mcp::run_named_tool(&state, &m.params))
         }
         _ => None,
@@ -159,7 +159,7 @@ fn defect_fallback(
         return None;
     };
     let initialize = message.is_some_and(RpcMessage::is_initialize);
-    if s.has(Defect::SessionAsAuth) && !initialize {
+    if s.has(ServerDefect::SessionAsAuth) && !initialize {
         let id = headers.get(SESSION_HEADER)?.to_str().ok()?;
         let session = state.sessions.get(id)?;
         return Some(Principal {
@@ -167,7 +167,8 @@ fn defect_fallback(
             scopes: session.scopes,
         });
     }
-    if s.has(Defect::AllowAnonymousInitialize) && initialize && *why == Unauthorized::NoToken {
+    if s.has(ServerDefect::AllowAnonymousInitialize) && initialize && *why == Unauthorized::NoToken
+    {
         return Some(Principal::new(None, None));
     }
     None
@@ -202,9 +203,10 @@ async fn post(
             owner: principal.sub.clone(),
             scopes: principal.scopes.clone(),
         };
-        let id = state
-            .sessions
-            .create(session, state.settings.has(Defect::SequentialSessionIds));
+        let id = state.sessions.create(
+            session,
+            state.settings.has(ServerDefect::SequentialSessionIds),
+        );
         let mut response = mcp::initialize(&message);
         if let Ok(value) = HeaderValue::from_str(&id) {
             response.headers_mut().insert(SESSION_HEADER, value);
@@ -259,7 +261,7 @@ fn session_for(
         .and_then(|v| v.to_str().ok())
         .ok_or(SessionError::Missing)?;
     let session = state.sessions.get(id).ok_or(SessionError::Unknown)?;
-    if !state.settings.has(Defect::SessionNotBoundToUser) && session.owner != principal.sub {
+    if !state.settings.has(ServerDefect::SessionNotBoundToUser) && session.owner != principal.sub {
         return Err(SessionError::OtherUser);
     }
     Ok(id.to_owned())

@@ -3,7 +3,7 @@
 //! Shared by the `todo-server` binary and `mcp-auth-conformance reference-server --env-contract`.
 
 use super::config::{IntrospectionClient, TodoServerConfig, ValidationMode};
-use super::defects::Defect;
+use super::defects::ServerDefect;
 
 /// The environment is unusable; the message says which variable and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,7 +83,10 @@ pub fn config_from_env(
     }
 
     if let Some(d) = defect.or_else(|| var("TODO_SERVER_DEFECT")) {
-        config.defect = Some(d.parse::<Defect>().map_err(|e| EnvError(e.to_string()))?);
+        config.defect = Some(
+            d.parse::<ServerDefect>()
+                .map_err(|e| EnvError(e.to_string()))?,
+        );
     }
 
     let port = match port.or_else(|| var("PORT")) {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::auth::Principal;
 use super::upstream::{self, Operation};
-use super::{challenge, AppState, Defect, SCOPE_READ, SCOPE_WRITE};
+use super::{challenge, AppState, ServerDefect, SCOPE_READ, SCOPE_WRITE};
 
 /// The protocol revision this server implements.
 pub(crate) const PROTOCOL_VERSION: &str = "2025-11-25";
@@ -126,7 +126,7 @@ pub(crate) fn initialize(message: &RpcMessage) -> Response {
 
 /// Answers every message but `initialize`, within an established session.
 ///
-/// `pre_executed` is the result of a write tool already run by [`Defect::WriteBeforeAuth`];
+/// `pre_executed` is the result of a write tool already run by [`ServerDefect::WriteBeforeAuth`];
 /// `caller_token` is the bearer token the request was authenticated with (the subject of token
 /// exchanges), if any.
 pub(crate) async fn dispatch(
@@ -183,7 +183,7 @@ impl Tool {
     }
 
     fn required_scopes(self, state: &AppState) -> &'static [&'static str] {
-        if state.settings.has(Defect::RequireAllScopes) {
+        if state.settings.has(ServerDefect::RequireAllScopes) {
             return &[SCOPE_READ, SCOPE_WRITE];
         }
         match self {
@@ -262,8 +262,8 @@ async fn call(
     };
     let required = tool.required_scopes(state);
     let missing = required.iter().any(|s| !principal.has_scope(s));
-    if missing && !state.settings.has(Defect::SkipScopeCheck) {
-        if state.settings.has(Defect::ScopeErrorAsToolResult) {
+    if missing && !state.settings.has(ServerDefect::SkipScopeCheck) {
+        if state.settings.has(ServerDefect::ScopeErrorAsToolResult) {
             return rpc_result(id, tool_result("insufficient scope".to_owned(), true));
         }
         return challenge::insufficient_scope(state, &challenge_scope(state, principal, required));
@@ -324,7 +324,7 @@ fn challenge_scope(state: &AppState, principal: &Principal, required: &[&str]) -
     scopes.join(" ")
 }
 
-/// Runs a tool by name (used directly by [`Defect::WriteBeforeAuth`]). `Value::Null` means the
+/// Runs a tool by name (used directly by [`ServerDefect::WriteBeforeAuth`]). `Value::Null` means the
 /// arguments are invalid.
 pub(crate) fn run_named_tool(state: &AppState, params: &Value) -> Value {
     match params

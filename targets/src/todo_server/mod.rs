@@ -1,5 +1,5 @@
 //! The reference To-Do MCP server: an exemplary resource server per MCP Authorization
-//! 2025-11-25 (Streamable HTTP at `/mcp`), with a [`Defect`] switch that turns off exactly one
+//! 2025-11-25 (Streamable HTTP at `/mcp`), with a [`ServerDefect`] switch that turns off exactly one
 //! protection.
 //!
 //! One module per concern: [`config`](TodoServerConfig), `auth` (bearer extraction, JWT and
@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{IntrospectionClient, TodoServerConfig, UnknownValidationMode, ValidationMode};
-pub use defects::{Defect, UnknownDefect};
+pub use defects::{ServerDefect, UnknownServerDefect};
 pub use env::{config_from_env, EnvError};
 
 /// Scope needed by `list_todos` (and, at the MCP layer, `email_digest` and `send_email`).
@@ -58,7 +58,7 @@ pub(crate) struct Settings {
     /// The origin of `public_base` (the only allowed `Origin`).
     pub(crate) origin: url::Origin,
     pub(crate) scopes_supported: Vec<String>,
-    pub(crate) defect: Option<Defect>,
+    pub(crate) defect: Option<ServerDefect>,
     /// The upstream API resource, without a trailing slash.
     pub(crate) upstream: Option<String>,
     /// The token endpoint for the exchange.
@@ -93,7 +93,7 @@ impl Settings {
         }
     }
 
-    pub(crate) fn has(&self, defect: Defect) -> bool {
+    pub(crate) fn has(&self, defect: ServerDefect) -> bool {
         self.defect == Some(defect)
     }
 }
@@ -111,7 +111,7 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    /// Counts 403 scope challenges (for [`Defect::InconsistentScopeChallenge`]).
+    /// Counts 403 scope challenges (for [`ServerDefect::InconsistentScopeChallenge`]).
     pub(crate) fn next_challenge(&self) -> usize {
         self.challenges.fetch_add(1, Ordering::Relaxed)
     }

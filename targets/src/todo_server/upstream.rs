@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::http::FetchError;
-use super::{AppState, Defect, SCOPE_READ, SCOPE_WRITE};
+use super::{AppState, ServerDefect, SCOPE_READ, SCOPE_WRITE};
 
 const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -26,7 +26,7 @@ impl Operation {
     /// The scope the exchange asks for.
     fn exchange_scope(self, state: &AppState) -> String {
         match self {
-            Operation::Digest if state.settings.has(Defect::ExchangeExcessScope) => {
+            Operation::Digest if state.settings.has(ServerDefect::ExchangeExcessScope) => {
                 format!("{SCOPE_READ} {SCOPE_WRITE}")
             }
             Operation::Digest => SCOPE_READ.to_owned(),
@@ -48,11 +48,11 @@ pub(crate) async fn call(
         .upstream
         .as_deref()
         .ok_or_else(|| "no upstream API is configured".to_owned())?;
-    let token = if s.has(Defect::PassthroughUserToken) {
+    let token = if s.has(ServerDefect::PassthroughUserToken) {
         caller_token
             .ok_or_else(|| "no caller token to pass on".to_owned())?
             .to_owned()
-    } else if s.has(Defect::UpstreamWithServerCredentials) {
+    } else if s.has(ServerDefect::UpstreamWithServerCredentials) {
         server_token(state, upstream).await?
     } else {
         let subject = caller_token.ok_or_else(|| "no caller token to exchange".to_owned())?;
@@ -93,7 +93,7 @@ async fn exchange(
     scope: &str,
 ) -> Result<String, String> {
     let s = &state.settings;
-    let audience = if s.has(Defect::ExchangeWrongAudience) {
+    let audience = if s.has(ServerDefect::ExchangeWrongAudience) {
         s.resource.as_str()
     } else {
         upstream
@@ -112,7 +112,7 @@ async fn exchange(
     .await
 }
 
-/// [`Defect::UpstreamWithServerCredentials`]: the server's own broad token.
+/// [`ServerDefect::UpstreamWithServerCredentials`]: the server's own broad token.
 async fn server_token(state: &AppState, upstream: &str) -> Result<String, String> {
     let scope = format!("{SCOPE_READ} {SCOPE_WRITE}");
     token_request(

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{audience_matches, Principal, TokenError, ValidationFailure};
 use crate::todo_server::http::{FetchError, Http};
-use crate::todo_server::{Defect, IntrospectionClient, Settings, SCOPE_READ, SCOPE_WRITE};
+use crate::todo_server::{IntrospectionClient, ServerDefect, Settings, SCOPE_READ, SCOPE_WRITE};
 
 /// Leeway for `exp`, in seconds.
 const LEEWAY_SECS: i64 = 60;
@@ -42,7 +42,7 @@ impl Introspector {
         let sub = string("sub").map(str::to_owned);
 
         if response.get("active") != Some(&Value::Bool(true)) {
-            if !settings.has(Defect::IgnoreIntrospectionActive) {
+            if !settings.has(ServerDefect::IgnoreIntrospectionActive) {
                 return Err(TokenError::Inactive.into());
             }
             let all = format!("{SCOPE_READ} {SCOPE_WRITE}");
@@ -54,19 +54,19 @@ impl Introspector {
         }
         // RFC 7662 makes every member but `active` optional: `iss` and `exp` are checked when
         // present, the audience binding is required.
-        if !settings.has(Defect::SkipIssuerCheck) {
+        if !settings.has(ServerDefect::SkipIssuerCheck) {
             if let Some(iss) = response.get("iss") {
                 if iss.as_str() != Some(settings.issuer.as_str()) {
                     return Err(TokenError::Issuer.into());
                 }
             }
         }
-        if !settings.has(Defect::SkipAudienceCheck)
+        if !settings.has(ServerDefect::SkipAudienceCheck)
             && !audience_matches(response.get("aud"), settings)
         {
             return Err(TokenError::Audience.into());
         }
-        if !settings.has(Defect::SkipExpiryCheck) {
+        if !settings.has(ServerDefect::SkipExpiryCheck) {
             if let Some(exp) = response.get("exp") {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

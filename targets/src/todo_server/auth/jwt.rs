@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::jwks::{parse_jwks, parse_rsa_jwk, JwksCache, RsaJwk};
 use super::{audience_matches, Principal, TokenError, ValidationFailure};
 use crate::todo_server::http::Http;
-use crate::todo_server::{Defect, Settings};
+use crate::todo_server::{ServerDefect, Settings};
 
 /// Leeway for `exp` and `nbf`, in seconds.
 const LEEWAY_SECS: u64 = 60;
@@ -98,12 +98,14 @@ impl JwtValidator {
         settings: &Settings,
     ) -> Result<Principal, ValidationFailure> {
         let Some(jwt) = CompactJwt::parse(token) else {
-            if settings.has(Defect::AcceptMalformedToken) {
+            if settings.has(ServerDefect::AcceptMalformedToken) {
                 return Ok(Principal::new(None, Some(crate::todo_server::SCOPE_READ)));
             }
             return Err(TokenError::Malformed.into());
         };
-        if !settings.has(Defect::SkipTypCheck) && !typ_is_access_token(jwt.header.typ.as_deref()) {
+        if !settings.has(ServerDefect::SkipTypCheck)
+            && !typ_is_access_token(jwt.header.typ.as_deref())
+        {
             return Err(TokenError::Type.into());
         }
         match self.verification(&jwt, settings).await? {
@@ -124,7 +126,7 @@ impl JwtValidator {
             }
         }
         let claims = validate_claims(jwt.payload_b64, settings)?;
-        if !settings.has(Defect::SkipAudienceCheck)
+        if !settings.has(ServerDefect::SkipAudienceCheck)
             && !audience_matches(claims.get("aud"), settings)
         {
             return Err(TokenError::Audience.into());
@@ -142,13 +144,15 @@ impl JwtValidator {
         settings: &Settings,
     ) -> Result<Verification, ValidationFailure> {
         let alg = jwt.header.alg.as_str();
-        if settings.has(Defect::AcceptAlgNone) && alg.eq_ignore_ascii_case("none") {
+        if settings.has(ServerDefect::AcceptAlgNone) && alg.eq_ignore_ascii_case("none") {
             return Ok(Verification::Waived);
         }
-        if settings.has(Defect::SkipSignatureCheck) && (alg == "RS256" || alg.starts_with("HS")) {
+        if settings.has(ServerDefect::SkipSignatureCheck)
+            && (alg == "RS256" || alg.starts_with("HS"))
+        {
             return Ok(Verification::Waived);
         }
-        if settings.has(Defect::AcceptHs256WithPublicKey) && alg == "HS256" {
+        if settings.has(ServerDefect::AcceptHs256WithPublicKey) && alg == "HS256" {
             let keys = self.jwks.all().await?;
             let secrets = keys
                 .iter()
@@ -159,7 +163,7 @@ impl JwtValidator {
         if alg != "RS256" {
             return Err(TokenError::Algorithm.into());
         }
-        if settings.has(Defect::TrustHeaderKeys) {
+        if settings.has(ServerDefect::TrustHeaderKeys) {
             if let Some(verification) = self.header_keys(jwt).await? {
                 return Ok(verification);
             }
@@ -170,12 +174,12 @@ impl JwtValidator {
                 let key = rsa_decoding_key(&jwk).ok_or(TokenError::UnknownKey)?;
                 Ok(Verification::Keys(vec![key], Algorithm::RS256))
             }
-            None if settings.has(Defect::AcceptUnknownKid) => Ok(Verification::Waived),
+            None if settings.has(ServerDefect::AcceptUnknownKid) => Ok(Verification::Waived),
             None => Err(TokenError::UnknownKey.into()),
         }
     }
 
-    /// [`Defect::TrustHeaderKeys`]: keys named by the token itself.
+    /// [`ServerDefect::TrustHeaderKeys`]: keys named by the token itself.
     async fn header_keys(
         &self,
         jwt: &CompactJwt<'_>,
@@ -222,7 +226,7 @@ fn rsa_decoding_key(jwk: &RsaJwk) -> Option<DecodingKey> {
     DecodingKey::from_rsa_components(&jwk.n, &jwk.e).ok()
 }
 
-/// [`Defect::AcceptHs256WithPublicKey`]: the byte strings a confused server might use as the HMAC
+/// [`ServerDefect::AcceptHs256WithPublicKey`]: the byte strings a confused server might use as the HMAC
 /// secret: SPKI PEM text (with and without the final newline), SPKI DER, and the JWK JSON.
 fn public_key_secrets(jwk: &RsaJwk) -> Vec<Vec<u8>> {
     let mut secrets = Vec::new();
@@ -261,13 +265,13 @@ fn validate_claims(
     validation.insecure_disable_signature_validation();
     validation.validate_aud = false;
     validation.leeway = LEEWAY_SECS;
-    validation.validate_exp = !settings.has(Defect::SkipExpiryCheck);
-    validation.validate_nbf = !settings.has(Defect::SkipNbfCheck);
+    validation.validate_exp = !settings.has(ServerDefect::SkipExpiryCheck);
+    validation.validate_nbf = !settings.has(ServerDefect::SkipNbfCheck);
     let mut required = Vec::new();
     if validation.validate_exp {
         required.push("exp");
     }
-    let check_issuer = !settings.has(Defect::SkipIssuerCheck);
+    let check_issuer = !settings.has(ServerDefect::SkipIssuerCheck);
     if check_issuer {
         required.push("iss");
         validation.set_issuer(&[&settings.issuer]);

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use axum::http::{header::AUTHORIZATION, HeaderMap};
 
 use super::http::{FetchError, Http};
-use super::{Defect, Settings, ValidationMode};
+use super::{ServerDefect, Settings, ValidationMode};
 
 pub(crate) use introspection::Introspector;
 pub(crate) use jwt::JwtValidator;
@@ -62,16 +62,16 @@ pub(crate) enum Presented {
 }
 
 /// Extracts the bearer token from the `Authorization` header. The query is consulted only under
-/// [`Defect::AcceptQueryToken`].
+/// [`ServerDefect::AcceptQueryToken`].
 pub(crate) fn extract_token(
     headers: &HeaderMap,
     query: Option<&str>,
     settings: &Settings,
 ) -> Result<Presented, MalformedAuthorization> {
-    let lenient = settings.has(Defect::LenientAuthorizationHeader);
+    let lenient = settings.has(ServerDefect::LenientAuthorizationHeader);
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(first) = values.next() else {
-        if settings.has(Defect::AcceptQueryToken) {
+        if settings.has(ServerDefect::AcceptQueryToken) {
             if let Some(token) = query_token(query) {
                 return Ok(Presented::Token(token));
             }
@@ -88,7 +88,7 @@ pub(crate) fn extract_token(
         Some((scheme, rest)) => (scheme, rest),
         None => (value, ""),
     };
-    let is_bearer = if settings.has(Defect::CaseSensitiveBearer) {
+    let is_bearer = if settings.has(ServerDefect::CaseSensitiveBearer) {
         scheme == "Bearer"
     } else {
         scheme.eq_ignore_ascii_case("bearer")
@@ -198,7 +198,7 @@ pub(crate) fn canonical_uri(uri: &str) -> String {
 
 /// Whether an `aud` value (string or array of strings) names this resource.
 pub(crate) fn audience_matches(aud: Option<&serde_json::Value>, settings: &Settings) -> bool {
-    let strict = settings.has(Defect::StrictCaseAudience);
+    let strict = settings.has(ServerDefect::StrictCaseAudience);
     let expected = canonical_uri(&settings.resource);
     let matches = |candidate: &str| {
         if strict {
