@@ -523,6 +523,7 @@ mod tests {
 
     use super::*;
     use crate::authz::agent::Authorized;
+    use crate::authz::oauth::TokenResult;
     use crate::authz::testing::{
         self, cimd_attempt, cimd_mut, code_callback, compliant, elsewhere, no_answer, page,
         refusal, tokens, unanswered_token, unanswered_walk,
@@ -718,10 +719,10 @@ mod tests {
         assert_eq!(e.message, "the document was never fetched (0)");
     }
 
-    fn probe_list(
+    fn probe_list<'a>(
         c: &FnCheck<AuthzObservations>,
-        x: &mut CimdObs,
-    ) -> &mut Vec<(String, Authorized, usize)> {
+        x: &'a mut CimdObs,
+    ) -> &'a mut Vec<(String, Authorized, usize)> {
         match c.meta.id {
             "AS-CIMD-08" => &mut x.ssrf,
             "AS-CIMD-09" => &mut x.schemes,

@@ -783,6 +783,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::authz::obs::RotationObs;
     use crate::authz::testing::{
         self, compliant, edit_json, exchange_mut, happy_token, jwt, no_answer, refusal, refused,
         set_access_token, tokens, unanswered_token,
