@@ -10,3 +10,6 @@ pub mod run;
 pub mod scenarios;
 
 pub use run::{run, run_with_evidence, AuthzOptions, AuthzTarget, PreRegisteredClient};
+
+#[cfg(test)]
+pub mod testing;

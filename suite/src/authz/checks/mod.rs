@@ -34,8 +34,6 @@ pub const fn meta(
     }
 }
 
-pub use crate::check::fn_check as check;
-
 /// Every authz-role check, in report order.
 pub fn registry() -> Vec<Box<AuthzCheck>> {
     let mut all: Vec<Box<AuthzCheck>> = Vec::new();
@@ -141,6 +139,62 @@ mod tests {
 
     fn m() -> CheckMeta {
         meta("AS-TEST", "", Level::Must, &[], "")
+    }
+
+    /// The verdicts of the bundled reference (fixtures/expected/authz.toml, `[reference.default]`): PASS unless
+    /// listed here.
+    const REFERENCE: &[(&str, Verdict)] = &[("AS-META-07", Verdict::Info)];
+
+    #[test]
+    fn the_compliant_record_gives_every_check_its_reference_verdict() {
+        let o = crate::authz::testing::compliant();
+        let mut wrong = Vec::new();
+        for c in registry() {
+            let id = c.meta().id;
+            let want = REFERENCE
+                .iter()
+                .find(|(r, _)| *r == id)
+                .map_or(Verdict::Pass, |(_, v)| *v);
+            let e = c.evaluate(&o);
+            if e.verdict != want {
+                wrong.push(format!(
+                    "{id}: {:?} (want {want:?}): {} {}",
+                    e.verdict, e.actual, e.message
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn every_check_is_error_or_skip_when_everything_after_discovery_got_no_answer() {
+        let o = crate::authz::testing::all_missing(crate::authz::testing::no_answer("timed out"));
+        for c in registry() {
+            let e = c.evaluate(&o);
+            assert!(
+                matches!(
+                    e.verdict,
+                    Verdict::Error | Verdict::Skip | Verdict::Pass | Verdict::Info
+                ),
+                "{} judged a record without observations: {:?} {}",
+                c.meta().id,
+                e.verdict,
+                e.actual
+            );
+            if c.meta().id.starts_with("AS-META") {
+                continue;
+            }
+            assert_ne!(e.verdict, Verdict::Pass, "{}", c.meta().id);
+        }
+    }
+
+    #[test]
+    fn check_ids_are_unique() {
+        let mut ids: Vec<&str> = registry().iter().map(|c| c.meta().id).collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
     }
 
     #[test]

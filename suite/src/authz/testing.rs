@@ -1,0 +1,612 @@
+//! Synthetic authz observations for the checks' unit tests: [`compliant`] is the record a conformant AS yields
+//! (every check gives the verdict the bundled reference gives), and small named builders and mutators break one
+//! requirement at a time. No world, no target, no network.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+use crate::authz::agent::{AuthorizeOutcome, Authorized};
+use crate::authz::oauth::{Client, ClientAuth, Endpoints, Pkce, TokenResult};
+use crate::authz::obs::{
+    AttackObs, AuthzObservations, CimdAttempt, CimdCase, CimdObs, CodeAttack, CorsObs, DcrObs,
+    ExchangeObs, FlowObs, LoginKind, MetadataFetch, MetadataObs, RedirectVariant, RefreshAttack,
+    ReplayObs, RotationObs,
+};
+use crate::authz::scenarios::{RESOURCE, UPSTREAM};
+use crate::check::{Cause, ObsError};
+use crate::http::HttpFailure;
+
+/// The issuer of the synthetic AS (loopback http, like the bundled reference: AS-META-07 is INFO).
+pub const ISSUER: &str = "http://127.0.0.1:8400";
+/// Where the metadata was found.
+pub const METADATA_URL: &str = "http://127.0.0.1:8400/.well-known/oauth-authorization-server";
+/// The suite's registered redirect URI.
+pub const REDIRECT_URI: &str = "http://127.0.0.1:8401/callback";
+/// The scope every flow requests.
+pub const SCOPE: &str = "mcp:tools";
+/// The state every flow sends.
+pub const STATE: &str = "state-1";
+/// The code of the valid authorization.
+pub const CODE: &str = "code-happy";
+/// The token-exchange actor.
+pub const ACTOR: &str = "actor-client";
+/// The subject of every token.
+pub const SUBJECT: &str = "alice";
+
+/// The compliant metadata document.
+pub fn metadata_document() -> Map<String, Value> {
+    let doc = json!({
+        "issuer": ISSUER,
+        "authorization_endpoint": format!("{ISSUER}/authorize"),
+        "token_endpoint": format!("{ISSUER}/token"),
+        "registration_endpoint": format!("{ISSUER}/register"),
+        "revocation_endpoint": format!("{ISSUER}/revoke"),
+        "jwks_uri": format!("{ISSUER}/jwks"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "client_id_metadata_document_supported": true,
+        "authorization_response_iss_parameter_supported": true,
+    });
+    match doc {
+        Value::Object(m) => m,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// One metadata fetch answered 200 with `doc` as `application/json`.
+pub fn metadata_fetch(kind: &'static str, url: &str, doc: Map<String, Value>) -> MetadataFetch {
+    MetadataFetch {
+        kind,
+        url: url.to_owned(),
+        exchange: format!("metadata#{kind}"),
+        status: 200,
+        content_type: Some("application/json".into()),
+        body: Ok(doc),
+    }
+}
+
+/// A metadata location that answered `status` with no document.
+pub fn metadata_absent(kind: &'static str, url: &str, status: u16) -> MetadataFetch {
+    MetadataFetch {
+        kind,
+        url: url.to_owned(),
+        exchange: format!("metadata#{kind}"),
+        status,
+        content_type: None,
+        body: Err(format!("HTTP {status}")),
+    }
+}
+
+/// Discovery that found `doc` at the RFC 8414 location (the OpenID location 404s).
+pub fn metadata_obs(doc: Map<String, Value>) -> MetadataObs {
+    MetadataObs {
+        issuer: ISSUER.into(),
+        fetches: vec![
+            metadata_fetch("rfc8414", METADATA_URL, doc),
+            metadata_absent(
+                "openid",
+                "http://127.0.0.1:8400/.well-known/openid-configuration",
+                404,
+            ),
+        ],
+    }
+}
+
+/// The endpoints the suite learns from `doc`.
+pub fn endpoints(doc: &Map<String, Value>) -> Endpoints {
+    Endpoints::from_metadata(ISSUER, METADATA_URL, doc).expect("the document names both endpoints")
+}
+
+/// Changes the metadata document (both the discovery record and the endpoints learned from it).
+pub fn edit_metadata(o: &mut AuthzObservations, edit: impl FnOnce(&mut Map<String, Value>)) {
+    let mut doc = metadata_document();
+    if let Ok(md) = &o.metadata {
+        if let Some((_, d)) = md.documents().next() {
+            doc = d.clone();
+        }
+    }
+    edit(&mut doc);
+    o.endpoints = Endpoints::from_metadata(ISSUER, METADATA_URL, &doc)
+        .map_err(|e| ObsError::target(e, ["metadata#rfc8414".to_owned()]));
+    o.metadata = Ok(metadata_obs(doc));
+}
+
+/// A public client with the suite's redirect URI.
+pub fn client(id: &str) -> Client {
+    Client {
+        id: id.into(),
+        secret: None,
+        redirect_uri: REDIRECT_URI.into(),
+        auth: ClientAuth::None,
+        kind: "dcr",
+    }
+}
+
+/// A fixed PKCE pair.
+pub fn pkce() -> Pkce {
+    let verifier = "v".repeat(43);
+    Pkce {
+        challenge: crate::wire::s256(&verifier),
+        verifier,
+    }
+}
+
+/// A walk that ended at the callback with `params` (HTTP 303).
+pub fn callback(exchange: &str, params: &[(&str, &str)]) -> Authorized {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().copied())
+        .finish();
+    Authorized {
+        outcome: AuthorizeOutcome::Callback {
+            location: format!("{REDIRECT_URI}?{query}"),
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            fragment: Vec::new(),
+            status: 303,
+            exchange: exchange.into(),
+        },
+        exchanges: vec![exchange.into()],
+        form_posts: Vec::new(),
+    }
+}
+
+/// A successful authorization: code, state and iss at the callback, after a login and a consent form (303).
+pub fn code_callback(exchange: &str, code: &str) -> Authorized {
+    let mut a = callback(
+        exchange,
+        &[("code", code), ("state", STATE), ("iss", ISSUER)],
+    );
+    a.form_posts = vec![
+        (303, format!("{exchange}-login")),
+        (303, format!("{exchange}-consent")),
+    ];
+    a
+}
+
+/// An error redirect to the valid callback, with state and iss.
+pub fn error_callback(exchange: &str, error: &str) -> Authorized {
+    callback(
+        exchange,
+        &[("error", error), ("state", STATE), ("iss", ISSUER)],
+    )
+}
+
+/// A walk that ended on a page (an error page, or a login page).
+pub fn page(exchange: &str, status: u16) -> Authorized {
+    Authorized {
+        outcome: AuthorizeOutcome::Page {
+            status,
+            body: "<html>error</html>".into(),
+            exchange: exchange.into(),
+        },
+        exchanges: vec![exchange.into()],
+        form_posts: Vec::new(),
+    }
+}
+
+/// A redirect off the AS that is not the callback.
+pub fn elsewhere(exchange: &str, location: &str) -> Authorized {
+    Authorized {
+        outcome: AuthorizeOutcome::Elsewhere {
+            location: location.into(),
+            status: 302,
+            exchange: exchange.into(),
+        },
+        exchanges: vec![exchange.into()],
+        form_posts: Vec::new(),
+    }
+}
+
+/// A walk whose request got no HTTP answer.
+pub fn unanswered_walk(exchange: &str) -> Authorized {
+    Authorized {
+        outcome: AuthorizeOutcome::NoAnswer {
+            failure: HttpFailure::Transport("connection reset".into()),
+            exchange: exchange.into(),
+        },
+        exchanges: vec![exchange.into()],
+        form_posts: Vec::new(),
+    }
+}
+
+/// An unsigned-looking compact JWS with `header` and `claims` (the signature segment is a placeholder).
+pub fn jwt(header: Value, claims: Value) -> String {
+    let enc = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    format!("{}.{}.c2ln", enc(&header), enc(&claims))
+}
+
+/// The claims of a compliant RFC 9068 access token for the resource.
+pub fn access_claims() -> Value {
+    json!({
+        "iss": ISSUER, "exp": 2_000_000_000, "aud": RESOURCE, "sub": SUBJECT,
+        "client_id": "client-a", "iat": 1_900_000_000, "jti": "jti-1", "scope": SCOPE,
+    })
+}
+
+/// A compliant JWT access token.
+pub fn access_token() -> String {
+    jwt(json!({"alg": "RS256", "typ": "at+jwt"}), access_claims())
+}
+
+/// A token response answered `status` with `body`, `Cache-Control: no-store`.
+pub fn token_answer(exchange: &str, status: u16, body: Value) -> TokenResult {
+    TokenResult {
+        exchange: exchange.into(),
+        status,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("cache-control".into(), "no-store".into()),
+        ],
+        json: Some(body),
+        error: None,
+    }
+}
+
+/// A successful token response: a JWT access token, a refresh token `refresh`, the scope and a short lifetime.
+pub fn tokens(exchange: &str, refresh: &str) -> TokenResult {
+    token_answer(
+        exchange,
+        200,
+        json!({
+            "access_token": access_token(), "token_type": "Bearer", "expires_in": 300,
+            "refresh_token": refresh, "scope": SCOPE,
+        }),
+    )
+}
+
+/// A token-endpoint refusal with an OAuth error code.
+pub fn refusal(exchange: &str, status: u16, error: &str) -> TokenResult {
+    token_answer(exchange, status, json!({ "error": error }))
+}
+
+/// A token request that got no HTTP answer.
+pub fn unanswered_token(exchange: &str) -> TokenResult {
+    TokenResult {
+        exchange: exchange.into(),
+        status: 0,
+        headers: Vec::new(),
+        json: None,
+        error: Some(HttpFailure::Transport("connection reset".into())),
+    }
+}
+
+/// A complete valid flow whose code is `code` and whose redemption issued `refresh`.
+pub fn flow(name: &str, code: &str, refresh: &str) -> FlowObs {
+    FlowObs {
+        client: client("client-a"),
+        pkce: pkce(),
+        state: STATE.into(),
+        scope: SCOPE.into(),
+        authorized: code_callback(&format!("{name}#authorize"), code),
+        token: Some(tokens(&format!("{name}#token"), refresh)),
+    }
+}
+
+/// A missing observation: the target refused it with `status` and an OAuth `error`.
+pub fn refused(reason: &str, status: u16, error: Option<&str>) -> ObsError {
+    ObsError::target_because(
+        reason,
+        ["refused#1".to_owned()],
+        Cause::Refused {
+            status,
+            error: error.map(str::to_owned),
+        },
+    )
+}
+
+/// A missing observation: the target did not answer.
+pub fn no_answer(reason: &str) -> ObsError {
+    ObsError::target_because(
+        reason,
+        ["silent#1".to_owned()],
+        Cause::NoAnswer(HttpFailure::Timeout(std::time::Duration::from_secs(5))),
+    )
+}
+
+/// One CIMD attempt.
+pub fn cimd_attempt(authorized: Authorized, hits: usize) -> CimdAttempt {
+    CimdAttempt {
+        client_id: "https://127.0.0.1:8402/client.json".into(),
+        authorized,
+        hits,
+        token: None,
+    }
+}
+
+/// What a conformant AS does with every CIMD case: the honest document gets a code, the rest an error page.
+pub fn cimd_case(case: CimdCase) -> CimdAttempt {
+    let ex = format!("cimd-{case:?}#authorize");
+    match case {
+        CimdCase::Honest => cimd_attempt(code_callback(&ex, "code-cimd"), 1),
+        _ => cimd_attempt(page(&ex, 400), 1),
+    }
+}
+
+/// Every CIMD case.
+pub const CIMD_CASES: [CimdCase; 13] = [
+    CimdCase::Honest,
+    CimdCase::IdTrailingSlash,
+    CimdCase::IdOtherPath,
+    CimdCase::IdUppercaseHost,
+    CimdCase::IdOtherHost,
+    CimdCase::UnlistedRedirect,
+    CimdCase::InvalidJson,
+    CimdCase::TopLevelArray,
+    CimdCase::MissingRedirectUris,
+    CimdCase::MissingClientId,
+    CimdCase::FetchFails,
+    CimdCase::SharedSecret,
+    CimdCase::Oversized,
+];
+
+/// Client ids refused without a fetch: (id, walk, fetches).
+pub fn refused_ids(kind: &str, ids: &[&str]) -> Vec<(String, Authorized, usize)> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            (
+                (*id).to_owned(),
+                page(&format!("{kind}-{i}#authorize"), 400),
+                0,
+            )
+        })
+        .collect()
+}
+
+/// The compliant CIMD record.
+pub fn cimd() -> CimdObs {
+    CimdObs {
+        cases: CIMD_CASES.iter().map(|c| (*c, cimd_case(*c))).collect(),
+        cache_fetches: Some((1, vec!["cimd-cache#1".into(), "cimd-cache#2".into()])),
+        error_then_valid: Some((
+            cimd_attempt(page("cimd-error#authorize", 400), 1),
+            cimd_attempt(code_callback("cimd-valid#authorize", "code-cimd-2"), 2),
+        )),
+        ssrf: refused_ids(
+            "ssrf",
+            &[
+                "https://127.0.0.1:8403/ssrf-0.json",
+                "https://localhost:8403/ssrf-1.json",
+            ],
+        ),
+        schemes: refused_ids(
+            "scheme",
+            &[
+                "http://127.0.0.1:8402/client.json",
+                "file:///etc/passwd",
+                "data:application/json,{}",
+            ],
+        ),
+        malformed: refused_ids(
+            "malformed",
+            &[
+                "https://127.0.0.1:8402/client.json#frag",
+                "https://user@127.0.0.1:8402/client.json",
+                "https://127.0.0.1:8402/a/../client.json",
+                "https://127.0.0.1:8402",
+            ],
+        ),
+        responsive_after_oversized: Some((200, "metadata#after-oversized".into())),
+    }
+}
+
+/// The compliant DCR record: a 201 registration, both unsafe redirect URIs refused with 400.
+pub fn dcr() -> DcrObs {
+    let bad = |uri: &str, i: usize| {
+        (
+            uri.to_owned(),
+            Ok(400),
+            Some(json!({"error": "invalid_redirect_uri"})),
+            format!("dcr-bad#{i}"),
+        )
+    };
+    DcrObs {
+        public: (
+            Ok(201),
+            Some(json!({"client_id": "client-dcr"})),
+            "dcr#1".into(),
+        ),
+        bad: vec![
+            bad("javascript:alert(1)", 1),
+            bad("http://evil.example/cb", 2),
+        ],
+    }
+}
+
+/// The compliant token-exchange record.
+pub fn exchange() -> ExchangeObs {
+    let exchanged = jwt(
+        json!({"alg": "RS256", "typ": "at+jwt"}),
+        json!({"iss": ISSUER, "aud": UPSTREAM, "sub": SUBJECT, "act": {"sub": ACTOR}, "scope": SCOPE}),
+    );
+    ExchangeObs {
+        subject_claims: Some(access_claims()),
+        actor_id: ACTOR.into(),
+        valid: token_answer(
+            "tx-valid#1",
+            200,
+            json!({"access_token": exchanged, "token_type": "Bearer", "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}),
+        ),
+        no_client_auth: refusal("tx-no-auth#1", 401, "invalid_client"),
+        forged_subject: refusal("tx-forged#1", 400, "invalid_grant"),
+        revoked_subject: Some(refusal("tx-revoked#1", 400, "invalid_grant")),
+        other_actor: Some(refusal("tx-other-actor#1", 400, "invalid_grant")),
+        scope_escalation: refusal("tx-scope#1", 400, "invalid_scope"),
+        subject_scope: SCOPE.into(),
+    }
+}
+
+/// The error code a conformant AS answers each code attack with.
+fn attack_refusal(attack: CodeAttack) -> TokenResult {
+    let ex = format!("attack-{attack:?}#token");
+    match attack {
+        CodeAttack::OtherClient => refusal(&ex, 400, "invalid_grant"),
+        _ => refusal(&ex, 400, "invalid_grant"),
+    }
+}
+
+/// The error code a conformant AS answers each refresh attack with.
+pub fn refresh_refusal(attack: RefreshAttack) -> TokenResult {
+    let ex = format!("refresh-{attack:?}#token");
+    match attack {
+        RefreshAttack::OtherClient => refusal(&ex, 400, "invalid_grant"),
+        RefreshAttack::ScopeEscalation => refusal(&ex, 400, "invalid_scope"),
+        RefreshAttack::OtherResource => refusal(&ex, 400, "invalid_target"),
+    }
+}
+
+/// Every refresh attack.
+pub const REFRESH_ATTACKS: [RefreshAttack; 3] = [
+    RefreshAttack::OtherClient,
+    RefreshAttack::ScopeEscalation,
+    RefreshAttack::OtherResource,
+];
+
+/// The record of a conformant AS with a login form, as the bundled reference gives it: every check PASSes
+/// except AS-META-07 (INFO: loopback http).
+pub fn compliant() -> AuthzObservations {
+    let doc = metadata_document();
+    let redirect_variants: BTreeMap<_, _> = RedirectVariant::ALL
+        .iter()
+        .map(|v| {
+            let walk = page(&format!("variant-{v:?}#authorize"), 400);
+            (*v, Ok((v.apply(REDIRECT_URI), walk)))
+        })
+        .collect();
+    let attacks = CodeAttack::ALL
+        .iter()
+        .map(|a| {
+            let f = flow(
+                &format!("attack-{a:?}"),
+                &format!("code-{a:?}"),
+                "rt-attack",
+            );
+            (
+                *a,
+                Ok(AttackObs {
+                    flow: f,
+                    attempt: attack_refusal(*a),
+                }),
+            )
+        })
+        .collect();
+    let mut narrowed = flow("narrowed", "code-narrowed", "rt-narrowed");
+    narrowed.scope = format!("{SCOPE} conformance:unknown");
+    AuthzObservations {
+        login: LoginKind::Form,
+        metadata: Ok(metadata_obs(doc.clone())),
+        endpoints: Ok(endpoints(&doc)),
+        happy: Ok(flow("happy", CODE, "rt-happy")),
+        unknown_params: Ok(flow("unknown-params", "code-unknown", "rt-unknown")),
+        narrowed_scope: Ok(narrowed),
+        redirect_variants,
+        unknown_client: Ok(page("unknown-client#authorize", 400)),
+        no_challenge: Ok(error_callback("no-challenge#authorize", "invalid_request")),
+        plain: Ok(error_callback("plain#authorize", "invalid_request")),
+        s512: Ok(error_callback("s512#authorize", "invalid_request")),
+        implicit: Ok(error_callback(
+            "implicit#authorize",
+            "unsupported_response_type",
+        )),
+        invalid_resource: Ok(error_callback(
+            "invalid-resource#authorize",
+            "invalid_target",
+        )),
+        fresh_agent: Ok(page("fresh-agent#authorize", 200)),
+        cors: Ok(CorsObs {
+            get: (None, "cors#get".into()),
+            preflight: (None, "cors#options".into()),
+        }),
+        attacks,
+        replay: Ok(ReplayObs {
+            flow: flow("replay", "code-replay", "rt-replay"),
+            replay: refusal("replay#2", 400, "invalid_grant"),
+            refresh_after: Some(refusal("replay#refresh", 400, "invalid_grant")),
+        }),
+        bad_replay: Ok(ReplayObs {
+            flow: flow("bad-replay", "code-bad-replay", "rt-bad-replay"),
+            replay: refusal("bad-replay#2", 400, "invalid_grant"),
+            refresh_after: Some(tokens("bad-replay#refresh", "rt-bad-replay-2")),
+        }),
+        bad_basic: Ok({
+            let mut t = refusal("bad-basic#1", 401, "invalid_client");
+            t.headers
+                .push(("www-authenticate".into(), "Basic realm=\"token\"".into()));
+            t
+        }),
+        confidential_without_auth: Ok(refusal("confidential#1", 401, "invalid_client")),
+        rotation: Ok(RotationObs {
+            flow: flow("rotation", "code-rotation", "rt-1"),
+            first_refresh: tokens("rotation#refresh", "rt-2"),
+            replay_old: Some(refusal("rotation#replay", 400, "invalid_grant")),
+            use_new_after_replay: Some(refusal("rotation#family", 400, "invalid_grant")),
+        }),
+        refresh_attacks: REFRESH_ATTACKS
+            .iter()
+            .map(|a| (*a, Ok(refresh_refusal(*a))))
+            .collect(),
+        cimd: Ok(cimd()),
+        cimd_unadvertised: Err(ObsError::NotApplicable("the AS advertises CIMD".into())),
+        dcr: Ok(dcr()),
+        exchange: Ok(exchange()),
+    }
+}
+
+/// The happy flow, mutably (panics unless the record has one).
+pub fn happy(o: &mut AuthzObservations) -> &mut FlowObs {
+    o.happy.as_mut().expect("the record has a valid flow")
+}
+
+/// The happy flow's token response, mutably.
+pub fn happy_token(o: &mut AuthzObservations) -> &mut TokenResult {
+    happy(o)
+        .token
+        .as_mut()
+        .expect("the valid flow was redeemed")
+}
+
+/// Replaces the JSON body of a token response by editing it.
+pub fn edit_json(t: &mut TokenResult, edit: impl FnOnce(&mut Map<String, Value>)) {
+    let mut body = match t.json.take() {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    edit(&mut body);
+    t.json = Some(Value::Object(body));
+}
+
+/// Makes the happy flow's access token a JWT with `header` and `claims`.
+pub fn set_access_token(o: &mut AuthzObservations, token: String) {
+    edit_json(happy_token(o), |b| {
+        b.insert("access_token".into(), Value::String(token));
+    });
+}
+
+/// The CIMD record, mutably.
+pub fn cimd_mut(o: &mut AuthzObservations) -> &mut CimdObs {
+    o.cimd.as_mut().expect("the record has CIMD probes")
+}
+
+/// The token-exchange record, mutably.
+pub fn exchange_mut(o: &mut AuthzObservations) -> &mut ExchangeObs {
+    o.exchange
+        .as_mut()
+        .expect("the record has token-exchange probes")
+}
+
+/// Every part after discovery missing for `why` (what a run that stopped after discovery records).
+pub fn all_missing(why: ObsError) -> AuthzObservations {
+    let doc = metadata_document();
+    AuthzObservations::failed(
+        LoginKind::Form,
+        Ok(metadata_obs(doc.clone())),
+        Ok(endpoints(&doc)),
+        &why,
+    )
+}
