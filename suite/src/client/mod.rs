@@ -16,6 +16,6 @@ pub mod spawn;
 
 pub(crate) use exchanges::secrets_of;
 pub use run::{
-    interrupted, run, run_live, run_with_evidence, ClientOptions, ClientTarget, CLIENT_METADATA_URL,
-    LOOPBACK_REDIRECTS, OFFICIAL_CLIENT_METADATA_URL,
+    interrupted, run, run_live, run_with_evidence, ClientOptions, ClientTarget,
+    CLIENT_METADATA_URL, LOOPBACK_REDIRECTS, OFFICIAL_CLIENT_METADATA_URL,
 };

@@ -6,18 +6,18 @@ use std::time::Duration;
 
 use fake_idp::client_world::{ClientWorld, PreRegistered};
 use futures::stream::{self, StreamExt};
-use mcp_auth_reports::{Report, Role, TargetInfo};
+use mcp_auth_reports::{Report, Role, TargetInfo, TargetKind};
 use mcp_auth_targets::client::ClientDefect;
 use serde_json::Value;
 
-use crate::check::ObsError;
-use crate::evidence::EvidenceLog;
-use crate::runner::{self, Baseline, Live, Selection};
 use super::checks;
 use super::exchanges::to_exchanges;
 use super::obs::{self, ClientObservations, DocumentSource, ScenarioObs};
 use super::scenarios::{self, Registration, ScenarioDef, PRE_CLIENT_ID, PRE_CLIENT_SECRET};
 use super::spawn::{self, Invocation};
+use crate::check::ObsError;
+use crate::evidence::EvidenceLog;
+use crate::runner::{self, Baseline, Live, Selection};
 
 /// The CIMD URL handed to clients (a reserved test host the fake AS resolves internally).
 pub const CLIENT_METADATA_URL: &str = "https://client.conformance.test/mcp-client/metadata.json";
@@ -202,8 +202,8 @@ pub fn interrupted(opts: &ClientOptions, live: &Live<ClientObservations>, reason
 
 fn run_info(opts: &ClientOptions) -> mcp_auth_reports::RunInfo {
     let mut target = TargetInfo::new(match opts.target {
-        ClientTarget::Bundled(_) => "bundled",
-        ClientTarget::Command(_) => "command",
+        ClientTarget::Bundled(_) => TargetKind::Bundled,
+        ClientTarget::Command(_) => TargetKind::Command,
     });
     target.command = Some(opts.command());
     if let ClientTarget::Bundled(Some(d)) = &opts.target {

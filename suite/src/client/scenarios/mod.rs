@@ -6,11 +6,16 @@
 //! a world of our own passes the official name whose client behaviour it needs and its own name in
 //! `MCP_CONFORMANCE_SUITE_SCENARIO`. Several worlds carry more than one stimulus (a discovery variant before a
 //! refusal, for instance), so one client launch feeds several checks: launches dominate a run's wall time.
+//!
+//! This module holds what a world is ([`ScenarioDef`]), its names and the context handed to the client; the
+//! table of worlds itself is in `worlds.rs`.
 
-use fake_idp::client_world::{
-    AsConfig, IssMode, McpConfig, MetadataLocation, PrmConfig, PrmLocation, StateMode, WorldConfig,
-};
+mod worlds;
+
+use fake_idp::client_world::WorldConfig;
 use serde_json::json;
+
+pub use worlds::all;
 
 /// Path of the custom PRM location (`auth/metadata-var3`, as in the official suite).
 pub const CUSTOM_PRM_PATH: &str = "/custom/metadata/location.json";
@@ -69,283 +74,6 @@ impl ScenarioDef {
     pub fn selected_by(&self, selection: &crate::runner::Selection) -> bool {
         selection.includes(self.name) || self.covers.iter().any(|c| selection.includes(c))
     }
-}
-
-fn world() -> WorldConfig {
-    WorldConfig::default()
-}
-
-fn as0(w: &mut WorldConfig) -> &mut AsConfig {
-    &mut w.auth_servers[0]
-}
-
-fn mcp(w: &mut WorldConfig) -> &mut McpConfig {
-    &mut w.mcp
-}
-
-fn prm(w: &mut WorldConfig) -> &mut PrmConfig {
-    &mut w.mcp.prm
-}
-
-/// `auth/metadata-var1`'s discovery: no `resource_metadata`, PRM path-inserted only (the root is a trap), the
-/// AS (issuer at the root) serves only an OpenID configuration at the root.
-fn var1_discovery(w: &mut WorldConfig) {
-    prm(w).header = None;
-    prm(w).locations = vec![PrmLocation::PathInserted];
-    as0(w).metadata_at = vec![MetadataLocation::OidcRoot];
-}
-
-/// `auth/metadata-var2`'s discovery: no `resource_metadata`, PRM at the root only, issuer `/tenant1` with RFC 8414
-/// path insertion only (the root metadata URL is a trap).
-fn var2_discovery(w: &mut WorldConfig) {
-    prm(w).header = None;
-    prm(w).locations = vec![PrmLocation::Root];
-    as0(w).issuer_path = "/tenant1".into();
-    as0(w).metadata_at = vec![MetadataLocation::Rfc8414PathInserted];
-}
-
-/// `auth/metadata-var3`'s discovery: PRM only at a custom URL the header names, issuer `/tenant1` with OpenID
-/// path appending only.
-fn var3_discovery(w: &mut WorldConfig) {
-    let custom = PrmLocation::Custom(CUSTOM_PRM_PATH.into());
-    prm(w).locations = vec![custom.clone()];
-    prm(w).header = Some(custom);
-    as0(w).issuer_path = "/tenant1".into();
-    as0(w).metadata_at = vec![MetadataLocation::OidcPathAppended];
-}
-
-/// Every client world, in report order.
-pub fn all() -> Vec<ScenarioDef> {
-    vec![
-        ScenarioDef {
-            name: METADATA_DEFAULT,
-            official: "auth/metadata-default",
-            covers: &["auth/metadata-default", "auth/basic-dcr", "auth/scope-from-scopes-supported"],
-            summary: "PRM named in the 401 header, root PRM trapped, AS on its own origin (RFC 8414 at the root), DCR, decoy AS metadata on the MCP origin; no challenge scope, PRM scopes_supported todo:read todo:write",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                mcp(&mut w).decoy_as_metadata = true;
-                w
-            },
-        },
-        ScenarioDef {
-            name: BASIC_CIMD,
-            official: "auth/basic-cimd",
-            covers: &["auth/basic-cimd"],
-            summary: "The AS supports CIMD and DCR; the context names the client's metadata URL; the first authorization request is answered error=invalid_request (PKCE downgrade probe)",
-            registration: Registration::Cimd,
-            world: || {
-                let mut w = world();
-                as0(&mut w).cimd_supported = true;
-                as0(&mut w).reject_first_authorizations = 1;
-                w
-            },
-        },
-        ScenarioDef {
-            name: PRE_REGISTRATION,
-            official: "auth/pre-registration",
-            covers: &["auth/pre-registration"],
-            summary: "No DCR, no CIMD; pre-registered credentials in the context; the AS expects client_secret_basic and accepts any loopback redirect URI",
-            registration: Registration::Pre("client_secret_basic"),
-            world: || {
-                let mut w = world();
-                as0(&mut w).registration = false;
-                as0(&mut w).token_endpoint_auth_methods = vec!["client_secret_basic".into()];
-                w
-            },
-        },
-        ScenarioDef {
-            name: TOKEN_ENDPOINT_AUTH_POST,
-            official: "auth/token-endpoint-auth-post",
-            covers: &["auth/token-endpoint-auth-post"],
-            summary: "DCR; the AS supports only client_secret_post, so registration issues a secret the client must send in the form",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                as0(&mut w).token_endpoint_auth_methods = vec!["client_secret_post".into()];
-                w
-            },
-        },
-        ScenarioDef {
-            name: SCOPE_STEP_UP,
-            official: "auth/scope-step-up",
-            covers: &["auth/scope-step-up", "auth/scope-from-www-authenticate"],
-            summary: "The 401 asks for todo:read x:special (x:special not in scopes_supported); every MCP operation needs todo:write and answers 403 insufficient_scope without it",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                mcp(&mut w).challenge_scope = Some("todo:read x:special".into());
-                mcp(&mut w).operation_scope = Some("todo:write".into());
-                mcp(&mut w).step_up_scope = Some("todo:read todo:write".into());
-                w
-            },
-        },
-        ScenarioDef {
-            name: SCOPE_RETRY_LIMIT,
-            official: "auth/scope-retry-limit",
-            covers: &["auth/scope-retry-limit"],
-            summary: "Every MCP operation answers 403 insufficient_scope to every token",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                mcp(&mut w).challenge_scope = Some("todo:read".into());
-                mcp(&mut w).always_forbid_operations = true;
-                mcp(&mut w).step_up_scope = Some("todo:read todo:write".into());
-                w
-            },
-        },
-        ScenarioDef {
-            name: TOKEN_REFRESH,
-            official: "auth/metadata-default",
-            covers: &[],
-            summary: "Every access token dies after one request (refresh tokens rotate; a replayed one is refused); two WWW-Authenticate lines (DPoP, then a lowercase `bearer` with realm first and extra params) name a custom PRM URL (PRM also at the path-inserted URL); unknown members everywhere and a 4 KiB access token",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                mcp(&mut w).expire_token_after = Some(1);
-                as0(&mut w).access_token_lifetime = 60;
-                let custom = PrmLocation::Custom(CUSTOM_PRM_PATH.into());
-                prm(&mut w).locations = vec![custom.clone(), PrmLocation::PathInserted];
-                prm(&mut w).header = Some(custom);
-                mcp(&mut w).challenge_scope = Some("todo:read".into());
-                mcp(&mut w).challenge_lines = vec![
-                    "DPoP algs=\"ES256\"".into(),
-                    "bearer realm=\"mcp\", error_description=\"sign in first\", scope=\"{scope}\", resource_metadata=\"{prm_url}\"".into(),
-                ];
-                mcp(&mut w).unknown_members = true;
-                as0(&mut w).unknown_members = true;
-                as0(&mut w).access_token_bytes = 4096;
-                w
-            },
-        },
-        ScenarioDef {
-            name: MIGRATION,
-            official: "auth/authorization-server-migration",
-            covers: &["auth/authorization-server-migration"],
-            summary: "Two ASes, both with DCR (none or client_secret_basic), each knowing only its own clients; after two authorized requests the PRM lists the second AS and the first AS's tokens get 401 with the PRM URL",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                // Both ASes register dynamically (a client must register anew at AS2, CL-MIG-01) and issue a
-                // secret to a client that asks for client_secret_basic, so a secret crossing over is visible; a
-                // client asking for `none` (or an unsupported method) stays public. Each AS knows only its own
-                // clients: AS2 refuses AS1's client_id (400 invalid_client at /authorize, 401 at /token).
-                let as_config = AsConfig {
-                    registration: true,
-                    token_endpoint_auth_methods: vec!["none".into(), "client_secret_basic".into()],
-                    ..AsConfig::default()
-                };
-                w.auth_servers = vec![as_config.clone(), as_config];
-                // initialize and notifications/initialized succeed with AS1's token; tools/list meets the new AS.
-                mcp(&mut w).migrate_after_requests = Some(2);
-                mcp(&mut w).migrate_to = Some(1);
-                w
-            },
-        },
-        ScenarioDef {
-            name: PKCE_METHODS_MISSING,
-            official: "auth/metadata-default",
-            covers: &["auth/metadata-var2"],
-            summary: "auth/metadata-var2's discovery (no resource_metadata, root PRM only, issuer /tenant1 with RFC 8414 path insertion only); the metadata lacks code_challenge_methods_supported",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                var2_discovery(&mut w);
-                as0(&mut w).metadata_patch = json!({"code_challenge_methods_supported": null});
-                w
-            },
-        },
-        ScenarioDef {
-            name: PKCE_METHODS_MISSING_OIDC,
-            official: "auth/metadata-default",
-            covers: &["auth/metadata-var1"],
-            summary: "auth/metadata-var1's discovery (no resource_metadata, path-inserted PRM only, OpenID configuration only at the root); the OpenID configuration lacks code_challenge_methods_supported",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                var1_discovery(&mut w);
-                as0(&mut w).metadata_patch = json!({"code_challenge_methods_supported": null});
-                w
-            },
-        },
-        ScenarioDef {
-            name: PKCE_PLAIN_ONLY,
-            official: "auth/metadata-default",
-            covers: &["auth/metadata-var3"],
-            summary: "auth/metadata-var3's discovery (PRM only at a custom URL the header names, issuer /tenant1 with OpenID path appending only); code_challenge_methods_supported lists only plain",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                var3_discovery(&mut w);
-                as0(&mut w).metadata_patch = json!({"code_challenge_methods_supported": ["plain"]});
-                w
-            },
-        },
-        ScenarioDef {
-            name: RESOURCE_MISMATCH,
-            official: "auth/resource-mismatch",
-            covers: &["auth/resource-mismatch"],
-            summary: "PRM resource is https://evil.example/mcp",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                prm(&mut w).resource_override = Some(format!("{EVIL}/mcp"));
-                w
-            },
-        },
-        ScenarioDef {
-            name: METADATA_ISSUER_MISMATCH,
-            official: "auth/metadata-issuer-mismatch",
-            covers: &["auth/metadata-issuer-mismatch"],
-            summary: "AS metadata claims issuer https://evil.example",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                as0(&mut w).metadata_patch = json!({"issuer": EVIL});
-                w
-            },
-        },
-        ScenarioDef {
-            name: ISS_WRONG_ISSUER,
-            official: "auth/iss-wrong-issuer",
-            covers: &["auth/iss-wrong-issuer"],
-            summary: "The authorization response carries iss=https://evil.example (iss support advertised)",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                as0(&mut w).iss = IssMode::Wrong(EVIL.into());
-                w
-            },
-        },
-        ScenarioDef {
-            name: ISS_SUPPORTED_MISSING,
-            official: "auth/iss-supported-missing",
-            covers: &["auth/iss-supported-missing"],
-            summary: "iss support advertised but the authorization response omits iss",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                as0(&mut w).iss = IssMode::Omit;
-                w
-            },
-        },
-        ScenarioDef {
-            name: STATE_TAMPERED,
-            official: "auth/metadata-default",
-            covers: &["auth/scope-omitted-when-undefined"],
-            summary: "Issuer /tenant1 with OpenID path insertion only; neither a challenge scope nor scopes_supported; the authorization response carries a state the client did not send",
-            registration: Registration::Any,
-            world: || {
-                let mut w = world();
-                as0(&mut w).issuer_path = "/tenant1".into();
-                as0(&mut w).metadata_at = vec![MetadataLocation::OidcPathInserted];
-                prm(&mut w).scopes_supported = None;
-                as0(&mut w).state = StateMode::Altered;
-                w
-            },
-        },
-    ]
 }
 
 /// The context JSON handed to the client (`MCP_CONFORMANCE_CONTEXT`), in the official shapes: `name` is the
@@ -496,7 +224,7 @@ mod tests {
 
     #[test]
     fn the_docs_show_the_generated_world_table() {
-        let docs = include_str!("../../../docs/client-role.md");
+        let docs = include_str!("../../../../docs/client-role.md");
         assert!(
             docs.contains(&markdown_table()),
             "docs/client-role.md §3 is out of date; paste the output of `mcp-auth-conformance list --client-worlds`"
