@@ -8,15 +8,15 @@ use fake_idp::{FakeIdp, UpstreamApi};
 use mcp_auth_reports::{Report, Role, TargetInfo, Verdict};
 use mcp_auth_targets::ValidationMode;
 
-use crate::evidence::EvidenceLog;
-use crate::http::{is_loopback_host, Http, Limits};
-use crate::profile::Profile;
-use crate::runner::{self, Baseline, Live, Selection};
 use super::checks;
 use super::ctx::Ctx;
 use super::obs::ServerObservations;
 use super::scenarios;
 use super::target::{RunningTarget, TargetSpec};
+use crate::evidence::EvidenceLog;
+use crate::http::{tls_profile, Http, Limits};
+use crate::profile::Profile;
+use crate::runner::{self, Baseline, Live, Selection};
 
 /// The fixed address of the fake AS that external servers are configured to trust.
 pub const DEFAULT_AS_ADDR: &str = "127.0.0.1:9400";
@@ -182,13 +182,7 @@ async fn observe(
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
-    run.tls_profile = if target.url.starts_with("https://") {
-        "https".into()
-    } else if is_loopback_host(&host) {
-        "local".into()
-    } else {
-        "insecure".into()
-    };
+    run.tls_profile = tls_profile(&target.url, &host);
     let http = match Http::new(opts.limits, log.clone(), vec![host]) {
         Ok(h) => h,
         Err(e) => {
