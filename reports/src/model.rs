@@ -209,8 +209,8 @@ pub struct RunInfo {
     pub target: TargetInfo,
     /// The target profile's name (and file, when one was given).
     pub profile: String,
-    /// `local` when every target URL is loopback http (https not verifiable), `https` otherwise.
-    pub tls_profile: String,
+    /// How the target was reached: over https, over loopback http, or over plain http to another host.
+    pub tls_profile: TlsProfile,
     /// `--strict`: SHOULD violations fail the run.
     pub strict: bool,
     /// RFC 3339 timestamps.
@@ -232,7 +232,7 @@ impl RunInfo {
             role,
             target,
             profile: profile.into(),
-            tls_profile: "local".to_owned(),
+            tls_profile: TlsProfile::Local,
             strict: false,
             started_at: String::new(),
             finished_at: String::new(),
@@ -243,12 +243,70 @@ impl RunInfo {
     }
 }
 
+/// How the suite reached the target, serialized as `https`, `local` or `insecure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsProfile {
+    /// The target's URL is https.
+    Https,
+    /// Plain http to a loopback host (127.0.0.0/8, `[::1]`, `localhost`), which the local-testing rule allows;
+    /// the https requirements cannot be verified.
+    Local,
+    /// Plain http to a host that is not loopback: the target is reachable without TLS.
+    Insecure,
+}
+
+impl TlsProfile {
+    /// `https`, `local` or `insecure`, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsProfile::Https => "https",
+            TlsProfile::Local => "local",
+            TlsProfile::Insecure => "insecure",
+        }
+    }
+}
+
+impl std::fmt::Display for TlsProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What kind of target the suite ran against, serialized as `bundled`, `url` or `command`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// A reference target bundled with the suite (optionally with one defect).
+    Bundled,
+    /// An already-running target the suite reached at a URL.
+    Url,
+    /// A target the suite spawned from a command line.
+    Command,
+}
+
+impl TargetKind {
+    /// `bundled`, `url` or `command`, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Bundled => "bundled",
+            TargetKind::Url => "url",
+            TargetKind::Command => "command",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The target under test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TargetInfo {
-    /// `bundled`, `url` or `command`.
-    pub kind: String,
+    pub kind: TargetKind,
     /// The URL the suite addressed (MCP endpoint, issuer, or the fake server handed to a client).
     pub url: Option<String>,
     /// The command line, for spawned targets.
@@ -258,9 +316,9 @@ pub struct TargetInfo {
 }
 
 impl TargetInfo {
-    pub fn new(kind: impl Into<String>) -> Self {
+    pub fn new(kind: TargetKind) -> Self {
         TargetInfo {
-            kind: kind.into(),
+            kind,
             url: None,
             command: None,
             defect: None,

@@ -106,7 +106,7 @@ fn fmt_ms(ms: u64) -> String {
 
 /// What the target is, in one line: `bundled http://127.0.0.1:4100/mcp (defect: no-audience-check)`.
 fn target_label(t: &TargetInfo) -> String {
-    let mut s = t.kind.clone();
+    let mut s = t.kind.as_str().to_owned();
     if let Some(place) = t.command.as_ref().or(t.url.as_ref()) {
         s.push(' ');
         s.push_str(place);
@@ -293,7 +293,7 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<(), RenderError>
         Md(&run.suite_version),
         Md(&run.spec_revision),
         Md(&run.profile),
-        Md(&run.tls_profile),
+        Md(run.tls_profile.as_str()),
         fmt_ms(run.duration_ms),
         if strict { "yes" } else { "no" },
         run.seed,
@@ -724,7 +724,7 @@ pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
         ("Role", run.role.as_str()),
         ("Target", &target),
         ("Profile", &run.profile),
-        ("TLS profile", &run.tls_profile),
+        ("TLS profile", run.tls_profile.as_str()),
         ("Strict", if strict { "yes" } else { "no" }),
         ("Started", &run.started_at),
         ("Finished", &run.finished_at),

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use mcp_auth_reports::render::{self, RenderError};
 use mcp_auth_reports::{
     parse_json, read_json, write_all, CheckResult, Exchange, HttpRequest, HttpResponse, Level,
-    Outcome, ReadError, Report, Role, RunInfo, TargetInfo, TargetRun, TokenEvidence, Verdict,
+    Outcome, ReadError, Report, Role, RunInfo, TargetInfo, TargetKind, TargetRun, TokenEvidence,
+    Verdict,
 };
 use serde_json::json;
 
@@ -27,7 +28,7 @@ fn check(id: &str, title: &str, level: Level, verdict: Verdict) -> CheckResult {
 
 /// A small fixed report: every verdict once, a baselined failure, two exchanges with a decoded token.
 fn fixture(strict: bool) -> Report {
-    let mut target = TargetInfo::new("bundled");
+    let mut target = TargetInfo::new(TargetKind::Bundled);
     target.url = Some("http://127.0.0.1:4100/mcp".to_owned());
     target.defect = Some("accept-alg-none".to_owned());
     let mut run = RunInfo::new(Role::Server, target, "todo");
@@ -168,7 +169,7 @@ const HOSTILE_OUTPUT: &str = "connecting to http://127.0.0.1:4300/mcp\n\x1b[2J\x
 /// A small client-role report: one scenario the client completed (exit 0, with output), one it failed (exit 1,
 /// hostile output), one where it hung (killed, output cut), one with no output; checks citing them.
 fn client_fixture() -> Report {
-    let mut target = TargetInfo::new("command");
+    let mut target = TargetInfo::new(TargetKind::Command);
     target.command = Some("node client.js".to_owned());
     let mut run = RunInfo::new(
         Role::Client,

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcp_auth_reports::{Exchange, HttpRequest, HttpResponse};
+use mcp_auth_reports::{Exchange, HttpRequest, HttpResponse, TlsProfile};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::evidence::{EvidenceLog, Scenario};
@@ -334,6 +334,17 @@ pub fn is_loopback_host(host: &str) -> bool {
     match h.parse::<std::net::IpAddr>() {
         Ok(ip) => ip.is_loopback(),
         Err(_) => false,
+    }
+}
+
+/// The TLS profile of a target URL whose host is `host`: https, loopback http, or plain http elsewhere.
+pub fn tls_profile(url: &str, host: &str) -> TlsProfile {
+    if url.starts_with("https://") {
+        TlsProfile::Https
+    } else if is_loopback_host(host) {
+        TlsProfile::Local
+    } else {
+        TlsProfile::Insecure
     }
 }
 

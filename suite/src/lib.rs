@@ -5,8 +5,17 @@
 //! their catalog row (`catalog/*.toml`). The result is a canonical report (`mcp-auth-reports`) rendered to JSON, Markdown,
 //! JUnit and HTML.
 //!
-//! Roles implemented: `server` (an MCP server as an OAuth protected resource) and `client` (an MCP client as an
-//! OAuth public client).
+//! Roles implemented, one module each: [`server`] (an MCP server as an OAuth protected resource), [`client`] (an
+//! MCP client as an OAuth public client) and [`authz`] (an authorization server in front of MCP servers). Every
+//! role has the same layout: `run` (options and the run), `obs` (what scenarios observe), `scenarios` (the
+//! stimuli, by area), `checks` (the judgements, by area, listed in one registry).
+//!
+//! Shared by the roles: [`runner`] (selection, the live record of an interruptible run, judging and sealing the
+//! report), [`check`] (the check trait, observation errors), [`http`] and [`evidence`] (the recording HTTP
+//! client and its log), [`redact`] (secrets out of the report), [`registry`] (every check across roles),
+//! [`catalog`], [`expected`] and [`interop`] (catalog rows, expected-failure baselines, comparisons with the
+//! official suite), [`profile`] (the server target profile), [`process`] (spawned targets) and [`selftest`]
+//! (each reference target's defect matrix).
 
 pub mod authz;
 pub mod catalog;

@@ -772,7 +772,7 @@ fn print_summary(report: &Report) {
             .target
             .url
             .as_deref()
-            .unwrap_or(&report.run.target.kind),
+            .unwrap_or(report.run.target.kind.as_str()),
         report.run.duration_ms,
         match s.outcome {
             mcp_auth_reports::Outcome::Passed => "conformant",

@@ -1,5 +1,6 @@
-//! The registry of every check across roles: `list`, `explain`, the libtest-mimic trials and the coverage
-//! doc are generated from it.
+//! The registry of every check across roles (each role's `checks::registry()`, in role order): the `list` and
+//! `explain` commands, `--check` validation and the libtest-mimic trials of `tests/conformance.rs` are built
+//! from it.
 
 use mcp_auth_reports::Role;
 

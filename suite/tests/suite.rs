@@ -217,7 +217,7 @@ async fn the_reference_server_passes_through_the_command_env_contract() {
     ));
     let report = server::run(&opts).await;
     assert_eq!(unexpected(&report), Vec::<String>::new());
-    assert_eq!(report.run.target.kind, "command");
+    assert_eq!(report.run.target.kind.as_str(), "command");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

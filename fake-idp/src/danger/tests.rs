@@ -1,3 +1,6 @@
+//! Tests of the token forge: each mutation yields the token it names, checked by decoding it with
+//! `jsonwebtoken` (the validation a resource server would run) or by reading its parts.
+
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

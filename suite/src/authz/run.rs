@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi};
-use mcp_auth_reports::{Report, Role, TargetInfo, Verdict};
+use mcp_auth_reports::{Report, Role, TargetInfo, TargetKind, Verdict};
 
 use crate::authz::agent::CallbackListener;
 use crate::authz::checks;
@@ -15,7 +15,7 @@ use crate::authz::obs::{AuthzObservations, LoginKind};
 use crate::authz::scenarios::{self, Ctx};
 use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
-use crate::http::{is_loopback_host, Http, Limits};
+use crate::http::{tls_profile, Http, Limits};
 use crate::runner::{self, Baseline, Live, Selection};
 
 /// The login script of the bundled reference AS (form login).
@@ -117,8 +117,8 @@ pub fn interrupted(opts: &AuthzOptions, live: &Live<AuthzObservations>, reason: 
 
 fn run_info(opts: &AuthzOptions) -> mcp_auth_reports::RunInfo {
     let mut target = TargetInfo::new(match opts.target {
-        AuthzTarget::Bundled(_) => "bundled",
-        AuthzTarget::Issuer(_) => "url",
+        AuthzTarget::Bundled(_) => TargetKind::Bundled,
+        AuthzTarget::Issuer(_) => TargetKind::Url,
     });
     match &opts.target {
         AuthzTarget::Bundled(Some(d)) => target.defect = Some(d.name().to_owned()),
@@ -172,13 +172,7 @@ async fn observe(
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
-    run.tls_profile = if issuer.starts_with("https://") {
-        "https".into()
-    } else if is_loopback_host(&host) {
-        "local".into()
-    } else {
-        "insecure".into()
-    };
+    run.tls_profile = tls_profile(&issuer, &host);
     let http = Http::new(opts.limits, log.clone(), vec![host])
         .map_err(|e| harness("the HTTP client", &e))?;
     let callback = Arc::new(

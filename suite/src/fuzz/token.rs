@@ -1,5 +1,5 @@
 //! Token responses (suite/src/authz/oauth.rs: `token_result` and the `TokenResult` accessors) and AS
-//! metadata documents (suite/src/authz/scenarios.rs: `metadata_body`; oauth.rs: `Endpoints::from_metadata`;
+//! metadata documents (suite/src/authz/scenarios/metadata.rs: `metadata_body`; oauth.rs: `Endpoints::from_metadata`;
 //! the AS-META checks that judge them).
 
 use proptest::prelude::*;

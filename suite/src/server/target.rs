@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fake_idp::FakeIdp;
+use mcp_auth_reports::TargetKind;
 
 use crate::process::ProcessGroup;
 use mcp_auth_targets::{
@@ -28,11 +29,11 @@ pub enum TargetSpec {
 }
 
 impl TargetSpec {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> TargetKind {
         match self {
-            TargetSpec::Bundled { .. } => "bundled",
-            TargetSpec::Url(_) => "url",
-            TargetSpec::Command(_) => "command",
+            TargetSpec::Bundled { .. } => TargetKind::Bundled,
+            TargetSpec::Url(_) => TargetKind::Url,
+            TargetSpec::Command(_) => TargetKind::Command,
         }
     }
 }

@@ -1,0 +1,212 @@
+//! Authorization-server scenarios: the suite as client drives the target once per stimulus and records what
+//! happened. Judging is the checks' job.
+
+mod authorize;
+mod cimd;
+mod dcr;
+mod exchange;
+mod metadata;
+mod refresh;
+mod token;
+
+use std::sync::Arc;
+
+pub use authorize::{authorization_probes, AuthzParts};
+pub use cimd::{cimd_probes, cimd_unadvertised, honest_document};
+pub use dcr::{dcr, dcr_probes};
+pub use exchange::{exchange_probes, TOKEN_EXCHANGE, UPSTREAM};
+pub use metadata::{metadata, metadata_body};
+pub use refresh::refresh_probes;
+pub use token::{token_probes, TokenParts};
+
+use crate::authz::agent::{AuthorizeOutcome, Authorized, CallbackListener, UserAgent};
+use crate::authz::cimd_host::CimdHost;
+use crate::authz::login::LoginMode;
+use crate::authz::oauth::{self, Client, ClientAuth, Endpoints, Randomness, TokenResult};
+use crate::authz::obs::*;
+use crate::check::ObsError;
+use crate::evidence::Scenario;
+use crate::http::Http;
+
+/// The resource the suite asks tokens for (an MCP server URL).
+pub const RESOURCE: &str = "https://mcp.conformance.test/mcp";
+/// Another resource, never granted (AS-RT-05).
+pub const OTHER_RESOURCE: &str = "https://other.conformance.test/mcp";
+
+/// What every scenario needs.
+pub struct Ctx {
+    pub http: Http,
+    pub login: LoginMode,
+    pub login_kind: LoginKind,
+    pub endpoints: Endpoints,
+    pub rand: Randomness,
+    pub scope: String,
+    pub callback: Arc<CallbackListener>,
+    pub client_a: Client,
+    pub client_b: Option<Client>,
+    pub confidential: Option<Client>,
+    pub cimd: Option<Arc<CimdHost>>,
+    pub probe: Option<Arc<CimdHost>>,
+}
+
+impl Ctx {
+    /// A fresh user agent (empty cookie jar) that stops at redirects to `callback`.
+    pub fn agent(&self, callback: &str) -> UserAgent {
+        UserAgent::new(self.http.clone(), self.login.clone(), callback.to_owned())
+            .with_callback_listener(self.callback.clone())
+    }
+
+    /// Runs an authorization walk for `params`; the walk stops at a redirect to the request's own redirect_uri.
+    pub async fn walk(&self, sc: &Scenario, params: &[(&str, String)]) -> Authorized {
+        let url = oauth::authorize_url(&self.endpoints.authorization, params);
+        let callback = params
+            .iter()
+            .find(|(k, _)| *k == "redirect_uri")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| self.callback.redirect_uri());
+        self.agent(&callback).authorize(sc, &url).await
+    }
+
+    /// A complete authorization-code flow, optionally redeeming the code.
+    pub async fn flow(
+        &self,
+        sc: &Scenario,
+        client: &Client,
+        scope: &str,
+        extra: &[(&str, String)],
+        redeem: bool,
+    ) -> Result<FlowObs, ObsError> {
+        let pkce = self.rand.pkce();
+        let state = self.rand.token(16);
+        let mut params = oauth::code_request(client, &pkce, &state, RESOURCE, scope);
+        params.extend(extra.iter().cloned());
+        let authorized = self.walk(sc, &params).await;
+        let mut flow = FlowObs {
+            client: client.clone(),
+            pkce,
+            state,
+            scope: scope.to_owned(),
+            authorized,
+            token: None,
+        };
+        let Some(code) = flow.code().map(str::to_owned) else {
+            return Err(ObsError::target_because(
+                format!(
+                    "the authorization did not yield a code: {}",
+                    describe(&flow.authorized.outcome)
+                ),
+                flow.authorized
+                    .exchanges
+                    .iter()
+                    .rev()
+                    .take(2)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                flow.authorized.outcome.cause(),
+            ));
+        };
+        if redeem {
+            let t = self
+                .redeem(sc, client, &code, &flow.pkce.verifier, &client.redirect_uri)
+                .await;
+            if !t.ok() {
+                return Err(ObsError::target_because(
+                    format!("a valid code redemption failed: {}", t.describe()),
+                    [t.exchange.clone()],
+                    t.cause(),
+                ));
+            }
+            flow.token = Some(t);
+        }
+        Ok(flow)
+    }
+
+    /// An authorization walk as a public client with this id (the CIMD probes).
+    pub async fn walk_as(&self, sc: &Scenario, id: &str, redirect: &str) -> Authorized {
+        let client = Client {
+            id: id.to_owned(),
+            secret: None,
+            redirect_uri: redirect.to_owned(),
+            auth: ClientAuth::None,
+            kind: "cimd",
+        };
+        let pkce = self.rand.pkce();
+        let params =
+            oauth::code_request(&client, &pkce, &self.rand.token(16), RESOURCE, &self.scope);
+        self.walk(sc, &params).await
+    }
+
+    /// Redeems a code.
+    pub async fn redeem(
+        &self,
+        sc: &Scenario,
+        client: &Client,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> TokenResult {
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+            ("resource", RESOURCE.to_owned()),
+        ];
+        if !verifier.is_empty() {
+            form.push(("code_verifier", verifier.to_owned()));
+        }
+        oauth::token_request(
+            &self.http,
+            sc,
+            "redeem the code",
+            &self.endpoints.token,
+            client,
+            form,
+            None,
+        )
+        .await
+    }
+
+    /// Refreshes a grant.
+    pub async fn refresh(
+        &self,
+        sc: &Scenario,
+        client: &Client,
+        rt: &str,
+        extra: &[(&str, String)],
+    ) -> TokenResult {
+        let mut form = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", rt.to_owned()),
+        ];
+        form.extend(extra.iter().cloned());
+        oauth::token_request(
+            &self.http,
+            sc,
+            "refresh",
+            &self.endpoints.token,
+            client,
+            form,
+            None,
+        )
+        .await
+    }
+}
+
+/// One line describing how a walk ended.
+pub fn describe(o: &AuthorizeOutcome) -> String {
+    match o {
+        AuthorizeOutcome::Callback {
+            location, status, ..
+        } => format!("HTTP {status} redirect to the callback {location}"),
+        AuthorizeOutcome::Elsewhere {
+            location, status, ..
+        } => format!("HTTP {status} redirect to {location}"),
+        AuthorizeOutcome::Page { status, .. } => format!("a page (HTTP {status})"),
+        AuthorizeOutcome::NoAnswer { failure, .. } => format!("no HTTP answer: {failure}"),
+        AuthorizeOutcome::Failed { reason, .. } => format!("the walk failed: {reason}"),
+    }
+}
+
+fn not_applicable(why: &str) -> ObsError {
+    ObsError::NotApplicable(why.to_owned())
+}
