@@ -26,50 +26,9 @@ impl Mode {
     }
 }
 
-mcp_auth_defects::variants! {
-    /// Every adversarial or variant token the suite presents, one probe each (`ALL` and
-    /// `describe()`, what the stimulus is for reports, are generated).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-    pub enum Stimulus {
-        Expired = "a token whose exp is 600 s in the past",
-        NoExp = "a token without an exp claim",
-        NotYetValid = "a token whose nbf is 600 s in the future",
-        RandomString = "a random string as the token",
-        Truncated = "a valid token with half its signature cut off",
-        Garbled = "a valid token whose payload segment is garbage",
-        Oversized = "a 64 KiB garbage token",
-        Revoked = "a valid token revoked at the AS before use",
-        AudOther = "a token whose aud is another MCP server",
-        AudMissing = "a token without an aud claim",
-        AudClientId = "a token whose aud is the client_id",
-        AudOtherAndClientId = "a token whose aud is [another server, client_id]",
-        AudUpstream = "a token minted for the upstream API the server fronts",
-        AudUppercase = "a valid token whose aud spells the server URL with an uppercase scheme and host",
-        IssAttacker = "a token with iss = an attacker issuer, signed with the trusted key",
-        IssTrailingSlash = "a token whose iss has a trailing slash added",
-        SigBitFlip = "a valid token with one signature bit flipped",
-        TamperedPayload = "a read_only user's token whose payload was changed to full_access without re-signing",
-        AlgNoneLower = "an unsigned token with alg \"none\"",
-        AlgNoneTitle = "an unsigned token with alg \"None\"",
-        AlgNoneUpper = "an unsigned token with alg \"NONE\"",
-        HsPem = "an HS256 token MACed with the AS public key's PEM text",
-        HsDer = "an HS256 token MACed with the AS public key's DER bytes",
-        HsJwk = "an HS256 token MACed with the AS public key's JWK JSON",
-        UnknownKid = "a token signed by an attacker key with a kid not in the JWKS",
-        AttackerKeyRealKid = "a token naming the AS kid but signed by an attacker key",
-        EmbeddedJwk = "a token carrying its own (attacker) key in a jwk header",
-        Jku = "a token whose jku header points at an attacker JWKS",
-        X5u = "a token whose x5u header points at an attacker certificate",
-        TypJwt = "a token with typ \"JWT\" instead of at+jwt",
-        TypMissing = "a token without a typ header",
-        BearerLowercase = "a valid token with the scheme spelled `bearer`",
-        BearerUppercase = "a valid token with the scheme spelled `BEARER`",
-        QueryToken = "a valid token only in the access_token query parameter",
-        MalformedEmpty = "`Authorization: Bearer ` with an empty token",
-        MalformedExtraToken = "`Authorization: Bearer <valid> extra` (two token words)",
-        MalformedTwoHeaders = "two Authorization lines: a valid token and garbage",
-    }
-}
+/// Every adversarial or variant token the suite presents: declared with how it is forged, in
+/// [`crate::server::scenarios::tokens`].
+pub use crate::server::scenarios::tokens::Stimulus;
 
 /// A fetched PRM document.
 #[derive(Debug, Clone)]

@@ -160,20 +160,15 @@ fn discovery() -> Discovery {
     }
 }
 
-/// The compliant server's answer to a stimulus in a validation mode.
+/// The compliant server's answer to a stimulus in a validation mode (declared with the stimulus).
 fn answer(s: Stimulus, mode: Mode) -> Probe {
+    use crate::server::scenarios::tokens::CompliantAnswer;
     let ex = format!("token-probe#{s:?}");
-    match s {
-        Stimulus::BearerLowercase | Stimulus::BearerUppercase | Stimulus::AudUppercase => {
-            served(&ex)
-        }
-        // A JWT server never asks the AS, so a revoked but well-formed JWT is served (RS-TOK-02.revoked SKIPs).
-        Stimulus::Revoked if mode == Mode::Jwt => served(&ex),
-        Stimulus::QueryToken => refused(&ex, 401, &[UNAUTH_CHALLENGE]),
-        Stimulus::MalformedEmpty
-        | Stimulus::MalformedExtraToken
-        | Stimulus::MalformedTwoHeaders => refused(&ex, 400, &[INVALID_REQUEST_CHALLENGE]),
-        _ => invalid_token(&ex),
+    match s.compliant_answer(mode == Mode::Introspection) {
+        CompliantAnswer::Served => served(&ex),
+        CompliantAnswer::Unauthenticated => refused(&ex, 401, &[UNAUTH_CHALLENGE]),
+        CompliantAnswer::InvalidRequest => refused(&ex, 400, &[INVALID_REQUEST_CHALLENGE]),
+        CompliantAnswer::InvalidToken => invalid_token(&ex),
     }
 }
 
