@@ -37,6 +37,8 @@ mcp_auth_defects::defects! {
         "Accepts JWTs whose `nbf` is in the future.";
     SkipTypCheck = "skip-typ-check", JWT,
         "Accepts JWTs whose header `typ` is not `at+jwt` (e.g. ID tokens).";
+    StrictTypAtJwt = "strict-typ-at-jwt", JWT,
+        "Accepts only the `typ` spelling `at+jwt`, refusing the media-type form `application/at+jwt` RFC 9068 also allows.";
     AcceptQueryToken = "accept-query-token", JWT,
         "Takes the token from the `access_token` query parameter when there is no Authorization header.";
     CaseSensitiveBearer = "case-sensitive-bearer", JWT,

@@ -58,6 +58,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
         Box::new(RS_JWT_06_NO_EXP),
         Box::new(RS_JWT_07_TYP_JWT),
         Box::new(RS_JWT_07_MISSING_TYP),
+        Box::new(RS_JWT_07_APPLICATION_AT_JWT),
         Box::new(RS_JWT_08),
     ]
 }
@@ -196,6 +197,7 @@ const RS_TOK_04_LOWERCASE: AcceptsToken = AcceptsToken {
         &["OAuth 2.1 §5.1.1", "MCP §9.1", "RFC 9110 §11.1"],
         "initialize with `Authorization: bearer <valid>` → served (auth schemes are case-insensitive)."),
     stimulus: Stimulus::BearerLowercase,
+    applies: Applies::Always,
 };
 
 /// RS-TOK-04.uppercase: The scheme `BEARER` (uppercase) is accepted.
@@ -208,6 +210,7 @@ const RS_TOK_04_UPPERCASE: AcceptsToken = AcceptsToken {
         "initialize with `Authorization: BEARER <valid>` → served.",
     ),
     stimulus: Stimulus::BearerUppercase,
+    applies: Applies::Always,
 };
 
 /// RS-TOK-05: A token in the URI query is ignored.
@@ -321,6 +324,7 @@ const RS_AUD_03: AcceptsToken = AcceptsToken {
     meta: meta("RS-AUD-03", "An audience with uppercase scheme and host is accepted", Should, &["MCP §8.1"],
         "initialize with a valid token whose aud spells the server URL with an uppercase scheme and host → served; refusal WARN."),
     stimulus: Stimulus::AudUppercase,
+    applies: Applies::Always,
 };
 
 /// RS-JWT-01.attacker-issuer: A JWT with a foreign iss is refused.
@@ -546,6 +550,14 @@ const RS_JWT_07_MISSING_TYP: TypHeader = TypHeader {
     stimulus: Stimulus::TypMissing,
 };
 
+/// RS-JWT-07.application-at-jwt: A JWT with typ "application/at+jwt" is accepted.
+const RS_JWT_07_APPLICATION_AT_JWT: AcceptsToken = AcceptsToken {
+    meta: meta("RS-JWT-07.application-at-jwt", "A JWT with typ \"application/at+jwt\" is accepted", Must, &["RFC 9068 §4"],
+        "A valid token whose header typ is the media-type form application/at+jwt (RFC 9068 §4 allows it beside at+jwt) → served."),
+    stimulus: Stimulus::TypApplicationAtJwt,
+    applies: Applies::JwtOnly,
+};
+
 /// RS-JWT-08: A JWT before its nbf is refused.
 const RS_JWT_08: RejectsToken = RejectsToken {
     meta: meta(
@@ -644,10 +656,11 @@ fn tok03(m: &CheckMeta, o: &ServerObservations, applies: Applies) -> Evaluation 
     }
 }
 
-/// A valid token in an allowed form must be served (RS-TOK-04, RS-AUD-03).
+/// A valid token in an allowed form must be served (RS-TOK-04, RS-AUD-03, RS-JWT-07.application-at-jwt).
 struct AcceptsToken {
     meta: CheckMeta,
     stimulus: Stimulus,
+    applies: Applies,
 }
 
 impl Check<ServerObservations> for AcceptsToken {
@@ -657,6 +670,9 @@ impl Check<ServerObservations> for AcceptsToken {
 
     fn evaluate(&self, o: &ServerObservations) -> Evaluation {
         let (m, s) = (&self.meta, self.stimulus);
+        if let Some(skip) = mode_gate(o, self.applies) {
+            return skip;
+        }
         if let Err(e) = &o.baseline {
             return e.to_evaluation("the baseline valid token was refused");
         }
@@ -1002,6 +1018,7 @@ mod tests {
     #[case::tok_04_lowercase(RS_TOK_04_LOWERCASE, Verdict::Fail)]
     #[case::tok_04_uppercase(RS_TOK_04_UPPERCASE, Verdict::Fail)]
     #[case::aud_03(RS_AUD_03, Verdict::Warn)]
+    #[case::jwt_07_application_at_jwt(RS_JWT_07_APPLICATION_AT_JWT, Verdict::Fail)]
     fn an_allowed_form_must_be_served(#[case] c: AcceptsToken, #[case] violation: Verdict) {
         let e = c.evaluate(&compliant());
         assert_eq!(e.verdict, Verdict::Pass, "{}", c.meta.id);
@@ -1024,6 +1041,13 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn rs_jwt_07_application_at_jwt_applies_to_local_jwt_validation_only() {
+        let e = RS_JWT_07_APPLICATION_AT_JWT.evaluate(&compliant_in(Mode::Introspection));
+        assert_eq!(e.verdict, Verdict::Skip);
+        assert!(e.message.contains("introspection"), "{}", e.message);
     }
 
     #[rstest::rstest]

@@ -49,6 +49,7 @@ mcp_auth_defects::variants! {
         X5u = "a token whose x5u header points at an attacker certificate",
         TypJwt = "a token with typ \"JWT\" instead of at+jwt",
         TypMissing = "a token without a typ header",
+        TypApplicationAtJwt = "a valid token whose typ is the media-type form \"application/at+jwt\"",
         BearerLowercase = "a valid token with the scheme spelled `bearer`",
         BearerUppercase = "a valid token with the scheme spelled `BEARER`",
         QueryToken = "a valid token only in the access_token query parameter",
@@ -159,6 +160,9 @@ pub fn credential(ctx: &Ctx<'_>, s: Stimulus) -> Result<Auth, ObsError> {
         Stimulus::X5u => forged(TokenMutation::X5u(ctx.idp.attacker_x5u_url())),
         Stimulus::TypJwt => forged(TokenMutation::Typ(Some("JWT".into()))),
         Stimulus::TypMissing => forged(TokenMutation::Typ(None)),
+        Stimulus::TypApplicationAtJwt => {
+            forged(TokenMutation::Typ(Some("application/at+jwt".into())))
+        }
         Stimulus::BearerLowercase => Ok(Auth::Raw(vec![format!("bearer {}", ctx.token(&full)?)])),
         Stimulus::BearerUppercase => Ok(Auth::Raw(vec![format!("BEARER {}", ctx.token(&full)?)])),
         Stimulus::QueryToken => Ok(Auth::Query(ctx.token(&full)?)),
@@ -193,9 +197,10 @@ impl Stimulus {
     /// What a compliant server answers, in a validation mode.
     pub fn compliant_answer(self, introspects: bool) -> CompliantAnswer {
         match self {
-            Stimulus::BearerLowercase | Stimulus::BearerUppercase | Stimulus::AudUppercase => {
-                CompliantAnswer::Served
-            }
+            Stimulus::BearerLowercase
+            | Stimulus::BearerUppercase
+            | Stimulus::AudUppercase
+            | Stimulus::TypApplicationAtJwt => CompliantAnswer::Served,
             // A JWT server never asks the AS, so a revoked but well-formed JWT is served (RS-TOK-02.revoked SKIPs).
             Stimulus::Revoked if !introspects => CompliantAnswer::Served,
             Stimulus::QueryToken => CompliantAnswer::Unauthenticated,

@@ -103,8 +103,9 @@ impl JwtValidator {
             }
             return Err(TokenError::Malformed.into());
         };
+        let media_type_form = !settings.has(ServerDefect::StrictTypAtJwt);
         if !settings.has(ServerDefect::SkipTypCheck)
-            && !typ_is_access_token(jwt.header.typ.as_deref())
+            && !typ_is_access_token(jwt.header.typ.as_deref(), media_type_form)
         {
             return Err(TokenError::Type.into());
         }
@@ -215,10 +216,12 @@ impl JwtValidator {
     }
 }
 
-/// RFC 9068 §4: `typ` must be `at+jwt` or `application/at+jwt`, case-insensitively.
-fn typ_is_access_token(typ: Option<&str>) -> bool {
+/// RFC 9068 §4: `typ` must be `at+jwt` or `application/at+jwt`, case-insensitively (the `strict-typ-at-jwt`
+/// defect turns the media-type form off).
+fn typ_is_access_token(typ: Option<&str>, media_type_form: bool) -> bool {
     typ.is_some_and(|t| {
-        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+        t.eq_ignore_ascii_case("at+jwt")
+            || (media_type_form && t.eq_ignore_ascii_case("application/at+jwt"))
     })
 }
 
@@ -307,10 +310,17 @@ mod tests {
 
     #[test]
     fn typ_accepts_both_rfc9068_forms_in_any_case() {
-        assert!(typ_is_access_token(Some("at+jwt")));
-        assert!(typ_is_access_token(Some("Application/AT+JWT")));
-        assert!(!typ_is_access_token(Some("JWT")));
-        assert!(!typ_is_access_token(None));
+        assert!(typ_is_access_token(Some("at+jwt"), true));
+        assert!(typ_is_access_token(Some("Application/AT+JWT"), true));
+        assert!(!typ_is_access_token(Some("JWT"), true));
+        assert!(!typ_is_access_token(None, true));
+    }
+
+    #[test]
+    fn strict_typ_at_jwt_refuses_only_the_media_type_form() {
+        assert!(typ_is_access_token(Some("AT+JWT"), false));
+        assert!(!typ_is_access_token(Some("application/at+jwt"), false));
+        assert!(!typ_is_access_token(Some("JWT"), false));
     }
 
     #[test]
