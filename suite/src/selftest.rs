@@ -26,7 +26,7 @@ pub struct RunKey {
     /// The defect's kebab-case name.
     pub defect: Option<String>,
     /// The server's validation mode, or `default` for roles with one mode.
-    pub mode: String,
+    pub mode: RunMode,
 }
 
 impl RunKey {
@@ -38,8 +38,40 @@ impl RunKey {
     }
 }
 
-/// The single mode of roles whose reference has one configuration.
-pub const DEFAULT_MODE: &str = "default";
+/// The configuration a self-test run uses: the server's validation mode, or the one configuration of the
+/// client and authz references. Its name keys the tables of `fixtures/expected/<role>.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RunMode {
+    Jwt,
+    Introspection,
+    /// The single configuration of roles whose reference has one.
+    Default,
+}
+
+impl RunMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Jwt => "jwt",
+            RunMode::Introspection => "introspection",
+            RunMode::Default => "default",
+        }
+    }
+}
+
+impl std::fmt::Display for RunMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<ValidationMode> for RunMode {
+    fn from(m: ValidationMode) -> Self {
+        match m {
+            ValidationMode::Jwt => RunMode::Jwt,
+            ValidationMode::Introspection => RunMode::Introspection,
+        }
+    }
+}
 
 /// The self-test's machine-readable result.
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +110,7 @@ pub fn server_runs() -> Vec<(RunKey, Option<ServerDefect>, ValidationMode)> {
     for mode in [ValidationMode::Jwt, ValidationMode::Introspection] {
         let key = RunKey {
             defect: None,
-            mode: mode.to_string(),
+            mode: mode.into(),
         };
         runs.push((key, None, mode));
     }
@@ -86,7 +118,7 @@ pub fn server_runs() -> Vec<(RunKey, Option<ServerDefect>, ValidationMode)> {
         for &mode in d.modes() {
             let key = RunKey {
                 defect: Some(d.name().to_owned()),
-                mode: mode.to_string(),
+                mode: mode.into(),
             };
             runs.push((key, Some(d), mode));
         }
@@ -110,7 +142,7 @@ pub async fn run_server() -> Vec<(RunKey, Report)> {
 pub fn client_runs() -> Vec<(RunKey, Option<ClientDefect>)> {
     let key = |defect: Option<&str>| RunKey {
         defect: defect.map(str::to_owned),
-        mode: DEFAULT_MODE.into(),
+        mode: RunMode::Default,
     };
     let mut runs = vec![(key(None), None)];
     for &d in ClientDefect::ALL {
@@ -138,7 +170,7 @@ pub async fn run_client(suite_exe: PathBuf) -> Vec<(RunKey, Report)> {
 pub fn authz_runs() -> Vec<(RunKey, Option<fake_idp::AsDefect>)> {
     let key = |defect: Option<&str>| RunKey {
         defect: defect.map(str::to_owned),
-        mode: DEFAULT_MODE.into(),
+        mode: RunMode::Default,
     };
     let mut runs = vec![(key(None), None)];
     for &d in fake_idp::AsDefect::ALL {
@@ -199,7 +231,7 @@ pub fn evaluate(role: Role, runs: &[(RunKey, Report)], expected: &Expected) -> S
     let mut mismatches = Vec::new();
     let mut inert = Vec::new();
     for (key, report) in runs {
-        let reference = expected.reference(&key.mode);
+        let reference = expected.reference(key.mode.as_str());
         let mut changed = false;
         match &key.defect {
             None => {
@@ -224,7 +256,7 @@ pub fn evaluate(role: Role, runs: &[(RunKey, Report)], expected: &Expected) -> S
             }
             Some(d) => {
                 let flips = expected
-                    .defect(d, &key.mode)
+                    .defect(d, key.mode.as_str())
                     .map(|d| d.flips.clone())
                     .unwrap_or_default();
                 for m in flips.compare_with(&report.checks, |id| reference.verdict(id)) {
@@ -271,9 +303,12 @@ pub fn bless(role: Role, runs: &[(RunKey, Report)], previous: &Expected) -> Expe
     let mut out = Expected::default();
     let mut reference: BTreeMap<String, BTreeMap<String, Verdict>> = BTreeMap::new();
     for (key, report) in runs.iter().filter(|(k, _)| k.defect.is_none()) {
-        let m = reference.entry(key.mode.clone()).or_default();
-        let before = previous.reference(&key.mode);
-        let x = out.reference.entry(key.mode.clone()).or_default();
+        let m = reference.entry(key.mode.as_str().to_owned()).or_default();
+        let before = previous.reference(key.mode.as_str());
+        let x = out
+            .reference
+            .entry(key.mode.as_str().to_owned())
+            .or_default();
         for c in &report.checks {
             m.insert(c.id.clone(), c.verdict);
             if c.verdict != Verdict::Pass {
@@ -292,7 +327,7 @@ pub fn bless(role: Role, runs: &[(RunKey, Report)], previous: &Expected) -> Expe
         }
     }
     for (key, report) in runs.iter().filter(|(k, _)| k.defect.is_some()) {
-        let mode = key.mode.clone();
+        let mode = key.mode.as_str().to_owned();
         let d = key.defect.clone().expect("filtered");
         let before = previous.defect(&d, &mode);
         let reason = before
