@@ -342,6 +342,19 @@ struct SelfTestArgs {
     bless: Option<PathBuf>,
 }
 
+/// `println!` for the listing commands (`list`, `explain`): a reader that went away (`list | head`) ends the
+/// output quietly, exit 0, instead of a panic on the broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(exit::OK);
+            }
+        }
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -431,9 +444,9 @@ async fn dispatch(command: Command) -> Result<i32> {
             client_worlds: true,
             ..
         } => {
-            print!(
+            out!(
                 "{}",
-                mcp_auth_conformance::client::scenarios::markdown_table()
+                mcp_auth_conformance::client::scenarios::markdown_table().trim_end_matches('\n')
             );
             Ok(exit::OK)
         }
@@ -619,7 +632,12 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
                 println!("{}: {}", e.target, terminal_line(&d.to_string()));
             }
             if c.ok() {
-                println!("{}: {} checks as expected", e.target, r.checks.len());
+                println!(
+                    "{}: {} check{} as expected",
+                    e.target,
+                    r.checks.len(),
+                    if r.checks.len() == 1 { "" } else { "s" }
+                );
                 Ok(exit::OK)
             } else {
                 Ok(exit::FAILURES)
@@ -764,8 +782,9 @@ fn print_summary(report: &Report) {
         .map(|v| format!("{} {v}", s.count(*v)))
         .collect();
     println!(
-        "\n{} checks ({}) against {} in {} ms: {}",
+        "\n{} check{} ({}) against {} in {} ms: {}",
         s.total,
+        if s.total == 1 { "" } else { "s" },
         counts.join(", "),
         report
             .run
@@ -887,12 +906,12 @@ fn list(role: Option<Role>, json: bool) -> Result<i32> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for m in &metas {
-            println!("{:<30} {:<7} {:<6} {}", m.id, m.role, m.level, m.title);
+            out!("{:<30} {:<7} {:<6} {}", m.id, m.role, m.level, m.title);
         }
-        println!("\n{} checks", metas.len());
+        out!("\n{} checks", metas.len());
     }
     Ok(exit::OK)
 }
@@ -906,8 +925,8 @@ fn print_spec_links<'a>(refs: impl IntoIterator<Item = &'a str>) {
         }
         seen.push(r);
         match catalog::spec_url(r) {
-            Some(url) => println!("  {r:<28} {url}"),
-            None => println!("  {r}"),
+            Some(url) => out!("  {r:<28} {url}"),
+            None => out!("  {r}"),
         }
     }
 }
@@ -946,59 +965,59 @@ fn explain(id: &str) -> Result<i32> {
         }
         bail!("no check `{id}`; did you mean one of: {}", close.join(", "));
     };
-    println!("{} — {}", m.id, m.title);
-    println!("role:     {}", m.role);
-    println!("level:    {}", m.level);
+    out!("{} — {}", m.id, m.title);
+    out!("role:     {}", m.role);
+    out!("level:    {}", m.level);
     let row = catalog.row(m.row());
     match row {
         Some(r) => {
-            println!("catalog:  {} ({}): {}", r.id, r.file(), r.text);
+            out!("catalog:  {} ({}): {}", r.id, r.file(), r.text);
             if r.level() != Some(m.level) {
-                println!(
+                out!(
                     "          the row is {}",
                     r.level_note.as_deref().unwrap_or(&r.level)
                 );
             }
-            println!("revisions: {}", r.revisions_line());
-            println!("fix:      {}", r.remediation);
+            out!("revisions: {}", r.revisions_line());
+            out!("fix:      {}", r.remediation);
         }
-        None => println!("catalog:  {} (no row in catalog/)", m.row()),
+        None => out!("catalog:  {} (no row in catalog/)", m.row()),
     }
-    println!("spec:     {}", m.spec_refs.join("; "));
+    out!("spec:     {}", m.spec_refs.join("; "));
     print_spec_links(
         m.spec_refs.iter().copied().chain(
             row.iter()
                 .flat_map(|r| r.spec_refs.iter().map(String::as_str)),
         ),
     );
-    println!("checks:   {}", covering_checks(m.row()).join(", "));
-    println!("\n{}", m.summary);
+    out!("checks:   {}", covering_checks(m.row()).join(", "));
+    out!("\n{}", m.summary);
     Ok(exit::OK)
 }
 
 /// `explain ROW-ID`: the catalog row, where it comes from, how to fix it, and what covers it.
 fn explain_row(r: &catalog::Requirement) {
-    println!("{} — {}", r.id, r.text);
-    println!("file:     {}", r.file());
+    out!("{} — {}", r.id, r.text);
+    out!("file:     {}", r.file());
     match &r.level_note {
-        Some(note) => println!("level:    {} ({note})", r.level),
-        None => println!("level:    {}", r.level),
+        Some(note) => out!("level:    {} ({note})", r.level),
+        None => out!("level:    {}", r.level),
     }
-    println!("revisions: {}", r.revisions_line());
-    println!("spec:     {}", r.spec_refs.join("; "));
+    out!("revisions: {}", r.revisions_line());
+    out!("spec:     {}", r.spec_refs.join("; "));
     print_spec_links(r.spec_refs.iter().map(String::as_str));
     if let Some(test) = &r.test {
-        println!("test:     {test}");
+        out!("test:     {test}");
     }
-    println!("fix:      {}", r.remediation);
+    out!("fix:      {}", r.remediation);
     let checks = covering_checks(&r.id);
     if checks.is_empty() {
-        println!(
+        out!(
             "checks:   none; not automated: {}",
             r.not_automated.as_deref().unwrap_or("(no reason recorded)")
         );
     } else {
-        println!("checks:   {}", checks.join(", "));
+        out!("checks:   {}", checks.join(", "));
     }
     let scenarios: Vec<&str> = catalog::Scenarios::all()
         .defending(&r.id)
@@ -1006,7 +1025,7 @@ fn explain_row(r: &catalog::Requirement) {
         .map(|s| s.id.as_str())
         .collect();
     if !scenarios.is_empty() {
-        println!(
+        out!(
             "attacks:  {} (catalog/adversarial.toml)",
             scenarios.join(", ")
         );

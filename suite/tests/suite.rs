@@ -242,6 +242,24 @@ fn cli(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+fn a_reader_that_goes_away_ends_list_quietly() {
+    use std::io::Read;
+    // 130 KB of JSON: more than a pipe holds, so the writer is still writing when the reader closes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-auth-conformance"))
+        .args(["list", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn list_json_names_every_server_check_with_level_and_refs() {
     let out = cli(&["list", "--role", "server", "--json"]);
     assert!(out.status.success());
