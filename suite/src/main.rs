@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 use mcp_auth_conformance::catalog::{self, Catalog};
 use mcp_auth_conformance::client::{ClientOptions, ClientTarget};
@@ -100,11 +101,12 @@ struct ServerArgs {
     /// Target profile (TOML). Default: the built-in To-Do profile.
     #[arg(long)]
     profile: Option<PathBuf>,
-    /// Apply one defect to the bundled reference server.
-    #[arg(long, conflicts_with_all = ["url", "command"])]
+    /// Apply one defect to the bundled reference server (each turns off one protection; `self-test` lists what
+    /// each one breaks).
+    #[arg(long, conflicts_with_all = ["url", "command"], value_parser = names(ServerDefect::ALL.iter().map(|d| d.name())).try_map(|s| s.parse::<ServerDefect>()))]
     defect: Option<ServerDefect>,
-    /// Validation mode of the bundled reference server.
-    #[arg(long, default_value = "jwt", conflicts_with_all = ["url", "command"])]
+    /// How the bundled reference server validates tokens: locally as JWTs, or by introspection at the AS.
+    #[arg(long, default_value = "jwt", conflicts_with_all = ["url", "command"], value_parser = names(["jwt", "introspection"]).try_map(|s| s.parse::<ValidationMode>()))]
     mode: ValidationMode,
     #[command(flatten)]
     run: RunArgs,
@@ -283,8 +285,8 @@ struct ClientArgs {
     /// Command that runs the client; the server URL is appended as the last argument.
     #[arg(long)]
     command: Option<String>,
-    /// Apply one defect to the bundled reference client.
-    #[arg(long, conflicts_with = "command")]
+    /// Apply one defect to the bundled reference client (each turns off one protection).
+    #[arg(long, conflicts_with = "command", value_parser = names(ClientDefect::ALL.iter().map(|d| d.name())).try_map(|s| s.parse::<ClientDefect>()))]
     defect: Option<ClientDefect>,
     /// Only scenarios whose name matches this glob (e.g. 'auth/metadata-*').
     #[arg(long)]
@@ -307,8 +309,8 @@ struct AuthzArgs {
     /// The issuer of a running authorization server.
     #[arg(long)]
     issuer: Option<String>,
-    /// Apply one defect to the bundled reference AS.
-    #[arg(long, conflicts_with = "issuer")]
+    /// Apply one defect to the bundled reference AS (each turns off one protection).
+    #[arg(long, conflicts_with = "issuer", value_parser = names(fake_idp::AsDefect::ALL.iter().map(|d| d.name())).try_map(|s| s.parse::<fake_idp::AsDefect>()))]
     defect: Option<fake_idp::AsDefect>,
     /// How to log in: `auto` (the AS approves at once), `form FILE` (a login script), `manual` (you log in).
     #[arg(long, num_args = 1..=2, value_names = ["MODE", "FILE"])]
@@ -353,6 +355,11 @@ macro_rules! out {
             }
         }
     }};
+}
+
+/// The accepted values of an option, shown in its help and in the error for anything else.
+fn names(values: impl IntoIterator<Item = &'static str>) -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(values)
 }
 
 fn main() -> ExitCode {
