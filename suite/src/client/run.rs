@@ -237,7 +237,10 @@ fn report(
     }
     run.notes.push(format!(
         "{} scenarios run; client deadline {:?} each",
-        obs.runs().count(),
+        obs.scenarios
+            .values()
+            .filter(|r| !r.as_ref().is_err_and(ObsError::is_interrupted))
+            .count(),
         opts.deadline
     ));
     if matches!(opts.target, ClientTarget::Command(_)) && opts.client_metadata.is_none() {
