@@ -777,7 +777,18 @@ fn print_summary(report: &Report) {
         } else {
             format!(" — {}", terminal_line(&c.message))
         };
-        println!("{mark} {:<30} {}{detail}", c.id, c.title);
+        let strict = report.run.strict;
+        let baselined = match &c.expected_failure {
+            Some(reason) if c.is_failure(strict) => {
+                format!(" [baselined: {}]", terminal_line(reason))
+            }
+            Some(reason) if c.is_stale_baseline(strict) => format!(
+                " [STALE baseline entry: expected to fail ({}), but it did not]",
+                terminal_line(reason)
+            ),
+            _ => String::new(),
+        };
+        println!("{mark} {:<30} {}{detail}{baselined}", c.id, c.title);
         if c.verdict == Verdict::Error {
             print_client_output(report, c, &mut shown);
         }
@@ -805,6 +816,25 @@ fn print_summary(report: &Report) {
             mcp_auth_reports::Outcome::Failed => "NOT conformant",
         }
     );
+    let baselined = report
+        .checks
+        .iter()
+        .filter(|c| c.expected_failure.is_some() && c.is_failure(report.run.strict))
+        .count();
+    if baselined > 0 {
+        println!(
+            "baseline: {baselined} failing check{} expected (marked [baselined]); {} unexpected",
+            if baselined == 1 { "" } else { "s" },
+            s.unexpected_failures
+        );
+    }
+    if !s.stale_baseline.is_empty() {
+        println!(
+            "baseline: stale entr{} for {}: the check no longer fails, so the run fails until the entry is removed",
+            if s.stale_baseline.len() == 1 { "y" } else { "ies" },
+            s.stale_baseline.join(", ")
+        );
+    }
     for n in &report.run.notes {
         println!("note: {}", terminal_line(n));
     }

@@ -242,6 +242,49 @@ fn cli(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+fn the_terminal_marks_baselined_failures_and_names_stale_entries() {
+    let dir = std::env::temp_dir().join(format!("mcp-conf-baseline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let baseline = dir.join("baseline.toml");
+    std::fs::write(
+        &baseline,
+        "[[expected]]\nid = \"RS-AUD-01.*\"\nreason = \"audience check pending\"\n\n[[expected]]\nid = \"RS-PRM-07\"\nreason = \"fixed since\"\n",
+    )
+    .unwrap();
+    let out = cli(&[
+        "server",
+        "--defect",
+        "skip-audience-check",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--report-dir",
+        dir.join("report").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let line = |id: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(id))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("RS-AUD-01.missing").ends_with("[baselined: audience check pending]"),
+        "{stdout}"
+    );
+    assert!(!line("RS-AUD-02").contains("baselined"), "{stdout}");
+    assert!(
+        line("RS-PRM-07").contains("[STALE baseline entry"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("baseline: stale entry for RS-PRM-07"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_reader_that_goes_away_ends_list_quietly() {
     use std::io::Read;
     // 130 KB of JSON: more than a pipe holds, so the writer is still writing when the reader closes.
