@@ -303,15 +303,15 @@ pub fn compliant_introspection() -> ServerObservations {
     compliant_in(Mode::Introspection)
 }
 
-/// The verdict the compliant reference gives a check in `mode` (fixtures/expected/server.toml).
+/// The verdict the compliant reference gives a check in `mode`, read from fixtures/expected/server.toml (the
+/// self-test's own expectation, so the two cannot drift apart).
 pub fn reference_verdict(id: &str, mode: Mode) -> Verdict {
-    let jwt_only = id.starts_with("RS-JWT-") || id == "RS-TOK-03.jwt";
-    match (id, mode) {
-        ("RS-TLS-01", _) => Verdict::Info,
-        ("RS-TOK-02.revoked" | "RS-TOK-03.opaque", Mode::Jwt) => Verdict::Skip,
-        (_, Mode::Introspection) if jwt_only => Verdict::Skip,
-        _ => Verdict::Pass,
-    }
+    static EXPECTED: std::sync::LazyLock<crate::expected::Expected> =
+        std::sync::LazyLock::new(|| {
+            crate::expected::Expected::for_role(mcp_auth_reports::Role::Server)
+                .expect("fixtures/expected/server.toml parses")
+        });
+    EXPECTED.reference_verdict(mode.as_str(), id)
 }
 
 /// Small, named mutations of a record, each breaking one thing.

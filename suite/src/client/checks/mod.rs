@@ -344,14 +344,14 @@ mod tests {
     use crate::client::scenarios::{PKCE_METHODS_MISSING, TOKEN_REFRESH};
     use mcp_auth_reports::Verdict;
 
-    /// The verdict the reference client gets: every client check passes.
-    fn reference_verdict(_id: &str) -> Verdict {
-        Verdict::Pass
-    }
-
     #[test]
     fn the_compliant_record_gives_every_check_its_reference_verdict() {
         let o = compliant();
+        // The verdicts of the bundled reference client, as the self-test expects them.
+        let expected = crate::expected::Expected::for_role(mcp_auth_reports::Role::Client)
+            .expect("fixtures/expected/client.toml parses");
+        let reference_verdict =
+            |id: &str| expected.reference_verdict(crate::selftest::RunMode::Default.as_str(), id);
         for c in registry() {
             let e = c.evaluate(&o);
             assert_eq!(
