@@ -17,6 +17,7 @@
 pub mod model;
 pub mod read;
 pub mod render;
+pub mod spec;
 
 pub use model::*;
 pub use read::{parse_json, read_json, ReadError};

@@ -437,8 +437,19 @@ pub struct CheckResult {
     pub expected: String,
     pub actual: String,
     pub message: String,
+    /// What to change when the check does not pass (the catalog row's remediation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
+    /// Product-specific hints for the check's catalog row, where the interop matrix showed a product failing it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sdk_notes: Vec<SdkNote>,
     /// Ids of the exchanges that prove the verdict.
     pub evidence: Vec<String>,
+    /// The evidence exchanges that show the violation itself (a subset of `evidence`); the others are context,
+    /// such as a correctly refused request cited beside the one that was served. Empty when the check does not
+    /// single any out (and always for a check that passed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offending: Vec<String>,
     /// The scenarios the verdict depends on (client role), naming their [`Report::target_runs`] entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<String>,
@@ -468,7 +479,10 @@ impl CheckResult {
             expected: String::new(),
             actual: String::new(),
             message: String::new(),
+            remediation: None,
+            sdk_notes: Vec::new(),
             evidence: Vec::new(),
+            offending: Vec::new(),
             scenarios: Vec::new(),
             duration_ms: 0,
             expected_failure: None,
@@ -496,9 +510,37 @@ impl CheckResult {
         self.is_failure(strict) && self.expected_failure.is_none()
     }
 
+    /// Whether an evidence exchange is the one showing the violation (see [`CheckResult::offending`]).
+    pub fn is_offending(&self, exchange: &str) -> bool {
+        self.offending.iter().any(|o| o == exchange)
+    }
+
     /// Whether this result is listed in the baseline but did not fail (the entry is stale).
     pub fn is_stale_baseline(&self, strict: bool) -> bool {
         !self.is_failure(strict) && self.expected_failure.is_some()
+    }
+}
+
+/// A product-specific hint for fixing a check's catalog row: how one SDK or product is configured to meet it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SdkNote {
+    /// The product, e.g. `Python mcp SDK`.
+    pub sdk: String,
+    /// What to configure or change in that product.
+    pub note: String,
+    /// Where the hint can be checked: the product source or documentation it was verified against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl SdkNote {
+    pub fn new(sdk: impl Into<String>, note: impl Into<String>, source: Option<String>) -> Self {
+        SdkNote {
+            sdk: sdk.into(),
+            note: note.into(),
+            source,
+        }
     }
 }
 

@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use crate::model::{CheckResult, Exchange, Level, Report, Role, TargetInfo, TargetRun, Verdict};
+use crate::model::{
+    CheckResult, Exchange, Level, Report, Role, SdkNote, TargetInfo, TargetRun, Verdict,
+};
+use crate::spec::spec_url;
 
 /// A renderer could not write its output.
 #[derive(Debug, thiserror::Error)]
@@ -80,19 +83,69 @@ pub fn json(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
 // ---------------------------------------------------------------------------------------------------------
 // Shared helpers
 
-/// The order findings are listed in: failures first, then warnings.
+/// The order findings are listed in: failures first, then warnings, then what could not be judged.
 const FINDING_ORDER: [Verdict; 4] = [
     Verdict::Fail,
+    Verdict::Warn,
     Verdict::Error,
     Verdict::HarnessError,
-    Verdict::Warn,
 ];
 
-/// The checks worth a reader's attention (FAIL, ERROR, HARNESS_ERROR, then WARN), report order within each.
-fn findings(report: &Report) -> impl Iterator<Item = &CheckResult> {
-    FINDING_ORDER
+/// Whether a check is a finding (FAIL, WARN, ERROR or HARNESS_ERROR).
+fn is_finding(c: &CheckResult) -> bool {
+    FINDING_ORDER.contains(&c.verdict)
+}
+
+/// The checks worth a reader's attention: FAIL, then WARN, then ERROR and HARNESS_ERROR; within each verdict
+/// by level (MUST first), then in report order.
+fn findings(report: &Report) -> Vec<&CheckResult> {
+    let mut found: Vec<&CheckResult> = report.checks.iter().filter(|c| is_finding(c)).collect();
+    found.sort_by_key(|c| {
+        let rank = FINDING_ORDER.iter().position(|v| *v == c.verdict);
+        (rank, c.level)
+    });
+    found
+}
+
+/// Whether a check's remediation is shown: under the verdicts that ask for a change (FAIL and WARN).
+fn wants_fix(c: &CheckResult) -> bool {
+    matches!(c.verdict, Verdict::Fail | Verdict::Warn)
+}
+
+/// Splits text at backticks into (plain, code) runs, the way titles and remediations write code
+/// (`` `resource` ``); None when the backticks do not pair up, so the text is shown as it is.
+fn code_runs(text: &str) -> Option<Vec<(bool, &str)>> {
+    if text.matches('`').count() % 2 != 0 {
+        return None;
+    }
+    Some(
+        text.split('`')
+            .enumerate()
+            .filter(|(_, run)| !run.is_empty())
+            .map(|(i, run)| (i % 2 == 1, run))
+            .collect(),
+    )
+}
+
+/// The JWT claims that hold NumericDate values (RFC 7519 §2), shown with their UTC date.
+const TIME_CLAIMS: [&str; 4] = ["exp", "iat", "nbf", "auth_time"];
+
+/// `2025-01-01 00:00:00 UTC` for a NumericDate (seconds since the epoch); None when out of range.
+pub fn utc_date(seconds: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.format(&f).ok()
+}
+
+/// The time claims of a decoded JWT with their dates, in claim order: `(name, seconds, date)`.
+fn claim_dates(claims: &serde_json::Value) -> Vec<(&'static str, i64, String)> {
+    TIME_CLAIMS
         .into_iter()
-        .flat_map(move |v| report.checks.iter().filter(move |c| c.verdict == v))
+        .filter_map(|name| {
+            let seconds = claims.get(name)?.as_i64()?;
+            Some((name, seconds, utc_date(seconds)?))
+        })
+        .collect()
 }
 
 /// `250 ms`, `1.250 s`.
@@ -271,6 +324,54 @@ impl fmt::Display for MdCode<'_> {
     }
 }
 
+/// Suite-made text with `` `code` `` runs (titles, remediations): the runs become code spans where they are safe,
+/// everything else is escaped.
+struct MdInline<'a>(&'a str);
+
+impl fmt::Display for MdInline<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(runs) = code_runs(self.0) else {
+            return Md(self.0).fmt(f);
+        };
+        for (code, run) in runs {
+            if code && !run.contains(['|', '\n', '\r']) {
+                // A fence longer than any backtick run inside: there is none, so one backtick does.
+                write!(f, "`{run}`")?;
+            } else if code {
+                write!(f, "`{}`", run.replace('|', "\\|").replace(['\n', '\r'], " "))?;
+            } else {
+                Md(run).fmt(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A spec reference as a Markdown link to its section, or escaped text when it has no URL.
+struct MdSpec<'a>(&'a str);
+
+impl fmt::Display for MdSpec<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match spec_url(self.0) {
+            Some(url) => write!(f, "[{}](<{url}>)", Md(self.0)),
+            None => Md(self.0).fmt(f),
+        }
+    }
+}
+
+/// An SDK note as a Markdown list item's text: product, hint and where it was verified.
+fn md_sdk_note(n: &SdkNote) -> String {
+    let mut s = format!("*{}:* {}", Md(&n.sdk), MdInline(&n.note));
+    if let Some(src) = &n.source {
+        if src.starts_with("https://") && !src.contains(['<', '>', ' ']) {
+            s.push_str(&format!(" ([source](<{src}>))"));
+        } else {
+            s.push_str(&format!(" (source: {})", Md(src)));
+        }
+    }
+    s
+}
+
 /// Markdown summary that fits a GitHub CI step summary.
 ///
 /// Title with role and target, a run info line, the level × verdict table, the findings (FAIL, ERROR,
@@ -362,12 +463,12 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<(), RenderError>
             "### {} {}: {}",
             verdict_label(c, strict),
             MdCode(&c.id),
-            Md(&c.title)
+            MdInline(&c.title)
         )?;
         writeln!(out)?;
         writeln!(out, "- **Level:** {}", c.level)?;
         if !c.spec_refs.is_empty() {
-            let refs: Vec<_> = c.spec_refs.iter().map(|r| Md(r).to_string()).collect();
+            let refs: Vec<_> = c.spec_refs.iter().map(|r| MdSpec(r).to_string()).collect();
             writeln!(out, "- **Spec:** {}", refs.join(", "))?;
         }
         if !c.expected.is_empty() {
@@ -379,12 +480,41 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<(), RenderError>
         if !c.message.is_empty() {
             writeln!(out, "- **Message:** {}", Md(&c.message))?;
         }
+        if wants_fix(c) {
+            if let Some(fix) = &c.remediation {
+                writeln!(out, "- **How to fix:** {}", MdInline(fix))?;
+            }
+            if !c.sdk_notes.is_empty() {
+                writeln!(out, "- **SDK notes:**")?;
+                for n in &c.sdk_notes {
+                    writeln!(out, "  - {}", md_sdk_note(n))?;
+                }
+            }
+        }
         if let Some(reason) = &c.expected_failure {
             writeln!(out, "- **Expected failure (baseline):** {}", Md(reason))?;
         }
         if !c.evidence.is_empty() {
-            let ids: Vec<_> = c.evidence.iter().map(|e| MdCode(e).to_string()).collect();
-            writeln!(out, "- **Evidence:** {}", ids.join(", "))?;
+            let ids = |offending: bool| -> Vec<String> {
+                c.evidence
+                    .iter()
+                    .filter(|e| c.is_offending(e) == offending)
+                    .map(|e| MdCode(e).to_string())
+                    .collect()
+            };
+            if c.offending.is_empty() {
+                writeln!(out, "- **Evidence:** {}", ids(false).join(", "))?;
+            } else {
+                writeln!(out, "- **Evidence:** ⚠ offending: {}", ids(true).join(", "))?;
+                let context = ids(false);
+                if !context.is_empty() {
+                    writeln!(
+                        out,
+                        "- **Context (behaved correctly or set the scene):** {}",
+                        context.join(", ")
+                    )?;
+                }
+            }
         }
         if !c.scenarios.is_empty() {
             let names: Vec<_> = c.scenarios.iter().map(|n| MdCode(n).to_string()).collect();
@@ -414,7 +544,7 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<(), RenderError>
             MdCode(&c.id),
             c.level,
             verdict_label(c, strict),
-            Md(&c.title)
+            MdInline(&c.title)
         )?;
     }
 
@@ -479,8 +609,19 @@ fn junit_details(report: &Report, c: &CheckResult) -> String {
     if let Some(reason) = &c.expected_failure {
         s.push_str(&format!("expected failure (baseline): {reason}\n"));
     }
-    if !c.spec_refs.is_empty() {
-        s.push_str(&format!("spec: {}\n", c.spec_refs.join(", ")));
+    if wants_fix(c) {
+        if let Some(fix) = &c.remediation {
+            s.push_str(&format!("fix: {fix}\n"));
+        }
+        for n in &c.sdk_notes {
+            s.push_str(&format!("fix ({}): {}\n", n.sdk, n.note));
+        }
+    }
+    for r in &c.spec_refs {
+        match spec_url(r) {
+            Some(url) => s.push_str(&format!("spec: {r} <{url}>\n")),
+            None => s.push_str(&format!("spec: {r}\n")),
+        }
     }
     if !c.scenarios.is_empty() {
         s.push_str(&format!("scenarios: {}\n", c.scenarios.join(", ")));
@@ -488,7 +629,8 @@ fn junit_details(report: &Report, c: &CheckResult) -> String {
     if !c.evidence.is_empty() {
         s.push_str("evidence:\n");
         for id in &c.evidence {
-            s.push_str(&format!("  {id}: "));
+            let mark = if c.is_offending(id) { " (offending)" } else { "" };
+            s.push_str(&format!("  {id}{mark}: "));
             match report.exchange(id) {
                 Some(e) => {
                     s.push_str(&format!("{} {}", e.request.method, e.request.url));
@@ -634,6 +776,25 @@ impl fmt::Display for H<'_> {
     }
 }
 
+/// Suite-made text with `` `code` `` runs (titles, remediations), escaped, the runs as `<code>`.
+struct HInline<'a>(&'a str);
+
+impl fmt::Display for HInline<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(runs) = code_runs(self.0) else {
+            return H(self.0).fmt(f);
+        };
+        for (code, run) in runs {
+            if code {
+                write!(f, "<code>{}</code>", H(run))?;
+            } else {
+                H(run).fmt(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Escapes `s` for HTML element content and quoted attribute values (`&`, `<`, `>`, `"`, `'`).
 pub fn escape_html(s: &str) -> String {
     H(s).to_string()
@@ -672,13 +833,66 @@ dl.detail dt{font-weight:600}dl.detail dd{margin:0}
 #f-SKIP:checked~table tbody tr:not(.v-SKIP),#f-ERROR:checked~table tbody tr:not(.v-ERROR),
 #f-HARNESS_ERROR:checked~table tbody tr:not(.v-HARNESS_ERROR),
 #f-problems:checked~table tbody tr:not(.problem){display:none}
+.fix{background:#ddf4ff;border-left:3px solid var(--info);padding:.3rem .6rem;margin:.2rem 0}
+.fix ul{margin:.2rem 0;padding-left:1.2rem}
+.date{color:var(--info)}
+.exchange.offending{border-left:4px solid var(--fail);background:#fff5f5}
+.exchange.context{border-left-color:#8c959f}
+.mark{display:inline-block;border-radius:3px;font-size:11px;font-weight:700;padding:0 .3rem;margin-right:.3rem;color:#fff;background:#8c959f}
+.mark.offending{background:var(--fail)}
+#script-errors{background:#ffebe9;border:1px solid var(--fail);padding:.5rem;white-space:pre-wrap}
+#selftest{white-space:pre-wrap}
 "#;
 
-/// One self-contained HTML file: inline CSS, no external assets, no script (the verdict filter is pure CSS).
+/// The page's only script: it records script errors into `#script-errors` (so a headless browser that dumps
+/// the DOM sees them) and, when the URL fragment is `#selftest`, drives every verdict filter and writes what it
+/// saw into `#selftest` (`data-result` is `pass` or `fail`). Reading the report needs no script: the filters
+/// are pure CSS.
+const SCRIPT: &str = r#"
+(function(){
+var errors=[];
+function showErrors(){var el=document.getElementById('script-errors');if(!el)return;
+el.textContent=errors.join('\n');el.setAttribute('data-count',String(errors.length));el.hidden=errors.length===0;}
+window.addEventListener('error',function(e){errors.push('script error: '+(e.message||e.type)+(e.filename?' at '+e.filename+':'+e.lineno:''));showErrors();});
+function rows(){return Array.prototype.slice.call(document.querySelectorAll('table.checks tbody tr'));}
+function shown(){return rows().filter(function(r){return getComputedStyle(r).display!=='none';});}
+function selftest(){
+var lines=[],ok=true;
+function expect(cond,what){lines.push((cond?'ok   ':'FAIL ')+what);if(!cond)ok=false;}
+var first=document.querySelector('.filters input:checked');
+var findings=document.querySelectorAll('table.checks tbody tr.problem');
+if(findings.length>0){
+expect(first&&first.id==='f-problems','the page opens on the findings filter ('+(first?first.id:'none')+')');
+var closed=Array.prototype.filter.call(findings,function(r){var d=r.querySelector('details');return !d||!d.open;});
+expect(closed.length===0,'every finding is expanded ('+closed.length+' collapsed)');
+var top=rows()[0];
+expect(top&&top.classList.contains('problem'),'the first row is a finding');}
+var inputs=document.querySelectorAll('.filters input[type=radio]');
+expect(inputs.length>1,inputs.length+' filters');
+Array.prototype.forEach.call(inputs,function(i){
+i.click();
+var want=Number(i.getAttribute('data-count')),sel=i.getAttribute('data-match');
+var vis=shown(),stray=vis.filter(function(r){return !r.matches(sel);});
+expect(i.checked&&vis.length===want&&stray.length===0,'filter '+i.id+': '+vis.length+' rows shown, '+want+' expected, '+stray.length+' not matching '+sel);});
+if(first)first.click();
+expect(errors.length===0,errors.length+' script errors');
+var el=document.getElementById('selftest');
+el.textContent=lines.join('\n');el.setAttribute('data-result',ok?'pass':'fail');el.hidden=false;}
+document.addEventListener('DOMContentLoaded',function(){showErrors();
+if(location.hash==='#selftest'){try{selftest();}catch(e){var el=document.getElementById('selftest');
+el.textContent='FAIL the self-test threw: '+e;el.setAttribute('data-result','fail');el.hidden=false;}}});
+})();
+"#;
+
+/// One self-contained HTML file: inline CSS and one inline script ([`SCRIPT`]: error capture and the `#selftest`
+/// hook), no external assets; the verdict filters are pure CSS.
 ///
 /// A header with the run info and outcome, the level × verdict counts, and a table of checks coloured by
-/// verdict; each check expands (`<details>`) to its expected/actual/message and the exchanges it cites
-/// (request, response, decoded token claims). All report text is escaped.
+/// verdict that opens on the findings: FAIL (MUST first), then WARN, then ERROR, expanded, above the other
+/// checks, which stay collapsed. A check expands (`<details>`) to its expected/actual/message, how to fix it
+/// (the remediation and SDK notes, for FAIL and WARN), its spec references as links, and the exchanges it cites
+/// (request, response, decoded token claims with their dates), the offending ones marked. All report text is
+/// escaped.
 pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
     let run = &report.run;
     let strict = run.strict;
@@ -698,8 +912,14 @@ pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
         H(&target)
     )?;
     writeln!(out, "<style>{CSS}</style>")?;
+    writeln!(out, "<script>{SCRIPT}</script>")?;
     writeln!(out, "</head>")?;
     writeln!(out, "<body>")?;
+    writeln!(
+        out,
+        "<div id=\"script-errors\" data-count=\"0\" hidden></div>"
+    )?;
+    writeln!(out, "<pre id=\"selftest\" hidden></pre>")?;
 
     // Header.
     writeln!(out, "<header>")?;
@@ -798,27 +1018,23 @@ pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
     // Checks.
     writeln!(out, "<section class=\"filters\">")?;
     writeln!(out, "<h2>Checks</h2>")?;
-    writeln!(
-        out,
-        "<input type=\"radio\" name=\"f\" id=\"f-all\" checked><label for=\"f-all\">All ({})</label>",
-        report.summary.total
-    )?;
-    let problems = report
-        .checks
-        .iter()
-        .filter(|c| FINDING_ORDER.contains(&c.verdict))
-        .count();
-    writeln!(
-        out,
-        "<input type=\"radio\" name=\"f\" id=\"f-problems\"><label for=\"f-problems\">Findings ({problems})</label>"
-    )?;
+    let problems = report.checks.iter().filter(|c| is_finding(c)).count();
+    // The page opens on the findings when there are any.
+    let radio = |out: &mut dyn Write, id: &str, matches: &str, n: usize, label: &str, on: bool| {
+        writeln!(
+            out,
+            "<input type=\"radio\" name=\"f\" id=\"{id}\" data-match=\"{matches}\" data-count=\"{n}\"{}><label for=\"{id}\">{label} ({n})</label>",
+            if on { " checked" } else { "" }
+        )
+    };
+    if problems > 0 {
+        radio(out, "f-problems", "tr.problem", problems, "Findings", true)?;
+    }
+    radio(out, "f-all", "tr", report.summary.total, "All", problems == 0)?;
     for v in Verdict::ALL {
         let n = report.summary.count(v);
         if n > 0 {
-            writeln!(
-                out,
-                "<input type=\"radio\" name=\"f\" id=\"f-{v}\"><label for=\"f-{v}\">{v} ({n})</label>"
-            )?;
+            radio(out, &format!("f-{v}"), &format!("tr.v-{v}"), n, v.as_str(), false)?;
         }
     }
     writeln!(out, "<table class=\"checks\">")?;
@@ -827,7 +1043,10 @@ pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
         "<thead><tr><th>Verdict</th><th>ID</th><th>Level</th><th>Check</th></tr></thead>"
     )?;
     writeln!(out, "<tbody>")?;
-    for c in &report.checks {
+    for c in findings(report) {
+        html_check(report, c, out)?;
+    }
+    for c in report.checks.iter().filter(|c| !is_finding(c)) {
         html_check(report, c, out)?;
     }
     writeln!(out, "</tbody>")?;
@@ -847,11 +1066,11 @@ pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// One row of the checks table, with its expandable details.
+/// One row of the checks table, with its expandable details (open for a finding).
 fn html_check(report: &Report, c: &CheckResult, out: &mut dyn Write) -> Result<(), RenderError> {
     let strict = report.run.strict;
     let mut classes = format!("v-{}", c.verdict);
-    if FINDING_ORDER.contains(&c.verdict) {
+    if is_finding(c) {
         classes.push_str(" problem");
     }
     if c.expected_failure.is_some() {
@@ -870,7 +1089,34 @@ fn html_check(report: &Report, c: &CheckResult, out: &mut dyn Write) -> Result<(
         H(&c.id),
         c.level
     )?;
-    writeln!(out, "<td><details><summary>{}</summary>", H(&c.title))?;
+    writeln!(
+        out,
+        "<td><details{}><summary>{}</summary>",
+        if is_finding(c) { " open" } else { "" },
+        HInline(&c.title)
+    )?;
+    if wants_fix(c) && (c.remediation.is_some() || !c.sdk_notes.is_empty()) {
+        writeln!(out, "<div class=\"fix\">")?;
+        if let Some(fix) = &c.remediation {
+            writeln!(out, "<p><b>How to fix:</b> {}</p>", HInline(fix))?;
+        }
+        if !c.sdk_notes.is_empty() {
+            writeln!(out, "<p><b>SDK notes:</b></p><ul>")?;
+            for n in &c.sdk_notes {
+                write!(out, "<li><b>{}</b>: {}", H(&n.sdk), HInline(&n.note))?;
+                if let Some(src) = &n.source {
+                    if src.starts_with("https://") {
+                        write!(out, " (<a href=\"{}\">source</a>)", H(src))?;
+                    } else {
+                        write!(out, " (source: {})", H(src))?;
+                    }
+                }
+                writeln!(out, "</li>")?;
+            }
+            writeln!(out, "</ul>")?;
+        }
+        writeln!(out, "</div>")?;
+    }
     writeln!(out, "<dl class=\"detail\">")?;
     let pre = |label: &str, text: &str, out: &mut dyn Write| -> std::io::Result<()> {
         writeln!(out, "<dt>{}</dt><dd><pre>{}</pre></dd>", H(label), H(text))
@@ -892,7 +1138,15 @@ fn html_check(report: &Report, c: &CheckResult, out: &mut dyn Write) -> Result<(
         )?;
     }
     if !c.spec_refs.is_empty() {
-        writeln!(out, "<dt>Spec</dt><dd>{}</dd>", H(&c.spec_refs.join(", ")))?;
+        write!(out, "<dt>Spec</dt><dd>")?;
+        for (i, r) in c.spec_refs.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            match spec_url(r) {
+                Some(url) => write!(out, "{sep}<a href=\"{}\">{}</a>", H(&url), H(r))?,
+                None => write!(out, "{sep}{}", H(r))?,
+            }
+        }
+        writeln!(out, "</dd>")?;
     }
     if !c.scenarios.is_empty() {
         write!(out, "<dt>Scenarios</dt><dd>")?;
@@ -913,9 +1167,17 @@ fn html_check(report: &Report, c: &CheckResult, out: &mut dyn Write) -> Result<(
     }
     writeln!(out, "<dt>Duration</dt><dd>{}</dd>", fmt_ms(c.duration_ms))?;
     writeln!(out, "</dl>")?;
-    for id in &c.evidence {
+    // The offending exchanges first, then the context.
+    let marked = !c.offending.is_empty();
+    let ordered = c
+        .evidence
+        .iter()
+        .filter(|id| c.is_offending(id))
+        .chain(c.evidence.iter().filter(|id| !c.is_offending(id)));
+    for id in ordered {
+        let mark = marked.then(|| c.is_offending(id));
         match report.exchange(id) {
-            Some(e) => html_exchange(e, out)?,
+            Some(e) => html_exchange(e, mark, out)?,
             None => writeln!(
                 out,
                 "<div class=\"exchange\"><p><code>{}</code>: not recorded in this report</p></div>",
@@ -958,6 +1220,32 @@ fn html_target_run(r: &TargetRun, out: &mut dyn Write) -> Result<(), RenderError
     Ok(())
 }
 
+/// Decoded claims, pretty-printed and escaped, with the UTC date beside each top-level NumericDate claim
+/// (`"exp": 1735689600, 2025-01-01 00:00:00 UTC`).
+fn claims_html(claims: &serde_json::Value) -> Result<String, RenderError> {
+    let pretty = serde_json::to_string_pretty(claims)?;
+    let dates = claim_dates(claims);
+    let mut html = String::with_capacity(pretty.len());
+    for (i, line) in pretty.lines().enumerate() {
+        if i > 0 {
+            html.push('\n');
+        }
+        html.push_str(&H(line).to_string());
+        let top_level = line.strip_prefix("  \"").filter(|l| !l.starts_with(' '));
+        if let Some(rest) = top_level {
+            if let Some((_, seconds, date)) = dates.iter().find(|(name, seconds, _)| {
+                rest.strip_prefix(name)
+                    .and_then(|r| r.strip_prefix("\": "))
+                    .is_some_and(|n| n.trim_end_matches(',') == seconds.to_string())
+            }) {
+                let _ = seconds;
+                html.push_str(&format!("  <span class=\"date\">{}</span>", H(date)));
+            }
+        }
+    }
+    Ok(html)
+}
+
 /// Headers as `Name: value` lines.
 fn header_lines(headers: &[(String, String)]) -> String {
     let mut s = String::new();
@@ -970,12 +1258,21 @@ fn header_lines(headers: &[(String, String)]) -> String {
     s
 }
 
-/// One cited exchange: request, response or error, and the tokens it carried.
-fn html_exchange(e: &Exchange, out: &mut dyn Write) -> Result<(), RenderError> {
-    writeln!(out, "<div class=\"exchange\">")?;
+/// One cited exchange: request, response or error, and the tokens it carried. `mark`: whether it is the
+/// offending exchange (Some(true)) or context (Some(false)), when the check singled any out.
+fn html_exchange(e: &Exchange, mark: Option<bool>, out: &mut dyn Write) -> Result<(), RenderError> {
+    let (class, label) = match mark {
+        Some(true) => (
+            " offending",
+            "<span class=\"mark offending\">offending</span>",
+        ),
+        Some(false) => (" context", "<span class=\"mark\">context</span>"),
+        None => ("", ""),
+    };
+    writeln!(out, "<div class=\"exchange{class}\">")?;
     writeln!(
         out,
-        "<p><code>{}</code> {} · {}</p>",
+        "<p>{label}<code>{}</code> {} · {}</p>",
         H(&e.id),
         H(&e.purpose),
         fmt_ms(e.duration_ms)
@@ -1013,15 +1310,20 @@ fn html_exchange(e: &Exchange, out: &mut dyn Write) -> Result<(), RenderError> {
             t.length,
             H(&t.sha256)
         )?;
-        for (label, value) in [("JOSE header", &t.jwt_header), ("Claims", &t.jwt_claims)] {
-            if let Some(v) = value {
-                let pretty = serde_json::to_string_pretty(v)?;
-                writeln!(
-                    out,
-                    "<p>{label}</p><pre class=\"claims\">{}</pre>",
-                    H(&pretty)
-                )?;
-            }
+        if let Some(v) = &t.jwt_header {
+            let pretty = serde_json::to_string_pretty(v)?;
+            writeln!(
+                out,
+                "<p>JOSE header</p><pre class=\"claims\">{}</pre>",
+                H(&pretty)
+            )?;
+        }
+        if let Some(v) = &t.jwt_claims {
+            writeln!(
+                out,
+                "<p>Claims</p><pre class=\"claims\">{}</pre>",
+                claims_html(v)?
+            )?;
         }
     }
     writeln!(out, "</div>")?;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use mcp_auth_reports::render::{self, RenderError};
 use mcp_auth_reports::{
     parse_json, read_json, write_all, CheckResult, Exchange, HttpRequest, HttpResponse, Level,
-    Outcome, ReadError, Report, Role, RunInfo, TargetInfo, TargetKind, TargetRun, TokenEvidence,
-    Verdict,
+    Outcome, ReadError, Report, Role, RunInfo, SdkNote, TargetInfo, TargetKind, TargetRun,
+    TokenEvidence, Verdict,
 };
 use serde_json::json;
 
@@ -20,9 +20,10 @@ fn check(id: &str, title: &str, level: Level, verdict: Verdict) -> CheckResult {
         Role::Server,
         level,
         verdict,
-        vec!["MCP 2025-11-25 §Authorization".to_owned()],
+        vec!["MCP §9.2".to_owned(), "RFC 9068 §4".to_owned()],
     );
     c.duration_ms = 12;
+    c.remediation = Some(format!("Fix {id} by changing the `server` configuration."));
     c
 }
 
@@ -52,10 +53,17 @@ fn fixture(strict: bool) -> Report {
 
     let mut fail = check(
         "RS-JWT-03.none",
-        "Rejects alg none tokens",
+        "Rejects `alg` none tokens",
         Level::Must,
         Verdict::Fail,
     );
+    fail.remediation = Some("Refuse a JWT whose `alg` is `none`, in any case.".to_owned());
+    fail.sdk_notes = vec![SdkNote::new(
+        "Example SDK 1.0",
+        "Pass `algorithms=[\"RS256\"]` to the verifier.",
+        Some("https://example.test/sdk/1.0".to_owned()),
+    )];
+    fail.offending = vec!["jwt#1".to_owned()];
     fail.expected = "401 with WWW-Authenticate: Bearer error=\"invalid_token\"".to_owned();
     fail.actual = format!("200 with body {HOSTILE}");
     fail.message = "the server accepted an unsigned token\nsecond line".to_owned();
@@ -150,7 +158,9 @@ fn fixture(strict: bool) -> Report {
     token.jwt_claims = Some(json!({
         "aud": "http://127.0.0.1:4100/mcp",
         "exp": 1735693200,
+        "iat": 1735689600,
         "iss": "http://127.0.0.1:4200",
+        "nbf": "not a number",
         "sub": "</pre><script>steal()</script>",
     }));
     jwt.tokens = vec![token];
@@ -311,7 +321,7 @@ fn client_output_is_escaped_everywhere() {
             assert!(!text.contains(raw), "{name} contains a raw {raw:?}");
         }
     }
-    assert!(!render(render::html, &report).contains("<script>"));
+    assert_eq!(render(render::html, &report).matches("<script").count(), 1, "only the page's own script");
     // In Markdown the output is literal text inside a fence; outside the fences nothing of it is raw.
     assert!(md.contains("</pre><script>alert(1)</script>"));
     let prose = outside_fences(&md);
@@ -405,7 +415,10 @@ fn hostile_text_is_never_rendered_raw() {
         ("markdown", render(render::markdown, &report)),
         ("junit", render(render::junit, &report)),
     ] {
-        assert!(!text.contains("<script>"), "{name} contains a raw <script>");
+        // The page's own script is the one `<script>` the HTML may hold, in its head.
+        let own = usize::from(name == "html");
+        assert_eq!(text.matches("<script").count(), own, "{name} contains a raw <script>");
+        assert!(!text.contains("<script>alert") && !text.contains("<script>steal"), "{name}");
         assert!(
             !text.contains("</pre><script>"),
             "{name} lets a claim close its <pre>"
@@ -416,9 +429,12 @@ fn hostile_text_is_never_rendered_raw() {
 #[test]
 fn html_needs_no_external_assets() {
     let html = render(render::html, &fixture(false));
-    for needle in ["<link", "<script", "src=", "@import", "url("] {
+    for needle in ["<link", "<script src", "src=", "@import", "url(", "http-equiv", "fetch("] {
         assert!(!html.contains(needle), "html contains {needle}");
     }
+    let head = &html[..html.find("</head>").expect("a head")];
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(head.contains("<script>"), "the one inline script is in the head");
 }
 
 #[test]
@@ -505,4 +521,124 @@ fn read_json_names_the_path() {
         "{err}"
     );
     assert!(err.to_string().contains("bad.json"), "{err}");
+}
+
+/// The position of `needle` in `haystack`, failing the test when it is absent.
+fn at(haystack: &str, needle: &str) -> usize {
+    haystack
+        .find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` not found"))
+}
+
+#[test]
+fn findings_are_ordered_fail_then_warn_then_error_and_must_first_within_a_verdict() {
+    let mut report = fixture(false);
+    let mut should_fail = report.checks[1].clone();
+    should_fail.id = "RS-SHOULD-01".to_owned();
+    should_fail.level = Level::Should;
+    report.checks.insert(0, should_fail);
+    let md = render(render::markdown, &report);
+    let findings = &md[at(&md, "## Findings")..at(&md, "## All checks")];
+    let order = [
+        "FAIL `RS-JWT-03.none`",
+        "FAIL (baseline) `RS-WWW-01`",
+        "FAIL `RS-SHOULD-01`",
+        "WARN `RS-WWW-02`",
+        "ERROR `RS-JWT-05`",
+        "HARNESS_ERROR `RS-AUD-01`",
+    ];
+    let positions: Vec<usize> = order.iter().map(|h| at(findings, h)).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+}
+
+#[test]
+fn html_opens_on_the_findings_with_each_finding_expanded_above_the_passes() {
+    let html = render(render::html, &fixture(false));
+    assert!(html.contains(r#"id="f-problems" data-match="tr.problem" data-count="5" checked>"#));
+    assert!(!html.contains(r#"id="f-all" data-match="tr" data-count="8" checked"#));
+    let first_fail = at(&html, r#"id="check-RS-JWT-03.none""#);
+    let pass = at(&html, r#"id="check-RS-PRM-01""#);
+    assert!(first_fail < pass, "the FAIL row comes before the PASS row");
+    let fail_row = &html[first_fail..pass];
+    assert!(fail_row.contains("<details open>"), "{fail_row}");
+    let pass_row = &html[pass..];
+    assert!(pass_row.contains("<details><summary>"), "passes stay collapsed");
+}
+
+#[test]
+fn html_without_findings_opens_on_all() {
+    let mut report = fixture(false);
+    report.checks.retain(|c| c.verdict == Verdict::Pass);
+    let report = Report::new(report.run.clone(), report.checks.clone(), report.exchanges.clone());
+    let html = render(render::html, &report);
+    assert!(html.contains(r#"id="f-all" data-match="tr" data-count="1" checked>"#));
+    assert!(!html.contains(r#"id="f-problems""#));
+}
+
+#[test]
+fn spec_refs_are_links_to_their_sections() {
+    let report = fixture(false);
+    let url = "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling";
+    let md = render(render::markdown, &report);
+    assert!(md.contains(&format!("[MCP §9.2](<{url}>)")), "markdown");
+    let html = render(render::html, &report);
+    assert!(html.contains(&format!(r#"<a href="{url}">MCP §9.2</a>"#)), "html");
+    let junit = render(render::junit, &report);
+    assert!(junit.contains(&format!("spec: MCP §9.2 &lt;{url}&gt;")), "junit");
+}
+
+#[test]
+fn remediation_and_sdk_notes_show_under_fail_and_warn_only() {
+    let report = fixture(false);
+    let md = render(render::markdown, &report);
+    assert!(md.contains("- **How to fix:** Refuse a JWT whose `alg` is `none`, in any case."));
+    assert!(md.contains("  - *Example SDK 1.0:* Pass `algorithms=[\"RS256\"]` to the verifier. ([source](<https://example.test/sdk/1.0>))"));
+    assert!(md.contains("- **How to fix:** Fix RS-WWW-02 by"), "the WARN's fix");
+    for hidden in ["Fix RS-PRM-01", "Fix RS-JWT-05", "Fix RS-PRM-05", "Fix RS-DPOP-01"] {
+        assert!(!md.contains(hidden), "{hidden}: PASS, ERROR, INFO and SKIP need no fix");
+    }
+    let html = render(render::html, &report);
+    assert!(html.contains("<p><b>How to fix:</b> Refuse a JWT whose <code>alg</code> is <code>none</code>, in any case.</p>"));
+    assert!(html.contains(r#"<li><b>Example SDK 1.0</b>: Pass <code>algorithms=[&quot;RS256&quot;]</code> to the verifier. (<a href="https://example.test/sdk/1.0">source</a>)</li>"#));
+    assert!(!html.contains("Fix RS-PRM-01"));
+}
+
+#[test]
+fn title_backticks_become_code() {
+    let report = fixture(false);
+    let html = render(render::html, &report);
+    assert!(html.contains("<summary>Rejects <code>alg</code> none tokens</summary>"));
+    let md = render(render::markdown, &report);
+    assert!(md.contains("### FAIL `RS-JWT-03.none`: Rejects `alg` none tokens"));
+}
+
+#[test]
+fn jwt_time_claims_show_their_utc_date_beside_the_number() {
+    let html = render(render::html, &fixture(false));
+    assert!(html.contains(r#"&quot;exp&quot;: 1735693200,  <span class="date">2025-01-01 01:00:00 UTC</span>"#), "exp");
+    assert!(html.contains(r#"&quot;iat&quot;: 1735689600,  <span class="date">2025-01-01 00:00:00 UTC</span>"#), "iat");
+    assert!(html.contains("&quot;nbf&quot;: &quot;not a number&quot;,\n"), "a non-numeric nbf gets no date");
+}
+
+#[test]
+fn the_offending_exchange_is_marked_and_the_rest_is_context() {
+    let report = fixture(false);
+    let html = render(render::html, &report);
+    let row = &html[at(&html, r#"id="check-RS-JWT-03.none""#)..];
+    let row = &row[..at(row, "</tr>")];
+    assert!(row.contains(r#"<div class="exchange offending">"#), "{row}");
+    assert!(row.contains(r#"<span class="mark offending">offending</span><code>jwt#1</code>"#));
+    let md = render(render::markdown, &report);
+    assert!(md.contains("- **Evidence:** ⚠ offending: `jwt#1`"));
+    assert!(md.contains("- **Context (behaved correctly or set the scene):** `jwt#9`"));
+    let junit = render(render::junit, &report);
+    assert!(junit.contains("jwt#1 (offending): POST"));
+}
+
+#[test]
+fn html_records_script_errors_and_has_the_selftest_hook() {
+    let html = render(render::html, &fixture(false));
+    assert!(html.contains(r#"<div id="script-errors" data-count="0" hidden></div>"#));
+    assert!(html.contains(r#"<pre id="selftest" hidden></pre>"#));
+    assert!(html.contains("location.hash==='#selftest'"));
 }
