@@ -20,6 +20,9 @@ pub const ANY_TOML: &str = include_str!("../../catalog/any.toml");
 /// `catalog/adversarial.toml`, as built into the binary: the `ADV-*` scenarios.
 pub const ADVERSARIAL_TOML: &str = include_str!("../../catalog/adversarial.toml");
 
+/// `catalog/sdk-notes.toml`, as built into the binary: product-specific hints shown with a row's remediation.
+pub const SDK_NOTES_TOML: &str = include_str!("../../catalog/sdk-notes.toml");
+
 /// The requirement files: (path in the repository, text).
 pub const FILES: [(&str, &str); 4] = [
     ("catalog/server.toml", SERVER_TOML),
@@ -91,6 +94,56 @@ pub struct Scenario {
     pub pass: String,
     /// The rows the scenario exercises.
     pub defends: Vec<String>,
+}
+
+/// Product-specific remediation hints (`catalog/sdk-notes.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdkNotes {
+    #[serde(rename = "note", default)]
+    pub notes: Vec<SdkNoteRow>,
+}
+
+/// One hint: for which rows, which product, what to configure, and the source it was verified against.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdkNoteRow {
+    pub rows: Vec<String>,
+    pub sdk: String,
+    pub note: String,
+    pub source: String,
+    /// The interop targets (`fixtures/interop/<target>.toml`) whose verdicts show the pattern.
+    pub seen_in: Vec<String>,
+}
+
+impl SdkNotes {
+    pub fn parse(text: &str) -> Result<SdkNotes, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The notes, parsed once (a parse error is a build defect, see [`Catalog::all`]).
+    pub fn all() -> &'static SdkNotes {
+        static ALL: OnceLock<SdkNotes> = OnceLock::new();
+        ALL.get_or_init(|| {
+            SdkNotes::parse(SDK_NOTES_TOML)
+                .unwrap_or_else(|e| panic!("catalog/sdk-notes.toml: {e}"))
+        })
+    }
+
+    /// The notes for a row, as the report model carries them.
+    pub fn for_row(&self, row: &str) -> Vec<mcp_auth_reports::SdkNote> {
+        self.notes
+            .iter()
+            .filter(|n| n.rows.iter().any(|r| r == row))
+            .map(|n| {
+                mcp_auth_reports::SdkNote::new(
+                    n.sdk.trim(),
+                    n.note.trim(),
+                    Some(n.source.trim().to_owned()),
+                )
+            })
+            .collect()
+    }
 }
 
 impl Requirement {
@@ -216,159 +269,8 @@ impl Scenarios {
     }
 }
 
-const MCP_AUTHORIZATION: &str =
-    "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization";
-const MCP_SECURITY: &str =
-    "https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices";
-const MCP_TRANSPORTS: &str =
-    "https://modelcontextprotocol.io/specification/2025-11-25/basic/transports";
-const OAUTH21: &str = "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-13";
-const CIMD: &str =
-    "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-client-id-metadata-document-00";
-const OIDC_DISCOVERY: &str = "https://openid.net/specs/openid-connect-discovery-1_0.html";
-
-/// The heading anchors of MCP Authorization 2025-11-25, by rendered section number.
-const MCP_ANCHORS: &[(&str, &str)] = &[
-    ("1", "introduction"),
-    ("1.1", "purpose-and-scope"),
-    ("1.2", "protocol-requirements"),
-    ("1.3", "standards-compliance"),
-    ("2", "roles"),
-    ("3", "overview"),
-    ("4", "authorization-server-discovery"),
-    ("4.1", "authorization-server-location"),
-    ("4.2", "protected-resource-metadata-discovery-requirements"),
-    ("4.3", "authorization-server-metadata-discovery"),
-    ("4.4", "authorization-server-discovery-sequence-diagram"),
-    ("5", "client-registration-approaches"),
-    ("5.1", "client-id-metadata-documents"),
-    ("5.1.1", "implementation-requirements"),
-    ("5.1.4", "discovery"),
-    ("5.2", "preregistration"),
-    ("5.3", "dynamic-client-registration"),
-    ("6", "scope-selection-strategy"),
-    ("7", "authorization-flow-steps"),
-    ("8", "resource-parameter-implementation"),
-    ("8.1", "canonical-server-uri"),
-    ("9", "access-token-usage"),
-    ("9.1", "token-requirements"),
-    ("9.2", "token-handling"),
-    ("10", "error-handling"),
-    ("10.1", "scope-challenge-handling"),
-    ("10.1.1", "runtime-insufficient-scope-errors"),
-    ("10.1.2", "step-up-authorization-flow"),
-    ("11", "security-considerations"),
-    ("11.1", "token-audience-binding-and-validation"),
-    ("11.2", "token-theft"),
-    ("11.3", "communication-security"),
-    ("11.4", "authorization-code-protection"),
-    ("11.5", "open-redirection"),
-    ("11.6", "client-id-metadata-document-security"),
-    ("11.6.1", "authorization-server-abuse-protection"),
-    ("11.6.2", "localhost-redirect-uri-risks"),
-    ("11.6.3", "trust-policies"),
-    ("11.7", "confused-deputy-problem"),
-    ("11.8", "access-token-privilege-restriction"),
-    ("12", "mcp-authorization-extensions"),
-];
-
-/// The heading anchors of MCP Security Best Practices 2025-11-25, by rendered section number.
-const SBP_ANCHORS: &[(&str, &str)] = &[
-    ("2.1", "confused-deputy-problem"),
-    ("2.2", "token-passthrough"),
-    ("2.3", "session-hijacking"),
-    ("2.5", "scope-minimization"),
-];
-
-/// The anchor of the deepest listed section containing `section` (`11.6.2` → itself, `2.1.5.2` → `2.1`).
-fn anchor(table: &[(&str, &'static str)], section: &str) -> Option<&'static str> {
-    let mut s = section;
-    loop {
-        if let Some((_, a)) = table.iter().find(|(n, _)| *n == s) {
-            return Some(a);
-        }
-        s = &s[..s.rfind('.')?];
-    }
-}
-
-/// `page#anchor`, or the page when there is no anchor.
-fn at(page: &str, anchor: Option<&str>) -> String {
-    match anchor {
-        Some(a) => format!("{page}#{a}"),
-        None => page.to_owned(),
-    }
-}
-
-/// A spec reference as the catalog and the checks write it (`MCP §9.2`, `RFC 9728 §3.3 ¶2`, `OAuth 2.1 §4.1.3`,
-/// `CIMD §4.1`, `SBP §2.2`, `OIDC Discovery §4.3`, `MCP Transports: security warning`, `SEP-2352`) turned into a
-/// URL: the section's anchor where one is derivable, otherwise the document. None: a tag with no known document.
-pub fn spec_url(spec_ref: &str) -> Option<String> {
-    let r = spec_ref.trim();
-    if let Some(n) = r.strip_prefix("SEP-") {
-        let digits: String = n.chars().take_while(char::is_ascii_digit).collect();
-        if digits.is_empty() {
-            return None;
-        }
-        return Some(format!(
-            "https://github.com/modelcontextprotocol/modelcontextprotocol/issues/{digits}"
-        ));
-    }
-    if let Some(rest) = r.strip_prefix("MCP Transports") {
-        let rest = rest.to_ascii_lowercase();
-        let a = if rest.contains("session") {
-            Some("session-management")
-        } else if rest.contains("security warning") {
-            Some("security-warning")
-        } else {
-            None
-        };
-        return Some(at(MCP_TRANSPORTS, a));
-    }
-    let (tag, section) = match r.find('§') {
-        Some(i) => {
-            let number: String = r[i + '§'.len_utf8()..]
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '.')
-                .collect();
-            let number = number.trim_end_matches('.').to_owned();
-            (r[..i].trim(), (!number.is_empty()).then_some(number))
-        }
-        None => (r, None),
-    };
-    let section = section.as_deref();
-    match tag {
-        "MCP" => Some(at(
-            MCP_AUTHORIZATION,
-            section.and_then(|s| anchor(MCP_ANCHORS, s)),
-        )),
-        "SBP" => Some(at(
-            MCP_SECURITY,
-            section.and_then(|s| anchor(SBP_ANCHORS, s)),
-        )),
-        "OAuth 2.1" => Some(match section {
-            Some(s) => format!("{OAUTH21}#section-{s}"),
-            None => OAUTH21.to_owned(),
-        }),
-        "CIMD" => Some(match section {
-            Some(s) => format!("{CIMD}#section-{s}"),
-            None => CIMD.to_owned(),
-        }),
-        "OIDC Discovery" => Some(match section {
-            Some(s) => format!("{OIDC_DISCOVERY}#rfc.section.{s}"),
-            None => OIDC_DISCOVERY.to_owned(),
-        }),
-        _ => {
-            let number = tag.strip_prefix("RFC ")?;
-            if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            Some(match section {
-                Some(s) => format!("https://www.rfc-editor.org/rfc/rfc{number}#section-{s}"),
-                None => format!("https://www.rfc-editor.org/rfc/rfc{number}"),
-            })
-        }
-    }
-}
+/// The URL of a spec reference (one mapping for the reports, `explain` and these tests).
+pub use mcp_auth_reports::spec::spec_url;
 
 #[cfg(test)]
 mod tests {
@@ -554,25 +456,56 @@ mod tests {
     }
 
     #[test]
-    fn spec_refs_become_the_right_urls() {
-        let cases = [
-            ("MCP §9.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling"),
-            ("MCP §3(4)", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#overview"),
-            ("MCP §11.6.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#localhost-redirect-uri-risks"),
-            ("MCP §10 (table)", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#error-handling"),
-            ("SBP §2.1.5.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#confused-deputy-problem"),
-            ("RFC 9728 §3.3 ¶2", "https://www.rfc-editor.org/rfc/rfc9728#section-3.3"),
-            ("RFC 8707", "https://www.rfc-editor.org/rfc/rfc8707"),
-            ("OAuth 2.1 §4.1.3", "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-13#section-4.1.3"),
-            ("CIMD §6.5", "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-client-id-metadata-document-00#section-6.5"),
-            ("SEP-2352", "https://github.com/modelcontextprotocol/modelcontextprotocol/issues/2352"),
-            ("MCP Transports: security warning", "https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#security-warning"),
-        ];
-        for (r, url) in cases {
-            assert_eq!(spec_url(r).as_deref(), Some(url), "{r}");
+    fn every_sdk_note_names_real_rows_an_interop_target_and_its_source() {
+        let catalog = Catalog::all();
+        let notes = &SdkNotes::all().notes;
+        assert!(!notes.is_empty());
+        for n in notes {
+            assert!(!n.rows.is_empty(), "{}: a note for no row", n.sdk);
+            for row in &n.rows {
+                assert!(catalog.row(row).is_some(), "{}: unknown row {row}", n.sdk);
+            }
+            assert!(n.note.trim().len() >= 40, "{}: say what to configure", n.sdk);
+            assert!(
+                n.source.starts_with("https://"),
+                "{}: the source the note was verified against",
+                n.sdk
+            );
+            for target in &n.seen_in {
+                let path = format!(
+                    "{}/../fixtures/interop/{target}.toml",
+                    env!("CARGO_MANIFEST_DIR")
+                );
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: seen_in {target}: {path}: {e}", n.sdk));
+                let file: toml::Table = toml::from_str(&text).expect("an interop expectation file");
+                let listed = file
+                    .get("expect")
+                    .and_then(toml::Value::as_table)
+                    .unwrap_or_else(|| panic!("{path}: no [expect] table"));
+                let lists = |row: &str| {
+                    listed.keys().any(|id| {
+                        id.strip_prefix(row)
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                    })
+                };
+                assert!(
+                    n.rows.iter().any(|row| lists(row)),
+                    "{}: {target} lists none of {:?} as not passing",
+                    n.sdk,
+                    n.rows
+                );
+            }
         }
-        assert_eq!(spec_url("Some Blog §3"), None);
-        assert_eq!(spec_url("RFC §3"), None);
+    }
+
+    #[test]
+    fn every_remediation_is_an_instruction() {
+        for r in &Catalog::all().requirements {
+            let fix = r.remediation.trim();
+            assert!(fix.len() >= 40, "{}: remediation too short: {fix:?}", r.id);
+            assert!(fix.ends_with('.'), "{}: remediation is not a sentence: {fix:?}", r.id);
+        }
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct Evaluation {
     pub actual: String,
     pub message: String,
     pub evidence: Vec<String>,
+    /// How many exchanges at the front of `evidence` show the violation itself ([`Evaluation::with_offending`]);
+    /// the rest are context. (A count rather than a second list keeps `Evaluation` small.)
+    pub offending: u32,
     /// The scenarios the verdict depends on (client role), so a reader can be shown what the target printed
     /// there. Typed, never parsed out of the message. (A boxed slice keeps `Evaluation`, the `Err` of many
     /// check helpers, small.)
@@ -81,6 +84,7 @@ impl Evaluation {
             actual: actual.into(),
             message: String::new(),
             evidence: Vec::new(),
+            offending: 0,
             scenarios: Box::default(),
         }
     }
@@ -138,6 +142,35 @@ impl Evaluation {
             }
         }
         self
+    }
+
+    /// Cites exchanges as the ones that show the violation (the offending request, the forbidden answer),
+    /// ahead of the other evidence, which a reader then sees as context (for instance a correctly refused
+    /// request cited beside the one that was served). An id already cited as context moves up.
+    pub fn with_offending<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for id in ids {
+            let id = id.into();
+            let marked = self.offending as usize;
+            match self.evidence.iter().position(|e| *e == id) {
+                Some(pos) if pos < marked => continue,
+                Some(pos) => {
+                    self.evidence.remove(pos);
+                }
+                None => {}
+            }
+            self.evidence.insert(marked, id);
+            self.offending += 1;
+        }
+        self
+    }
+
+    /// The evidence cited as offending ([`Evaluation::with_offending`]).
+    pub fn offending(&self) -> &[String] {
+        &self.evidence[..self.offending as usize]
     }
 
     /// Records that the verdict depends on a scenario (once, in order).
@@ -278,6 +311,15 @@ mod tests {
     fn evidence_is_deduplicated_in_order() {
         let e = Evaluation::pass("", "").with_evidence(["a#1", "b#2", "a#1"]);
         assert_eq!(e.evidence, vec!["a#1", "b#2"]);
+    }
+
+    #[test]
+    fn offending_evidence_goes_first_and_the_rest_is_context() {
+        let e = Evaluation::violated(Level::Must, "", "")
+            .with_evidence(["ok#1", "bad#2", "ok#3"])
+            .with_offending(["bad#2", "bad#4", "bad#2"]);
+        assert_eq!(e.evidence, vec!["bad#2", "bad#4", "ok#1", "ok#3"]);
+        assert_eq!(e.offending(), ["bad#2", "bad#4"]);
     }
 
     #[test]

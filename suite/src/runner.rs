@@ -142,7 +142,9 @@ fn is_glob(id: &str) -> bool {
     id.contains(['*', '?', '[', '{'])
 }
 
-/// Turns a check's evaluation into a report row.
+/// Turns a check's evaluation into a report row: the verdict with its proof, the catalog row's remediation and
+/// SDK notes, and the baseline entry. `duration_ms` is the judging time; [`conclude`] adds the time of what the
+/// verdict depends on ([`dependency_ms`]).
 pub fn result_of(
     meta: &CheckMeta,
     e: Evaluation,
@@ -157,11 +159,16 @@ pub fn result_of(
         e.verdict,
         meta.spec_refs.iter().map(|s| (*s).to_owned()).collect(),
     );
+    r.offending = e.offending().to_vec();
     r.expected = e.expected;
     r.actual = e.actual;
     r.message = e.message;
     r.evidence = e.evidence;
     r.scenarios = e.scenarios.into_vec();
+    if let Some(row) = crate::catalog::Catalog::all().row(meta.row()) {
+        r.remediation = Some(row.remediation.clone());
+    }
+    r.sdk_notes = crate::catalog::SdkNotes::all().for_row(meta.row());
     r.duration_ms = duration_ms;
     r.expected_failure = baseline.reason(meta.id).map(str::to_owned);
     r
@@ -265,10 +272,40 @@ pub fn conclude<O>(
         t.output = redact::redact_known(&t.output, &secrets);
     }
     let mut exchanges = exchanges;
+    let durations: std::collections::HashMap<&str, u64> = exchanges
+        .iter()
+        .map(|e| (e.id.as_str(), e.duration_ms))
+        .collect();
+    for r in &mut results {
+        r.duration_ms += dependency_ms(r, &durations, &target_runs);
+    }
     bound(&mut results, &mut exchanges);
     let mut report = Report::new(run, results, exchanges);
     report.target_runs = target_runs;
     report
+}
+
+/// How long what a verdict depends on took, in ms: the target runs of its scenarios (the client role: each
+/// scenario is one run of the client, so the longest of them), plus the measured round trips of the exchanges
+/// it cites. Judging itself takes microseconds; without this every check would report 0 ms.
+pub fn dependency_ms(
+    r: &CheckResult,
+    exchanges: &std::collections::HashMap<&str, u64>,
+    target_runs: &[TargetRun],
+) -> u64 {
+    let runs = r
+        .scenarios
+        .iter()
+        .filter_map(|name| target_runs.iter().find(|t| &t.scenario == name))
+        .map(|t| t.duration_ms)
+        .max()
+        .unwrap_or(0);
+    let cited: u64 = r
+        .evidence
+        .iter()
+        .filter_map(|id| exchanges.get(id.as_str()))
+        .sum();
+    runs + cited
 }
 
 /// What a report keeps of a target-controlled string: check texts, header values, bodies.

@@ -78,14 +78,20 @@ fn rs_tok_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     let other = crate::need!(o.probe(Stimulus::AudOther), "the other-audience probe");
     let scope = crate::need!(&o.scope, "the read-only write attempts");
     let mut problems = Vec::new();
+    // The served requests are the violation; the refused ones are cited beside them as context.
+    let mut offending = Vec::new();
     if expired.served() {
         problems.push("an expired token was served");
+        offending.push(expired.exchange.clone());
     }
     if other.served() {
         problems.push("a token for another server was served");
+        offending.push(other.exchange.clone());
     }
-    if scope.attempts.iter().any(|a| a.served()) {
+    let writes: Vec<_> = scope.attempts.iter().filter(|a| a.served()).collect();
+    if !writes.is_empty() {
         problems.push("a read-only token performed a write");
+        offending.extend(writes.iter().map(|a| a.exchange.clone()));
     }
     let mut evidence = vec![expired.exchange.clone(), other.exchange.clone()];
     evidence.extend(scope.attempts.iter().map(|a| a.exchange.clone()));
@@ -95,7 +101,7 @@ fn rs_tok_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     } else {
         Evaluation::violated(m.level, expected, problems.join("; "))
     };
-    e.with_evidence(evidence)
+    e.with_evidence(evidence).with_offending(offending)
 }
 
 /// RS-TOK-02.expired: An expired token gets 401.
@@ -953,6 +959,21 @@ mod tests {
         let e = RS_TOK_01.evaluate(&compliant().serving(Stimulus::AudOther));
         assert_eq!(e.verdict, Verdict::Fail);
         assert_eq!(e.actual, "a token for another server was served");
+    }
+
+    #[test]
+    fn rs_tok_01_marks_the_served_request_offending_and_the_refused_ones_context() {
+        let o = compliant().serving(Stimulus::AudOther);
+        let served = o.probe(Stimulus::AudOther).as_ref().unwrap().exchange.clone();
+        let refused = o.probe(Stimulus::Expired).as_ref().unwrap().exchange.clone();
+        let e = RS_TOK_01.evaluate(&o);
+        assert_eq!(e.offending(), [served]);
+        assert!(e.evidence.contains(&refused), "{:?}", e.evidence);
+    }
+
+    #[test]
+    fn rs_tok_01_marks_nothing_offending_when_it_passes() {
+        assert!(RS_TOK_01.evaluate(&compliant()).offending().is_empty());
     }
 
     #[test]
