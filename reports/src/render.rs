@@ -338,7 +338,11 @@ impl fmt::Display for MdInline<'_> {
                 // A fence longer than any backtick run inside: there is none, so one backtick does.
                 write!(f, "`{run}`")?;
             } else if code {
-                write!(f, "`{}`", run.replace('|', "\\|").replace(['\n', '\r'], " "))?;
+                write!(
+                    f,
+                    "`{}`",
+                    run.replace('|', "\\|").replace(['\n', '\r'], " ")
+                )?;
             } else {
                 Md(run).fmt(f)?;
             }
@@ -629,7 +633,11 @@ fn junit_details(report: &Report, c: &CheckResult) -> String {
     if !c.evidence.is_empty() {
         s.push_str("evidence:\n");
         for id in &c.evidence {
-            let mark = if c.is_offending(id) { " (offending)" } else { "" };
+            let mark = if c.is_offending(id) {
+                " (offending)"
+            } else {
+                ""
+            };
             s.push_str(&format!("  {id}{mark}: "));
             match report.exchange(id) {
                 Some(e) => {
@@ -1030,11 +1038,25 @@ pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
     if problems > 0 {
         radio(out, "f-problems", "tr.problem", problems, "Findings", true)?;
     }
-    radio(out, "f-all", "tr", report.summary.total, "All", problems == 0)?;
+    radio(
+        out,
+        "f-all",
+        "tr",
+        report.summary.total,
+        "All",
+        problems == 0,
+    )?;
     for v in Verdict::ALL {
         let n = report.summary.count(v);
         if n > 0 {
-            radio(out, &format!("f-{v}"), &format!("tr.v-{v}"), n, v.as_str(), false)?;
+            radio(
+                out,
+                &format!("f-{v}"),
+                &format!("tr.v-{v}"),
+                n,
+                v.as_str(),
+                false,
+            )?;
         }
     }
     writeln!(out, "<table class=\"checks\">")?;

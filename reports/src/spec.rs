@@ -166,7 +166,9 @@ pub fn spec_url(spec_ref: &str) -> Option<String> {
             if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
                 return None;
             }
-            Some(numbered(&format!("https://www.rfc-editor.org/rfc/rfc{number}")))
+            Some(numbered(&format!(
+                "https://www.rfc-editor.org/rfc/rfc{number}"
+            )))
         }
     }
 }
@@ -179,18 +181,30 @@ mod tests {
 
     #[rstest]
     #[case::mcp_section("MCP §9.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling")]
-    #[case::mcp_numbered_paragraph("MCP §3(4)", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#overview")]
+    #[case::mcp_numbered_paragraph(
+        "MCP §3(4)",
+        "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#overview"
+    )]
     #[case::mcp_deep("MCP §11.6.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#localhost-redirect-uri-risks")]
     #[case::mcp_with_note("MCP §10 (table)", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#error-handling")]
     #[case::mcp_cimd_flow("MCP §5.1.3", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#client-id-metadata-documents-flow")]
     #[case::sbp_heading("SBP §2.1.5.2", "https://modelcontextprotocol.io/docs/2025-11-25/tutorials/security/security_best_practices#required-protections")]
     #[case::sbp_repeated_heading_links_its_section("SBP §2.2.2", "https://modelcontextprotocol.io/docs/2025-11-25/tutorials/security/security_best_practices#token-passthrough")]
-    #[case::rfc_paragraph("RFC 9728 §3.3 ¶2", "https://www.rfc-editor.org/rfc/rfc9728#section-3.3")]
+    #[case::rfc_paragraph(
+        "RFC 9728 §3.3 ¶2",
+        "https://www.rfc-editor.org/rfc/rfc9728#section-3.3"
+    )]
     #[case::rfc_document("RFC 8707", "https://www.rfc-editor.org/rfc/rfc8707")]
-    #[case::oauth21("OAuth 2.1 §4.1.3", "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-13#section-4.1.3")]
+    #[case::oauth21(
+        "OAuth 2.1 §4.1.3",
+        "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-13#section-4.1.3"
+    )]
     #[case::cimd("CIMD §6.5", "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-client-id-metadata-document-00#section-6.5")]
     #[case::oidc("OIDC Discovery §4.3", "https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfigurationValidation")]
-    #[case::sep("SEP-2352", "https://github.com/modelcontextprotocol/modelcontextprotocol/pull/2352")]
+    #[case::sep(
+        "SEP-2352",
+        "https://github.com/modelcontextprotocol/modelcontextprotocol/pull/2352"
+    )]
     #[case::transports("MCP Transports: security warning", "https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#security-warning")]
     fn spec_refs_become_section_urls(#[case] spec_ref: &str, #[case] url: &str) {
         assert_eq!(spec_url(spec_ref).as_deref(), Some(url));

@@ -321,7 +321,11 @@ fn client_output_is_escaped_everywhere() {
             assert!(!text.contains(raw), "{name} contains a raw {raw:?}");
         }
     }
-    assert_eq!(render(render::html, &report).matches("<script").count(), 1, "only the page's own script");
+    assert_eq!(
+        render(render::html, &report).matches("<script").count(),
+        1,
+        "only the page's own script"
+    );
     // In Markdown the output is literal text inside a fence; outside the fences nothing of it is raw.
     assert!(md.contains("</pre><script>alert(1)</script>"));
     let prose = outside_fences(&md);
@@ -417,8 +421,15 @@ fn hostile_text_is_never_rendered_raw() {
     ] {
         // The page's own script is the one `<script>` the HTML may hold, in its head.
         let own = usize::from(name == "html");
-        assert_eq!(text.matches("<script").count(), own, "{name} contains a raw <script>");
-        assert!(!text.contains("<script>alert") && !text.contains("<script>steal"), "{name}");
+        assert_eq!(
+            text.matches("<script").count(),
+            own,
+            "{name} contains a raw <script>"
+        );
+        assert!(
+            !text.contains("<script>alert") && !text.contains("<script>steal"),
+            "{name}"
+        );
         assert!(
             !text.contains("</pre><script>"),
             "{name} lets a claim close its <pre>"
@@ -429,12 +440,23 @@ fn hostile_text_is_never_rendered_raw() {
 #[test]
 fn html_needs_no_external_assets() {
     let html = render(render::html, &fixture(false));
-    for needle in ["<link", "<script src", "src=", "@import", "url(", "http-equiv", "fetch("] {
+    for needle in [
+        "<link",
+        "<script src",
+        "src=",
+        "@import",
+        "url(",
+        "http-equiv",
+        "fetch(",
+    ] {
         assert!(!html.contains(needle), "html contains {needle}");
     }
     let head = &html[..html.find("</head>").expect("a head")];
     assert_eq!(html.matches("<script").count(), 1);
-    assert!(head.contains("<script>"), "the one inline script is in the head");
+    assert!(
+        head.contains("<script>"),
+        "the one inline script is in the head"
+    );
 }
 
 #[test]
@@ -562,14 +584,21 @@ fn html_opens_on_the_findings_with_each_finding_expanded_above_the_passes() {
     let fail_row = &html[first_fail..pass];
     assert!(fail_row.contains("<details open>"), "{fail_row}");
     let pass_row = &html[pass..];
-    assert!(pass_row.contains("<details><summary>"), "passes stay collapsed");
+    assert!(
+        pass_row.contains("<details><summary>"),
+        "passes stay collapsed"
+    );
 }
 
 #[test]
 fn html_without_findings_opens_on_all() {
     let mut report = fixture(false);
     report.checks.retain(|c| c.verdict == Verdict::Pass);
-    let report = Report::new(report.run.clone(), report.checks.clone(), report.exchanges.clone());
+    let report = Report::new(
+        report.run.clone(),
+        report.checks.clone(),
+        report.exchanges.clone(),
+    );
     let html = render(render::html, &report);
     assert!(html.contains(r#"id="f-all" data-match="tr" data-count="1" checked>"#));
     assert!(!html.contains(r#"id="f-problems""#));
@@ -582,9 +611,15 @@ fn spec_refs_are_links_to_their_sections() {
     let md = render(render::markdown, &report);
     assert!(md.contains(&format!("[MCP §9.2](<{url}>)")), "markdown");
     let html = render(render::html, &report);
-    assert!(html.contains(&format!(r#"<a href="{url}">MCP §9.2</a>"#)), "html");
+    assert!(
+        html.contains(&format!(r#"<a href="{url}">MCP §9.2</a>"#)),
+        "html"
+    );
     let junit = render(render::junit, &report);
-    assert!(junit.contains(&format!("spec: MCP §9.2 &lt;{url}&gt;")), "junit");
+    assert!(
+        junit.contains(&format!("spec: MCP §9.2 &lt;{url}&gt;")),
+        "junit"
+    );
 }
 
 #[test]
@@ -593,9 +628,20 @@ fn remediation_and_sdk_notes_show_under_fail_and_warn_only() {
     let md = render(render::markdown, &report);
     assert!(md.contains("- **How to fix:** Refuse a JWT whose `alg` is `none`, in any case."));
     assert!(md.contains("  - *Example SDK 1.0:* Pass `algorithms=[\"RS256\"]` to the verifier. ([source](<https://example.test/sdk/1.0>))"));
-    assert!(md.contains("- **How to fix:** Fix RS-WWW-02 by"), "the WARN's fix");
-    for hidden in ["Fix RS-PRM-01", "Fix RS-JWT-05", "Fix RS-PRM-05", "Fix RS-DPOP-01"] {
-        assert!(!md.contains(hidden), "{hidden}: PASS, ERROR, INFO and SKIP need no fix");
+    assert!(
+        md.contains("- **How to fix:** Fix RS-WWW-02 by"),
+        "the WARN's fix"
+    );
+    for hidden in [
+        "Fix RS-PRM-01",
+        "Fix RS-JWT-05",
+        "Fix RS-PRM-05",
+        "Fix RS-DPOP-01",
+    ] {
+        assert!(
+            !md.contains(hidden),
+            "{hidden}: PASS, ERROR, INFO and SKIP need no fix"
+        );
     }
     let html = render(render::html, &report);
     assert!(html.contains("<p><b>How to fix:</b> Refuse a JWT whose <code>alg</code> is <code>none</code>, in any case.</p>"));
@@ -615,9 +661,22 @@ fn title_backticks_become_code() {
 #[test]
 fn jwt_time_claims_show_their_utc_date_beside_the_number() {
     let html = render(render::html, &fixture(false));
-    assert!(html.contains(r#"&quot;exp&quot;: 1735693200,  <span class="date">2025-01-01 01:00:00 UTC</span>"#), "exp");
-    assert!(html.contains(r#"&quot;iat&quot;: 1735689600,  <span class="date">2025-01-01 00:00:00 UTC</span>"#), "iat");
-    assert!(html.contains("&quot;nbf&quot;: &quot;not a number&quot;,\n"), "a non-numeric nbf gets no date");
+    assert!(
+        html.contains(
+            r#"&quot;exp&quot;: 1735693200,  <span class="date">2025-01-01 01:00:00 UTC</span>"#
+        ),
+        "exp"
+    );
+    assert!(
+        html.contains(
+            r#"&quot;iat&quot;: 1735689600,  <span class="date">2025-01-01 00:00:00 UTC</span>"#
+        ),
+        "iat"
+    );
+    assert!(
+        html.contains("&quot;nbf&quot;: &quot;not a number&quot;,\n"),
+        "a non-numeric nbf gets no date"
+    );
 }
 
 #[test]

@@ -465,7 +465,11 @@ mod tests {
             for row in &n.rows {
                 assert!(catalog.row(row).is_some(), "{}: unknown row {row}", n.sdk);
             }
-            assert!(n.note.trim().len() >= 40, "{}: say what to configure", n.sdk);
+            assert!(
+                n.note.trim().len() >= 40,
+                "{}: say what to configure",
+                n.sdk
+            );
             assert!(
                 n.source.starts_with("https://"),
                 "{}: the source the note was verified against",
@@ -504,7 +508,11 @@ mod tests {
         for r in &Catalog::all().requirements {
             let fix = r.remediation.trim();
             assert!(fix.len() >= 40, "{}: remediation too short: {fix:?}", r.id);
-            assert!(fix.ends_with('.'), "{}: remediation is not a sentence: {fix:?}", r.id);
+            assert!(
+                fix.ends_with('.'),
+                "{}: remediation is not a sentence: {fix:?}",
+                r.id
+            );
         }
     }
 

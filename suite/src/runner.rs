@@ -552,6 +552,32 @@ mod tests {
     }
 
     #[test]
+    fn a_checks_duration_is_its_longest_scenario_run_plus_its_cited_round_trips() {
+        let mut check = CheckResult::new(
+            "CL-X-01",
+            "t",
+            Role::Client,
+            mcp_auth_reports::Level::Must,
+            Verdict::Pass,
+            Vec::new(),
+        );
+        check.evidence = vec!["a#1".into(), "a#2".into(), "gone#1".into()];
+        check.scenarios = vec!["auth/one".into(), "auth/two".into()];
+        let exchanges = std::collections::HashMap::from([("a#1", 5), ("a#2", 7), ("other#1", 100)]);
+        let run = |name: &str, ms| {
+            let mut r = TargetRun::new(name, "exited with code 0");
+            r.duration_ms = ms;
+            r
+        };
+        let runs = [
+            run("auth/one", 900),
+            run("auth/two", 1200),
+            run("auth/three", 5000),
+        ];
+        assert_eq!(dependency_ms(&check, &exchanges, &runs), 1200 + 5 + 7);
+    }
+
+    #[test]
     fn a_baseline_entry_without_reason_is_refused() {
         let dir = std::env::temp_dir().join(format!("baseline-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

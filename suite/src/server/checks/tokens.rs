@@ -964,8 +964,18 @@ mod tests {
     #[test]
     fn rs_tok_01_marks_the_served_request_offending_and_the_refused_ones_context() {
         let o = compliant().serving(Stimulus::AudOther);
-        let served = o.probe(Stimulus::AudOther).as_ref().unwrap().exchange.clone();
-        let refused = o.probe(Stimulus::Expired).as_ref().unwrap().exchange.clone();
+        let served = o
+            .probe(Stimulus::AudOther)
+            .as_ref()
+            .unwrap()
+            .exchange
+            .clone();
+        let refused = o
+            .probe(Stimulus::Expired)
+            .as_ref()
+            .unwrap()
+            .exchange
+            .clone();
         let e = RS_TOK_01.evaluate(&o);
         assert_eq!(e.offending(), [served]);
         assert!(e.evidence.contains(&refused), "{:?}", e.evidence);
