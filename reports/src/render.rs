@@ -831,6 +831,7 @@ details>summary{cursor:pointer}
 dl.detail{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0}
 dl.detail dt{font-weight:600}dl.detail dd{margin:0}
 .exchange{border-left:3px solid #d0d7de;padding-left:.6rem;margin:.6rem 0}
+.exchange>summary{margin:.2rem 0}
 .exchange .error{color:var(--fail)}
 .filters{margin:.5rem 0}
 .filters input{position:absolute;opacity:0}
@@ -1283,21 +1284,33 @@ fn header_lines(headers: &[(String, String)]) -> String {
 /// One cited exchange: request, response or error, and the tokens it carried. `mark`: whether it is the
 /// offending exchange (Some(true)) or context (Some(false)), when the check singled any out.
 fn html_exchange(e: &Exchange, mark: Option<bool>, out: &mut dyn Write) -> Result<(), RenderError> {
-    let (class, label) = match mark {
+    let (class, label, open) = match mark {
         Some(true) => (
             " offending",
             "<span class=\"mark offending\">offending</span>",
+            true,
         ),
-        Some(false) => (" context", "<span class=\"mark\">context</span>"),
-        None => ("", ""),
+        Some(false) => (" context", "<span class=\"mark\">context</span>", false),
+        None => ("", "", true),
     };
-    writeln!(out, "<div class=\"exchange{class}\">")?;
+    // Context exchanges start collapsed: the offending one is what the reader came for.
+    let status = match (&e.response, &e.error) {
+        (Some(r), _) => format!("→ HTTP {}", r.status),
+        (None, Some(_)) => "→ error".to_owned(),
+        (None, None) => "→ no response".to_owned(),
+    };
     writeln!(
         out,
-        "<p>{label}<code>{}</code> {} · {}</p>",
+        "<details class=\"exchange{class}\"{}>",
+        if open { " open" } else { "" }
+    )?;
+    writeln!(
+        out,
+        "<summary>{label}<code>{}</code> {} · {} {}</summary>",
         H(&e.id),
         H(&e.purpose),
-        fmt_ms(e.duration_ms)
+        fmt_ms(e.duration_ms),
+        status
     )?;
     let mut req = format!("{} {}\n", e.request.method, e.request.url);
     req.push_str(&header_lines(&e.request.headers));
@@ -1348,7 +1361,7 @@ fn html_exchange(e: &Exchange, mark: Option<bool>, out: &mut dyn Write) -> Resul
             )?;
         }
     }
-    writeln!(out, "</div>")?;
+    writeln!(out, "</details>")?;
     Ok(())
 }
 

@@ -685,8 +685,13 @@ fn the_offending_exchange_is_marked_and_the_rest_is_context() {
     let html = render(render::html, &report);
     let row = &html[at(&html, r#"id="check-RS-JWT-03.none""#)..];
     let row = &row[..at(row, "</tr>")];
-    assert!(row.contains(r#"<div class="exchange offending">"#), "{row}");
-    assert!(row.contains(r#"<span class="mark offending">offending</span><code>jwt#1</code>"#));
+    assert!(
+        row.contains(r#"<details class="exchange offending" open>"#),
+        "{row}"
+    );
+    assert!(
+        row.contains(r#"<summary><span class="mark offending">offending</span><code>jwt#1</code>"#)
+    );
     let md = render(render::markdown, &report);
     assert!(md.contains("- **Evidence:** ⚠ offending: `jwt#1`"));
     assert!(md.contains("- **Context (behaved correctly or set the scene):** `jwt#9`"));
