@@ -285,18 +285,25 @@ pub fn conclude<O>(
     report
 }
 
-/// How long what a verdict depends on took, in ms: the target runs of its scenarios (the client role: each
-/// scenario is one run of the client, so the longest of them), plus the measured round trips of the exchanges
-/// it cites. Judging itself takes microseconds; without this every check would report 0 ms.
+/// How long what a verdict depends on took, in ms: the longest target run among its scenarios (the client role:
+/// each scenario is one run of the client; a check's scenarios are the ones it names and those of the exchanges it
+/// cites, whose ids are `<scenario>#<n>`), plus the measured round trips of the exchanges it cites. Judging itself
+/// takes microseconds; without this every check would report 0 ms.
 pub fn dependency_ms(
     r: &CheckResult,
     exchanges: &std::collections::HashMap<&str, u64>,
     target_runs: &[TargetRun],
 ) -> u64 {
+    let cited_scenarios = r
+        .evidence
+        .iter()
+        .filter_map(|id| id.rsplit_once('#').map(|(scenario, _)| scenario));
     let runs = r
         .scenarios
         .iter()
-        .filter_map(|name| target_runs.iter().find(|t| &t.scenario == name))
+        .map(String::as_str)
+        .chain(cited_scenarios)
+        .filter_map(|name| target_runs.iter().find(|t| t.scenario == name))
         .map(|t| t.duration_ms)
         .max()
         .unwrap_or(0);
@@ -575,6 +582,23 @@ mod tests {
             run("auth/three", 5000),
         ];
         assert_eq!(dependency_ms(&check, &exchanges, &runs), 1200 + 5 + 7);
+    }
+
+    #[test]
+    fn a_check_depends_on_the_scenario_runs_of_the_exchanges_it_cites() {
+        let mut check = CheckResult::new(
+            "CL-X-02",
+            "t",
+            Role::Client,
+            mcp_auth_reports::Level::Must,
+            Verdict::Pass,
+            Vec::new(),
+        );
+        check.evidence = vec!["auth/two#3".into()];
+        let mut run = TargetRun::new("auth/two", "exited with code 0");
+        run.duration_ms = 1200;
+        let exchanges = std::collections::HashMap::from([("auth/two#3", 0)]);
+        assert_eq!(dependency_ms(&check, &exchanges, &[run]), 1200);
     }
 
     #[test]
