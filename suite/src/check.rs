@@ -71,6 +71,16 @@ pub struct Evaluation {
     /// there. Typed, never parsed out of the message. (A boxed slice keeps `Evaluation`, the `Err` of many
     /// check helpers, small.)
     pub scenarios: Box<[String]>,
+    /// The checks whose failure would explain an `ERROR` here (the prerequisite the missing observation needed,
+    /// declared where it is known: the evaluator, or the scenario that recorded the observation). The runner keeps
+    /// those that FAILed or ERRORed in the same run as the result's `blocked_by`; never parsed from a message.
+    pub after: Box<[&'static str]>,
+    /// Every exchange a `FAIL` judged violating (the evidence keeps only the first few): a check that could not be
+    /// judged because the target stopped at one of them after it was refused is blocked by this one.
+    pub violations: Box<[String]>,
+    /// For an `ERROR`: the exchanges at which the target stopped after the other side refused them (what the
+    /// check needed came after them). Set by the role from its observations ([`crate::runner::Cascades`]).
+    pub stopped_at: Box<[String]>,
 }
 
 impl Evaluation {
@@ -82,6 +92,9 @@ impl Evaluation {
             message: String::new(),
             evidence: Vec::new(),
             scenarios: Box::default(),
+            after: Box::default(),
+            violations: Box::default(),
+            stopped_at: Box::default(),
         }
     }
 
@@ -140,6 +153,35 @@ impl Evaluation {
         self
     }
 
+    /// Declares the checks whose failure explains this evaluation when it is an `ERROR` (see [`Evaluation::after`]).
+    pub fn after(mut self, ids: &[&'static str]) -> Self {
+        let mut all = std::mem::take(&mut self.after).into_vec();
+        for id in ids {
+            if !all.contains(id) {
+                all.push(id);
+            }
+        }
+        self.after = all.into_boxed_slice();
+        self
+    }
+
+    /// Records every exchange a violation was found in (see [`Evaluation::violations`]).
+    pub fn with_violations<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut all = std::mem::take(&mut self.violations).into_vec();
+        for id in ids {
+            let id = id.into();
+            if !all.contains(&id) {
+                all.push(id);
+            }
+        }
+        self.violations = all.into_boxed_slice();
+        self
+    }
+
     /// Records that the verdict depends on a scenario (once, in order).
     pub fn with_scenario(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
@@ -162,6 +204,9 @@ pub enum ObsError {
         reason: String,
         evidence: Vec<String>,
         cause: Cause,
+        /// The checks whose failure made the observation impossible, when the scenario knows them (e.g. the
+        /// metadata check when no metadata was found); carried into every `ERROR` built from this error.
+        after: Box<[&'static str]>,
     },
     /// The suite failed (could not mint a token, bind a port…).
     #[error("suite error: {0}")]
@@ -204,7 +249,23 @@ impl ObsError {
             reason: reason.into(),
             evidence: evidence.into_iter().collect(),
             cause,
+            after: Box::default(),
         }
+    }
+
+    /// Names the checks whose failure made this observation impossible (see [`ObsError::Target`]'s `after`);
+    /// no effect on other kinds.
+    pub fn after(mut self, ids: &[&'static str]) -> Self {
+        if let ObsError::Target { after, .. } = &mut self {
+            let mut all = std::mem::take(after).into_vec();
+            for id in ids {
+                if !all.contains(id) {
+                    all.push(id);
+                }
+            }
+            *after = all.into_boxed_slice();
+        }
+        self
     }
 
     /// The typed cause of a target failure.
@@ -229,8 +290,13 @@ impl ObsError {
     pub fn to_evaluation(&self, what: &str) -> Evaluation {
         match self {
             ObsError::Target {
-                reason, evidence, ..
-            } => Evaluation::error(format!("{what}: {reason}")).with_evidence(evidence.clone()),
+                reason,
+                evidence,
+                after,
+                ..
+            } => Evaluation::error(format!("{what}: {reason}"))
+                .with_evidence(evidence.clone())
+                .after(after),
             ObsError::Harness(reason) => Evaluation::harness_error(format!("{what}: {reason}")),
             ObsError::NotApplicable(reason) => Evaluation::skip(reason.clone()),
             ObsError::Interrupted => Evaluation::error(format!("{what}: {self}")),

@@ -167,23 +167,88 @@ pub fn result_of(
     r
 }
 
-/// Evaluates every selected check over the observations.
-pub fn judge<O>(
+/// What a role's observations add to its evaluations so that a cascade can be traced to its root (see
+/// [`blocked_by`]).
+pub trait Cascades {
+    /// For an `ERROR` evaluation: the exchanges at which the target stopped, in the scenarios the evaluation
+    /// depends on, after the other side refused them (what the check needed would have come later).
+    fn stopped_at(&self, _e: &Evaluation) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Evaluates every selected check over the observations, and records for each `ERROR` which failed checks
+/// blocked it ([`blocked_by`]).
+pub fn judge<O: Cascades>(
     checks: &[Box<dyn Check<O>>],
     obs: &O,
     selection: &Selection,
     baseline: &Baseline,
 ) -> Vec<CheckResult> {
-    checks
+    let evaluated: Vec<(&CheckMeta, Evaluation, u64)> = checks
         .iter()
         .filter(|c| selection.includes(c.meta().id))
         .map(|c| {
             let started = Instant::now();
-            let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.evaluate(obs)))
+            let mut e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.evaluate(obs)))
                 .unwrap_or_else(|_| {
                     Evaluation::harness_error("the check panicked while evaluating")
                 });
-            result_of(c.meta(), e, started.elapsed().as_millis() as u64, baseline)
+            if e.verdict == Verdict::Error {
+                e.stopped_at = obs.stopped_at(&e).into_boxed_slice();
+            }
+            (c.meta(), e, started.elapsed().as_millis() as u64)
+        })
+        .collect();
+    let blocked = blocked_by(
+        &evaluated
+            .iter()
+            .map(|(m, e, _)| (m.id, e))
+            .collect::<Vec<_>>(),
+    );
+    evaluated
+        .into_iter()
+        .zip(blocked)
+        .map(|((meta, e, ms), blocked_by)| {
+            let mut r = result_of(meta, e, ms, baseline);
+            r.blocked_by = blocked_by;
+            r
+        })
+        .collect()
+}
+
+/// For each evaluation (in order): the checks of the same run that blocked it. Only an `ERROR` is blocked, and
+/// only by another check that
+/// - FAILed or ERRORed and is one it declared as its prerequisite ([`Evaluation::after`]: the observation it
+///   needed comes from the step that check judges), or
+/// - FAILed on an exchange at which the target then stopped after it was refused ([`Evaluation::stopped_at`],
+///   [`Evaluation::violations`], else its evidence): the violation is why the target never got further.
+pub fn blocked_by(evaluated: &[(&str, &Evaluation)]) -> Vec<Vec<String>> {
+    evaluated
+        .iter()
+        .map(|(id, e)| {
+            if e.verdict != Verdict::Error {
+                return Vec::new();
+            }
+            evaluated
+                .iter()
+                .filter(|(other, x)| {
+                    if other == id {
+                        return false;
+                    }
+                    let declared = matches!(x.verdict, Verdict::Fail | Verdict::Error)
+                        && e.after.contains(other);
+                    let culprits: &[String] = if x.violations.is_empty() {
+                        &x.evidence
+                    } else {
+                        &x.violations
+                    };
+                    let stopped = x.verdict == Verdict::Fail
+                        && e.stopped_at.iter().any(|s| culprits.contains(s));
+                    declared || stopped
+                })
+                .map(|(other, _)| (*other).to_owned())
+                .collect()
         })
         .collect()
 }
@@ -232,7 +297,7 @@ impl RunTimer {
 /// ([`EvidenceLog::sealed`]: redaction by structure, then every known secret wherever it appears), and the
 /// checks' texts, the run notes and the target runs' output get the same known-value net. The checks judged the raw observations.
 #[allow(clippy::too_many_arguments)]
-pub fn conclude<O>(
+pub fn conclude<O: Cascades>(
     mut run: RunInfo,
     timer: RunTimer,
     checks: &[Box<dyn Check<O>>],
@@ -333,17 +398,26 @@ fn bound(results: &mut [CheckResult], exchanges: &mut Vec<mcp_auth_reports::Exch
 /// part as it finishes, so a run stopped by SIGINT/SIGTERM judges what was complete. Parts not yet written hold
 /// [`crate::check::ObsError::Interrupted`].
 #[derive(Debug)]
-pub struct Progress<O>(std::sync::Arc<std::sync::Mutex<Option<O>>>);
+pub struct Progress<O> {
+    record: std::sync::Arc<std::sync::Mutex<Option<O>>>,
+    status: Status,
+}
 
 impl<O> Clone for Progress<O> {
     fn clone(&self) -> Self {
-        Progress(self.0.clone())
+        Progress {
+            record: self.record.clone(),
+            status: self.status.clone(),
+        }
     }
 }
 
 impl<O> Default for Progress<O> {
     fn default() -> Self {
-        Progress(Default::default())
+        Progress {
+            record: Default::default(),
+            status: Status::default(),
+        }
     }
 }
 
@@ -354,9 +428,22 @@ impl<O> Progress<O> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<O>> {
         // A panic while holding the lock leaves a record as complete as it was: keep using it.
-        self.0
+        self.record
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Which scenarios are planned, running and finished, for the terminal's live status line.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// Runs one scenario, marking it running in [`Progress::status`] until it ends.
+    pub async fn step<T>(&self, name: &str, work: impl std::future::Future<Output = T>) -> T {
+        self.status.started(name);
+        let out = work.await;
+        self.status.finished(name);
+        out
     }
 
     /// The record once the run's preconditions are known (every later part pending).
@@ -374,6 +461,50 @@ impl<O> Progress<O> {
     /// The record, leaving none behind.
     pub fn take(&self) -> Option<O> {
         self.lock().take()
+    }
+}
+
+/// How far a run is: how many scenarios it plans, which are running, how many finished. Written by the roles
+/// as their scenarios start and end, read by the terminal's status line; nothing judges it.
+#[derive(Debug, Clone, Default)]
+pub struct Status(std::sync::Arc<std::sync::Mutex<StatusSnapshot>>);
+
+/// A copy of [`Status`] at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusSnapshot {
+    /// Scenarios the run will go through (0 until the role knows).
+    pub planned: usize,
+    pub finished: usize,
+    /// The scenarios running now, in the order they started.
+    pub running: Vec<String>,
+}
+
+impl Status {
+    fn lock(&self) -> std::sync::MutexGuard<'_, StatusSnapshot> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The number of scenarios the run goes through.
+    pub fn plan(&self, scenarios: usize) {
+        self.lock().planned = scenarios;
+    }
+
+    pub fn started(&self, name: &str) {
+        self.lock().running.push(name.to_owned());
+    }
+
+    pub fn finished(&self, name: &str) {
+        let mut s = self.lock();
+        if let Some(i) = s.running.iter().position(|r| r == name) {
+            s.running.remove(i);
+        }
+        s.finished += 1;
+    }
+
+    pub fn snapshot(&self) -> StatusSnapshot {
+        self.lock().clone()
     }
 }
 
@@ -400,7 +531,7 @@ impl<O> Live<O> {
 /// record so far, where every part a scenario had not finished is ERROR (not observed); with no record yet
 /// (the run's preconditions were not established), every selected check is ERROR with the reason.
 #[allow(clippy::too_many_arguments)]
-pub fn interrupted<O>(
+pub fn interrupted<O: Cascades>(
     mut run: RunInfo,
     timer: RunTimer,
     checks: &[Box<dyn Check<O>>],

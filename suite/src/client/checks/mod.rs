@@ -312,7 +312,8 @@ pub fn every(
                 judged.len()
             ),
         )
-        .with_evidence(problems.into_iter().map(|(id, _)| id).take(5))
+        .with_evidence(problems.iter().map(|(id, _)| id.clone()).take(5))
+        .with_violations(problems.into_iter().map(|(id, _)| id))
     }
 }
 
