@@ -687,4 +687,68 @@ mod tests {
         let e = baseline(&["RS-NOPE-*"]).validate(KNOWN).unwrap_err();
         assert!(e.contains("`RS-NOPE-*` matches no check"), "{e}");
     }
+
+    fn error_after(ids: &[&'static str]) -> Evaluation {
+        Evaluation::error("needs what the prerequisite judges").after(ids)
+    }
+
+    fn blocked(evaluated: &[(&str, Evaluation)]) -> Vec<Vec<String>> {
+        let refs: Vec<(&str, &Evaluation)> = evaluated.iter().map(|(id, e)| (*id, e)).collect();
+        blocked_by(&refs)
+    }
+
+    #[test]
+    fn an_error_is_blocked_by_the_declared_prerequisite_that_failed() {
+        let b = blocked(&[
+            ("RS-PRM-01", Evaluation::violated(mcp_auth_reports::Level::Must, "", "")),
+            ("RS-PRM-02", Evaluation::error("no answer")),
+            ("RS-PRM-03", error_after(&["RS-PRM-01", "RS-PRM-02"])),
+        ]);
+        assert_eq!(b[2], ["RS-PRM-01", "RS-PRM-02"]);
+        assert!(b[0].is_empty() && b[1].is_empty());
+    }
+
+    #[test]
+    fn a_declared_prerequisite_that_passed_or_was_skipped_blocks_nothing() {
+        let b = blocked(&[
+            ("RS-PRM-01", Evaluation::pass("", "")),
+            ("RS-PRM-02", Evaluation::skip("not applicable")),
+            ("RS-PRM-03", error_after(&["RS-PRM-01", "RS-PRM-02"])),
+        ]);
+        assert!(b[2].is_empty(), "{b:?}");
+    }
+
+    #[test]
+    fn only_an_error_is_blocked_and_never_by_itself() {
+        let fail = Evaluation::violated(mcp_auth_reports::Level::Must, "", "").after(&["A"]);
+        let b = blocked(&[
+            ("A", Evaluation::error("x").after(&["A"])),
+            ("B", fail.after(&["A"])),
+        ]);
+        assert!(b[0].is_empty(), "a check named itself: {b:?}");
+        assert!(b[1].is_empty(), "a FAIL was judged, so nothing blocked it: {b:?}");
+    }
+
+    #[test]
+    fn a_failed_check_blocks_an_error_whose_target_stopped_at_a_request_it_judged_violating() {
+        let root = Evaluation::violated(mcp_auth_reports::Level::Must, "", "")
+            .with_evidence(["w#1"])
+            .with_violations(["w#1", "w#7"]);
+        let mut stopped = Evaluation::error("the client never completed the world");
+        stopped.stopped_at = vec!["w#7".to_owned()].into_boxed_slice();
+        let mut elsewhere = Evaluation::error("the client never completed another world");
+        elsewhere.stopped_at = vec!["v#3".to_owned()].into_boxed_slice();
+        let b = blocked(&[("ROOT", root), ("STOPPED", stopped), ("ELSEWHERE", elsewhere)]);
+        assert_eq!(b[1], ["ROOT"]);
+        assert!(b[2].is_empty(), "{b:?}");
+    }
+
+    #[test]
+    fn an_error_at_the_same_stop_does_not_block_another_error() {
+        let mut first = Evaluation::error("stopped").with_evidence(["w#7"]);
+        first.stopped_at = vec!["w#7".to_owned()].into_boxed_slice();
+        let second = first.clone();
+        let b = blocked(&[("A", first), ("B", second)]);
+        assert!(b.iter().all(Vec::is_empty), "{b:?}");
+    }
 }
