@@ -161,7 +161,7 @@ pub fn result_of(
     r.actual = e.actual;
     r.message = e.message;
     r.evidence = e.evidence;
-    r.scenarios = e.scenarios.into_vec();
+    r.scenarios = e.relations.map(|x| x.scenarios).unwrap_or_default();
     r.duration_ms = duration_ms;
     r.expected_failure = baseline.reason(meta.id).map(str::to_owned);
     r
@@ -195,7 +195,10 @@ pub fn judge<O: Cascades>(
                     Evaluation::harness_error("the check panicked while evaluating")
                 });
             if e.verdict == Verdict::Error {
-                e.stopped_at = obs.stopped_at(&e).into_boxed_slice();
+                let stopped = obs.stopped_at(&e);
+                if !stopped.is_empty() {
+                    e.relations_mut().stopped_at = stopped;
+                }
             }
             (c.meta(), e, started.elapsed().as_millis() as u64)
         })
@@ -219,10 +222,10 @@ pub fn judge<O: Cascades>(
 
 /// For each evaluation (in order): the checks of the same run that blocked it. Only an `ERROR` is blocked, and
 /// only by another check that
-/// - FAILed or ERRORed and is one it declared as its prerequisite ([`Evaluation::after`]: the observation it
+/// - FAILed or ERRORed and is one it declared as its prerequisite ([`crate::check::Relations::after`]: the observation it
 ///   needed comes from the step that check judges), or
-/// - FAILed on an exchange at which the target then stopped after it was refused ([`Evaluation::stopped_at`],
-///   [`Evaluation::violations`], else its evidence): the violation is why the target never got further.
+/// - FAILed on an exchange at which the target then stopped after it was refused
+///   ([`crate::check::Relations::stopped_at`], [`crate::check::Relations::violations`], else its evidence): the violation is why the target never got further.
 pub fn blocked_by(evaluated: &[(&str, &Evaluation)]) -> Vec<Vec<String>> {
     evaluated
         .iter()
@@ -236,15 +239,16 @@ pub fn blocked_by(evaluated: &[(&str, &Evaluation)]) -> Vec<Vec<String>> {
                     if other == id {
                         return false;
                     }
+                    let (need, found) = (e.relations(), x.relations());
                     let declared = matches!(x.verdict, Verdict::Fail | Verdict::Error)
-                        && e.after.contains(other);
-                    let culprits: &[String] = if x.violations.is_empty() {
+                        && need.after.contains(other);
+                    let culprits: &[String] = if found.violations.is_empty() {
                         &x.evidence
                     } else {
-                        &x.violations
+                        &found.violations
                     };
                     let stopped = x.verdict == Verdict::Fail
-                        && e.stopped_at.iter().any(|s| culprits.contains(s));
+                        && need.stopped_at.iter().any(|s| culprits.contains(s));
                     declared || stopped
                 })
                 .map(|(other, _)| (*other).to_owned())
@@ -700,7 +704,10 @@ mod tests {
     #[test]
     fn an_error_is_blocked_by_the_declared_prerequisite_that_failed() {
         let b = blocked(&[
-            ("RS-PRM-01", Evaluation::violated(mcp_auth_reports::Level::Must, "", "")),
+            (
+                "RS-PRM-01",
+                Evaluation::violated(mcp_auth_reports::Level::Must, "", ""),
+            ),
             ("RS-PRM-02", Evaluation::error("no answer")),
             ("RS-PRM-03", error_after(&["RS-PRM-01", "RS-PRM-02"])),
         ]);
@@ -726,7 +733,10 @@ mod tests {
             ("B", fail.after(&["A"])),
         ]);
         assert!(b[0].is_empty(), "a check named itself: {b:?}");
-        assert!(b[1].is_empty(), "a FAIL was judged, so nothing blocked it: {b:?}");
+        assert!(
+            b[1].is_empty(),
+            "a FAIL was judged, so nothing blocked it: {b:?}"
+        );
     }
 
     #[test]
@@ -735,10 +745,14 @@ mod tests {
             .with_evidence(["w#1"])
             .with_violations(["w#1", "w#7"]);
         let mut stopped = Evaluation::error("the client never completed the world");
-        stopped.stopped_at = vec!["w#7".to_owned()].into_boxed_slice();
+        stopped.relations_mut().stopped_at = vec!["w#7".to_owned()];
         let mut elsewhere = Evaluation::error("the client never completed another world");
-        elsewhere.stopped_at = vec!["v#3".to_owned()].into_boxed_slice();
-        let b = blocked(&[("ROOT", root), ("STOPPED", stopped), ("ELSEWHERE", elsewhere)]);
+        elsewhere.relations_mut().stopped_at = vec!["v#3".to_owned()];
+        let b = blocked(&[
+            ("ROOT", root),
+            ("STOPPED", stopped),
+            ("ELSEWHERE", elsewhere),
+        ]);
         assert_eq!(b[1], ["ROOT"]);
         assert!(b[2].is_empty(), "{b:?}");
     }
@@ -746,7 +760,7 @@ mod tests {
     #[test]
     fn an_error_at_the_same_stop_does_not_block_another_error() {
         let mut first = Evaluation::error("stopped").with_evidence(["w#7"]);
-        first.stopped_at = vec!["w#7".to_owned()].into_boxed_slice();
+        first.relations_mut().stopped_at = vec!["w#7".to_owned()];
         let second = first.clone();
         let b = blocked(&[("A", first), ("B", second)]);
         assert!(b.iter().all(Vec::is_empty), "{b:?}");

@@ -647,7 +647,12 @@ mod tests {
             line_of(&out, "PASS "),
             "PASS  RS-WWW-01.post                 title of RS-WWW-01.post"
         );
-        for mark in ["FAIL  RS-PRM-01", "ERROR RS-PRM-03", "WARN  RS-PRM-09", "SKIP  RS-TOK-02.revoked"] {
+        for mark in [
+            "FAIL  RS-PRM-01",
+            "ERROR RS-PRM-03",
+            "WARN  RS-PRM-09",
+            "SKIP  RS-TOK-02.revoked",
+        ] {
             line_of(&out, mark);
         }
     }
@@ -672,7 +677,12 @@ mod tests {
     #[test]
     fn no_color_set_and_not_empty_turns_colour_off_in_auto_mode() {
         assert!(use_color(ColorChoice::Auto, true, None, Some("xterm")));
-        assert!(!use_color(ColorChoice::Auto, true, Some("1"), Some("xterm")));
+        assert!(!use_color(
+            ColorChoice::Auto,
+            true,
+            Some("1"),
+            Some("xterm")
+        ));
         // https://no-color.org: only a non-empty value disables colour.
         assert!(use_color(ColorChoice::Auto, true, Some(""), Some("xterm")));
     }
@@ -685,7 +695,12 @@ mod tests {
 
     #[test]
     fn an_explicit_color_option_wins_over_the_environment() {
-        assert!(use_color(ColorChoice::Always, false, Some("1"), Some("dumb")));
+        assert!(use_color(
+            ColorChoice::Always,
+            false,
+            Some("1"),
+            Some("dumb")
+        ));
         assert!(!use_color(ColorChoice::Never, true, None, Some("xterm")));
     }
 
@@ -695,7 +710,11 @@ mod tests {
             color: false,
             quiet: true,
         });
-        assert!(!out.iter().any(|l| l.starts_with("PASS") || l.starts_with("SKIP")), "{out:#?}");
+        assert!(
+            !out.iter()
+                .any(|l| l.starts_with("PASS") || l.starts_with("SKIP")),
+            "{out:#?}"
+        );
         line_of(&out, "FAIL  RS-PRM-01");
         line_of(&out, "WARN  RS-PRM-09");
         line_of(&out, "ERROR RS-PRM-03");
@@ -711,7 +730,10 @@ mod tests {
             line_of(&out, "ERROR RS-PRM-03"),
             "ERROR RS-PRM-03                      title of RS-PRM-03 — blocked by RS-PRM-01"
         );
-        let root = out.iter().position(|l| l.starts_with("FAIL  RS-PRM-01")).unwrap();
+        let root = out
+            .iter()
+            .position(|l| l.starts_with("FAIL  RS-PRM-01"))
+            .unwrap();
         let under: Vec<&String> = out[root + 1..]
             .iter()
             .take_while(|l| l.starts_with(' '))
@@ -721,14 +743,20 @@ mod tests {
             .position(|l| l.trim() == "blocks 1 check that could not be judged without it:")
             .unwrap_or_else(|| panic!("{under:#?}"));
         assert_eq!(under[at + 1].trim(), "RS-PRM-03");
-        line_of(&out, "cascades: 1 of the ERRORs are explained by a failed prerequisite (RS-PRM-01 blocks 1)");
+        line_of(
+            &out,
+            "cascades: 1 of the ERRORs are explained by a failed prerequisite (RS-PRM-01 blocks 1)",
+        );
     }
 
     #[test]
     fn a_fail_or_warn_shows_the_catalog_remediation_and_its_spec_references() {
         let out = lines(plain());
         let fix = Catalog::all().row("RS-PRM-01").unwrap().remediation.clone();
-        let root = out.iter().position(|l| l.starts_with("FAIL  RS-PRM-01")).unwrap();
+        let root = out
+            .iter()
+            .position(|l| l.starts_with("FAIL  RS-PRM-01"))
+            .unwrap();
         let under: Vec<&str> = out[root + 1..]
             .iter()
             .take_while(|l| l.starts_with(' '))
@@ -741,12 +769,19 @@ mod tests {
             .copied()
             .collect();
         assert_eq!(text.join(" ").trim_start_matches("fix: "), fix);
-        assert!(out[root + 1..].iter().all(|l| l.chars().count() <= WRAP || !l.contains("fix")));
+        let wrapped = &out[root + 1..root + 1 + text.len()];
+        assert!(
+            wrapped.iter().all(|l| l.chars().count() <= WRAP),
+            "{wrapped:#?}"
+        );
         assert!(
             under.contains(&"spec: RFC 9728 §3 (mcp-auth-conformance explain RS-PRM-01)"),
             "{under:#?}"
         );
-        let warn = out.iter().position(|l| l.starts_with("WARN  RS-PRM-09")).unwrap();
+        let warn = out
+            .iter()
+            .position(|l| l.starts_with("WARN  RS-PRM-09"))
+            .unwrap();
         assert!(out[warn + 1].trim_start().starts_with("fix: "), "{out:#?}");
     }
 
@@ -770,8 +805,14 @@ mod tests {
         r.checks[1].message = "served\x1b[2J\rPASS  RS-PRM-01\n::error::forged".into();
         let out = render(&r, Catalog::all(), &plain());
         let line = line_of(&out, "FAIL  RS-PRM-01");
-        assert!(line.ends_with(r"served\x1b[2J\rPASS  RS-PRM-01\n::error::forged"), "{line}");
-        assert!(out.iter().all(|l| !l.chars().any(char::is_control)), "{out:#?}");
+        assert!(
+            line.ends_with(r"served\x1b[2J\rPASS  RS-PRM-01\n::error::forged"),
+            "{line}"
+        );
+        assert!(
+            out.iter().all(|l| !l.chars().any(char::is_control)),
+            "{out:#?}"
+        );
     }
 
     #[test]
@@ -779,7 +820,12 @@ mod tests {
         let s = StatusSnapshot {
             planned: 16,
             finished: 5,
-            running: vec!["auth/a".into(), "auth/b".into(), "auth/c".into(), "auth/d\x1b".into()],
+            running: vec![
+                "auth/a".into(),
+                "auth/b".into(),
+                "auth/c".into(),
+                "auth/d\x1b".into(),
+            ],
         };
         let line = status_line("client", &s, 62, Duration::from_millis(4100), 200);
         assert_eq!(

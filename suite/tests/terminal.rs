@@ -15,7 +15,12 @@ fn run(name: &str, extra: &[&str]) -> (Output, PathBuf) {
         .env("TERM", "xterm-256color")
         .output()
         .expect("the suite binary runs");
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out, dir)
 }
 
@@ -31,7 +36,10 @@ fn the_output_off_a_terminal_is_plain_lines_without_escape_sequences_or_redraws(
         assert!(!bytes.contains(&b'\r'), "{stream} has a carriage return");
     }
     let stdout = text(&out.stdout);
-    assert!(stdout.lines().any(|l| l.starts_with("PASS  CL-PRM-01 ")), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("PASS  CL-PRM-01 ")),
+        "{stdout}"
+    );
     assert!(stdout.lines().any(|l| l.starts_with("level ")), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -40,7 +48,10 @@ fn the_output_off_a_terminal_is_plain_lines_without_escape_sequences_or_redraws(
 fn color_always_colours_the_verdicts_even_into_a_pipe() {
     let (out, dir) = run("always", &["--color", "always"]);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("\x1b[1m\x1b[31mFAIL \x1b[0m CL-PKCE-04"), "{stdout}");
+    assert!(
+        stdout.contains("\x1b[1m\x1b[31mFAIL \x1b[0m CL-PKCE-04"),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -48,11 +59,30 @@ fn color_always_colours_the_verdicts_even_into_a_pipe() {
 fn quiet_prints_only_the_failing_checks_and_the_summary() {
     let (out, dir) = run("quiet", &["--quiet"]);
     let stdout = text(&out.stdout);
-    for line in stdout.lines().filter(|l| !l.starts_with(' ') && !l.is_empty()) {
-        let known = ["FAIL ", "ERROR", "level", "MUST", "SHOULD", "MAY", "62 checks", "cascades:", "reports in"];
-        assert!(known.iter().any(|k| line.starts_with(k)), "unexpected line in quiet mode: {line}");
+    for line in stdout
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.is_empty())
+    {
+        let known = [
+            "FAIL ",
+            "ERROR",
+            "level",
+            "MUST",
+            "SHOULD",
+            "MAY",
+            "62 checks",
+            "cascades:",
+            "reports in",
+        ];
+        assert!(
+            known.iter().any(|k| line.starts_with(k)),
+            "unexpected line in quiet mode: {line}"
+        );
     }
-    assert!(stdout.lines().any(|l| l.starts_with("FAIL  CL-PKCE-04")), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("FAIL  CL-PKCE-04")),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -81,9 +111,15 @@ fn a_client_without_pkce_has_every_error_pointed_at_the_missing_code_challenge()
         .all(|c| c.get("blocked_by").is_none()));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains(&format!("      blocks {} checks that could not be judged without it:", errors.len())),
+        stdout.contains(&format!(
+            "      blocks {} checks that could not be judged without it:",
+            errors.len()
+        )),
         "{stdout}"
     );
-    assert!(stdout.contains("code_challenge is required (PKCE)"), "{stdout}");
+    assert!(
+        stdout.contains("code_challenge is required (PKCE)"),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -81,7 +81,7 @@ impl ClientObservations {
 impl crate::runner::Cascades for ClientObservations {
     /// The refused request each scenario the evaluation depends on stopped at.
     fn stopped_at(&self, e: &Evaluation) -> Vec<String> {
-        e.scenarios
+        e.scenarios()
             .iter()
             .filter_map(|name| self.scenarios.get(name.as_str())?.as_ref().ok())
             .filter_map(ScenarioObs::refused_stop)
