@@ -511,10 +511,13 @@ pub fn status_line(
     elapsed: Duration,
     width: usize,
 ) -> String {
+    let done = if s.planned == 0 {
+        "starting".to_owned()
+    } else {
+        format!("{}/{} scenarios done", s.finished, s.planned)
+    };
     let mut line = format!(
-        "{role}: {}/{} scenarios done · {checks} checks to judge · {:.1} s",
-        s.finished,
-        s.planned,
+        "{role}: {done} · {checks} checks to judge · {:.1} s",
         elapsed.as_secs_f64()
     );
     if !s.running.is_empty() {
@@ -835,5 +838,13 @@ mod tests {
         let short = status_line("client", &s, 62, Duration::from_millis(4100), 30);
         assert_eq!(short.chars().count(), 30, "{short}");
         assert!(short.ends_with('…'));
+        let first = status_line(
+            "server",
+            &StatusSnapshot::default(),
+            81,
+            Duration::ZERO,
+            200,
+        );
+        assert_eq!(first, "server: starting · 81 checks to judge · 0.0 s");
     }
 }
