@@ -457,6 +457,11 @@ pub struct CheckResult {
     /// The reason from the expected-failures baseline, when this check is listed there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_failure: Option<String>,
+    /// For an `ERROR`: the checks of this same run whose failure (`FAIL` or `ERROR`) is why this one could not be
+    /// judged, e.g. `RS-PRM-01` when no PRM document was obtained; the root cause of a cascade. Filled from what
+    /// the run observed, never from message text; empty when nothing failed first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<String>,
 }
 
 impl CheckResult {
@@ -486,6 +491,7 @@ impl CheckResult {
             scenarios: Vec::new(),
             duration_ms: 0,
             expected_failure: None,
+            blocked_by: Vec::new(),
         }
     }
 

@@ -59,6 +59,26 @@ pub fn fn_check<O: 'static>(
     Box::new(FnCheck { meta, eval })
 }
 
+/// How an evaluation relates to the rest of the run: the scenarios it depends on, and how it takes part in a
+/// cascade (which checks it needed, where it found violations, where the target stopped); the runner derives the
+/// report's `blocked_by` from the latter ([`crate::runner::blocked_by`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Relations {
+    /// The scenarios the verdict depends on (client role), so a reader can be shown what the target printed
+    /// there. Typed, never parsed out of the message.
+    pub scenarios: Vec<String>,
+    /// The checks whose failure would explain an `ERROR` here (the prerequisite the missing observation needed,
+    /// declared where it is known: the evaluator, or the scenario that recorded the observation). The runner keeps
+    /// those that FAILed or ERRORed in the same run as the result's `blocked_by`; never parsed from a message.
+    pub after: Vec<&'static str>,
+    /// Every exchange a `FAIL` judged violating (the evidence keeps only the first few): a check that could not be
+    /// judged because the target stopped at one of them after it was refused is blocked by this one.
+    pub violations: Vec<String>,
+    /// For an `ERROR`: the exchanges at which the target stopped after the other side refused them (what the
+    /// check needed came after them). Set by the role from its observations ([`crate::runner::Cascades`]).
+    pub stopped_at: Vec<String>,
+}
+
 /// The judgement of one check: a verdict with its proof.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
@@ -70,10 +90,9 @@ pub struct Evaluation {
     /// How many exchanges at the front of `evidence` show the violation itself ([`Evaluation::with_offending`]);
     /// the rest are context. (A count rather than a second list keeps `Evaluation` small.)
     pub offending: u32,
-    /// The scenarios the verdict depends on (client role), so a reader can be shown what the target printed
-    /// there. Typed, never parsed out of the message. (A boxed slice keeps `Evaluation`, the `Err` of many
-    /// check helpers, small.)
-    pub scenarios: Box<[String]>,
+    /// The scenarios it depends on and how it takes part in a cascade (boxed: most evaluations have none, and
+    /// `Evaluation` is the `Err` of many check helpers, so it stays small).
+    pub relations: Option<Box<Relations>>,
 }
 
 impl Evaluation {
@@ -85,7 +104,7 @@ impl Evaluation {
             message: String::new(),
             evidence: Vec::new(),
             offending: 0,
-            scenarios: Box::default(),
+            relations: None,
         }
     }
 
@@ -173,13 +192,62 @@ impl Evaluation {
         &self.evidence[..self.offending as usize]
     }
 
+
+    /// Declares the checks whose failure explains this evaluation when it is an `ERROR` (see [`Relations::after`]).
+    pub fn after(mut self, ids: &[&'static str]) -> Self {
+        let c = self.relations_mut();
+        for id in ids {
+            if !c.after.contains(id) {
+                c.after.push(id);
+            }
+        }
+        self
+    }
+
+    /// Records every exchange a violation was found in (see [`Relations::violations`]).
+    pub fn with_violations<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let c = self.relations_mut();
+        for id in ids {
+            let id = id.into();
+            if !c.violations.contains(&id) {
+                c.violations.push(id);
+            }
+        }
+        self
+    }
+
+    /// The relations, created empty when absent.
+    pub fn relations_mut(&mut self) -> &mut Relations {
+        self.relations.get_or_insert_with(Box::default)
+    }
+
+    /// The relations (empty when none were recorded).
+    pub fn relations(&self) -> &Relations {
+        static NONE: Relations = Relations {
+            scenarios: Vec::new(),
+            after: Vec::new(),
+            violations: Vec::new(),
+            stopped_at: Vec::new(),
+        };
+        self.relations.as_deref().unwrap_or(&NONE)
+    }
+
+    /// The scenarios the verdict depends on (see [`Relations::scenarios`]).
+    pub fn scenarios(&self) -> &[String] {
+        &self.relations().scenarios
+    }
+
+
     /// Records that the verdict depends on a scenario (once, in order).
     pub fn with_scenario(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
-        if !self.scenarios.contains(&name) {
-            let mut all = std::mem::take(&mut self.scenarios).into_vec();
-            all.push(name);
-            self.scenarios = all.into_boxed_slice();
+        let r = self.relations_mut();
+        if !r.scenarios.contains(&name) {
+            r.scenarios.push(name);
         }
         self
     }
@@ -195,6 +263,9 @@ pub enum ObsError {
         reason: String,
         evidence: Vec<String>,
         cause: Cause,
+        /// The checks whose failure made the observation impossible, when the scenario knows them (e.g. the
+        /// metadata check when no metadata was found); carried into every `ERROR` built from this error.
+        after: Vec<&'static str>,
     },
     /// The suite failed (could not mint a token, bind a port…).
     #[error("suite error: {0}")]
@@ -237,7 +308,21 @@ impl ObsError {
             reason: reason.into(),
             evidence: evidence.into_iter().collect(),
             cause,
+            after: Vec::new(),
         }
+    }
+
+    /// Names the checks whose failure made this observation impossible (see [`ObsError::Target`]'s `after`);
+    /// no effect on other kinds.
+    pub fn after(mut self, ids: &[&'static str]) -> Self {
+        if let ObsError::Target { after, .. } = &mut self {
+            for id in ids {
+                if !after.contains(id) {
+                    after.push(id);
+                }
+            }
+        }
+        self
     }
 
     /// The typed cause of a target failure.
@@ -262,8 +347,13 @@ impl ObsError {
     pub fn to_evaluation(&self, what: &str) -> Evaluation {
         match self {
             ObsError::Target {
-                reason, evidence, ..
-            } => Evaluation::error(format!("{what}: {reason}")).with_evidence(evidence.clone()),
+                reason,
+                evidence,
+                after,
+                ..
+            } => Evaluation::error(format!("{what}: {reason}"))
+                .with_evidence(evidence.clone())
+                .after(after),
             ObsError::Harness(reason) => Evaluation::harness_error(format!("{what}: {reason}")),
             ObsError::NotApplicable(reason) => Evaluation::skip(reason.clone()),
             ObsError::Interrupted => Evaluation::error(format!("{what}: {self}")),
@@ -328,7 +418,7 @@ mod tests {
             .with_scenario("auth/b")
             .with_scenario("auth/a")
             .with_scenario("auth/b");
-        assert_eq!(&*e.scenarios, ["auth/b", "auth/a"]);
+        assert_eq!(e.scenarios(), ["auth/b", "auth/a"]);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod registry;
 pub mod runner;
 pub mod selftest;
 pub mod server;
+pub mod terminal;
 pub mod wire;
 
 #[cfg(test)]

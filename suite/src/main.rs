@@ -11,14 +11,14 @@ use clap::{Args, Parser, Subcommand};
 use mcp_auth_conformance::catalog::{self, Catalog};
 use mcp_auth_conformance::client::{ClientOptions, ClientTarget};
 use mcp_auth_conformance::expected::Expected;
-use mcp_auth_conformance::output::terminal_tail;
 use mcp_auth_conformance::profile::Profile;
 use mcp_auth_conformance::runner::{self, exit, Baseline, Selection};
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
+use mcp_auth_conformance::terminal::{self, terminal_line, ColorChoice};
 use mcp_auth_conformance::{registry, selftest};
 use mcp_auth_reports::render::escape_controls;
-use mcp_auth_reports::{Report, Role, Verdict};
+use mcp_auth_reports::{Report, Role};
 use mcp_auth_targets::client::ClientDefect;
 use mcp_auth_targets::{ServerDefect, ValidationMode};
 
@@ -136,6 +136,12 @@ struct RunArgs {
     /// Seed for every random value of the run (random when absent; the report records it).
     #[arg(long)]
     seed: Option<u64>,
+    /// Colour the verdicts: auto (when stdout is a terminal and NO_COLOR is unset or empty), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Print only the FAIL, WARN and ERROR lines and the summary (for CI logs).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Operator input is checked before anything starts: a wrong option is one line on stderr and exit 2, with no
@@ -208,6 +214,10 @@ struct RunSettings {
     baseline: Baseline,
     strict: bool,
     seed: u64,
+    /// How the result is printed.
+    terminal: terminal::Options,
+    /// How many checks the run judges (for the live status line).
+    checks: usize,
 }
 
 impl RunArgs {
@@ -237,11 +247,17 @@ impl RunArgs {
             }
             None => Baseline::default(),
         };
+        let checks = registry::metas(Some(role))
+            .iter()
+            .filter(|m| selection.includes(m.id))
+            .count();
         Ok(RunSettings {
             selection,
             baseline,
             strict: self.strict,
             seed: self.seed.unwrap_or_else(rand::random),
+            terminal: terminal::Options::detect(self.color, self.quiet),
+            checks,
         })
     }
 }
@@ -414,14 +430,19 @@ async fn run_or_interrupt(
     run: impl std::future::Future<Output = Report>,
     interrupted: impl FnOnce(&str) -> Report,
     report_dir: &std::path::Path,
+    output: &terminal::Options,
+    status_line: Option<terminal::Live>,
 ) -> Result<i32> {
-    let outcome = until_signal(run).await?;
+    let outcome = until_signal(run).await;
+    if let Some(line) = status_line {
+        line.clear();
+    }
     // Here the run future is dropped: its targets are dead.
-    match outcome {
-        Ok(report) => finish(&report, report_dir),
+    match outcome? {
+        Ok(report) => finish(&report, report_dir, output),
         Err((name, code)) => {
             let report = interrupted(&format!("interrupted by {name}"));
-            finish(&report, report_dir)?;
+            finish(&report, report_dir, output)?;
             eprintln!("interrupted by {name}: targets stopped, report written");
             Ok(code)
         }
@@ -503,8 +524,8 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         target,
         profile,
         profile_label,
-        selection: run.selection,
-        baseline: run.baseline,
+        selection: run.selection.clone(),
+        baseline: run.baseline.clone(),
         strict: run.strict,
         as_addr: args.as_addr,
         upstream_addr: args.upstream_addr,
@@ -512,10 +533,13 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         limits: Default::default(),
     };
     let live = runner::Live::start();
+    let line = terminal::Live::start("server", live.progress.status().clone(), run.checks);
     run_or_interrupt(
         server::run_live(&opts, &live),
         |reason| server::interrupted(&opts, &live, reason),
         &args.run.report_dir,
+        &run.terminal,
+        line,
     )
     .await
 }
@@ -540,8 +564,8 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
         }
     }
     let run = args.run.settings(Role::Client)?;
-    opts.selection = run.selection;
-    opts.baseline = run.baseline;
+    opts.selection = run.selection.clone();
+    opts.baseline = run.baseline.clone();
     opts.strict = run.strict;
     opts.seed = run.seed;
     if let Some(p) = &args.client_metadata {
@@ -556,10 +580,13 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
     }
     input::report_dir(&args.run.report_dir)?;
     let live = runner::Live::start();
+    let line = terminal::Live::start("client", live.progress.status().clone(), run.checks);
     run_or_interrupt(
         mcp_auth_conformance::client::run_live(&opts, &live),
         |reason| mcp_auth_conformance::client::interrupted(&opts, &live, reason),
         &args.run.report_dir,
+        &run.terminal,
+        line,
     )
     .await
 }
@@ -603,16 +630,19 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     }
     opts.scope = args.scope;
     let run = args.run.settings(Role::Authz)?;
-    opts.selection = run.selection;
-    opts.baseline = run.baseline;
+    opts.selection = run.selection.clone();
+    opts.baseline = run.baseline.clone();
     opts.strict = run.strict;
     opts.seed = run.seed;
     input::report_dir(&args.run.report_dir)?;
     let live = runner::Live::start();
+    let line = terminal::Live::start("authz", live.progress.status().clone(), run.checks);
     run_or_interrupt(
         mcp_auth_conformance::authz::run::run_live(&opts, &live),
         |reason| mcp_auth_conformance::authz::run::interrupted(&opts, &live, reason),
         &args.run.report_dir,
+        &run.terminal,
+        line,
     )
     .await
 }
@@ -725,155 +755,21 @@ async fn open_url(url: &str) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// Writes the reports, prints a summary, and returns the exit code.
-fn finish(report: &Report, dir: &std::path::Path) -> Result<i32> {
+/// Writes the reports, prints the result (see [`terminal::render`]), and returns the exit code.
+fn finish(report: &Report, dir: &std::path::Path, output: &terminal::Options) -> Result<i32> {
     let paths = mcp_auth_reports::render::write_all(report, dir)
         .with_context(|| format!("writing reports to {}", dir.display()))?;
-    print_summary(report);
-    for p in paths {
-        println!("wrote {}", p.display());
+    for line in terminal::render(report, Catalog::all(), output) {
+        println!("{line}");
+    }
+    if output.quiet {
+        println!("reports in {}", dir.display());
+    } else {
+        for p in paths {
+            println!("wrote {}", p.display());
+        }
     }
     Ok(runner::exit_code(report))
-}
-
-/// How many lines of a client's output are printed under an ERROR, and for how many of its scenarios.
-const TAIL_LINES: usize = 10;
-const TAIL_SCENARIOS: usize = 3;
-
-/// How much of a check's message the terminal shows.
-const TERMINAL_DETAIL: usize = 400;
-
-/// A target-influenced text as one terminal line: control characters escaped, at most [`TERMINAL_DETAIL`] bytes.
-fn terminal_line(text: &str) -> String {
-    let line = escape_controls(text, false);
-    if line.len() <= TERMINAL_DETAIL {
-        return line;
-    }
-    let mut end = TERMINAL_DETAIL;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… (the report has the rest)", &line[..end])
-}
-
-fn print_summary(report: &Report) {
-    // Scenarios whose client output was already printed, and under which check.
-    let mut shown: std::collections::BTreeMap<&str, &str> = Default::default();
-    for c in &report.checks {
-        let mark = match c.verdict {
-            Verdict::Pass => "PASS ",
-            Verdict::Fail => "FAIL ",
-            Verdict::Warn => "WARN ",
-            Verdict::Info => "INFO ",
-            Verdict::Skip => "SKIP ",
-            Verdict::Error => "ERROR",
-            Verdict::HarnessError => "HARNESS_ERROR",
-        };
-        // Messages may quote the target: one line, control characters escaped, and short (the report has it all).
-        let detail = if c.verdict == Verdict::Pass {
-            String::new()
-        } else if c.message.is_empty() {
-            format!(" — {}", terminal_line(&c.actual))
-        } else {
-            format!(" — {}", terminal_line(&c.message))
-        };
-        let strict = report.run.strict;
-        let baselined = match &c.expected_failure {
-            Some(reason) if c.is_failure(strict) => {
-                format!(" [baselined: {}]", terminal_line(reason))
-            }
-            Some(reason) if c.is_stale_baseline(strict) => format!(
-                " [STALE baseline entry: expected to fail ({}), but it did not]",
-                terminal_line(reason)
-            ),
-            _ => String::new(),
-        };
-        println!("{mark} {:<30} {}{detail}{baselined}", c.id, c.title);
-        if c.verdict == Verdict::Error {
-            print_client_output(report, c, &mut shown);
-        }
-    }
-    let s = &report.summary;
-    let counts: Vec<String> = Verdict::ALL
-        .iter()
-        .filter(|v| s.count(**v) > 0)
-        .map(|v| format!("{} {v}", s.count(*v)))
-        .collect();
-    println!(
-        "\n{} check{} ({}) against {} in {} ms: {}",
-        s.total,
-        if s.total == 1 { "" } else { "s" },
-        counts.join(", "),
-        report
-            .run
-            .target
-            .url
-            .as_deref()
-            .unwrap_or(report.run.target.kind.as_str()),
-        report.run.duration_ms,
-        match s.outcome {
-            mcp_auth_reports::Outcome::Passed => "conformant",
-            mcp_auth_reports::Outcome::Failed => "NOT conformant",
-        }
-    );
-    let baselined = report
-        .checks
-        .iter()
-        .filter(|c| c.expected_failure.is_some() && c.is_failure(report.run.strict))
-        .count();
-    if baselined > 0 {
-        println!(
-            "baseline: {baselined} failing check{} expected (marked [baselined]); {} unexpected",
-            if baselined == 1 { "" } else { "s" },
-            s.unexpected_failures
-        );
-    }
-    if !s.stale_baseline.is_empty() {
-        println!(
-            "baseline: stale entr{} for {}: the check no longer fails, so the run fails until the entry is removed",
-            if s.stale_baseline.len() == 1 { "y" } else { "ies" },
-            s.stale_baseline.join(", ")
-        );
-    }
-    for n in &report.run.notes {
-        println!("note: {}", terminal_line(n));
-    }
-}
-
-/// Under an ERROR: the end of what the client printed in the scenarios the check depends on (each scenario's
-/// once; later checks point back to it), every line indented behind a marker with control characters escaped.
-fn print_client_output<'a>(
-    report: &'a Report,
-    c: &'a mcp_auth_reports::CheckResult,
-    shown: &mut std::collections::BTreeMap<&'a str, &'a str>,
-) {
-    const INDENT: &str = "      ";
-    let runs: Vec<_> = c
-        .scenarios
-        .iter()
-        .filter_map(|name| report.target_run(name))
-        .collect();
-    for r in runs.iter().take(TAIL_SCENARIOS) {
-        match shown.get(r.scenario.as_str()) {
-            Some(first) => println!(
-                "{INDENT}{}: {}; its output is shown under {first}",
-                escape_controls(&r.scenario, false),
-                escape_controls(&r.exit, false)
-            ),
-            None => {
-                for line in terminal_tail(r, INDENT, TAIL_LINES) {
-                    println!("{line}");
-                }
-                shown.insert(&r.scenario, &c.id);
-            }
-        }
-    }
-    if runs.len() > TAIL_SCENARIOS {
-        println!(
-            "{INDENT}… and {} more scenario(s): see \"Client output\" in report.md or report.html",
-            runs.len() - TAIL_SCENARIOS
-        );
-    }
 }
 
 async fn self_test(args: SelfTestArgs) -> Result<i32> {

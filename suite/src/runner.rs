@@ -164,7 +164,7 @@ pub fn result_of(
     r.actual = e.actual;
     r.message = e.message;
     r.evidence = e.evidence;
-    r.scenarios = e.scenarios.into_vec();
+    r.scenarios = e.relations.map(|x| x.scenarios).unwrap_or_default();
     if let Some(row) = crate::catalog::Catalog::all().row(meta.row()) {
         r.remediation = Some(row.remediation.clone());
     }
@@ -174,23 +174,92 @@ pub fn result_of(
     r
 }
 
-/// Evaluates every selected check over the observations.
-pub fn judge<O>(
+/// What a role's observations add to its evaluations so that a cascade can be traced to its root (see
+/// [`blocked_by`]).
+pub trait Cascades {
+    /// For an `ERROR` evaluation: the exchanges at which the target stopped, in the scenarios the evaluation
+    /// depends on, after the other side refused them (what the check needed would have come later).
+    fn stopped_at(&self, _e: &Evaluation) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Evaluates every selected check over the observations, and records for each `ERROR` which failed checks
+/// blocked it ([`blocked_by`]).
+pub fn judge<O: Cascades>(
     checks: &[Box<dyn Check<O>>],
     obs: &O,
     selection: &Selection,
     baseline: &Baseline,
 ) -> Vec<CheckResult> {
-    checks
+    let evaluated: Vec<(&CheckMeta, Evaluation, u64)> = checks
         .iter()
         .filter(|c| selection.includes(c.meta().id))
         .map(|c| {
             let started = Instant::now();
-            let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.evaluate(obs)))
+            let mut e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.evaluate(obs)))
                 .unwrap_or_else(|_| {
                     Evaluation::harness_error("the check panicked while evaluating")
                 });
-            result_of(c.meta(), e, started.elapsed().as_millis() as u64, baseline)
+            if e.verdict == Verdict::Error {
+                let stopped = obs.stopped_at(&e);
+                if !stopped.is_empty() {
+                    e.relations_mut().stopped_at = stopped;
+                }
+            }
+            (c.meta(), e, started.elapsed().as_millis() as u64)
+        })
+        .collect();
+    let blocked = blocked_by(
+        &evaluated
+            .iter()
+            .map(|(m, e, _)| (m.id, e))
+            .collect::<Vec<_>>(),
+    );
+    evaluated
+        .into_iter()
+        .zip(blocked)
+        .map(|((meta, e, ms), blocked_by)| {
+            let mut r = result_of(meta, e, ms, baseline);
+            r.blocked_by = blocked_by;
+            r
+        })
+        .collect()
+}
+
+/// For each evaluation (in order): the checks of the same run that blocked it. Only an `ERROR` is blocked, and
+/// only by another check that
+/// - FAILed or ERRORed and is one it declared as its prerequisite ([`crate::check::Relations::after`]: the observation it
+///   needed comes from the step that check judges), or
+/// - FAILed on an exchange at which the target then stopped after it was refused
+///   ([`crate::check::Relations::stopped_at`], [`crate::check::Relations::violations`], else its evidence): the violation is why the target never got further.
+pub fn blocked_by(evaluated: &[(&str, &Evaluation)]) -> Vec<Vec<String>> {
+    evaluated
+        .iter()
+        .map(|(id, e)| {
+            if e.verdict != Verdict::Error {
+                return Vec::new();
+            }
+            evaluated
+                .iter()
+                .filter(|(other, x)| {
+                    if other == id {
+                        return false;
+                    }
+                    let (need, found) = (e.relations(), x.relations());
+                    let declared = matches!(x.verdict, Verdict::Fail | Verdict::Error)
+                        && need.after.contains(other);
+                    let culprits: &[String] = if found.violations.is_empty() {
+                        &x.evidence
+                    } else {
+                        &found.violations
+                    };
+                    let stopped = x.verdict == Verdict::Fail
+                        && need.stopped_at.iter().any(|s| culprits.contains(s));
+                    declared || stopped
+                })
+                .map(|(other, _)| (*other).to_owned())
+                .collect()
         })
         .collect()
 }
@@ -239,7 +308,7 @@ impl RunTimer {
 /// ([`EvidenceLog::sealed`]: redaction by structure, then every known secret wherever it appears), and the
 /// checks' texts, the run notes and the target runs' output get the same known-value net. The checks judged the raw observations.
 #[allow(clippy::too_many_arguments)]
-pub fn conclude<O>(
+pub fn conclude<O: Cascades>(
     mut run: RunInfo,
     timer: RunTimer,
     checks: &[Box<dyn Check<O>>],
@@ -377,17 +446,26 @@ fn bound(results: &mut [CheckResult], exchanges: &mut Vec<mcp_auth_reports::Exch
 /// part as it finishes, so a run stopped by SIGINT/SIGTERM judges what was complete. Parts not yet written hold
 /// [`crate::check::ObsError::Interrupted`].
 #[derive(Debug)]
-pub struct Progress<O>(std::sync::Arc<std::sync::Mutex<Option<O>>>);
+pub struct Progress<O> {
+    record: std::sync::Arc<std::sync::Mutex<Option<O>>>,
+    status: Status,
+}
 
 impl<O> Clone for Progress<O> {
     fn clone(&self) -> Self {
-        Progress(self.0.clone())
+        Progress {
+            record: self.record.clone(),
+            status: self.status.clone(),
+        }
     }
 }
 
 impl<O> Default for Progress<O> {
     fn default() -> Self {
-        Progress(Default::default())
+        Progress {
+            record: Default::default(),
+            status: Status::default(),
+        }
     }
 }
 
@@ -398,9 +476,22 @@ impl<O> Progress<O> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<O>> {
         // A panic while holding the lock leaves a record as complete as it was: keep using it.
-        self.0
+        self.record
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Which scenarios are planned, running and finished, for the terminal's live status line.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// Runs one scenario, marking it running in [`Progress::status`] until it ends.
+    pub async fn step<T>(&self, name: &str, work: impl std::future::Future<Output = T>) -> T {
+        self.status.started(name);
+        let out = work.await;
+        self.status.finished(name);
+        out
     }
 
     /// The record once the run's preconditions are known (every later part pending).
@@ -418,6 +509,50 @@ impl<O> Progress<O> {
     /// The record, leaving none behind.
     pub fn take(&self) -> Option<O> {
         self.lock().take()
+    }
+}
+
+/// How far a run is: how many scenarios it plans, which are running, how many finished. Written by the roles
+/// as their scenarios start and end, read by the terminal's status line; nothing judges it.
+#[derive(Debug, Clone, Default)]
+pub struct Status(std::sync::Arc<std::sync::Mutex<StatusSnapshot>>);
+
+/// A copy of [`Status`] at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusSnapshot {
+    /// Scenarios the run will go through (0 until the role knows).
+    pub planned: usize,
+    pub finished: usize,
+    /// The scenarios running now, in the order they started.
+    pub running: Vec<String>,
+}
+
+impl Status {
+    fn lock(&self) -> std::sync::MutexGuard<'_, StatusSnapshot> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The number of scenarios the run goes through.
+    pub fn plan(&self, scenarios: usize) {
+        self.lock().planned = scenarios;
+    }
+
+    pub fn started(&self, name: &str) {
+        self.lock().running.push(name.to_owned());
+    }
+
+    pub fn finished(&self, name: &str) {
+        let mut s = self.lock();
+        if let Some(i) = s.running.iter().position(|r| r == name) {
+            s.running.remove(i);
+        }
+        s.finished += 1;
+    }
+
+    pub fn snapshot(&self) -> StatusSnapshot {
+        self.lock().clone()
     }
 }
 
@@ -444,7 +579,7 @@ impl<O> Live<O> {
 /// record so far, where every part a scenario had not finished is ERROR (not observed); with no record yet
 /// (the run's preconditions were not established), every selected check is ERROR with the reason.
 #[allow(clippy::too_many_arguments)]
-pub fn interrupted<O>(
+pub fn interrupted<O: Cascades>(
     mut run: RunInfo,
     timer: RunTimer,
     checks: &[Box<dyn Check<O>>],
@@ -642,5 +777,79 @@ mod tests {
         assert_eq!(b.reason("RS-PRM-07"), None);
         let e = baseline(&["RS-NOPE-*"]).validate(KNOWN).unwrap_err();
         assert!(e.contains("`RS-NOPE-*` matches no check"), "{e}");
+    }
+
+    fn error_after(ids: &[&'static str]) -> Evaluation {
+        Evaluation::error("needs what the prerequisite judges").after(ids)
+    }
+
+    fn blocked(evaluated: &[(&str, Evaluation)]) -> Vec<Vec<String>> {
+        let refs: Vec<(&str, &Evaluation)> = evaluated.iter().map(|(id, e)| (*id, e)).collect();
+        blocked_by(&refs)
+    }
+
+    #[test]
+    fn an_error_is_blocked_by_the_declared_prerequisite_that_failed() {
+        let b = blocked(&[
+            (
+                "RS-PRM-01",
+                Evaluation::violated(mcp_auth_reports::Level::Must, "", ""),
+            ),
+            ("RS-PRM-02", Evaluation::error("no answer")),
+            ("RS-PRM-03", error_after(&["RS-PRM-01", "RS-PRM-02"])),
+        ]);
+        assert_eq!(b[2], ["RS-PRM-01", "RS-PRM-02"]);
+        assert!(b[0].is_empty() && b[1].is_empty());
+    }
+
+    #[test]
+    fn a_declared_prerequisite_that_passed_or_was_skipped_blocks_nothing() {
+        let b = blocked(&[
+            ("RS-PRM-01", Evaluation::pass("", "")),
+            ("RS-PRM-02", Evaluation::skip("not applicable")),
+            ("RS-PRM-03", error_after(&["RS-PRM-01", "RS-PRM-02"])),
+        ]);
+        assert!(b[2].is_empty(), "{b:?}");
+    }
+
+    #[test]
+    fn only_an_error_is_blocked_and_never_by_itself() {
+        let fail = Evaluation::violated(mcp_auth_reports::Level::Must, "", "").after(&["A"]);
+        let b = blocked(&[
+            ("A", Evaluation::error("x").after(&["A"])),
+            ("B", fail.after(&["A"])),
+        ]);
+        assert!(b[0].is_empty(), "a check named itself: {b:?}");
+        assert!(
+            b[1].is_empty(),
+            "a FAIL was judged, so nothing blocked it: {b:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_check_blocks_an_error_whose_target_stopped_at_a_request_it_judged_violating() {
+        let root = Evaluation::violated(mcp_auth_reports::Level::Must, "", "")
+            .with_evidence(["w#1"])
+            .with_violations(["w#1", "w#7"]);
+        let mut stopped = Evaluation::error("the client never completed the world");
+        stopped.relations_mut().stopped_at = vec!["w#7".to_owned()];
+        let mut elsewhere = Evaluation::error("the client never completed another world");
+        elsewhere.relations_mut().stopped_at = vec!["v#3".to_owned()];
+        let b = blocked(&[
+            ("ROOT", root),
+            ("STOPPED", stopped),
+            ("ELSEWHERE", elsewhere),
+        ]);
+        assert_eq!(b[1], ["ROOT"]);
+        assert!(b[2].is_empty(), "{b:?}");
+    }
+
+    #[test]
+    fn an_error_at_the_same_stop_does_not_block_another_error() {
+        let mut first = Evaluation::error("stopped").with_evidence(["w#7"]);
+        first.relations_mut().stopped_at = vec!["w#7".to_owned()];
+        let second = first.clone();
+        let b = blocked(&[("A", first), ("B", second)]);
+        assert!(b.iter().all(Vec::is_empty), "{b:?}");
     }
 }

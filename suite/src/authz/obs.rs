@@ -352,3 +352,6 @@ impl AuthzObservations {
         }
     }
 }
+
+/// Cascades are declared by the checks and the scenarios ([`crate::check::Evaluation::after`]).
+impl crate::runner::Cascades for AuthzObservations {}

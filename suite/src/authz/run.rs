@@ -192,10 +192,13 @@ async fn observe(
     );
     let rand = Randomness::new(opts.seed);
 
-    let metadata = scenarios::metadata(&http, &issuer).await;
+    progress.status().plan(9);
+    let metadata = progress
+        .step("metadata discovery", scenarios::metadata(&http, &issuer))
+        .await;
     let endpoints = match metadata.documents().next() {
         Some((f, doc)) => Endpoints::from_metadata(&issuer, &f.url, doc)
-            .map_err(|e| ObsError::target(e, [f.exchange.clone()])),
+            .map_err(|e| ObsError::target(e, [f.exchange.clone()]).after(&["AS-META-04"])),
         None => Err(ObsError::target(
             "no AS metadata document was found at the MCP §4.3 locations",
             metadata
@@ -203,7 +206,8 @@ async fn observe(
                 .iter()
                 .map(|f| f.exchange.clone())
                 .collect::<Vec<_>>(),
-        )),
+        )
+        .after(&["AS-META-01"])),
     };
     let obs = AuthzObservations::unreached(login_kind, Ok(metadata), endpoints.clone());
     let Ok(endpoints) = endpoints else {
@@ -217,7 +221,12 @@ async fn observe(
         obs.endpoints.clone(),
         &ObsError::Interrupted,
     ));
-    let clients = register(opts, &http, &endpoints, &callback, &cimd).await;
+    let clients = progress
+        .step(
+            "client registration",
+            register(opts, &http, &endpoints, &callback, &cimd),
+        )
+        .await;
     let (client_a, client_b, confidential) = match clients {
         Ok(c) => c,
         Err(e) => {
@@ -248,7 +257,7 @@ async fn observe(
         probe: Some(probe.clone()),
     };
     tokio::join!(
-        async {
+        progress.step("authorization probes", async {
             let a = scenarios::authorization_probes(&ctx).await;
             progress.update(|o| {
                 o.happy = a.happy;
@@ -264,8 +273,8 @@ async fn observe(
                 o.fresh_agent = a.fresh_agent;
                 o.cors = a.cors;
             });
-        },
-        async {
+        }),
+        progress.step("token probes", async {
             let t = scenarios::token_probes(&ctx).await;
             progress.update(|o| {
                 o.attacks = t.attacks;
@@ -274,26 +283,30 @@ async fn observe(
                 o.bad_basic = t.bad_basic;
                 o.confidential_without_auth = t.confidential_without_auth;
             });
-        },
-        async {
+        }),
+        progress.step("refresh probes", async {
             let (rotation, refresh_attacks) = scenarios::refresh_probes(&ctx).await;
             progress.update(|o| {
                 o.rotation = rotation;
                 o.refresh_attacks = refresh_attacks;
             });
-        },
-        async {
+        }),
+        progress.step("CIMD probes", async {
             let c = scenarios::cimd_probes(&ctx).await;
             progress.update(|o| o.cimd = c);
-        },
-        async {
+        }),
+        progress.step("DCR probes", async {
             let d = scenarios::dcr_probes(&ctx).await;
             progress.update(|o| o.dcr = d);
-        },
+        }),
     );
-    let unadvertised = scenarios::cimd_unadvertised(&ctx).await;
+    let unadvertised = progress
+        .step("CIMD unadvertised", scenarios::cimd_unadvertised(&ctx))
+        .await;
     progress.update(|o| o.cimd_unadvertised = unadvertised);
-    let exchange = scenarios::exchange_probes(&ctx).await;
+    let exchange = progress
+        .step("token exchange probes", scenarios::exchange_probes(&ctx))
+        .await;
     progress.update(|o| o.exchange = exchange);
     drop(ctx);
     stop(bundled).await;

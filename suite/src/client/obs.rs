@@ -78,6 +78,22 @@ impl ClientObservations {
     }
 }
 
+impl crate::runner::Cascades for ClientObservations {
+    /// The refused request each scenario the evaluation depends on stopped at.
+    fn stopped_at(&self, e: &Evaluation) -> Vec<String> {
+        e.scenarios()
+            .iter()
+            .filter_map(|name| self.scenarios.get(name.as_str())?.as_ref().ok())
+            .filter_map(ScenarioObs::refused_stop)
+            .collect()
+    }
+}
+
+/// Whether the world refused a request: an HTTP error status, or an authorization redirect carrying `error`.
+pub fn is_refused(r: &LoggedRequest) -> bool {
+    r.status >= 400 || location_param(r, "error").is_some()
+}
+
 /// A successful fetch of AS metadata (RFC 8414 or OpenID).
 pub fn is_metadata_fetch(r: &LoggedRequest) -> bool {
     matches!(r.kind, RequestKind::AsMetadata(_)) && r.status == 200
@@ -190,6 +206,19 @@ impl ScenarioObs {
                     }
                 ) && r.status == 200
             })
+    }
+
+    /// The evidence id of the request at which the client stopped after the world refused it: the last refused
+    /// request ([`is_refused`]), when the client did not complete its task and obtained no token after it.
+    pub fn refused_stop(&self) -> Option<String> {
+        if self.completed() {
+            return None;
+        }
+        let r = self.log.iter().rev().find(|r| is_refused(r))?;
+        let token_after = self.log.iter().any(|t| {
+            t.seq > r.seq && matches!(t.kind, RequestKind::Token { .. }) && t.status == 200
+        });
+        (!token_after).then(|| self.id(r))
     }
 
     /// One line on how far the client got, for ERROR messages: how it ended, its last requests, and the last

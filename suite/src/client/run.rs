@@ -154,9 +154,10 @@ pub async fn run_live(opts: &ClientOptions, live: &Live<ClientObservations>) -> 
             .collect(),
         selected_all: defs.len() == scenarios::all().len(),
     });
+    live.progress.status().plan(defs.len());
     stream::iter(defs)
         .map(|def| async move {
-            let r = run_scenario(opts, def).await;
+            let r = live.progress.step(def.name, run_scenario(opts, def)).await;
             live.progress.update(|o| {
                 o.scenarios.insert(def.name, r);
             });

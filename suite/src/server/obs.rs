@@ -227,3 +227,6 @@ impl ServerObservations {
         self.probes.get(&s).unwrap_or(&MISSING)
     }
 }
+
+/// Cascades are declared by the checks and the scenarios ([`crate::check::Evaluation::after`]).
+impl crate::runner::Cascades for ServerObservations {}

@@ -68,6 +68,7 @@ fn as_az_01(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
             reason,
             evidence,
             cause: Cause::Refused { status: 405, .. },
+            ..
         }) => Evaluation::violated(
             m.level,
             "a code for a GET authorization request",
@@ -344,6 +345,7 @@ fn as_az_08(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
             reason,
             evidence,
             cause: Cause::Refused { .. },
+            ..
         }) => {
             Evaluation::violated(m.level, expected, reason.clone()).with_evidence(evidence.clone())
         }

@@ -453,7 +453,8 @@ fn refused_case(m: &CheckMeta, o: &AuthzObservations, case: CimdCase) -> Evaluat
         return Evaluation::error(
             "an honest CIMD client gets no code, so a refusal proves nothing (see AS-CIMD-01)",
         )
-        .with_evidence(last_exchange(&honest.authorized));
+        .with_evidence(last_exchange(&honest.authorized))
+        .after(&["AS-CIMD-01"]);
     }
     let a = attempt(c, case);
     if let Some(e) = walk_failed(&a.authorized) {

@@ -313,7 +313,8 @@ fn each(
         }
     }
     if ev.is_empty() {
-        return Evaluation::error("no metadata document was served (see AS-META-01)");
+        return Evaluation::error("no metadata document was served (see AS-META-01)")
+            .after(&["AS-META-01"]);
     }
     let e = if problems.is_empty() {
         Evaluation::pass(expected, format!("{} document(s) conform", ev.len()))

@@ -501,7 +501,8 @@ fn as_rt_02(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
         return Evaluation::error(
             "the refresh did not rotate, so there is no family to revoke (see AS-RT-01)",
         )
-        .with_evidence([r.first_refresh.exchange.clone()]);
+        .with_evidence([r.first_refresh.exchange.clone()])
+        .after(&["AS-RT-01"]);
     };
     token_refused(
         m,

@@ -17,7 +17,11 @@ pub async fn authorization_probes(ctx: &Ctx) -> AuthzParts {
     let sc = Scenario::new("authorize");
     let a = &ctx.client_a;
     let scope = ctx.scope.clone();
-    let happy = ctx.flow(&sc, a, &scope, &[], true).await;
+    // AS-AZ-01 judges this flow: when it breaks, that check fails, and so could every check needing the flow.
+    let happy = ctx
+        .flow(&sc, a, &scope, &[], true)
+        .await
+        .map_err(|e| e.after(&["AS-AZ-01"]));
     let unknown_params = ctx
         .flow(
             &sc,

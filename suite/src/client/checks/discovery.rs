@@ -559,7 +559,7 @@ mod tests {
         let e = CL_PRM_01.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Error, "{e:?}");
         assert!(e.message.contains("the client timed out"), "{}", e.message);
-        assert_eq!(&*e.scenarios, [TOKEN_REFRESH]);
+        assert_eq!(e.scenarios(), [TOKEN_REFRESH]);
     }
 
     #[test]

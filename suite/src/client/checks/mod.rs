@@ -312,7 +312,8 @@ pub fn every(
                 judged.len()
             ),
         )
-        .with_evidence(problems.into_iter().map(|(id, _)| id).take(5))
+        .with_evidence(problems.iter().map(|(id, _)| id.clone()).take(5))
+        .with_violations(problems.into_iter().map(|(id, _)| id))
     }
 }
 
@@ -390,7 +391,7 @@ mod tests {
             );
             if want == Verdict::Error {
                 assert!(
-                    !e.scenarios.is_empty(),
+                    !e.scenarios().is_empty(),
                     "{}: no scenario named",
                     c.meta().id
                 );
@@ -409,7 +410,7 @@ mod tests {
         let e = c.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Error, "{e:?}");
         assert!(e.message.contains("gave no record"), "{}", e.message);
-        assert_eq!(&*e.scenarios, [PKCE_METHODS_MISSING, BASELINE]);
+        assert_eq!(e.scenarios(), [PKCE_METHODS_MISSING, BASELINE]);
     }
 
     #[test]

@@ -66,6 +66,7 @@ impl Check<ServerObservations> for RejectsToken {
                 reason,
                 evidence,
                 cause: Cause::NoAnswer(HttpFailure::Transport(_)),
+                ..
             }) if self.refusal == Refusal::Any4xx => {
                 return Evaluation::pass(
                     "a 4xx refusal (no data served)",

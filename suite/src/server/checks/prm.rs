@@ -246,7 +246,8 @@ fn rs_prm_07(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
     };
     let Some(actual) = doc.resource() else {
         return Evaluation::error("the advertised PRM has no usable resource (see RS-PRM-03/05)")
-            .with_evidence([doc.exchange.clone()]);
+            .with_evidence([doc.exchange.clone()])
+            .after(&["RS-PRM-03", "RS-PRM-05"]);
     };
     let expected = format!("resource == {}", o.target);
     let e = if actual == o.target {
@@ -559,7 +560,9 @@ fn no_documents(disc: &Discovery) -> Evaluation {
         .iter()
         .filter_map(|f| f.doc.as_ref().ok().map(|d| d.exchange.clone()))
         .collect();
-    Evaluation::error("no PRM document was obtained (see RS-PRM-01/02)").with_evidence(evidence)
+    Evaluation::error("no PRM document was obtained (see RS-PRM-01/02)")
+        .with_evidence(evidence)
+        .after(&["RS-PRM-01", "RS-PRM-02"])
 }
 
 /// Runs `judge` on every served document; FAIL on any problem.

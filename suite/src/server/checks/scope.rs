@@ -273,6 +273,7 @@ fn refused_precondition(s: &ScopeObs) -> Option<Evaluation> {
             "the forbidden write was served, so there is no refusal to judge (see RS-SCOPE-01)",
         )
         .with_evidence([a.exchange.clone()])
+        .after(&["RS-SCOPE-01"])
     })
 }
 

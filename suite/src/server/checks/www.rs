@@ -77,7 +77,8 @@ fn rs_www_02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             "no 401 to inspect (HTTP {}; see RS-WWW-01.post)",
             p.status
         ))
-        .with_evidence([p.exchange.clone()]);
+        .with_evidence([p.exchange.clone()])
+        .after(&["RS-WWW-01.post"]);
     }
     let e = match &p.challenges {
         _ if p.www.is_empty() => {
@@ -179,7 +180,8 @@ const RS_WWW_04: FnCheck<ServerObservations> = FnCheck {
         let p = crate::need!(&o.unauthenticated, "initialize without credentials");
         let Some(c) = p.bearer() else {
             return Evaluation::error("no Bearer challenge to inspect (see RS-WWW-02)")
-                .with_evidence([p.exchange.clone()]);
+                .with_evidence([p.exchange.clone()])
+                .after(&["RS-WWW-02"]);
         };
         let e = match c.param("scope") {
             Some(s) => Evaluation::pass("a scope parameter", format!("scope=\"{s}\"")),
@@ -206,7 +208,8 @@ const RS_WWW_05: FnCheck<ServerObservations> = FnCheck {
         let p = crate::need!(&o.unauthenticated, "initialize without credentials");
         let Some(c) = p.bearer() else {
             return Evaluation::error("no Bearer challenge to inspect (see RS-WWW-02)")
-                .with_evidence([p.exchange.clone()]);
+                .with_evidence([p.exchange.clone()])
+                .after(&["RS-WWW-02"]);
         };
         let e = match c.param("error") {
             None => Evaluation::pass("no error parameter", p.www.join(" | ")),

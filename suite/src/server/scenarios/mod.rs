@@ -14,11 +14,15 @@ use crate::runner::Progress;
 use crate::server::ctx::Ctx;
 use crate::server::obs::{Mode, ServerObservations};
 
+/// How many scenarios [`observe`] runs (for the terminal's status line): the baseline, then eight at once.
+const SCENARIOS: usize = 9;
+
 /// Runs every scenario, recording the observations in `progress`. Each scenario writes its part into `progress` as it
 /// finishes, so a run stopped by a signal can judge what was complete (the rest stays
 /// [`ObsError::Interrupted`]).
 pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
-    let (baseline, mode) = baseline(ctx).await;
+    progress.status().plan(SCENARIOS);
+    let (baseline, mode) = progress.step("baseline session", baseline(ctx)).await;
     progress.set(ServerObservations::pending(
         ctx.target.clone(),
         ctx.profile.clone(),
@@ -27,15 +31,15 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
         ctx.idp.attacker_jku_url(),
         ctx.idp.attacker_x5u_url(),
     ));
-    let unauth_and_discovery = async {
+    let unauth_and_discovery = progress.step("PRM discovery", async {
         let unauth = discovery::unauthenticated(ctx).await;
         let found = discovery::discover(ctx, &unauth).await;
         progress.update(|o| {
             o.unauthenticated = unauth;
             o.discovery = Ok(found);
         });
-    };
-    let probes_then_quiet = async {
+    });
+    let probes_then_quiet = progress.step("token probes", async {
         let probes = tokens::probe_all(ctx).await;
         // A server could fetch a jku/x5u URL after answering: give it a budget to show itself.
         ctx.events
@@ -46,34 +50,34 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
             o.probes = probes;
             o.attacker_fetches = fetches;
         });
-    };
+    });
     tokio::join!(
         unauth_and_discovery,
         probes_then_quiet,
-        async {
+        progress.step("session hijack", async {
             let r = sessions::hijack(ctx).await;
             progress.update(|o| o.session = r);
-        },
-        async {
+        }),
+        progress.step("session ids", async {
             let r = sessions::session_ids(ctx).await;
             progress.update(|o| o.session_ids = r);
-        },
-        async {
+        }),
+        progress.step("insufficient scope", async {
             let r = scope::insufficient_scope(ctx).await;
             progress.update(|o| o.scope = r);
-        },
-        async {
+        }),
+        progress.step("write with an invalid token", async {
             let r = scope::write_with_invalid_token(ctx).await;
             progress.update(|o| o.write_before_auth = r);
-        },
-        async {
+        }),
+        progress.step("cross-origin request", async {
             let r = scope::evil_origin(ctx).await;
             progress.update(|o| o.origin = r);
-        },
-        async {
+        }),
+        progress.step("upstream calls", async {
             let r = upstream::upstream(ctx).await;
             progress.update(|o| o.upstream = r);
-        },
+        }),
     );
     // As before the record was shared: a fetch seen while the other scenarios finished still counts.
     let fetches = ctx.events.attacker_fetches();
