@@ -130,8 +130,9 @@ struct RunArgs {
     /// SHOULD violations (WARN) fail the run.
     #[arg(long)]
     strict: bool,
-    /// Expected-failures baseline (TOML: [[expected]] id = "…" reason = "…").
-    #[arg(long)]
+    /// Expected-failures baseline: TOML ([[expected]] id = "ID or glob" reason = "…"), or the official suite's
+    /// expected-failures YAML when the file ends in .yaml/.yml (docs/ci.md).
+    #[arg(long, visible_alias = "expected-failures")]
     baseline: Option<PathBuf>,
     /// Seed for every random value of the run (random when absent; the report records it).
     #[arg(long)]
@@ -229,10 +230,17 @@ impl RunArgs {
         };
         let baseline = match &self.baseline {
             Some(p) => {
-                let b = Baseline::load(p).map_err(|e| anyhow::anyhow!("--baseline: {e}"))?;
-                let known: Vec<&str> = registry::metas(None).iter().map(|m| m.id).collect();
+                let b = Baseline::load(p, role).map_err(|e| anyhow::anyhow!("--baseline: {e}"))?;
+                let known: Vec<&str> = registry::metas(Some(role)).iter().map(|m| m.id).collect();
                 b.validate(&known)
                     .map_err(|e| anyhow::anyhow!("--baseline {}: {e}", p.display()))?;
+                for w in &b.warnings {
+                    eprintln!(
+                        "warning: --baseline {}: {}",
+                        p.display(),
+                        escape_controls(w, false)
+                    );
+                }
                 b
             }
             None => Baseline::default(),
