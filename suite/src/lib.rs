@@ -24,6 +24,7 @@ pub mod client;
 pub mod evidence;
 pub mod expect;
 pub mod expected;
+pub mod github;
 pub mod http;
 pub mod interop;
 pub mod output;
