@@ -56,8 +56,8 @@ impl Selection {
 /// lists of `scenario` or `scenario:check` entries), read when the file ends in `.yaml` or `.yml`.
 ///
 /// An exact id marks that check. A glob or an official scenario is a *group* entry, with the official suite's
-/// meaning: it expects at least one of its checks to fail and marks the failing ones; when none of them fails,
-/// it is stale and marks them all (so the run fails and names them).
+/// meaning: it expects at least one of its checks to fail and marks the failing ones; when none of them fails
+/// and one passes, it is stale and marks the passing ones (so the run fails and names them).
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
     /// Check ids and globs over ids (ours, and the official `scenario:check` entries mapped to our ids).
@@ -87,10 +87,19 @@ pub struct ScenarioEntry {
 }
 
 impl ScenarioEntry {
+    /// Whether the check was judged from one of the entry's worlds: a scenario its verdict names, or the world
+    /// of an exchange it cites (client-role evidence ids are `<world>#<seq>`).
     fn matches(&self, r: &CheckResult) -> bool {
-        r.scenarios
+        let evidence_worlds = r
+            .evidence
             .iter()
-            .any(|w| self.worlds.contains(&w.as_str()))
+            .filter_map(|e| e.split_once('#').map(|(world, _)| world));
+        let mut worlds = r
+            .scenarios
+            .iter()
+            .map(String::as_str)
+            .chain(evidence_worlds);
+        worlds.any(|w| self.worlds.contains(&w))
             && self
                 .checks
                 .as_ref()
@@ -187,7 +196,7 @@ impl Baseline {
 
     /// Marks the results the baseline expects to fail (`expected_failure` = the entry's reason). Exact ids
     /// first; then each group entry (glob, official scenario), in file order, over the results no earlier entry
-    /// marked: its failing matches, or all its matches when none fails (a stale entry).
+    /// marked: its failing matches; when none fails, its passing ones (a stale entry), unless one still WARNs.
     pub fn apply(&self, results: &mut [CheckResult], strict: bool) {
         for r in results.iter_mut() {
             r.expected_failure = self
@@ -218,7 +227,18 @@ impl Baseline {
                 .copied()
                 .filter(|&i| results[i].is_failure(strict))
                 .collect();
-            for i in if failing.is_empty() { hits } else { failing } {
+            // Only a demonstrated pass makes the entry stale (as in the official suite): a WARN that does not
+            // fail the run still shows the violation, and a SKIP or an absent check shows nothing.
+            let marked = if !failing.is_empty() {
+                failing
+            } else if hits.iter().any(|&i| results[i].verdict == Verdict::Warn) {
+                Vec::new()
+            } else {
+                hits.into_iter()
+                    .filter(|&i| results[i].verdict == Verdict::Pass)
+                    .collect()
+            };
+            for i in marked {
                 results[i].expected_failure = Some(reason.to_owned());
             }
         }
@@ -757,10 +777,17 @@ mod tests {
         assert_eq!(marks(&strict), [Some("known RS-AUD-01.*"), None]);
         let mut lenient = rs;
         baseline(&["RS-AUD-01.*"]).apply(&mut lenient, false);
-        assert_eq!(
-            marks(&lenient),
-            [Some("known RS-AUD-01.*"), Some("known RS-AUD-01.*")]
-        );
+        assert_eq!(marks(&lenient), [None, None], "neither excused nor stale");
+    }
+
+    #[test]
+    fn a_group_entry_whose_checks_only_skip_is_not_stale() {
+        let mut rs = vec![
+            result("RS-AUD-01.missing", Verdict::Skip, &[]),
+            result("RS-AUD-01.other-resource", Verdict::Skip, &[]),
+        ];
+        baseline(&["RS-AUD-01.*"]).apply(&mut rs, false);
+        assert_eq!(marks(&rs), [None, None]);
     }
 
     fn scenario_entry(worlds: &[&'static str], checks: Option<&[&'static str]>) -> Baseline {
@@ -784,6 +811,17 @@ mod tests {
         ];
         scenario_entry(&["auth/a"], None).apply(&mut rs, false);
         assert_eq!(marks(&rs), [Some("official"), None, None]);
+    }
+
+    #[test]
+    fn an_official_scenario_entry_finds_a_checks_world_in_its_evidence_ids() {
+        let mut cited = result("CL-SCP-03", Verdict::Fail, &[]);
+        cited.evidence = vec!["auth/a#4".into()];
+        let mut elsewhere = result("CL-SCP-04", Verdict::Fail, &[]);
+        elsewhere.evidence = vec!["auth/b#1".into()];
+        let mut rs = vec![cited, elsewhere];
+        scenario_entry(&["auth/a"], None).apply(&mut rs, false);
+        assert_eq!(marks(&rs), [Some("official"), None]);
     }
 
     #[test]
