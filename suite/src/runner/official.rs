@@ -450,6 +450,23 @@ mod tests {
     }
 
     #[test]
+    fn docs_ci_md_lists_exactly_the_mapped_checks() {
+        let doc = include_str!("../../../docs/ci.md");
+        let rows: Vec<&str> = doc
+            .lines()
+            .filter(|l| l.starts_with("| `") && l.contains("` | `CL-"))
+            .collect();
+        let expected: Vec<String> = CHECK_MAP
+            .iter()
+            .map(|(slug, ids)| {
+                let ids: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+                format!("| `{slug}` | {} |", ids.join(", "))
+            })
+            .collect();
+        assert_eq!(rows, expected);
+    }
+
+    #[test]
     fn every_mapped_check_is_a_client_check() {
         let known: Vec<&str> = crate::registry::metas(Some(Role::Client))
             .iter()
