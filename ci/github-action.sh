@@ -27,10 +27,10 @@ key)
         id="tag-$version"
     elif id=$(git -C "$action_dir" rev-parse HEAD 2>/dev/null); then
         id="commit-$id"
-    else # the action's files without git: their content
-        id="tree-$(cd "$action_dir" && find Cargo.lock Cargo.toml catalog defects fake-idp reports suite targets \
-            -type f \( -name '*.rs' -o -name '*.toml' -o -name 'Cargo.lock' \) -print0 | sort -z |
-            xargs -0 sha256sum | sha256sum | cut -c1-16)"
+    else # the action's files without git (how a runner downloads an action): the hash of their sources
+        id="tree-$(cd "$action_dir" && find . -path ./target -prune -o -type f \
+            \( -name '*.rs' -o -name '*.toml' -o -name Cargo.lock \) -print0 | sort -z |
+            xargs -0 -r sha256sum | sha256sum | cut -c1-16)"
     fi
     echo "key=mcp-auth-conformance-${RUNNER_OS:-$(uname -s)}-$id" | tee -a "${GITHUB_OUTPUT:-/dev/null}"
     ;;
