@@ -14,7 +14,7 @@
 //! report), [`check`] (the check trait, observation errors), [`http`] and [`evidence`] (the recording HTTP
 //! client and its log), [`redact`] (secrets out of the report), [`registry`] (every check across roles),
 //! [`catalog`], [`expected`] and [`interop`] (catalog rows, expected-failure baselines, comparisons with the
-//! official suite), [`profile`] (the server target profile), [`process`] (spawned targets) and [`selftest`]
+//! official suite), [`github`] (annotations and the step summary for GitHub Actions), [`profile`] (the server target profile), [`process`] (spawned targets) and [`selftest`]
 //! (each reference target's defect matrix).
 
 pub mod authz;
@@ -24,6 +24,7 @@ pub mod client;
 pub mod evidence;
 pub mod expect;
 pub mod expected;
+pub mod github;
 pub mod http;
 pub mod interop;
 pub mod output;

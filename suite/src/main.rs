@@ -69,6 +69,16 @@ enum Command {
     /// Interop with real products: compare a report with its expected verdicts, draft an expectation, build the matrix.
     #[command(subcommand)]
     Interop(InteropCommand),
+    /// GitHub Actions output for a report: print one annotation per finding (FAIL, WARN, ERROR, baselined,
+    /// stale) as workflow commands, and append the report's Markdown to the step summary.
+    Github {
+        /// The run's report.json.
+        #[arg(long)]
+        report: PathBuf,
+        /// The step summary file to append to (none: no summary).
+        #[arg(long, env = "GITHUB_STEP_SUMMARY")]
+        summary: Option<PathBuf>,
+    },
     /// Open a URL headlessly: GET it and follow redirects on loopback (the BROWSER handed to clients).
     #[command(hide = true)]
     OpenUrl { url: String },
@@ -130,8 +140,9 @@ struct RunArgs {
     /// SHOULD violations (WARN) fail the run.
     #[arg(long)]
     strict: bool,
-    /// Expected-failures baseline (TOML: [[expected]] id = "…" reason = "…").
-    #[arg(long)]
+    /// Expected-failures baseline: TOML ([[expected]] id = "ID or glob" reason = "…"), or the official suite's
+    /// expected-failures YAML when the file ends in .yaml/.yml (docs/ci.md).
+    #[arg(long, visible_alias = "expected-failures")]
     baseline: Option<PathBuf>,
     /// Seed for every random value of the run (random when absent; the report records it).
     #[arg(long)]
@@ -239,10 +250,17 @@ impl RunArgs {
         };
         let baseline = match &self.baseline {
             Some(p) => {
-                let b = Baseline::load(p).map_err(|e| anyhow::anyhow!("--baseline: {e}"))?;
-                let known: Vec<&str> = registry::metas(None).iter().map(|m| m.id).collect();
+                let b = Baseline::load(p, role).map_err(|e| anyhow::anyhow!("--baseline: {e}"))?;
+                let known: Vec<&str> = registry::metas(Some(role)).iter().map(|m| m.id).collect();
                 b.validate(&known)
                     .map_err(|e| anyhow::anyhow!("--baseline {}: {e}", p.display()))?;
+                for w in &b.warnings {
+                    eprintln!(
+                        "warning: --baseline {}: {}",
+                        p.display(),
+                        escape_controls(w, false)
+                    );
+                }
                 b
             }
             None => Baseline::default(),
@@ -456,6 +474,7 @@ async fn dispatch(command: Command) -> Result<i32> {
         Command::Authz(args) => authz_cmd(args).await,
         Command::ReferenceClient { defect, url } => reference_client(defect, &url).await,
         Command::OpenUrl { url } => open_url(&url).await,
+        Command::Github { report, summary } => github(&report, summary.as_deref()),
         Command::Interop(cmd) => interop_cmd(cmd),
         Command::SelfTest(args) => {
             // No report to write: on a signal the runs are dropped (their process groups killed) and the
@@ -726,6 +745,26 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             Ok(exit::OK)
         }
     }
+}
+
+/// `github`: annotations on stdout, the report's Markdown appended to the step summary.
+fn github(report: &std::path::Path, summary: Option<&std::path::Path>) -> Result<i32> {
+    use mcp_auth_conformance::github;
+    let r = mcp_auth_reports::read_json(report)?;
+    for line in github::annotations(&r) {
+        out!("{line}");
+    }
+    if let Some(path) = summary.filter(|p| !p.as_os_str().is_empty()) {
+        use std::io::Write as _;
+        let md = github::step_summary(&r)?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(md.as_bytes()))
+            .with_context(|| format!("appending the summary to {}", path.display()))?;
+    }
+    Ok(exit::OK)
 }
 
 /// GETs a URL and follows redirects on loopback only, like a browser the user clicked through.

@@ -10,6 +10,9 @@ use crate::check::{Check, CheckMeta, Evaluation};
 use crate::evidence::EvidenceLog;
 use crate::redact;
 
+mod official;
+pub use official::CHECK_MAP as OFFICIAL_CHECK_MAP;
+
 /// Named exit codes (README.md "Reports and exit codes").
 pub mod exit {
     /// No unexpected FAIL or ERROR.
@@ -46,12 +49,23 @@ impl Selection {
     }
 }
 
-/// Known non-conformance, per check id, each with the reason it is real.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Known non-conformance: the checks expected to fail, each with the reason it is real.
+///
+/// Two formats (docs/ci.md "Baselines"): ours, TOML (`[[expected]] id = "…" reason = "…"`, where `id` is a check id
+/// or a glob over ids), and the official MCP conformance suite's expected-failures YAML (`client:` / `server:`
+/// lists of `scenario` or `scenario:check` entries), read when the file ends in `.yaml` or `.yml`.
+///
+/// An exact id marks that check. A glob or an official scenario is a *group* entry, with the official suite's
+/// meaning: it expects at least one of its checks to fail and marks the failing ones; when none of them fails
+/// and one passes, it is stale and marks the passing ones (so the run fails and names them).
+#[derive(Debug, Clone, Default)]
 pub struct Baseline {
-    #[serde(default)]
+    /// Check ids and globs over ids (ours, and the official `scenario:check` entries mapped to our ids).
     pub expected: Vec<BaselineEntry>,
+    /// Official whole-scenario entries (client role): the checks judged from a world exercising the scenario.
+    pub scenarios: Vec<ScenarioEntry>,
+    /// Entries of an official file that have no counterpart here (they change nothing; the CLI prints them).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +73,46 @@ pub struct Baseline {
 pub struct BaselineEntry {
     pub id: String,
     pub reason: String,
+}
+
+/// An official scenario (or one official check of it) expected to fail, with the client-role worlds that
+/// exercise it.
+#[derive(Debug, Clone)]
+pub struct ScenarioEntry {
+    pub scenario: String,
+    pub worlds: Vec<&'static str>,
+    /// `scenario:check`: our counterparts of the official check; `None`: every check judged from the worlds.
+    pub checks: Option<Vec<&'static str>>,
+    pub reason: String,
+}
+
+impl ScenarioEntry {
+    /// Whether the check was judged from one of the entry's worlds: a scenario its verdict names, or the world
+    /// of an exchange it cites (client-role evidence ids are `<world>#<seq>`).
+    fn matches(&self, r: &CheckResult) -> bool {
+        let evidence_worlds = r
+            .evidence
+            .iter()
+            .filter_map(|e| e.split_once('#').map(|(world, _)| world));
+        let mut worlds = r
+            .scenarios
+            .iter()
+            .map(String::as_str)
+            .chain(evidence_worlds);
+        worlds.any(|w| self.worlds.contains(&w))
+            && self
+                .checks
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&r.id.as_str()))
+    }
+}
+
+/// Our TOML format.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlBaseline {
+    #[serde(default)]
+    expected: Vec<BaselineEntry>,
 }
 
 /// A baseline file could not be used.
@@ -74,18 +128,37 @@ pub enum BaselineError {
         path: String,
         source: toml::de::Error,
     },
+    /// The YAML parser's message names the line and column.
+    #[error("invalid expected-failures file {path}: {source}")]
+    Yaml {
+        path: String,
+        source: serde_norway::Error,
+    },
+    #[error("invalid expected-failures file {path}: {message}")]
+    Official { path: String, message: String },
     #[error("baseline {path}: entry `{id}` has an empty reason; every expected failure needs one")]
     NoReason { path: String, id: String },
 }
 
 impl Baseline {
-    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+    /// Reads a baseline for one role: the official YAML when the file ends in `.yaml`/`.yml`, else our TOML.
+    pub fn load(path: &Path, role: Role) -> Result<Baseline, BaselineError> {
         let p = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
             path: p.clone(),
             source,
         })?;
-        let b: Baseline = toml::from_str(&text).map_err(|source| BaselineError::Parse {
+        let official = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if official {
+            return official::parse(&text, role).map_err(|e| match e {
+                official::Error::Yaml(source) => BaselineError::Yaml { path: p, source },
+                official::Error::Entry(message) => BaselineError::Official { path: p, message },
+            });
+        }
+        let b: TomlBaseline = toml::from_str(&text).map_err(|source| BaselineError::Parse {
             path: p.clone(),
             source,
         })?;
@@ -95,19 +168,13 @@ impl Baseline {
                 id: e.id.clone(),
             });
         }
-        Ok(b)
+        Ok(Baseline {
+            expected: b.expected,
+            ..Baseline::default()
+        })
     }
 
-    /// The reason a check is expected to fail: from the first entry whose id is the check's id or a glob
-    /// matching it.
-    pub fn reason(&self, id: &str) -> Option<&str> {
-        self.expected
-            .iter()
-            .find(|e| e.matches(id))
-            .map(|e| e.reason.as_str())
-    }
-
-    /// Every entry must name a check of the registry: an id, or a glob matching at least one id.
+    /// Every entry must name a check of the role: an id, or a glob matching at least one id.
     pub fn validate(&self, known: &[&str]) -> Result<(), String> {
         for e in &self.expected {
             if is_glob(&e.id) {
@@ -115,16 +182,66 @@ impl Baseline {
                     return Err(format!("entry `{}` is not a valid glob", e.id));
                 }
                 if !known.iter().any(|k| e.matches(k)) {
-                    return Err(format!("entry `{}` matches no check", e.id));
+                    return Err(format!("entry `{}` matches no check of the role", e.id));
                 }
             } else if !known.contains(&e.id.as_str()) {
                 return Err(format!(
-                    "entry `{}` names no check (see `mcp-auth-conformance list`)",
+                    "entry `{}` names no check of the role (see `mcp-auth-conformance list --role …`)",
                     e.id
                 ));
             }
         }
         Ok(())
+    }
+
+    /// Marks the results the baseline expects to fail (`expected_failure` = the entry's reason). Exact ids
+    /// first; then each group entry (glob, official scenario), in file order, over the results no earlier entry
+    /// marked: its failing matches; when none fails, its passing ones (a stale entry), unless one still WARNs.
+    pub fn apply(&self, results: &mut [CheckResult], strict: bool) {
+        for r in results.iter_mut() {
+            r.expected_failure = self
+                .expected
+                .iter()
+                .find(|e| !is_glob(&e.id) && e.id == r.id)
+                .map(|e| e.reason.clone());
+        }
+        let globs = self
+            .expected
+            .iter()
+            .filter(|e| is_glob(&e.id))
+            .filter_map(|e| {
+                let glob = globset::Glob::new(&e.id).ok()?.compile_matcher();
+                let m: Box<dyn Fn(&CheckResult) -> bool> = Box::new(move |r| glob.is_match(&r.id));
+                Some((m, e.reason.as_str()))
+            });
+        let scenarios = self.scenarios.iter().map(|s| {
+            let m: Box<dyn Fn(&CheckResult) -> bool> = Box::new(move |r| s.matches(r));
+            (m, s.reason.as_str())
+        });
+        for (matches, reason) in globs.chain(scenarios) {
+            let hits: Vec<usize> = (0..results.len())
+                .filter(|&i| results[i].expected_failure.is_none() && matches(&results[i]))
+                .collect();
+            let failing: Vec<usize> = hits
+                .iter()
+                .copied()
+                .filter(|&i| results[i].is_failure(strict))
+                .collect();
+            // Only a demonstrated pass makes the entry stale (as in the official suite): a WARN that does not
+            // fail the run still shows the violation, and a SKIP or an absent check shows nothing.
+            let marked = if !failing.is_empty() {
+                failing
+            } else if hits.iter().any(|&i| results[i].verdict == Verdict::Warn) {
+                Vec::new()
+            } else {
+                hits.into_iter()
+                    .filter(|&i| results[i].verdict == Verdict::Pass)
+                    .collect()
+            };
+            for i in marked {
+                results[i].expected_failure = Some(reason.to_owned());
+            }
+        }
     }
 }
 
@@ -142,15 +259,10 @@ fn is_glob(id: &str) -> bool {
     id.contains(['*', '?', '[', '{'])
 }
 
-/// Turns a check's evaluation into a report row: the verdict with its proof, the catalog row's remediation and
-/// SDK notes, and the baseline entry. `duration_ms` is the judging time; [`conclude`] adds the time of what the
-/// verdict depends on ([`dependency_ms`]).
-pub fn result_of(
-    meta: &CheckMeta,
-    e: Evaluation,
-    duration_ms: u64,
-    baseline: &Baseline,
-) -> CheckResult {
+/// Turns a check's evaluation into a report row: the verdict with its proof and the catalog row's remediation
+/// and SDK notes. `duration_ms` is the judging time; [`conclude`] adds the time of what the verdict depends on
+/// ([`dependency_ms`]) and applies the baseline.
+pub fn result_of(meta: &CheckMeta, e: Evaluation, duration_ms: u64) -> CheckResult {
     let mut r = CheckResult::new(
         meta.id,
         meta.title,
@@ -170,7 +282,6 @@ pub fn result_of(
     }
     r.sdk_notes = crate::catalog::SdkNotes::all().for_row(meta.row());
     r.duration_ms = duration_ms;
-    r.expected_failure = baseline.reason(meta.id).map(str::to_owned);
     r
 }
 
@@ -185,12 +296,11 @@ pub trait Cascades {
 }
 
 /// Evaluates every selected check over the observations, and records for each `ERROR` which failed checks
-/// blocked it ([`blocked_by`]).
+/// blocked it ([`blocked_by`]). The baseline is applied by [`conclude`].
 pub fn judge<O: Cascades>(
     checks: &[Box<dyn Check<O>>],
     obs: &O,
     selection: &Selection,
-    baseline: &Baseline,
 ) -> Vec<CheckResult> {
     let evaluated: Vec<(&CheckMeta, Evaluation, u64)> = checks
         .iter()
@@ -220,7 +330,7 @@ pub fn judge<O: Cascades>(
         .into_iter()
         .zip(blocked)
         .map(|((meta, e, ms), blocked_by)| {
-            let mut r = result_of(meta, e, ms, baseline);
+            let mut r = result_of(meta, e, ms);
             r.blocked_by = blocked_by;
             r
         })
@@ -268,7 +378,6 @@ pub fn blocked_by(evaluated: &[(&str, &Evaluation)]) -> Vec<Vec<String>> {
 pub fn all_with<O>(
     checks: &[Box<dyn Check<O>>],
     selection: &Selection,
-    baseline: &Baseline,
     verdict: Verdict,
     reason: &str,
 ) -> Vec<CheckResult> {
@@ -280,7 +389,7 @@ pub fn all_with<O>(
                 Verdict::HarnessError => Evaluation::harness_error(reason),
                 _ => Evaluation::error(reason),
             };
-            result_of(c.meta(), e, 0, baseline)
+            result_of(c.meta(), e, 0)
         })
         .collect()
 }
@@ -319,12 +428,13 @@ pub fn conclude<O: Cascades>(
     mut target_runs: Vec<TargetRun>,
 ) -> Report {
     let mut results = match observed {
-        Ok(obs) => judge(checks, &obs, selection, baseline),
+        Ok(obs) => judge(checks, &obs, selection),
         Err((verdict, reason)) => {
             run.notes.push(reason.clone());
-            all_with(checks, selection, baseline, verdict, &reason)
+            all_with(checks, selection, verdict, &reason)
         }
     };
+    baseline.apply(&mut results, run.strict);
     run.started_at = timer.started_at;
     run.finished_at = now_rfc3339();
     run.duration_ms = timer.started.elapsed().as_millis() as u64;
@@ -736,16 +846,40 @@ mod tests {
         assert_eq!(dependency_ms(&check, &exchanges, &[run]), 1200);
     }
 
-    #[test]
-    fn a_baseline_entry_without_reason_is_refused() {
+    fn scratch_file(name: &str, text: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("baseline-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("b.toml");
-        std::fs::write(&p, "[[expected]]\nid = \"RS-PRM-07\"\nreason = \" \"\n").unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_baseline_entry_without_reason_is_refused() {
+        let p = scratch_file(
+            "b.toml",
+            "[[expected]]\nid = \"RS-PRM-07\"\nreason = \" \"\n",
+        );
         assert!(matches!(
-            Baseline::load(&p),
+            Baseline::load(&p, Role::Server),
             Err(BaselineError::NoReason { .. })
         ));
+    }
+
+    #[test]
+    fn a_yaml_file_is_read_as_the_official_expected_failures_format() {
+        let p = scratch_file("ef.yaml", "client:\n  - auth/basic-cimd\n");
+        let b = Baseline::load(&p, Role::Client).unwrap();
+        assert_eq!(b.scenarios.len(), 1);
+        assert_eq!(b.scenarios[0].scenario, "auth/basic-cimd");
+    }
+
+    #[test]
+    fn an_official_file_that_is_not_yaml_is_refused_naming_file_and_line() {
+        let p = scratch_file("bad.yml", "client:\n  - auth/basic-cimd\n  - [unclosed\n");
+        let e = Baseline::load(&p, Role::Client).unwrap_err().to_string();
+        assert!(e.contains("bad.yml"), "{e}");
+        assert!(e.contains("line 4"), "{e}");
     }
 
     fn baseline(ids: &[&str]) -> Baseline {
@@ -754,29 +888,177 @@ mod tests {
                 .iter()
                 .map(|id| BaselineEntry {
                     id: (*id).into(),
-                    reason: "known".into(),
+                    reason: format!("known {id}"),
                 })
                 .collect(),
+            ..Baseline::default()
         }
     }
 
     const KNOWN: &[&str] = &["RS-AUD-01.missing", "RS-AUD-01.other-resource", "RS-PRM-07"];
 
-    #[test]
-    fn a_baseline_entry_must_name_a_known_check() {
-        assert_eq!(baseline(&["RS-PRM-07"]).validate(KNOWN), Ok(()));
-        let e = baseline(&["RS-PRM-99"]).validate(KNOWN).unwrap_err();
-        assert!(e.contains("`RS-PRM-99` names no check"), "{e}");
+    fn result(id: &str, verdict: Verdict, scenarios: &[&str]) -> CheckResult {
+        let mut r = CheckResult::new(
+            id,
+            "t",
+            Role::Server,
+            mcp_auth_reports::Level::Must,
+            verdict,
+            Vec::new(),
+        );
+        r.scenarios = scenarios.iter().map(|s| (*s).to_owned()).collect();
+        r
+    }
+
+    fn marks(results: &[CheckResult]) -> Vec<Option<&str>> {
+        results
+            .iter()
+            .map(|r| r.expected_failure.as_deref())
+            .collect()
     }
 
     #[test]
-    fn a_baseline_glob_must_match_a_check_and_then_covers_every_match() {
-        let b = baseline(&["RS-AUD-01.*"]);
-        assert_eq!(b.validate(KNOWN), Ok(()));
-        assert_eq!(b.reason("RS-AUD-01.other-resource"), Some("known"));
-        assert_eq!(b.reason("RS-PRM-07"), None);
+    fn a_baseline_entry_must_name_a_check_of_the_role() {
+        assert_eq!(baseline(&["RS-PRM-07"]).validate(KNOWN), Ok(()));
+        let e = baseline(&["CL-PKCE-04"]).validate(KNOWN).unwrap_err();
+        assert!(e.contains("`CL-PKCE-04` names no check of the role"), "{e}");
+    }
+
+    #[test]
+    fn a_baseline_glob_matching_no_check_of_the_role_is_refused() {
+        assert_eq!(baseline(&["RS-AUD-01.*"]).validate(KNOWN), Ok(()));
         let e = baseline(&["RS-NOPE-*"]).validate(KNOWN).unwrap_err();
-        assert!(e.contains("`RS-NOPE-*` matches no check"), "{e}");
+        assert!(
+            e.contains("`RS-NOPE-*` matches no check of the role"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_glob_is_refused_naming_it() {
+        let e = baseline(&["RS-[AUD"]).validate(KNOWN).unwrap_err();
+        assert!(e.contains("`RS-[AUD` is not a valid glob"), "{e}");
+    }
+
+    #[test]
+    fn an_exact_entry_marks_its_check_whatever_the_verdict() {
+        let mut rs = vec![
+            result("RS-PRM-07", Verdict::Fail, &[]),
+            result("RS-AUD-01.missing", Verdict::Fail, &[]),
+        ];
+        baseline(&["RS-PRM-07"]).apply(&mut rs, false);
+        assert_eq!(marks(&rs), [Some("known RS-PRM-07"), None]);
+    }
+
+    #[test]
+    fn a_glob_entry_marks_the_failing_checks_it_matches_and_not_the_passing_ones() {
+        let mut rs = vec![
+            result("RS-AUD-01.missing", Verdict::Fail, &[]),
+            result("RS-AUD-01.other-resource", Verdict::Pass, &[]),
+            result("RS-PRM-07", Verdict::Fail, &[]),
+        ];
+        baseline(&["RS-AUD-01.*"]).apply(&mut rs, false);
+        assert_eq!(marks(&rs), [Some("known RS-AUD-01.*"), None, None]);
+        let s = mcp_auth_reports::Summary::of(&rs, false);
+        assert_eq!(s.unexpected_failures, 1);
+        assert!(s.stale_baseline.is_empty());
+    }
+
+    #[test]
+    fn a_glob_entry_none_of_whose_checks_fails_is_stale_and_names_them() {
+        let mut rs = vec![
+            result("RS-AUD-01.missing", Verdict::Pass, &[]),
+            result("RS-AUD-01.other-resource", Verdict::Pass, &[]),
+        ];
+        baseline(&["RS-AUD-01.*"]).apply(&mut rs, false);
+        let s = mcp_auth_reports::Summary::of(&rs, false);
+        assert_eq!(
+            s.stale_baseline,
+            ["RS-AUD-01.missing", "RS-AUD-01.other-resource"]
+        );
+        assert_eq!(s.outcome, mcp_auth_reports::Outcome::Failed);
+    }
+
+    #[test]
+    fn an_exact_entry_keeps_its_reason_over_a_glob_matching_the_same_check() {
+        let mut rs = vec![
+            result("RS-AUD-01.missing", Verdict::Fail, &[]),
+            result("RS-AUD-01.other-resource", Verdict::Fail, &[]),
+        ];
+        baseline(&["RS-AUD-01.*", "RS-AUD-01.missing"]).apply(&mut rs, false);
+        assert_eq!(
+            marks(&rs),
+            [Some("known RS-AUD-01.missing"), Some("known RS-AUD-01.*")]
+        );
+    }
+
+    #[test]
+    fn a_warn_counts_as_failing_a_group_entry_only_in_strict_runs() {
+        let rs = vec![
+            result("RS-AUD-01.missing", Verdict::Warn, &[]),
+            result("RS-AUD-01.other-resource", Verdict::Pass, &[]),
+        ];
+        let mut strict = rs.clone();
+        baseline(&["RS-AUD-01.*"]).apply(&mut strict, true);
+        assert_eq!(marks(&strict), [Some("known RS-AUD-01.*"), None]);
+        let mut lenient = rs;
+        baseline(&["RS-AUD-01.*"]).apply(&mut lenient, false);
+        assert_eq!(marks(&lenient), [None, None], "neither excused nor stale");
+    }
+
+    #[test]
+    fn a_group_entry_whose_checks_only_skip_is_not_stale() {
+        let mut rs = vec![
+            result("RS-AUD-01.missing", Verdict::Skip, &[]),
+            result("RS-AUD-01.other-resource", Verdict::Skip, &[]),
+        ];
+        baseline(&["RS-AUD-01.*"]).apply(&mut rs, false);
+        assert_eq!(marks(&rs), [None, None]);
+    }
+
+    fn scenario_entry(worlds: &[&'static str], checks: Option<&[&'static str]>) -> Baseline {
+        Baseline {
+            scenarios: vec![ScenarioEntry {
+                scenario: "auth/x".into(),
+                worlds: worlds.to_vec(),
+                checks: checks.map(<[_]>::to_vec),
+                reason: "official".into(),
+            }],
+            ..Baseline::default()
+        }
+    }
+
+    #[test]
+    fn an_official_scenario_entry_marks_the_failing_checks_judged_from_its_worlds() {
+        let mut rs = vec![
+            result("CL-PKCE-04", Verdict::Fail, &["auth/a"]),
+            result("CL-PKCE-05", Verdict::Pass, &["auth/a"]),
+            result("CL-RES-01", Verdict::Fail, &["auth/b"]),
+        ];
+        scenario_entry(&["auth/a"], None).apply(&mut rs, false);
+        assert_eq!(marks(&rs), [Some("official"), None, None]);
+    }
+
+    #[test]
+    fn an_official_scenario_entry_finds_a_checks_world_in_its_evidence_ids() {
+        let mut cited = result("CL-SCP-03", Verdict::Fail, &[]);
+        cited.evidence = vec!["auth/a#4".into()];
+        let mut elsewhere = result("CL-SCP-04", Verdict::Fail, &[]);
+        elsewhere.evidence = vec!["auth/b#1".into()];
+        let mut rs = vec![cited, elsewhere];
+        scenario_entry(&["auth/a"], None).apply(&mut rs, false);
+        assert_eq!(marks(&rs), [Some("official"), None]);
+    }
+
+    #[test]
+    fn an_official_check_entry_marks_only_its_counterparts_in_its_worlds() {
+        let mut rs = vec![
+            result("CL-PKCE-04", Verdict::Fail, &["auth/a"]),
+            result("CL-PKCE-05", Verdict::Fail, &["auth/a"]),
+            result("CL-PKCE-05", Verdict::Fail, &["auth/b"]),
+        ];
+        scenario_entry(&["auth/a"], Some(&["CL-PKCE-05"])).apply(&mut rs, false);
+        assert_eq!(marks(&rs), [None, Some("official"), None]);
     }
 
     fn error_after(ids: &[&'static str]) -> Evaluation {

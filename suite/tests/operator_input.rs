@@ -154,6 +154,42 @@ fn a_baseline_glob_matching_no_check_is_refused() {
 }
 
 #[test]
+fn a_baseline_naming_a_check_of_another_role_is_refused() {
+    let dir = scratch("baseline-other-role-file");
+    let p = dir.join("b.toml");
+    std::fs::write(&p, "[[expected]]\nid = \"CL-PKCE-04\"\nreason = \"r\"\n").unwrap();
+    refused(
+        "baseline-other-role",
+        &["server", "--baseline", p.to_str().unwrap()],
+        &["--baseline", "`CL-PKCE-04` names no check of the role"],
+    );
+}
+
+#[test]
+fn an_expected_failures_yaml_that_does_not_parse_is_refused_naming_file_and_line() {
+    let dir = scratch("expected-failures-bad-file");
+    let p = dir.join("expected-failures.yml");
+    std::fs::write(&p, "client:\n  - auth/basic-dcr\n  - [unclosed\n").unwrap();
+    refused(
+        "expected-failures-bad",
+        &["client", "--expected-failures", p.to_str().unwrap()],
+        &["expected-failures.yml", "line 4"],
+    );
+}
+
+#[test]
+fn an_expected_failures_entry_naming_no_scenario_is_refused() {
+    let dir = scratch("expected-failures-unknown-file");
+    let p = dir.join("expected-failures.yaml");
+    std::fs::write(&p, "client:\n  - auth/metadata-defualt\n").unwrap();
+    refused(
+        "expected-failures-unknown",
+        &["client", "--expected-failures", p.to_str().unwrap()],
+        &["`auth/metadata-defualt` is neither an official authorization scenario"],
+    );
+}
+
+#[test]
 fn unreadable_client_metadata_is_refused() {
     refused(
         "client-metadata",
