@@ -142,11 +142,11 @@ impl Trust {
         for (name, value) in rows {
             text.push_str(&format!("  {name:<26} {value}\n"));
         }
-        text.push_str(&format!(
+        text.push_str(
             "Every token the suite sends has iss = the issuer and aud = the resource; the server's protected \
              resource\nmetadata must name that resource and list the issuer in authorization_servers. The same \
-             values as shell\nexports: --print-trust-env.\n"
-        ));
+             values as shell\nexports: --print-trust-env.\n",
+        );
         text
     }
 
