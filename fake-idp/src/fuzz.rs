@@ -1,5 +1,5 @@
 //! Property-based tests ("fuzzing") of what the fake world parses from a target: CIMD documents
-//! (the fake AS's and the target mode's rules) and their fetch metadata, and compact JWS. See docs/fuzzing.md; long run:
+//! (the fake AS's and the target mode's rules) and their fetch metadata, and compact JWS. See docs/design/fuzzing.md; long run:
 //! `PROPTEST_CASES=100000 cargo test --release -p fake-idp fuzz_ -- --nocapture --test-threads 1`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

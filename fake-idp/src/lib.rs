@@ -40,6 +40,7 @@
 //! ```
 
 mod attacker;
+pub mod cli;
 pub mod client_world;
 pub mod clock;
 pub mod danger;

@@ -1,4 +1,4 @@
-//! The fake **upstream API** an MCP server calls on the user's behalf (docs/obo.md §2): a
+//! The fake **upstream API** an MCP server calls on the user's behalf (docs/design/obo.md §2): a
 //! strict resource server on its own loopback listener that records every request before
 //! answering it, so the suite can prove what reached it (whose token, which audience, which
 //! scope, which actor).

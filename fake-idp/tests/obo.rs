@@ -1,4 +1,4 @@
-//! On-behalf-of delegation over real loopback HTTP (docs/obo.md §1–2): RFC 8693 token
+//! On-behalf-of delegation over real loopback HTTP (docs/design/obo.md §1–2): RFC 8693 token
 //! exchange at the plain fake AS, and the strict fake upstream API. One behaviour per test.
 
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 //! The runner and the hostile-value strategies shared by the parser property tests of every crate
-//! (docs/fuzzing.md). A dev-dependency only.
+//! (docs/design/fuzzing.md). A dev-dependency only.
 //!
 //! [`fuzz`] runs one property over a strategy: a bounded number of cases in `cargo test`, or
 //! `PROPTEST_CASES` of them for the long run, and prints the run's figures and how the parser's

@@ -14,6 +14,7 @@ use mcp_auth_conformance::expected::Expected;
 use mcp_auth_conformance::profile::Profile;
 use mcp_auth_conformance::runner::{self, exit, Baseline, Selection};
 use mcp_auth_conformance::server::target::TargetSpec;
+use mcp_auth_conformance::server::trust::Trust;
 use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
 use mcp_auth_conformance::terminal::{self, terminal_line, ColorChoice};
 use mcp_auth_conformance::{registry, selftest};
@@ -51,7 +52,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Instead of checks: the client-role worlds and the official scenario name each hands the client
-        /// (a Markdown table, as in docs/client-role.md §3).
+        /// (a Markdown table, as in docs/design/client-role.md §3).
         #[arg(long, conflicts_with_all = ["role", "json"])]
         client_worlds: bool,
     },
@@ -126,6 +127,14 @@ struct ServerArgs {
     /// Address of the fake upstream API for --url targets (the server calls it for the user).
     #[arg(long, env = "MCP_CONFORMANCE_UPSTREAM_ADDR", default_value = server::DEFAULT_UPSTREAM_ADDR)]
     upstream_addr: SocketAddr,
+    /// With --url: once the fake AS is up, wait until the URL answers HTTP (at most SECONDS, default 120), so the
+    /// server can be started from the settings printed before the run.
+    #[arg(long, requires = "url", value_name = "SECONDS", num_args = 0..=1, default_missing_value = "120")]
+    wait_for_target: Option<u64>,
+    /// With --url: print what the server must trust as `export MCP_CONFORMANCE_…=` lines (the env contract of
+    /// --command targets, with PORT) and exit without running.
+    #[arg(long, requires = "url")]
+    print_trust_env: bool,
 }
 
 /// The options every role's run takes.
@@ -529,8 +538,27 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         ),
         None => (Profile::default_profile(), "todo (built in)".to_owned()),
     };
+    let trust = args
+        .url
+        .as_deref()
+        .map(|url| Trust::at(args.as_addr, args.upstream_addr, url, &profile.scopes));
+    if let Some(trust) = trust.as_ref().filter(|_| args.print_trust_env) {
+        print!("{}", trust.shell_exports());
+        return Ok(exit::OK);
+    }
     let run = args.run.settings(Role::Server)?;
     input::report_dir(&args.run.report_dir)?;
+    if let Some(trust) = &trust {
+        // Before the run: what to configure the server with (operator input and fixed values).
+        print!("{}", escape_controls(&trust.text(), true));
+        if let Some(seconds) = args.wait_for_target {
+            println!(
+                "Waiting up to {seconds} s for {} to answer (start the server now; Ctrl-C stops).",
+                terminal_line(&trust.resource)
+            );
+        }
+        println!();
+    }
     let target = match (args.url, args.command) {
         (Some(u), _) => TargetSpec::Url(u),
         (None, Some(c)) => TargetSpec::Command(c),
@@ -550,6 +578,9 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         upstream_addr: args.upstream_addr,
         seed: run.seed,
         limits: Default::default(),
+        wait_for_target: args
+            .wait_for_target
+            .map(|s| std::time::Duration::from_secs(s.max(1))),
     };
     let live = runner::Live::start();
     let line = terminal::Live::start("server", live.progress.status().clone(), run.checks);

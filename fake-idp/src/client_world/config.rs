@@ -1,6 +1,6 @@
 //! What a client-role world looks like: the MCP origin, its PRM, and the authorization servers.
 //!
-//! Every `Default` is the "default world" of `docs/client-role.md` §3, so a scenario is a small
+//! Every `Default` is the "default world" of `docs/design/client-role.md` §3, so a scenario is a small
 //! diff: `WorldConfig { mcp: McpConfig { challenge_scope: Some(..), ..Default::default() }, ..Default::default() }`.
 
 use serde::Serialize;

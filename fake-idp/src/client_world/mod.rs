@@ -1,4 +1,4 @@
-//! The world an MCP **client** meets (`docs/client-role.md` §2): a protected MCP server with its
+//! The world an MCP **client** meets (`docs/design/client-role.md` §2): a protected MCP server with its
 //! PRM (and an optional decoy), one or more scriptable authorization servers, and the CIMD
 //! documents they resolve, each origin on its own ephemeral 127.0.0.1 listener.
 //!

@@ -1,4 +1,4 @@
-//! RFC 8693 token exchange at `POST /token` (docs/obo.md §1): a confidential client (the
+//! RFC 8693 token exchange at `POST /token` (docs/design/obo.md §1): a confidential client (the
 //! actor) trades a user's access token for its own resource for a token for an upstream,
 //! on the user's behalf: `sub` = the user, `act.sub` = the actor, scope never wider than the
 //! subject's, `exp` never later than the subject's.

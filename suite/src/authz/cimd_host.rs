@@ -3,7 +3,7 @@
 //! which must see no request at all.
 //!
 //! Client ids are `https://client.conformance.test:<port>/<path>`; the target is configured to fetch
-//! `*.conformance.test` from `http://127.0.0.1:<same port>` (docs/authz-role.md §1).
+//! `*.conformance.test` from `http://127.0.0.1:<same port>` (docs/design/authz-role.md §1).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

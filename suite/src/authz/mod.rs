@@ -1,4 +1,4 @@
-//! The authorization-server role: the suite as OAuth client, user agent and CIMD host (docs/authz-role.md).
+//! The authorization-server role: the suite as OAuth client, user agent and CIMD host (docs/design/authz-role.md).
 //!
 //! Layout (shared by the three roles): [`run`] holds the options and the run, [`obs`] the observations the
 //! scenarios record, [`scenarios`] the probes by area, [`checks`] the judgements by area. The authz role adds

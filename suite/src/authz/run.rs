@@ -128,7 +128,7 @@ fn run_info(opts: &AuthzOptions) -> mcp_auth_reports::RunInfo {
     runner::run_info(
         Role::Authz,
         target,
-        "authorization server (docs/authz-role.md)",
+        "authorization server (docs/design/authz-role.md)",
         opts.strict,
         opts.seed,
     )

@@ -213,7 +213,7 @@ fn run_info(opts: &ClientOptions) -> mcp_auth_reports::RunInfo {
     runner::run_info(
         Role::Client,
         target,
-        "client scenarios (docs/client-role.md)",
+        "client scenarios (docs/design/client-role.md)",
         opts.strict,
         opts.seed,
     )

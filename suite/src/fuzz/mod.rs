@@ -1,4 +1,4 @@
-//! Property-based tests ("fuzzing") of every parser a target feeds the suite. See docs/fuzzing.md.
+//! Property-based tests ("fuzzing") of every parser a target feeds the suite. See docs/design/fuzzing.md.
 //!
 //! Each test is named `fuzz_<parser>_<property>`, runs a bounded number of cases in `cargo test`, and
 //! honours `PROPTEST_CASES` for the long run:

@@ -39,6 +39,9 @@ pub struct ServerOptions {
     pub upstream_addr: SocketAddr,
     pub seed: u64,
     pub limits: Limits,
+    /// `--url` targets: how long to wait for the server to answer, after the fake AS and upstream API are up and
+    /// before the first scenario (`--wait-for-target`); `None` starts at once.
+    pub wait_for_target: Option<std::time::Duration>,
 }
 
 impl ServerOptions {
@@ -57,6 +60,7 @@ impl ServerOptions {
                 .expect("valid default address"),
             seed: 0x5eed,
             limits: Limits::default(),
+            wait_for_target: None,
         }
     }
 }
@@ -164,14 +168,31 @@ async fn observe(
     };
     run.notes
         .push(format!("fake upstream API: {}", upstream.resource()));
-    let mut target = match RunningTarget::start(&opts.target, &idp, &upstream.resource()).await {
+    let started = RunningTarget::start(
+        &opts.target,
+        &idp,
+        &upstream.resource(),
+        &opts.profile.scopes,
+    )
+    .await;
+    let started = match (started, &opts.target, opts.wait_for_target) {
+        (Ok(t), TargetSpec::Url(url), Some(limit)) => super::target::wait_until_answers(url, limit)
+            .await
+            .map(|()| t),
+        (started, _, _) => started,
+    };
+    let mut target = match started {
         Ok(t) => t,
         Err(e) => {
             upstream.shutdown().await;
             idp.shutdown().await;
+            let what = match opts.target {
+                TargetSpec::Url(_) => "reached",
+                _ => "started",
+            };
             return Err((
                 Verdict::Error,
-                format!("the target could not be started: {e}"),
+                format!("the target could not be {what}: {e}"),
             ));
         }
     };

@@ -8,7 +8,9 @@ use std::time::Duration;
 use fake_idp::FakeIdp;
 use mcp_auth_reports::TargetKind;
 
+use super::trust::Trust;
 use crate::process::ProcessGroup;
+use crate::profile::Scopes;
 use mcp_auth_targets::{
     IntrospectionClient, RunningTodoServer, ServerDefect, TodoServer, TodoServerConfig,
     ValidationMode,
@@ -62,6 +64,12 @@ pub enum TargetError {
     },
     #[error("invalid target URL `{0}`: {1}")]
     BadUrl(String, String),
+    #[error("{url} did not answer within {waited:?} (--wait-for-target); last attempt: {last}")]
+    NoAnswer {
+        url: String,
+        waited: Duration,
+        last: String,
+    },
 }
 
 /// A started target. Dropping it stops a spawned process group.
@@ -82,6 +90,7 @@ impl RunningTarget {
         spec: &TargetSpec,
         idp: &FakeIdp,
         upstream: &str,
+        scopes: &Scopes,
     ) -> Result<RunningTarget, TargetError> {
         match spec {
             TargetSpec::Bundled { defect, mode } => {
@@ -126,7 +135,7 @@ impl RunningTarget {
                 })
             }
             TargetSpec::Command(command) => {
-                let (group, url) = ChildGroup::spawn(command, idp, upstream).await?;
+                let (group, url) = ChildGroup::spawn(command, idp, upstream, scopes).await?;
                 Ok(RunningTarget {
                     url,
                     inner: Inner::Process(group),
@@ -154,6 +163,58 @@ impl RunningTarget {
     }
 }
 
+/// How often `--wait-for-target` asks a running target, and how long one attempt may take.
+const WAIT_INTERVAL: Duration = Duration::from_millis(250);
+const WAIT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `--wait-for-target`: waits until `url` gives an HTTP answer (any status; a 401 is an answer), asking every
+/// [`WAIT_INTERVAL`] with each attempt bounded, for at most `limit` in all. Readiness is an event observable only
+/// by asking. Nothing is recorded (no exchange of the run yet) and no body is read; redirects are not followed.
+pub async fn wait_until_answers(url: &str, limit: Duration) -> Result<(), TargetError> {
+    let no_answer = |last: String| TargetError::NoAnswer {
+        url: url.to_owned(),
+        waited: limit,
+        last,
+    };
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .map_err(|e| no_answer(format!("the HTTP client could not be built: {e}")))?;
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut tick = tokio::time::interval(WAIT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = "no attempt made".to_owned();
+    loop {
+        tick.tick().await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(no_answer(last));
+        }
+        match client
+            .get(url)
+            .timeout(left.min(WAIT_ATTEMPT_TIMEOUT))
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => last = root_cause(&e),
+        }
+    }
+}
+
+/// The innermost cause of an error ("Connection refused (os error 111)"), or the error itself.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    if std::ptr::eq(cause, e) || e.to_string().contains("timed out") {
+        return e.to_string();
+    }
+    cause.to_string()
+}
+
 /// A spawned command in its own process group ([`ProcessGroup`]: stopped, or killed when dropped).
 struct ChildGroup(ProcessGroup);
 
@@ -164,6 +225,7 @@ impl ChildGroup {
         command: &str,
         idp: &FakeIdp,
         upstream: &str,
+        scopes: &Scopes,
     ) -> Result<(ChildGroup, String), TargetError> {
         // Reserve an ephemeral port for the target, then release it for the child to bind.
         let port = {
@@ -172,16 +234,7 @@ impl ChildGroup {
             l.local_addr().map_err(TargetError::Bind)?.port()
         };
         let url = format!("http://127.0.0.1:{port}/mcp");
-        let (client_id, client_secret) = idp.introspection_client();
-        let env = [
-            ("MCP_CONFORMANCE_ISSUER", idp.issuer()),
-            ("MCP_CONFORMANCE_JWKS_URI", idp.jwks_uri()),
-            ("MCP_CONFORMANCE_INTROSPECTION_URL", idp.introspection_url()),
-            ("MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID", client_id),
-            ("MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET", client_secret),
-            ("MCP_CONFORMANCE_RESOURCE", url.clone()),
-            ("MCP_CONFORMANCE_UPSTREAM_URL", upstream.to_owned()),
-        ];
+        let env = Trust::of(idp, upstream, &url, scopes).env();
         let group = Self::spawn_ready(command, &env, port, READY_TIMEOUT).await?;
         Ok((group, url))
     }
@@ -265,6 +318,31 @@ mod tests {
             .local_addr()
             .unwrap()
             .port()
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_target_ends_at_its_first_http_answer_whatever_the_status() {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::UNAUTHORIZED });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        wait_until_answers(&url, Duration::from_secs(10))
+            .await
+            .expect("a 401 is an answer");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_dead_target_gives_up_at_the_deadline_naming_the_last_failure() {
+        let url = format!("http://127.0.0.1:{}/mcp", free_port());
+        let started = std::time::Instant::now();
+        let e = wait_until_answers(&url, Duration::from_millis(600))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(600));
+        assert!(matches!(&e, TargetError::NoAnswer { url: u, .. } if *u == url));
+        assert!(e.to_string().contains("refused"), "{e}");
     }
 
     #[tokio::test]

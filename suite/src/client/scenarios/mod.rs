@@ -1,4 +1,4 @@
-//! Client-role scenarios: each is a world (docs/client-role.md §3) plus the context handed to the client.
+//! Client-role scenarios: each is a world (docs/design/client-role.md §3) plus the context handed to the client.
 //!
 //! `MCP_CONFORMANCE_SCENARIO` is always a scenario name of the official MCP conformance suite: SDKs'
 //! everything-clients dispatch on it, and an unknown name makes them exit before their first request. A world
@@ -130,7 +130,7 @@ pub const OFFICIAL_AUTH_SCENARIOS: &[&str] = &[
     "auth/wif-jwt-bearer",
 ];
 
-/// The world-to-official-name table of docs/client-role.md §3, generated from [`all`].
+/// The world-to-official-name table of docs/design/client-role.md §3, generated from [`all`].
 pub fn markdown_table() -> String {
     let mut out = String::from(
         "| world (`MCP_CONFORMANCE_SUITE_SCENARIO`) | `MCP_CONFORMANCE_SCENARIO` | registration | also exercises | world |\n|---|---|---|---|---|\n",
@@ -224,10 +224,10 @@ mod tests {
 
     #[test]
     fn the_docs_show_the_generated_world_table() {
-        let docs = include_str!("../../../../docs/client-role.md");
+        let docs = include_str!("../../../../docs/design/client-role.md");
         assert!(
             docs.contains(&markdown_table()),
-            "docs/client-role.md §3 is out of date; paste the output of `mcp-auth-conformance list --client-worlds`"
+            "docs/design/client-role.md §3 is out of date; paste the output of `mcp-auth-conformance list --client-worlds`"
         );
     }
 }

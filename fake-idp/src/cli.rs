@@ -1,15 +1,17 @@
-//! `fake-idp`: run the fake world on a fixed loopback address for a server under test.
+//! The `fake-idp` command: run the fake world on a fixed loopback address for a server under test, or the
+//! reference authorization server (`--target`). The binary is installed with the suite (`suite/src/bin/fake-idp.rs`
+//! calls [`main`]), so `cargo install --path suite` and `cargo build --release` give both.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use crate::{AsDefect, AsTarget, AsTargetConfig, FakeIdp, FakeIdpError, LoginUi, DEFAULT_SEED};
 use anyhow::Context as _;
 use clap::Parser;
-use fake_idp::{AsDefect, AsTarget, AsTargetConfig, FakeIdp, FakeIdpError, LoginUi, DEFAULT_SEED};
 
 /// Runs the fake IdP / authorization server of mcp-auth-conformance until Ctrl-C.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "fake-idp", version, about)]
 struct Args {
     /// Loopback address to listen on.
     #[arg(long, default_value = "127.0.0.1:9400")]
@@ -35,14 +37,21 @@ struct Args {
 /// Exit code when the world could not start.
 const EXIT_FAILURE: u8 = 1;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The command's entry point: parses the arguments, runs until Ctrl-C, and returns the exit code.
+pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    match run(args).await {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
