@@ -243,6 +243,119 @@ pub fn matrix(columns: &[Column]) -> String {
     out
 }
 
+/// One of N slices of the interop products (`run.sh --shard I/N`, 1-based), for spreading them over CI runners.
+/// Product k of the list (0-based, in the list's order) belongs to shard `k mod N + 1`: deterministic, and every
+/// product is in exactly one shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}`: expected I/N with 1 <= I <= N, e.g. 1/3");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// This shard's products, in the list's order.
+    pub fn select<'a>(&self, products: &'a [String]) -> Vec<&'a str> {
+        products
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % self.count == self.index - 1)
+            .map(|(_, p)| p.as_str())
+            .collect()
+    }
+}
+
+/// Where each expected product's report is, across the report directories of several runners (each
+/// `<dir>/<target>/report.json`): `found` lists, per directory, the targets it holds a report for.
+/// Every expected target must be in exactly one directory, and every report must have an expectation; else the
+/// problems, one line each.
+pub fn locate<'a>(
+    expected: &[String],
+    found: &'a [(std::path::PathBuf, Vec<String>)],
+) -> Result<BTreeMap<String, &'a Path>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut located = BTreeMap::new();
+    for target in expected {
+        let dirs: Vec<&Path> = found
+            .iter()
+            .filter(|(_, targets)| targets.contains(target))
+            .map(|(dir, _)| dir.as_path())
+            .collect();
+        match dirs.as_slice() {
+            [] => problems.push(format!(
+                "{target}: missing (no {target}/report.json in {})",
+                found
+                    .iter()
+                    .map(|(d, _)| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            [one] => {
+                located.insert(target.clone(), *one);
+            }
+            several => problems.push(format!(
+                "{target}: duplicated (a report in {})",
+                several
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )),
+        }
+    }
+    for (dir, targets) in found {
+        for t in targets.iter().filter(|t| !expected.contains(t)) {
+            problems.push(format!(
+                "{t}: a report in {} but no expectation for it",
+                dir.display()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(located)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The link from a file in directory `from` to `to` (both absolute), `/`-separated, for the matrix's cells.
+pub fn relative_link(from: &Path, to: &Path) -> String {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let ups = std::iter::repeat_n("..".to_owned(), from.len() - common);
+    let downs = to[common..]
+        .iter()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let parts: Vec<String> = ups.chain(downs).collect();
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
 fn area(id: &str) -> &str {
     let mut dashes = id.match_indices('-');
     match (dashes.next(), dashes.next()) {
@@ -322,6 +435,87 @@ mod tests {
             n += 1;
         }
         assert!(n >= 10, "{n} interop expectations");
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_shard_is_read_as_index_slash_count_from_one() {
+        assert_eq!("2/3".parse(), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["0/3", "4/3", "1/0", "3", "a/b", "1/3/5"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_shards_cover_every_product_exactly_once() {
+        let products: Vec<String> = (0..10).map(|i| format!("p{i}")).collect();
+        for count in 1..=12 {
+            let mut seen: Vec<&str> = (1..=count)
+                .flat_map(|index| Shard { index, count }.select(&products))
+                .collect();
+            seen.sort_unstable();
+            let mut all: Vec<&str> = products.iter().map(String::as_str).collect();
+            all.sort_unstable();
+            assert_eq!(seen, all, "{count} shards");
+        }
+    }
+
+    #[test]
+    fn a_shard_takes_every_nth_product_in_list_order() {
+        let products = names(&["a", "b", "c", "d", "e"]);
+        assert_eq!(
+            Shard { index: 1, count: 2 }.select(&products),
+            ["a", "c", "e"]
+        );
+        assert_eq!(Shard { index: 2, count: 2 }.select(&products), ["b", "d"]);
+    }
+
+    #[test]
+    fn reports_from_several_runners_are_located_one_per_product() {
+        let found = [
+            ("r1".into(), names(&["a", "c"])),
+            ("r2".into(), names(&["b"])),
+        ];
+        let located = locate(&names(&["a", "b", "c"]), &found).unwrap();
+        assert_eq!(located["b"], Path::new("r2"));
+        assert_eq!(located["c"], Path::new("r1"));
+    }
+
+    #[test]
+    fn a_product_no_runner_reported_fails_the_merge() {
+        let found = [("r1".into(), names(&["a"])), ("r2".into(), names(&[]))];
+        let problems = locate(&names(&["a", "b"]), &found).unwrap_err();
+        assert_eq!(problems, ["b: missing (no b/report.json in r1, r2)"]);
+    }
+
+    #[test]
+    fn a_product_reported_by_two_runners_fails_the_merge() {
+        let found = [("r1".into(), names(&["a"])), ("r2".into(), names(&["a"]))];
+        let problems = locate(&names(&["a"]), &found).unwrap_err();
+        assert_eq!(problems, ["a: duplicated (a report in r1 and r2)"]);
+    }
+
+    #[test]
+    fn a_report_without_an_expectation_fails_the_merge() {
+        let found = [("r1".into(), names(&["a", "z"]))];
+        let problems = locate(&names(&["a"]), &found).unwrap_err();
+        assert_eq!(problems, ["z: a report in r1 but no expectation for it"]);
+    }
+
+    #[test]
+    fn a_matrix_beside_its_reports_links_them_by_name_and_elsewhere_by_a_relative_path() {
+        let link = |from: &str, to: &str| relative_link(Path::new(from), Path::new(to));
+        assert_eq!(
+            link("/w/interop-reports", "/w/interop-reports/ts-sdk-client"),
+            "ts-sdk-client"
+        );
+        assert_eq!(
+            link("/w/merged", "/w/shard-1/ts-sdk-client"),
+            "../shard-1/ts-sdk-client"
+        );
     }
 
     #[test]

@@ -312,14 +312,26 @@ enum InteropCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Generate the Markdown matrix from `<dir>/<target>/report.json` and `<expected-dir>/<target>.toml`.
+    /// Generate the Markdown matrix from `<dir>/<target>/report.json` and `<expected-dir>/<target>.toml`. Several
+    /// --dir merge the reports of several runners (e.g. one per `run.sh --shard I/N`): every expected target must
+    /// have its report in exactly one of them, and every report an expectation, else exit 1 and no matrix.
     Matrix {
-        #[arg(long, default_value = "interop-reports")]
-        dir: PathBuf,
+        #[arg(long = "dir", default_value = "interop-reports")]
+        dirs: Vec<PathBuf>,
         #[arg(long, default_value = "fixtures/interop")]
         expected_dir: PathBuf,
         #[arg(long, default_value = "interop-reports/MATRIX.md")]
         out: PathBuf,
+        /// Also compare every report with its expectation (as `interop compare`); a difference exits 1.
+        #[arg(long)]
+        compare: bool,
+    },
+    /// Print the products of shard I/N, one per line, of the products given in order: product k (from 0) is in
+    /// shard k mod N + 1 (`run.sh --shard I/N`).
+    Shard {
+        #[arg(long)]
+        shard: mcp_auth_conformance::interop::Shard,
+        products: Vec<String>,
     },
 }
 
@@ -748,22 +760,65 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             Ok(exit::OK)
         }
         InteropCommand::Matrix {
-            dir,
+            dirs,
             expected_dir,
             out,
+            compare,
         } => {
-            let mut columns = Vec::new();
-            let mut entries: Vec<_> = std::fs::read_dir(&expected_dir)
+            let mut paths: Vec<_> = std::fs::read_dir(&expected_dir)
                 .with_context(|| format!("reading {}", expected_dir.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
-            entries.sort();
-            for path in entries {
-                let e = interop::load_expectation(&path).map_err(anyhow::Error::msg)?;
-                let report = mcp_auth_reports::read_json(dir.join(&e.target).join("report.json"))?;
+            paths.sort();
+            let expectations = paths
+                .iter()
+                .map(|p| interop::load_expectation(p).map_err(anyhow::Error::msg))
+                .collect::<Result<Vec<_>>>()?;
+            let mut found = Vec::new();
+            for dir in &dirs {
+                let mut targets = Vec::new();
+                for e in
+                    std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?
+                {
+                    let path = e?.path();
+                    if path.join("report.json").is_file() {
+                        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                            targets.push(name.to_owned());
+                        }
+                    }
+                }
+                found.push((dir.clone(), targets));
+            }
+            let names: Vec<String> = expectations.iter().map(|e| e.target.clone()).collect();
+            let located = match interop::locate(&names, &found) {
+                Ok(located) => located,
+                Err(problems) => {
+                    for p in problems {
+                        println!("{}", terminal_line(&p));
+                    }
+                    return Ok(exit::FAILURES);
+                }
+            };
+            let out_dir = std::path::absolute(out.parent().unwrap_or(std::path::Path::new(".")))?;
+            let mut columns = Vec::new();
+            let mut status = exit::OK;
+            for e in expectations {
+                let folder = located[&e.target].join(&e.target);
+                let report = mcp_auth_reports::read_json(folder.join("report.json"))?;
+                if compare {
+                    let c = interop::compare(&report, &e);
+                    for d in &c.differences {
+                        println!("{}: {}", e.target, terminal_line(&d.to_string()));
+                    }
+                    if c.ok() {
+                        println!("{}: {} checks as expected", e.target, report.checks.len());
+                    } else {
+                        status = exit::FAILURES;
+                    }
+                }
                 columns.push(interop::Column {
-                    link: e.target.clone(),
+                    link: interop::relative_link(&out_dir, &std::path::absolute(&folder)?),
                     target: e.target,
                     product: e.product,
                     configuration: e.configuration,
@@ -773,6 +828,12 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             std::fs::write(&out, interop::matrix(&columns))
                 .with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {} ({} targets)", out.display(), columns.len());
+            Ok(status)
+        }
+        InteropCommand::Shard { shard, products } => {
+            for p in shard.select(&products) {
+                println!("{p}");
+            }
             Ok(exit::OK)
         }
     }

@@ -4,8 +4,21 @@
 # checks that do not PASS, each with the reason a reviewer can confirm from the evidence (an unlisted check must
 # PASS). Any difference, or a listed check the report lacks, fails the run. Then it regenerates the
 # matrix. Reports go to $INTEROP_REPORT_DIR (default: interop-reports, the committed copy).
+#
+# --shard I/N runs only the I-th of N slices of the products (product k of the list below, from 0, is in shard
+# k mod N + 1) and writes no matrix: a merge job builds it from every shard's report directory with
+# `mcp-auth-conformance interop matrix --compare --dir DIR1 --dir DIR2 …` (docs/ci-matrix.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+shard=
+case "${1:-}" in
+  --shard) shard=${2:?--shard needs I/N}; shift 2 ;;
+  --shard=*) shard=${1#--shard=}; shift ;;
+  "") ;;
+  *) echo "usage: $0 [--shard I/N]" >&2; exit 2 ;;
+esac
+[ $# -eq 0 ] || { echo "usage: $0 [--shard I/N]" >&2; exit 2; }
 
 targets/interop/install-python.sh
 targets/interop/install-node.sh
@@ -16,6 +29,16 @@ else
   cargo build --locked -p mcp-auth-conformance
   suite=target/debug/mcp-auth-conformance
 fi
+# Every product, in a fixed order (the shards are slices of it); each name is also its fixtures/interop file.
+products=(python-mcp-documented python-mcp-hardened python-fastmcp-documented python-fastmcp-hardened
+  ts-sdk-documented ts-sdk-hardened python-mcp-client python-fastmcp-client ts-sdk-client oauth2-mock-server)
+if [ -n "$shard" ]; then
+  mine=$("$suite" interop shard --shard "$shard" "${products[@]}" | tr "\n" " ")
+  echo "shard $shard:" $mine
+else
+  mine=${products[*]}
+fi
+selected() { [[ " $mine " == *" $1 "* ]]; }
 out=${INTEROP_REPORT_DIR:-interop-reports}
 py=targets/interop/.venv/bin/python
 status=0
@@ -27,6 +50,7 @@ check() {
 
 server() {
   local name=$1 command=$2
+  selected "$name" || return 0
   echo "== $name"
   "$suite" server --command "$command" --profile fixtures/profiles/todo-basic.toml --seed 1 \
     --report-dir "$out/$name" > "$out/$name.log" 2>&1 || true
@@ -43,6 +67,7 @@ server ts-sdk-hardened "node targets/interop/node/todo-server.mjs --variant hard
 
 client() {
   local name=$1 command=$2
+  selected "$name" || return 0
   echo "== $name"
   "$suite" client --command "$command" --seed 1 --report-dir "$out/$name" > "$out/$name.log" 2>&1 || true
   check "$name"
@@ -54,7 +79,7 @@ client ts-sdk-client "node targets/interop/node/client.mjs"
 
 # Verdicts must not depend on request timing (worlds that change state mid-run decide by what is observable on
 # the wire): the same real client, every world, twice more; each run must match the same expectation.
-for i in 2 3; do
+selected ts-sdk-client && for i in 2 3; do
   echo "== ts-sdk-client (run $i of 3)"
   rerun=$(mktemp -d)
   "$suite" client --command "node targets/interop/node/client.mjs" --seed 1 --report-dir "$rerun" > "$rerun.log" 2>&1 || true
@@ -62,17 +87,24 @@ for i in 2 3; do
 done
 
 # The mock authorization server: started once, its issuer read from its first line of output (an event, not a sleep).
-echo "== oauth2-mock-server"
-coproc MOCK { PORT=9500 exec node targets/interop/node/mock-as.mjs; }
-mock_pid=$MOCK_PID
-trap 'kill "$mock_pid" 2>/dev/null || true' EXIT
-IFS= read -r -t 30 issuer <&"${MOCK[0]}"
-"$suite" authz --issuer "$issuer" --login auto --client-id conformance-client \
-  --redirect-uri http://127.0.0.1:8765/callback --seed 1 --report-dir "$out/oauth2-mock-server" \
-  > "$out/oauth2-mock-server.log" 2>&1 || true
-kill "$mock_pid" 2>/dev/null || true
-check oauth2-mock-server
+mock_as() {
+  echo "== oauth2-mock-server"
+  coproc MOCK { PORT=9500 exec node targets/interop/node/mock-as.mjs; }
+  mock_pid=$MOCK_PID
+  trap 'kill "$mock_pid" 2>/dev/null || true' EXIT
+  IFS= read -r -t 30 issuer <&"${MOCK[0]}"
+  "$suite" authz --issuer "$issuer" --login auto --client-id conformance-client \
+    --redirect-uri http://127.0.0.1:8765/callback --seed 1 --report-dir "$out/oauth2-mock-server" \
+    > "$out/oauth2-mock-server.log" 2>&1 || true
+  kill "$mock_pid" 2>/dev/null || true
+  check oauth2-mock-server
+}
+selected oauth2-mock-server && mock_as
 
-"$suite" interop matrix --dir "$out" --expected-dir fixtures/interop --out "$out/MATRIX.md"
+if [ -n "$shard" ]; then
+  echo "shard $shard done; the matrix is built by merging every shard's $out (interop matrix --dir …)"
+else
+  "$suite" interop matrix --dir "$out" --expected-dir fixtures/interop --out "$out/MATRIX.md"
+fi
 
 exit $status
