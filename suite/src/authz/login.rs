@@ -362,9 +362,10 @@ pub fn parse_forms(page: &str) -> Vec<HtmlForm> {
             },
             Token::EndTag(tag) => {
                 let name = lossy(&tag.name);
-                match (name.as_str(), &text_of) {
-                    ("option" | "optgroup", Some(Pending::Select { .. })) => continue,
-                    _ => {}
+                if let ("option" | "optgroup", Some(Pending::Select { .. })) =
+                    (name.as_str(), &text_of)
+                {
+                    continue;
                 }
                 if let Some(pending) = text_of.take() {
                     finish(pending, open, &mut forms);
