@@ -32,7 +32,6 @@ struct Inner {
     kid: String,
     private: RsaPrivateKey,
     public: RsaPublicKey,
-    private_pem: &'static str,
     public_pem: &'static str,
 }
 
@@ -59,7 +58,6 @@ impl SigningKey {
                 kid: kid.to_owned(),
                 private,
                 public,
-                private_pem,
                 public_pem,
             }),
         }
@@ -119,12 +117,6 @@ impl SigningKey {
         let verifier = pkcs1v15::VerifyingKey::<Sha256>::new(self.inner.public.clone());
         pkcs1v15::Signature::try_from(signature)
             .is_ok_and(|sig| verifier.verify(signing_input, &sig).is_ok())
-    }
-
-    /// The key for `jsonwebtoken::encode`.
-    pub fn encoding_key(&self) -> jsonwebtoken::EncodingKey {
-        jsonwebtoken::EncodingKey::from_rsa_pem(self.inner.private_pem.as_bytes())
-            .expect("fixture key is an RSA PEM")
     }
 }
 

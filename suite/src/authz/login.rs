@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use scraper::{ElementRef, Html, Selector};
 use serde::Deserialize;
 
 /// How the user agent gets past the login and consent pages.
@@ -271,66 +270,217 @@ impl FilledForm {
 }
 
 /// Every `<form>` on the page, in document order.
+///
+/// The page is tokenized (WHATWG tokenizer, `html5gum`) and controls are associated with forms the way an HTML
+/// parser does it for parser-inserted elements: through the *form element pointer*. A `<form>` start tag while a
+/// form is open is ignored, `</form>` closes the open form whatever else is still open, and a control belongs to
+/// the form open where it appears (a control outside any form belongs to none). No DOM is built: a login page
+/// needs no more than this, and a tree builder with a CSS engine cost more build time than the rest of the
+/// agent.
 pub fn parse_forms(page: &str) -> Vec<HtmlForm> {
-    let doc = Html::parse_document(page);
-    let forms = selector("form");
-    let controls = selector("input, select, textarea, button");
-    doc.select(&forms)
-        .map(|form| {
-            let attr = |name: &str| form.value().attr(name);
-            let mut fields = Vec::new();
-            let mut submits = Vec::new();
-            // A control belongs to its nearest enclosing form: sloppy markup (`<form><div></form><form>`)
-            // can leave one form inside another in the tree, and its controls are not the outer form's.
-            let owned = |c: &ElementRef<'_>| {
-                c.ancestors()
-                    .filter_map(ElementRef::wrap)
-                    .find(|a| a.value().name() == "form")
-                    .is_some_and(|owner| owner.id() == form.id())
-            };
-            for control in form.select(&controls).filter(owned) {
-                read_control(control, &mut fields, &mut submits);
+    use html5gum::{DefaultEmitter, Token, Tokenizer};
+
+    let mut emitter = DefaultEmitter::default();
+    // `<textarea>`, `<title>`, `<script>`, `<style>` … switch the tokenizer to their text states, as the tree
+    // builder would: a `<form>` written inside a script or a textarea is text, not a form.
+    emitter.naively_switch_states(true);
+    let mut forms: Vec<HtmlForm> = Vec::new();
+    let mut open: Option<usize> = None;
+    // The control whose text content is being read: a `<textarea>`, or a `<select>` with its options.
+    let mut text_of: Option<Pending> = None;
+    // A string reader cannot fail (its error type is `Infallible`): `flatten` drops nothing.
+    for token in Tokenizer::new_with_emitter(page, emitter).flatten() {
+        match token {
+            Token::StartTag(tag) => {
+                let name = lossy(&tag.name);
+                let attrs: BTreeMap<String, String> = tag
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| (lossy(k), lossy(v)))
+                    .collect();
+                match (name.as_str(), &mut text_of) {
+                    ("option", Some(Pending::Select { options, .. })) => {
+                        options.push(OptionTag {
+                            value: attrs.get("value").cloned(),
+                            text: String::new(),
+                            selected: attrs.contains_key("selected"),
+                            disabled: attrs.contains_key("disabled"),
+                        });
+                        continue;
+                    }
+                    ("optgroup", Some(Pending::Select { .. })) => continue,
+                    _ => {}
+                }
+                if let Some(pending) = text_of.take() {
+                    finish(pending, open, &mut forms);
+                }
+                match name.as_str() {
+                    "form" if open.is_none() => {
+                        forms.push(HtmlForm {
+                            id: attrs.get("id").cloned(),
+                            action: attrs
+                                .get("action")
+                                .map(|a| a.trim())
+                                .unwrap_or_default()
+                                .to_owned(),
+                            method: FormMethod::from_attr(
+                                attrs.get("method").map_or("get", String::as_str),
+                            ),
+                            fields: Vec::new(),
+                            submits: Vec::new(),
+                        });
+                        open = Some(forms.len() - 1);
+                    }
+                    "input" | "button" => {
+                        if let Some(form) = open.map(|i| &mut forms[i]) {
+                            read_control(&name, &attrs, &mut form.fields, &mut form.submits);
+                        }
+                    }
+                    "select" => {
+                        text_of = Some(Pending::Select {
+                            attrs,
+                            options: Vec::new(),
+                        })
+                    }
+                    "textarea" => {
+                        text_of = Some(Pending::Textarea {
+                            attrs,
+                            text: String::new(),
+                        })
+                    }
+                    _ => {}
+                }
             }
-            HtmlForm {
-                id: attr("id").map(str::to_owned),
-                action: attr("action").unwrap_or_default().trim().to_owned(),
-                method: FormMethod::from_attr(attr("method").unwrap_or("get")),
-                fields,
-                submits,
+            Token::String(text) => match &mut text_of {
+                Some(Pending::Textarea { text: t, .. }) => t.push_str(&lossy(&text)),
+                Some(Pending::Select { options, .. }) => {
+                    if let Some(option) = options.last_mut() {
+                        option.text.push_str(&lossy(&text));
+                    }
+                }
+                None => {}
+            },
+            Token::EndTag(tag) => {
+                let name = lossy(&tag.name);
+                if let ("option" | "optgroup", Some(Pending::Select { .. })) =
+                    (name.as_str(), &text_of)
+                {
+                    continue;
+                }
+                if let Some(pending) = text_of.take() {
+                    finish(pending, open, &mut forms);
+                }
+                if name == "form" {
+                    open = None;
+                }
             }
-        })
-        .collect()
+            _ => {}
+        }
+    }
+    if let Some(pending) = text_of.take() {
+        finish(pending, open, &mut forms);
+    }
+    forms
 }
 
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A control whose value is its text content, read until its end tag.
+enum Pending {
+    Textarea {
+        attrs: BTreeMap<String, String>,
+        text: String,
+    },
+    Select {
+        attrs: BTreeMap<String, String>,
+        options: Vec<OptionTag>,
+    },
+}
+
+struct OptionTag {
+    value: Option<String>,
+    text: String,
+    selected: bool,
+    disabled: bool,
+}
+
+impl OptionTag {
+    fn value(&self) -> String {
+        self.value
+            .clone()
+            .unwrap_or_else(|| self.text.trim().to_owned())
+    }
+}
+
+/// Adds a finished `<textarea>` or `<select>` to the open form, if any.
+fn finish(pending: Pending, open: Option<usize>, forms: &mut [HtmlForm]) {
+    let Some(form) = open.map(|i| &mut forms[i]) else {
+        return;
+    };
+    let (attrs, value) = match pending {
+        Pending::Textarea { attrs, text } => {
+            // The tree builder drops one newline right after `<textarea>`.
+            let text = text.strip_prefix('\n').map(str::to_owned).unwrap_or(text);
+            (attrs, vec![text])
+        }
+        Pending::Select { attrs, options } => {
+            let options: Vec<&OptionTag> = options.iter().filter(|o| !o.disabled).collect();
+            let selected: Vec<String> = options
+                .iter()
+                .filter(|o| o.selected)
+                .map(|o| o.value())
+                .collect();
+            let value = if !selected.is_empty() {
+                selected
+            } else if attrs.contains_key("multiple") {
+                Vec::new()
+            } else {
+                options.first().map(|o| o.value()).into_iter().collect()
+            };
+            (attrs, value)
+        }
+    };
+    if attrs.contains_key("disabled") {
+        return;
+    }
+    if let Some(name) = attrs.get("name").filter(|n| !n.is_empty()) {
+        form.fields
+            .extend(value.into_iter().map(|v| (name.clone(), v)));
+    }
+}
+
+/// An `<input>` or a `<button>`: a field of the form, one of its submit buttons, or nothing.
 fn read_control(
-    control: ElementRef<'_>,
+    tag: &str,
+    attrs: &BTreeMap<String, String>,
     fields: &mut Vec<(String, String)>,
     submits: &mut Vec<SubmitButton>,
 ) {
-    let el = control.value();
-    if el.attr("disabled").is_some() {
+    let attr = |name: &str| attrs.get(name).map(String::as_str);
+    if attr("disabled").is_some() {
         return;
     }
-    let name = el.attr("name").filter(|n| !n.is_empty()).map(str::to_owned);
-    let value = el.attr("value").unwrap_or_default().to_owned();
-    let kind = el.attr("type").unwrap_or_default().to_ascii_lowercase();
+    let name = attr("name").filter(|n| !n.is_empty()).map(str::to_owned);
+    let value = attr("value").unwrap_or_default().to_owned();
+    let kind = attr("type").unwrap_or_default().to_ascii_lowercase();
     let button = |submits: &mut Vec<SubmitButton>| {
         submits.push(SubmitButton {
             name: name.clone(),
             value: value.clone(),
-            formaction: el.attr("formaction").map(|a| a.trim().to_owned()),
-            formmethod: el.attr("formmethod").map(FormMethod::from_attr),
+            formaction: attr("formaction").map(|a| a.trim().to_owned()),
+            formmethod: attr("formmethod").map(FormMethod::from_attr),
         })
     };
-    match el.name() {
+    match tag {
         "button" if kind.is_empty() || kind == "submit" => button(submits),
         "input" => match kind.as_str() {
             "submit" => button(submits),
             "image" | "reset" | "button" | "file" => {}
             "checkbox" | "radio" => {
-                if let (Some(name), Some(_)) = (name, el.attr("checked")) {
-                    let value = el.attr("value").unwrap_or("on").to_owned();
-                    fields.push((name, value));
+                if let (Some(name), Some(_)) = (name, attr("checked")) {
+                    fields.push((name, attr("value").unwrap_or("on").to_owned()));
                 }
             }
             _ => {
@@ -339,46 +489,8 @@ fn read_control(
                 }
             }
         },
-        "select" => {
-            let Some(name) = name else { return };
-            let options: Vec<ElementRef<'_>> = control
-                .select(&selector("option"))
-                .filter(|o| o.value().attr("disabled").is_none())
-                .collect();
-            let option_value = |o: &ElementRef<'_>| {
-                o.value()
-                    .attr("value")
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| o.text().collect::<String>().trim().to_owned())
-            };
-            let selected: Vec<&ElementRef<'_>> = options
-                .iter()
-                .filter(|o| o.value().attr("selected").is_some())
-                .collect();
-            if selected.is_empty() {
-                if el.attr("multiple").is_none() {
-                    if let Some(first) = options.first() {
-                        fields.push((name, option_value(first)));
-                    }
-                }
-            } else {
-                for o in selected {
-                    fields.push((name.clone(), option_value(o)));
-                }
-            }
-        }
-        "textarea" => {
-            if let Some(name) = name {
-                fields.push((name, control.text().collect()));
-            }
-        }
         _ => {}
     }
-}
-
-fn selector(css: &str) -> Selector {
-    // The selectors are literals in this file; a parse failure is a bug caught by the unit tests.
-    Selector::parse(css).unwrap_or_else(|e| panic!("invalid selector {css:?}: {e}"))
 }
 
 #[cfg(test)]
@@ -397,6 +509,48 @@ mod tests {
         assert_eq!(
             forms[1].fields,
             vec![("user".to_owned(), "alice".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_form_start_tag_inside_an_open_form_is_ignored_as_a_parser_does() {
+        let forms = parse_forms(
+            r#"<form action="/a"><form action="/b"><input name="user" value="alice"></form>"#,
+        );
+        assert_eq!(forms.len(), 1);
+        assert_eq!(forms[0].action, "/a");
+        assert_eq!(
+            forms[0].fields,
+            vec![("user".to_owned(), "alice".to_owned())]
+        );
+    }
+
+    #[test]
+    fn markup_inside_a_textarea_or_a_script_is_text() {
+        let forms = parse_forms(
+            "<script>var f = '<form action=\"/evil\">';</script>\
+             <form action=\"/a\"><textarea name=\"note\">\n<form><input name=\"x\"></textarea></form>",
+        );
+        assert_eq!(forms.len(), 1);
+        assert_eq!(
+            forms[0].fields,
+            vec![("note".to_owned(), "<form><input name=\"x\">".to_owned())]
+        );
+    }
+
+    #[test]
+    fn controls_outside_every_form_belong_to_none() {
+        let forms = parse_forms(r#"<input name="q"><form action="/a"></form><input name="z">"#);
+        assert_eq!(forms.len(), 1);
+        assert!(forms[0].fields.is_empty());
+    }
+
+    #[test]
+    fn character_references_in_values_are_decoded() {
+        let forms = parse_forms(r#"<form><input name="csrf" value="a&amp;b&#x3d;"></form>"#);
+        assert_eq!(
+            forms[0].fields,
+            vec![("csrf".to_owned(), "a&b=".to_owned())]
         );
     }
 
