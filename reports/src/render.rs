@@ -133,8 +133,15 @@ const TIME_CLAIMS: [&str; 4] = ["exp", "iat", "nbf", "auth_time"];
 /// `2025-01-01 00:00:00 UTC` for a NumericDate (seconds since the epoch); None when out of range.
 pub fn utc_date(seconds: i64) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(seconds).ok()?;
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
-    t.format(&f).ok()
+    Some(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
 }
 
 /// The time claims of a decoded JWT with their dates, in claim order: `(name, seconds, date)`.

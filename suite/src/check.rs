@@ -192,7 +192,6 @@ impl Evaluation {
         &self.evidence[..self.offending as usize]
     }
 
-
     /// Declares the checks whose failure explains this evaluation when it is an `ERROR` (see [`Relations::after`]).
     pub fn after(mut self, ids: &[&'static str]) -> Self {
         let c = self.relations_mut();
@@ -240,7 +239,6 @@ impl Evaluation {
     pub fn scenarios(&self) -> &[String] {
         &self.relations().scenarios
     }
-
 
     /// Records that the verdict depends on a scenario (once, in order).
     pub fn with_scenario(mut self, name: impl Into<String>) -> Self {
