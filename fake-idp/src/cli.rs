@@ -37,30 +37,30 @@ struct Args {
 /// Exit code when the world could not start.
 const EXIT_FAILURE: u8 = 1;
 
-/// Log filter from `RUST_LOG`: `target=level` directives and a default level, comma-separated (`debug`,
-/// `fake_idp=trace,warn`); errors only when unset. (`Targets`, not `EnvFilter`: no regex engine in the build.)
-fn log_filter() -> tracing_subscriber::filter::Targets {
+/// Sends `tracing` events to stderr, filtered by the environment variable `var`: `target=level` directives and a
+/// default level, comma-separated (`debug`, `fake_idp=trace,warn`); errors only when unset. (`Targets`, not
+/// `EnvFilter`: no regex engine in the build.) Shared by the `fake-idp` and `mcp-auth-conformance` commands.
+pub fn init_logging(var: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let errors_only =
         || tracing_subscriber::filter::Targets::new().with_default(tracing::Level::ERROR);
-    match std::env::var("RUST_LOG") {
+    let filter = match std::env::var(var) {
         Ok(v) => v.parse().unwrap_or_else(|e| {
-            eprintln!("warning: ignoring RUST_LOG={v:?}: {e}");
+            eprintln!("warning: ignoring {var}={v:?}: {e}");
             errors_only()
         }),
         Err(_) => errors_only(),
-    }
+    };
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .init();
 }
 
 /// The command's entry point: parses the arguments, runs until Ctrl-C, and returns the exit code.
 pub fn main() -> ExitCode {
-    {
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-        tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .with(log_filter())
-            .init();
-    }
+    init_logging("RUST_LOG");
     let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

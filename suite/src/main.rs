@@ -417,30 +417,9 @@ fn names(values: impl IntoIterator<Item = &'static str>) -> clap::builder::Possi
     clap::builder::PossibleValuesParser::new(values)
 }
 
-/// Log filter from `MCP_CONFORMANCE_LOG`: `target=level` directives and a default level, comma-separated (`debug`,
-/// `fake_idp=trace,warn`); errors only when unset. (`Targets`, not `EnvFilter`: no regex engine in the build.)
-fn log_filter() -> tracing_subscriber::filter::Targets {
-    let errors_only =
-        || tracing_subscriber::filter::Targets::new().with_default(tracing::Level::ERROR);
-    match std::env::var("MCP_CONFORMANCE_LOG") {
-        Ok(v) => v.parse().unwrap_or_else(|e| {
-            eprintln!("warning: ignoring MCP_CONFORMANCE_LOG={v:?}: {e}");
-            errors_only()
-        }),
-        Err(_) => errors_only(),
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    {
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-        tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .with(log_filter())
-            .init();
-    }
+    fake_idp::cli::init_logging("MCP_CONFORMANCE_LOG");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -38,7 +38,7 @@ use mcp_auth_conformance::client::{self, ClientOptions, ClientTarget};
 use mcp_auth_conformance::registry;
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions};
-use mcp_auth_reports::render::escape_controls;
+use mcp_auth_conformance::terminal::terminal_line;
 use mcp_auth_reports::{CheckResult, Report, Role, Verdict};
 use mcp_auth_targets::ValidationMode;
 use sha2::{Digest, Sha256};
@@ -47,9 +47,6 @@ use sha2::{Digest, Sha256};
 static SERVER_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
 static CLIENT_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
 static AUTHZ_REPORT: OnceLock<Result<Report, String>> = OnceLock::new();
-
-/// How much of a target-controlled text one printed field keeps.
-const PRINTED_FIELD: usize = 400;
 
 /// A variable's value, when set and not empty.
 fn var(name: &str) -> Option<String> {
@@ -285,20 +282,7 @@ fn report(role: Role) -> Result<&'static Report, Failed> {
             None => run_role(role),
         })
         .as_ref()
-        .map_err(|e| Failed::from(printable(e)))
-}
-
-/// Target-controlled text for the terminal: one line, control characters escaped, bounded.
-fn printable(text: &str) -> String {
-    let line = escape_controls(text, false);
-    if line.len() <= PRINTED_FIELD {
-        return line;
-    }
-    let mut end = PRINTED_FIELD;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… (the report has the rest)", &line[..end])
+        .map_err(|e| Failed::from(terminal_line(e)))
 }
 
 /// Not a pass of the target: not applicable (SKIP) or informational (INFO).
@@ -312,7 +296,7 @@ fn reason(c: &CheckResult) -> String {
         .map(|s| s.trim())
         .find(|s| !s.is_empty())
         .unwrap_or("no reason given");
-    format!("{}: {}", c.verdict, printable(text))
+    format!("{}: {}", c.verdict, terminal_line(text))
 }
 
 fn verdict_of(role: Role, id: &'static str) -> Result<Completion, Failed> {
@@ -324,11 +308,11 @@ fn verdict_of(role: Role, id: &'static str) -> Result<Completion, Failed> {
         return Err(format!(
             "{} {}\n  expected: {}\n  actual:   {}\n  message:  {}\n  evidence: {}",
             c.verdict,
-            printable(&c.title),
-            printable(&c.expected),
-            printable(&c.actual),
-            printable(&c.message),
-            printable(&c.evidence.join(", "))
+            terminal_line(&c.title),
+            terminal_line(&c.expected),
+            terminal_line(&c.actual),
+            terminal_line(&c.message),
+            terminal_line(&c.evidence.join(", "))
         )
         .into());
     }
