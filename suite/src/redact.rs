@@ -181,7 +181,8 @@ pub fn seal(
     (sealed, all)
 }
 
-/// The known-value net alone: every value of `secrets` replaced by its mask wherever it appears whole.
+/// The known-value net alone: every value of `secrets` replaced by its mask wherever it appears whole. To redact
+/// many texts with the same secrets, build one [`Net`]: its masks are computed once.
 pub fn redact_known(text: &str, secrets: &BTreeSet<String>) -> String {
     Net::new(secrets).apply(text)
 }
@@ -503,12 +504,15 @@ fn unescape(s: &str) -> String {
 }
 
 /// The known-value net: every value, longest first, wherever it appears whole.
-struct Net {
+/// The known-value net: each secret with its mask, longest first, so a secret that contains another is replaced
+/// whole. Building it masks every secret (a hash, and a JWT decode), so a run builds it once per set of secrets.
+pub struct Net {
     ordered: Vec<(String, String)>,
 }
 
 impl Net {
-    fn new(values: &BTreeSet<String>) -> Self {
+    /// The net over `values` (values shorter than the secret minimum, and masks, are left out).
+    pub fn new(values: &BTreeSet<String>) -> Self {
         let mut ordered: Vec<(String, String)> = values
             .iter()
             .filter(|s| s.len() >= MIN_SECRET_LEN && !is_mask(s))
@@ -518,7 +522,8 @@ impl Net {
         Net { ordered }
     }
 
-    fn apply(&self, text: &str) -> String {
+    /// `text` with every secret of the net replaced by its mask.
+    pub fn apply(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for (s, m) in &self.ordered {
             if out.contains(s.as_str()) {

@@ -441,16 +441,18 @@ pub fn conclude<O: Cascades>(
     run.finished_at = now_rfc3339();
     run.duration_ms = timer.started.elapsed().as_millis() as u64;
     let (exchanges, secrets) = log.sealed();
+    // One net for every text of the report: its masks (a hash and a JWT decode per secret) are computed once.
+    let net = redact::Net::new(&secrets);
     for r in &mut results {
         for text in [&mut r.expected, &mut r.actual, &mut r.message] {
-            *text = redact::redact_known(text, &secrets);
+            *text = net.apply(text);
         }
     }
     for note in &mut run.notes {
-        *note = redact::redact_known(note, &secrets);
+        *note = net.apply(note);
     }
     for t in &mut target_runs {
-        t.output = redact::redact_known(&t.output, &secrets);
+        t.output = net.apply(&t.output);
     }
     let mut exchanges = exchanges;
     let durations: std::collections::HashMap<&str, u64> = exchanges
