@@ -87,21 +87,22 @@ selected ts-sdk-client && for i in 2 3; do
   "$suite" interop compare --report "$rerun/report.json" --expected fixtures/interop/ts-sdk-client.toml || status=1
 done
 
-# MCPJam's OAuth client (targets/interop/mcpjam/client.mjs). First the proof that it contacts nothing off loopback
-# (a Node test running it through every world with a connection recorder preloaded), then three runs like
-# ts-sdk-client: each must match fixtures/interop/mcpjam-client.toml.
+# MCPJam's OAuth client (targets/interop/mcpjam/client.mjs), three runs that must each match
+# fixtures/interop/mcpjam-client.toml: the first is the proof that it contacts nothing off loopback (a Node test
+# running it through every world with a connection recorder preloaded), the second is the published report.
 if selected mcpjam-client; then
-  echo "== mcpjam-client: loopback-only test"
+  echo "== mcpjam-client (run 1 of 3: loopback-only test)"
   case $suite in /*) abs_suite=$suite ;; *) abs_suite=$PWD/$suite ;; esac
-  MCP_SUITE_BIN=$abs_suite node --test targets/interop/mcpjam/loopback-only.test.mjs > "$out/mcpjam-client-loopback.log" 2>&1 \
+  loopback=$(mktemp -d)
+  MCP_SUITE_BIN=$abs_suite MCPJAM_LOOPBACK_REPORT_DIR=$loopback node --test targets/interop/mcpjam/loopback-only.test.mjs \
+    > "$out/mcpjam-client-loopback.log" 2>&1 \
     || { echo "mcpjam-client: loopback-only test failed (see $out/mcpjam-client-loopback.log)" >&2; status=1; }
+  "$suite" interop compare --report "$loopback/report.json" --expected fixtures/interop/mcpjam-client.toml || status=1
   client mcpjam-client "node targets/interop/mcpjam/client.mjs"
-  for i in 2 3; do
-    echo "== mcpjam-client (run $i of 3)"
-    rerun=$(mktemp -d)
-    "$suite" client --command "node targets/interop/mcpjam/client.mjs" --seed 1 --report-dir "$rerun" > "$rerun.log" 2>&1 || true
-    "$suite" interop compare --report "$rerun/report.json" --expected fixtures/interop/mcpjam-client.toml || status=1
-  done
+  echo "== mcpjam-client (run 3 of 3)"
+  rerun=$(mktemp -d)
+  "$suite" client --command "node targets/interop/mcpjam/client.mjs" --seed 1 --report-dir "$rerun" > "$rerun.log" 2>&1 || true
+  "$suite" interop compare --report "$rerun/report.json" --expected fixtures/interop/mcpjam-client.toml || status=1
 fi
 
 # The mock authorization server: started once, its issuer read from its first line of output (an event, not a sleep).

@@ -54,7 +54,8 @@ test('the recorder sees and refuses an attempt off loopback on every channel', a
 test('the MCPJam client adapter contacts nothing off loopback in any world of the client role', async () => {
     assert.ok(fs.existsSync(suite), `suite binary ${suite} missing: cargo build -p mcp-auth-conformance or set MCP_SUITE_BIN`);
     const file = tempFile('connections.jsonl');
-    const reportDir = path.join(path.dirname(file), 'report');
+    // run.sh keeps this run's report (MCPJAM_LOOPBACK_REPORT_DIR) and compares it with the expectations too.
+    const reportDir = process.env.MCPJAM_LOOPBACK_REPORT_DIR || path.join(path.dirname(file), 'report');
     // Telemetry is left to the adapter: the two switches it sets itself are removed from the environment here.
     const env = { MCPJAM_RECORD_CONNECTIONS: file, MCPJAM_TELEMETRY_DISABLED: '', DO_NOT_TRACK: '' };
     const command = `node --import ${recorder} ${path.join(here, 'client.mjs')}`;
