@@ -31,7 +31,8 @@ else
 fi
 # Every product, in a fixed order (the shards are slices of it); each name is also its fixtures/interop file.
 products=(python-mcp-documented python-mcp-hardened python-fastmcp-documented python-fastmcp-hardened
-  ts-sdk-documented ts-sdk-hardened python-mcp-client python-fastmcp-client ts-sdk-client oauth2-mock-server)
+  ts-sdk-documented ts-sdk-hardened python-mcp-client python-fastmcp-client ts-sdk-client oauth2-mock-server
+  mcpjam-client)
 if [ -n "$shard" ]; then
   mine=$("$suite" interop shard --shard "$shard" "${products[@]}" | tr "\n" " ")
   echo "shard $shard:" $mine
@@ -85,6 +86,24 @@ selected ts-sdk-client && for i in 2 3; do
   "$suite" client --command "node targets/interop/node/client.mjs" --seed 1 --report-dir "$rerun" > "$rerun.log" 2>&1 || true
   "$suite" interop compare --report "$rerun/report.json" --expected fixtures/interop/ts-sdk-client.toml || status=1
 done
+
+# MCPJam's OAuth client (targets/interop/mcpjam/client.mjs), three runs that must each match
+# fixtures/interop/mcpjam-client.toml: the first is the proof that it contacts nothing off loopback (a Node test
+# running it through every world with a connection recorder preloaded), the second is the published report.
+if selected mcpjam-client; then
+  echo "== mcpjam-client (run 1 of 3: loopback-only test)"
+  case $suite in /*) abs_suite=$suite ;; *) abs_suite=$PWD/$suite ;; esac
+  loopback=$(mktemp -d)
+  MCP_SUITE_BIN=$abs_suite MCPJAM_LOOPBACK_REPORT_DIR=$loopback node --test targets/interop/mcpjam/loopback-only.test.mjs \
+    > "$out/mcpjam-client-loopback.log" 2>&1 \
+    || { echo "mcpjam-client: loopback-only test failed (see $out/mcpjam-client-loopback.log)" >&2; status=1; }
+  "$suite" interop compare --report "$loopback/report.json" --expected fixtures/interop/mcpjam-client.toml || status=1
+  client mcpjam-client "node targets/interop/mcpjam/client.mjs"
+  echo "== mcpjam-client (run 3 of 3)"
+  rerun=$(mktemp -d)
+  "$suite" client --command "node targets/interop/mcpjam/client.mjs" --seed 1 --report-dir "$rerun" > "$rerun.log" 2>&1 || true
+  "$suite" interop compare --report "$rerun/report.json" --expected fixtures/interop/mcpjam-client.toml || status=1
+fi
 
 # The mock authorization server: started once, its issuer read from its first line of output (an event, not a sleep).
 mock_as() {
