@@ -59,8 +59,10 @@ test('the MCPJam client adapter contacts nothing off loopback in any world of th
     // Telemetry is left to the adapter: the two switches it sets itself are removed from the environment here.
     const env = { MCPJAM_RECORD_CONNECTIONS: file, MCPJAM_TELEMETRY_DISABLED: '', DO_NOT_TRACK: '' };
     const command = `node --import ${recorder} ${path.join(here, 'client.mjs')}`;
-    const out = await run(suite, ['client', '--command', command, '--seed', '1', '--report-dir', reportDir,
-        '--color', 'never', '--quiet'], env, 300_000);
+    // The adapter's own CIMD document, as run.sh gives it, so this run's report is comparable with the others.
+    const metadata = path.join(here, 'client-metadata.json');
+    const out = await run(suite, ['client', '--command', command, '--seed', '1', '--client-metadata', metadata,
+        '--report-dir', reportDir, '--color', 'never', '--quiet'], env, 300_000);
     assert.ok(fs.existsSync(path.join(reportDir, 'report.json')), `no report (exit ${out.code}): ${out.stderr}`);
     const seen = records(file);
     // The run reached the worlds: every client process connected to its world's servers.
