@@ -390,6 +390,13 @@ impl PeerExpectation {
 pub fn compare(results: &PeerResults, expected: &PeerExpectation, complete: bool) -> Vec<String> {
     let mut out = Vec::new();
     for r in &results.runs {
+        if !r.mcpjam.off_loopback.is_empty() {
+            out.push(format!(
+                "{}: MCPJam tried to reach hosts off loopback (refused by the judge): {}",
+                r.subject,
+                r.mcpjam.off_loopback.join(", ")
+            ));
+        }
         let seen = describe(&r.mcpjam);
         match expected.entries.get(&r.subject) {
             None => out.push(format!(
@@ -1183,6 +1190,18 @@ reason = "MCPJam forges no token"
         let d = compare(&results(vec![r]), &expected(), false);
         assert_eq!(d.len(), 1);
         assert!(d[0].contains("gave no verdict"), "{d:?}");
+    }
+
+    #[test]
+    fn a_request_off_loopback_is_a_difference_even_when_the_outcome_matches() {
+        let mut r = run("reference", &[], Outcome::Pass, &[]);
+        r.mcpjam.off_loopback = vec!["us.i.posthog.com".into()];
+        let d = compare(&results(vec![r]), &expected(), false);
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].contains("off loopback (refused by the judge): us.i.posthog.com"),
+            "{d:?}"
+        );
     }
 
     #[test]
