@@ -389,6 +389,12 @@ impl PeerExpectation {
 /// cover every subject, so an entry for a subject that was not run is stale.
 pub fn compare(results: &PeerResults, expected: &PeerExpectation, complete: bool) -> Vec<String> {
     let mut out = Vec::new();
+    if results.judge != expected.judge {
+        out.push(format!(
+            "the judge is {}, but the expectation was reviewed for {}",
+            results.judge, expected.judge
+        ));
+    }
     for r in &results.runs {
         if !r.mcpjam.off_loopback.is_empty() {
             out.push(format!(
@@ -1035,7 +1041,7 @@ mod tests {
     }
 
     const EXPECTED: &str = r#"
-judge = "@mcpjam/sdk 1.14.0"
+judge = "@mcpjam/sdk 1.14.0 OAuthConformanceTest"
 configuration = "headless"
 
 [reference]
@@ -1201,6 +1207,17 @@ reason = "MCPJam forges no token"
         assert!(
             d[0].contains("off loopback (refused by the judge): us.i.posthog.com"),
             "{d:?}"
+        );
+    }
+
+    #[test]
+    fn another_judge_version_is_a_difference() {
+        let mut r = results(vec![run("reference", &[], Outcome::Pass, &[])]);
+        r.judge = "@mcpjam/sdk 1.15.0 OAuthConformanceTest".into();
+        let d = compare(&r, &expected(), false);
+        assert_eq!(
+            d,
+            ["the judge is @mcpjam/sdk 1.15.0 OAuthConformanceTest, but the expectation was reviewed for @mcpjam/sdk 1.14.0 OAuthConformanceTest"]
         );
     }
 
