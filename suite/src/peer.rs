@@ -655,7 +655,9 @@ pub enum PeerError {
     },
 }
 
-type Waiters = Arc<Mutex<HashMap<String, tokio::sync::oneshot::Sender<(String, bool)>>>>;
+/// The runs waiting for their result line, by id; `None` once the judge's output has ended (no run can be
+/// answered any more, also one asked after that).
+type Waiters = Arc<Mutex<Option<HashMap<String, tokio::sync::oneshot::Sender<(String, bool)>>>>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -666,6 +668,8 @@ struct Judge {
     group: ProcessGroup,
     stdin: tokio::sync::Mutex<Option<tokio::process::ChildStdin>>,
     waiters: Waiters,
+    /// Turns `true` when the judge's output has ended.
+    gone: tokio::sync::watch::Receiver<bool>,
     stderr: Arc<Mutex<Vec<u8>>>,
     name: Arc<Mutex<Option<String>>>,
 }
@@ -691,7 +695,8 @@ impl Judge {
         let child = group.child();
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
-        let waiters: Waiters = Arc::default();
+        let waiters: Waiters = Arc::new(Mutex::new(Some(HashMap::new())));
+        let (gone_tx, gone) = tokio::sync::watch::channel(false);
         let name: Arc<Mutex<Option<String>>> = Arc::default();
         let stderr_tail: Arc<Mutex<Vec<u8>>> = Arc::default();
         let (stderr_done, stderr_closed) = tokio::sync::oneshot::channel::<()>();
@@ -726,20 +731,23 @@ impl Judge {
                     if let Some(j) = parsed.and_then(|p| p.judge) {
                         lock(&name).get_or_insert(bounded(&j));
                     }
-                    if let Some(tx) = id.and_then(|id| lock(&waiters).remove(&id)) {
+                    let tx = id.and_then(|id| lock(&waiters).as_mut().and_then(|w| w.remove(&id)));
+                    if let Some(tx) = tx {
                         let _ = tx.send((line, cut));
                     }
                 }
                 // The judge is gone: once its last words are in (its stderr closed, or a moment passed), every
                 // run still waiting gets no answer.
                 let _ = tokio::time::timeout(Duration::from_secs(2), stderr_closed).await;
-                lock(&waiters).clear();
+                lock(&waiters).take();
+                let _ = gone_tx.send(true);
             });
         }
         Ok(Judge {
             group,
             stdin: tokio::sync::Mutex::new(stdin),
             waiters,
+            gone,
             stderr: stderr_tail,
             name,
         })
@@ -754,7 +762,12 @@ impl Judge {
         deadline: Duration,
     ) -> Result<(String, bool), String> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        lock(&self.waiters).insert(id.to_owned(), tx);
+        match lock(&self.waiters).as_mut() {
+            Some(w) => {
+                w.insert(id.to_owned(), tx);
+            }
+            None => drop(tx),
+        }
         let job = serde_json::json!({"id": id, "serverUrl": server_url, "strategies": strategies});
         {
             let mut stdin = self.stdin.lock().await;
@@ -773,7 +786,9 @@ impl Judge {
                 self.stderr_note()
             )),
             Err(_) => {
-                lock(&self.waiters).remove(id);
+                if let Some(w) = lock(&self.waiters).as_mut() {
+                    w.remove(id);
+                }
                 Err(format!(
                     "no verdict from the judge within {} s",
                     deadline.as_secs()
@@ -796,7 +811,8 @@ impl Judge {
     /// Closes its input (it exits once its runs are done), gives it the grace, and stops its group.
     async fn stop(mut self) {
         self.stdin.lock().await.take();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.group.child().wait()).await;
+        // At the end of its input the judge finishes its runs and closes its output: up to 5 s for that.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.gone.wait_for(|g| *g)).await;
         self.group.stop().await;
     }
 }
@@ -1418,6 +1434,29 @@ reason = "MCPJam forges no token"
         assert_eq!(o.outcome, Outcome::Error);
         assert!(o.message.contains("exited without answering"), "{o:?}");
         assert!(o.message.contains("cannot load the SDK"), "{o:?}");
+    }
+
+    #[tokio::test]
+    async fn a_run_asked_of_a_judge_already_gone_is_an_error_at_once() {
+        let o = opts(
+            "echo 'cannot load the SDK' >&2; exit 1; :",
+            Duration::from_secs(60),
+        );
+        let judge = Judge::start(&o).unwrap();
+        let mut gone = judge.gone.clone();
+        gone.wait_for(|g| *g).await.unwrap();
+        let started = Instant::now();
+        let answer = judge
+            .ask("reference", "http://127.0.0.1:1/mcp", &["dcr"], o.deadline)
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "waited for the deadline"
+        );
+        let err = answer.unwrap_err();
+        assert!(err.contains("exited without answering"), "{err}");
+        assert!(err.contains("cannot load the SDK"), "{err}");
+        judge.stop().await;
     }
 
     #[tokio::test]
