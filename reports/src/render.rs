@@ -313,6 +313,18 @@ impl fmt::Display for Md<'_> {
     }
 }
 
+/// [`Md`] for other Markdown writers (the interop matrix): `s` escaped for use anywhere in a line, a table cell
+/// included. Control characters are not escaped here; pass target text through [`escape_controls`] first.
+pub fn markdown_text(s: &str) -> String {
+    Md(s).to_string()
+}
+
+/// [`MdInline`] for other Markdown writers: suite-made text (a reviewed reason) whose `` `code` `` runs become code
+/// spans, everything else escaped as [`markdown_text`] does.
+pub fn markdown_inline(s: &str) -> String {
+    MdInline(s).to_string()
+}
+
 /// A code span for identifiers made of safe characters; anything else falls back to escaped text.
 struct MdCode<'a>(&'a str);
 

@@ -14,7 +14,7 @@
 //! report), [`check`] (the check trait, observation errors), [`http`] and [`evidence`] (the recording HTTP
 //! client and its log), [`redact`] (secrets out of the report), [`registry`] (every check across roles),
 //! [`catalog`], [`expected`] and [`interop`] (catalog rows, expected-failure baselines, comparisons with the
-//! official suite), [`github`] (annotations and the step summary for GitHub Actions), [`profile`] (the server target profile), [`process`] (spawned targets) and [`selftest`]
+//! official suite), [`peer`] (MCPJam as a peer judge of the reference targets), [`github`] (annotations and the step summary for GitHub Actions), [`profile`] (the server target profile), [`process`] (spawned targets) and [`selftest`]
 //! (each reference target's defect matrix).
 
 pub mod authz;
@@ -28,6 +28,7 @@ pub mod github;
 pub mod http;
 pub mod interop;
 pub mod output;
+pub mod peer;
 pub mod process;
 pub mod profile;
 pub mod redact;

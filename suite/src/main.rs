@@ -325,6 +325,33 @@ enum InteropCommand {
         /// Also compare every report with its expectation (as `interop compare`); a difference exits 1.
         #[arg(long)]
         compare: bool,
+        /// The reviewed MCPJam peer expectation: when it exists, exactly one --dir must hold the peer results
+        /// (`mcpjam-peer/peer.json`, from `interop peer-judge`), rendered as the "Peer agreement (MCPJam)"
+        /// section (and compared with it under --compare).
+        #[arg(long, default_value = mcp_auth_conformance::peer::DEFAULT_EXPECTED)]
+        peer_expected: PathBuf,
+    },
+    /// MCPJam as a peer judge: run MCPJam's OAuth conformance test (`targets/interop/mcpjam/judge.mjs`) against
+    /// the reference To-Do server and reference AS, clean and once per server and AS defect; write
+    /// `<report-dir>/peer.json` and compare each outcome with the reviewed expectation (a difference exits 1).
+    PeerJudge {
+        /// The judge command (run with `sh -c`, options appended).
+        #[arg(long, default_value = "node targets/interop/mcpjam/judge.mjs")]
+        judge: String,
+        #[arg(long, default_value = mcp_auth_conformance::peer::DEFAULT_EXPECTED)]
+        expected: PathBuf,
+        #[arg(long, default_value = "interop-reports/mcpjam-peer")]
+        report_dir: PathBuf,
+        /// Runs at once.
+        #[arg(long, default_value_t = 8)]
+        jobs: usize,
+        /// Only the subjects matching this glob (`reference`, `server/*`, `authz/drop-state`); the comparison
+        /// then skips the expectation's other entries.
+        #[arg(long)]
+        only: Option<glob::Pattern>,
+        /// Seconds one run may take before it counts as no verdict (an error).
+        #[arg(long, default_value_t = 60)]
+        deadline: u64,
     },
     /// Print the products of shard I/N, one per line, of the products given in order: product k (from 0) is in
     /// shard k mod N + 1 (`run.sh --shard I/N`).
@@ -491,7 +518,7 @@ async fn dispatch(command: Command) -> Result<i32> {
         Command::ReferenceClient { defect, url } => reference_client(defect, &url).await,
         Command::OpenUrl { url } => open_url(&url).await,
         Command::Github { report, summary } => github(&report, summary.as_deref()),
-        Command::Interop(cmd) => interop_cmd(cmd),
+        Command::Interop(cmd) => interop_cmd(cmd).await,
         Command::SelfTest(args) => {
             // No report to write: on a signal the runs are dropped (their process groups killed) and the
             // exit code says which signal.
@@ -715,7 +742,7 @@ async fn reference_client(defect: Option<ClientDefect>, url: &str) -> Result<i32
     }
 }
 
-fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
+async fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
     use mcp_auth_conformance::interop;
     match cmd {
         InteropCommand::Compare { report, expected } => {
@@ -754,11 +781,30 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             );
             Ok(exit::OK)
         }
+        InteropCommand::PeerJudge {
+            judge,
+            expected,
+            report_dir,
+            jobs,
+            only,
+            deadline,
+        } => match until_signal(peer_judge(
+            judge, expected, report_dir, jobs, only, deadline,
+        ))
+        .await?
+        {
+            Ok(code) => code,
+            Err((name, code)) => {
+                eprintln!("peer-judge interrupted by {name}: targets and judge stopped");
+                Ok(code)
+            }
+        },
         InteropCommand::Matrix {
             dirs,
             expected_dir,
             out,
             compare,
+            peer_expected,
         } => {
             let mut paths: Vec<_> = std::fs::read_dir(&expected_dir)
                 .with_context(|| format!("reading {}", expected_dir.display()))?
@@ -795,6 +841,13 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
                     return Ok(exit::FAILURES);
                 }
             };
+            let peer = match peer_results(&dirs, &peer_expected)? {
+                Ok(peer) => peer,
+                Err(problem) => {
+                    println!("{}", terminal_line(&problem));
+                    return Ok(exit::FAILURES);
+                }
+            };
             let out_dir = std::path::absolute(out.parent().unwrap_or(std::path::Path::new(".")))?;
             let mut columns = Vec::new();
             let mut status = exit::OK;
@@ -820,9 +873,37 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
                     report,
                 });
             }
-            std::fs::write(&out, interop::matrix(&columns))
-                .with_context(|| format!("writing {}", out.display()))?;
-            println!("wrote {} ({} targets)", out.display(), columns.len());
+            let mut text = interop::matrix(&columns);
+            if let Some((results, expectation)) = &peer {
+                use mcp_auth_conformance::peer;
+                if compare {
+                    let differences = peer::compare(results, expectation, true);
+                    for d in &differences {
+                        println!("{}: {}", peer::PEER_DIR, terminal_line(d));
+                    }
+                    if differences.is_empty() {
+                        println!(
+                            "{}: {} runs as expected",
+                            peer::PEER_DIR,
+                            results.runs.len()
+                        );
+                    } else {
+                        status = exit::FAILURES;
+                    }
+                }
+                text.push_str(&peer::markdown_section(results, expectation));
+            }
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} ({} targets{})",
+                out.display(),
+                columns.len(),
+                if peer.is_some() {
+                    ", peer agreement"
+                } else {
+                    ""
+                }
+            );
             Ok(status)
         }
         InteropCommand::Shard { shard, products } => {
@@ -831,6 +912,127 @@ fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             }
             Ok(exit::OK)
         }
+    }
+}
+
+/// The MCPJam peer results for the matrix: none when there is no peer expectation; else the one
+/// `mcpjam-peer/peer.json` among `dirs` (missing or duplicated: the problem, one line).
+#[allow(clippy::type_complexity)]
+fn peer_results(
+    dirs: &[PathBuf],
+    expected: &std::path::Path,
+) -> Result<
+    Result<
+        Option<(
+            mcp_auth_conformance::peer::PeerResults,
+            mcp_auth_conformance::peer::PeerExpectation,
+        )>,
+        String,
+    >,
+> {
+    use mcp_auth_conformance::peer::{PeerExpectation, PEER_DIR, RESULTS_FILE};
+    if !expected.exists() {
+        return Ok(Ok(None));
+    }
+    let expectation = PeerExpectation::load(expected).map_err(anyhow::Error::msg)?;
+    let found: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| d.join(PEER_DIR).join(RESULTS_FILE))
+        .filter(|p| p.is_file())
+        .collect();
+    let listed = || {
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match found.as_slice() {
+        [one] => {
+            let text = std::fs::read_to_string(one)
+                .with_context(|| format!("reading {}", one.display()))?;
+            let results = serde_json::from_str(&text)
+                .with_context(|| format!("invalid {}", one.display()))?;
+            Ok(Ok(Some((results, expectation))))
+        }
+        [] => Ok(Err(format!(
+            "{PEER_DIR}: missing (no {PEER_DIR}/{RESULTS_FILE} in {})",
+            listed()
+        ))),
+        several => Ok(Err(format!(
+            "{PEER_DIR}: duplicated (a {RESULTS_FILE} in {})",
+            several
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ))),
+    }
+}
+
+/// `interop peer-judge`: every run's line as it finishes (in finishing order), then the comparison and the summary.
+async fn peer_judge(
+    judge: String,
+    expected: PathBuf,
+    report_dir: PathBuf,
+    jobs: usize,
+    only: Option<glob::Pattern>,
+    deadline: u64,
+) -> Result<i32> {
+    use mcp_auth_conformance::peer::{self, Outcome, PeerExpectation, PeerOptions, Subject};
+    let expectation = PeerExpectation::load(&expected).map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("creating {}", report_dir.display()))?;
+    let subjects: Vec<Subject> = Subject::all()
+        .into_iter()
+        .filter(|s| only.as_ref().is_none_or(|p| p.matches(&s.key())))
+        .collect();
+    if subjects.is_empty() {
+        eprintln!("--only matches no subject (e.g. `reference`, `server/*`, `authz/drop-state`)");
+        return Ok(exit::USAGE_OR_HARNESS);
+    }
+    let opts = PeerOptions {
+        judge,
+        subjects,
+        jobs,
+        deadline: std::time::Duration::from_secs(deadline),
+        step_timeout: std::time::Duration::from_secs(10),
+    };
+    let results = peer::run(&opts, |r| {
+        let us = match r.caught_by_us.len() {
+            0 => "-".to_owned(),
+            1 => "1 check".to_owned(),
+            n => format!("{n} checks"),
+        };
+        let them = match r.mcpjam.outcome {
+            Outcome::Pass => "passes".to_owned(),
+            Outcome::Fail => format!("fails at {}", r.mcpjam.failed.join(", ")),
+            Outcome::Error => format!("ERROR {}", r.mcpjam.message),
+        };
+        out!(
+            "{}",
+            terminal_line(&format!("{:<52} us: {us:<10} MCPJam: {them}", r.subject))
+        );
+    })
+    .await?;
+    let path = report_dir.join(peer::RESULTS_FILE);
+    std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    let differences = peer::compare(&results, &expectation, only.is_none());
+    for d in &differences {
+        out!("{}: {}", peer::PEER_DIR, terminal_line(d));
+    }
+    out!("{}", terminal_line(&peer::summary_line(&results)));
+    out!("wrote {}", path.display());
+    if differences.is_empty() {
+        out!(
+            "{}: {} runs as expected ({})",
+            peer::PEER_DIR,
+            results.runs.len(),
+            expected.display()
+        );
+        Ok(exit::OK)
+    } else {
+        Ok(exit::FAILURES)
     }
 }
 

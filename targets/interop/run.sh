@@ -29,10 +29,11 @@ else
   cargo build --locked -p mcp-auth-conformance
   suite=target/debug/mcp-auth-conformance
 fi
-# Every product, in a fixed order (the shards are slices of it); each name is also its fixtures/interop file.
+# Every product, in a fixed order (the shards are slices of it); each name is also its fixtures/interop file, except
+# mcpjam-peer (MCPJam judging the reference targets; its expectation is fixtures/peer/mcpjam.toml).
 products=(python-mcp-documented python-mcp-hardened python-fastmcp-documented python-fastmcp-hardened
   ts-sdk-documented ts-sdk-hardened python-mcp-client python-fastmcp-client ts-sdk-client oauth2-mock-server
-  mcpjam-client)
+  mcpjam-client mcpjam-peer)
 if [ -n "$shard" ]; then
   mine=$("$suite" interop shard --shard "$shard" "${products[@]}" | tr "\n" " ")
   echo "shard $shard:" $mine
@@ -118,6 +119,16 @@ mock_as() {
   check oauth2-mock-server
 }
 selected oauth2-mock-server && mock_as
+
+# MCPJam as a peer judge: its own OAuth conformance test against the reference server and AS, clean and once per
+# defect (in-process targets, one judge process); each outcome is compared with fixtures/peer/mcpjam.toml, and the
+# matrix renders the results as "Peer agreement (MCPJam)".
+peer_judge() {
+  echo "== mcpjam-peer"
+  "$suite" interop peer-judge --report-dir "$out/mcpjam-peer" > "$out/mcpjam-peer.log" 2>&1 || status=1
+  grep -E "^(mcpjam-peer:|[0-9]+ defects:)" "$out/mcpjam-peer.log" || tail -n 5 "$out/mcpjam-peer.log"
+}
+selected mcpjam-peer && peer_judge
 
 if [ -n "$shard" ]; then
   echo "shard $shard done; the matrix is built by merging every shard's $out (interop matrix --dir …)"
