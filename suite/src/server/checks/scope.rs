@@ -84,12 +84,12 @@ fn rs_scope_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 /// When the read-only user's writes were answered as successes (2xx, `isError` not set) but none landed, the
 /// control write's exchange: the read-back shows none of them while it shows the full-access user's write, so a
 /// write would have been visible. Else why that cannot be told.
-fn refused_in_text(s: &ScopeObs) -> Result<&str, &'static str> {
+pub(super) fn refused_in_text(s: &ScopeObs) -> Result<&str, &'static str> {
     let text = match &s.read_back {
         Ok((text, _)) => text,
         Err(_) => return Err("the read-back failed"),
     };
-    if s.markers.iter().any(|mk| text.contains(mk.as_str())) {
+    if write_landed(s) {
         return Err("a write is visible in the read-back");
     }
     let Some(control) = &s.control else {
@@ -301,6 +301,13 @@ fn attempts(o: &ServerObservations) -> Result<&ScopeObs, Evaluation> {
 fn insufficient(p: &Probe) -> Option<&crate::wire::www_authenticate::Challenge> {
     p.bearer()
         .filter(|c| c.param("error") == Some("insufficient_scope"))
+}
+
+/// Whether the read-back shows one of the read-only user's writes.
+pub(super) fn write_landed(s: &ScopeObs) -> bool {
+    s.read_back
+        .as_ref()
+        .is_ok_and(|(text, _)| s.markers.iter().any(|mk| text.contains(mk.as_str())))
 }
 
 /// The write attempts, when every one was refused (a success result counts when the read-back shows it did not
