@@ -545,10 +545,15 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         ),
         None => (Profile::default_profile(), "todo (built in)".to_owned()),
     };
-    let trust = args
-        .url
-        .as_deref()
-        .map(|url| Trust::at(args.as_addr, args.upstream_addr, url, &profile.scopes));
+    let trust = args.url.as_deref().map(|url| {
+        Trust::at(
+            args.as_addr,
+            args.upstream_addr,
+            url,
+            &profile.scopes,
+            &profile.persona(),
+        )
+    });
     if let Some(trust) = trust.as_ref().filter(|_| args.print_trust_env) {
         print!("{}", trust.shell_exports());
         return Ok(exit::OK);

@@ -345,7 +345,7 @@ const RS_AUD_03: AcceptsToken = AcceptsToken {
     meta: meta("RS-AUD-03", "An audience with uppercase scheme and host is accepted", Should, &["MCP §8.1"],
         "initialize with a valid token whose aud spells the server URL with an uppercase scheme and host → served; refusal WARN."),
     stimulus: Stimulus::AudUppercase,
-    applies: Applies::Always,
+    applies: Applies::UrlAudience,
 };
 
 /// RS-JWT-01.attacker-issuer: A JWT with a foreign iss is refused.
@@ -840,7 +840,7 @@ mod tests {
     fn applicable(applies: Applies) -> ServerObservations {
         match applies {
             Applies::IntrospectionOnly => compliant_introspection(),
-            Applies::Always | Applies::JwtOnly => compliant(),
+            Applies::Always | Applies::JwtOnly | Applies::UrlAudience => compliant(),
         }
     }
 
@@ -908,7 +908,7 @@ mod tests {
         assert!(e.message.contains("interrupted"), "{id}: {}", e.message);
 
         let other = match c.applies {
-            Applies::Always => None,
+            Applies::Always | Applies::UrlAudience => None,
             Applies::JwtOnly => Some(Mode::Introspection),
             Applies::IntrospectionOnly => Some(Mode::Jwt),
         };
