@@ -471,6 +471,20 @@ async fn the_reference_client_passes_every_client_check() {
 }
 
 #[tokio::test]
+async fn the_reference_client_passes_every_client_check_when_the_authorization_servers_play_scalekit(
+) {
+    let mut opts = ClientOptions::bundled(None, suite_exe());
+    opts.as_persona = mcp_auth_conformance::profile::PersonaName::Scalekit.with_defaults();
+    let report = client::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert!(report
+        .run
+        .notes
+        .iter()
+        .any(|n| n.contains("play the scalekit persona")));
+}
+
+#[tokio::test]
 async fn a_client_that_exits_at_once_gets_error_on_every_refusal_check() {
     let mut opts = ClientOptions::bundled(None, suite_exe());
     opts.target = ClientTarget::Command("exit 1 #".into());
