@@ -109,6 +109,12 @@ impl Minter {
         self
     }
 
+    /// The same minter (key, clock, RNG) issuing as `issuer`.
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Minter {
+        self.issuer = issuer.into();
+        self
+    }
+
     /// The persona whose claim shape every token takes.
     pub fn persona(&self) -> &Persona {
         &self.persona

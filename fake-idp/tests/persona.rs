@@ -119,16 +119,63 @@ async fn a_scalekit_client_credentials_token_names_the_resource_id_whatever_reso
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
-    let token = body["access_token"].as_str().unwrap();
-    let payload = token.split('.').nth(1).unwrap();
-    use base64::Engine as _;
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = payload(body["access_token"].as_str().unwrap());
     assert_eq!(claims["aud"], serde_json::json!(["res_todo"]));
     assert_eq!(claims["iss"], w.root());
     w.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_keycloak_exchanged_token_carries_exactly_the_granted_scope() {
+    // Keycloak's scope form adds `openid` to user tokens; a token exchange grants what the actor asked for.
+    let w = world(Persona::Keycloak {
+        realm: "story".into(),
+        audience: None,
+    })
+    .await;
+    let mcp = "http://127.0.0.1:3000/mcp";
+    let (actor, secret) = w.introspection_client();
+    w.register_actor_resource(&actor, mcp);
+    let alice = fake_idp::Users::fixture();
+    let subject = w.minter().mint(&fake_idp::TokenSpec::for_user(
+        alice.get("alice").unwrap(),
+        mcp,
+        "conformance-client",
+    ));
+    let response = http()
+        .post(w.token_endpoint())
+        .basic_auth(actor, Some(secret))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("subject_token", subject.as_str()),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:access_token",
+            ),
+            ("audience", "https://upstream.conformance.test/api"),
+            ("scope", "todo:read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let claims = payload(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["scope"], "todo:read");
+    assert_eq!(claims["iss"], format!("{}/realms/story", w.root()));
+    w.shutdown().await;
+}
+
+fn payload(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }

@@ -59,8 +59,8 @@ pub struct AsTable {
     pub realm: Option<String>,
 }
 
-/// The persona names of `[as] persona`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+/// The persona names of `[as] persona` (and of the client role's `--as-persona`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum PersonaName {
     #[default]
@@ -68,6 +68,26 @@ pub enum PersonaName {
     Scalekit,
     Auth0,
     Keycloak,
+}
+
+impl PersonaName {
+    /// The persona with the bundled profiles' settings (`fixtures/profiles/todo-<persona>.toml`): Scalekit
+    /// resource `res_conformance_todo` with the environment-URL issuer, Keycloak realm `conformance`, audiences
+    /// the resource URL.
+    pub fn with_defaults(self) -> Persona {
+        match self {
+            PersonaName::Generic => Persona::Generic,
+            PersonaName::Scalekit => Persona::Scalekit {
+                resource_id: "res_conformance_todo".to_owned(),
+                issuer_form: ScalekitIssuer::Environment,
+            },
+            PersonaName::Auth0 => Persona::Auth0 { audience: None },
+            PersonaName::Keycloak => Persona::Keycloak {
+                realm: "conformance".to_owned(),
+                audience: None,
+            },
+        }
+    }
 }
 
 /// `[as] issuer_form` of the scalekit persona.

@@ -108,6 +108,32 @@ async fn the_reference_server_passes_every_check_under_the_scalekit_persona() {
 }
 
 #[tokio::test]
+async fn the_reference_server_passes_every_check_under_the_auth0_persona() {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
+    opts.profile.auth_server = mcp_auth_conformance::profile::AsTable {
+        persona: mcp_auth_conformance::profile::PersonaName::Auth0,
+        audience: Some("https://api.todo.conformance.test".into()),
+        ..Default::default()
+    };
+    let report = server::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(verdict(&report, "RS-AUD-03"), Verdict::Pass);
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_every_check_under_the_keycloak_persona_by_introspection() {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Introspection);
+    opts.profile.auth_server = mcp_auth_conformance::profile::AsTable {
+        persona: mcp_auth_conformance::profile::PersonaName::Keycloak,
+        realm: Some("story".into()),
+        ..Default::default()
+    };
+    let report = server::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(verdict(&report, "RS-TOK-02.revoked"), Verdict::Pass);
+}
+
+#[tokio::test]
 async fn under_the_scalekit_persona_skipping_the_audience_check_still_fails_rs_aud_01() {
     let report = server::run(&under_scalekit(Some(ServerDefect::SkipAudienceCheck))).await;
     assert_eq!(verdict(&report, "RS-AUD-01.other-resource"), Verdict::Fail);
@@ -442,6 +468,20 @@ async fn the_reference_client_passes_every_client_check() {
     );
     assert_eq!(unexpected(&report), Vec::<String>::new());
     assert_eq!(exit_code(&report), exit::OK);
+}
+
+#[tokio::test]
+async fn the_reference_client_passes_every_client_check_when_the_authorization_servers_play_scalekit(
+) {
+    let mut opts = ClientOptions::bundled(None, suite_exe());
+    opts.as_persona = mcp_auth_conformance::profile::PersonaName::Scalekit.with_defaults();
+    let report = client::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert!(report
+        .run
+        .notes
+        .iter()
+        .any(|n| n.contains("play the scalekit persona")));
 }
 
 #[tokio::test]
