@@ -118,7 +118,7 @@ impl Forge {
                 sign(&header, &claims, as_key)
             }
             TokenMutation::Audience(aud) => {
-                match aud.to_claim() {
+                match self.minter.audience_claim(aud) {
                     Some(value) => claims.insert("aud".into(), value),
                     None => claims.remove("aud"),
                 };

@@ -47,6 +47,7 @@ pub mod danger;
 mod events;
 mod jws;
 pub mod keys;
+pub mod persona;
 pub mod server;
 pub mod token;
 pub mod upstream;
@@ -64,6 +65,7 @@ pub use client_world::{
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::Events;
 pub use keys::SigningKey;
+pub use persona::{Persona, ScalekitIssuer};
 pub use server::target::{AsDefect, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
 pub use server::RegisteredClient;
 pub use token::{Audience, Minter, TokenSpec};

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::clock::Clock;
 use crate::jws;
 use crate::keys::SigningKey;
+use crate::persona::Persona;
 use crate::users::User;
 
 /// The `aud` claim of a token.
@@ -82,6 +83,7 @@ pub struct Minter {
     key: SigningKey,
     clock: Arc<dyn Clock>,
     rng: Arc<Mutex<StdRng>>,
+    persona: Persona,
 }
 
 impl Minter {
@@ -97,7 +99,30 @@ impl Minter {
             key,
             clock,
             rng: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))),
+            persona: Persona::Generic,
         }
+    }
+
+    /// The same minter shaping its claims as `persona` (the issuer stays as given).
+    pub fn with_persona(mut self, persona: Persona) -> Minter {
+        self.persona = persona;
+        self
+    }
+
+    /// The same minter (key, clock, RNG) issuing as `issuer`.
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Minter {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// The persona whose claim shape every token takes.
+    pub fn persona(&self) -> &Persona {
+        &self.persona
+    }
+
+    /// The `aud` claim for `audience` in the persona's form (`None`: no claim).
+    pub fn audience_claim(&self, audience: &Audience) -> Option<Value> {
+        self.persona.audience_claim(audience)
     }
 
     /// The `iss` of every token.
@@ -131,25 +156,25 @@ impl Minter {
         jws::b64(&bytes)
     }
 
-    /// The claims set: `iss sub aud exp iat nbf jti client_id scope roles permissions`.
+    /// The claims set: `iss sub aud exp iat nbf jti`, then the persona's own claims (generic: `client_id scope
+    /// roles permissions`; see [`Persona`]). The `aud` takes the persona's form.
     pub fn claims(&self, spec: &TokenSpec) -> Map<String, Value> {
         let now = self.now();
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(self.issuer));
         claims.insert("sub".into(), json!(spec.sub));
-        if let Some(aud) = spec.audience.to_claim() {
+        if let Some(aud) = self.audience_claim(&spec.audience) {
             claims.insert("aud".into(), aud);
         }
         claims.insert("exp".into(), json!(now + spec.lifetime_secs));
         claims.insert("iat".into(), json!(now));
         claims.insert("nbf".into(), json!(now));
         claims.insert("jti".into(), json!(self.random_token(16)));
-        claims.insert("client_id".into(), json!(spec.client_id));
-        if let Some(scope) = &spec.scope {
-            claims.insert("scope".into(), json!(scope));
-        }
-        claims.insert("roles".into(), json!(spec.roles));
-        claims.insert("permissions".into(), json!(spec.permissions));
+        let sid = match self.persona {
+            Persona::Generic => String::new(),
+            _ => self.random_token(9),
+        };
+        self.persona.shape_claims(&mut claims, spec, &sid);
         claims
     }
 

@@ -14,6 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::danger::Forge;
 use crate::events::Events;
 use crate::keys::SigningKey;
+use crate::persona::Persona;
 use crate::server::{self, AsConfig, AsError, AsState, RegisteredClient};
 use crate::server::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
 use crate::token::Minter;
@@ -47,6 +48,7 @@ pub struct FakeIdpBuilder {
     default_audience: Option<String>,
     signing_key: SigningKey,
     clients: Vec<RegisteredClient>,
+    persona: Persona,
 }
 
 /// A running fake world: the authorization server (with the CIMD host under `/cimd/`) on one
@@ -73,6 +75,7 @@ impl FakeIdp {
             default_audience: None,
             signing_key: SigningKey::as_signing_key(),
             clients: Vec::new(),
+            persona: Persona::Generic,
         }
     }
 }
@@ -120,6 +123,13 @@ impl FakeIdpBuilder {
         self
     }
 
+    /// The product the AS plays (default [`Persona::Generic`]): its issuer form, JWKS and metadata paths, and
+    /// the claim shape of every token it mints or forges.
+    pub fn persona(mut self, persona: Persona) -> Self {
+        self.persona = persona;
+        self
+    }
+
     /// Pre-registers one more client.
     pub fn client(mut self, client: RegisteredClient) -> Self {
         self.clients.push(client);
@@ -150,6 +160,7 @@ impl FakeIdpBuilder {
             seed: self.seed,
             signing_key: self.signing_key,
             events: events.clone(),
+            persona: self.persona,
         })?;
         for client in self.clients {
             state.register_client(client);
@@ -231,9 +242,25 @@ impl Drop for Listeners {
 }
 
 impl FakeIdp {
-    /// `http://127.0.0.1:<port>`, no trailing slash.
+    /// The `iss` of every token the AS mints: `http://127.0.0.1:<port>` for the generic persona, else the
+    /// persona's form ([`Persona::token_issuer`]).
     pub fn issuer(&self) -> String {
+        self.state.minter().issuer().to_owned()
+    }
+
+    /// `http://127.0.0.1:<port>`, no trailing slash: the base of every endpoint.
+    pub fn root(&self) -> String {
         self.state.issuer().to_owned()
+    }
+
+    /// The AS identifier a protected resource lists in `authorization_servers` ([`Persona::as_identifier`]).
+    pub fn as_identifier(&self) -> String {
+        self.state.as_identifier().to_owned()
+    }
+
+    /// The persona the AS plays.
+    pub fn persona(&self) -> &Persona {
+        self.state.persona()
     }
 
     /// The authorization server's address.
@@ -246,39 +273,46 @@ impl FakeIdp {
         self.seed
     }
 
-    /// `issuer + "/.well-known/oauth-authorization-server"`.
+    /// The RFC 8414 metadata URL of the AS identifier (the well-known segment inserted before its path):
+    /// `root + "/.well-known/oauth-authorization-server"` for the generic persona.
     pub fn metadata_url(&self) -> String {
-        format!("{}/.well-known/oauth-authorization-server", self.issuer())
+        let root = self.root();
+        let id = self.as_identifier();
+        let path = id
+            .strip_prefix(&root)
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        format!("{root}/.well-known/oauth-authorization-server{path}")
     }
 
-    /// `issuer + "/jwks"`.
+    /// The persona's JWKS URL (`root + "/jwks"` for the generic persona; `/jwks` is served for every persona).
     pub fn jwks_uri(&self) -> String {
-        format!("{}/jwks", self.issuer())
+        format!("{}{}", self.root(), self.persona().jwks_path())
     }
 
-    /// `issuer + "/token"`.
+    /// `root + "/token"`.
     pub fn token_endpoint(&self) -> String {
-        format!("{}/token", self.issuer())
+        format!("{}/token", self.root())
     }
 
-    /// `issuer + "/authorize"`.
+    /// `root + "/authorize"`.
     pub fn authorization_endpoint(&self) -> String {
-        format!("{}/authorize", self.issuer())
+        format!("{}/authorize", self.root())
     }
 
-    /// `issuer + "/introspect"`.
+    /// `root + "/introspect"`.
     pub fn introspection_url(&self) -> String {
-        format!("{}/introspect", self.issuer())
+        format!("{}/introspect", self.root())
     }
 
-    /// `issuer + "/revoke"`.
+    /// `root + "/revoke"`.
     pub fn revocation_url(&self) -> String {
-        format!("{}/revoke", self.issuer())
+        format!("{}/revoke", self.root())
     }
 
-    /// `issuer + "/register"`.
+    /// `root + "/register"`.
     pub fn registration_endpoint(&self) -> String {
-        format!("{}/register", self.issuer())
+        format!("{}/register", self.root())
     }
 
     /// The confidential client the resource server introspects with: `(id, secret)`.

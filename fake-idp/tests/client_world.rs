@@ -306,6 +306,35 @@ async fn default_world_completes_a_dcr_and_pkce_flow() {
 }
 
 #[tokio::test]
+async fn a_persona_as_issues_its_jwt_access_tokens_which_the_mcp_server_accepts() {
+    let mut config = WorldConfig::default();
+    config.auth_servers[0].persona = fake_idp::Persona::Scalekit {
+        resource_id: "res_todo".into(),
+        issuer_form: fake_idp::ScalekitIssuer::Environment,
+    };
+    let world = ClientWorld::start(config).await.unwrap();
+    let client = TestClient::new(&world);
+    let client_id = client.register(0).await;
+    let tokens = client.grant(0, &client_id, Some("todo:read")).await;
+    let claims: Value = {
+        use base64::Engine as _;
+        let part = tokens.access.split('.').nth(1).expect("a JWT");
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(claims["aud"], json!(["res_todo"]));
+    assert_eq!(claims["iss"], world.issuer(0));
+    assert_eq!(claims["scope"], "todo:read");
+    assert_eq!(claims["client_id"], client_id.as_str());
+    let call = client.mcp(Some(&tokens.access), &initialize()).await;
+    assert_eq!(call.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn streamable_http_answers_notifications_get_and_delete() {
     let world = start(WorldConfig::default()).await;
     let client = TestClient::new(&world);

@@ -382,6 +382,10 @@ struct ClientArgs {
     /// How many client processes run at once (default: twice the CPUs, at least 2).
     #[arg(long)]
     jobs: Option<usize>,
+    /// The AS persona every world's authorization server plays: its access tokens are the persona's JWTs
+    /// (docs/design/personas.md); `generic` issues opaque tokens.
+    #[arg(long, value_enum, default_value = "generic")]
+    as_persona: mcp_auth_conformance::profile::PersonaName,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -572,10 +576,15 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         ),
         None => (Profile::default_profile(), "todo (built in)".to_owned()),
     };
-    let trust = args
-        .url
-        .as_deref()
-        .map(|url| Trust::at(args.as_addr, args.upstream_addr, url, &profile.scopes));
+    let trust = args.url.as_deref().map(|url| {
+        Trust::at(
+            args.as_addr,
+            args.upstream_addr,
+            url,
+            &profile.scopes,
+            &profile.persona(),
+        )
+    });
     if let Some(trust) = trust.as_ref().filter(|_| args.print_trust_env) {
         print!("{}", trust.shell_exports());
         return Ok(exit::OK);
@@ -659,6 +668,7 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
         );
     }
     opts.deadline = std::time::Duration::from_secs(args.timeout.max(1));
+    opts.as_persona = args.as_persona.with_defaults();
     if let Some(jobs) = args.jobs {
         opts.parallel = jobs.max(1);
     }

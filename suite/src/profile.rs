@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use fake_idp::{Persona, ScalekitIssuer};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -34,6 +35,128 @@ pub struct Profile {
     pub scopes: Scopes,
     pub users: ProfileUsers,
     pub tools: Tools,
+    /// `[as]`: the product the suite's fake authorization server plays (default: the generic AS).
+    #[serde(default, rename = "as")]
+    pub auth_server: AsTable,
+}
+
+/// The `[as]` table: which AS persona the fake authorization server plays, and its settings.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AsTable {
+    /// `generic` (default), `scalekit`, `auth0` or `keycloak`.
+    #[serde(default)]
+    pub persona: PersonaName,
+    /// scalekit: the resource id of the MCP server (`res_…`), the `aud` of its tokens. Required.
+    pub resource_id: Option<String>,
+    /// scalekit: `environment` (default; `iss` = the environment URL) or `resource` (`iss` =
+    /// `<environment>/resources/<resource_id>`).
+    pub issuer_form: Option<IssuerForm>,
+    /// auth0 (the API identifier) and keycloak (the audience mapper's value): the `aud` of tokens; default the
+    /// server's resource URL.
+    pub audience: Option<String>,
+    /// keycloak: the realm name (default `conformance`).
+    pub realm: Option<String>,
+}
+
+/// The persona names of `[as] persona` (and of the client role's `--as-persona`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum PersonaName {
+    #[default]
+    Generic,
+    Scalekit,
+    Auth0,
+    Keycloak,
+}
+
+impl PersonaName {
+    /// The persona with the bundled profiles' settings (`fixtures/profiles/todo-<persona>.toml`): Scalekit
+    /// resource `res_conformance_todo` with the environment-URL issuer, Keycloak realm `conformance`, audiences
+    /// the resource URL.
+    pub fn with_defaults(self) -> Persona {
+        match self {
+            PersonaName::Generic => Persona::Generic,
+            PersonaName::Scalekit => Persona::Scalekit {
+                resource_id: "res_conformance_todo".to_owned(),
+                issuer_form: ScalekitIssuer::Environment,
+            },
+            PersonaName::Auth0 => Persona::Auth0 { audience: None },
+            PersonaName::Keycloak => Persona::Keycloak {
+                realm: "conformance".to_owned(),
+                audience: None,
+            },
+        }
+    }
+}
+
+/// `[as] issuer_form` of the scalekit persona.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssuerForm {
+    Environment,
+    Resource,
+}
+
+impl AsTable {
+    /// The persona the table describes, or why it is inconsistent (a setting the persona does not take, a
+    /// missing resource id).
+    pub fn persona(&self) -> Result<Persona, String> {
+        let name = match self.persona {
+            PersonaName::Generic => "generic",
+            PersonaName::Scalekit => "scalekit",
+            PersonaName::Auth0 => "auth0",
+            PersonaName::Keycloak => "keycloak",
+        };
+        let takes: &[&str] = match self.persona {
+            PersonaName::Generic => &[],
+            PersonaName::Scalekit => &["resource_id", "issuer_form"],
+            PersonaName::Auth0 => &["audience"],
+            PersonaName::Keycloak => &["realm", "audience"],
+        };
+        let given = [
+            ("resource_id", self.resource_id.is_some()),
+            ("issuer_form", self.issuer_form.is_some()),
+            ("audience", self.audience.is_some()),
+            ("realm", self.realm.is_some()),
+        ];
+        if let Some((field, _)) = given.iter().find(|(f, set)| *set && !takes.contains(f)) {
+            return Err(format!("[as] {field} does not apply to the {name} persona"));
+        }
+        let check = |field: &str, value: &Option<String>, path_safe: bool| match value {
+            Some(v) if v.trim().is_empty() => Err(format!("[as] {field} must not be empty")),
+            Some(v) if path_safe && v.contains(['/', '?', '#', ' ']) => Err(format!(
+                "[as] {field} `{v}` must be a name without / ? # or spaces (it goes into URL paths)"
+            )),
+            _ => Ok(()),
+        };
+        check("resource_id", &self.resource_id, true)?;
+        check("realm", &self.realm, true)?;
+        check("audience", &self.audience, false)?;
+        Ok(match self.persona {
+            PersonaName::Generic => Persona::Generic,
+            PersonaName::Scalekit => Persona::Scalekit {
+                resource_id: self
+                    .resource_id
+                    .clone()
+                    .ok_or("[as] resource_id is required for the scalekit persona")?,
+                issuer_form: match self.issuer_form {
+                    Some(IssuerForm::Resource) => ScalekitIssuer::Resource,
+                    _ => ScalekitIssuer::Environment,
+                },
+            },
+            PersonaName::Auth0 => Persona::Auth0 {
+                audience: self.audience.clone(),
+            },
+            PersonaName::Keycloak => Persona::Keycloak {
+                realm: self
+                    .realm
+                    .clone()
+                    .unwrap_or_else(|| "conformance".to_owned()),
+                audience: self.audience.clone(),
+            },
+        })
+    }
 }
 
 fn yes() -> bool {
@@ -94,6 +217,8 @@ pub enum ProfileError {
     },
     #[error("invalid profile {path}: the write tool's arguments must contain `{{marker}}` so a write can be observed")]
     NoMarker { path: String },
+    #[error("invalid profile {path}: {message}")]
+    Persona { path: String, message: String },
 }
 
 impl Profile {
@@ -120,7 +245,18 @@ impl Profile {
                 path: path.to_owned(),
             });
         }
+        p.auth_server
+            .persona()
+            .map_err(|message| ProfileError::Persona {
+                path: path.to_owned(),
+                message,
+            })?;
         Ok(p)
+    }
+
+    /// The AS persona of the `[as]` table (checked when the profile was loaded).
+    pub fn persona(&self) -> Persona {
+        self.auth_server.persona().unwrap_or_default()
     }
 
     /// The write tool's arguments with `{marker}` replaced.
@@ -180,6 +316,70 @@ mod tests {
             Profile::from_toml(&text, "x"),
             Err(ProfileError::NoMarker { .. })
         ));
+    }
+
+    fn with_as(table: &str) -> Result<Profile, ProfileError> {
+        Profile::from_toml(&format!("{DEFAULT_PROFILE}\n[as]\n{table}\n"), "x")
+    }
+
+    #[test]
+    fn a_profile_without_an_as_table_plays_the_generic_as() {
+        assert_eq!(Profile::default_profile().persona(), Persona::Generic);
+    }
+
+    #[test]
+    fn the_as_table_chooses_the_scalekit_persona_and_its_issuer_form() {
+        let p =
+            with_as("persona = \"scalekit\"\nresource_id = \"res_1\"\nissuer_form = \"resource\"")
+                .unwrap();
+        assert_eq!(
+            p.persona(),
+            Persona::Scalekit {
+                resource_id: "res_1".into(),
+                issuer_form: ScalekitIssuer::Resource
+            }
+        );
+    }
+
+    #[test]
+    fn the_scalekit_persona_needs_a_resource_id() {
+        let e = with_as("persona = \"scalekit\"").unwrap_err();
+        assert!(e.to_string().contains("resource_id is required"), "{e}");
+    }
+
+    #[test]
+    fn a_setting_the_persona_does_not_take_is_refused() {
+        let e = with_as("persona = \"auth0\"\nrealm = \"r\"").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("realm does not apply to the auth0 persona"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_realm_that_would_change_the_url_path_is_refused() {
+        assert!(with_as("persona = \"keycloak\"\nrealm = \"a/b\"").is_err());
+    }
+
+    #[test]
+    fn an_unknown_as_setting_is_refused() {
+        assert!(with_as("persona = \"generic\"\nsurprise = 1").is_err());
+    }
+
+    #[test]
+    fn every_bundled_profile_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/profiles");
+        let mut personas = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = Profile::load(&entry.unwrap().path()).unwrap();
+            personas.push(p.persona().name());
+        }
+        personas.sort_unstable();
+        assert_eq!(
+            personas,
+            ["auth0", "generic", "generic", "keycloak", "scalekit"]
+        );
     }
 
     #[test]

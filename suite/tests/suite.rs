@@ -80,6 +80,66 @@ async fn the_reference_server_passes_every_check_in_introspection_mode() {
         .any(|n| n.contains("token validation: introspection (observed)")));
 }
 
+/// The bundled reference with the fake AS playing Scalekit (the story's AS): the default profile plus
+/// `[as] persona = "scalekit"`, as fixtures/profiles/todo-scalekit.toml has it.
+fn under_scalekit(defect: Option<ServerDefect>) -> ServerOptions {
+    let mut opts = ServerOptions::bundled(defect, ValidationMode::Jwt);
+    opts.profile.auth_server = mcp_auth_conformance::profile::AsTable {
+        persona: mcp_auth_conformance::profile::PersonaName::Scalekit,
+        resource_id: Some("res_conformance_todo".into()),
+        ..Default::default()
+    };
+    opts
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_every_check_under_the_scalekit_persona() {
+    let report = server::run(&under_scalekit(None)).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    // The opaque resource id has no scheme or host to spell in upper case.
+    assert_eq!(verdict(&report, "RS-AUD-03"), Verdict::Skip);
+    assert_eq!(verdict(&report, "RS-OBO-01"), Verdict::Pass);
+    assert!(report
+        .run
+        .notes
+        .iter()
+        .any(|n| n.contains("(scalekit persona, AS identifier ")
+            && n.contains("/resources/res_conformance_todo")));
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_every_check_under_the_auth0_persona() {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
+    opts.profile.auth_server = mcp_auth_conformance::profile::AsTable {
+        persona: mcp_auth_conformance::profile::PersonaName::Auth0,
+        audience: Some("https://api.todo.conformance.test".into()),
+        ..Default::default()
+    };
+    let report = server::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(verdict(&report, "RS-AUD-03"), Verdict::Pass);
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_every_check_under_the_keycloak_persona_by_introspection() {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Introspection);
+    opts.profile.auth_server = mcp_auth_conformance::profile::AsTable {
+        persona: mcp_auth_conformance::profile::PersonaName::Keycloak,
+        realm: Some("story".into()),
+        ..Default::default()
+    };
+    let report = server::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(verdict(&report, "RS-TOK-02.revoked"), Verdict::Pass);
+}
+
+#[tokio::test]
+async fn under_the_scalekit_persona_skipping_the_audience_check_still_fails_rs_aud_01() {
+    let report = server::run(&under_scalekit(Some(ServerDefect::SkipAudienceCheck))).await;
+    assert_eq!(verdict(&report, "RS-AUD-01.other-resource"), Verdict::Fail);
+    assert_eq!(verdict(&report, "RS-AUD-01.missing"), Verdict::Fail);
+}
+
 #[tokio::test]
 async fn skipping_the_audience_check_fails_rs_aud_01() {
     let report = server::run(&ServerOptions::bundled(
@@ -408,6 +468,20 @@ async fn the_reference_client_passes_every_client_check() {
     );
     assert_eq!(unexpected(&report), Vec::<String>::new());
     assert_eq!(exit_code(&report), exit::OK);
+}
+
+#[tokio::test]
+async fn the_reference_client_passes_every_client_check_when_the_authorization_servers_play_scalekit(
+) {
+    let mut opts = ClientOptions::bundled(None, suite_exe());
+    opts.as_persona = mcp_auth_conformance::profile::PersonaName::Scalekit.with_defaults();
+    let report = client::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert!(report
+        .run
+        .notes
+        .iter()
+        .any(|n| n.contains("play the scalekit persona")));
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ fi
 # mcpjam-peer (MCPJam judging the reference targets; its expectation is fixtures/peer/mcpjam.toml).
 products=(python-mcp-documented python-mcp-hardened python-fastmcp-documented python-fastmcp-hardened
   ts-sdk-documented ts-sdk-hardened python-mcp-client python-fastmcp-client ts-sdk-client oauth2-mock-server
-  mcpjam-client mcpjam-peer)
+  mcpjam-client mcpjam-peer python-fastmcp-scalekit python-fastmcp-auth0 python-fastmcp-keycloak)
 if [ -n "$shard" ]; then
   mine=$("$suite" interop shard --shard "$shard" "${products[@]}" | tr "\n" " ")
   echo "shard $shard:" $mine
@@ -51,10 +51,10 @@ check() {
 }
 
 server() {
-  local name=$1 command=$2
+  local name=$1 command=$2 profile=${3:-fixtures/profiles/todo-basic.toml}
   selected "$name" || return 0
   echo "== $name"
-  "$suite" server --command "$command" --profile fixtures/profiles/todo-basic.toml --seed 1 \
+  "$suite" server --command "$command" --profile "$profile" --seed 1 \
     --report-dir "$out/$name" > "$out/$name.log" 2>&1 || true
   check "$name"
 }
@@ -66,6 +66,11 @@ server python-fastmcp-documented "$py targets/interop/python/fastmcp_todo_server
 server python-fastmcp-hardened "$py targets/interop/python/fastmcp_todo_server.py --variant hardened"
 server ts-sdk-documented "node targets/interop/node/todo-server.mjs --variant documented"
 server ts-sdk-hardened "node targets/interop/node/todo-server.mjs --variant hardened"
+# The story's server behind FastMCP's provider plugins, each trusting the fake AS in that provider's persona.
+story="$py targets/interop/python/fastmcp_story_server.py --provider"
+server python-fastmcp-scalekit "$story scalekit" fixtures/profiles/todo-scalekit.toml
+server python-fastmcp-auth0 "$story auth0" fixtures/profiles/todo-auth0.toml
+server python-fastmcp-keycloak "$story keycloak" fixtures/profiles/todo-keycloak.toml
 
 client() {
   local name=$1 command=$2

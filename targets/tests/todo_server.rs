@@ -780,6 +780,20 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
             .status()
                 == StatusCode::OK
         }
+        ServerDefect::ScopeErrorAsSuccessResult => {
+            let session = h.initialize(&h.bob()).await;
+            let response = h
+                .call(
+                    Some(&h.bob()),
+                    &session,
+                    "create_todo",
+                    json!({ "title": "x" }),
+                )
+                .await;
+            let ok = response.status() == StatusCode::OK;
+            let body: Value = response.json().await.unwrap();
+            ok && body["result"]["isError"] != json!(true) && h.titles().await.is_empty()
+        }
         ServerDefect::RequireAllScopes => !h.serves(&h.bob()).await,
         ServerDefect::InconsistentScopeChallenge => {
             let session = h.initialize(&h.bob()).await;
@@ -926,6 +940,7 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
 #[case::invalid_token_without_error(ServerDefect::InvalidTokenWithoutError)]
 #[case::skip_scope_check(ServerDefect::SkipScopeCheck)]
 #[case::scope_error_as_tool_result(ServerDefect::ScopeErrorAsToolResult)]
+#[case::scope_error_as_success_result(ServerDefect::ScopeErrorAsSuccessResult)]
 #[case::insufficient_scope_without_scope(ServerDefect::InsufficientScopeWithoutScope)]
 #[case::insufficient_scope_without_resource_metadata(
     ServerDefect::InsufficientScopeWithoutResourceMetadata

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::config::{AsConfig, IssMode, StateMode};
+use super::config::{AsConfig, IssMode, StateMode, DEFAULT_ACCESS_TOKEN_BYTES};
 use super::log::{LoggedRequest, Origin, RequestKind};
 use super::mcp::{is_as_metadata_probe, is_prm_probe, UNKNOWN_MEMBER};
 use super::tokens::{pkce_verifies, AccessToken, CodeGrant, RefreshToken};
@@ -539,8 +539,10 @@ impl Authz<'_> {
         family: String,
     ) -> Reply {
         let minter = &self.shared.minters[self.i];
-        let access_token = minter.random_chars(self.config.access_token_bytes);
         let lifetime = self.config.access_token_lifetime;
+        let access_token = self
+            .persona_token(client_id, resource.as_deref(), scope.as_deref(), lifetime)
+            .unwrap_or_else(|| minter.random_chars(self.config.access_token_bytes));
         state.tokens.access.insert(
             access_token.clone(),
             AccessToken {
@@ -581,6 +583,42 @@ impl Authz<'_> {
             body[UNKNOWN_MEMBER] = json!({"ignore": "me"});
         }
         Reply::json(200, &body).no_store()
+    }
+
+    /// The persona's JWT access token for the world's user, when this AS plays a persona (and the world does not
+    /// set its own token length).
+    fn persona_token(
+        &self,
+        client_id: &str,
+        resource: Option<&str>,
+        scope: Option<&str>,
+        lifetime: i64,
+    ) -> Option<String> {
+        let persona = &self.config.persona;
+        if *persona == crate::persona::Persona::Generic
+            || self.config.access_token_bytes != DEFAULT_ACCESS_TOKEN_BYTES
+        {
+            return None;
+        }
+        let users = crate::users::Users::fixture();
+        let user = users.get("alice")?;
+        let audience = resource.map_or(crate::token::Audience::Absent, |r| {
+            crate::token::Audience::One(persona.audience_for(r))
+        });
+        let spec = crate::token::TokenSpec {
+            sub: user.sub.clone(),
+            roles: vec![user.role.clone()],
+            permissions: user.permissions.clone(),
+            audience,
+            scope: scope.map(str::to_owned),
+            client_id: client_id.to_owned(),
+            lifetime_secs: lifetime,
+        };
+        let minter = self.shared.minters[self.i]
+            .clone()
+            .with_issuer(self.issuer.clone())
+            .with_persona(persona.clone());
+        Some(minter.mint(&spec))
     }
 
     /// `POST /register` (RFC 7591): the method asked for when this AS supports it, else the

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::persona::Persona;
 use crate::world::DEFAULT_SEED;
 
 /// The whole world a client meets in one scenario.
@@ -152,6 +153,9 @@ impl PrmLocation {
     }
 }
 
+/// The default length of an opaque access token.
+pub(crate) const DEFAULT_ACCESS_TOKEN_BYTES: usize = 43;
+
 /// One authorization server.
 #[derive(Debug, Clone)]
 pub struct AsConfig {
@@ -185,6 +189,12 @@ pub struct AsConfig {
     pub access_token_bytes: usize,
     /// Extra members in metadata, token, registration and authorization responses.
     pub unknown_members: bool,
+    /// The AS persona whose access tokens this AS issues: [`Persona::Generic`] issues opaque tokens of
+    /// [`access_token_bytes`](Self::access_token_bytes); any other persona issues its JWT access tokens (signed
+    /// with this AS's key, `iss` = this AS's issuer, `aud` = the persona's audience for the requested resource,
+    /// claims in the persona's shape), except in a world that sets its own token length (that world tests the
+    /// length). The discovery layout stays this config's.
+    pub persona: Persona,
 }
 
 impl Default for AsConfig {
@@ -202,8 +212,9 @@ impl Default for AsConfig {
             reject_first_authorizations: 0,
             access_token_lifetime: 3600,
             issue_refresh_tokens: true,
-            access_token_bytes: 43,
+            access_token_bytes: DEFAULT_ACCESS_TOKEN_BYTES,
             unknown_members: false,
+            persona: Persona::Generic,
         }
     }
 }

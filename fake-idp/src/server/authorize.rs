@@ -112,7 +112,7 @@ pub(super) fn error_redirect(
     if let Some(s) = state_param {
         params.push(("state", s));
     }
-    let iss = (!state.defect(AsDefect::NoIssInError)).then(|| state.issuer());
+    let iss = (!state.defect(AsDefect::NoIssInError)).then(|| state.as_identifier());
     redirect(redirect_uri, &params, iss, status)
 }
 
@@ -376,7 +376,7 @@ pub(super) fn approve(
     user: &str,
     status: StatusCode,
 ) -> Response {
-    let issuer = state.issuer().to_owned();
+    let issuer = state.as_identifier().to_owned();
     if request.implicit {
         return implicit_response(state, request, user, status);
     }
@@ -443,7 +443,7 @@ fn implicit_response(
     if let Some(s) = &request.state {
         fragment.append_pair("state", s);
     }
-    fragment.append_pair("iss", state.issuer());
+    fragment.append_pair("iss", state.as_identifier());
     url.set_fragment(Some(&fragment.finish()));
     (status, [(header::LOCATION, url.to_string())]).into_response()
 }

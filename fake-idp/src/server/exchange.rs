@@ -212,6 +212,9 @@ pub(super) fn token_exchange(state: &AsState, headers: &HeaderMap, form: &Form) 
     let mut claims: Map<String, Value> = minter.claims(&spec);
     claims.remove("roles");
     claims.remove("permissions");
+    // Exactly the scope granted by the exchange, whatever the persona's scope form (Keycloak's adds `openid`):
+    // RS-OBO-04 judges the scope the server asked for, and the upstream sees only what was granted.
+    claims.insert("scope".into(), json!(scope));
     if !state.defect(AsDefect::ExchangeNoActorClaim) {
         let mut act = json!({ "sub": actor });
         // A delegation chain: the prior actor nests (RFC 8693 §4.1).

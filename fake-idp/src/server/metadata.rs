@@ -12,15 +12,21 @@ use super::AsState;
 
 /// The RFC 8414 metadata document of `issuer`.
 pub fn metadata_document(issuer: &str) -> Value {
+    metadata_document_at(issuer, issuer, &format!("{issuer}/jwks"))
+}
+
+/// The RFC 8414 metadata document of the AS identified by `issuer` whose endpoints are under `base` and whose
+/// keys are at `jwks_uri` (a persona's identifier need not be its endpoints' base).
+pub fn metadata_document_at(issuer: &str, base: &str, jwks_uri: &str) -> Value {
     json!({
         "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "introspection_endpoint": format!("{issuer}/introspect"),
-        "revocation_endpoint": format!("{issuer}/revoke"),
-        "registration_endpoint": format!("{issuer}/register"),
-        "userinfo_endpoint": format!("{issuer}/userinfo"),
-        "jwks_uri": format!("{issuer}/jwks"),
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "introspection_endpoint": format!("{base}/introspect"),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "registration_endpoint": format!("{base}/register"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
+        "jwks_uri": jwks_uri,
         "scopes_supported": ["openid", "profile", "email", "todo:read", "todo:write", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -34,16 +40,36 @@ pub fn metadata_document(issuer: &str) -> Value {
     })
 }
 
+/// The persona's document for `issuer` (endpoints under the root, keys at the persona's JWKS path).
+fn persona_document(state: &AsState, issuer: &str, openid: bool) -> Value {
+    let root = state.issuer();
+    let jwks_uri = format!("{root}{}", state.persona().jwks_path());
+    let mut doc = metadata_document_at(issuer, root, &jwks_uri);
+    if openid {
+        doc["subject_types_supported"] = json!(["public"]);
+        doc["id_token_signing_alg_values_supported"] = json!(["RS256"]);
+        doc["claims_supported"] = json!(["sub", "name", "iss", "aud", "exp", "iat", "nonce"]);
+    }
+    doc
+}
+
 pub(super) async fn oauth_metadata(State(state): State<AsState>) -> Response {
-    serve(&state, metadata_document(state.issuer()))
+    let issuer = state.persona().root_metadata_issuer(state.issuer());
+    serve(&state, persona_document(&state, &issuer, false))
 }
 
 pub(super) async fn openid_configuration(State(state): State<AsState>) -> Response {
-    let mut doc = metadata_document(state.issuer());
-    doc["subject_types_supported"] = json!(["public"]);
-    doc["id_token_signing_alg_values_supported"] = json!(["RS256"]);
-    doc["claims_supported"] = json!(["sub", "name", "iss", "aud", "exp", "iat", "nonce"]);
-    serve(&state, doc)
+    let issuer = state.persona().root_metadata_issuer(state.issuer());
+    serve(&state, persona_document(&state, &issuer, true))
+}
+
+/// A persona's own metadata route (e.g. Scalekit's resource-scoped document, Keycloak's realm documents).
+pub(super) async fn persona_metadata(
+    State(state): State<AsState>,
+    issuer: String,
+    openid: bool,
+) -> Response {
+    serve(&state, persona_document(&state, &issuer, openid))
 }
 
 /// Applies the metadata defect of target mode (if any) and serves the document.

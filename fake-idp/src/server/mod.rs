@@ -30,6 +30,7 @@ use self::target::{AsDefect, LoginUi};
 use crate::clock::Clock;
 use crate::events::Events;
 use crate::keys::SigningKey;
+use crate::persona::Persona;
 use crate::token::Minter;
 use crate::users::Users;
 
@@ -63,6 +64,8 @@ pub struct AsConfig {
     pub signing_key: SigningKey,
     /// Where events are recorded.
     pub events: Events,
+    /// The product the AS plays (issuer form, JWKS and metadata paths, claim shape).
+    pub persona: Persona,
 }
 
 /// Shared state of the authorization server (cheap to clone).
@@ -74,6 +77,8 @@ pub struct AsState {
 #[derive(Debug)]
 struct Inner {
     issuer: String,
+    /// The persona's AS identifier (metadata `issuer`, RFC 9207 `iss`).
+    as_identifier: String,
     minter: Minter,
     users: Users,
     default_user: String,
@@ -183,17 +188,19 @@ impl AsState {
             .no_proxy()
             .build()?;
         let minter = Minter::new(
-            config.issuer.clone(),
+            config.persona.token_issuer(&config.issuer),
             config.signing_key,
             config.clock,
             config.seed,
-        );
+        )
+        .with_persona(config.persona.clone());
         let mut store = Store::default();
         for client in clients::preregistered() {
             store.clients.insert(client.client_id.clone(), client);
         }
         Ok(AsState {
             inner: Arc::new(Inner {
+                as_identifier: config.persona.as_identifier(&config.issuer),
                 issuer: config.issuer,
                 minter,
                 users: config.users,
@@ -207,9 +214,21 @@ impl AsState {
         })
     }
 
-    /// The issuer identifier.
+    /// The root URL (`http://127.0.0.1:<port>`): the base of every endpoint, and the issuer identifier of the
+    /// generic persona.
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
+    }
+
+    /// The AS identifier of the persona: what a protected resource lists in `authorization_servers`, the
+    /// `issuer` of the persona's metadata document and the RFC 9207 `iss` of authorization responses.
+    pub fn as_identifier(&self) -> &str {
+        &self.inner.as_identifier
+    }
+
+    /// The persona the AS plays.
+    pub fn persona(&self) -> &Persona {
+        self.inner.minter.persona()
     }
 
     /// The honest minter.
@@ -335,6 +354,19 @@ pub fn router(state: AsState) -> Router {
         )
         .route("/register", post(register::register))
         .route("/cimd/{*path}", get(cimd::serve_document));
+    let persona = state.persona().clone();
+    let jwks_path = persona.jwks_path();
+    if jwks_path != "/jwks" {
+        router = router.route(&jwks_path, get(metadata::jwks));
+    }
+    for (path, issuer, openid) in persona.metadata_routes(state.issuer()) {
+        router = router.route(
+            &path,
+            get(move |s: axum::extract::State<AsState>| {
+                metadata::persona_metadata(s, issuer.clone(), openid)
+            }),
+        );
+    }
     if state.login_ui() == Some(LoginUi::Form) {
         router = router
             .route("/login", get(login::login_page).post(login::login))

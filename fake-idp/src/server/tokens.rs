@@ -327,7 +327,7 @@ fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
     };
     let audience = form
         .get("resource")
-        .cloned()
+        .map(|r| state.minter().persona().audience_for(r))
         .or_else(|| state.inner.default_audience.clone());
     let spec = TokenSpec {
         sub: client_id.clone(),
@@ -385,6 +385,7 @@ impl AsState {
         };
         let audience = resource
             .filter(|_| !self.defect(AsDefect::IgnoreResource))
+            .map(|r| self.minter().persona().audience_for(&r))
             .or_else(|| self.inner.default_audience.clone());
         let spec = TokenSpec {
             sub: user.sub.clone(),

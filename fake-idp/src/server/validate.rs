@@ -64,7 +64,7 @@ impl AsState {
         }
         let claims = decoded.claims;
         let now = self.minter().now();
-        if claims.get("iss").and_then(Value::as_str) != Some(self.issuer()) {
+        if claims.get("iss").and_then(Value::as_str) != Some(self.minter().issuer()) {
             return None;
         }
         let exp = claims.get("exp").and_then(Value::as_i64)?;

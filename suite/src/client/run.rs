@@ -57,6 +57,8 @@ pub struct ClientOptions {
     pub client_metadata: Option<String>,
     pub seed: u64,
     pub parallel: usize,
+    /// The persona every world's AS plays (`--as-persona`): its access tokens are the persona's JWTs.
+    pub as_persona: fake_idp::Persona,
 }
 
 impl ClientOptions {
@@ -72,6 +74,7 @@ impl ClientOptions {
             client_metadata: None,
             seed: 0x5eed,
             parallel: default_parallelism(),
+            as_persona: fake_idp::Persona::Generic,
         }
     }
 
@@ -244,6 +247,12 @@ fn report(
             .count(),
         opts.deadline
     ));
+    if opts.as_persona != fake_idp::Persona::Generic {
+        run.notes.push(format!(
+            "authorization servers play the {} persona: access tokens are its JWTs",
+            opts.as_persona.name()
+        ));
+    }
     if matches!(opts.target, ClientTarget::Command(_)) && opts.client_metadata.is_none() {
         run.notes.push("no --client-metadata given: CIMD scenarios host a stand-in document, so the document-content checks are skipped".into());
     }
@@ -278,6 +287,9 @@ fn report(
 async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<ScenarioObs, ObsError> {
     let mut config = (def.world)();
     config.seed = opts.seed;
+    for auth_server in &mut config.auth_servers {
+        auth_server.persona = opts.as_persona.clone();
+    }
     let mut documents = Vec::new();
     match def.registration {
         Registration::Any => {}

@@ -113,9 +113,15 @@ impl<'a> Ctx<'a> {
             .ok_or_else(|| ObsError::Harness(format!("profile names unknown user `{user}`")))?;
         Ok(TokenSpec::for_user(
             u,
-            self.target.clone(),
+            self.audience(),
             self.profile.client_id.clone(),
         ))
+    }
+
+    /// The `aud` of honest tokens: the target URL, or the AS persona's audience for it (Scalekit's resource
+    /// id, the configured Auth0 API identifier or Keycloak audience).
+    pub fn audience(&self) -> String {
+        self.idp.persona().audience_for(&self.target)
     }
 
     /// A valid token for a user.

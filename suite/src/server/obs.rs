@@ -124,6 +124,16 @@ pub struct ScopeObs {
     pub read_back: Result<(String, String), ObsError>,
     /// The read-only user's read with its reduced-scope token.
     pub reduced_read: Probe,
+    /// Only when a write attempt was answered as a success (2xx, `isError` not set): the full-access user's
+    /// write made just before the read-back, which shows whether a write is visible in a read at all.
+    pub control: Option<ControlWrite>,
+}
+
+/// A write by the full-access user whose title should show up in the read-back.
+#[derive(Debug, Clone)]
+pub struct ControlWrite {
+    pub probe: Result<Probe, ObsError>,
+    pub marker: String,
 }
 
 /// A write with an invalid token, and the read-back.

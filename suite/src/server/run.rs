@@ -142,6 +142,7 @@ async fn observe(
     let idp = FakeIdp::builder()
         .bind(bind)
         .seed(opts.seed)
+        .persona(opts.profile.persona())
         .start()
         .await
         .map_err(|e| {
@@ -150,8 +151,16 @@ async fn observe(
                 format!("the fake authorization server could not start on {bind}: {e}"),
             )
         })?;
-    run.notes
-        .push(format!("fake authorization server: {}", idp.issuer()));
+    run.notes.push(match idp.persona() {
+        fake_idp::Persona::Generic => format!("fake authorization server: {}", idp.issuer()),
+        persona => format!(
+            "fake authorization server: {} ({} persona, AS identifier {}, tokens with iss {})",
+            idp.root(),
+            persona.name(),
+            idp.as_identifier(),
+            idp.issuer()
+        ),
+    });
     let upstream_bind = match opts.target {
         TargetSpec::Url(_) => opts.upstream_addr,
         _ => SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -198,6 +207,8 @@ async fn observe(
     };
     let (actor, _) = idp.introspection_client();
     idp.register_actor_resource(&actor, &target.url);
+    // A persona's tokens name its own audience (e.g. Scalekit's resource id): the server exchanges those.
+    idp.register_actor_resource(&actor, &idp.persona().audience_for(&target.url));
     run.target.url = Some(target.url.clone());
     let host = url::Url::parse(&target.url)
         .ok()

@@ -100,6 +100,13 @@ impl RunningTarget {
                 let port = listener.local_addr().map_err(TargetError::Bind)?.port();
                 let mut config = TodoServerConfig::new(idp.issuer(), idp.jwks_uri());
                 config.mode = *mode;
+                // The AS persona's shape (profile `[as]`): its endpoints are under the root, the PRM names its
+                // AS identifier and its tokens its audience.
+                config.token_endpoint = Some(idp.token_endpoint());
+                config.authorization_server = Some(idp.as_identifier());
+                let resource = format!("http://127.0.0.1:{port}/mcp");
+                config.audience =
+                    Some(idp.persona().audience_for(&resource)).filter(|aud| *aud != resource);
                 let (client_id, client_secret) = idp.introspection_client();
                 config.introspection = Some(IntrospectionClient {
                     url: idp.introspection_url(),

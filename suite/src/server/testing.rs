@@ -282,6 +282,7 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
             markers,
             read_back: Ok(("[]".to_owned(), "scope#read-back".to_owned())),
             reduced_read: served("scope#reduced-read"),
+            control: None,
         }),
         write_before_auth: Ok(WriteProbe {
             attempt: invalid_token("write#attempt"),

@@ -11,15 +11,24 @@
 use std::net::SocketAddr;
 
 use fake_idp::server::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
-use fake_idp::FakeIdp;
+use fake_idp::{FakeIdp, Persona};
 
 use crate::profile::Scopes;
 
 /// Everything a server under test is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trust {
-    /// The issuer to trust, exactly (`iss`; also what the PRM's `authorization_servers` names).
+    /// The issuer to trust, exactly (the `iss` of honest tokens).
     pub issuer: String,
+    /// The AS persona (profile `[as]`), and the fake AS's root URL its product settings derive from.
+    pub persona: Persona,
+    pub as_root: String,
+    /// What the PRM's `authorization_servers` names: the issuer, except for Scalekit's environment-form
+    /// issuer (then `<environment>/resources/<resource_id>`).
+    pub as_identifier: String,
+    /// The `aud` of honest tokens: the resource, or the persona's audience (Scalekit's resource id, the
+    /// configured Auth0 API identifier or Keycloak audience).
+    pub audience: String,
     /// The issuer's JWKS (RS256 keys).
     pub jwks_uri: String,
     /// Where the server exchanges tokens for the upstream API (RFC 8693 with RFC 8707 `resource`).
@@ -46,13 +55,18 @@ impl Trust {
         upstream_addr: SocketAddr,
         resource: &str,
         scopes: &Scopes,
+        persona: &Persona,
     ) -> Trust {
-        let issuer = format!("http://{as_addr}");
+        let root = format!("http://{as_addr}");
         Trust {
-            jwks_uri: format!("{issuer}/jwks"),
-            token_endpoint: format!("{issuer}/token"),
-            introspection_url: format!("{issuer}/introspect"),
-            issuer,
+            jwks_uri: format!("{root}{}", persona.jwks_path()),
+            token_endpoint: format!("{root}/token"),
+            introspection_url: format!("{root}/introspect"),
+            issuer: persona.token_issuer(&root),
+            as_identifier: persona.as_identifier(&root),
+            audience: persona.audience_for(resource),
+            persona: persona.clone(),
+            as_root: root,
             client_id: INTROSPECTION_CLIENT_ID.to_owned(),
             client_secret: INTROSPECTION_CLIENT_SECRET.to_owned(),
             resource: resource.to_owned(),
@@ -67,6 +81,10 @@ impl Trust {
         let (client_id, client_secret) = idp.introspection_client();
         Trust {
             issuer: idp.issuer(),
+            persona: idp.persona().clone(),
+            as_root: idp.root(),
+            as_identifier: idp.as_identifier(),
+            audience: idp.persona().audience_for(resource),
             jwks_uri: idp.jwks_uri(),
             token_endpoint: idp.token_endpoint(),
             introspection_url: idp.introspection_url(),
@@ -81,7 +99,7 @@ impl Trust {
 
     /// The server-target env contract (README "Testing your MCP server"), without `PORT`.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut vars = vec![
             ("MCP_CONFORMANCE_ISSUER", self.issuer.clone()),
             ("MCP_CONFORMANCE_JWKS_URI", self.jwks_uri.clone()),
             (
@@ -104,7 +122,32 @@ impl Trust {
             ("MCP_CONFORMANCE_UPSTREAM_URL", self.upstream_url.clone()),
             ("MCP_CONFORMANCE_READ_SCOPE", self.read_scope.clone()),
             ("MCP_CONFORMANCE_WRITE_SCOPE", self.write_scope.clone()),
-        ]
+            ("MCP_CONFORMANCE_AS_PERSONA", self.persona.name().to_owned()),
+            ("MCP_CONFORMANCE_AUDIENCE", self.audience.clone()),
+        ];
+        vars.extend(self.product_env());
+        vars
+    }
+
+    /// What the persona's own provider plugin is configured with (FastMCP's `ScalekitProvider`,
+    /// `Auth0MCPProvider`, `KeycloakAuthProvider`), set only for that persona.
+    pub fn product_env(&self) -> Vec<(&'static str, String)> {
+        let root = &self.as_root;
+        match &self.persona {
+            Persona::Generic => Vec::new(),
+            Persona::Scalekit { resource_id, .. } => vec![
+                ("SCALEKIT_ENVIRONMENT_URL", root.clone()),
+                ("SCALEKIT_RESOURCE_ID", resource_id.clone()),
+            ],
+            Persona::Auth0 { .. } => vec![
+                (
+                    "AUTH0_CONFIG_URL",
+                    format!("{root}/.well-known/openid-configuration"),
+                ),
+                ("AUTH0_AUDIENCE", self.audience.clone()),
+            ],
+            Persona::Keycloak { .. } => vec![("KEYCLOAK_REALM_URL", self.as_identifier.clone())],
+        }
     }
 
     /// The port the resource URL names (explicit, else the scheme's), the `PORT` of the env contract.
@@ -135,6 +178,14 @@ impl Trust {
                 format!("read `{}`, write `{}`", self.read_scope, self.write_scope),
             ),
         ];
+        let mut rows = rows.to_vec();
+        if self.persona != Persona::Generic {
+            rows[5].0 = "resource (PRM)";
+            rows.insert(0, ("AS persona", self.persona.name().to_owned()));
+            rows.insert(2, ("AS identifier (PRM)", self.as_identifier.clone()));
+            rows.insert(8, ("audience (aud)", self.audience.clone()));
+            rows.extend(self.product_env());
+        }
         let mut text = String::from(
             "Configure the server under test to trust the suite's fake authorization server\n\
              (test-only values, the same on every run):\n",
@@ -142,11 +193,19 @@ impl Trust {
         for (name, value) in rows {
             text.push_str(&format!("  {name:<26} {value}\n"));
         }
-        text.push_str(
-            "Every token the suite sends has iss = the issuer and aud = the resource; the server's protected \
-             resource\nmetadata must name that resource and list the issuer in authorization_servers. The same \
-             values as shell\nexports: --print-trust-env.\n",
-        );
+        if self.persona == Persona::Generic {
+            text.push_str(
+                "Every token the suite sends has iss = the issuer and aud = the resource; the server's protected \
+                 resource\nmetadata must name that resource and list the issuer in authorization_servers. The same \
+                 values as shell\nexports: --print-trust-env.\n",
+            );
+        } else {
+            text.push_str(
+                "Every token the suite sends has iss = the issuer and aud = the audience, in the persona's claim \
+                 shape;\nthe server's protected resource metadata must name the resource and list the AS \
+                 identifier in\nauthorization_servers. The same values as shell exports: --print-trust-env.\n",
+            );
+        }
         text
     }
 
@@ -183,6 +242,7 @@ mod tests {
             addr("127.0.0.1:9401"),
             "http://127.0.0.1:8080/mcp",
             &Profile::default_profile().scopes,
+            &Persona::Generic,
         )
     }
 
@@ -223,8 +283,95 @@ export MCP_CONFORMANCE_RESOURCE='http://127.0.0.1:8080/mcp'
 export MCP_CONFORMANCE_UPSTREAM_URL='http://127.0.0.1:9401/api'
 export MCP_CONFORMANCE_READ_SCOPE='todo:read'
 export MCP_CONFORMANCE_WRITE_SCOPE='todo:write'
+export MCP_CONFORMANCE_AS_PERSONA='generic'
+export MCP_CONFORMANCE_AUDIENCE='http://127.0.0.1:8080/mcp'
 export PORT='8080'
 "
+        );
+    }
+
+    fn under(persona: Persona) -> Trust {
+        Trust::at(
+            addr("127.0.0.1:9400"),
+            addr("127.0.0.1:9401"),
+            "http://127.0.0.1:8080/mcp",
+            &Profile::default_profile().scopes,
+            &persona,
+        )
+    }
+
+    #[test]
+    fn the_scalekit_persona_exports_the_environment_and_the_resource_id_and_its_audience() {
+        let exports = under(Persona::Scalekit {
+            resource_id: "res_todo".into(),
+            issuer_form: fake_idp::ScalekitIssuer::Environment,
+        })
+        .shell_exports();
+        for line in [
+            "export MCP_CONFORMANCE_ISSUER='http://127.0.0.1:9400'\n",
+            "export MCP_CONFORMANCE_JWKS_URI='http://127.0.0.1:9400/keys'\n",
+            "export MCP_CONFORMANCE_AS_PERSONA='scalekit'\n",
+            "export MCP_CONFORMANCE_AUDIENCE='res_todo'\n",
+            "export SCALEKIT_ENVIRONMENT_URL='http://127.0.0.1:9400'\n",
+            "export SCALEKIT_RESOURCE_ID='res_todo'\n",
+        ] {
+            assert!(exports.contains(line), "{line} missing from\n{exports}");
+        }
+        assert!(!exports.contains("AUTH0_") && !exports.contains("KEYCLOAK_"));
+    }
+
+    #[test]
+    fn the_auth0_persona_exports_the_discovery_url_and_the_api_identifier() {
+        let exports = under(Persona::Auth0 { audience: None }).shell_exports();
+        for line in [
+            "export MCP_CONFORMANCE_ISSUER='http://127.0.0.1:9400/'\n",
+            "export AUTH0_CONFIG_URL='http://127.0.0.1:9400/.well-known/openid-configuration'\n",
+            "export AUTH0_AUDIENCE='http://127.0.0.1:8080/mcp'\n",
+            "export MCP_CONFORMANCE_AUDIENCE='http://127.0.0.1:8080/mcp'\n",
+        ] {
+            assert!(exports.contains(line), "{line} missing from\n{exports}");
+        }
+        assert!(!exports.contains("SCALEKIT_") && !exports.contains("KEYCLOAK_"));
+    }
+
+    #[test]
+    fn the_keycloak_persona_exports_the_realm_url_as_issuer_and_realm() {
+        let exports = under(Persona::Keycloak {
+            realm: "story".into(),
+            audience: Some("todo-api".into()),
+        })
+        .shell_exports();
+        for line in [
+            "export MCP_CONFORMANCE_ISSUER='http://127.0.0.1:9400/realms/story'\n",
+            "export MCP_CONFORMANCE_JWKS_URI='http://127.0.0.1:9400/realms/story/protocol/openid-connect/certs'\n",
+            "export KEYCLOAK_REALM_URL='http://127.0.0.1:9400/realms/story'\n",
+            "export MCP_CONFORMANCE_AUDIENCE='todo-api'\n",
+        ] {
+            assert!(exports.contains(line), "{line} missing from\n{exports}");
+        }
+        assert!(!exports.contains("SCALEKIT_") && !exports.contains("AUTH0_"));
+    }
+
+    #[test]
+    fn the_printed_settings_of_a_persona_name_its_as_identifier_and_audience() {
+        let text = under(Persona::Scalekit {
+            resource_id: "res_todo".into(),
+            issuer_form: fake_idp::ScalekitIssuer::Environment,
+        })
+        .text();
+        assert!(
+            text.contains("  AS persona                 scalekit\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  AS identifier (PRM)        http://127.0.0.1:9400/resources/res_todo\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  audience (aud)             res_todo\n"),
+            "{text}"
         );
     }
 
@@ -235,6 +382,7 @@ export PORT='8080'
             addr("127.0.0.1:9401"),
             "https://h.example/it's/$(id)`x`",
             &Profile::default_profile().scopes,
+            &Persona::Generic,
         );
         assert!(t
             .shell_exports()
@@ -264,7 +412,13 @@ export PORT='8080'
             );
             assert_eq!(
                 started,
-                Trust::at(idp.addr(), upstream, "http://127.0.0.1:8080/mcp", &scopes)
+                Trust::at(
+                    idp.addr(),
+                    upstream,
+                    "http://127.0.0.1:8080/mcp",
+                    &scopes,
+                    &Persona::Generic
+                )
             );
             jwks.push(idp.public_jwks());
             idp.shutdown().await;

@@ -94,6 +94,12 @@ pub struct TodoServerConfig {
     /// The authorization server's token endpoint used for the exchange; default
     /// `issuer + "/token"`.
     pub token_endpoint: Option<String>,
+    /// The `aud` value tokens for this server carry when it is not the resource URL (an AS persona's audience,
+    /// e.g. a Scalekit resource id); default the resource URL.
+    pub audience: Option<String>,
+    /// The AS identifier the PRM lists in `authorization_servers` when it is not the issuer (Scalekit's
+    /// `<environment>/resources/<resource_id>` while tokens carry the environment URL); default the issuer.
+    pub authorization_server: Option<String>,
 }
 
 impl TodoServerConfig {
@@ -117,6 +123,8 @@ impl TodoServerConfig {
             scopes_supported: vec![super::SCOPE_READ.to_owned(), super::SCOPE_WRITE.to_owned()],
             upstream_url: None,
             token_endpoint: None,
+            audience: None,
+            authorization_server: None,
         }
     }
 }

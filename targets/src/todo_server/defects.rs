@@ -63,6 +63,8 @@ mcp_auth_defects::defects! {
         "Runs every tool whatever the token's scope.";
     ScopeErrorAsToolResult = "scope-error-as-tool-result", JWT,
         "Reports insufficient scope as HTTP 200 with an `isError` tool result instead of 403.";
+    ScopeErrorAsSuccessResult = "scope-error-as-success-result", JWT,
+        "Reports insufficient scope only in the text of an ordinary HTTP 200 tool result (`isError` not set), as Scalekit's FastMCP quickstart does.";
     InsufficientScopeWithoutScope = "insufficient-scope-without-scope", JWT,
         "Omits `scope` from the 403 insufficient_scope challenge.";
     InsufficientScopeWithoutResourceMetadata = "insufficient-scope-without-resource-metadata", JWT,

@@ -66,6 +66,17 @@ pub fn config_from_env(
         config.token_endpoint = Some(endpoint);
     }
 
+    config.audience = var("MCP_CONFORMANCE_AUDIENCE");
+    // Scalekit's tokens may carry the environment URL as `iss` while the PRM names the resource-scoped AS.
+    if let (Some(environment), Some(resource_id)) =
+        (var("SCALEKIT_ENVIRONMENT_URL"), var("SCALEKIT_RESOURCE_ID"))
+    {
+        config.authorization_server = Some(format!(
+            "{}/resources/{resource_id}",
+            environment.trim_end_matches('/')
+        ));
+    }
+
     let mut resource_port = None;
     if let Some(resource) = var("MCP_CONFORMANCE_RESOURCE") {
         let url = url::Url::parse(&resource).map_err(|e| {
@@ -147,6 +158,42 @@ mod tests {
         assert_eq!(c.mode, ValidationMode::Introspection);
         assert_eq!(c.public_base.as_deref(), Some("http://127.0.0.1:7001"));
         assert_eq!(port, 7001);
+    }
+
+    #[test]
+    fn a_scalekit_persona_sets_the_audience_and_the_resource_scoped_authorization_server() {
+        let (c, _) = config_from_env(
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "http://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "http://127.0.0.1:9400/keys"),
+                ("MCP_CONFORMANCE_AUDIENCE", "res_todo"),
+                ("SCALEKIT_ENVIRONMENT_URL", "http://127.0.0.1:9400"),
+                ("SCALEKIT_RESOURCE_ID", "res_todo"),
+            ]),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.audience.as_deref(), Some("res_todo"));
+        assert_eq!(
+            c.authorization_server.as_deref(),
+            Some("http://127.0.0.1:9400/resources/res_todo")
+        );
+    }
+
+    #[test]
+    fn without_a_persona_the_audience_and_authorization_server_are_left_to_their_defaults() {
+        let (c, _) = config_from_env(
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "http://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "http://127.0.0.1:9400/jwks"),
+            ]),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.audience, None);
+        assert_eq!(c.authorization_server, None);
     }
 
     #[test]

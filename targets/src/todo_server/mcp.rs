@@ -266,6 +266,13 @@ async fn call(
         if state.settings.has(ServerDefect::ScopeErrorAsToolResult) {
             return rpc_result(id, tool_result("insufficient scope".to_owned(), true));
         }
+        if state.settings.has(ServerDefect::ScopeErrorAsSuccessResult) {
+            let text = format!(
+                "Insufficient permissions: `{}` scope required.",
+                required.join(" ")
+            );
+            return rpc_result(id, tool_result(text, false));
+        }
         return challenge::insufficient_scope(state, &challenge_scope(state, principal, required));
     }
     let result = match (pre_executed, tool) {

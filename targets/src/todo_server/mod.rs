@@ -47,6 +47,10 @@ pub const PRM_PATH: &str = "/.well-known/oauth-protected-resource/mcp";
 #[derive(Debug)]
 pub(crate) struct Settings {
     pub(crate) issuer: String,
+    /// What the PRM lists in `authorization_servers`.
+    pub(crate) authorization_server: String,
+    /// The `aud` value tokens must name (the resource unless configured otherwise).
+    pub(crate) audience: String,
     pub(crate) jwks_uri: String,
     pub(crate) mode: ValidationMode,
     pub(crate) introspection: Option<IntrospectionClient>,
@@ -75,12 +79,17 @@ impl Settings {
         // An unparsable base yields an opaque origin, which no `Origin` header equals.
         let origin = url::Url::parse(&public_base)
             .map_or_else(|_| url::Origin::new_opaque(), |u| u.origin());
+        let resource = format!("{public_base}{MCP_PATH}");
         Settings {
+            authorization_server: config
+                .authorization_server
+                .unwrap_or_else(|| config.issuer.clone()),
+            audience: config.audience.unwrap_or_else(|| resource.clone()),
             issuer: config.issuer,
             jwks_uri: config.jwks_uri,
             mode: config.mode,
             introspection: config.introspection,
-            resource: format!("{public_base}{MCP_PATH}"),
+            resource,
             prm_url: format!("{public_base}{PRM_PATH}"),
             public_base,
             origin,

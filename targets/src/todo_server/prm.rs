@@ -45,7 +45,10 @@ fn document(state: &AppState) -> Value {
     let mut doc = Map::new();
     doc.insert("resource".into(), json!(resource));
     if !s.has(ServerDefect::PrmNoAuthorizationServers) {
-        doc.insert("authorization_servers".into(), json!([s.issuer]));
+        doc.insert(
+            "authorization_servers".into(),
+            json!([s.authorization_server]),
+        );
     }
     if !s.has(ServerDefect::PrmNoScopesSupported) && !s.scopes_supported.is_empty() {
         doc.insert("scopes_supported".into(), json!(s.scopes_supported));

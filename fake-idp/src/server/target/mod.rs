@@ -140,6 +140,7 @@ impl AsTarget {
                 seed: config.seed,
                 signing_key: SigningKey::as_signing_key(),
                 events: events.clone(),
+                persona: crate::persona::Persona::Generic,
             },
             TargetMode {
                 defect: config.defect,

@@ -24,6 +24,9 @@ pub enum Applies {
     JwtOnly,
     /// Rows only observable when the server asks the AS (revocation).
     IntrospectionOnly,
+    /// Rows about the server URL as the token audience: SKIP when the AS persona's tokens name an opaque
+    /// audience instead (Scalekit's resource id), whose spelling has no scheme or host.
+    UrlAudience,
 }
 
 /// What counts as the right refusal.
@@ -113,6 +116,16 @@ pub fn mode_gate(obs: &ServerObservations, applies: Applies) -> Option<Evaluatio
         Err(e) => return Some(e.to_evaluation("the validation mode could not be determined")),
     };
     match (applies, mode) {
+        (Applies::UrlAudience, _) => {
+            let audience = obs.profile.persona().audience_for(&obs.target);
+            (!audience.contains("://")).then(|| {
+                Evaluation::skip(format!(
+                    "the {} persona's tokens name the opaque audience `{audience}`, not the server URL: there is no \
+                     scheme or host whose case could vary",
+                    obs.profile.persona().name()
+                ))
+            })
+        }
         (Applies::Always, _) | (Applies::JwtOnly, Mode::Jwt) | (Applies::IntrospectionOnly, Mode::Introspection) => None,
         (Applies::JwtOnly, Mode::Introspection) => Some(Evaluation::skip(
             "the server validates tokens by introspection; this row applies to local JWT validation (catalog/README.md §4.7)",

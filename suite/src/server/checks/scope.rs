@@ -27,7 +27,7 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
 /// RS-SCOPE-01: A read-only token cannot perform a write.
 const RS_SCOPE_01: FnCheck<ServerObservations> = FnCheck {
     meta: meta("RS-SCOPE-01", "A read-only token cannot perform a write", Must, &["OAuth 2.1 §5", "OAuth 2.1 §5.2", "MCP §10"],
-        "The read-only user calls the write tool three times → never served, and a later read with a full-access token shows none of the writes."),
+        "The read-only user calls the write tool three times → never served, and a later read with a full-access token shows none of the writes. A call answered as a success (2xx, isError not set) counts as refused only when the read-back shows none of the writes but does show a control write by the full-access user (else ERROR)."),
     eval: rs_scope_01,
 };
 
@@ -59,12 +59,50 @@ fn rs_scope_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         visible.len(),
         s.markers.len()
     );
-    let e = if served.is_empty() && visible.is_empty() {
-        Evaluation::pass(expected, actual)
-    } else {
-        Evaluation::violated(m.level, expected, actual)
+    if !visible.is_empty() {
+        return Evaluation::violated(m.level, expected, actual).with_evidence(ev);
+    }
+    if served.is_empty() {
+        return Evaluation::pass(expected, actual).with_evidence(ev);
+    }
+    match refused_in_text(s) {
+        Ok(control) => {
+            ev.insert(ev.len() - 1, control.to_owned());
+            Evaluation::pass(expected, actual).with_message(
+                "refused in the text of a successful tool result: none of the read-only user's writes landed, \
+                 while the full-access user's control write did (see RS-SCOPE-02)",
+            )
+        }
+        Err(why) => Evaluation::error(format!(
+            "the write tool answered the read-only user with a success result and none of the writes is \
+             visible, but {why}: whether they were refused cannot be observed"
+        )),
+    }
+    .with_evidence(ev)
+}
+
+/// When the read-only user's writes were answered as successes (2xx, `isError` not set) but none landed, the
+/// control write's exchange: the read-back shows none of them while it shows the full-access user's write, so a
+/// write would have been visible. Else why that cannot be told.
+pub(super) fn refused_in_text(s: &ScopeObs) -> Result<&str, &'static str> {
+    let text = match &s.read_back {
+        Ok((text, _)) => text,
+        Err(_) => return Err("the read-back failed"),
     };
-    e.with_evidence(ev)
+    if write_landed(s) {
+        return Err("a write is visible in the read-back");
+    }
+    let Some(control) = &s.control else {
+        return Err("no control write was made");
+    };
+    match &control.probe {
+        Ok(p) if p.served() && text.contains(control.marker.as_str()) => Ok(&p.exchange),
+        Ok(p) if p.served() => {
+            Err("the full-access user's control write is not visible in the read-back either")
+        }
+        Ok(_) => Err("the full-access user's control write was refused"),
+        Err(_) => Err("the full-access user's control write got no answer"),
+    }
 }
 
 /// RS-SCOPE-02: Insufficient scope is HTTP 403 with error="insufficient_scope\.
@@ -88,6 +126,10 @@ fn rs_scope_02(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         let why = match &first.outcome {
             RpcOutcome::ToolError(_) | RpcOutcome::RpcError(_) => {
                 "refused in the JSON-RPC body of a 2xx, not with HTTP 403 (catalog/README.md §4.3)"
+            }
+            RpcOutcome::Served(_) => {
+                "refused only in the text of a successful tool result (2xx, isError not set), not with HTTP 403: \
+                 on the wire the write succeeded; the read-back shows it did not land (catalog/README.md §4.3)"
             }
             _ => "refused, but not with 403 insufficient_scope",
         };
@@ -261,13 +303,24 @@ fn insufficient(p: &Probe) -> Option<&crate::wire::www_authenticate::Challenge> 
         .filter(|c| c.param("error") == Some("insufficient_scope"))
 }
 
-/// The write attempts, when every one was refused: what the refusal-shape checks judge.
+/// Whether the read-back shows one of the read-only user's writes.
+pub(super) fn write_landed(s: &ScopeObs) -> bool {
+    s.read_back
+        .as_ref()
+        .is_ok_and(|(text, _)| s.markers.iter().any(|mk| text.contains(mk.as_str())))
+}
+
+/// The write attempts, when every one was refused (a success result counts when the read-back shows it did not
+/// land, see [`refused_in_text`]): what the refusal-shape checks judge.
 fn refused_attempts(o: &ServerObservations) -> Result<&ScopeObs, Evaluation> {
     let s = attempts(o)?;
     refused_precondition(s).map_or(Ok(s), Err)
 }
 
 fn refused_precondition(s: &ScopeObs) -> Option<Evaluation> {
+    if refused_in_text(s).is_ok() {
+        return None;
+    }
     s.attempts.iter().find(|a| a.served()).map(|a| {
         Evaluation::error(
             "the forbidden write was served, so there is no refusal to judge (see RS-SCOPE-01)",
@@ -283,6 +336,7 @@ mod tests {
 
     use super::*;
     use crate::check::{Check, ObsError};
+    use crate::server::obs::ControlWrite;
     use crate::server::testing::{
         compliant, invalid_token, refused, refused_by_target, served, tool_error,
     };
@@ -340,8 +394,11 @@ mod tests {
     }
 
     #[test]
-    fn rs_scope_01_fails_when_a_write_is_served() {
-        let o = compliant().edit_scope(|s| s.attempts[2] = served("scope#write-3"));
+    fn rs_scope_01_fails_when_a_served_write_shows_up_in_the_read_back() {
+        let o = compliant().edit_scope(|s| {
+            s.attempts[2] = served("scope#write-3");
+            s.read_back = Ok((s.markers[2].clone(), "scope#read-back".into()));
+        });
         let e = RS_SCOPE_01.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Fail);
         assert!(
@@ -367,6 +424,126 @@ mod tests {
             "{}",
             e.actual
         );
+    }
+
+    /// The read-only user's writes answered as successes that did not land (the quickstart's `_require_scope`:
+    /// `{"error": "Insufficient permissions…"}` as an ordinary result), with the control write as given.
+    fn refused_in_text(
+        control_visible: bool,
+        control: Result<Probe, ObsError>,
+    ) -> ServerObservations {
+        compliant().edit_scope(|s| {
+            for (i, a) in s.attempts.iter_mut().enumerate() {
+                *a = served(&format!("scope#write-{}", i + 1));
+            }
+            let marker = "conformance-full-access-write-1".to_owned();
+            let text = if control_visible {
+                format!("{{\"todos\":[{{\"title\":\"{marker}\"}}]}}")
+            } else {
+                "{\"todos\":[]}".to_owned()
+            };
+            s.read_back = Ok((text, "scope#read-back".into()));
+            s.control = Some(ControlWrite {
+                probe: control,
+                marker,
+            });
+        })
+    }
+
+    #[test]
+    fn rs_scope_01_passes_a_success_result_that_did_not_land_while_the_control_write_did() {
+        let e = RS_SCOPE_01.evaluate(&refused_in_text(true, Ok(served("scope#control"))));
+        assert_eq!(e.verdict, Verdict::Pass, "{}", e.message);
+        assert!(
+            e.message
+                .contains("refused in the text of a successful tool result"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            e.evidence,
+            [
+                "scope#write-1",
+                "scope#write-2",
+                "scope#write-3",
+                "scope#control",
+                "scope#read-back"
+            ]
+        );
+    }
+
+    #[test]
+    fn rs_scope_01_errors_on_a_success_result_when_the_control_write_is_not_visible() {
+        let e = RS_SCOPE_01.evaluate(&refused_in_text(false, Ok(served("scope#control"))));
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message.contains(
+                "the full-access user's control write is not visible in the read-back either"
+            ),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn rs_scope_01_errors_on_a_success_result_when_the_control_write_was_refused() {
+        let e = RS_SCOPE_01.evaluate(&refused_in_text(true, Ok(tool_error("scope#control"))));
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message.contains("control write was refused"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn rs_scope_01_errors_on_a_success_result_without_a_control_write() {
+        let o = compliant().edit_scope(|s| s.attempts[0] = served("scope#write-1"));
+        let e = RS_SCOPE_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message.contains("no control write was made"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn rs_scope_01_fails_a_success_result_that_landed_even_when_the_control_write_did() {
+        let o = refused_in_text(true, Ok(served("scope#control"))).edit_scope(|s| {
+            let (text, _) = s.read_back.as_mut().unwrap();
+            text.push_str(&s.markers[1].clone());
+        });
+        let e = RS_SCOPE_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+    }
+
+    #[rstest::rstest]
+    #[case::scope_02(RS_SCOPE_02)]
+    #[case::scope_03(RS_SCOPE_03)]
+    #[case::scope_04(RS_SCOPE_04)]
+    fn a_refusal_check_warns_on_a_success_result_that_did_not_land(
+        #[case] c: FnCheck<ServerObservations>,
+    ) {
+        let e = c.evaluate(&refused_in_text(true, Ok(served("scope#control"))));
+        assert_eq!(e.verdict, Verdict::Warn, "{}: {}", c.meta.id, e.message);
+    }
+
+    #[test]
+    fn rs_scope_02_says_a_success_result_refused_in_its_text_is_a_success_on_the_wire() {
+        let e = RS_SCOPE_02.evaluate(&refused_in_text(true, Ok(served("scope#control"))));
+        assert!(
+            e.message.contains("on the wire the write succeeded"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_refusal_check_errors_on_a_success_result_when_the_control_write_is_not_visible() {
+        let e = RS_SCOPE_02.evaluate(&refused_in_text(false, Ok(served("scope#control"))));
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(e.message.contains("see RS-SCOPE-01"), "{}", e.message);
     }
 
     #[test]

@@ -88,18 +88,33 @@ fn rs_tok_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
         problems.push("a token for another server was served");
         offending.push(other.exchange.clone());
     }
+    // A write answered as a success counts as refused when the read-back shows it did not land (RS-SCOPE-01).
     let writes: Vec<_> = scope.attempts.iter().filter(|a| a.served()).collect();
+    let mut undecided = None;
+    let mut refused = "all three refused; the valid token was served";
     if !writes.is_empty() {
-        problems.push("a read-only token performed a write");
-        offending.extend(writes.iter().map(|a| a.exchange.clone()));
+        match super::scope::refused_in_text(scope) {
+            Ok(_) => {
+                refused = "all three refused (the read-only writes only in the text of a success result, as the \
+                           read-back shows); the valid token was served"
+            }
+            Err(why) if !super::scope::write_landed(scope) => undecided = Some(why),
+            Err(_) => {
+                problems.push("a read-only token performed a write");
+                offending.extend(writes.iter().map(|a| a.exchange.clone()));
+            }
+        }
     }
     let mut evidence = vec![expired.exchange.clone(), other.exchange.clone()];
     evidence.extend(scope.attempts.iter().map(|a| a.exchange.clone()));
     let expected = "valid token served; expired, other-audience and under-scoped requests refused";
-    let e = if problems.is_empty() {
-        Evaluation::pass(expected, "all three refused; the valid token was served")
-    } else {
-        Evaluation::violated(m.level, expected, problems.join("; "))
+    let e = match undecided {
+        _ if !problems.is_empty() => Evaluation::violated(m.level, expected, problems.join("; ")),
+        Some(why) => Evaluation::error(format!(
+            "the read-only user's writes were answered as successes, and {why}: whether they were refused \
+             cannot be observed (see RS-SCOPE-01)"
+        )),
+        None => Evaluation::pass(expected, refused),
     };
     e.with_evidence(evidence).with_offending(offending)
 }
@@ -330,7 +345,7 @@ const RS_AUD_03: AcceptsToken = AcceptsToken {
     meta: meta("RS-AUD-03", "An audience with uppercase scheme and host is accepted", Should, &["MCP §8.1"],
         "initialize with a valid token whose aud spells the server URL with an uppercase scheme and host → served; refusal WARN."),
     stimulus: Stimulus::AudUppercase,
-    applies: Applies::Always,
+    applies: Applies::UrlAudience,
 };
 
 /// RS-JWT-01.attacker-issuer: A JWT with a foreign iss is refused.
@@ -818,14 +833,14 @@ mod tests {
     use super::*;
     use crate::check::{Cause, ObsError};
     use crate::http::HttpFailure;
-    use crate::server::obs::Mode;
-    use crate::server::testing::{compliant, compliant_in, compliant_introspection};
+    use crate::server::obs::{ControlWrite, Mode};
+    use crate::server::testing::{compliant, compliant_in, compliant_introspection, served};
 
     /// The record of the mode in which a check applies.
     fn applicable(applies: Applies) -> ServerObservations {
         match applies {
             Applies::IntrospectionOnly => compliant_introspection(),
-            Applies::Always | Applies::JwtOnly => compliant(),
+            Applies::Always | Applies::JwtOnly | Applies::UrlAudience => compliant(),
         }
     }
 
@@ -893,7 +908,7 @@ mod tests {
         assert!(e.message.contains("interrupted"), "{id}: {}", e.message);
 
         let other = match c.applies {
-            Applies::Always => None,
+            Applies::Always | Applies::UrlAudience => None,
             Applies::JwtOnly => Some(Mode::Introspection),
             Applies::IntrospectionOnly => Some(Mode::Jwt),
         };
@@ -952,6 +967,55 @@ mod tests {
         let e = RS_TOK_01.evaluate(&compliant());
         assert_eq!(e.verdict, Verdict::Pass);
         assert_eq!(e.actual, "all three refused; the valid token was served");
+    }
+
+    #[test]
+    fn rs_tok_01_passes_read_only_writes_refused_in_the_text_of_a_success_result() {
+        let o = compliant().edit_scope(|s| {
+            for (i, a) in s.attempts.iter_mut().enumerate() {
+                *a = served(&format!("scope#write-{}", i + 1));
+            }
+            let marker = "conformance-full-access-write-1".to_owned();
+            s.read_back = Ok((marker.clone(), "scope#read-back".into()));
+            s.control = Some(ControlWrite {
+                probe: Ok(served("scope#control")),
+                marker,
+            });
+        });
+        let e = RS_TOK_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Pass, "{}", e.message);
+        assert!(
+            e.actual.contains("only in the text of a success result"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn rs_tok_01_errors_when_read_only_writes_answered_as_successes_cannot_be_judged() {
+        let o = compliant().edit_scope(|s| s.attempts[0] = served("scope#write-1"));
+        let e = RS_TOK_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(
+            e.message.contains("no control write was made"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn rs_tok_01_fails_when_a_read_only_write_lands() {
+        let o = compliant().edit_scope(|s| {
+            s.attempts[0] = served("scope#write-1");
+            s.read_back = Ok((s.markers[0].clone(), "scope#read-back".into()));
+        });
+        let e = RS_TOK_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert!(
+            e.actual.contains("a read-only token performed a write"),
+            "{}",
+            e.actual
+        );
     }
 
     #[test]

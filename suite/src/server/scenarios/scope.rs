@@ -6,7 +6,7 @@ use fake_idp::danger::TokenMutation;
 use crate::check::ObsError;
 use crate::evidence::Scenario;
 use crate::server::ctx::{Auth, Ctx, Probe};
-use crate::server::obs::{ScopeObs, WriteProbe};
+use crate::server::obs::{ControlWrite, ScopeObs, WriteProbe};
 
 /// How many times the read-only user tries the write (RS-SCOPE-05 compares the challenges).
 pub const SCOPE_ATTEMPTS: usize = 3;
@@ -50,13 +50,42 @@ pub async fn insufficient_scope(ctx: &Ctx<'_>) -> Result<ScopeObs, ObsError> {
         );
         markers.push(marker);
     }
+    // A write answered as a success may still have been refused in the result's text: only the read-back can
+    // tell, and only if a write that must land does show up in it.
+    let control = if attempts.iter().any(Probe::served) {
+        Some(control_write(ctx, &sc).await)
+    } else {
+        None
+    };
     let read_back = ctx.read_back(&sc).await;
     Ok(ScopeObs {
         attempts,
         markers,
         read_back,
         reduced_read,
+        control,
     })
+}
+
+/// The full-access user's write with a fresh title, in a session of its own.
+async fn control_write(ctx: &Ctx<'_>, sc: &Scenario) -> ControlWrite {
+    let marker = ctx.marker("full-access-write");
+    let probe = async {
+        let token = ctx.token(ctx.full_user())?;
+        let session = ctx.open_session(sc, &token).await?;
+        let write = ctx.profile.tools.write.name.clone();
+        ctx.call_tool(
+            sc,
+            "write tool with the full-access user's token (control for the read-back)",
+            &Auth::Bearer(token),
+            &session,
+            &write,
+            &ctx.profile.write_arguments(&marker),
+        )
+        .await
+    }
+    .await;
+    ControlWrite { probe, marker }
 }
 
 /// The write tool called in a valid session with a token that is not a token at all.

@@ -116,7 +116,7 @@ pub fn credential(ctx: &Ctx<'_>, s: Stimulus) -> Result<Auth, ObsError> {
             ctx.upstream_audience(),
         ))),
         Stimulus::AudUppercase => forged(TokenMutation::Audience(Audience::One(
-            uppercase_scheme_and_host(&ctx.target),
+            uppercase_scheme_and_host(&ctx.audience()),
         ))),
         Stimulus::IssAttacker => forged(TokenMutation::Issuer(ATTACKER_ISSUER.into())),
         Stimulus::IssTrailingSlash => {

@@ -196,13 +196,13 @@ pub(crate) fn canonical_uri(uri: &str) -> String {
     )
 }
 
-/// Whether an `aud` value (string or array of strings) names this resource.
+/// Whether an `aud` value (string or array of strings) names this resource (or the configured audience).
 pub(crate) fn audience_matches(aud: Option<&serde_json::Value>, settings: &Settings) -> bool {
     let strict = settings.has(ServerDefect::StrictCaseAudience);
-    let expected = canonical_uri(&settings.resource);
+    let expected = canonical_uri(&settings.audience);
     let matches = |candidate: &str| {
         if strict {
-            candidate == settings.resource
+            candidate == settings.audience
         } else {
             canonical_uri(candidate) == expected
         }
