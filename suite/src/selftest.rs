@@ -19,6 +19,10 @@ use crate::server::{self, ServerOptions};
 const PARALLEL_RUNS: usize = 4;
 /// How many client runs go at once (each runs several client processes itself).
 const PARALLEL_CLIENT_RUNS: usize = 2;
+/// The per-request timeout of self-test runs. The references run in-process and never hang (no defect is a
+/// hang), so a timeout here can only mean a starved machine: the generous budget keeps the matrix's verdicts
+/// independent of load (at load 9-17 on 2 cores, runs with the default 5 s saw "no response within 5s").
+const SELF_TEST_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One run of the self-test: the reference (no defect) or one defect, in one mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +134,9 @@ pub fn server_runs() -> Vec<(RunKey, Option<ServerDefect>, ValidationMode)> {
 pub async fn run_server() -> Vec<(RunKey, Report)> {
     stream::iter(server_runs())
         .map(|(key, defect, mode)| async move {
-            let report = server::run(&ServerOptions::bundled(defect, mode)).await;
+            let mut opts = ServerOptions::bundled(defect, mode);
+            opts.limits.timeout = SELF_TEST_REQUEST_TIMEOUT;
+            let report = server::run(&opts).await;
             (key, report)
         })
         .buffered(PARALLEL_RUNS)
@@ -183,7 +189,9 @@ pub fn authz_runs() -> Vec<(RunKey, Option<fake_idp::AsDefect>)> {
 pub async fn run_authz() -> Vec<(RunKey, Report)> {
     stream::iter(authz_runs())
         .map(|(key, defect)| async move {
-            let report = crate::authz::run(&crate::authz::AuthzOptions::bundled(defect)).await;
+            let mut opts = crate::authz::AuthzOptions::bundled(defect);
+            opts.limits.timeout = SELF_TEST_REQUEST_TIMEOUT;
+            let report = crate::authz::run(&opts).await;
             (key, report)
         })
         .buffered(PARALLEL_RUNS)
