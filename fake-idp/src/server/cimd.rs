@@ -180,6 +180,8 @@ mod tests {
     #[case::client_id_mismatch(json!({"client_id": "https://client.conformance.test/other.json", "redirect_uris": ["http://127.0.0.1/cb"]}))]
     #[case::no_redirects(json!({"client_id": URL, "redirect_uris": []}))]
     #[case::shared_secret_method(json!({"client_id": URL, "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"}))]
+    #[case::non_string_method(json!({"client_id": URL, "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": ["none"]}))]
+    #[case::null_method(json!({"client_id": URL, "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": null}))]
     #[case::client_secret(json!({"client_id": URL, "redirect_uris": ["http://127.0.0.1/cb"], "client_secret": "s"}))]
     #[case::not_object(json!([URL]))]
     fn invalid_documents_are_refused(#[case] doc: Value) {
