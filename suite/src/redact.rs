@@ -503,7 +503,6 @@ fn unescape(s: &str) -> String {
     serde_json::from_str::<String>(&format!("\"{s}\"")).unwrap_or_else(|_| s.to_owned())
 }
 
-/// The known-value net: every value, longest first, wherever it appears whole.
 /// The known-value net: each secret with its mask, longest first, so a secret that contains another is replaced
 /// whole. Building it masks every secret (a hash, and a JWT decode), so a run builds it once per set of secrets.
 pub struct Net {
