@@ -30,6 +30,14 @@ fn scalekit() -> Persona {
     }
 }
 
+/// Keycloak with realm `story` and no audience mapper.
+fn keycloak() -> Persona {
+    Persona::Keycloak {
+        realm: "story".into(),
+        audience: None,
+    }
+}
+
 #[tokio::test]
 async fn scalekit_serves_resource_scoped_metadata_whose_issuer_is_the_resource_as() {
     let w = world(scalekit()).await;
@@ -80,11 +88,7 @@ async fn auth0_discovery_names_the_slash_terminated_issuer() {
 
 #[tokio::test]
 async fn keycloak_serves_realm_discovery_and_the_path_inserted_rfc_8414_form() {
-    let w = world(Persona::Keycloak {
-        realm: "story".into(),
-        audience: None,
-    })
-    .await;
+    let w = world(keycloak()).await;
     let root = w.root();
     let realm = format!("{root}/realms/story");
     for path in [
@@ -128,11 +132,7 @@ async fn a_scalekit_client_credentials_token_names_the_resource_id_whatever_reso
 #[tokio::test]
 async fn a_keycloak_exchanged_token_carries_exactly_the_granted_scope() {
     // Keycloak's scope form adds `openid` to user tokens; a token exchange grants what the actor asked for.
-    let w = world(Persona::Keycloak {
-        realm: "story".into(),
-        audience: None,
-    })
-    .await;
+    let w = world(keycloak()).await;
     let mcp = "http://127.0.0.1:3000/mcp";
     let (actor, secret) = w.introspection_client();
     w.register_actor_resource(&actor, mcp);

@@ -1056,6 +1056,25 @@ mod tests {
         }
     }
 
+    /// The runs `EXPECTED` describes: the reference passes, MCPJam catches one defect and misses the other.
+    fn as_expected() -> PeerResults {
+        results(vec![
+            run("reference", &[], Outcome::Pass, &[]),
+            run(
+                "server/accept-malformed-token",
+                &["RS-TOK-03"],
+                Outcome::Fail,
+                &["dcr:oauth_invalid_token"],
+            ),
+            run(
+                "server/skip-audience-check",
+                &["RS-AUD-02"],
+                Outcome::Pass,
+                &[],
+            ),
+        ])
+    }
+
     const EXPECTED: &str = r#"
 judge = "@mcpjam/sdk 1.14.0 OAuthConformanceTest"
 configuration = "headless"
@@ -1163,21 +1182,7 @@ reason = "MCPJam forges no token"
 
     #[test]
     fn observed_outcomes_equal_to_the_expectation_compare_clean() {
-        let r = results(vec![
-            run("reference", &[], Outcome::Pass, &[]),
-            run(
-                "server/accept-malformed-token",
-                &["RS-TOK-03"],
-                Outcome::Fail,
-                &["dcr:oauth_invalid_token"],
-            ),
-            run(
-                "server/skip-audience-check",
-                &["RS-AUD-02"],
-                Outcome::Pass,
-                &[],
-            ),
-        ]);
+        let r = as_expected();
         assert_eq!(compare(&r, &expected(), true), Vec::<String>::new());
     }
 
@@ -1330,21 +1335,7 @@ reason = "MCPJam forges no token"
 
     #[test]
     fn the_markdown_section_has_one_row_per_subject_with_both_sides() {
-        let r = results(vec![
-            run("reference", &[], Outcome::Pass, &[]),
-            run(
-                "server/accept-malformed-token",
-                &["RS-TOK-03"],
-                Outcome::Fail,
-                &["dcr:oauth_invalid_token"],
-            ),
-            run(
-                "server/skip-audience-check",
-                &["RS-AUD-02"],
-                Outcome::Pass,
-                &[],
-            ),
-        ]);
+        let r = as_expected();
         let md = markdown_section(&r, &expected());
         assert!(md.contains("## Peer agreement (MCPJam)"));
         assert!(md.contains("| server `accept-malformed-token` | d | ✅ 1: RS-TOK-03 | ✅ dcr:oauth_invalid_token | MCPJam sends `Bearer invalid-access-token` |"), "{md}");

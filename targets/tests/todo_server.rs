@@ -209,6 +209,17 @@ impl Harness {
         self.post(token, Some(session), &body).await
     }
 
+    /// bob (`todo:read` only) calls `create_todo {"title": "x"}` in `session`.
+    async fn bob_creates(&self, session: &str) -> reqwest::Response {
+        self.call(
+            Some(&self.bob()),
+            session,
+            "create_todo",
+            json!({ "title": "x" }),
+        )
+        .await
+    }
+
     /// Titles on the shared list, read with a fresh session of alice.
     async fn titles(&self) -> Vec<String> {
         let alice = self.alice();
@@ -759,37 +770,16 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
         ServerDefect::AcceptMalformedToken => h.serves("not-a-jwt").await,
         ServerDefect::SkipScopeCheck => {
             let session = h.initialize(&h.bob()).await;
-            h.call(
-                Some(&h.bob()),
-                &session,
-                "create_todo",
-                json!({ "title": "x" }),
-            )
-            .await;
+            h.bob_creates(&session).await;
             h.titles().await == ["x"]
         }
         ServerDefect::ScopeErrorAsToolResult => {
             let session = h.initialize(&h.bob()).await;
-            h.call(
-                Some(&h.bob()),
-                &session,
-                "create_todo",
-                json!({ "title": "x" }),
-            )
-            .await
-            .status()
-                == StatusCode::OK
+            h.bob_creates(&session).await.status() == StatusCode::OK
         }
         ServerDefect::ScopeErrorAsSuccessResult => {
             let session = h.initialize(&h.bob()).await;
-            let response = h
-                .call(
-                    Some(&h.bob()),
-                    &session,
-                    "create_todo",
-                    json!({ "title": "x" }),
-                )
-                .await;
+            let response = h.bob_creates(&session).await;
             let ok = response.status() == StatusCode::OK;
             let body: Value = response.json().await.unwrap();
             ok && body["result"]["isError"] != json!(true) && h.titles().await.is_empty()
@@ -799,14 +789,7 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
             let session = h.initialize(&h.bob()).await;
             let mut scopes = Vec::new();
             for _ in 0..2 {
-                let response = h
-                    .call(
-                        Some(&h.bob()),
-                        &session,
-                        "create_todo",
-                        json!({ "title": "x" }),
-                    )
-                    .await;
+                let response = h.bob_creates(&session).await;
                 scopes
                     .push(param(&challenge_params(response.headers()), "scope").map(str::to_owned));
             }
@@ -815,14 +798,7 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
         ServerDefect::InsufficientScopeWithoutScope
         | ServerDefect::InsufficientScopeWithoutResourceMetadata => {
             let session = h.initialize(&h.bob()).await;
-            let response = h
-                .call(
-                    Some(&h.bob()),
-                    &session,
-                    "create_todo",
-                    json!({ "title": "x" }),
-                )
-                .await;
+            let response = h.bob_creates(&session).await;
             let params = challenge_params(response.headers());
             let name = if defect == ServerDefect::InsufficientScopeWithoutScope {
                 "scope"

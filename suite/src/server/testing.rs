@@ -15,8 +15,8 @@ use crate::evidence::sha256_hex;
 use crate::profile::Profile;
 use crate::server::ctx::Probe;
 use crate::server::obs::{
-    Discovery, Mode, PrmDoc, PrmFetch, PrmSource, ScopeObs, ServerObservations, SessionObs,
-    Stimulus, UpstreamCall, UpstreamObs, WriteProbe,
+    ControlWrite, Discovery, Mode, PrmDoc, PrmFetch, PrmSource, ScopeObs, ServerObservations,
+    SessionObs, Stimulus, UpstreamCall, UpstreamObs, WriteProbe,
 };
 use crate::wire::mcp::RpcOutcome;
 use crate::wire::www_authenticate;
@@ -292,6 +292,31 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
         origin: Ok(refused("origin#1", 403, &[])),
         upstream: Ok(upstream()),
     }
+}
+
+/// The compliant record, but the read-only user's writes are answered as successes that did not land (Scalekit's
+/// quickstart `_require_scope`: `{"error": "Insufficient permissions…"}` as an ordinary result), with the full-access
+/// user's control write as given and visible in the read-back or not.
+pub fn refused_in_text(
+    control_visible: bool,
+    control: Result<Probe, ObsError>,
+) -> ServerObservations {
+    compliant().edit_scope(|s| {
+        for (i, a) in s.attempts.iter_mut().enumerate() {
+            *a = served(&format!("scope#write-{}", i + 1));
+        }
+        let marker = "conformance-full-access-write-1".to_owned();
+        let text = if control_visible {
+            format!("{{\"todos\":[{{\"title\":\"{marker}\"}}]}}")
+        } else {
+            "{\"todos\":[]}".to_owned()
+        };
+        s.read_back = Ok((text, "scope#read-back".into()));
+        s.control = Some(ControlWrite {
+            probe: control,
+            marker,
+        });
+    })
 }
 
 /// The record of a conformant JWT-validating server (the `[reference.jwt]` verdicts).

@@ -336,9 +336,8 @@ mod tests {
 
     use super::*;
     use crate::check::{Check, ObsError};
-    use crate::server::obs::ControlWrite;
     use crate::server::testing::{
-        compliant, invalid_token, refused, refused_by_target, served, tool_error,
+        compliant, invalid_token, refused, refused_by_target, refused_in_text, served, tool_error,
     };
 
     const CHECKS: [FnCheck<ServerObservations>; 7] = [
@@ -424,30 +423,6 @@ mod tests {
             "{}",
             e.actual
         );
-    }
-
-    /// The read-only user's writes answered as successes that did not land (the quickstart's `_require_scope`:
-    /// `{"error": "Insufficient permissions…"}` as an ordinary result), with the control write as given.
-    fn refused_in_text(
-        control_visible: bool,
-        control: Result<Probe, ObsError>,
-    ) -> ServerObservations {
-        compliant().edit_scope(|s| {
-            for (i, a) in s.attempts.iter_mut().enumerate() {
-                *a = served(&format!("scope#write-{}", i + 1));
-            }
-            let marker = "conformance-full-access-write-1".to_owned();
-            let text = if control_visible {
-                format!("{{\"todos\":[{{\"title\":\"{marker}\"}}]}}")
-            } else {
-                "{\"todos\":[]}".to_owned()
-            };
-            s.read_back = Ok((text, "scope#read-back".into()));
-            s.control = Some(ControlWrite {
-                probe: control,
-                marker,
-            });
-        })
     }
 
     #[test]

@@ -833,8 +833,10 @@ mod tests {
     use super::*;
     use crate::check::{Cause, ObsError};
     use crate::http::HttpFailure;
-    use crate::server::obs::{ControlWrite, Mode};
-    use crate::server::testing::{compliant, compliant_in, compliant_introspection, served};
+    use crate::server::obs::Mode;
+    use crate::server::testing::{
+        compliant, compliant_in, compliant_introspection, refused_in_text, served,
+    };
 
     /// The record of the mode in which a check applies.
     fn applicable(applies: Applies) -> ServerObservations {
@@ -971,17 +973,7 @@ mod tests {
 
     #[test]
     fn rs_tok_01_passes_read_only_writes_refused_in_the_text_of_a_success_result() {
-        let o = compliant().edit_scope(|s| {
-            for (i, a) in s.attempts.iter_mut().enumerate() {
-                *a = served(&format!("scope#write-{}", i + 1));
-            }
-            let marker = "conformance-full-access-write-1".to_owned();
-            s.read_back = Ok((marker.clone(), "scope#read-back".into()));
-            s.control = Some(ControlWrite {
-                probe: Ok(served("scope#control")),
-                marker,
-            });
-        });
+        let o = refused_in_text(true, Ok(served("scope#control")));
         let e = RS_TOK_01.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Pass, "{}", e.message);
         assert!(
