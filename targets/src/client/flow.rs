@@ -294,7 +294,9 @@ impl<'e> Client<'e> {
         message: &Message,
         budget: &mut Budget,
     ) -> Result<(), ClientError> {
-        if !self.defect.is(ClientDefect::IgnoreMigration) {
+        // An AS found without PRM (the 2025-03-26 discovery) is the MCP server itself: nothing can move it.
+        let found_without_prm = self.prm.is_none() && self.server.is_some();
+        if !self.defect.is(ClientDefect::IgnoreMigration) && !found_without_prm {
             let prm = self.refetch_prm(challenge).await?;
             let issuer = pick_issuer(&prm.metadata, &self.mcp_url, self.defect)?;
             let current = self.server.as_ref().map(|s| s.issuer.clone());

@@ -34,12 +34,17 @@ pub fn worlds() -> Vec<ScenarioDef> {
             name: MARCH_METADATA,
             official: MARCH_METADATA,
             covers: &[MARCH_METADATA],
-            summary: "2025-03-26: no PRM (a bare Bearer 401, every PRM URL 404); RFC 8414 metadata at the MCP origin's root (issuer = the origin) naming endpoints under /oauth; DCR",
+            summary: "2025-03-26: no PRM (a bare Bearer 401, every PRM URL 404); RFC 8414 metadata at the MCP origin's root (issuer = the origin) naming endpoints under /oauth; DCR; the first access token dies after one request (a refresh)",
             registration: Registration::Any,
             since: SpecVersion::V2025_03_26,
             until: Some(SpecVersion::V2025_06_18),
             extension: None,
-            world: || march_world(MARCH_ENDPOINT_PREFIX, vec![MetadataLocation::Rfc8414Root]),
+            world: || {
+                let mut w = march_world(MARCH_ENDPOINT_PREFIX, vec![MetadataLocation::Rfc8414Root]);
+                // The only refresh a 2025-03-26 run sees (CL-SCP-07): the first token dies after one request.
+                w.mcp.expire_token_after = Some(1);
+                w
+            },
         },
         ScenarioDef {
             name: MARCH_FALLBACK,
