@@ -16,6 +16,7 @@ mod http;
 mod mcp;
 mod prm;
 mod sessions;
+mod stateless;
 mod todos;
 mod upstream;
 
@@ -113,6 +114,8 @@ pub(crate) struct AppState {
     pub(crate) settings: Settings,
     pub(crate) validator: auth::Validator,
     pub(crate) sessions: sessions::SessionStore,
+    /// Stateless (2026-07-28) requests keep no state; only a defect remembers clients.
+    pub(crate) stateless_memory: stateless::ClientInfoMemory,
     pub(crate) todos: todos::TodoList,
     /// Outbound client for the token endpoint and the upstream API.
     pub(crate) http: http::Http,
@@ -174,6 +177,7 @@ fn build(config: TodoServerConfig, local_addr: SocketAddr) -> (Router, String) {
         settings,
         validator,
         sessions: sessions::SessionStore::default(),
+        stateless_memory: stateless::ClientInfoMemory::default(),
         todos: todos::TodoList::default(),
         http,
         challenges: AtomicUsize::new(0),
