@@ -75,6 +75,18 @@ impl Harness {
         token: Option<&str>,
         client: &str,
         method: &str,
+        params: Value,
+    ) -> reqwest::Response {
+        self.modern_with(token, client, None, method, params).await
+    }
+
+    /// [`Harness::modern`], naming `session` in `Mcp-Session-Id`.
+    async fn modern_with(
+        &self,
+        token: Option<&str>,
+        client: &str,
+        session: Option<&str>,
+        method: &str,
         mut params: Value,
     ) -> reqwest::Response {
         params["_meta"] = json!({
@@ -94,20 +106,29 @@ impl Harness {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        if let Some(session) = session {
+            request = request.header("Mcp-Session-Id", session);
+        }
         let body = json!({ "jsonrpc": "2.0", "id": 7, "method": method, "params": params });
         request.json(&body).send().await.unwrap()
     }
 
-    async fn list_todos(&self, token: Option<&str>, client: &str) -> reqwest::Response {
+    async fn list_todos(
+        &self,
+        token: Option<&str>,
+        client: &str,
+        session: Option<&str>,
+    ) -> reqwest::Response {
         let params = json!({ "name": "list_todos", "arguments": {} });
-        self.modern(token, client, "tools/call", params).await
+        self.modern_with(token, client, session, "tools/call", params)
+            .await
     }
 }
 
 #[tokio::test]
 async fn a_stateless_tool_call_with_a_token_is_served_without_initialize_or_session() {
     let h = Harness::start(None).await;
-    let response = h.list_todos(Some(&h.alice()), "c").await;
+    let response = h.list_todos(Some(&h.alice()), "c", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get("mcp-session-id").is_none());
     let body: Value = response.json().await.unwrap();
@@ -165,33 +186,28 @@ async fn a_missing_mcp_method_header_is_a_400_header_mismatch_after_authenticati
 #[tokio::test]
 async fn a_token_accepted_once_does_not_authorize_a_later_request_without_it() {
     let h = Harness::start(None).await;
+    let with_token = h.list_todos(Some(&h.alice()), "same", None).await;
+    assert_eq!(with_token.status(), StatusCode::OK);
+    assert!(with_token.headers().get("mcp-session-id").is_none());
     assert_eq!(
-        h.list_todos(Some(&h.alice()), "same").await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        h.list_todos(None, "same").await.status(),
+        h.list_todos(None, "same", Some("any")).await.status(),
         StatusCode::UNAUTHORIZED
     );
 }
 
 #[tokio::test]
-async fn stateless_client_info_as_auth_carries_a_token_over_to_the_same_client_info() {
-    let h = Harness::start(Some(ServerDefect::StatelessClientInfoAsAuth)).await;
-    assert_eq!(
-        h.list_todos(None, "same").await.status(),
-        StatusCode::UNAUTHORIZED,
-        "nothing to carry over yet"
-    );
-    assert_eq!(
-        h.list_todos(Some(&h.alice()), "same").await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(h.list_todos(None, "same").await.status(), StatusCode::OK);
-    assert_eq!(
-        h.list_todos(None, "other").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+async fn stateless_session_as_auth_lets_a_minted_session_id_stand_in_for_the_token() {
+    let h = Harness::start(Some(ServerDefect::StatelessSessionAsAuth)).await;
+    let with_token = h.list_todos(Some(&h.alice()), "c", None).await;
+    assert_eq!(with_token.status(), StatusCode::OK);
+    let session = with_token.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let carried = h.list_todos(None, "c", Some(&session)).await;
+    assert_eq!(carried.status(), StatusCode::OK);
+    let unknown = h.list_todos(None, "c", Some("not-a-session")).await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -87,8 +87,8 @@ mcp_auth_defects::defects! {
         "Lets `initialize` without a token succeed and create an anonymous session.";
     StatelessAuthOnDiscoverOnly = "stateless-auth-on-discover-only", JWT,
         "Under 2026-07-28 (stateless) requires a token only on `server/discover`, where the old `initialize` hook sat; other stateless requests without a token are served anonymously.";
-    StatelessClientInfoAsAuth = "stateless-client-info-as-auth", JWT,
-        "Under 2026-07-28 (stateless) remembers the user of the last authorized request per `clientInfo` and serves a later request with the same `clientInfo` and no token as that user.";
+    StatelessSessionAsAuth = "stateless-session-as-auth", JWT,
+        "Under 2026-07-28 (stateless) still mints an `Mcp-Session-Id` on an authorized request and serves a later request naming it without a token as that session's user.";
     PrmWrongResource = "prm-wrong-resource", JWT,
         "PRM `resource` is the origin instead of the MCP endpoint URL.";
     PrmNoAuthorizationServers = "prm-no-authorization-servers", JWT,

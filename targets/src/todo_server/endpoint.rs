@@ -87,7 +87,7 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
         ServerDefect::SessionAsAuth,
         ServerDefect::AllowAnonymousInitialize,
         ServerDefect::StatelessAuthOnDiscoverOnly,
-        ServerDefect::StatelessClientInfoAsAuth,
+        ServerDefect::StatelessSessionAsAuth,
     ];
     if parts.method == Method::POST && body_first.iter().any(|&d| s.has(d)) {
         match read_body(&parts.headers, body.take()).await {
@@ -206,7 +206,7 @@ fn stateless_fallback(
     {
         return Some(Principal::new(None, None));
     }
-    state.stateless_memory.carried_over(state, message)
+    stateless::carried_over(state, headers)
 }
 
 async fn post(

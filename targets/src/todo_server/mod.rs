@@ -114,8 +114,6 @@ pub(crate) struct AppState {
     pub(crate) settings: Settings,
     pub(crate) validator: auth::Validator,
     pub(crate) sessions: sessions::SessionStore,
-    /// Stateless (2026-07-28) requests keep no state; only a defect remembers clients.
-    pub(crate) stateless_memory: stateless::ClientInfoMemory,
     pub(crate) todos: todos::TodoList,
     /// Outbound client for the token endpoint and the upstream API.
     pub(crate) http: http::Http,
@@ -177,7 +175,6 @@ fn build(config: TodoServerConfig, local_addr: SocketAddr) -> (Router, String) {
         settings,
         validator,
         sessions: sessions::SessionStore::default(),
-        stateless_memory: stateless::ClientInfoMemory::default(),
         todos: todos::TodoList::default(),
         http,
         challenges: AtomicUsize::new(0),

@@ -9,20 +9,20 @@
 //! 400, -32020), `_meta` carries `protocolVersion` and `clientCapabilities` (else 400, -32602), the
 //! header equals `_meta`'s version (else 400, -32020), the version is one this server speaks (else
 //! 400, -32022 with `{supported, requested}`), `Mcp-Method` equals `method` and, for `tools/call`,
-//! `Mcp-Name` equals `params.name` (else 400, -32020). `Mcp-Session-Id` is ignored and never minted.
+//! `Mcp-Name` equals `params.name` (else 400, -32020).
 //! Results carry `resultType: "complete"` and the server's identity in `_meta`; cacheable results
 //! (`server/discover`, `tools/list`) carry `ttlMs` and `cacheScope`. An unknown method is 404, -32601.
+//! `Mcp-Session-Id` is ignored and none is minted (streamable-http §"Earlier Streamable HTTP Revisions").
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::auth::Principal;
+use super::endpoint::SESSION_HEADER;
 use super::mcp::{self, RpcMessage};
+use super::sessions::Session;
 use super::{AppState, ServerDefect};
 
 /// The stateless revision.
@@ -31,7 +31,6 @@ pub(crate) const MODERN_VERSION: &str = "2026-07-28";
 const SUPPORTED: &[&str] = &[MODERN_VERSION, "2025-11-25", "2025-06-18", "2025-03-26"];
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
-const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 /// The HeaderMismatch error (missing or mismatched standard header).
 const HEADER_MISMATCH: i64 = -32020;
@@ -40,8 +39,6 @@ const UNSUPPORTED_VERSION: i64 = -32022;
 /// How long clients may cache `server/discover` and `tools/list` (the tool list changes only with
 /// the configuration).
 const TTL_MS: u64 = 60_000;
-/// The largest `clientInfo` remembered by [`ServerDefect::StatelessClientInfoAsAuth`].
-const CLIENT_INFO_CAP: usize = 512;
 
 /// Whether `message` is a modern (stateless) request: its `_meta` declares a protocol version, or
 /// (for anything but `initialize`) the `MCP-Protocol-Version` header names the modern revision.
@@ -182,10 +179,7 @@ pub(crate) async fn serve(
         // No client notification is defined over stateless Streamable HTTP; accept and ignore.
         return StatusCode::ACCEPTED.into_response();
     };
-    if caller_token.is_some() && state.settings.has(ServerDefect::StatelessClientInfoAsAuth) {
-        state.stateless_memory.remember(&message, principal);
-    }
-    match method.as_str() {
+    let mut response = match method.as_str() {
         "server/discover" => stamped(&method, id, discover_result()),
         "tools/list" | "tools/call" | "ping" => {
             let response = mcp::dispatch(state, principal, caller_token, message, pre_executed).await;
@@ -196,7 +190,11 @@ pub(crate) async fn serve(
             axum::Json(json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32601, "message": "Method not found" } })),
         )
             .into_response(),
+    };
+    if caller_token.is_some() && state.settings.has(ServerDefect::StatelessSessionAsAuth) {
+        mint_session(state, principal, &mut response);
     }
+    response
 }
 
 fn server_info() -> Value {
@@ -263,40 +261,29 @@ async fn restamp(method: &str, response: Response) -> Response {
     rebuilt
 }
 
-/// What [`ServerDefect::StatelessClientInfoAsAuth`] remembers: the user of the last authorized
-/// modern request per self-reported `clientInfo` (spec: `clientInfo` is for display only, servers
-/// SHOULD NOT rely on it for security decisions). Empty without that defect.
-#[derive(Debug, Default)]
-pub(crate) struct ClientInfoMemory {
-    principals: Mutex<HashMap<String, Principal>>,
+/// Under [`ServerDefect::StatelessSessionAsAuth`]: the user of the session a token-less modern request
+/// names (a session the defect minted on an earlier authorized request).
+pub(crate) fn carried_over(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
+    if !state.settings.has(ServerDefect::StatelessSessionAsAuth) {
+        return None;
+    }
+    let session = state.sessions.get(header(headers, SESSION_HEADER)?)?;
+    Some(Principal {
+        sub: session.owner,
+        scopes: session.scopes,
+    })
 }
 
-/// The remembered key of a request's `clientInfo`, if it has one.
-fn client_info_key(message: &RpcMessage) -> Option<String> {
-    let info = meta(message)?.get(META_CLIENT_INFO)?;
-    let key = info.to_string();
-    (key.len() <= CLIENT_INFO_CAP).then_some(key)
-}
-
-impl ClientInfoMemory {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Principal>> {
-        self.principals
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn remember(&self, message: &RpcMessage, principal: &Principal) {
-        if let Some(key) = client_info_key(message) {
-            self.lock().insert(key, principal.clone());
-        }
-    }
-
-    /// Under the defect: the principal last authorized with this request's `clientInfo`.
-    pub(crate) fn carried_over(&self, state: &AppState, message: &RpcMessage) -> Option<Principal> {
-        if !state.settings.has(ServerDefect::StatelessClientInfoAsAuth) {
-            return None;
-        }
-        self.lock().get(&client_info_key(message)?).cloned()
+/// Under [`ServerDefect::StatelessSessionAsAuth`], mints a session for an authorized modern request and names
+/// it in the response (a compliant stateless server mints none).
+fn mint_session(state: &AppState, principal: &Principal, response: &mut Response) {
+    let session = Session {
+        owner: principal.sub.clone(),
+        scopes: principal.scopes.clone(),
+    };
+    let id = state.sessions.create(session, false);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(SESSION_HEADER, value);
     }
 }
 
@@ -305,6 +292,8 @@ mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
+
+    const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 
     fn message(method: &str, params: Value) -> RpcMessage {
         RpcMessage {

@@ -3,6 +3,7 @@
 mod prm;
 mod scope;
 mod sessions;
+mod stateless;
 mod tokens;
 mod upstream;
 mod www;
@@ -163,6 +164,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(scope::checks());
     all.extend(sessions::checks());
     all.extend(upstream::checks());
+    all.extend(stateless::checks());
     all
 }
 
