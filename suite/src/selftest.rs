@@ -117,6 +117,22 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
         "stateless-session-as-auth",
         &[RunMode::Spec(SpecVersion::V2026_07_28)],
     ),
+    (
+        Role::Client,
+        "stateless-meta-on-first-request-only",
+        &[RunMode::Spec(SpecVersion::V2026_07_28)],
+    ),
+    (
+        Role::Client,
+        "initialize-when-stateless",
+        &[RunMode::Spec(SpecVersion::V2026_07_28)],
+    ),
+    // The token on every request matters most when no session remembers anything (CL-TOK-01 at 2026-07-28).
+    (
+        Role::Client,
+        "token-only-on-first-request",
+        &[RunMode::Default, RunMode::Spec(SpecVersion::V2026_07_28)],
+    ),
 ];
 
 /// The modes the defect `name` of `role` runs in.
