@@ -103,7 +103,8 @@ pub fn request_problem(
             .find(|(k, _)| k == n)
             .map(|(_, v)| v.as_str())
     };
-    let method = body.get("method").and_then(Value::as_str)?;
+    let sent = body.get("method").and_then(Value::as_str)?;
+    let method = crate::redact::cut(sent, 64).0;
     let meta = body
         .get("params")
         .and_then(|p| p.get("_meta"))
@@ -129,7 +130,7 @@ pub fn request_problem(
             "{method}: MCP-Protocol-Version header is not {version}"
         ));
     }
-    if header("mcp-method") != Some(method) {
+    if header("mcp-method") != Some(sent) {
         return Some(format!("{method}: Mcp-Method header missing or different"));
     }
     None
