@@ -189,6 +189,9 @@ pub struct AsConfig {
     pub access_token_bytes: usize,
     /// Extra members in metadata, token, registration and authorization responses.
     pub unknown_members: bool,
+    /// Scopes this AS's metadata lists in `scopes_supported` beyond the PRM's (e.g. `offline_access`, which
+    /// the PRM must not list: MCP 2026-07-28 "Refresh Tokens"). Empty: the PRM's list only.
+    pub extra_scopes_supported: Vec<String>,
     /// The AS persona whose access tokens this AS issues: [`Persona::Generic`] issues opaque tokens of
     /// [`access_token_bytes`](Self::access_token_bytes); any other persona issues its JWT access tokens (signed
     /// with this AS's key, `iss` = this AS's issuer, `aud` = the persona's audience for the requested resource,
@@ -214,6 +217,7 @@ impl Default for AsConfig {
             issue_refresh_tokens: true,
             access_token_bytes: DEFAULT_ACCESS_TOKEN_BYTES,
             unknown_members: false,
+            extra_scopes_supported: Vec::new(),
             persona: Persona::Generic,
         }
     }
@@ -274,6 +278,9 @@ pub enum IssMode {
     Omit,
     /// This value instead.
     Wrong(String),
+    /// The issuer identifier plus a trailing `/`: equal to it only after RFC 3986 normalization, so a
+    /// simple string comparison (RFC 9207 §2.4; MCP 2026-07-28) must reject it.
+    TrailingSlash,
 }
 
 /// The `state` parameter of the authorization response.

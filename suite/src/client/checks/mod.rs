@@ -42,6 +42,7 @@ mod discovery;
 mod migration;
 mod pkce;
 mod request;
+mod rev2026;
 mod session;
 
 use fake_idp::client_world::LoggedRequest;
@@ -80,6 +81,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(request::checks());
     all.extend(session::checks());
     all.extend(migration::checks());
+    all.extend(rev2026::checks());
     all
 }
 

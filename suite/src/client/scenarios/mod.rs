@@ -42,6 +42,9 @@ pub const METADATA_ISSUER_MISMATCH: &str = "auth/metadata-issuer-mismatch";
 pub const ISS_WRONG_ISSUER: &str = "auth/iss-wrong-issuer";
 pub const ISS_SUPPORTED_MISSING: &str = "auth/iss-supported-missing";
 pub const STATE_TAMPERED: &str = "auth/state-tampered";
+pub const ISS_UNEXPECTED: &str = "auth/iss-unexpected";
+pub const ISS_NORMALIZED: &str = "auth/iss-normalized";
+pub const OFFLINE_ACCESS_SCOPE: &str = "auth/offline-access-scope";
 
 /// What a scenario needs from the world besides its config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
