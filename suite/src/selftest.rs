@@ -106,7 +106,19 @@ impl RunMode {
 
 /// The modes a defect of `role` runs in, beyond its default: a defect whose protection exists only with an
 /// extension or at another revision is visible only there. One line per such defect.
-const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[];
+const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
+    // MCP 2026-07-28 client duties (SEP-2468, SEP-837, SEP-2207, SEP-2350, SEP-2352): their worlds or rows exist
+    // only at that revision.
+    (Role::Client, "require-iss", REV_2026),
+    (Role::Client, "no-application-type", REV_2026),
+    (Role::Client, "no-refresh-grant-type", REV_2026),
+    (Role::Client, "offline-access-always", REV_2026),
+    (Role::Client, "no-scope-union", REV_2026),
+    (Role::Client, "no-reregister-on-as-change", REV_2026),
+];
+
+/// The 2026-07-28 revision alone.
+const REV_2026: &[RunMode] = &[RunMode::Spec(SpecVersion::V2026_07_28)];
 
 /// The modes the defect `name` of `role` runs in.
 pub fn defect_modes(role: Role, name: &str) -> Vec<RunMode> {

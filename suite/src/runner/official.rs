@@ -69,7 +69,10 @@ pub const CHECK_MAP: &[(&str, &[&str])] = &[
         "sep-2468-client-compare-iss-unadvertised",
         &["CL-MIX-02.unadvertised"],
     ),
-    ("sep-2468-client-no-normalization", &["CL-MIX-02.normalized"]),
+    (
+        "sep-2468-client-no-normalization",
+        &["CL-MIX-02.normalized"],
+    ),
     ("sep-2468-client-proceed-no-iss", &["CL-MIX-04"]),
     ("sep-2207-client-metadata-grant-types", &["CL-RT-03"]),
     ("sep-2207-offline-access-not-requested", &["CL-SCP-08"]),

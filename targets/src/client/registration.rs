@@ -262,10 +262,21 @@ mod tests {
     fn the_dcr_body_names_a_native_application_that_wants_refresh_tokens() {
         let body = dcr_body("http://127.0.0.1:1/callback", "none", None);
         assert_eq!(body["application_type"], "native");
-        assert_eq!(body["grant_types"], json!(["authorization_code", "refresh_token"]));
-        let body = dcr_body("http://127.0.0.1:1/callback", "none", Some(ClientDefect::NoApplicationType));
+        assert_eq!(
+            body["grant_types"],
+            json!(["authorization_code", "refresh_token"])
+        );
+        let body = dcr_body(
+            "http://127.0.0.1:1/callback",
+            "none",
+            Some(ClientDefect::NoApplicationType),
+        );
         assert!(body.get("application_type").is_none());
-        let body = dcr_body("http://127.0.0.1:1/callback", "none", Some(ClientDefect::NoRefreshGrantType));
+        let body = dcr_body(
+            "http://127.0.0.1:1/callback",
+            "none",
+            Some(ClientDefect::NoRefreshGrantType),
+        );
         assert_eq!(body["grant_types"], json!(["authorization_code"]));
         assert_eq!(body["application_type"], "native");
     }

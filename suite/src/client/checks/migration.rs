@@ -485,7 +485,8 @@ fn presents_cimd_url(r: &LoggedRequest) -> bool {
 
 fn cl_mig_02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let s = scenario_or_return!(o, SCENARIO);
-    let expected = "a registration request to the second AS before any authorization or token request there";
+    let expected =
+        "a registration request to the second AS before any authorization or token request there";
     let at_new: Vec<&LoggedRequest> = s.log.iter().filter(|r| at_new_as(r)).collect();
     let Some(first) = at_new.first() else {
         return Evaluation::error(format!(
@@ -1005,7 +1006,11 @@ mod tests {
         log.as2_flow("dcr-as2-client");
         let e = judge("CL-MIG-02", log);
         assert_eq!(e.verdict, Verdict::Pass, "{e:?}");
-        assert!(e.actual.contains("registered at the second AS"), "{}", e.actual);
+        assert!(
+            e.actual.contains("registered at the second AS"),
+            "{}",
+            e.actual
+        );
     }
 
     #[test]
@@ -1016,7 +1021,11 @@ mod tests {
         r.query.push(("client_id".into(), AS1_CLIENT.into()));
         let e = judge("CL-MIG-02", log);
         assert_eq!(e.verdict, Verdict::Fail, "{e:?}");
-        assert!(e.actual.contains("no registration there at all"), "{}", e.actual);
+        assert!(
+            e.actual.contains("no registration there at all"),
+            "{}",
+            e.actual
+        );
     }
 
     #[test]
@@ -1032,7 +1041,11 @@ mod tests {
         );
         let e = judge("CL-MIG-02", log);
         assert_eq!(e.verdict, Verdict::Fail, "{e:?}");
-        assert!(e.actual.contains("without registering there"), "{}", e.actual);
+        assert!(
+            e.actual.contains("without registering there"),
+            "{}",
+            e.actual
+        );
     }
 
     #[test]

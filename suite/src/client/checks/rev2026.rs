@@ -104,7 +104,8 @@ const CL_MIX_04: FnCheck<ClientObservations> = FnCheck {
 };
 fn cl_mix_04(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     let s = scenario_or_return!(o, OFFLINE_ACCESS_SCOPE);
-    let expected = "after an authorization response without iss (not advertised): the code is redeemed";
+    let expected =
+        "after an authorization response without iss (not advertised): the code is redeemed";
     let Some(point) = s.log.iter().find(|r| delivered_code(r)) else {
         return Evaluation::error(format!(
             "{}: the client never received an authorization response with a code; {}",

@@ -319,6 +319,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/iss-unexpected"],
             summary: "iss support not advertised, yet the authorization response carries iss=https://evil.example",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).advertise_iss = false;
@@ -332,6 +335,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/iss-normalized"],
             summary: "iss support advertised; the authorization response's iss is the issuer plus a trailing / (equal only after URL normalization)",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).iss = IssMode::TrailingSlash;
@@ -344,6 +350,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/offline-access-scope", "auth/iss-not-advertised"],
             summary: "The AS metadata lists offline_access in scopes_supported (the PRM does not) and neither advertises nor sends iss; DCR",
             registration: Registration::Any,
+            since: SpecVersion::V2026_07_28,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).extra_scopes_supported = vec!["offline_access".into()];
