@@ -330,7 +330,7 @@ mod tests {
     const ROWS_PER_FILE: [(&str, usize); 4] = [
         ("catalog/server.toml", 54),
         ("catalog/client.toml", 77),
-        ("catalog/authz.toml", 73),
+        ("catalog/authz.toml", 74),
         ("catalog/any.toml", 10),
     ];
     const SCENARIOS: usize = 50;

@@ -117,6 +117,7 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
     (Role::Client, "no-reregister-on-as-change", REV_2026),
     (Role::Server, "offline-access-in-prm", REV_2026),
     (Role::Server, "offline-access-in-challenge", REV_2026),
+    (Role::Authz, "no-iss", REV_2026),
 ];
 
 /// The 2026-07-28 revision alone.
