@@ -42,6 +42,7 @@ pub const CHECK_MAP: &[(&str, &[&str])] = &[
     ("resource-parameter-in-token", &["CL-RES-02.code"]),
     ("resource-parameter-valid-uri", &["CL-RES-03"]),
     ("resource-parameter-consistency", &["CL-RES-05"]),
+    ("resource-parameter-matches-prm", &["CL-RES-03"]),
     ("resource-mismatch-rejected", &["CL-PRM-05"]),
     ("prm-pathbased-requested", &["CL-PRM-03.path-first"]),
     (
