@@ -59,16 +59,17 @@ const RS_SCOPE_07_CHALLENGE: FnCheck<ServerObservations> = FnCheck {
                 .after(&["RS-WWW-02"]);
         };
         let expected = "no offline_access in the challenge's scope";
+        // The target's value, bounded and escaped for the report.
+        let shown = || {
+            let v = c.param("scope").unwrap_or_default();
+            let cut: String = v.chars().take(120).collect();
+            format!("scope={cut:?}{}", if cut.len() < v.len() { "…" } else { "" })
+        };
         let e = match c.scopes() {
-            Some(s) if s.contains(OFFLINE_ACCESS) => Evaluation::violated(
-                m.level,
-                expected,
-                format!("scope=\"{}\"", c.param("scope").unwrap_or_default()),
-            ),
-            Some(_) => Evaluation::pass(
-                expected,
-                format!("scope=\"{}\"", c.param("scope").unwrap_or_default()),
-            ),
+            Some(s) if s.contains(OFFLINE_ACCESS) => {
+                Evaluation::violated(m.level, expected, shown())
+            }
+            Some(_) => Evaluation::pass(expected, shown()),
             None => Evaluation::pass(expected, "the challenge has no scope"),
         };
         e.with_evidence([p.exchange.clone()])
