@@ -192,6 +192,13 @@ pub struct AsConfig {
     /// Scopes this AS's metadata lists in `scopes_supported` beyond the PRM's (e.g. `offline_access`, which
     /// the PRM must not list: MCP 2026-07-28 "Refresh Tokens"). Empty: the PRM's list only.
     pub extra_scopes_supported: Vec<String>,
+    /// The AS lives on the MCP origin (the 2025-03-26 shape: the MCP server is its own authorization server),
+    /// with no listener of its own: its issuer is the MCP origin (`issuer_path` must stay empty) and the MCP
+    /// listener hands it every AS metadata probe and its endpoints. At most one AS may.
+    pub on_mcp_origin: bool,
+    /// Path prefix of the endpoints (`/authorize`, `/token`, `/register`, `/jwks`) below the issuer: `""`, or
+    /// e.g. `"/oauth"` to keep them off the 2025-03-26 default paths.
+    pub endpoint_prefix: String,
     /// The AS persona whose access tokens this AS issues: [`Persona::Generic`] issues opaque tokens of
     /// [`access_token_bytes`](Self::access_token_bytes); any other persona issues its JWT access tokens (signed
     /// with this AS's key, `iss` = this AS's issuer, `aud` = the persona's audience for the requested resource,
@@ -218,6 +225,8 @@ impl Default for AsConfig {
             access_token_bytes: DEFAULT_ACCESS_TOKEN_BYTES,
             unknown_members: false,
             extra_scopes_supported: Vec::new(),
+            on_mcp_origin: false,
+            endpoint_prefix: String::new(),
             persona: Persona::Generic,
         }
     }

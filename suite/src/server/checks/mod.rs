@@ -2,6 +2,7 @@
 
 mod prm;
 mod rev2026;
+mod revisions;
 mod scope;
 mod sessions;
 mod tokens;
@@ -165,6 +166,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(sessions::checks());
     all.extend(upstream::checks());
     all.extend(rev2026::checks());
+    all.extend(revisions::checks());
     all
 }
 
