@@ -43,6 +43,7 @@ mod march;
 mod migration;
 mod pkce;
 mod request;
+mod rev2026;
 mod session;
 mod stateless;
 
@@ -82,6 +83,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(request::checks());
     all.extend(session::checks());
     all.extend(migration::checks());
+    all.extend(rev2026::checks());
     all.extend(march::checks());
     all.extend(stateless::checks());
     all

@@ -52,6 +52,9 @@ pub const METADATA_ISSUER_MISMATCH: &str = "auth/metadata-issuer-mismatch";
 pub const ISS_WRONG_ISSUER: &str = "auth/iss-wrong-issuer";
 pub const ISS_SUPPORTED_MISSING: &str = "auth/iss-supported-missing";
 pub const STATE_TAMPERED: &str = "auth/state-tampered";
+pub const ISS_UNEXPECTED: &str = "auth/iss-unexpected";
+pub const ISS_NORMALIZED: &str = "auth/iss-normalized";
+pub const OFFLINE_ACCESS_SCOPE: &str = "auth/offline-access-scope";
 pub const MARCH_METADATA: &str = "auth/2025-03-26-oauth-metadata-backcompat";
 pub const MARCH_FALLBACK: &str = "auth/2025-03-26-oauth-endpoint-fallback";
 
