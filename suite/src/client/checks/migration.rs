@@ -647,6 +647,7 @@ mod tests {
                     output_truncated: false,
                 },
                 documents: Vec::new(),
+                machine: None,
             };
             ClientObservations {
                 scenarios: BTreeMap::from([(SCENARIO, Ok(obs))]),

@@ -357,6 +357,7 @@ impl World {
                 output_truncated: false,
             },
             documents,
+            machine: None,
         };
         (self.name, Ok(obs))
     }

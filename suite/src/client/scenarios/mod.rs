@@ -10,6 +10,7 @@
 //! This module holds what a world is ([`ScenarioDef`]), its names and the context handed to the client; the
 //! table of worlds itself is in `worlds.rs`.
 
+pub mod machine;
 mod worlds;
 
 use fake_idp::client_world::WorldConfig;
@@ -44,6 +45,12 @@ pub const METADATA_ISSUER_MISMATCH: &str = "auth/metadata-issuer-mismatch";
 pub const ISS_WRONG_ISSUER: &str = "auth/iss-wrong-issuer";
 pub const ISS_SUPPORTED_MISSING: &str = "auth/iss-supported-missing";
 pub const STATE_TAMPERED: &str = "auth/state-tampered";
+pub const CLIENT_CREDENTIALS_BASIC: &str = "auth/client-credentials-basic";
+pub const CLIENT_CREDENTIALS_JWT: &str = "auth/client-credentials-jwt";
+pub const ENTERPRISE_MANAGED: &str = "auth/enterprise-managed-authorization";
+pub const WIF_JWT_BEARER: &str = "auth/wif-jwt-bearer";
+pub const WIF_WRONG_AUDIENCE: &str = "auth/wif-wrong-audience";
+pub const WIF_EXPIRED: &str = "auth/wif-expired";
 
 /// What a scenario needs from the world besides its config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +62,9 @@ pub enum Registration {
     /// The context carries pre-registered credentials for this auth method. The client was never told a
     /// redirect URI, so the AS accepts any loopback one (RFC 8252 §7.3).
     Pre(&'static str),
+    /// An extension's machine grant: the context carries that grant's credentials (keys and JWTs minted per
+    /// run, `machine.rs`).
+    Machine(machine::Machine),
 }
 
 /// One world, and how it is presented to the client.
@@ -105,6 +115,8 @@ pub fn context(def: &ScenarioDef, client_metadata_url: &str) -> serde_json::Valu
             "client_id": PRE_CLIENT_ID,
             "client_secret": PRE_CLIENT_SECRET,
         }),
+        // Minted per run by `machine::MachineMaterial` once the world runs; only the name is static.
+        Registration::Machine(_) => json!({"name": def.official}),
     }
 }
 
@@ -156,6 +168,7 @@ pub fn markdown_table() -> String {
             Registration::Any => "DCR".to_owned(),
             Registration::Cimd => "CIMD (`client_metadata_url`)".to_owned(),
             Registration::Pre(m) => format!("pre-registered (`client_id`, `client_secret`; {m})"),
+            Registration::Machine(m) => format!("extension context ({m:?})"),
         };
         let covers: Vec<String> = d
             .covers
