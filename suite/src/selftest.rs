@@ -106,7 +106,21 @@ impl RunMode {
 
 /// The modes a defect of `role` runs in, beyond its default: a defect whose protection exists only with an
 /// extension or at another revision is visible only there. One line per such defect.
-const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[];
+const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
+    // Extensions (client-credentials, enterprise-managed, wif): client defects of the machine grants.
+    (Role::Client, "wrong-token-auth-method", &[RunMode::Default, RunMode::Extensions]),
+    (Role::Client, "cc-authorization-code", &[RunMode::Extensions]),
+    (Role::Client, "cc-wrong-assertion-type", &[RunMode::Extensions]),
+    (Role::Client, "cc-assertion-wrong-key", &[RunMode::Extensions]),
+    (Role::Client, "cc-assertion-iss-not-client", &[RunMode::Extensions]),
+    (Role::Client, "cc-assertion-aud-token-endpoint", &[RunMode::Extensions]),
+    (Role::Client, "cc-static-jti", &[RunMode::Extensions]),
+    (Role::Client, "ema-id-token-as-assertion", &[RunMode::Extensions]),
+    (Role::Client, "ema-exchange-audience-resource", &[RunMode::Extensions]),
+    (Role::Client, "wif-uses-expired-jwt", &[RunMode::Extensions]),
+    (Role::Client, "wif-retry-after-refusal", &[RunMode::Extensions]),
+    (Role::Client, "wif-fallback-to-authorization-code", &[RunMode::Extensions]),
+];
 
 /// The modes the defect `name` of `role` runs in.
 pub fn defect_modes(role: Role, name: &str) -> Vec<RunMode> {
