@@ -509,3 +509,360 @@ const CL_WIF_02_EXPIRED: InWorld = InWorld {
     world: WIF_EXPIRED,
     judge: cl_wif_02,
 };
+
+/// Synthetic records of the extension worlds, as a conforming client leaves them (for the unit tests here and
+/// the role's compliant record).
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::time::Duration;
+
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use fake_idp::client_world::{LoggedRequest, Origin, RequestKind, WorldConfig};
+    use serde_json::{json, Value};
+
+    use crate::check::ObsError;
+    use crate::client::obs::ScenarioObs;
+    use crate::client::scenarios::machine::{
+        Machine, MachineMaterial, WifJwt, IDP_CLIENT_ID, MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET,
+    };
+    use crate::client::scenarios::{
+        self, CLIENT_CREDENTIALS_BASIC, CLIENT_CREDENTIALS_JWT, ENTERPRISE_MANAGED, WIF_EXPIRED,
+        WIF_JWT_BEARER, WIF_WRONG_AUDIENCE,
+    };
+    use crate::client::spawn::{ClientExit, ClientRun};
+
+    pub const MCP: &str = "http://127.0.0.1:1000/mcp";
+    pub const AS: &str = "http://127.0.0.1:2000";
+    pub const IDP: &str = "http://127.0.0.1:3000";
+    /// The ID-JAG the synthetic IdP issues.
+    pub const ID_JAG: &str = "eyJ0eXAiOiJvYXV0aC1pZC1qYWcrand0In0.e30.sig";
+
+    pub fn material(machine: Machine) -> MachineMaterial {
+        let mut config = WorldConfig::default();
+        let mut m = MachineMaterial::prepare(machine, &mut config);
+        m.mint("official", &[AS.into(), IDP.into()]);
+        m
+    }
+
+    /// A client assertion signed with the world's client key.
+    pub fn assertion(m: &MachineMaterial, claims: Value) -> String {
+        m.client_key.as_ref().expect("a client key").sign("JWT", &claims)
+    }
+
+    pub fn good_claims(jti: &str) -> Value {
+        json!({"iss": MACHINE_CLIENT_ID, "sub": MACHINE_CLIENT_ID, "aud": AS, "jti": jti, "exp": 4_000_000_000_i64})
+    }
+
+    /// A token request answered `status`.
+    pub fn token(
+        origin: Origin,
+        grant: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+        status: u16,
+        response: Value,
+    ) -> LoggedRequest {
+        let kind = RequestKind::Token {
+            grant_type: grant.into(),
+        };
+        let mut r = LoggedRequest::new(origin, "POST", "/token", kind);
+        r.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        if let Some((id, secret)) = basic {
+            let b = STANDARD.encode(format!("{id}:{secret}"));
+            r.headers.push(("authorization".into(), format!("Basic {b}")));
+        }
+        r.form = vec![("grant_type".into(), grant.into())];
+        r.form
+            .extend(form.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        r.form.push(("resource".into(), MCP.into()));
+        r.status = status;
+        r.response_body = response.to_string();
+        r
+    }
+
+    pub fn issued(token: &str) -> Value {
+        json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+    }
+
+    pub fn record(name: &'static str, mut log: Vec<LoggedRequest>, m: MachineMaterial) -> ScenarioObs {
+        for (i, r) in log.iter_mut().enumerate() {
+            r.seq = i;
+        }
+        ScenarioObs {
+            def: scenarios::all()
+                .into_iter()
+                .find(|d| d.name == name)
+                .expect("an extension world"),
+            mcp_url: MCP.into(),
+            issuers: vec![AS.into(), IDP.into()],
+            log,
+            run: ClientRun {
+                exit: ClientExit::Exited(Some(0)),
+                duration: Duration::ZERO,
+                output_tail: String::new(),
+                output_truncated: false,
+            },
+            documents: Vec::new(),
+            machine: Some(m),
+        }
+    }
+
+    pub fn cc_basic() -> ScenarioObs {
+        let log = vec![token(
+            Origin::As(0),
+            "client_credentials",
+            &[("scope", "todo:read")],
+            Some((MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET)),
+            200,
+            issued("cc-1"),
+        )];
+        record(CLIENT_CREDENTIALS_BASIC, log, material(Machine::ClientCredentialsBasic))
+    }
+
+    /// Two client_credentials requests, each with a fresh assertion.
+    pub fn cc_jwt() -> ScenarioObs {
+        let m = material(Machine::ClientCredentialsJwt);
+        let log = ["jti-1", "jti-2"]
+            .iter()
+            .map(|jti| {
+                let a = assertion(&m, good_claims(jti));
+                token(
+                    Origin::As(0),
+                    "client_credentials",
+                    &[
+                        ("client_assertion_type", super::CLIENT_ASSERTION_TYPE),
+                        ("client_assertion", &a),
+                        ("client_id", MACHINE_CLIENT_ID),
+                    ],
+                    None,
+                    200,
+                    issued(jti),
+                )
+            })
+            .collect();
+        record(CLIENT_CREDENTIALS_JWT, log, m)
+    }
+
+    pub fn exchange(m: &MachineMaterial, audience: &str) -> LoggedRequest {
+        token(
+            Origin::As(1),
+            super::TOKEN_EXCHANGE_GRANT,
+            &[
+                ("requested_token_type", super::ID_JAG_TOKEN_TYPE),
+                ("audience", audience),
+                ("subject_token", m.handed("idp_id_token").unwrap_or_default()),
+                ("subject_token_type", super::ID_TOKEN_TOKEN_TYPE),
+                ("client_id", IDP_CLIENT_ID),
+            ],
+            None,
+            200,
+            json!({"access_token": ID_JAG, "issued_token_type": super::ID_JAG_TOKEN_TYPE}),
+        )
+    }
+
+    pub fn jwt_bearer(assertion: &str, basic: Option<(&str, &str)>, status: u16) -> LoggedRequest {
+        let response = if status == 200 {
+            issued("machine-1")
+        } else {
+            json!({"error": "invalid_grant"})
+        };
+        token(
+            Origin::As(0),
+            super::JWT_BEARER_GRANT,
+            &[("assertion", assertion)],
+            basic,
+            status,
+            response,
+        )
+    }
+
+    pub fn ema() -> ScenarioObs {
+        let m = material(Machine::EnterpriseManaged);
+        let log = vec![
+            exchange(&m, AS),
+            jwt_bearer(ID_JAG, Some((MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET)), 200),
+        ];
+        record(ENTERPRISE_MANAGED, log, m)
+    }
+
+    pub fn wif(name: &'static str, handed: WifJwt) -> ScenarioObs {
+        let m = material(Machine::Wif(handed));
+        let status = if handed == WifJwt::Valid { 200 } else { 400 };
+        let log = vec![jwt_bearer(m.handed("valid_jwt").unwrap_or_default(), None, status)];
+        record(name, log, m)
+    }
+
+    /// Every extension world, as a conforming client leaves it.
+    pub fn compliant_worlds() -> Vec<(&'static str, Result<ScenarioObs, ObsError>)> {
+        vec![
+            (CLIENT_CREDENTIALS_BASIC, Ok(cc_basic())),
+            (CLIENT_CREDENTIALS_JWT, Ok(cc_jwt())),
+            (ENTERPRISE_MANAGED, Ok(ema())),
+            (WIF_JWT_BEARER, Ok(wif(WIF_JWT_BEARER, WifJwt::Valid))),
+            (WIF_WRONG_AUDIENCE, Ok(wif(WIF_WRONG_AUDIENCE, WifJwt::WrongAudience))),
+            (WIF_EXPIRED, Ok(wif(WIF_EXPIRED, WifJwt::Expired))),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use fake_idp::client_world::{LoggedRequest, Origin, RequestKind};
+    use mcp_auth_reports::Verdict;
+    use serde_json::json;
+
+    use super::testing::*;
+    use super::*;
+    use crate::client::scenarios::machine::{Machine, WifJwt};
+
+    fn judge(check: &InWorld, s: ScenarioObs) -> Verdict {
+        let o = ClientObservations {
+            scenarios: BTreeMap::from([(check.world, Ok(s))]),
+            selected_all: true,
+        };
+        check.evaluate(&o).verdict
+    }
+
+    fn emptied(mut s: ScenarioObs) -> ScenarioObs {
+        s.log.clear();
+        s
+    }
+
+    /// Replaces a form parameter of the request at `i`.
+    fn set(mut s: ScenarioObs, i: usize, name: &str, value: &str) -> ScenarioObs {
+        let r = &mut s.log[i];
+        r.form.retain(|(k, _)| k != name);
+        r.form.push((name.into(), value.into()));
+        s
+    }
+
+    fn authorize() -> LoggedRequest {
+        LoggedRequest::new(Origin::As(0), "GET", "/authorize", RequestKind::Authorize)
+    }
+
+    #[test]
+    fn every_extension_check_passes_on_its_compliant_world_and_is_error_without_requests() {
+        for c in [
+            &CL_CC_01_BASIC, &CL_CC_01_JWT, &CL_CC_02, &CL_CC_03, &CL_CC_04, &CL_CC_05, &CL_CC_06, &CL_CC_07,
+            &CL_EMA_01, &CL_EMA_02, &CL_WIF_01, &CL_WIF_02_WRONG_AUDIENCE, &CL_WIF_02_EXPIRED,
+        ] {
+            let world = compliant_worlds()
+                .into_iter()
+                .find(|(n, _)| *n == c.world)
+                .and_then(|(_, r)| r.ok())
+                .expect("a compliant world");
+            assert_eq!(judge(c, world.clone()), Verdict::Pass, "{}", c.meta.id);
+            assert_eq!(judge(c, emptied(world)), Verdict::Error, "{}", c.meta.id);
+        }
+    }
+
+    #[test]
+    fn an_authorization_request_in_a_client_credentials_world_fails_cl_cc_01() {
+        let mut s = cc_basic();
+        s.log.insert(0, authorize());
+        assert_eq!(judge(&CL_CC_01_BASIC, s), Verdict::Fail);
+    }
+
+    #[test]
+    fn a_secret_in_the_body_fails_cl_cc_02() {
+        let mut s = set(cc_basic(), 0, "client_secret", MACHINE_CLIENT_SECRET);
+        s.log[0].headers.retain(|(k, _)| k != "authorization");
+        assert_eq!(judge(&CL_CC_02, s), Verdict::Fail);
+    }
+
+    #[test]
+    fn another_assertion_type_fails_cl_cc_03() {
+        let s = set(cc_jwt(), 1, "client_assertion_type", "urn:x");
+        assert_eq!(judge(&CL_CC_03, s), Verdict::Fail);
+    }
+
+    #[test]
+    fn an_assertion_signed_with_another_key_fails_cl_cc_04() {
+        let other = material(Machine::ClientCredentialsJwt);
+        let forged = assertion(&other, good_claims("jti-x"));
+        assert_eq!(judge(&CL_CC_04, set(cc_jwt(), 0, "client_assertion", &forged)), Verdict::Fail);
+    }
+
+    #[test]
+    fn an_assertion_issued_by_someone_else_fails_cl_cc_05() {
+        let s = cc_jwt();
+        let a = assertion(s.machine.as_ref().unwrap(), json!({"iss": "x", "sub": MACHINE_CLIENT_ID, "aud": AS, "jti": "j"}));
+        assert_eq!(judge(&CL_CC_05, set(s, 0, "client_assertion", &a)), Verdict::Fail);
+    }
+
+    #[test]
+    fn an_assertion_for_the_token_endpoint_fails_cl_cc_06() {
+        let s = cc_jwt();
+        let aud = format!("{AS}/token");
+        let a = assertion(s.machine.as_ref().unwrap(), json!({"iss": MACHINE_CLIENT_ID, "sub": MACHINE_CLIENT_ID, "aud": aud, "jti": "j"}));
+        assert_eq!(judge(&CL_CC_06, set(s, 0, "client_assertion", &a)), Verdict::Fail);
+    }
+
+    #[test]
+    fn a_repeated_jti_warns_cl_cc_07_and_a_single_assertion_is_error() {
+        let s = cc_jwt();
+        let again = param(&s.log[0], "client_assertion").unwrap().to_owned();
+        assert_eq!(judge(&CL_CC_07, set(s, 1, "client_assertion", &again)), Verdict::Warn);
+        let mut one = cc_jwt();
+        one.log.truncate(1);
+        assert_eq!(judge(&CL_CC_07, one), Verdict::Error);
+    }
+
+    #[test]
+    fn an_exchange_for_another_audience_fails_cl_ema_01() {
+        let s = set(ema(), 0, "audience", MCP);
+        assert_eq!(judge(&CL_EMA_01, s), Verdict::Fail);
+    }
+
+    #[test]
+    fn going_to_the_as_without_an_exchange_fails_cl_ema_01() {
+        let mut s = ema();
+        s.log.remove(0);
+        assert_eq!(judge(&CL_EMA_01, s), Verdict::Fail);
+    }
+
+    #[test]
+    fn presenting_the_id_token_fails_cl_ema_02() {
+        let s = ema();
+        let id_token = s.machine.as_ref().unwrap().handed("idp_id_token").unwrap().to_owned();
+        assert_eq!(judge(&CL_EMA_02, set(s, 1, "assertion", &id_token)), Verdict::Fail);
+    }
+
+    #[test]
+    fn an_id_jag_without_the_clients_credentials_fails_cl_ema_02() {
+        let mut s = ema();
+        s.log[1].headers.retain(|(k, _)| k != "authorization");
+        assert_eq!(judge(&CL_EMA_02, s), Verdict::Fail);
+    }
+
+    #[test]
+    fn presenting_the_expired_jwt_fails_cl_wif_01() {
+        let s = wif(WIF_JWT_BEARER, WifJwt::Valid);
+        let expired = s.machine.as_ref().unwrap().handed("expired_jwt").unwrap().to_owned();
+        assert_eq!(judge(&CL_WIF_01, set(s, 0, "assertion", &expired)), Verdict::Fail);
+    }
+
+    #[test]
+    fn a_retry_after_the_refusal_warns_cl_wif_02() {
+        let mut s = wif(WIF_EXPIRED, WifJwt::Expired);
+        let mut again = s.log[0].clone();
+        again.seq = 1;
+        s.log.push(again);
+        assert_eq!(judge(&CL_WIF_02_EXPIRED, s), Verdict::Warn);
+    }
+
+    #[test]
+    fn an_authorization_request_after_the_refusal_warns_cl_wif_02() {
+        let mut s = wif(WIF_WRONG_AUDIENCE, WifJwt::WrongAudience);
+        let mut a = authorize();
+        a.seq = 1;
+        s.log.push(a);
+        assert_eq!(judge(&CL_WIF_02_WRONG_AUDIENCE, s), Verdict::Warn);
+    }
+}

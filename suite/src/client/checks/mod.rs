@@ -39,7 +39,7 @@ macro_rules! text {
 }
 
 mod discovery;
-mod machine;
+pub(crate) mod machine;
 mod migration;
 mod pkce;
 mod request;

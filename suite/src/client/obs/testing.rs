@@ -585,6 +585,9 @@ pub fn compliant() -> ClientObservations {
     w.authorize(0, DCR_CLIENT, None, Some(&w.issuer(0)));
     worlds.push(w.done(1, Vec::new()));
 
+    // The extensions' worlds (judged only with --extension).
+    worlds.extend(crate::client::checks::machine::testing::compliant_worlds());
+
     ClientObservations {
         scenarios: worlds.into_iter().collect::<BTreeMap<_, _>>(),
         selected_all: true,

@@ -50,6 +50,18 @@ pub enum Machine {
     Wif(WifJwt),
 }
 
+impl Machine {
+    /// What the context hands over, for the world table.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Machine::ClientCredentialsBasic => "client credentials (`client_id`, `client_secret`; client_secret_basic)",
+            Machine::ClientCredentialsJwt => "client credentials (`client_id`, `private_key_pem`, `signing_algorithm` ES256; private_key_jwt)",
+            Machine::EnterpriseManaged => "enterprise IdP (`client_id`, `client_secret`, `idp_client_id`, `idp_id_token`, `idp_issuer`, `idp_token_endpoint`)",
+            Machine::Wif(_) => "workload JWTs (`client_id`, `valid_jwt`, `wrong_audience_jwt`, `expired_jwt`)",
+        }
+    }
+}
+
 /// The per-run keys and tokens of a machine world: what the checks verify the client's requests against. Prints
 /// without any secret.
 #[derive(Clone)]

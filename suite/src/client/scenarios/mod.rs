@@ -168,7 +168,7 @@ pub fn markdown_table() -> String {
             Registration::Any => "DCR".to_owned(),
             Registration::Cimd => "CIMD (`client_metadata_url`)".to_owned(),
             Registration::Pre(m) => format!("pre-registered (`client_id`, `client_secret`; {m})"),
-            Registration::Machine(m) => format!("extension context ({m:?})"),
+            Registration::Machine(m) => m.describe().to_owned(),
         };
         let covers: Vec<String> = d
             .covers
