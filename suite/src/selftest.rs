@@ -120,6 +120,8 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
     (Role::Client, "wif-uses-expired-jwt", &[RunMode::Extensions]),
     (Role::Client, "wif-retry-after-refusal", &[RunMode::Extensions]),
     (Role::Client, "wif-fallback-to-authorization-code", &[RunMode::Extensions]),
+    (Role::Server, "machine-token-skips-audience", &[RunMode::Extensions]),
+    (Role::Server, "machine-token-all-scopes", &[RunMode::Extensions]),
 ];
 
 /// The modes the defect `name` of `role` runs in.

@@ -78,6 +78,8 @@ pub struct Ctx<'a> {
     pub users: Users,
     /// The MCP endpoint URL, also the resource identifier the server must answer as.
     pub target: String,
+    /// The extensions the run opted in to (their scenarios run only then).
+    pub extensions: crate::spec::Extensions,
     markers: AtomicU64,
     seed: u64,
     rpc_ids: AtomicU64,
@@ -93,6 +95,7 @@ impl<'a> Ctx<'a> {
             profile,
             users: Users::fixture(),
             target,
+            extensions: crate::spec::Extensions::none(),
             markers: AtomicU64::new(1),
             seed,
             rpc_ids: AtomicU64::new(1),

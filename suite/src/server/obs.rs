@@ -116,6 +116,15 @@ pub struct SessionObs {
     pub unauth_delete: Probe,
 }
 
+/// Client-credentials tokens (extension client-credentials): a valid one, one for another audience, and a write
+/// with one that holds only the read scope (made only when the valid one was served).
+#[derive(Debug, Clone)]
+pub struct MachineObs {
+    pub valid: Probe,
+    pub other_audience: Probe,
+    pub write: Option<Probe>,
+}
+
 /// A read-only user trying the write tool, three times, and the read-back.
 #[derive(Debug, Clone)]
 pub struct ScopeObs {
@@ -190,6 +199,8 @@ pub struct ServerObservations {
     pub write_before_auth: Result<WriteProbe, ObsError>,
     pub origin: Result<Probe, ObsError>,
     pub upstream: Result<UpstreamObs, ObsError>,
+    /// Client-credentials tokens (only with `--extension client-credentials`).
+    pub machine: Result<MachineObs, ObsError>,
 }
 
 impl ServerObservations {
@@ -223,6 +234,7 @@ impl ServerObservations {
             write_before_auth: Err(ObsError::Interrupted),
             origin: Err(ObsError::Interrupted),
             upstream: Err(ObsError::Interrupted),
+            machine: Err(ObsError::Interrupted),
         }
     }
 

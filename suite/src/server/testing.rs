@@ -291,6 +291,11 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
         }),
         origin: Ok(refused("origin#1", 403, &[])),
         upstream: Ok(upstream()),
+        machine: Ok(crate::server::obs::MachineObs {
+            valid: served("machine#valid"),
+            other_audience: invalid_token("machine#other-audience"),
+            write: Some(refused("machine#write", 403, &[INSUFFICIENT_SCOPE_CHALLENGE])),
+        }),
     }
 }
 
