@@ -120,7 +120,16 @@ impl Subject {
     fn expected_mode(&self) -> &'static str {
         match self {
             Subject::Reference => "default",
-            Subject::Server(_) => self.server_mode().name(),
+            // A defect whose protection exists only with an extension is scored in that mode (DEFECT_MODES).
+            Subject::Server(d) => {
+                let own = crate::selftest::RunMode::from(self.server_mode());
+                let modes = crate::selftest::defect_modes(Role::Server, d.name());
+                if modes.contains(&own) {
+                    own.as_str()
+                } else {
+                    modes.first().map_or(own.as_str(), |m| m.as_str())
+                }
+            }
             Subject::Authz(_) => "default",
         }
     }

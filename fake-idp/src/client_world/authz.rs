@@ -10,9 +10,9 @@ use url::Url;
 
 use super::config::{AsConfig, IssMode, StateMode, DEFAULT_ACCESS_TOKEN_BYTES};
 use super::log::{LoggedRequest, Origin, RequestKind};
+use super::machine;
 use super::mcp::{is_as_metadata_probe, is_prm_probe, UNKNOWN_MEMBER};
 use super::tokens::{pkce_verifies, AccessToken, CodeGrant, RefreshToken};
-use super::machine;
 use super::{Incoming, KnownClient, Reply, Shared, WorldState};
 use crate::server::cimd::{is_cimd_client_id, validate_document, CimdError};
 use crate::server::register::parse_registration;
@@ -131,7 +131,10 @@ impl Authz<'_> {
         if c.registration {
             doc["registration_endpoint"] = json!(format!("{issuer}/register"));
         }
-        if c.token_endpoint_auth_methods.iter().any(|m| m == "private_key_jwt") {
+        if c.token_endpoint_auth_methods
+            .iter()
+            .any(|m| m == "private_key_jwt")
+        {
             doc["token_endpoint_auth_signing_alg_values_supported"] = json!(["ES256"]);
         }
         if let Some(scopes) = &self.shared.config.mcp.prm.scopes_supported {

@@ -51,7 +51,8 @@ impl EcKey {
         let rng = ring::rand::SystemRandom::new();
         let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).expect("P-256 key generation");
-        let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).expect("a generated key parses");
+        let pair =
+            EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).expect("a generated key parses");
         // The uncompressed point: 0x04 || x || y.
         let point = pair.public_key().as_ref();
         EcKey {
@@ -207,7 +208,9 @@ impl Authz<'_> {
         req: &Incoming,
     ) -> Result<(), Reply> {
         if form(req, "client_assertion_type") != Some(CLIENT_ASSERTION_TYPE) {
-            return Err(invalid_client("client_assertion_type must be the RFC 7523 JWT type"));
+            return Err(invalid_client(
+                "client_assertion_type must be the RFC 7523 JWT type",
+            ));
         }
         let Some(assertion) = form(req, "client_assertion") else {
             return Err(invalid_client("client_assertion is required"));
@@ -223,7 +226,9 @@ impl Authz<'_> {
         let (_, claims) = key.verify(assertion).map_err(|e| invalid_client(&e))?;
         let text = |n: &str| claims.get(n).and_then(Value::as_str);
         if text("iss") != Some(client_id) || text("sub") != Some(client_id) {
-            return Err(invalid_client("the assertion's iss and sub must be the client_id"));
+            return Err(invalid_client(
+                "the assertion's iss and sub must be the client_id",
+            ));
         }
         if !audience_names(claims.get("aud"), &self.issuer) {
             return Err(invalid_client("the assertion's aud must be the issuer"));
@@ -293,7 +298,11 @@ impl Authz<'_> {
                     };
                 }
                 let Some(key) = &m.workload_key else {
-                    return Reply::oauth_error(400, "unsupported_grant_type", "unsupported grant_type");
+                    return Reply::oauth_error(
+                        400,
+                        "unsupported_grant_type",
+                        "unsupported grant_type",
+                    );
                 };
                 let claims = match key.verify(assertion) {
                     Ok((_, c)) => c,
@@ -348,16 +357,28 @@ impl Authz<'_> {
             return Reply::oauth_error(400, "unsupported_grant_type", "unsupported grant_type");
         };
         if form(req, "requested_token_type") != Some(ID_JAG_TOKEN_TYPE) {
-            return Reply::oauth_error(400, "invalid_request", "requested_token_type must be the ID-JAG type");
+            return Reply::oauth_error(
+                400,
+                "invalid_request",
+                "requested_token_type must be the ID-JAG type",
+            );
         }
         if form(req, "subject_token_type") != Some(ID_TOKEN_TOKEN_TYPE) {
-            return Reply::oauth_error(400, "invalid_request", "subject_token_type must be the ID token type");
+            return Reply::oauth_error(
+                400,
+                "invalid_request",
+                "subject_token_type must be the ID token type",
+            );
         }
         if form(req, "client_id") != Some(idp.idp_client_id.as_str()) {
             return invalid_client("unknown client at the IdP");
         }
         let Some(audience) = form(req, "audience") else {
-            return Reply::oauth_error(400, "invalid_request", "audience (the AS issuer) is required");
+            return Reply::oauth_error(
+                400,
+                "invalid_request",
+                "audience (the AS issuer) is required",
+            );
         };
         let subject = match form(req, "subject_token").map(|t| idp.key.verify(t)) {
             Some(Ok((_, claims))) => claims,
@@ -408,7 +429,9 @@ mod tests {
     #[test]
     fn the_pem_is_pkcs8_and_the_debug_form_hides_the_key() {
         let key = EcKey::generate();
-        assert!(key.private_key_pem().starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(key
+            .private_key_pem()
+            .starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert_eq!(format!("{key:?}"), "EcKey([redacted])");
     }
 

@@ -33,13 +33,13 @@ pub use config::{
     AsConfig, IssMode, McpConfig, MetadataLocation, PreRegistered, PrmConfig, PrmLocation,
     StateMode, WorldConfig,
 };
-pub use machine::{
-    audience_names, unverified_claims, EcKey, IdpConfig, MachineConfig, CLIENT_ASSERTION_TYPE,
-    ID_JAG_TOKEN_TYPE, ID_JAG_TYP, ID_TOKEN_TOKEN_TYPE, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT,
-};
 pub use log::{
     sent_after_reading, LoggedRequest, Origin, RequestKind, Wire, ENTRY_TEXT_CAP, LOG_BYTES_LIMIT,
     LOG_LIMIT,
+};
+pub use machine::{
+    audience_names, unverified_claims, EcKey, IdpConfig, MachineConfig, CLIENT_ASSERTION_TYPE,
+    ID_JAG_TOKEN_TYPE, ID_JAG_TYP, ID_TOKEN_TOKEN_TYPE, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT,
 };
 
 use crate::clock::SystemClock;

@@ -322,10 +322,9 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
         Registration::Machine(_) => {}
     }
     let mut machine = match def.registration {
-        Registration::Machine(m) => Some(scenarios::machine::MachineMaterial::prepare(
-            m,
-            &mut config,
-        )),
+        Registration::Machine(m) => {
+            Some(scenarios::machine::MachineMaterial::prepare(m, &mut config))
+        }
         _ => None,
     };
     let as_count = config.auth_servers.len();

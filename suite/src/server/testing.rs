@@ -294,7 +294,11 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
         machine: Ok(crate::server::obs::MachineObs {
             valid: served("machine#valid"),
             other_audience: invalid_token("machine#other-audience"),
-            write: Some(refused("machine#write", 403, &[INSUFFICIENT_SCOPE_CHALLENGE])),
+            write: Some(refused(
+                "machine#write",
+                403,
+                &[INSUFFICIENT_SCOPE_CHALLENGE],
+            )),
         }),
     }
 }

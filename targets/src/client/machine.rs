@@ -68,7 +68,9 @@ impl Machine {
             .client_id
             .clone()
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| ClientError::Usage(format!("the {} context has no client_id", context.name)))?;
+            .ok_or_else(|| {
+                ClientError::Usage(format!("the {} context has no client_id", context.name))
+            })?;
         let (secret, auth) = match self {
             Machine::ClientCredentialsBasic | Machine::EnterpriseManaged => {
                 let secret = context.client_secret.clone().ok_or_else(|| {
@@ -180,11 +182,12 @@ impl MachineGrant<'_> {
         if let Some(resource) = &self.resource {
             params.push(("resource", resource.clone()));
         }
-        let attempts = if machine == Machine::Wif && self.defect.is(ClientDefect::WifRetryAfterRefusal) {
-            2
-        } else {
-            1
-        };
+        let attempts =
+            if machine == Machine::Wif && self.defect.is(ClientDefect::WifRetryAfterRefusal) {
+                2
+            } else {
+                1
+            };
         let mut refusal = String::new();
         for _ in 0..attempts {
             let outcome = token_request(
@@ -206,7 +209,9 @@ impl MachineGrant<'_> {
                 }
             }
         }
-        Err(ClientError::Token(format!("the {machine:?} grant was refused: {refusal}")))
+        Err(ClientError::Token(format!(
+            "the {machine:?} grant was refused: {refusal}"
+        )))
     }
 
     /// A fresh ES256 client assertion (RFC 7523 §3): `iss` = `sub` = the client, `aud` = the issuer.
@@ -242,7 +247,9 @@ impl MachineGrant<'_> {
         }
         let alg = self.context.signing_algorithm.as_deref().unwrap_or("ES256");
         if alg != "ES256" {
-            return Err(ClientError::Usage(format!("unsupported signing_algorithm {alg}")));
+            return Err(ClientError::Usage(format!(
+                "unsupported signing_algorithm {alg}"
+            )));
         }
         let der = pem_der(need(&self.context.private_key_pem, "private_key_pem")?)?;
         jsonwebtoken::encode(
@@ -321,7 +328,9 @@ impl MachineGrant<'_> {
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
-            .ok_or_else(|| ClientError::Token("the token exchange answer has no access_token".into()))
+            .ok_or_else(|| {
+                ClientError::Token("the token exchange answer has no access_token".into())
+            })
     }
 }
 
@@ -344,14 +353,20 @@ mod tests {
             Machine::of(&context("auth/client-credentials-jwt"), None),
             Some(Machine::ClientCredentialsJwt)
         );
-        assert_eq!(Machine::of(&context("auth/wif-jwt-bearer"), None), Some(Machine::Wif));
+        assert_eq!(
+            Machine::of(&context("auth/wif-jwt-bearer"), None),
+            Some(Machine::Wif)
+        );
         assert_eq!(Machine::of(&context("auth/pre-registration"), None), None);
     }
 
     #[test]
     fn cc_authorization_code_turns_the_client_credentials_grant_off() {
         let d = Some(ClientDefect::CcAuthorizationCode);
-        assert_eq!(Machine::of(&context("auth/client-credentials-basic"), d), None);
+        assert_eq!(
+            Machine::of(&context("auth/client-credentials-basic"), d),
+            None
+        );
         assert_eq!(
             Machine::of(&context("auth/enterprise-managed-authorization"), d),
             Some(Machine::EnterpriseManaged)
@@ -361,7 +376,9 @@ mod tests {
     #[test]
     fn basic_credentials_come_from_the_context_and_post_only_under_the_defect() {
         let ctx = context("auth/client-credentials-basic");
-        let r = Machine::ClientCredentialsBasic.registration(&ctx, None).unwrap();
+        let r = Machine::ClientCredentialsBasic
+            .registration(&ctx, None)
+            .unwrap();
         assert_eq!((r.client_id.as_str(), r.auth), ("c", ClientAuth::Basic));
         let r = Machine::ClientCredentialsBasic
             .registration(&ctx, Some(ClientDefect::WrongTokenAuthMethod))
@@ -373,6 +390,9 @@ mod tests {
     fn a_pem_body_decodes_and_garbage_is_a_usage_error() {
         let pem = "-----BEGIN PRIVATE KEY-----\nAAEC\n-----END PRIVATE KEY-----\n";
         assert_eq!(pem_der(pem).unwrap(), vec![0, 1, 2]);
-        assert!(matches!(pem_der("-----BEGIN-----\n!!\n"), Err(ClientError::Usage(_))));
+        assert!(matches!(
+            pem_der("-----BEGIN-----\n!!\n"),
+            Err(ClientError::Usage(_))
+        ));
     }
 }

@@ -118,7 +118,9 @@ fn each(
 fn shown(v: Option<&str>) -> String {
     match v {
         None => "absent".to_owned(),
-        Some(v) if v.chars().count() > 80 => format!("`{}…`", v.chars().take(80).collect::<String>()),
+        Some(v) if v.chars().count() > 80 => {
+            format!("`{}…`", v.chars().take(80).collect::<String>())
+        }
         Some(v) => format!("`{v}`"),
     }
 }
@@ -128,11 +130,10 @@ fn shown(v: Option<&str>) -> String {
 /// CL-CC-01: given client credentials, the client uses the `client_credentials` grant and no authorization request.
 fn cl_cc_01(m: &CheckMeta, s: &ScenarioObs) -> Evaluation {
     let expected = "grant_type=client_credentials at the token endpoint, no authorization request";
-    if let Some(r) = s
-        .log
-        .iter()
-        .find(|r| matches!(r.kind, RequestKind::Authorize) || (is_token(r) && grant_of(r) != "client_credentials"))
-    {
+    if let Some(r) = s.log.iter().find(|r| {
+        matches!(r.kind, RequestKind::Authorize)
+            || (is_token(r) && grant_of(r) != "client_credentials")
+    }) {
         let what = match &r.kind {
             RequestKind::Authorize => "an authorization request".to_owned(),
             _ => format!("a token request with grant_type `{}`", grant_of(r)),
@@ -140,8 +141,11 @@ fn cl_cc_01(m: &CheckMeta, s: &ScenarioObs) -> Evaluation {
         return Evaluation::violated(m.level, expected, what).with_offending([s.id(r)]);
     }
     match grants(s, "client_credentials") {
-        Ok(found) => Evaluation::pass(expected, format!("{} client_credentials request(s)", found.len()))
-            .with_evidence(found.iter().map(|r| s.id(r))),
+        Ok(found) => Evaluation::pass(
+            expected,
+            format!("{} client_credentials request(s)", found.len()),
+        )
+        .with_evidence(found.iter().map(|r| s.id(r))),
         Err(e) => e,
     }
 }
@@ -218,7 +222,10 @@ fn assertions(s: &ScenarioObs) -> Result<Vec<(&LoggedRequest, &str)>, Evaluation
         .filter_map(|r| param(r, "client_assertion").map(|a| (r, a)))
         .collect();
     if found.is_empty() {
-        return Err(never(s, "a client_credentials request with a client_assertion"));
+        return Err(never(
+            s,
+            "a client_credentials request with a client_assertion",
+        ));
     }
     Ok(found)
 }
@@ -470,7 +477,8 @@ const CL_WIF_01: InWorld = InWorld {
 
 /// CL-WIF-02: after the AS refused the workload JWT, the client neither retries nor switches grant.
 fn cl_wif_02(m: &CheckMeta, s: &ScenarioObs) -> Evaluation {
-    let expected = "after the refused jwt-bearer request: no further token or authorization request";
+    let expected =
+        "after the refused jwt-bearer request: no further token or authorization request";
     let Some(refused) = s
         .token_requests(JWT_BEARER_GRANT)
         .into_iter()
@@ -478,19 +486,36 @@ fn cl_wif_02(m: &CheckMeta, s: &ScenarioObs) -> Evaluation {
     else {
         return never(s, "a jwt-bearer token request that the AS refused");
     };
-    match s.log.iter().find(|r| {
-        r.seq > refused.seq && (is_token(r) || matches!(r.kind, RequestKind::Authorize))
-    }) {
+    match s
+        .log
+        .iter()
+        .find(|r| r.seq > refused.seq && (is_token(r) || matches!(r.kind, RequestKind::Authorize)))
+    {
         Some(r) => {
             let what = match &r.kind {
-                RequestKind::Authorize => "an authorization request (switched to the authorization code flow)".to_owned(),
-                _ if grant_of(r) == JWT_BEARER_GRANT => "the jwt-bearer request again (retried)".to_owned(),
-                _ => format!("a token request with grant_type {} (switched grant)", shown(Some(grant_of(r)))),
+                RequestKind::Authorize => {
+                    "an authorization request (switched to the authorization code flow)".to_owned()
+                }
+                _ if grant_of(r) == JWT_BEARER_GRANT => {
+                    "the jwt-bearer request again (retried)".to_owned()
+                }
+                _ => format!(
+                    "a token request with grant_type {} (switched grant)",
+                    shown(Some(grant_of(r)))
+                ),
             };
-            Evaluation::violated(m.level, expected, what).with_offending([s.id(r)]).with_evidence([s.id(refused)])
+            Evaluation::violated(m.level, expected, what)
+                .with_offending([s.id(r)])
+                .with_evidence([s.id(refused)])
         }
-        None => Evaluation::pass(expected, format!("stopped after HTTP {} at the token endpoint", refused.status))
-            .with_evidence([s.id(refused)]),
+        None => Evaluation::pass(
+            expected,
+            format!(
+                "stopped after HTTP {} at the token endpoint",
+                refused.status
+            ),
+        )
+        .with_evidence([s.id(refused)]),
     }
 }
 
@@ -547,7 +572,10 @@ pub(crate) mod testing {
 
     /// A client assertion signed with the world's client key.
     pub fn assertion(m: &MachineMaterial, claims: Value) -> String {
-        m.client_key.as_ref().expect("a client key").sign("JWT", &claims)
+        m.client_key
+            .as_ref()
+            .expect("a client key")
+            .sign("JWT", &claims)
     }
 
     pub fn good_claims(jti: &str) -> Value {
@@ -573,7 +601,8 @@ pub(crate) mod testing {
         ));
         if let Some((id, secret)) = basic {
             let b = STANDARD.encode(format!("{id}:{secret}"));
-            r.headers.push(("authorization".into(), format!("Basic {b}")));
+            r.headers
+                .push(("authorization".into(), format!("Basic {b}")));
         }
         r.form = vec![("grant_type".into(), grant.into())];
         r.form
@@ -588,7 +617,11 @@ pub(crate) mod testing {
         json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
     }
 
-    pub fn record(name: &'static str, mut log: Vec<LoggedRequest>, m: MachineMaterial) -> ScenarioObs {
+    pub fn record(
+        name: &'static str,
+        mut log: Vec<LoggedRequest>,
+        m: MachineMaterial,
+    ) -> ScenarioObs {
         for (i, r) in log.iter_mut().enumerate() {
             r.seq = i;
         }
@@ -620,7 +653,11 @@ pub(crate) mod testing {
             200,
             issued("cc-1"),
         )];
-        record(CLIENT_CREDENTIALS_BASIC, log, material(Machine::ClientCredentialsBasic))
+        record(
+            CLIENT_CREDENTIALS_BASIC,
+            log,
+            material(Machine::ClientCredentialsBasic),
+        )
     }
 
     /// Two client_credentials requests, each with a fresh assertion.
@@ -654,7 +691,10 @@ pub(crate) mod testing {
             &[
                 ("requested_token_type", super::ID_JAG_TOKEN_TYPE),
                 ("audience", audience),
-                ("subject_token", m.handed("idp_id_token").unwrap_or_default()),
+                (
+                    "subject_token",
+                    m.handed("idp_id_token").unwrap_or_default(),
+                ),
                 ("subject_token_type", super::ID_TOKEN_TOKEN_TYPE),
                 ("client_id", IDP_CLIENT_ID),
             ],
@@ -684,7 +724,11 @@ pub(crate) mod testing {
         let m = material(Machine::EnterpriseManaged);
         let log = vec![
             exchange(&m, AS),
-            jwt_bearer(ID_JAG, Some((MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET)), 200),
+            jwt_bearer(
+                ID_JAG,
+                Some((MACHINE_CLIENT_ID, MACHINE_CLIENT_SECRET)),
+                200,
+            ),
         ];
         record(ENTERPRISE_MANAGED, log, m)
     }
@@ -692,7 +736,11 @@ pub(crate) mod testing {
     pub fn wif(name: &'static str, handed: WifJwt) -> ScenarioObs {
         let m = material(Machine::Wif(handed));
         let status = if handed == WifJwt::Valid { 200 } else { 400 };
-        let log = vec![jwt_bearer(m.handed("valid_jwt").unwrap_or_default(), None, status)];
+        let log = vec![jwt_bearer(
+            m.handed("valid_jwt").unwrap_or_default(),
+            None,
+            status,
+        )];
         record(name, log, m)
     }
 
@@ -703,7 +751,10 @@ pub(crate) mod testing {
             (CLIENT_CREDENTIALS_JWT, Ok(cc_jwt())),
             (ENTERPRISE_MANAGED, Ok(ema())),
             (WIF_JWT_BEARER, Ok(wif(WIF_JWT_BEARER, WifJwt::Valid))),
-            (WIF_WRONG_AUDIENCE, Ok(wif(WIF_WRONG_AUDIENCE, WifJwt::WrongAudience))),
+            (
+                WIF_WRONG_AUDIENCE,
+                Ok(wif(WIF_WRONG_AUDIENCE, WifJwt::WrongAudience)),
+            ),
             (WIF_EXPIRED, Ok(wif(WIF_EXPIRED, WifJwt::Expired))),
         ]
     }
@@ -749,8 +800,19 @@ mod tests {
     #[test]
     fn every_extension_check_passes_on_its_compliant_world_and_is_error_without_requests() {
         for c in [
-            &CL_CC_01_BASIC, &CL_CC_01_JWT, &CL_CC_02, &CL_CC_03, &CL_CC_04, &CL_CC_05, &CL_CC_06, &CL_CC_07,
-            &CL_EMA_01, &CL_EMA_02, &CL_WIF_01, &CL_WIF_02_WRONG_AUDIENCE, &CL_WIF_02_EXPIRED,
+            &CL_CC_01_BASIC,
+            &CL_CC_01_JWT,
+            &CL_CC_02,
+            &CL_CC_03,
+            &CL_CC_04,
+            &CL_CC_05,
+            &CL_CC_06,
+            &CL_CC_07,
+            &CL_EMA_01,
+            &CL_EMA_02,
+            &CL_WIF_01,
+            &CL_WIF_02_WRONG_AUDIENCE,
+            &CL_WIF_02_EXPIRED,
         ] {
             let world = compliant_worlds()
                 .into_iter()
@@ -786,29 +848,47 @@ mod tests {
     fn an_assertion_signed_with_another_key_fails_cl_cc_04() {
         let other = material(Machine::ClientCredentialsJwt);
         let forged = assertion(&other, good_claims("jti-x"));
-        assert_eq!(judge(&CL_CC_04, set(cc_jwt(), 0, "client_assertion", &forged)), Verdict::Fail);
+        assert_eq!(
+            judge(&CL_CC_04, set(cc_jwt(), 0, "client_assertion", &forged)),
+            Verdict::Fail
+        );
     }
 
     #[test]
     fn an_assertion_issued_by_someone_else_fails_cl_cc_05() {
         let s = cc_jwt();
-        let a = assertion(s.machine.as_ref().unwrap(), json!({"iss": "x", "sub": MACHINE_CLIENT_ID, "aud": AS, "jti": "j"}));
-        assert_eq!(judge(&CL_CC_05, set(s, 0, "client_assertion", &a)), Verdict::Fail);
+        let a = assertion(
+            s.machine.as_ref().unwrap(),
+            json!({"iss": "x", "sub": MACHINE_CLIENT_ID, "aud": AS, "jti": "j"}),
+        );
+        assert_eq!(
+            judge(&CL_CC_05, set(s, 0, "client_assertion", &a)),
+            Verdict::Fail
+        );
     }
 
     #[test]
     fn an_assertion_for_the_token_endpoint_fails_cl_cc_06() {
         let s = cc_jwt();
         let aud = format!("{AS}/token");
-        let a = assertion(s.machine.as_ref().unwrap(), json!({"iss": MACHINE_CLIENT_ID, "sub": MACHINE_CLIENT_ID, "aud": aud, "jti": "j"}));
-        assert_eq!(judge(&CL_CC_06, set(s, 0, "client_assertion", &a)), Verdict::Fail);
+        let a = assertion(
+            s.machine.as_ref().unwrap(),
+            json!({"iss": MACHINE_CLIENT_ID, "sub": MACHINE_CLIENT_ID, "aud": aud, "jti": "j"}),
+        );
+        assert_eq!(
+            judge(&CL_CC_06, set(s, 0, "client_assertion", &a)),
+            Verdict::Fail
+        );
     }
 
     #[test]
     fn a_repeated_jti_warns_cl_cc_07_and_a_single_assertion_is_error() {
         let s = cc_jwt();
         let again = param(&s.log[0], "client_assertion").unwrap().to_owned();
-        assert_eq!(judge(&CL_CC_07, set(s, 1, "client_assertion", &again)), Verdict::Warn);
+        assert_eq!(
+            judge(&CL_CC_07, set(s, 1, "client_assertion", &again)),
+            Verdict::Warn
+        );
         let mut one = cc_jwt();
         one.log.truncate(1);
         assert_eq!(judge(&CL_CC_07, one), Verdict::Error);
@@ -830,8 +910,17 @@ mod tests {
     #[test]
     fn presenting_the_id_token_fails_cl_ema_02() {
         let s = ema();
-        let id_token = s.machine.as_ref().unwrap().handed("idp_id_token").unwrap().to_owned();
-        assert_eq!(judge(&CL_EMA_02, set(s, 1, "assertion", &id_token)), Verdict::Fail);
+        let id_token = s
+            .machine
+            .as_ref()
+            .unwrap()
+            .handed("idp_id_token")
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            judge(&CL_EMA_02, set(s, 1, "assertion", &id_token)),
+            Verdict::Fail
+        );
     }
 
     #[test]
@@ -844,8 +933,17 @@ mod tests {
     #[test]
     fn presenting_the_expired_jwt_fails_cl_wif_01() {
         let s = wif(WIF_JWT_BEARER, WifJwt::Valid);
-        let expired = s.machine.as_ref().unwrap().handed("expired_jwt").unwrap().to_owned();
-        assert_eq!(judge(&CL_WIF_01, set(s, 0, "assertion", &expired)), Verdict::Fail);
+        let expired = s
+            .machine
+            .as_ref()
+            .unwrap()
+            .handed("expired_jwt")
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            judge(&CL_WIF_01, set(s, 0, "assertion", &expired)),
+            Verdict::Fail
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use fake_idp::client_world::{EcKey, IdpConfig, MachineConfig, PreRegistered, Wor
 use serde_json::{json, Value};
 
 use super::{
-    Registration, ScenarioDef, CLIENT_CREDENTIALS_BASIC, CLIENT_CREDENTIALS_JWT, ENTERPRISE_MANAGED,
-    WIF_EXPIRED, WIF_JWT_BEARER, WIF_WRONG_AUDIENCE,
+    Registration, ScenarioDef, CLIENT_CREDENTIALS_BASIC, CLIENT_CREDENTIALS_JWT,
+    ENTERPRISE_MANAGED, WIF_EXPIRED, WIF_JWT_BEARER, WIF_WRONG_AUDIENCE,
 };
 use crate::spec::{Extension, SpecVersion};
 
@@ -349,7 +349,10 @@ mod tests {
             k.sort();
             k
         };
-        assert_eq!(keys(Machine::ClientCredentialsBasic), ["client_id", "client_secret", "name"]);
+        assert_eq!(
+            keys(Machine::ClientCredentialsBasic),
+            ["client_id", "client_secret", "name"]
+        );
         assert_eq!(
             keys(Machine::ClientCredentialsJwt),
             ["client_id", "name", "private_key_pem", "signing_algorithm"]
@@ -368,7 +371,13 @@ mod tests {
         );
         assert_eq!(
             keys(Machine::Wif(WifJwt::Valid)),
-            ["client_id", "expired_jwt", "name", "valid_jwt", "wrong_audience_jwt"]
+            [
+                "client_id",
+                "expired_jwt",
+                "name",
+                "valid_jwt",
+                "wrong_audience_jwt"
+            ]
         );
     }
 
@@ -385,7 +394,9 @@ mod tests {
         let m = minted(Machine::EnterpriseManaged);
         let secrets = m.secrets();
         assert!(secrets.contains(&MACHINE_CLIENT_SECRET.to_owned()));
-        assert!(secrets.iter().any(|s| Some(s.as_str()) == m.handed("idp_id_token")));
+        assert!(secrets
+            .iter()
+            .any(|s| Some(s.as_str()) == m.handed("idp_id_token")));
         assert!(!format!("{m:?}").contains(MACHINE_CLIENT_SECRET));
     }
 }

@@ -67,7 +67,10 @@ fn judge(m: &CheckMeta, p: &Probe, status: u16, expected: &str) -> Evaluation {
     } else if p.status == status {
         Evaluation::pass(expected, p.describe())
     } else {
-        Evaluation::error(format!("neither served nor refused with {status}: {}", p.describe()))
+        Evaluation::error(format!(
+            "neither served nor refused with {status}: {}",
+            p.describe()
+        ))
     };
     e.with_offending([p.exchange.clone()])
 }

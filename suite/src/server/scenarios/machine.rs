@@ -36,11 +36,22 @@ pub async fn machine_tokens(ctx: &Ctx<'_>) -> Result<MachineObs, ObsError> {
     };
     let reader = mint(Audience::One(ctx.audience()), &read);
     let valid = ctx
-        .initialize(&sc, "a client-credentials token for this server (read scope)", &Auth::Bearer(reader.clone()))
+        .initialize(
+            &sc,
+            "a client-credentials token for this server (read scope)",
+            &Auth::Bearer(reader.clone()),
+        )
         .await?;
-    let other = mint(Audience::One(OTHER_RESOURCE.into()), &ctx.profile.full_scope());
+    let other = mint(
+        Audience::One(OTHER_RESOURCE.into()),
+        &ctx.profile.full_scope(),
+    );
     let other_audience = ctx
-        .initialize(&sc, "a client-credentials token for another MCP server", &Auth::Bearer(other))
+        .initialize(
+            &sc,
+            "a client-credentials token for another MCP server",
+            &Auth::Bearer(other),
+        )
         .await?;
     let write = if valid.served() {
         let session = ctx.open_session(&sc, &reader).await?;

@@ -23,9 +23,9 @@ const SCENARIOS: usize = 9;
 /// finishes, so a run stopped by a signal can judge what was complete (the rest stays
 /// [`ObsError::Interrupted`]).
 pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
-    progress.status().plan(
-        SCENARIOS + usize::from(ctx.extensions.contains(Extension::ClientCredentials)),
-    );
+    progress
+        .status()
+        .plan(SCENARIOS + usize::from(ctx.extensions.contains(Extension::ClientCredentials)));
     let (baseline, mode) = progress.step("baseline session", baseline(ctx)).await;
     progress.set(ServerObservations::pending(
         ctx.target.clone(),
@@ -91,7 +91,8 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
             } else {
                 progress.update(|o| {
                     o.machine = Err(ObsError::NotApplicable(
-                        "client-credentials tokens are probed with --extension client-credentials".into(),
+                        "client-credentials tokens are probed with --extension client-credentials"
+                            .into(),
                     ))
                 });
             }

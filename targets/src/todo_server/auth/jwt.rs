@@ -327,9 +327,15 @@ mod tests {
     #[test]
     fn only_a_token_whose_sub_is_its_client_id_is_a_machine_token() {
         let claims = |v: serde_json::Value| v.as_object().cloned().unwrap();
-        assert!(is_machine_token(&claims(serde_json::json!({"sub": "svc", "client_id": "svc"}))));
-        assert!(!is_machine_token(&claims(serde_json::json!({"sub": "alice", "client_id": "svc"}))));
-        assert!(!is_machine_token(&claims(serde_json::json!({"client_id": "svc"}))));
+        assert!(is_machine_token(&claims(
+            serde_json::json!({"sub": "svc", "client_id": "svc"})
+        )));
+        assert!(!is_machine_token(&claims(
+            serde_json::json!({"sub": "alice", "client_id": "svc"})
+        )));
+        assert!(!is_machine_token(&claims(
+            serde_json::json!({"client_id": "svc"})
+        )));
     }
 
     #[test]
