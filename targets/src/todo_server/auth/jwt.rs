@@ -140,10 +140,9 @@ impl JwtValidator {
         }
         let claims = validate_claims(jwt.payload_b64, settings)?;
         let machine = is_machine_token(&claims);
-        if !settings.has(ServerDefect::SkipAudienceCheck)
-            && !(machine && settings.has(ServerDefect::MachineTokenSkipsAudience))
-            && !audience_matches(claims.get("aud"), settings)
-        {
+        let audience_waived = settings.has(ServerDefect::SkipAudienceCheck)
+            || (machine && settings.has(ServerDefect::MachineTokenSkipsAudience));
+        if !audience_waived && !audience_matches(claims.get("aud"), settings) {
             return Err(TokenError::Audience.into());
         }
         let sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
