@@ -140,6 +140,10 @@ mcp_auth_defects::defects! {
         "Retries the jwt-bearer grant once with the same assertion after the AS refused it.";
     WifFallbackToAuthorizationCode = "wif-fallback-to-authorization-code",
         "After the AS refused its workload JWT, falls back to the authorization code flow.";
+    MarchDefaultPathsOnly = "march-default-paths-only",
+        "Under 2025-03-26, fetches the MCP origin's authorization server metadata but ignores its endpoints and uses `/authorize`, `/token` and `/register`.";
+    NoMarchDefaultEndpoints = "no-march-default-endpoints",
+        "Under 2025-03-26, gives up when the MCP origin serves no authorization server metadata instead of using the default endpoints.";
 }
 
 /// `Option<ClientDefect>` helper: is exactly this defect switched on?
@@ -165,7 +169,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 65);
+        assert_eq!(ClientDefect::ALL.len(), 67);
     }
 
     #[test]

@@ -21,7 +21,9 @@
 //!   the workload JWT bearer grant), never retried after a refusal;
 //! - [`mcp`] and the run loop: bearer on every request, step-up on 403 `insufficient_scope`
 //!   (at most [`MAX_AUTHORIZATIONS_PER_OPERATION`] attempts), refresh on 401, re-discovery when
-//!   the PRM names a new authorization server.
+//!   the PRM names a new authorization server;
+//! - [`march`]: under protocol version 2025-03-26, when no PRM is found, the MCP origin's own AS metadata,
+//!   else the default endpoints `/authorize`, `/token`, `/register` there.
 //!
 //! Every HTTP request has a 5 s timeout and a 1 MiB body cap, never follows redirects and
 //! ignores proxy variables. The crate knows nothing of the suite or the fake world.
@@ -35,6 +37,7 @@ pub mod error;
 mod flow;
 mod http;
 mod machine;
+pub mod march;
 pub mod mcp;
 pub mod registration;
 pub mod token;

@@ -11,6 +11,7 @@
 //! table of worlds itself is in `worlds.rs`.
 
 pub mod machine;
+mod march;
 mod worlds;
 
 use fake_idp::client_world::WorldConfig;
@@ -18,7 +19,14 @@ use fake_idp::client_world::WorldConfig;
 use crate::spec::{Extension, SpecVersion};
 use serde_json::json;
 
-pub use worlds::all;
+pub use march::MARCH_ENDPOINT_PREFIX;
+
+/// Every client world, in report order: today's, then the 2025-03-26 ones.
+pub fn all() -> Vec<ScenarioDef> {
+    let mut all = worlds::all();
+    all.extend(march::worlds());
+    all
+}
 
 /// Path of the custom PRM location (`auth/metadata-var3`, as in the official suite).
 pub const CUSTOM_PRM_PATH: &str = "/custom/metadata/location.json";
@@ -51,6 +59,8 @@ pub const ENTERPRISE_MANAGED: &str = "auth/enterprise-managed-authorization";
 pub const WIF_JWT_BEARER: &str = "auth/wif-jwt-bearer";
 pub const WIF_WRONG_AUDIENCE: &str = "auth/wif-wrong-audience";
 pub const WIF_EXPIRED: &str = "auth/wif-expired";
+pub const MARCH_METADATA: &str = "auth/2025-03-26-oauth-metadata-backcompat";
+pub const MARCH_FALLBACK: &str = "auth/2025-03-26-oauth-endpoint-fallback";
 
 /// What a scenario needs from the world besides its config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
