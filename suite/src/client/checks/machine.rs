@@ -776,6 +776,7 @@ mod tests {
         let o = ClientObservations {
             scenarios: BTreeMap::from([(check.world, Ok(s))]),
             selected_all: true,
+            out_of_scope: Default::default(),
         };
         check.evaluate(&o).verdict
     }
