@@ -16,7 +16,6 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::spec::SpecVersion;
 use fake_idp::server::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
 use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi};
 use futures::stream::{self, StreamExt};
@@ -135,27 +134,24 @@ impl Subject {
 
     /// The self-test's mode name of this run, keying `fixtures/expected/<role>.toml`.
     fn expected_mode(&self) -> &'static str {
-        let role = match self {
+        let (role, own) = match self {
             Subject::Reference => return "default",
-            Subject::Server(_) => Role::Server,
-            Subject::Authz(_) => Role::Authz,
+            Subject::Server(_) => (
+                Role::Server,
+                crate::selftest::RunMode::from(self.server_mode()),
+            ),
+            Subject::Authz(_) => (Role::Authz, crate::selftest::RunMode::Default),
         };
-        // A defect visible only at another revision is recorded under that mode (selftest::DEFECT_MODES).
-        match self
+        // A defect visible only at another revision or with an extension is recorded under that mode
+        // (selftest::DEFECT_MODES).
+        let modes = self
             .defect()
             .map(|d| crate::selftest::defect_modes(role, d))
-        {
-            Some(modes)
-                if modes
-                    .first()
-                    .is_some_and(|m| m.selection().spec() != SpecVersion::default()) =>
-            {
-                modes[0].as_str()
-            }
-            _ => match self {
-                Subject::Server(_) => self.server_mode().name(),
-                _ => "default",
-            },
+            .unwrap_or_default();
+        if modes.is_empty() || modes.contains(&own) {
+            own.as_str()
+        } else {
+            modes[0].as_str()
         }
     }
 

@@ -144,6 +144,69 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
     (Role::Server, "offline-access-in-prm", REV_2026),
     (Role::Server, "offline-access-in-challenge", REV_2026),
     (Role::Authz, "no-iss", REV_2026),
+    // Extensions (client-credentials, enterprise-managed, wif): client defects of the machine grants.
+    (
+        Role::Client,
+        "wrong-token-auth-method",
+        &[RunMode::Default, RunMode::Extensions],
+    ),
+    (
+        Role::Client,
+        "cc-authorization-code",
+        &[RunMode::Extensions],
+    ),
+    (
+        Role::Client,
+        "cc-wrong-assertion-type",
+        &[RunMode::Extensions],
+    ),
+    (
+        Role::Client,
+        "cc-assertion-wrong-key",
+        &[RunMode::Extensions],
+    ),
+    (
+        Role::Client,
+        "cc-assertion-iss-not-client",
+        &[RunMode::Extensions],
+    ),
+    (
+        Role::Client,
+        "cc-assertion-aud-token-endpoint",
+        &[RunMode::Extensions],
+    ),
+    (Role::Client, "cc-static-jti", &[RunMode::Extensions]),
+    (
+        Role::Client,
+        "ema-id-token-as-assertion",
+        &[RunMode::Extensions],
+    ),
+    (
+        Role::Client,
+        "ema-exchange-audience-resource",
+        &[RunMode::Extensions],
+    ),
+    (Role::Client, "wif-uses-expired-jwt", &[RunMode::Extensions]),
+    (
+        Role::Client,
+        "wif-retry-after-refusal",
+        &[RunMode::Extensions],
+    ),
+    (
+        Role::Client,
+        "wif-fallback-to-authorization-code",
+        &[RunMode::Extensions],
+    ),
+    (
+        Role::Server,
+        "machine-token-skips-audience",
+        &[RunMode::Extensions],
+    ),
+    (
+        Role::Server,
+        "machine-token-all-scopes",
+        &[RunMode::Extensions],
+    ),
 ];
 
 /// The 2026-07-28 revision alone.
@@ -506,18 +569,19 @@ mod tests {
     fn every_server_defect_runs_in_each_of_its_validation_modes() {
         let runs = runs(Role::Server);
         for d in ServerDefect::ALL {
-            // A defect listed in DEFECT_MODES runs in the modes listed there (another revision) instead.
-            let modes: Vec<RunMode> = match DEFECT_MODES
+            // A defect listed in DEFECT_MODES runs in the modes listed there (an extension's, a revision's).
+            let listed = DEFECT_MODES
                 .iter()
-                .find(|(r, n, _)| *r == Role::Server && *n == d.name())
-            {
-                Some((_, _, modes)) => modes.to_vec(),
-                None => d.modes().iter().map(|&m| m.into()).collect(),
+                .any(|(r, n, _)| *r == Role::Server && *n == d.name());
+            let modes: Vec<RunMode> = if listed {
+                defect_modes(Role::Server, d.name())
+            } else {
+                d.modes().iter().map(|&m| m.into()).collect()
             };
-            for m in modes {
+            for mode in modes {
                 let key = RunKey {
                     defect: Some(d.name().to_owned()),
-                    mode: m,
+                    mode,
                 };
                 assert!(runs.contains(&key), "{} has no run", key.label());
             }

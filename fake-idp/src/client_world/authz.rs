@@ -10,6 +10,7 @@ use url::Url;
 
 use super::config::{AsConfig, IssMode, StateMode, DEFAULT_ACCESS_TOKEN_BYTES};
 use super::log::{LoggedRequest, Origin, RequestKind};
+use super::machine;
 use super::mcp::{is_as_metadata_probe, is_prm_probe, UNKNOWN_MEMBER};
 use super::tokens::{pkce_verifies, AccessToken, CodeGrant, RefreshToken};
 use super::{Incoming, KnownClient, Reply, Shared, WorldState};
@@ -21,11 +22,11 @@ use crate::server::{CODE_LIFETIME_SECS, FETCH_BODY_CAP};
 type Form = HashMap<String, String>;
 
 /// The AS `i` context of one request.
-struct Authz<'a> {
-    shared: &'a Shared,
-    i: usize,
-    config: &'a AsConfig,
-    issuer: String,
+pub(super) struct Authz<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) i: usize,
+    pub(super) config: &'a AsConfig,
+    pub(super) issuer: String,
 }
 
 pub(crate) fn handle(shared: &Shared, i: usize, req: &Incoming) -> (Reply, RequestKind) {
@@ -122,6 +123,7 @@ impl Authz<'_> {
         if c.issue_refresh_tokens {
             grant_types.push("refresh_token");
         }
+        grant_types.extend(c.machine.grant_types());
         let mut doc = json!({
             "issuer": issuer,
             "authorization_endpoint": format!("{base}/authorize"),
@@ -133,6 +135,12 @@ impl Authz<'_> {
         });
         if c.registration {
             doc["registration_endpoint"] = json!(format!("{base}/register"));
+        }
+        if c.token_endpoint_auth_methods
+            .iter()
+            .any(|m| m == "private_key_jwt")
+        {
+            doc["token_endpoint_auth_signing_alg_values_supported"] = json!(["ES256"]);
         }
         let mut scopes = self.shared.config.mcp.prm.scopes_supported.clone();
         if !c.extra_scopes_supported.is_empty() {
@@ -353,7 +361,7 @@ impl Authz<'_> {
     /// Client authentication with the client's own method (none, Basic, or form secret).
     fn authenticate(
         &self,
-        state: &WorldState,
+        state: &mut WorldState,
         req: &Incoming,
         form: &Form,
     ) -> Result<String, Reply> {
@@ -377,7 +385,15 @@ impl Authz<'_> {
             }
             (Some((b, _)), _) => b.clone(),
             (None, Some(f)) => f.clone(),
-            (None, None) => return Err(invalid_client("client authentication is required", false)),
+            // RFC 7523 §3: a client assertion names its client in `iss`/`sub`.
+            (None, None) => match form
+                .get("client_assertion")
+                .and_then(|a| machine::unverified_claims(a))
+                .and_then(|c| c.get("sub").and_then(|s| s.as_str()).map(str::to_owned))
+            {
+                Some(sub) => sub,
+                None => return Err(invalid_client("client authentication is required", false)),
+            },
         };
         let client = match state.clients[self.i].get(&id) {
             Some(c) => c.clone(),
@@ -405,6 +421,14 @@ impl Authz<'_> {
             "client_secret_post" => {
                 basic.is_none() && form_secret.is_some_and(|s| Some(s.as_str()) == secret)
             }
+            "private_key_jwt" => {
+                if basic.is_some() || form_secret.is_some() {
+                    false
+                } else {
+                    self.client_assertion(state, &id, req)?;
+                    true
+                }
+            }
             _ => false,
         };
         if ok {
@@ -426,7 +450,20 @@ impl Authz<'_> {
             return invalid_request("the body must be application/x-www-form-urlencoded");
         }
         let mut state = self.shared.state();
-        let client_id = match self.authenticate(&state, req, form) {
+        let grant = form.get("grant_type").map(String::as_str);
+        if self.is_machine_grant(grant) {
+            // The IdP's token exchange and the workload jwt-bearer grant carry no client authentication here.
+            let anonymous = grant == Some(machine::TOKEN_EXCHANGE_GRANT)
+                || (grant == Some(machine::JWT_BEARER_GRANT)
+                    && self.config.machine.id_jag_issuer_key.is_none());
+            let authenticated = if anonymous {
+                Ok(String::new())
+            } else {
+                self.authenticate(&mut state, req, form)
+            };
+            return self.machine_token(&mut state, req, authenticated);
+        }
+        let client_id = match self.authenticate(&mut state, req, form) {
             Ok(id) => id,
             Err(reply) => return reply,
         };
@@ -543,7 +580,7 @@ impl Authz<'_> {
     }
 
     /// Mints an opaque access token (and a refresh token when configured) for a grant family.
-    fn issue(
+    pub(super) fn issue(
         &self,
         state: &mut WorldState,
         client_id: &str,

@@ -205,6 +205,9 @@ pub struct AsConfig {
     /// claims in the persona's shape), except in a world that sets its own token length (that world tests the
     /// length). The discovery layout stays this config's.
     pub persona: Persona,
+    /// The machine grants of the authorization extensions (client credentials, jwt-bearer, the enterprise
+    /// IdP's token exchange); none by default.
+    pub machine: super::machine::MachineConfig,
 }
 
 impl Default for AsConfig {
@@ -228,6 +231,7 @@ impl Default for AsConfig {
             on_mcp_origin: false,
             endpoint_prefix: String::new(),
             persona: Persona::Generic,
+            machine: super::machine::MachineConfig::default(),
         }
     }
 }
@@ -313,7 +317,8 @@ pub struct PreRegistered {
     /// Registered redirect URIs (loopback IP literals match on any port). Empty: any http
     /// loopback redirect URI is accepted.
     pub redirect_uris: Vec<String>,
-    /// `none`, `client_secret_basic` or `client_secret_post`.
+    /// `none`, `client_secret_basic`, `client_secret_post` or `private_key_jwt` (the key is in the AS's
+    /// [`MachineConfig::assertion_clients`](super::machine::MachineConfig::assertion_clients)).
     pub auth_method: String,
 }
 

@@ -10,6 +10,7 @@
 mod authz;
 mod config;
 mod log;
+mod machine;
 mod mcp;
 mod tokens;
 mod wire;
@@ -35,6 +36,10 @@ pub use config::{
 pub use log::{
     sent_after_reading, LoggedRequest, Origin, RequestKind, Wire, ENTRY_TEXT_CAP, LOG_BYTES_LIMIT,
     LOG_LIMIT,
+};
+pub use machine::{
+    audience_names, unverified_claims, EcKey, IdpConfig, MachineConfig, CLIENT_ASSERTION_TYPE,
+    ID_JAG_TOKEN_TYPE, ID_JAG_TYP, ID_TOKEN_TOKEN_TYPE, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT,
 };
 
 use crate::clock::SystemClock;
@@ -98,6 +103,8 @@ pub(crate) struct WorldState {
     pub(crate) successful_requests: usize,
     /// Whether the MCP server has migrated to `migrate_to`.
     pub(crate) migrated: bool,
+    /// Per AS: the `jti`s of the JWTs it accepted (client assertions, jwt-bearer grants).
+    pub(crate) seen_jtis: Vec<std::collections::HashSet<String>>,
 }
 
 /// A client an AS knows, with how it authenticates at the token endpoint.
@@ -499,6 +506,7 @@ impl ClientWorld {
             authorizations: vec![0; n],
             successful_requests: 0,
             migrated: false,
+            seen_jtis: vec![Default::default(); n],
         };
         let shared = Arc::new(Shared {
             cimd: config.cimd_documents.iter().cloned().collect(),

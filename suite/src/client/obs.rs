@@ -41,6 +41,8 @@ pub struct ScenarioObs {
     pub run: ClientRun,
     /// The CIMD documents hosted (CIMD scenarios): at the URL the context names and at the official one.
     pub documents: Vec<HostedDocument>,
+    /// The keys and tokens of an extension's world (its context), None elsewhere.
+    pub machine: Option<crate::client::scenarios::machine::MachineMaterial>,
 }
 
 /// Everything the client role observed, by scenario name.
@@ -142,6 +144,9 @@ impl ScenarioObs {
         let mut secrets: BTreeSet<String> = super::secrets_of(&self.log);
         if matches!(self.def.registration, Registration::Pre(_)) {
             secrets.insert(PRE_CLIENT_SECRET.to_owned());
+        }
+        if let Some(m) = &self.machine {
+            secrets.extend(m.secrets());
         }
         secrets
     }

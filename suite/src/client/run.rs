@@ -323,19 +323,35 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
             redirect_uris: Vec::new(),
             auth_method: method.to_owned(),
         }),
+        Registration::Machine(_) => {}
     }
+    let mut machine = match def.registration {
+        Registration::Machine(m) => {
+            Some(scenarios::machine::MachineMaterial::prepare(m, &mut config))
+        }
+        _ => None,
+    };
+    let as_count = config.auth_servers.len();
     let world = ClientWorld::start(config).await.map_err(|e| {
         ObsError::Harness(format!(
             "the fake world for {} could not start: {e}",
             def.name
         ))
     })?;
+    let issuers: Vec<String> = (0..as_count).map(|i| world.issuer(i)).collect();
+    let context = match machine.as_mut() {
+        Some(m) => {
+            m.mint(def.official, &issuers);
+            m.context.clone()
+        }
+        None => scenarios::context(&def, CLIENT_METADATA_URL),
+    };
     let inv = Invocation {
         command: opts.command(),
         server_url: world.mcp_url(),
         scenario: def.official.to_owned(),
         suite_scenario: def.name.to_owned(),
-        context: scenarios::context(&def, CLIENT_METADATA_URL),
+        context,
         protocol_version: opts.selection.spec().as_str().to_owned(),
         browser: format!(
             "{} open-url",
@@ -344,9 +360,6 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
         deadline: opts.deadline,
     };
     let run = spawn::run(&inv).await;
-    let issuers = (0..(def.world)().auth_servers.len())
-        .map(|i| world.issuer(i))
-        .collect();
     let obs = ScenarioObs {
         def,
         mcp_url: world.mcp_url(),
@@ -354,6 +367,7 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
         log: world.log(),
         run,
         documents,
+        machine,
     };
     let flooded = world.log_overflowed();
     world.shutdown().await;

@@ -83,6 +83,8 @@ pub struct Ctx<'a> {
     /// The revision the suite speaks: at 2026-07-28 MCP is stateless (no `initialize`, no session; every
     /// request carries `_meta` and the standard headers, [`stateless`]).
     pub spec: SpecVersion,
+    /// The extensions the run opted in to (their scenarios run only then).
+    pub extensions: crate::spec::Extensions,
     markers: AtomicU64,
     seed: u64,
     rpc_ids: AtomicU64,
@@ -99,6 +101,7 @@ impl<'a> Ctx<'a> {
             users: Users::fixture(),
             target,
             spec: SpecVersion::default(),
+            extensions: crate::spec::Extensions::none(),
             markers: AtomicU64::new(1),
             seed,
             rpc_ids: AtomicU64::new(1),

@@ -116,6 +116,15 @@ pub struct SessionObs {
     pub unauth_delete: Probe,
 }
 
+/// Client-credentials tokens (extension client-credentials): a valid one, one for another audience, and a write
+/// with one that holds only the read scope (made only when the valid one was served).
+#[derive(Debug, Clone)]
+pub struct MachineObs {
+    pub valid: Probe,
+    pub other_audience: Probe,
+    pub write: Option<Probe>,
+}
+
 /// A read-only user trying the write tool, three times, and the read-back.
 #[derive(Debug, Clone)]
 pub struct ScopeObs {
@@ -207,6 +216,8 @@ pub struct ServerObservations {
     pub upstream: Result<UpstreamObs, ObsError>,
     /// Stateless MCP (2026-07-28 only; not applicable at older revisions).
     pub stateless: Result<StatelessObs, ObsError>,
+    /// Client-credentials tokens (only with `--extension client-credentials`).
+    pub machine: Result<MachineObs, ObsError>,
 }
 
 impl ServerObservations {
@@ -241,6 +252,7 @@ impl ServerObservations {
             origin: Err(ObsError::Interrupted),
             upstream: Err(ObsError::Interrupted),
             stateless: Err(ObsError::Interrupted),
+            machine: Err(ObsError::Interrupted),
         }
     }
 

@@ -313,6 +313,15 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
         origin: Ok(refused("origin#1", 403, &[])),
         upstream: Ok(upstream()),
         stateless: Ok(stateless()),
+        machine: Ok(crate::server::obs::MachineObs {
+            valid: served("machine#valid"),
+            other_audience: invalid_token("machine#other-audience"),
+            write: Some(refused(
+                "machine#write",
+                403,
+                &[INSUFFICIENT_SCOPE_CHALLENGE],
+            )),
+        }),
     }
 }
 

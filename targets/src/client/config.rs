@@ -48,6 +48,33 @@ pub struct ClientContext {
     /// Pre-registered scenarios: the client secret.
     #[serde(default)]
     pub client_secret: Option<ClientSecret>,
+    /// `auth/client-credentials-jwt`: the PKCS#8 PEM key that signs client assertions.
+    #[serde(default)]
+    pub private_key_pem: Option<ClientSecret>,
+    /// `auth/client-credentials-jwt`: the assertion's algorithm (ES256 when absent).
+    #[serde(default)]
+    pub signing_algorithm: Option<String>,
+    /// `auth/enterprise-managed-authorization`: the client's id at the enterprise IdP.
+    #[serde(default)]
+    pub idp_client_id: Option<String>,
+    /// `auth/enterprise-managed-authorization`: the user's ID token from the IdP.
+    #[serde(default)]
+    pub idp_id_token: Option<ClientSecret>,
+    /// `auth/enterprise-managed-authorization`: the IdP's issuer.
+    #[serde(default)]
+    pub idp_issuer: Option<String>,
+    /// `auth/enterprise-managed-authorization`: the IdP's token endpoint (RFC 8693 exchange).
+    #[serde(default)]
+    pub idp_token_endpoint: Option<String>,
+    /// `auth/wif-jwt-bearer`: the workload JWT to present.
+    #[serde(default)]
+    pub valid_jwt: Option<ClientSecret>,
+    /// `auth/wif-jwt-bearer`: a workload JWT for another audience (never presented by a correct client).
+    #[serde(default)]
+    pub wrong_audience_jwt: Option<ClientSecret>,
+    /// `auth/wif-jwt-bearer`: an expired workload JWT (never presented by a correct client).
+    #[serde(default)]
+    pub expired_jwt: Option<ClientSecret>,
 }
 
 /// Everything the environment tells the client.

@@ -138,6 +138,28 @@ mcp_auth_defects::defects! {
         "The CIMD document has no `client_name`.";
     CimdDocSharedSecret = "cimd-doc-shared-secret",
         "The CIMD document declares `client_secret_basic` and carries a `client_secret`.";
+    CcAuthorizationCode = "cc-authorization-code",
+        "Given client credentials (extension client-credentials), runs the authorization code flow instead of the `client_credentials` grant.";
+    CcWrongAssertionType = "cc-wrong-assertion-type",
+        "Sends `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:saml2-bearer` with its JWT client assertion.";
+    CcAssertionWrongKey = "cc-assertion-wrong-key",
+        "Signs its JWT client assertion with a key of its own instead of the one in the context.";
+    CcAssertionIssNotClient = "cc-assertion-iss-not-client",
+        "Puts its client name, not the `client_id`, in the client assertion's `iss` and `sub`.";
+    CcAssertionAudTokenEndpoint = "cc-assertion-aud-token-endpoint",
+        "Puts the token endpoint URL, not the issuer, in the client assertion's `aud`.";
+    CcStaticJti = "cc-static-jti",
+        "Reuses one `jti` for every client assertion of the run.";
+    EmaIdTokenAsAssertion = "ema-id-token-as-assertion",
+        "Skips the token exchange at the IdP and presents the IdP's ID token itself to the AS's jwt-bearer grant.";
+    EmaExchangeAudienceResource = "ema-exchange-audience-resource",
+        "Asks the IdP for an ID-JAG whose `audience` is the MCP resource instead of the AS issuer.";
+    WifUsesExpiredJwt = "wif-uses-expired-jwt",
+        "Presents the context's `expired_jwt` instead of `valid_jwt`.";
+    WifRetryAfterRefusal = "wif-retry-after-refusal",
+        "Retries the jwt-bearer grant once with the same assertion after the AS refused it.";
+    WifFallbackToAuthorizationCode = "wif-fallback-to-authorization-code",
+        "After the AS refused its workload JWT, falls back to the authorization code flow.";
     MarchDefaultPathsOnly = "march-default-paths-only",
         "Under 2025-03-26, fetches the MCP origin's authorization server metadata but ignores its endpoints and uses `/authorize`, `/token` and `/register`.";
     NoMarchDefaultEndpoints = "no-march-default-endpoints",
@@ -167,7 +189,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 62);
+        assert_eq!(ClientDefect::ALL.len(), 67);
     }
 
     #[test]

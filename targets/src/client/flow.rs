@@ -18,6 +18,7 @@ use super::discovery::{
 };
 use super::error::ClientError;
 use super::http::{Http, Response};
+use super::machine::{Machine, MachineGrant};
 use super::mcp::{self, McpSession, Message};
 use super::registration::{register, ClientRegistration, RegistrationKind};
 use super::token::{token_request, Token, TokenOutcome};
@@ -79,6 +80,8 @@ struct Client<'e> {
     server: Option<AuthServer>,
     grant: Option<Grant>,
     static_pkce: Option<Pkce>,
+    /// The one `jti` of every client assertion under `cc-static-jti`.
+    static_jti: String,
 }
 
 impl<'e> Client<'e> {
@@ -108,6 +111,7 @@ impl<'e> Client<'e> {
             server: None,
             grant: None,
             static_pkce: None,
+            static_jti: random_b64url(16),
         })
     }
 
@@ -299,7 +303,7 @@ impl<'e> Client<'e> {
                         self.discover(&challenge).await?;
                     }
                     let scope = self.select_scope(&challenge, None);
-                    self.authorization_code_flow(scope).await?;
+                    self.authorize(scope).await?;
                 }
                 403 if challenge().error.as_deref() == Some("insufficient_scope") => {
                     if self.defect.is(ClientDefect::NoStepUp) {
@@ -319,7 +323,7 @@ impl<'e> Client<'e> {
                         .and_then(|g| g.scope.clone())
                         .filter(|_| !self.defect.is(ClientDefect::NoScopeUnion));
                     let scope = self.select_scope(&challenge, granted.as_deref());
-                    self.authorization_code_flow(scope).await?;
+                    self.authorize(scope).await?;
                 }
                 status => {
                     return Err(ClientError::Mcp(format!(
@@ -377,7 +381,7 @@ impl<'e> Client<'e> {
                 self.connect_as(prm, old_registration).await?;
                 budget.spend()?;
                 let scope = self.select_scope(challenge, None);
-                return self.authorization_code_flow(scope).await;
+                return self.authorize(scope).await;
             }
             self.prm = Some(prm);
         }
@@ -387,7 +391,7 @@ impl<'e> Client<'e> {
         budget.spend()?;
         let granted = self.grant.as_ref().and_then(|g| g.scope.clone());
         let scope = self.select_scope(challenge, granted.as_deref());
-        self.authorization_code_flow(scope).await
+        self.authorize(scope).await
     }
 
     /// PRM again after a token was rejected (RFC 9728 §5.2): the challenge's URL if it names
@@ -446,19 +450,29 @@ impl<'e> Client<'e> {
         prm: Option<DiscoveredPrm>,
         reuse: Option<ClientRegistration>,
     ) -> Result<(), ClientError> {
-        let pkce_method = choose_pkce_method(&metadata, self.defect)?;
+        let machine = Machine::of(&self.env.context, self.defect);
         let endpoint = |value: &Option<String>, name: &str| {
             value
                 .clone()
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| ClientError::Metadata(format!("the metadata has no {name}")))
         };
-        let authorization_endpoint =
-            endpoint(&metadata.authorization_endpoint, "authorization_endpoint")?;
+        // A machine grant needs neither PKCE nor the authorization endpoint.
+        let (pkce_method, authorization_endpoint) = match machine {
+            Some(_) => (
+                choose_pkce_method(&metadata, self.defect).unwrap_or(None),
+                metadata.authorization_endpoint.clone().unwrap_or_default(),
+            ),
+            None => (
+                choose_pkce_method(&metadata, self.defect)?,
+                endpoint(&metadata.authorization_endpoint, "authorization_endpoint")?,
+            ),
+        };
         let token_endpoint = endpoint(&metadata.token_endpoint, "token_endpoint")?;
-        let registration = match reuse {
-            Some(registration) => registration,
-            None => {
+        let registration = match (reuse, machine) {
+            (Some(registration), _) => registration,
+            (None, Some(m)) => m.registration(&self.env.context, self.defect)?,
+            (None, None) => {
                 register(
                     &self.http,
                     &metadata,
@@ -515,6 +529,49 @@ impl<'e> Client<'e> {
             return union_scopes(scope.as_deref(), Some("offline_access"));
         }
         scope
+    }
+
+    // ----- obtaining a token -------------------------------------------------------------
+
+    /// Obtains a token: the context's machine grant (extensions), else the authorization code flow.
+    async fn authorize(&mut self, scope: Option<String>) -> Result<(), ClientError> {
+        let Some(machine) = Machine::of(&self.env.context, self.defect) else {
+            return self.authorization_code_flow(scope).await;
+        };
+        let server = self
+            .server
+            .clone()
+            .ok_or_else(|| ClientError::Discovery("no authorization server known".into()))?;
+        let grant = MachineGrant {
+            http: &self.http,
+            issuer: &server.issuer,
+            token_endpoint: &server.token_endpoint,
+            registration: &server.registration,
+            context: &self.env.context,
+            resource: self.token_resource(false),
+            scope: scope.clone(),
+            defect: self.defect,
+            static_jti: &self.static_jti,
+        };
+        match grant.obtain(machine).await {
+            Ok(issued) => {
+                self.grant = Some(Grant {
+                    issuer: server.issuer.clone(),
+                    access: issued.access_token,
+                    refresh: issued.refresh_token,
+                    first_refresh: None,
+                    scope: issued.scope.or(scope),
+                });
+                Ok(())
+            }
+            Err(_)
+                if machine == Machine::Wif
+                    && self.defect.is(ClientDefect::WifFallbackToAuthorizationCode) =>
+            {
+                self.authorization_code_flow(scope).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     // ----- authorization code flow ------------------------------------------------------

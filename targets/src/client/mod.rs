@@ -16,6 +16,9 @@
 //!   fresh `state` and verifier per request, `resource`, MCP §6 scope selection, headless
 //!   redirect handling with `state` and RFC 9207 `iss` validation;
 //! - [`token`]: code and refresh grants (rotation; `resource` on both);
+//! - `machine`: the extensions' grants, chosen by the context's `name` (client credentials with
+//!   `client_secret_basic` or an ES256 `private_key_jwt` assertion; the enterprise-managed ID-JAG flow;
+//!   the workload JWT bearer grant), never retried after a refusal;
 //! - [`mcp`] and the run loop: bearer on every request, step-up on 403 `insufficient_scope`
 //!   (at most [`MAX_AUTHORIZATIONS_PER_OPERATION`] attempts), refresh on 401, re-discovery when
 //!   the PRM names a new authorization server;
@@ -33,6 +36,7 @@ pub mod discovery;
 pub mod error;
 mod flow;
 mod http;
+mod machine;
 pub mod march;
 pub mod mcp;
 pub mod registration;

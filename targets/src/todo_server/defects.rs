@@ -127,6 +127,10 @@ mcp_auth_defects::defects! {
         "Asks the token exchange for `todo:read todo:write` for `email_digest`, which needs only `todo:read`.";
     ExchangeWrongAudience = "exchange-wrong-audience", JWT,
         "Asks the token exchange for its own resource URL as the audience instead of the upstream API.";
+    MachineTokenSkipsAudience = "machine-token-skips-audience", JWT,
+        "Skips the audience check for client-credentials tokens (JWTs whose `sub` is their `client_id`: no user).";
+    MachineTokenAllScopes = "machine-token-all-scopes", JWT,
+        "Grants every scope to client-credentials tokens (JWTs whose `sub` is their `client_id`), whatever their `scope`.";
 }
 
 #[cfg(test)]

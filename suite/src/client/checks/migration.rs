@@ -737,6 +737,7 @@ mod tests {
                     output_truncated: false,
                 },
                 documents: Vec::new(),
+                machine: None,
             };
             ClientObservations {
                 scenarios: BTreeMap::from([(SCENARIO, Ok(obs))]),

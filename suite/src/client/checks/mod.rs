@@ -39,6 +39,7 @@ macro_rules! text {
 }
 
 mod discovery;
+pub(crate) mod machine;
 mod march;
 mod migration;
 mod pkce;
@@ -84,6 +85,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(session::checks());
     all.extend(migration::checks());
     all.extend(rev2026::checks());
+    all.extend(machine::checks());
     all.extend(march::checks());
     all.extend(stateless::checks());
     all

@@ -373,6 +373,7 @@ impl World {
                 output_truncated: false,
             },
             documents,
+            machine: None,
         };
         (self.name, Ok(obs))
     }
@@ -648,6 +649,8 @@ pub fn compliant() -> ClientObservations {
     w.flow(public, Some("todo:read todo:write"));
     w.on_the_mcp_origin("");
     worlds.push(w.done(1, Vec::new()));
+    // The extensions' worlds (judged only with --extension).
+    worlds.extend(crate::client::checks::machine::testing::compliant_worlds());
 
     ClientObservations {
         scenarios: worlds.into_iter().collect::<BTreeMap<_, _>>(),

@@ -10,6 +10,7 @@
 //! This module holds what a world is ([`ScenarioDef`]), its names and the context handed to the client; the
 //! table of worlds itself is in `worlds.rs`.
 
+pub mod machine;
 mod march;
 mod worlds;
 
@@ -55,6 +56,12 @@ pub const STATE_TAMPERED: &str = "auth/state-tampered";
 pub const ISS_UNEXPECTED: &str = "auth/iss-unexpected";
 pub const ISS_NORMALIZED: &str = "auth/iss-normalized";
 pub const OFFLINE_ACCESS_SCOPE: &str = "auth/offline-access-scope";
+pub const CLIENT_CREDENTIALS_BASIC: &str = "auth/client-credentials-basic";
+pub const CLIENT_CREDENTIALS_JWT: &str = "auth/client-credentials-jwt";
+pub const ENTERPRISE_MANAGED: &str = "auth/enterprise-managed-authorization";
+pub const WIF_JWT_BEARER: &str = "auth/wif-jwt-bearer";
+pub const WIF_WRONG_AUDIENCE: &str = "auth/wif-wrong-audience";
+pub const WIF_EXPIRED: &str = "auth/wif-expired";
 pub const MARCH_METADATA: &str = "auth/2025-03-26-oauth-metadata-backcompat";
 pub const MARCH_FALLBACK: &str = "auth/2025-03-26-oauth-endpoint-fallback";
 
@@ -68,6 +75,9 @@ pub enum Registration {
     /// The context carries pre-registered credentials for this auth method. The client was never told a
     /// redirect URI, so the AS accepts any loopback one (RFC 8252 §7.3).
     Pre(&'static str),
+    /// An extension's machine grant: the context carries that grant's credentials (keys and JWTs minted per
+    /// run, `machine.rs`).
+    Machine(machine::Machine),
 }
 
 /// One world, and how it is presented to the client.
@@ -139,6 +149,8 @@ pub fn context(def: &ScenarioDef, client_metadata_url: &str) -> serde_json::Valu
             "client_id": PRE_CLIENT_ID,
             "client_secret": PRE_CLIENT_SECRET,
         }),
+        // Minted per run by `machine::MachineMaterial` once the world runs; only the name is static.
+        Registration::Machine(_) => json!({"name": def.official}),
     }
 }
 
@@ -190,6 +202,7 @@ pub fn markdown_table() -> String {
             Registration::Any => "DCR".to_owned(),
             Registration::Cimd => "CIMD (`client_metadata_url`)".to_owned(),
             Registration::Pre(m) => format!("pre-registered (`client_id`, `client_secret`; {m})"),
+            Registration::Machine(m) => m.describe().to_owned(),
         };
         let covers: Vec<String> = d
             .covers

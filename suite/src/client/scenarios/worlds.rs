@@ -380,4 +380,7 @@ pub fn all() -> Vec<ScenarioDef> {
             },
         },
     ]
+    .into_iter()
+    .chain(super::machine::worlds())
+    .collect()
 }

@@ -2,6 +2,7 @@
 //! after a baseline (a valid token opening a session), which also tells how the server validates tokens.
 
 pub mod discovery;
+pub mod machine;
 pub mod scope;
 pub mod sessions;
 pub mod stateless;
@@ -14,6 +15,7 @@ use crate::profile::Validation;
 use crate::runner::Progress;
 use crate::server::ctx::Ctx;
 use crate::server::obs::{Mode, ServerObservations};
+use crate::spec::Extension;
 
 /// How many scenarios [`observe`] runs (for the terminal's status line): the baseline, then nine at once.
 const SCENARIOS: usize = 10;
@@ -22,7 +24,9 @@ const SCENARIOS: usize = 10;
 /// finishes, so a run stopped by a signal can judge what was complete (the rest stays
 /// [`ObsError::Interrupted`]).
 pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
-    progress.status().plan(SCENARIOS);
+    progress
+        .status()
+        .plan(SCENARIOS + usize::from(ctx.extensions.contains(Extension::ClientCredentials)));
     let (baseline, mode) = progress.step("baseline session", baseline(ctx)).await;
     progress.set(ServerObservations::pending(
         ctx.target.clone(),
@@ -83,6 +87,21 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
             let r = stateless::stateless(ctx).await;
             progress.update(|o| o.stateless = r);
         }),
+        async {
+            if ctx.extensions.contains(Extension::ClientCredentials) {
+                let r = progress
+                    .step("client-credentials tokens", machine::machine_tokens(ctx))
+                    .await;
+                progress.update(|o| o.machine = r);
+            } else {
+                progress.update(|o| {
+                    o.machine = Err(ObsError::NotApplicable(
+                        "client-credentials tokens are probed with --extension client-credentials"
+                            .into(),
+                    ))
+                });
+            }
+        },
     );
     // As before the record was shared: a fetch seen while the other scenarios finished still counts.
     let fetches = ctx.events.attacker_fetches();

@@ -69,6 +69,18 @@ impl<'a> CompactJwt<'a> {
     }
 }
 
+/// Every scope of the server (what `machine-token-all-scopes` grants).
+const ALL_SCOPES: &str = "todo:read todo:write";
+
+/// A client-credentials token (extension client-credentials): no user, `sub` is the client itself. The server
+/// treats it like any other token; only the `machine-token-*` defects single it out.
+fn is_machine_token(claims: &Map<String, Value>) -> bool {
+    claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .is_some_and(|sub| claims.get("client_id").and_then(Value::as_str) == Some(sub))
+}
+
 /// How the signature is to be checked.
 enum Verification {
     /// Verify with one of these keys (any match suffices).
@@ -127,16 +139,19 @@ impl JwtValidator {
             }
         }
         let claims = validate_claims(jwt.payload_b64, settings)?;
-        if !settings.has(ServerDefect::SkipAudienceCheck)
-            && !audience_matches(claims.get("aud"), settings)
-        {
+        let machine = is_machine_token(&claims);
+        let audience_waived = settings.has(ServerDefect::SkipAudienceCheck)
+            || (machine && settings.has(ServerDefect::MachineTokenSkipsAudience));
+        if !audience_waived && !audience_matches(claims.get("aud"), settings) {
             return Err(TokenError::Audience.into());
         }
         let sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        Ok(Principal::new(
-            sub,
-            claims.get("scope").and_then(Value::as_str),
-        ))
+        let scope = if machine && settings.has(ServerDefect::MachineTokenAllScopes) {
+            Some(ALL_SCOPES)
+        } else {
+            claims.get("scope").and_then(Value::as_str)
+        };
+        Ok(Principal::new(sub, scope))
     }
 
     async fn verification(
@@ -307,6 +322,20 @@ fn validate_claims(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_token_whose_sub_is_its_client_id_is_a_machine_token() {
+        let claims = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        assert!(is_machine_token(&claims(
+            serde_json::json!({"sub": "svc", "client_id": "svc"})
+        )));
+        assert!(!is_machine_token(&claims(
+            serde_json::json!({"sub": "alice", "client_id": "svc"})
+        )));
+        assert!(!is_machine_token(&claims(
+            serde_json::json!({"client_id": "svc"})
+        )));
+    }
 
     #[test]
     fn typ_accepts_both_rfc9068_forms_in_any_case() {
