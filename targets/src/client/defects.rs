@@ -122,6 +122,10 @@ mcp_auth_defects::defects! {
         "The CIMD document has no `client_name`.";
     CimdDocSharedSecret = "cimd-doc-shared-secret",
         "The CIMD document declares `client_secret_basic` and carries a `client_secret`.";
+    MarchDefaultPathsOnly = "march-default-paths-only",
+        "Under 2025-03-26, fetches the MCP origin's authorization server metadata but ignores its endpoints and uses `/authorize`, `/token` and `/register`.";
+    NoMarchDefaultEndpoints = "no-march-default-endpoints",
+        "Under 2025-03-26, gives up when the MCP origin serves no authorization server metadata instead of using the default endpoints.";
 }
 
 /// `Option<ClientDefect>` helper: is exactly this defect switched on?

@@ -39,6 +39,7 @@ macro_rules! text {
 }
 
 mod discovery;
+mod march;
 mod migration;
 mod pkce;
 mod request;
@@ -81,6 +82,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(request::checks());
     all.extend(session::checks());
     all.extend(migration::checks());
+    all.extend(march::checks());
     all.extend(stateless::checks());
     all
 }
@@ -495,6 +497,7 @@ mod tests {
                 .map(|d| (d.name, Err(ObsError::Interrupted)))
                 .collect(),
             selected_all: true,
+            out_of_scope: Default::default(),
         };
         for c in registry() {
             let e = c.evaluate(&o);

@@ -10,6 +10,7 @@
 //! This module holds what a world is ([`ScenarioDef`]), its names and the context handed to the client; the
 //! table of worlds itself is in `worlds.rs`.
 
+mod march;
 mod worlds;
 
 use fake_idp::client_world::WorldConfig;
@@ -17,7 +18,14 @@ use fake_idp::client_world::WorldConfig;
 use crate::spec::{Extension, SpecVersion};
 use serde_json::json;
 
-pub use worlds::all;
+pub use march::MARCH_ENDPOINT_PREFIX;
+
+/// Every client world, in report order: today's, then the 2025-03-26 ones.
+pub fn all() -> Vec<ScenarioDef> {
+    let mut all = worlds::all();
+    all.extend(march::worlds());
+    all
+}
 
 /// Path of the custom PRM location (`auth/metadata-var3`, as in the official suite).
 pub const CUSTOM_PRM_PATH: &str = "/custom/metadata/location.json";
@@ -44,6 +52,8 @@ pub const METADATA_ISSUER_MISMATCH: &str = "auth/metadata-issuer-mismatch";
 pub const ISS_WRONG_ISSUER: &str = "auth/iss-wrong-issuer";
 pub const ISS_SUPPORTED_MISSING: &str = "auth/iss-supported-missing";
 pub const STATE_TAMPERED: &str = "auth/state-tampered";
+pub const MARCH_METADATA: &str = "auth/2025-03-26-oauth-metadata-backcompat";
+pub const MARCH_FALLBACK: &str = "auth/2025-03-26-oauth-endpoint-fallback";
 
 /// What a scenario needs from the world besides its config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +91,27 @@ impl ScenarioDef {
     /// Whether `--scenario GLOB` selects this world: by its own name or by an official scenario it covers.
     pub fn selected_by(&self, selection: &crate::runner::Selection) -> bool {
         selection.matches(self.name) || self.covers.iter().any(|c| selection.matches(c))
+    }
+
+    /// Why the world does not run with `selection` (its revisions, or its extension not opted in).
+    pub fn scope_note(&self, selection: &crate::runner::Selection) -> String {
+        match self.extension {
+            Some(e) if !selection.extensions().contains(e) => {
+                format!("it belongs to the extension {e} (--extension {e})")
+            }
+            _ => match self.until {
+                Some(u) => format!(
+                    "it exists from {} until {u}, not at {}",
+                    self.since,
+                    selection.spec()
+                ),
+                None => format!(
+                    "it exists from {} on, not at {}",
+                    self.since,
+                    selection.spec()
+                ),
+            },
+        }
     }
 
     /// Whether the world runs at the selection's revision with its extensions.
