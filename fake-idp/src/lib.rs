@@ -49,6 +49,7 @@ mod jws;
 pub mod keys;
 pub mod persona;
 pub mod server;
+pub mod tls;
 pub mod token;
 pub mod upstream;
 pub mod users;
