@@ -15,7 +15,7 @@ use crate::expect::{Entry, Expectation};
 use crate::expected::{DefectExpectation, Expected};
 use crate::runner::Selection;
 use crate::server::{self, ServerOptions};
-use crate::spec::{Extensions, SpecVersion};
+use crate::spec::{Extensions, SpecVersion, TlsProfile};
 
 /// How many server runs go at once.
 const PARALLEL_RUNS: usize = 4;
@@ -57,6 +57,8 @@ pub enum RunMode {
     Extensions,
     /// Another revision (`--spec-version`), no extension.
     Spec(SpecVersion),
+    /// The default revision under `--tls-profile strict`: every fake party over https with the run's test CA.
+    TlsStrict,
 }
 
 impl RunMode {
@@ -67,6 +69,7 @@ impl RunMode {
             RunMode::Default => "default",
             RunMode::Extensions => "extensions",
             RunMode::Spec(v) => v.as_str(),
+            RunMode::TlsStrict => "tls-strict",
         }
     }
 
@@ -76,6 +79,7 @@ impl RunMode {
             RunMode::Jwt | RunMode::Introspection | RunMode::Default => Selection::all(),
             RunMode::Extensions => Selection::all().with_extensions(Extensions::all()),
             RunMode::Spec(v) => Selection::all().with_spec(v),
+            RunMode::TlsStrict => Selection::all().with_tls(TlsProfile::Strict),
         }
     }
 
@@ -100,13 +104,23 @@ impl RunMode {
                 .filter(|v| *v != SpecVersion::default())
                 .map(RunMode::Spec),
         );
+        if role == Role::Client {
+            modes.push(RunMode::TlsStrict);
+        }
         modes
     }
 }
 
 /// The modes a defect of `role` runs in, beyond its default: a defect whose protection exists only with an
 /// extension or at another revision is visible only there. One line per such defect.
-const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[];
+const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
+    // Certificates exist only under strict TLS.
+    (
+        Role::Client,
+        "accept-any-certificate",
+        &[RunMode::TlsStrict],
+    ),
+];
 
 /// The modes the defect `name` of `role` runs in.
 pub fn defect_modes(role: Role, name: &str) -> Vec<RunMode> {

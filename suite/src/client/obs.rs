@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use fake_idp::client_world::{LoggedRequest, RequestKind};
+use fake_idp::client_world::{LoggedRequest, RequestKind, TlsRefusal};
 use mcp_auth_reports::TargetRun;
 use serde_json::Value;
 
@@ -41,6 +41,9 @@ pub struct ScenarioObs {
     pub run: ClientRun,
     /// The CIMD documents hosted (CIMD scenarios): at the URL the context names and at the official one.
     pub documents: Vec<HostedDocument>,
+    /// The TLS handshakes the world's listeners saw fail (`--tls-profile strict`): the client refused a
+    /// certificate, or gave up mid-handshake.
+    pub tls_refusals: Vec<TlsRefusal>,
 }
 
 /// Everything the client role observed, by scenario name.

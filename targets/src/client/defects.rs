@@ -118,6 +118,8 @@ mcp_auth_defects::defects! {
         "The CIMD document has no `client_name`.";
     CimdDocSharedSecret = "cimd-doc-shared-secret",
         "The CIMD document declares `client_secret_basic` and carries a `client_secret`.";
+    AcceptAnyCertificate = "accept-any-certificate",
+        "Accepts any TLS certificate (any chain, any host name) from every server.";
 }
 
 /// `Option<ClientDefect>` helper: is exactly this defect switched on?
@@ -143,7 +145,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 54);
+        assert_eq!(ClientDefect::ALL.len(), 55);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::discovery::{
     AuthorizationServerMetadata, DiscoveredPrm,
 };
 use super::error::ClientError;
-use super::http::{Http, Response};
+use super::http::{CertCheck, Http, Response};
 use super::mcp::{self, McpSession, Message};
 use super::registration::{register, ClientRegistration, RegistrationKind};
 use super::token::{token_request, Token, TokenOutcome};
@@ -96,7 +96,7 @@ impl<'e> Client<'e> {
             _ => Some(canonical),
         };
         Ok(Self {
-            http: Http::new()?,
+            http: Http::new(cert_check(defect))?,
             env,
             defect,
             mcp_url: server_url.to_owned(),
@@ -304,7 +304,7 @@ impl<'e> Client<'e> {
                         // On a fresh connection, opened after the PRM naming the new AS was read: a
                         // pooled connection may predate that PRM, and then the server cannot tell
                         // this request from one sent before the client knew (CL-TOK-03).
-                        let fresh = Http::unpooled()?;
+                        let fresh = Http::unpooled(cert_check(self.defect))?;
                         let _ = self.send_with(&fresh, message, Some(&old)).await;
                     }
                 }
@@ -666,5 +666,14 @@ mod tests {
         assert_eq!(union_scopes(None, Some("x")).as_deref(), Some("x"));
         assert_eq!(union_scopes(None, None), None);
         assert_eq!(union_scopes(Some(" "), None), None);
+    }
+}
+
+/// How the client checks certificates: always, unless the defect turns it off.
+fn cert_check(defect: Option<ClientDefect>) -> CertCheck {
+    if defect.is(ClientDefect::AcceptAnyCertificate) {
+        CertCheck::AcceptAny
+    } else {
+        CertCheck::Verify
     }
 }

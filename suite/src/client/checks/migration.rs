@@ -647,6 +647,7 @@ mod tests {
                     output_truncated: false,
                 },
                 documents: Vec::new(),
+                tls_refusals: Vec::new(),
             };
             ClientObservations {
                 scenarios: BTreeMap::from([(SCENARIO, Ok(obs))]),

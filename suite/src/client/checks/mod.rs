@@ -43,6 +43,7 @@ mod migration;
 mod pkce;
 mod request;
 mod session;
+mod tls;
 
 use fake_idp::client_world::LoggedRequest;
 use mcp_auth_reports::{Level, Role};
@@ -80,6 +81,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(request::checks());
     all.extend(session::checks());
     all.extend(migration::checks());
+    all.extend(tls::checks());
     all
 }
 

@@ -10,6 +10,7 @@
 //! This module holds what a world is ([`ScenarioDef`]), its names and the context handed to the client; the
 //! table of worlds itself is in `worlds.rs`.
 
+mod tls;
 mod worlds;
 
 use fake_idp::client_world::WorldConfig;
@@ -17,7 +18,14 @@ use fake_idp::client_world::WorldConfig;
 use crate::spec::{Extension, SpecVersion};
 use serde_json::json;
 
-pub use worlds::all;
+pub use tls::{TLS_UNTRUSTED_AS, TLS_UNTRUSTED_MCP, TLS_WRONG_HOST_MCP};
+
+/// Every client world, in report order: the table of `worlds.rs`, then the certificate worlds (strict TLS only).
+pub fn all() -> Vec<ScenarioDef> {
+    let mut all = worlds::all();
+    all.extend(tls::worlds());
+    all
+}
 
 /// Path of the custom PRM location (`auth/metadata-var3`, as in the official suite).
 pub const CUSTOM_PRM_PATH: &str = "/custom/metadata/location.json";
@@ -83,9 +91,12 @@ impl ScenarioDef {
         selection.matches(self.name) || self.covers.iter().any(|c| selection.matches(c))
     }
 
-    /// Whether the world runs at the selection's revision with its extensions.
+    /// Whether the world runs at the selection's revision with its extensions (and, for a world presenting a bad
+    /// certificate, under `--tls-profile strict`).
     pub fn applies(&self, selection: &crate::runner::Selection) -> bool {
-        selection.spec().within(self.since, self.until)
+        let needs_tls = (self.world)().bad_certificate.is_some();
+        (!needs_tls || selection.tls() == crate::spec::TlsProfile::Strict)
+            && selection.spec().within(self.since, self.until)
             && self
                 .extension
                 .is_none_or(|e| selection.extensions().contains(e))
