@@ -35,6 +35,9 @@ pub enum FakeIdpError {
     /// The authorization server could not be configured.
     #[error(transparent)]
     Config(#[from] AsError),
+    /// The TLS configuration (`--tls-profile strict`) could not be built.
+    #[error("TLS configuration failed: {0}")]
+    Tls(String),
 }
 
 /// Configures and starts a [`FakeIdp`].
@@ -190,6 +193,17 @@ pub(crate) struct Listeners {
 impl Listeners {
     /// Serves `router` on an already bound listener.
     pub(crate) fn spawn(&mut self, listener: TcpListener, router: axum::Router) {
+        self.spawn_with(move |stopped| async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+    }
+
+    /// Serves `router` on a listener that may be plain or TLS ([`crate::tls::AnyListener`]).
+    pub(crate) fn spawn_any(&mut self, listener: crate::tls::AnyListener, router: axum::Router) {
         self.spawn_with(move |stopped| async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move {

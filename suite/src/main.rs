@@ -788,6 +788,7 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     opts.scope = args.scope;
     let run = args.run.settings(Role::Authz)?;
     opts.selection = run.selection.clone();
+    opts.tls = run.tls.clone();
     opts.baseline = run.baseline.clone();
     opts.strict = run.strict;
     opts.seed = run.seed;

@@ -104,7 +104,7 @@ impl RunMode {
                 .filter(|v| *v != SpecVersion::default())
                 .map(RunMode::Spec),
         );
-        if role == Role::Client {
+        if matches!(role, Role::Client | Role::Authz) {
             modes.push(RunMode::TlsStrict);
         }
         modes
@@ -118,6 +118,11 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
     (
         Role::Client,
         "accept-any-certificate",
+        &[RunMode::TlsStrict],
+    ),
+    (
+        Role::Authz,
+        "plain-http-token-endpoint",
         &[RunMode::TlsStrict],
     ),
 ];
