@@ -686,6 +686,7 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         wait_for_target: args
             .wait_for_target
             .map(|s| std::time::Duration::from_secs(s.max(1))),
+        tls: run.tls.clone(),
     };
     let live = runner::Live::start();
     let line = terminal::Live::start("server", live.progress.status().clone(), run.checks);
