@@ -104,9 +104,7 @@ impl RunMode {
                 .filter(|v| *v != SpecVersion::default())
                 .map(RunMode::Spec),
         );
-        if matches!(role, Role::Client | Role::Authz) {
-            modes.push(RunMode::TlsStrict);
-        }
+        modes.push(RunMode::TlsStrict);
         modes
     }
 }
@@ -125,6 +123,7 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
         "plain-http-token-endpoint",
         &[RunMode::TlsStrict],
     ),
+    (Role::Server, "plain-http-under-tls", &[RunMode::TlsStrict]),
 ];
 
 /// The modes the defect `name` of `role` runs in.
