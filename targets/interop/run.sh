@@ -86,8 +86,9 @@ client python-mcp-client "$py targets/interop/python/mcp_client.py"
 client python-fastmcp-client "$py targets/interop/python/fastmcp_client.py"
 client ts-sdk-client "node targets/interop/node/client.mjs"
 # The Python SDK client again under real TLS on loopback (docs/guide/tls.md): every world over https with a
-# throwaway test CA it trusts through SSL_CERT_FILE, plus the three certificate worlds it must refuse.
-client python-mcp-client-tls "$py targets/interop/python/mcp_client.py" --tls-profile strict
+# throwaway test CA it trusts through SSL_CERT_FILE, plus the three certificate worlds it must refuse. Three more
+# worlds than the local run and TLS handshakes in an interpreter: a longer deadline per client (60 s, not 20 s).
+client python-mcp-client-tls "$py targets/interop/python/mcp_client.py" --tls-profile strict --timeout 60
 
 # Verdicts must not depend on request timing (worlds that change state mid-run decide by what is observable on
 # the wire): the same real client, every world, twice more; each run must match the same expectation.
