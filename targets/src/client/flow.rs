@@ -653,6 +653,15 @@ pub(crate) fn union_scopes(a: Option<&str>, b: Option<&str>) -> Option<String> {
     (!out.is_empty()).then(|| out.join(" "))
 }
 
+/// How the client checks certificates: always, unless the defect turns it off.
+fn cert_check(defect: Option<ClientDefect>) -> CertCheck {
+    if defect.is(ClientDefect::AcceptAnyCertificate) {
+        CertCheck::AcceptAny
+    } else {
+        CertCheck::Verify
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -666,14 +675,5 @@ mod tests {
         assert_eq!(union_scopes(None, Some("x")).as_deref(), Some("x"));
         assert_eq!(union_scopes(None, None), None);
         assert_eq!(union_scopes(Some(" "), None), None);
-    }
-}
-
-/// How the client checks certificates: always, unless the defect turns it off.
-fn cert_check(defect: Option<ClientDefect>) -> CertCheck {
-    if defect.is(ClientDefect::AcceptAnyCertificate) {
-        CertCheck::AcceptAny
-    } else {
-        CertCheck::Verify
     }
 }

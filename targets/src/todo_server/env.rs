@@ -238,10 +238,16 @@ mod tests {
             ])
         };
         let (c, _) = config_from_env(vars(&path.display().to_string()), None, None).unwrap();
-        assert_eq!(c.trust_ca_pem.as_deref(), Some("-----BEGIN CERTIFICATE-----\n"));
+        assert_eq!(
+            c.trust_ca_pem.as_deref(),
+            Some("-----BEGIN CERTIFICATE-----\n")
+        );
         let _ = std::fs::remove_file(&path);
         let e = config_from_env(vars("/nonexistent/ca.pem"), None, None).unwrap_err();
-        assert!(e.0.starts_with("SSL_CERT_FILE `/nonexistent/ca.pem`"), "{e}");
+        assert!(
+            e.0.starts_with("SSL_CERT_FILE `/nonexistent/ca.pem`"),
+            "{e}"
+        );
     }
 
     #[test]
