@@ -118,6 +118,10 @@ mcp_auth_defects::defects! {
         "The CIMD document has no `client_name`.";
     CimdDocSharedSecret = "cimd-doc-shared-secret",
         "The CIMD document declares `client_secret_basic` and carries a `client_secret`.";
+    MarchDefaultPathsOnly = "march-default-paths-only",
+        "Under 2025-03-26, fetches the MCP origin's authorization server metadata but ignores its endpoints and uses `/authorize`, `/token` and `/register`.";
+    NoMarchDefaultEndpoints = "no-march-default-endpoints",
+        "Under 2025-03-26, gives up when the MCP origin serves no authorization server metadata instead of using the default endpoints.";
     AcceptAnyCertificate = "accept-any-certificate",
         "Accepts any TLS certificate (any chain, any host name) from every server.";
 }
@@ -145,7 +149,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 55);
+        assert_eq!(ClientDefect::ALL.len(), 57);
     }
 
     #[test]

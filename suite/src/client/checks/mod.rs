@@ -39,6 +39,7 @@ macro_rules! text {
 }
 
 mod discovery;
+mod march;
 mod migration;
 mod pkce;
 mod request;
@@ -81,6 +82,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(request::checks());
     all.extend(session::checks());
     all.extend(migration::checks());
+    all.extend(march::checks());
     all.extend(tls::checks());
     all
 }

@@ -10,6 +10,7 @@
 //! This module holds what a world is ([`ScenarioDef`]), its names and the context handed to the client; the
 //! table of worlds itself is in `worlds.rs`.
 
+mod march;
 mod tls;
 mod worlds;
 
@@ -18,11 +19,14 @@ use fake_idp::client_world::WorldConfig;
 use crate::spec::{Extension, SpecVersion};
 use serde_json::json;
 
+pub use march::MARCH_ENDPOINT_PREFIX;
 pub use tls::{TLS_UNTRUSTED_AS, TLS_UNTRUSTED_MCP, TLS_WRONG_HOST_MCP};
 
-/// Every client world, in report order: the table of `worlds.rs`, then the certificate worlds (strict TLS only).
+/// Every client world, in report order: today's, then the 2025-03-26 ones, then the certificate worlds (strict TLS
+/// only).
 pub fn all() -> Vec<ScenarioDef> {
     let mut all = worlds::all();
+    all.extend(march::worlds());
     all.extend(tls::worlds());
     all
 }
@@ -52,6 +56,8 @@ pub const METADATA_ISSUER_MISMATCH: &str = "auth/metadata-issuer-mismatch";
 pub const ISS_WRONG_ISSUER: &str = "auth/iss-wrong-issuer";
 pub const ISS_SUPPORTED_MISSING: &str = "auth/iss-supported-missing";
 pub const STATE_TAMPERED: &str = "auth/state-tampered";
+pub const MARCH_METADATA: &str = "auth/2025-03-26-oauth-metadata-backcompat";
+pub const MARCH_FALLBACK: &str = "auth/2025-03-26-oauth-endpoint-fallback";
 
 /// What a scenario needs from the world besides its config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

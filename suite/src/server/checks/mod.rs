@@ -1,6 +1,7 @@
 //! Server-role checks, one registry. Each check traces to a row of catalog/server.toml; variant slugs name the stimulus.
 
 mod prm;
+mod revisions;
 mod scope;
 mod sessions;
 mod tokens;
@@ -163,6 +164,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(scope::checks());
     all.extend(sessions::checks());
     all.extend(upstream::checks());
+    all.extend(revisions::checks());
     all
 }
 
