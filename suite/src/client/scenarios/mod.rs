@@ -97,6 +97,33 @@ impl ScenarioDef {
         selection.matches(self.name) || self.covers.iter().any(|c| selection.matches(c))
     }
 
+    /// Why the world does not run with `selection` (its revisions, or its extension not opted in).
+    pub fn scope_note(&self, selection: &crate::runner::Selection) -> String {
+        if (self.world)().bad_certificate.is_some()
+            && selection.tls() != crate::spec::TlsProfile::Strict
+        {
+            return "it presents a certificate the client must refuse, so it runs only under --tls-profile strict"
+                .to_owned();
+        }
+        match self.extension {
+            Some(e) if !selection.extensions().contains(e) => {
+                format!("it belongs to the extension {e} (--extension {e})")
+            }
+            _ => match self.until {
+                Some(u) => format!(
+                    "it exists from {} until {u}, not at {}",
+                    self.since,
+                    selection.spec()
+                ),
+                None => format!(
+                    "it exists from {} on, not at {}",
+                    self.since,
+                    selection.spec()
+                ),
+            },
+        }
+    }
+
     /// Whether the world runs at the selection's revision with its extensions (and, for a world presenting a bad
     /// certificate, under `--tls-profile strict`).
     pub fn applies(&self, selection: &crate::runner::Selection) -> bool {
