@@ -166,6 +166,21 @@ pub struct UpstreamObs {
     pub write_full: UpstreamCall,
 }
 
+/// One client's request with a valid token, then the same request without it (stateless MCP, RS-SL-02).
+#[derive(Debug, Clone)]
+pub struct CarryOver {
+    pub with_token: Probe,
+    pub without_token: Probe,
+}
+
+/// Authorization per request in stateless MCP (2026-07-28).
+#[derive(Debug, Clone)]
+pub struct StatelessObs {
+    /// Requests without a token, each the first of a client never seen before (what was sent, the probe).
+    pub first_contact: Vec<(String, Probe)>,
+    pub carry_over: Result<CarryOver, ObsError>,
+}
+
 /// Everything the server role observed.
 #[derive(Debug)]
 pub struct ServerObservations {
@@ -192,6 +207,8 @@ pub struct ServerObservations {
     pub write_before_auth: Result<WriteProbe, ObsError>,
     pub origin: Result<Probe, ObsError>,
     pub upstream: Result<UpstreamObs, ObsError>,
+    /// Stateless MCP (2026-07-28 only; not applicable at older revisions).
+    pub stateless: Result<StatelessObs, ObsError>,
 }
 
 impl ServerObservations {
@@ -226,6 +243,7 @@ impl ServerObservations {
             write_before_auth: Err(ObsError::Interrupted),
             origin: Err(ObsError::Interrupted),
             upstream: Err(ObsError::Interrupted),
+            stateless: Err(ObsError::Interrupted),
         }
     }
 

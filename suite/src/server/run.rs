@@ -271,6 +271,7 @@ async fn observe(
         opts.seed,
     );
     ctx.upstream = Some(&upstream);
+    ctx.spec = opts.selection.spec();
     scenarios::observe(&ctx, &live.progress).await;
     let mut mode_note = String::new();
     live.progress.update(|obs| {

@@ -4,6 +4,7 @@ mod prm;
 mod revisions;
 mod scope;
 mod sessions;
+mod stateless;
 mod tokens;
 mod upstream;
 mod www;
@@ -165,6 +166,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(sessions::checks());
     all.extend(upstream::checks());
     all.extend(revisions::checks());
+    all.extend(stateless::checks());
     all
 }
 

@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod scope;
 pub mod sessions;
+pub mod stateless;
 pub mod tokens;
 pub mod upstream;
 
@@ -14,8 +15,8 @@ use crate::runner::Progress;
 use crate::server::ctx::Ctx;
 use crate::server::obs::{Mode, ServerObservations};
 
-/// How many scenarios [`observe`] runs (for the terminal's status line): the baseline, then eight at once.
-const SCENARIOS: usize = 9;
+/// How many scenarios [`observe`] runs (for the terminal's status line): the baseline, then nine at once.
+const SCENARIOS: usize = 10;
 
 /// Runs every scenario, recording the observations in `progress`. Each scenario writes its part into `progress` as it
 /// finishes, so a run stopped by a signal can judge what was complete (the rest stays
@@ -77,6 +78,10 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
         progress.step("upstream calls", async {
             let r = upstream::upstream(ctx).await;
             progress.update(|o| o.upstream = r);
+        }),
+        progress.step("stateless requests", async {
+            let r = stateless::stateless(ctx).await;
+            progress.update(|o| o.stateless = r);
         }),
     );
     // As before the record was shared: a fetch seen while the other scenarios finished still counts.
