@@ -134,13 +134,7 @@ impl Subject {
 
     /// The self-test's mode name of this run, keying `fixtures/expected/<role>.toml`.
     fn expected_mode(&self) -> &'static str {
-        // A defect visible only under strict TLS is recorded in that mode (the peer runs it without TLS).
-        let strict_only = |role: Role, name: &str| {
-            crate::selftest::defect_modes(role, name) == [crate::selftest::RunMode::TlsStrict]
-        };
         match self {
-            Subject::Server(d) if strict_only(Role::Server, d.name()) => "tls-strict",
-            Subject::Authz(d) if strict_only(Role::Authz, d.name()) => "tls-strict",
             Subject::Reference => "default",
             Subject::Server(_) => self.server_mode().name(),
             Subject::Authz(_) => "default",
@@ -1125,6 +1119,8 @@ reason = "MCPJam forges no token"
         let elsewhere = [
             "stateless-auth-on-discover-only",
             "stateless-session-as-auth",
+            "plain-http-under-tls",
+            "plain-http-token-endpoint",
         ];
         assert_eq!(
             all.len(),
