@@ -49,6 +49,7 @@ mod jws;
 pub mod keys;
 pub mod persona;
 pub mod server;
+pub mod tls;
 pub mod token;
 pub mod upstream;
 pub mod users;
@@ -58,9 +59,9 @@ mod world;
 mod fuzz;
 
 pub use client_world::{
-    sent_after_reading, AsConfig, ClientWorld, IssMode, LoggedRequest, McpConfig, MetadataLocation,
-    Origin, PreRegistered, PrmConfig, PrmLocation, RequestKind, StateMode, Wire, WorldConfig,
-    WorldError,
+    sent_after_reading, AsConfig, BadCertificate, ClientWorld, IssMode, LoggedRequest, McpConfig,
+    MetadataLocation, Origin, PreRegistered, PrmConfig, PrmLocation, RequestKind, StateMode,
+    TlsRefusal, Wire, WorldConfig, WorldError,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::Events;

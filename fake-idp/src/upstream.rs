@@ -164,13 +164,31 @@ impl UpstreamApi {
         jwks: Value,
         bind: SocketAddr,
     ) -> Result<UpstreamApi, FakeIdpError> {
+        Self::start_with_tls(issuer, jwks, bind, None).await
+    }
+
+    /// [`UpstreamApi::start`], over https with `tls` when given (`--tls-profile strict`).
+    pub async fn start_with_tls(
+        issuer: String,
+        jwks: Value,
+        bind: SocketAddr,
+        tls: Option<crate::tls::ServerCert>,
+    ) -> Result<UpstreamApi, FakeIdpError> {
         if !bind.ip().is_loopback() {
             return Err(FakeIdpError::NotLoopback(bind));
         }
         let listener = TcpListener::bind(bind).await.map_err(FakeIdpError::Bind)?;
         let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
+        let acceptor = match &tls {
+            Some(cert) => Some(
+                cert.acceptor()
+                    .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
         let shared = Arc::new(Shared {
-            resource: format!("http://{addr}/api"),
+            resource: format!("{scheme}://{addr}/api"),
             issuer,
             keys: decoding_keys(&jwks),
             requests: Mutex::new(Vec::new()),
@@ -179,7 +197,7 @@ impl UpstreamApi {
         });
         let router = Router::new().fallback(handle).with_state(shared.clone());
         let mut listeners = Listeners::default();
-        listeners.spawn(listener, router);
+        listeners.spawn_any(crate::tls::AnyListener::new(listener, acceptor), router);
         tracing::info!(%addr, "fake upstream API started");
         Ok(UpstreamApi {
             addr,

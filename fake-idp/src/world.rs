@@ -35,6 +35,9 @@ pub enum FakeIdpError {
     /// The authorization server could not be configured.
     #[error(transparent)]
     Config(#[from] AsError),
+    /// The TLS configuration (`--tls-profile strict`) could not be built.
+    #[error("TLS configuration failed: {0}")]
+    Tls(String),
 }
 
 /// Configures and starts a [`FakeIdp`].
@@ -49,6 +52,7 @@ pub struct FakeIdpBuilder {
     signing_key: SigningKey,
     clients: Vec<RegisteredClient>,
     persona: Persona,
+    tls: Option<crate::tls::ServerCert>,
 }
 
 /// A running fake world: the authorization server (with the CIMD host under `/cimd/`) on one
@@ -76,11 +80,19 @@ impl FakeIdp {
             signing_key: SigningKey::as_signing_key(),
             clients: Vec::new(),
             persona: Persona::Generic,
+            tls: None,
         }
     }
 }
 
 impl FakeIdpBuilder {
+    /// Serve the authorization server over https with `cert` (`--tls-profile strict`): its root and issuer are
+    /// then `https://127.0.0.1:<port>`. The attacker host stays plain http.
+    pub fn tls(mut self, cert: crate::tls::ServerCert) -> Self {
+        self.tls = Some(cert);
+        self
+    }
+
     /// Where the authorization server listens (loopback only; default ephemeral).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
@@ -151,8 +163,16 @@ impl FakeIdpBuilder {
         let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
         let attacker_addr = attacker_listener.local_addr().map_err(FakeIdpError::Bind)?;
         let events = Events::default();
+        let acceptor = match &self.tls {
+            Some(cert) => Some(
+                cert.acceptor()
+                    .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
         let state = AsState::new(AsConfig {
-            issuer: format!("http://{addr}"),
+            issuer: format!("{scheme}://{addr}"),
             users: self.users,
             default_user: self.default_user,
             default_audience: self.default_audience,
@@ -166,7 +186,10 @@ impl FakeIdpBuilder {
             state.register_client(client);
         }
         let mut listeners = Listeners::default();
-        listeners.spawn(listener, server::router(state.clone()));
+        listeners.spawn_any(
+            crate::tls::AnyListener::new(listener, acceptor),
+            server::router(state.clone()),
+        );
         listeners.spawn(attacker_listener, attacker::router(events.clone()));
         tracing::info!(%addr, %attacker_addr, seed = self.seed, "fake world started");
         Ok(FakeIdp {
@@ -190,6 +213,17 @@ pub(crate) struct Listeners {
 impl Listeners {
     /// Serves `router` on an already bound listener.
     pub(crate) fn spawn(&mut self, listener: TcpListener, router: axum::Router) {
+        self.spawn_with(move |stopped| async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+    }
+
+    /// Serves `router` on a listener that may be plain or TLS ([`crate::tls::AnyListener`]).
+    pub(crate) fn spawn_any(&mut self, listener: crate::tls::AnyListener, router: axum::Router) {
         self.spawn_with(move |stopped| async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move {

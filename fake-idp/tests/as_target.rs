@@ -398,6 +398,12 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
             let url = Url::parse(meta["registration_endpoint"].as_str().unwrap()).unwrap();
             url.scheme() == "http" && url.host_str() != Some("127.0.0.1")
         }
+        D::PlainHttpTokenEndpoint => {
+            // Without TLS the issuer is http too: the hole is the second, plain-http listener it advertises.
+            let meta = t.metadata_json().await;
+            let token = meta["token_endpoint"].as_str().unwrap();
+            token.starts_with("http://") && !token.starts_with(&format!("{}/", t.issuer))
+        }
         D::MetadataEmptyArray => t
             .metadata_json()
             .await

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use mcp_auth_reports::{Level, Role};
 use serde::Deserialize;
 
-use crate::spec::{Extension, Extensions, SpecVersion};
+use crate::spec::{Extension, Extensions, SpecVersion, TlsProfile};
 
 /// `catalog/server.toml`, as built into the binary: the `RS-*` rows.
 pub const SERVER_TOML: &str = include_str!("../../catalog/server.toml");
@@ -58,6 +58,9 @@ pub struct Requirement {
     /// in (`--extension`).
     #[serde(default)]
     pub extension: Option<String>,
+    /// `"strict"`: the row needs real TLS (a certificate check) and is scored only under `--tls-profile strict`.
+    #[serde(default)]
+    pub tls: Option<String>,
     /// The black-box test the catalog designs for the row.
     #[serde(default)]
     pub test: Option<String>,
@@ -234,6 +237,9 @@ impl Requirement {
         if let Some(e) = &self.extension {
             line.push_str(&format!("; extension {e} (scored with --extension {e})"));
         }
+        if self.tls.is_some() {
+            line.push_str("; needs real TLS (scored with --tls-profile strict)");
+        }
         line
     }
 
@@ -303,6 +309,16 @@ pub fn applies(id: &str, spec: SpecVersion, extensions: &Extensions) -> bool {
     Catalog::all()
         .row(row)
         .is_none_or(|r| r.applies(spec, extensions))
+}
+
+/// Whether the check `id` is scored under the TLS profile `tls`: a row marked `tls = "strict"` only under strict
+/// (a row whose `tls` does not parse applies nowhere; a catalog test keeps every row parseable).
+pub fn applies_under(id: &str, tls: TlsProfile) -> bool {
+    let row = id.split('.').next().unwrap_or(id);
+    Catalog::all()
+        .row(row)
+        .and_then(|r| r.tls.as_deref())
+        .is_none_or(|needs| needs.parse::<TlsProfile>().is_ok_and(|p| p == tls))
 }
 
 /// The catalog file a row id belongs to, by prefix.
@@ -481,6 +497,9 @@ mod tests {
                 );
             }
             assert_eq!(r.revisions.problems(), Vec::<String>::new(), "{}", r.id);
+            if let Some(t) = &r.tls {
+                assert_eq!(t, "strict", "{}: tls is `strict` or absent", r.id);
+            }
             if let Some(e) = &r.extension {
                 assert!(
                     e.parse::<Extension>().is_ok(),
@@ -790,6 +809,15 @@ mod tests {
             .unwrap_or_default();
         let text = format!("[[requirement]]\nid = \"X\"\nlevel = \"MUST\"\ntext = \"t\"\nspec_refs = [\"a\"]\nrevisions = {revisions}\n{ext}remediation = \"r\"\n");
         Catalog::parse(&text).unwrap().requirements.remove(0)
+    }
+
+    #[test]
+    fn a_strict_tls_row_is_scored_only_under_the_strict_profile() {
+        // CL-TOK-04 is a certificate check (catalog/client.toml: tls = "strict"); CL-PRM-01 is not.
+        assert!(!applies_under("CL-TOK-04", TlsProfile::Local));
+        assert!(applies_under("CL-TOK-04", TlsProfile::Strict));
+        assert!(applies_under("CL-PRM-01", TlsProfile::Local));
+        assert!(applies_under("CL-PRM-01", TlsProfile::Strict));
     }
 
     #[test]

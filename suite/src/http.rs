@@ -185,7 +185,23 @@ impl Http {
         log: EvidenceLog,
         allowed_hosts: Vec<String>,
     ) -> Result<Self, HttpFailure> {
-        let client = reqwest::Client::builder()
+        Self::trusting(limits, log, allowed_hosts, None)
+    }
+
+    /// [`Http::new`], also trusting the CA certificate `ca_pem` (the run's test CA under `--tls-profile strict`).
+    pub fn trusting(
+        limits: Limits,
+        log: EvidenceLog,
+        allowed_hosts: Vec<String>,
+        ca_pem: Option<&str>,
+    ) -> Result<Self, HttpFailure> {
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = ca_pem {
+            let ca = reqwest::Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| HttpFailure::Transport(format!("the test CA: {e}")))?;
+            builder = builder.add_root_certificate(ca);
+        }
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(limits.timeout)

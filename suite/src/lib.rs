@@ -39,6 +39,7 @@ pub mod selftest;
 pub mod server;
 pub mod spec;
 pub mod terminal;
+pub mod tls;
 pub mod wire;
 
 #[cfg(test)]

@@ -16,8 +16,9 @@ use mcp_auth_conformance::runner::{self, exit, Baseline, Selection};
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::trust::Trust;
 use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
-use mcp_auth_conformance::spec::{Extensions, SpecVersion};
+use mcp_auth_conformance::spec::{Extensions, SpecVersion, TlsProfile};
 use mcp_auth_conformance::terminal::{self, terminal_line, ColorChoice};
+use mcp_auth_conformance::tls::RunTls;
 use mcp_auth_conformance::{registry, selftest};
 use mcp_auth_reports::render::escape_controls;
 use mcp_auth_reports::{Report, Role};
@@ -155,6 +156,11 @@ struct ScopeArgs {
     /// dpop, wif. An extension's checks are scored only when it is opted in.
     #[arg(long, value_name = "LIST", value_parser = |s: &str| Extensions::parse(s))]
     extension: Option<Extensions>,
+    /// local: the suite's fakes serve plain http on loopback and an http target on loopback is INFO. strict: a
+    /// throwaway test CA per run, every fake over https, the CA handed to the target (SSL_CERT_FILE,
+    /// REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS; --ca-out FILE), http a FAIL, and the certificate checks scored.
+    #[arg(long, default_value_t = TlsProfile::default(), value_parser = names(TlsProfile::ALL.iter().map(|p| p.as_str())).try_map(|s| s.parse::<TlsProfile>()))]
+    tls_profile: TlsProfile,
 }
 
 impl ScopeArgs {
@@ -163,6 +169,7 @@ impl ScopeArgs {
         selection
             .with_spec(self.spec_version)
             .with_extensions(self.extension.clone().unwrap_or_default())
+            .with_tls(self.tls_profile)
     }
 }
 
@@ -193,6 +200,10 @@ struct RunArgs {
     /// Print only the FAIL, WARN and ERROR lines and the summary (for CI logs).
     #[arg(long, short)]
     quiet: bool,
+    /// With --tls-profile strict: write the run's test CA certificate (PEM) to FILE before the run starts, for a
+    /// target the suite does not start (--url, --issuer) to trust.
+    #[arg(long, value_name = "FILE")]
+    ca_out: Option<PathBuf>,
 }
 
 /// Operator input is checked before anything starts: a wrong option is one line on stderr and exit 2, with no
@@ -269,6 +280,8 @@ struct RunSettings {
     terminal: terminal::Options,
     /// How many checks the run judges (for the live status line).
     checks: usize,
+    /// Under --tls-profile strict: the run's test PKI (its CA already written to --ca-out).
+    tls: Option<std::sync::Arc<RunTls>>,
 }
 
 impl RunArgs {
@@ -318,7 +331,18 @@ impl RunArgs {
             .iter()
             .filter(|m| selection.includes(m.id))
             .count();
+        let tls = RunTls::for_profile(selection.tls())
+            .map_err(|e| anyhow::anyhow!(e))?
+            .map(std::sync::Arc::new);
+        match (&self.ca_out, &tls) {
+            (Some(_), None) => {
+                bail!("--ca-out needs --tls-profile strict (there is no test CA otherwise)")
+            }
+            (Some(p), Some(t)) => t.write_ca(p).map_err(|e| anyhow::anyhow!(e))?,
+            _ => {}
+        }
         Ok(RunSettings {
+            tls,
             selection,
             baseline,
             strict: self.strict,
@@ -678,6 +702,7 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         wait_for_target: args
             .wait_for_target
             .map(|s| std::time::Duration::from_secs(s.max(1))),
+        tls: run.tls.clone(),
     };
     let live = runner::Live::start();
     let line = terminal::Live::start("server", live.progress.status().clone(), run.checks);
@@ -712,6 +737,7 @@ async fn client_cmd(args: ClientArgs) -> Result<i32> {
     }
     let run = args.run.settings(Role::Client)?;
     opts.selection = run.selection.clone();
+    opts.tls = run.tls.clone();
     opts.baseline = run.baseline.clone();
     opts.strict = run.strict;
     opts.seed = run.seed;
@@ -779,6 +805,7 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     opts.scope = args.scope;
     let run = args.run.settings(Role::Authz)?;
     opts.selection = run.selection.clone();
+    opts.tls = run.tls.clone();
     opts.baseline = run.baseline.clone();
     opts.strict = run.strict;
     opts.seed = run.seed;

@@ -1133,6 +1133,8 @@ reason = "MCPJam forges no token"
         let elsewhere = [
             "stateless-auth-on-discover-only",
             "stateless-session-as-auth",
+            "plain-http-under-tls",
+            "plain-http-token-endpoint",
         ];
         assert_eq!(
             all.len(),

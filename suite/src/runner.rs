@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::check::{Check, CheckMeta, Evaluation};
 use crate::evidence::EvidenceLog;
 use crate::redact;
-use crate::spec::{Extensions, SpecVersion};
+use crate::spec::{Extensions, SpecVersion, TlsProfile};
 
 mod official;
 pub use official::CHECK_MAP as OFFICIAL_CHECK_MAP;
@@ -35,6 +35,7 @@ pub struct Selection {
     glob: Option<glob::Pattern>,
     spec: SpecVersion,
     extensions: Extensions,
+    tls: TlsProfile,
 }
 
 impl Selection {
@@ -62,6 +63,17 @@ impl Selection {
         self
     }
 
+    /// The same selection under the TLS profile `tls` (`--tls-profile`).
+    pub fn with_tls(mut self, tls: TlsProfile) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// How the fakes are served and what the https rules expect.
+    pub fn tls(&self) -> TlsProfile {
+        self.tls
+    }
+
     /// The revision the run is scored against.
     pub fn spec(&self) -> SpecVersion {
         self.spec
@@ -74,7 +86,9 @@ impl Selection {
 
     /// Whether the check `id` is evaluated: the glob matches it and its catalog row applies.
     pub fn includes(&self, id: &str) -> bool {
-        self.matches(id) && crate::catalog::applies(id, self.spec, &self.extensions)
+        self.matches(id)
+            && crate::catalog::applies(id, self.spec, &self.extensions)
+            && crate::catalog::applies_under(id, self.tls)
     }
 
     /// Whether the glob alone matches `name` (a check id or a world name).

@@ -15,7 +15,7 @@ use crate::expect::{Entry, Expectation};
 use crate::expected::{DefectExpectation, Expected};
 use crate::runner::Selection;
 use crate::server::{self, ServerOptions};
-use crate::spec::{Extensions, SpecVersion};
+use crate::spec::{Extensions, SpecVersion, TlsProfile};
 
 /// How many server runs go at once.
 const PARALLEL_RUNS: usize = 4;
@@ -57,6 +57,8 @@ pub enum RunMode {
     Extensions,
     /// Another revision (`--spec-version`), no extension.
     Spec(SpecVersion),
+    /// The default revision under `--tls-profile strict`: every fake party over https with the run's test CA.
+    TlsStrict,
 }
 
 impl RunMode {
@@ -67,6 +69,7 @@ impl RunMode {
             RunMode::Default => "default",
             RunMode::Extensions => "extensions",
             RunMode::Spec(v) => v.as_str(),
+            RunMode::TlsStrict => "tls-strict",
         }
     }
 
@@ -76,6 +79,7 @@ impl RunMode {
             RunMode::Jwt | RunMode::Introspection | RunMode::Default => Selection::all(),
             RunMode::Extensions => Selection::all().with_extensions(Extensions::all()),
             RunMode::Spec(v) => Selection::all().with_spec(v),
+            RunMode::TlsStrict => Selection::all().with_tls(TlsProfile::Strict),
         }
     }
 
@@ -100,6 +104,7 @@ impl RunMode {
                 .filter(|v| *v != SpecVersion::default())
                 .map(RunMode::Spec),
         );
+        modes.push(RunMode::TlsStrict);
         modes
     }
 }
@@ -207,6 +212,18 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
         "machine-token-all-scopes",
         &[RunMode::Extensions],
     ),
+    // Certificates exist only under strict TLS.
+    (
+        Role::Client,
+        "accept-any-certificate",
+        &[RunMode::TlsStrict],
+    ),
+    (
+        Role::Authz,
+        "plain-http-token-endpoint",
+        &[RunMode::TlsStrict],
+    ),
+    (Role::Server, "plain-http-under-tls", &[RunMode::TlsStrict]),
 ];
 
 /// The 2026-07-28 revision alone.

@@ -185,6 +185,78 @@ impl FromIterator<Extension> for Extensions {
     }
 }
 
+/// How the fake parties are served and what the https rules expect (`--tls-profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum TlsProfile {
+    /// Plain http on loopback: the fakes serve http, and an http URL of the target on loopback is INFO, not a
+    /// finding (https is not verifiable there). The default.
+    #[default]
+    Local,
+    /// Real TLS on loopback: a throwaway test CA per run, every fake party over https, the CA handed to the
+    /// target (`SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`, `--ca-out`); http anywhere is a
+    /// FAIL, and the certificate checks (catalog rows with `tls = "strict"`) are scored.
+    Strict,
+}
+
+impl TlsProfile {
+    pub const ALL: [TlsProfile; 2] = [TlsProfile::Local, TlsProfile::Strict];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsProfile::Local => "local",
+            TlsProfile::Strict => "strict",
+        }
+    }
+
+    /// `https` under strict, `http` under local: the scheme every fake party is served with.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            TlsProfile::Local => "http",
+            TlsProfile::Strict => "https",
+        }
+    }
+}
+
+impl fmt::Display for TlsProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a TLS profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a TLS profile (one of local, strict)")]
+pub struct UnknownTlsProfile(pub String);
+
+impl FromStr for TlsProfile {
+    type Err = UnknownTlsProfile;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TlsProfile::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownTlsProfile(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tls_profile_tests {
+    use super::*;
+
+    #[test]
+    fn the_default_tls_profile_is_local() {
+        assert_eq!(TlsProfile::default(), TlsProfile::Local);
+    }
+
+    #[test]
+    fn every_tls_profile_reads_back_from_its_name_and_others_are_refused() {
+        for p in TlsProfile::ALL {
+            assert_eq!(p.as_str().parse::<TlsProfile>(), Ok(p));
+        }
+        assert!("https".parse::<TlsProfile>().is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,8 @@ fi
 # mcpjam-peer (MCPJam judging the reference targets; its expectation is fixtures/peer/mcpjam.toml).
 products=(python-mcp-documented python-mcp-hardened python-fastmcp-documented python-fastmcp-hardened
   ts-sdk-documented ts-sdk-hardened python-mcp-client python-fastmcp-client ts-sdk-client oauth2-mock-server
-  mcpjam-client mcpjam-peer python-fastmcp-scalekit python-fastmcp-auth0 python-fastmcp-keycloak)
+  mcpjam-client mcpjam-peer python-fastmcp-scalekit python-fastmcp-auth0 python-fastmcp-keycloak
+  python-mcp-client-tls)
 if [ -n "$shard" ]; then
   mine=$("$suite" interop shard --shard "$shard" "${products[@]}" | tr "\n" " ")
   echo "shard $shard:" $mine
@@ -84,6 +85,10 @@ client() {
 client python-mcp-client "$py targets/interop/python/mcp_client.py"
 client python-fastmcp-client "$py targets/interop/python/fastmcp_client.py"
 client ts-sdk-client "node targets/interop/node/client.mjs"
+# The Python SDK client again under real TLS on loopback (docs/guide/tls.md): every world over https with a
+# throwaway test CA it trusts through SSL_CERT_FILE, plus the three certificate worlds it must refuse. Three more
+# worlds than the local run and TLS handshakes in an interpreter: a longer deadline per client (60 s, not 20 s).
+client python-mcp-client-tls "$py targets/interop/python/mcp_client.py" --tls-profile strict --timeout 60
 
 # Verdicts must not depend on request timing (worlds that change state mid-run decide by what is observable on
 # the wire): the same real client, every world, twice more; each run must match the same expectation.

@@ -26,6 +26,22 @@ pub struct WorldConfig {
     pub pre_registered: Vec<PreRegistered>,
     /// Seed of every random value (codes, tokens, client ids, session ids).
     pub seed: u64,
+    /// Serve every origin over https with leaves of this run's test PKI (`--tls-profile strict`); None: plain
+    /// http. Each origin presents an honest leaf (its `127.0.0.1` address among the names) unless
+    /// `bad_certificate` names it.
+    pub tls: Option<std::sync::Arc<crate::tls::TestPki>>,
+    /// One origin presents a certificate a client must refuse (only with `tls`).
+    pub bad_certificate: Option<(super::Origin, BadCertificate)>,
+}
+
+/// A certificate a client must refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BadCertificate {
+    /// Signed by the test CA the client trusts, for another host name only.
+    WrongHost,
+    /// The right names, signed by a CA the client was never given.
+    Untrusted,
 }
 
 impl Default for WorldConfig {
@@ -37,6 +53,8 @@ impl Default for WorldConfig {
             cimd_any_loopback_redirect: false,
             pre_registered: Vec::new(),
             seed: DEFAULT_SEED,
+            tls: None,
+            bad_certificate: None,
         }
     }
 }

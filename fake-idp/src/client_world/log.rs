@@ -253,10 +253,24 @@ pub const LOG_LIMIT: usize = 5_000;
 pub const LOG_BYTES_LIMIT: usize = 8 * 1024 * 1024;
 pub const ENTRY_TEXT_CAP: usize = 16 * 1024;
 
+/// A TLS handshake a listener saw fail: the client refused the certificate (its alert), closed the
+/// connection mid-handshake, or stalled. Nothing past the handshake reached the world on that connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsRefusal {
+    /// Which listener.
+    pub origin: Origin,
+    /// Why the handshake ended, as the TLS library put it (cut to 256 bytes).
+    pub reason: String,
+}
+
+/// At most this many refusals are kept (a client retrying forever is not remembered forever).
+pub const REFUSAL_LIMIT: usize = 64;
+
 /// The shared log (one per world).
 #[derive(Debug)]
 pub(crate) struct Log {
     entries: Mutex<Vec<LoggedRequest>>,
+    refusals: Mutex<Vec<TlsRefusal>>,
     changed: watch::Sender<u64>,
     overflowed: std::sync::atomic::AtomicBool,
     /// Bytes of request text recorded so far (bodies, header values, paths, queries).
@@ -267,6 +281,7 @@ impl Default for Log {
     fn default() -> Self {
         Log {
             entries: Mutex::new(Vec::new()),
+            refusals: Mutex::new(Vec::new()),
             changed: watch::Sender::new(0),
             overflowed: std::sync::atomic::AtomicBool::new(false),
             bytes: std::sync::atomic::AtomicUsize::new(0),
@@ -355,6 +370,36 @@ impl Log {
             }
         }
         self.bump();
+    }
+
+    /// Records a failed TLS handshake on `origin`.
+    pub(crate) fn refused(&self, origin: Origin, reason: &str) {
+        {
+            let mut refusals = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
+            if refusals.len() < REFUSAL_LIMIT {
+                refusals.push(TlsRefusal {
+                    origin,
+                    reason: crate::cut_text(reason, 256),
+                });
+            }
+        }
+        self.bump();
+    }
+
+    /// Every failed TLS handshake so far, in order.
+    pub(crate) fn refusals(&self) -> Vec<TlsRefusal> {
+        self.refusals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits (event-driven) until a handshake on `origin` has failed, at most `timeout`.
+    pub(crate) async fn wait_for_refusal(&self, origin: Origin, timeout: Duration) -> bool {
+        wait_for_change(&self.changed, timeout, || {
+            self.refusals().iter().any(|r| r.origin == origin)
+        })
+        .await
     }
 
     /// A copy of every entry, in arrival order.

@@ -30,12 +30,12 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 pub use config::{
-    AsConfig, IssMode, McpConfig, MetadataLocation, PreRegistered, PrmConfig, PrmLocation,
-    StateMode, WorldConfig,
+    AsConfig, BadCertificate, IssMode, McpConfig, MetadataLocation, PreRegistered, PrmConfig,
+    PrmLocation, StateMode, WorldConfig,
 };
 pub use log::{
-    sent_after_reading, LoggedRequest, Origin, RequestKind, Wire, ENTRY_TEXT_CAP, LOG_BYTES_LIMIT,
-    LOG_LIMIT,
+    sent_after_reading, LoggedRequest, Origin, RequestKind, TlsRefusal, Wire, ENTRY_TEXT_CAP,
+    LOG_BYTES_LIMIT, LOG_LIMIT, REFUSAL_LIMIT,
 };
 pub use machine::{
     audience_names, unverified_claims, EcKey, IdpConfig, MachineConfig, CLIENT_ASSERTION_TYPE,
@@ -378,6 +378,20 @@ fn check_config(config: &WorldConfig) -> Result<(), WorldError> {
     if n == 0 {
         return bad("at least one authorization server is needed".to_owned());
     }
+    match config.bad_certificate {
+        Some(_) if config.tls.is_none() => {
+            return bad(
+                "bad_certificate needs tls (a certificate is only presented over https)".to_owned(),
+            )
+        }
+        Some((Origin::As(i), _)) if i >= config.auth_servers.len() => {
+            return bad(format!(
+                "bad_certificate names AS {i}, only {} exist",
+                config.auth_servers.len()
+            ))
+        }
+        _ => {}
+    }
     if !config.mcp.path.starts_with('/') {
         return bad(format!("MCP path `{}` must start with /", config.mcp.path));
     }
@@ -443,12 +457,30 @@ fn check_config(config: &WorldConfig) -> Result<(), WorldError> {
     Ok(())
 }
 
-async fn bind() -> Result<(TcpListener, String), WorldError> {
+async fn bind(scheme: &str) -> Result<(TcpListener, String), WorldError> {
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
         .map_err(WorldError::Bind)?;
     let addr = listener.local_addr().map_err(WorldError::Bind)?;
-    Ok((listener, format!("http://{addr}")))
+    Ok((listener, format!("{scheme}://{addr}")))
+}
+
+/// The TLS acceptor of `origin` under `config.tls`: its honest leaf, or the bad certificate the config names.
+fn acceptor(
+    config: &WorldConfig,
+    origin: Origin,
+) -> Result<Option<tokio_rustls::TlsAcceptor>, WorldError> {
+    let Some(pki) = &config.tls else {
+        return Ok(None);
+    };
+    let tls_error = |e: crate::tls::TlsError| WorldError::Config(e.to_string());
+    let cert = match config.bad_certificate {
+        Some((o, BadCertificate::WrongHost)) if o == origin => pki.wrong_host_leaf(),
+        Some((o, BadCertificate::Untrusted)) if o == origin => pki.untrusted_leaf(),
+        _ => pki.leaf(&[]),
+    }
+    .map_err(tls_error)?;
+    cert.acceptor().map(Some).map_err(tls_error)
 }
 
 fn known_clients(config: &WorldConfig) -> HashMap<String, KnownClient> {
@@ -476,7 +508,12 @@ impl ClientWorld {
     /// Binds one 127.0.0.1 listener per origin (MCP, then each AS), then spawns the servers.
     pub async fn start(config: WorldConfig) -> Result<ClientWorld, WorldError> {
         check_config(&config)?;
-        let (mcp_listener, mcp_origin) = bind().await?;
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let (mcp_listener, mcp_origin) = bind(scheme).await?;
         let mut as_listeners = Vec::new();
         let mut as_origins = Vec::new();
         for (i, as_config) in config.auth_servers.iter().enumerate() {
@@ -484,7 +521,7 @@ impl ClientWorld {
                 as_origins.push(mcp_origin.clone());
                 continue;
             }
-            let (listener, origin) = bind().await?;
+            let (listener, origin) = bind(scheme).await?;
             as_listeners.push((i, listener));
             as_origins.push(origin);
         }
@@ -523,11 +560,18 @@ impl ClientWorld {
             .chain(as_listeners.into_iter().map(|(i, l)| (l, Origin::As(i))));
         let mut running = Listeners::default();
         for (listener, origin) in listeners {
+            let tls = acceptor(&shared.config, origin)?;
             let router = Router::new().fallback(serve).with_state(Listener {
                 shared: shared.clone(),
                 origin,
             });
-            let tracked = TrackedListener::new(listener, shared.clock.clone(), shared.log.clone());
+            let tracked = TrackedListener::new(
+                listener,
+                shared.clock.clone(),
+                shared.log.clone(),
+                origin,
+                tls,
+            );
             running.spawn_with(move |stopped| async move {
                 axum::serve(
                     tracked,
@@ -603,6 +647,16 @@ impl ClientWorld {
         pred: impl Fn(&[LoggedRequest]) -> bool,
     ) -> bool {
         self.shared.log.wait_for(timeout, pred).await
+    }
+
+    /// Every TLS handshake a listener saw fail, in order (empty without TLS).
+    pub fn tls_refusals(&self) -> Vec<TlsRefusal> {
+        self.shared.log.refusals()
+    }
+
+    /// Waits (event-driven) until a TLS handshake on `origin` has failed, at most `timeout`; true when one has.
+    pub async fn wait_for_tls_refusal(&self, origin: Origin, timeout: Duration) -> bool {
+        self.shared.log.wait_for_refusal(origin, timeout).await
     }
 
     /// Stops every listener and waits (at most 2 s) for their tasks.

@@ -15,6 +15,11 @@
 //! the world accepted after it is still counted as newer: that needs the accept task starved for
 //! the whole exchange.)
 //!
+//! Under TLS the tracked stream is the TCP one underneath the TLS session: ticks stamp the writes of TLS
+//! records, which carry the response's bytes. Handshakes run off the accept path
+//! ([`crate::tls::Handshakes`]); a connection is handed to axum (and can carry a request) only once its
+//! handshake completed, and a failed one is recorded in the log ([`super::log::TlsRefusal`]).
+//!
 //! HTTP/2 responses are not stamped: several streams share one connection and their bytes leave
 //! through the connection task, so a flush says nothing about one stream.
 
@@ -30,7 +35,11 @@ use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::log::Log;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+use super::log::{Log, Origin};
+use crate::tls::Handshakes;
 
 /// One logical clock for every wire event of a world (accepts and completed writes), plus the
 /// connection id counter.
@@ -116,41 +125,52 @@ impl Conn {
     }
 }
 
-/// A `TcpListener` that registers every accepted connection.
-#[derive(Debug)]
+/// A `TcpListener` that registers every accepted connection (and, with TLS, runs its handshake).
 pub(crate) struct TrackedListener {
     inner: TcpListener,
     clock: Arc<WireClock>,
     log: Arc<Log>,
+    tls: Option<Handshakes<TrackedIo>>,
 }
 
 impl TrackedListener {
-    pub(crate) fn new(inner: TcpListener, clock: Arc<WireClock>, log: Arc<Log>) -> Self {
-        TrackedListener { inner, clock, log }
+    /// `tls`: serve TLS with this acceptor, recording failed handshakes as refusals on `origin`.
+    pub(crate) fn new(
+        inner: TcpListener,
+        clock: Arc<WireClock>,
+        log: Arc<Log>,
+        origin: Origin,
+        tls: Option<TlsAcceptor>,
+    ) -> Self {
+        let tls = tls.map(|acceptor| {
+            let log = log.clone();
+            let observer: crate::tls::HandshakeObserver =
+                Arc::new(move |_, why: String| log.refused(origin, &why));
+            Handshakes::new(acceptor, Some(observer))
+        });
+        TrackedListener {
+            inner,
+            clock,
+            log,
+            tls,
+        }
     }
 }
 
-fn is_connection_error(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
-}
-
-impl Listener for TrackedListener {
-    type Io = TrackedIo;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+/// The next TCP connection, registered (see the module doc for the clock).
+async fn accept_tcp(
+    inner: &TcpListener,
+    clock: &Arc<WireClock>,
+    log: &Arc<Log>,
+) -> (TrackedIo, std::net::SocketAddr) {
+    {
         let (io, addr, accepted_at) = loop {
             // A non-blocking accept inside the clock's critical section (see the module doc).
             let accepted = std::future::poll_fn(|cx| {
-                let mut clock = self.clock.hold();
-                self.inner
+                let mut held = clock.hold();
+                inner
                     .poll_accept(cx)
-                    .map(|r| r.map(|(io, addr)| (io, addr, clock.tick())))
+                    .map(|r| r.map(|(io, addr)| (io, addr, held.tick())))
             })
             .await;
             match accepted {
@@ -165,17 +185,135 @@ impl Listener for TrackedListener {
             }
         };
         let conn = Arc::new(Conn {
-            id: self.clock.next_connection(),
+            id: clock.next_connection(),
             accepted_at,
-            clock: self.clock.clone(),
-            log: self.log.clone(),
+            clock: clock.clone(),
+            log: log.clone(),
             pending: Mutex::new(Vec::new()),
         });
         (TrackedIo { io, conn }, addr)
     }
+}
+
+impl std::fmt::Debug for TrackedListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrackedListener")
+            .field("inner", &self.inner)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+impl Listener for TrackedListener {
+    type Io = WorldIo;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let TrackedListener {
+            inner,
+            clock,
+            log,
+            tls,
+        } = self;
+        let Some(handshakes) = tls else {
+            let (io, addr) = accept_tcp(inner, clock, log).await;
+            return (WorldIo::Plain(io), addr);
+        };
+        loop {
+            // Both branches are cancel-safe: a TCP accept is one non-blocking call, and a finished handshake
+            // stays in its join set until taken.
+            tokio::select! {
+                (stream, addr) = handshakes.next() => return (WorldIo::Tls(Box::new(stream)), addr),
+                (io, addr) = accept_tcp(inner, clock, log) => handshakes.start(io, addr),
+            }
+        }
+    }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.inner.local_addr()
+    }
+}
+
+/// A world connection: plain, or TLS over the tracked TCP stream.
+#[derive(Debug)]
+pub(crate) enum WorldIo {
+    Plain(TrackedIo),
+    Tls(Box<TlsStream<TrackedIo>>),
+}
+
+impl WorldIo {
+    fn conn(&self) -> &Arc<Conn> {
+        match self {
+            WorldIo::Plain(io) => &io.conn,
+            WorldIo::Tls(tls) => &tls.get_ref().0.conn,
+        }
+    }
+}
+
+impl AsyncRead for WorldIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WorldIo::Plain(io) => Pin::new(io).poll_read(cx, buf),
+            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WorldIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WorldIo::Plain(io) => Pin::new(io).poll_write(cx, buf),
+            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WorldIo::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            WorldIo::Plain(io) => io.is_write_vectored(),
+            WorldIo::Tls(io) => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WorldIo::Plain(io) => Pin::new(io).poll_flush(cx),
+            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WorldIo::Plain(io) => Pin::new(io).poll_shutdown(cx),
+            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_shutdown(cx),
+        }
     }
 }
 
@@ -244,7 +382,7 @@ pub(crate) struct ConnMeta(pub(crate) Arc<Conn>);
 
 impl Connected<IncomingStream<'_, TrackedListener>> for ConnMeta {
     fn connect_info(stream: IncomingStream<'_, TrackedListener>) -> Self {
-        ConnMeta(stream.io().conn.clone())
+        ConnMeta(stream.io().conn().clone())
     }
 }
 

@@ -104,6 +104,9 @@ fn serve(state: &AsState, mut doc: Value) -> Response {
                 json!(format!("http://as.conformance.test:{port}/register")),
             );
         }
+        if let Some(origin) = state.plain_http_token_origin() {
+            map.insert("token_endpoint".into(), json!(format!("{origin}/token")));
+        }
         if state.defect(AsDefect::MetadataEmptyArray) {
             map.insert("acr_values_supported".into(), json!([]));
         }

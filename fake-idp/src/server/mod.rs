@@ -88,6 +88,8 @@ struct Inner {
     store: Mutex<Store>,
     /// `Some` in target mode (the reference AS under test), with its defect and login UI.
     target: Option<TargetMode>,
+    /// The `plain-http-token-endpoint` defect: the plain-http origin advertised as the token endpoint's.
+    plain_http_token_origin: std::sync::OnceLock<String>,
 }
 
 /// How the reference AS behaves in target mode.
@@ -210,8 +212,18 @@ impl AsState {
                 http,
                 store: Mutex::new(store),
                 target,
+                plain_http_token_origin: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// The plain-http origin the `plain-http-token-endpoint` defect advertises `token_endpoint` on, if set.
+    pub(crate) fn plain_http_token_origin(&self) -> Option<&str> {
+        self.inner.plain_http_token_origin.get().map(String::as_str)
+    }
+
+    pub(crate) fn set_plain_http_token_origin(&self, origin: String) {
+        let _ = self.inner.plain_http_token_origin.set(origin);
     }
 
     /// The root URL (`http://127.0.0.1:<port>`): the base of every endpoint, and the issuer identifier of the

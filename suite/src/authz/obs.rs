@@ -269,6 +269,8 @@ pub struct CorsObs {
 #[derive(Debug)]
 pub struct AuthzObservations {
     pub login: LoginKind,
+    /// The run's TLS profile: under strict, http is a FAIL even on loopback and AS-TLS-01 is scored.
+    pub tls: crate::spec::TlsProfile,
     pub metadata: Result<MetadataObs, ObsError>,
     pub endpoints: Result<Endpoints, ObsError>,
     pub happy: Result<FlowObs, ObsError>,
@@ -324,6 +326,7 @@ impl AuthzObservations {
         }
         AuthzObservations {
             login,
+            tls: crate::spec::TlsProfile::Local,
             metadata,
             endpoints,
             happy: e(why),

@@ -17,6 +17,7 @@ use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
 use crate::runner::{self, Baseline, Live, Selection};
+use crate::tls::RunTls;
 
 /// The login script of the bundled reference AS (form login).
 pub const REFERENCE_LOGIN: &str = include_str!("../../../fixtures/login/reference-as.toml");
@@ -52,6 +53,9 @@ pub struct AuthzOptions {
     pub strict: bool,
     pub seed: u64,
     pub limits: Limits,
+    /// The run's test PKI under `--tls-profile strict` (made by the CLI for `--ca-out`); when the selection is
+    /// strict and this is None, the run makes its own.
+    pub tls: Option<Arc<RunTls>>,
 }
 
 impl AuthzOptions {
@@ -66,6 +70,7 @@ impl AuthzOptions {
             strict: false,
             seed: 0x5eed,
             limits: Limits::default(),
+            tls: None,
         }
     }
 }
@@ -87,7 +92,10 @@ pub async fn run_with_evidence(opts: &AuthzOptions) -> (Report, EvidenceLog) {
 /// stopped by a signal can still be reported ([`interrupted`]).
 pub async fn run_live(opts: &AuthzOptions, live: &Live<AuthzObservations>) -> Report {
     let mut run = run_info(opts);
-    let observed = observe(opts, live, &mut run).await;
+    let observed = observe(opts, live, &mut run).await.map(|mut o| {
+        o.tls = opts.selection.tls();
+        o
+    });
     runner::conclude(
         run,
         live.timer.clone(),
@@ -106,7 +114,10 @@ pub fn interrupted(opts: &AuthzOptions, live: &Live<AuthzObservations>, reason: 
         run_info(opts),
         live.timer.clone(),
         &checks::registry(),
-        live.progress.take(),
+        live.progress.take().map(|mut o| {
+            o.tls = opts.selection.tls();
+            o
+        }),
         &opts.selection,
         &opts.baseline,
         reason,
@@ -142,12 +153,26 @@ async fn observe(
     let (log, progress) = (&live.log, &live.progress);
     let harness =
         |what: &str, e: &dyn std::fmt::Display| (Verdict::HarnessError, format!("{what}: {e}"));
+    let made = match (&opts.tls, opts.selection.tls()) {
+        (Some(_), _) => None,
+        (None, profile) => RunTls::for_profile(profile).map_err(|e| harness("the test PKI", &e))?,
+    };
+    let tls = opts.tls.as_deref().or(made.as_ref());
     let (issuer, bundled) = match &opts.target {
         AuthzTarget::Bundled(defect) => {
+            let cert = match tls {
+                Some(t) => Some(
+                    t.pki
+                        .leaf(&["as.conformance.test"])
+                        .map_err(|e| harness("the reference AS certificate", &e))?,
+                ),
+                None => None,
+            };
             let config = AsTargetConfig {
                 defect: *defect,
                 login: LoginUi::Form,
                 seed: opts.seed,
+                tls: cert,
                 ..AsTargetConfig::default()
             };
             let t = AsTarget::start(config)
@@ -173,8 +198,13 @@ async fn observe(
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
     run.tls_profile = tls_profile(&issuer, &host);
-    let http = Http::new(opts.limits, log.clone(), vec![host])
-        .map_err(|e| harness("the HTTP client", &e))?;
+    let http = Http::trusting(
+        opts.limits,
+        log.clone(),
+        vec![host],
+        tls.map(|t| t.pki.ca_pem()),
+    )
+    .map_err(|e| harness("the HTTP client", &e))?;
     let callback = Arc::new(
         CallbackListener::start()
             .await

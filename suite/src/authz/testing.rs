@@ -500,6 +500,7 @@ pub fn compliant() -> AuthzObservations {
     narrowed.scope = format!("{SCOPE} conformance:unknown");
     AuthzObservations {
         login: LoginKind::Form,
+        tls: crate::spec::TlsProfile::Local,
         metadata: Ok(metadata_obs(doc.clone())),
         endpoints: Ok(endpoints(&doc)),
         happy: Ok(flow("happy", CODE, "rt-happy")),

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use fake_idp::client_world::{LoggedRequest, RequestKind};
+use fake_idp::client_world::{LoggedRequest, RequestKind, TlsRefusal};
 use mcp_auth_reports::TargetRun;
 use serde_json::Value;
 
@@ -43,6 +43,9 @@ pub struct ScenarioObs {
     pub documents: Vec<HostedDocument>,
     /// The keys and tokens of an extension's world (its context), None elsewhere.
     pub machine: Option<crate::client::scenarios::machine::MachineMaterial>,
+    /// The TLS handshakes the world's listeners saw fail (`--tls-profile strict`): the client refused a
+    /// certificate, or gave up mid-handshake.
+    pub tls_refusals: Vec<TlsRefusal>,
 }
 
 /// Everything the client role observed, by scenario name.

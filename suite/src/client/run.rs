@@ -18,6 +18,11 @@ use super::spawn::{self, Invocation};
 use crate::check::ObsError;
 use crate::evidence::EvidenceLog;
 use crate::runner::{self, Baseline, Live, Selection};
+use crate::tls::RunTls;
+
+/// How long, after a client exited, the world waits for the failed handshake of a connection the client opened
+/// to an origin with a bad certificate (the alert is on its way; nothing else is waited for).
+const REFUSAL_GRACE: Duration = Duration::from_secs(2);
 
 /// The CIMD URL handed to clients (a reserved test host the fake AS resolves internally).
 pub const CLIENT_METADATA_URL: &str = "https://client.conformance.test/mcp-client/metadata.json";
@@ -59,6 +64,9 @@ pub struct ClientOptions {
     pub parallel: usize,
     /// The persona every world's AS plays (`--as-persona`): its access tokens are the persona's JWTs.
     pub as_persona: fake_idp::Persona,
+    /// The run's test PKI under `--tls-profile strict` (made by the CLI so `--ca-out` can write its CA first); when
+    /// the selection is strict and this is None, the run makes its own.
+    pub tls: Option<std::sync::Arc<RunTls>>,
 }
 
 impl ClientOptions {
@@ -75,6 +83,7 @@ impl ClientOptions {
             seed: 0x5eed,
             parallel: default_parallelism(),
             as_persona: fake_idp::Persona::Generic,
+            tls: None,
         }
     }
 
@@ -167,9 +176,33 @@ pub async fn run_live(opts: &ClientOptions, live: &Live<ClientObservations>) -> 
         out_of_scope,
     });
     live.progress.status().plan(defs.len());
+    // One test PKI per run under --tls-profile strict; every world serves its leaves, every client trusts its CA.
+    let made = match (&opts.tls, opts.selection.tls()) {
+        (Some(_), _) => Ok(None),
+        (None, profile) => RunTls::for_profile(profile),
+    };
+    let made = match made {
+        Ok(tls) => tls,
+        Err(e) => {
+            return runner::conclude(
+                run_info(opts),
+                live.timer.clone(),
+                &checks::registry(),
+                Err((mcp_auth_reports::Verdict::HarnessError, e)),
+                &opts.selection,
+                &opts.baseline,
+                &live.log,
+                Vec::new(),
+            )
+        }
+    };
+    let tls = opts.tls.as_deref().or(made.as_ref());
     stream::iter(defs)
         .map(|def| async move {
-            let r = live.progress.step(def.name, run_scenario(opts, def)).await;
+            let r = live
+                .progress
+                .step(def.name, run_scenario(opts, def, tls))
+                .await;
             live.progress.update(|o| {
                 o.scenarios.insert(def.name, r);
             });
@@ -222,13 +255,18 @@ fn run_info(opts: &ClientOptions) -> mcp_auth_reports::RunInfo {
     if let ClientTarget::Bundled(Some(d)) = &opts.target {
         target.defect = Some(d.name().to_owned());
     }
-    runner::run_info(
+    let mut run = runner::run_info(
         Role::Client,
         target,
         "client scenarios (docs/design/client-role.md)",
         opts.strict,
         opts.seed,
-    )
+    );
+    if opts.selection.tls() == crate::spec::TlsProfile::Strict {
+        // Every world the client met was served over https with the run's test CA.
+        run.tls_profile = mcp_auth_reports::TlsProfile::Https;
+    }
+    run
 }
 
 /// Judges the scenarios' record: their requests become the report's exchanges, their secrets are registered
@@ -293,9 +331,14 @@ fn report(
     }
 }
 
-async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<ScenarioObs, ObsError> {
+async fn run_scenario(
+    opts: &ClientOptions,
+    def: ScenarioDef,
+    tls: Option<&RunTls>,
+) -> Result<ScenarioObs, ObsError> {
     let mut config = (def.world)();
     config.seed = opts.seed;
+    config.tls = tls.map(|t| t.pki.clone());
     for auth_server in &mut config.auth_servers {
         auth_server.persona = opts.as_persona.clone();
     }
@@ -358,8 +401,16 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
             shell_quote(&opts.suite_exe.display().to_string())
         ),
         deadline: opts.deadline,
+        ca_env: tls.map(RunTls::env).unwrap_or_default(),
     };
     let run = spawn::run(&inv).await;
+    // A client that refused a certificate has closed the connection by the time it exits, but the listener may
+    // not have read its alert yet: wait for that event (bounded) before taking the record.
+    if let Some((origin, _)) = (def.world)().bad_certificate {
+        if !world.log().iter().any(|r| r.origin == origin) {
+            world.wait_for_tls_refusal(origin, REFUSAL_GRACE).await;
+        }
+    }
     let obs = ScenarioObs {
         def,
         mcp_url: world.mcp_url(),
@@ -368,6 +419,7 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
         run,
         documents,
         machine,
+        tls_refusals: world.tls_refusals(),
     };
     let flooded = world.log_overflowed();
     world.shutdown().await;

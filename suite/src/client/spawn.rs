@@ -63,6 +63,9 @@ pub struct Invocation {
     /// `BROWSER`: a command that opens a URL headlessly.
     pub browser: String,
     pub deadline: Duration,
+    /// Under `--tls-profile strict`: the test CA's file for each of `SSL_CERT_FILE`, `REQUESTS_CA_BUNDLE`,
+    /// `NODE_EXTRA_CA_CERTS` (crate::tls::CA_ENV); empty otherwise.
+    pub ca_env: Vec<(&'static str, std::path::PathBuf)>,
 }
 
 /// Runs the client to completion or to its deadline.
@@ -78,6 +81,7 @@ pub async fn run(inv: &Invocation) -> ClientRun {
         .env("MCP_CONFORMANCE_CONTEXT", inv.context.to_string())
         .env("MCP_CONFORMANCE_PROTOCOL_VERSION", &inv.protocol_version)
         .env("BROWSER", &inv.browser)
+        .envs(inv.ca_env.iter().map(|(k, v)| (*k, v.as_os_str())))
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
         .env_remove("http_proxy")
@@ -160,7 +164,22 @@ mod tests {
             protocol_version: "2025-11-25".into(),
             browser: "true".into(),
             deadline,
+            ca_env: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn the_test_ca_file_is_named_by_all_three_ca_variables() {
+        let mut i = inv(
+            "printf '%s %s %s' \"$SSL_CERT_FILE\" \"$REQUESTS_CA_BUNDLE\" \"$NODE_EXTRA_CA_CERTS\" #",
+            Duration::from_secs(5),
+        );
+        i.ca_env = crate::tls::CA_ENV
+            .iter()
+            .map(|v| (*v, std::path::PathBuf::from("/tmp/ca.pem")))
+            .collect();
+        let r = run(&i).await;
+        assert_eq!(r.output_tail, "/tmp/ca.pem /tmp/ca.pem /tmp/ca.pem");
     }
 
     #[tokio::test]

@@ -175,6 +175,7 @@ fn observations(www: &str, prm: &[u8]) -> ServerObservations {
     };
     ServerObservations {
         target: "http://127.0.0.1:1/mcp".into(),
+        tls: crate::spec::TlsProfile::Local,
         profile: Profile::default_profile(),
         mode: Err(harness()),
         baseline: Ok("token".into()),

@@ -194,6 +194,8 @@ pub struct StatelessObs {
 #[derive(Debug)]
 pub struct ServerObservations {
     pub target: String,
+    /// The run's TLS profile: under strict, http on loopback is a FAIL (RS-TLS-01).
+    pub tls: crate::spec::TlsProfile,
     pub profile: Profile,
     pub mode: Result<Mode, ObsError>,
     /// A valid token opening a session: the precondition of every rejection check.
@@ -233,6 +235,7 @@ impl ServerObservations {
     ) -> Self {
         ServerObservations {
             target,
+            tls: crate::spec::TlsProfile::Local,
             profile,
             mode,
             baseline,

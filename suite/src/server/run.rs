@@ -17,6 +17,7 @@ use crate::evidence::EvidenceLog;
 use crate::http::{tls_profile, Http, Limits};
 use crate::profile::Profile;
 use crate::runner::{self, Baseline, Live, Selection};
+use crate::tls::RunTls;
 
 /// The fixed address of the fake AS that external servers are configured to trust.
 pub const DEFAULT_AS_ADDR: &str = "127.0.0.1:9400";
@@ -42,6 +43,9 @@ pub struct ServerOptions {
     /// `--url` targets: how long to wait for the server to answer, after the fake AS and upstream API are up and
     /// before the first scenario (`--wait-for-target`); `None` starts at once.
     pub wait_for_target: Option<std::time::Duration>,
+    /// The run's test PKI under `--tls-profile strict` (made by the CLI for `--ca-out`); when the selection is
+    /// strict and this is None, the run makes its own.
+    pub tls: Option<std::sync::Arc<RunTls>>,
 }
 
 impl ServerOptions {
@@ -61,6 +65,7 @@ impl ServerOptions {
             seed: 0x5eed,
             limits: Limits::default(),
             wait_for_target: None,
+            tls: None,
         }
     }
 }
@@ -82,7 +87,10 @@ pub async fn run_with_evidence(opts: &ServerOptions) -> (Report, EvidenceLog) {
 /// stopped by a signal can still be reported ([`interrupted`]).
 pub async fn run_live(opts: &ServerOptions, live: &Live<ServerObservations>) -> Report {
     let mut run = run_info(opts);
-    let observed = observe(opts, live, &mut run).await;
+    let observed = observe(opts, live, &mut run).await.map(|mut o| {
+        o.tls = opts.selection.tls();
+        o
+    });
     runner::conclude(
         run,
         live.timer.clone(),
@@ -101,7 +109,10 @@ pub fn interrupted(opts: &ServerOptions, live: &Live<ServerObservations>, reason
         run_info(opts),
         live.timer.clone(),
         &checks::registry(),
-        live.progress.take(),
+        live.progress.take().map(|mut o| {
+            o.tls = opts.selection.tls();
+            o
+        }),
         &opts.selection,
         &opts.baseline,
         reason,
@@ -139,18 +150,30 @@ async fn observe(
         TargetSpec::Url(_) => opts.as_addr,
         _ => SocketAddr::from(([127, 0, 0, 1], 0)),
     };
-    let idp = FakeIdp::builder()
+    let made = match (&opts.tls, opts.selection.tls()) {
+        (Some(_), _) => None,
+        (None, profile) => RunTls::for_profile(profile).map_err(|e| (Verdict::HarnessError, e))?,
+    };
+    let tls = opts.tls.as_deref().or(made.as_ref());
+    let leaf = |names: &[&str]| -> Result<Option<fake_idp::tls::ServerCert>, (Verdict, String)> {
+        tls.map(|t| t.pki.leaf(names))
+            .transpose()
+            .map_err(|e| (Verdict::HarnessError, format!("the test PKI: {e}")))
+    };
+    let mut builder = FakeIdp::builder()
         .bind(bind)
         .seed(opts.seed)
-        .persona(opts.profile.persona())
-        .start()
-        .await
-        .map_err(|e| {
-            (
-                Verdict::HarnessError,
-                format!("the fake authorization server could not start on {bind}: {e}"),
-            )
-        })?;
+        .persona(opts.profile.persona());
+    if let Some(cert) = leaf(&["as.conformance.test"])? {
+        builder = builder.tls(cert);
+    }
+    let upstream_cert = leaf(&["upstream.conformance.test"])?;
+    let idp = builder.start().await.map_err(|e| {
+        (
+            Verdict::HarnessError,
+            format!("the fake authorization server could not start on {bind}: {e}"),
+        )
+    })?;
     run.notes.push(match idp.persona() {
         fake_idp::Persona::Generic => format!("fake authorization server: {}", idp.issuer()),
         persona => format!(
@@ -165,7 +188,14 @@ async fn observe(
         TargetSpec::Url(_) => opts.upstream_addr,
         _ => SocketAddr::from(([127, 0, 0, 1], 0)),
     };
-    let upstream = match UpstreamApi::start(idp.issuer(), idp.public_jwks(), upstream_bind).await {
+    let upstream = match UpstreamApi::start_with_tls(
+        idp.issuer(),
+        idp.public_jwks(),
+        upstream_bind,
+        upstream_cert,
+    )
+    .await
+    {
         Ok(u) => u,
         Err(e) => {
             idp.shutdown().await;
@@ -182,6 +212,7 @@ async fn observe(
         &idp,
         &upstream.resource(),
         &opts.profile.scopes,
+        tls,
     )
     .await;
     let started = match (started, &opts.target, opts.wait_for_target) {
@@ -215,7 +246,12 @@ async fn observe(
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default();
     run.tls_profile = tls_profile(&target.url, &host);
-    let http = match Http::new(opts.limits, log.clone(), vec![host]) {
+    let http = match Http::trusting(
+        opts.limits,
+        log.clone(),
+        vec![host],
+        tls.map(|t| t.pki.ca_pem()),
+    ) {
         Ok(h) => h,
         Err(e) => {
             target.stop().await;

@@ -91,6 +91,7 @@ impl RunningTarget {
         idp: &FakeIdp,
         upstream: &str,
         scopes: &Scopes,
+        tls: Option<&crate::tls::RunTls>,
     ) -> Result<RunningTarget, TargetError> {
         match spec {
             TargetSpec::Bundled { defect, mode } => {
@@ -100,11 +101,21 @@ impl RunningTarget {
                 let port = listener.local_addr().map_err(TargetError::Bind)?.port();
                 let mut config = TodoServerConfig::new(idp.issuer(), idp.jwks_uri());
                 config.mode = *mode;
+                if let Some(t) = tls {
+                    // Strict TLS: the reference serves https with a leaf of the test CA and trusts that CA.
+                    config.tls = Some(
+                        t.pki
+                            .leaf(&["todo.conformance.test"])
+                            .map_err(|e| TargetError::Bind(std::io::Error::other(e)))?,
+                    );
+                    config.trust_ca_pem = Some(t.pki.ca_pem().to_owned());
+                }
+                let scheme = if tls.is_some() { "https" } else { "http" };
                 // The AS persona's shape (profile `[as]`): its endpoints are under the root, the PRM names its
                 // AS identifier and its tokens its audience.
                 config.token_endpoint = Some(idp.token_endpoint());
                 config.authorization_server = Some(idp.as_identifier());
-                let resource = format!("http://127.0.0.1:{port}/mcp");
+                let resource = format!("{scheme}://127.0.0.1:{port}/mcp");
                 config.audience =
                     Some(idp.persona().audience_for(&resource)).filter(|aud| *aud != resource);
                 let (client_id, client_secret) = idp.introspection_client();
@@ -142,7 +153,7 @@ impl RunningTarget {
                 })
             }
             TargetSpec::Command(command) => {
-                let (group, url) = ChildGroup::spawn(command, idp, upstream, scopes).await?;
+                let (group, url) = ChildGroup::spawn(command, idp, upstream, scopes, tls).await?;
                 Ok(RunningTarget {
                     url,
                     inner: Inner::Process(group),
@@ -233,6 +244,7 @@ impl ChildGroup {
         idp: &FakeIdp,
         upstream: &str,
         scopes: &Scopes,
+        tls: Option<&crate::tls::RunTls>,
     ) -> Result<(ChildGroup, String), TargetError> {
         // Reserve an ephemeral port for the target, then release it for the child to bind.
         let port = {
@@ -241,7 +253,15 @@ impl ChildGroup {
             l.local_addr().map_err(TargetError::Bind)?.port()
         };
         let url = format!("http://127.0.0.1:{port}/mcp");
-        let env = Trust::of(idp, upstream, &url, scopes).env();
+        let mut env = Trust::of(idp, upstream, &url, scopes).env();
+        // Strict TLS: the fake AS and the upstream are https with the test CA; the target is told to trust it.
+        if let Some(t) = tls {
+            env.extend(
+                t.env()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.display().to_string())),
+            );
+        }
         let group = Self::spawn_ready(command, &env, port, READY_TIMEOUT).await?;
         Ok((group, url))
     }

@@ -270,6 +270,7 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
     let markers: Vec<String> = (1..=3).map(|i| format!("conformance-scope-{i}")).collect();
     ServerObservations {
         target: TARGET.to_owned(),
+        tls: crate::spec::TlsProfile::Local,
         profile: Profile::default_profile(),
         mode: Ok(mode),
         baseline: Ok("session-baseline".to_owned()),

@@ -164,6 +164,8 @@ mcp_auth_defects::defects! {
         "Under 2025-03-26, fetches the MCP origin's authorization server metadata but ignores its endpoints and uses `/authorize`, `/token` and `/register`.";
     NoMarchDefaultEndpoints = "no-march-default-endpoints",
         "Under 2025-03-26, gives up when the MCP origin serves no authorization server metadata instead of using the default endpoints.";
+    AcceptAnyCertificate = "accept-any-certificate",
+        "Accepts any TLS certificate (any chain, any host name) from every server.";
 }
 
 /// `Option<ClientDefect>` helper: is exactly this defect switched on?
@@ -189,7 +191,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 67);
+        assert_eq!(ClientDefect::ALL.len(), 68);
     }
 
     #[test]

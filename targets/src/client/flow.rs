@@ -17,7 +17,7 @@ use super::discovery::{
     AuthorizationServerMetadata, DiscoveredPrm,
 };
 use super::error::ClientError;
-use super::http::{Http, Response};
+use super::http::{CertCheck, Http, Response};
 use super::machine::{Machine, MachineGrant};
 use super::mcp::{self, McpSession, Message};
 use super::registration::{register, ClientRegistration, RegistrationKind};
@@ -99,7 +99,7 @@ impl<'e> Client<'e> {
             _ => Some(canonical),
         };
         Ok(Self {
-            http: Http::new()?,
+            http: Http::new(cert_check(defect))?,
             env,
             defect,
             mcp_url: server_url.to_owned(),
@@ -359,7 +359,7 @@ impl<'e> Client<'e> {
                         // On a fresh connection, opened after the PRM naming the new AS was read: a
                         // pooled connection may predate that PRM, and then the server cannot tell
                         // this request from one sent before the client knew (CL-TOK-03).
-                        let fresh = Http::unpooled()?;
+                        let fresh = Http::unpooled(cert_check(self.defect))?;
                         let _ = self.send_with(&fresh, message, Some(&old)).await;
                     }
                 }
@@ -791,6 +791,15 @@ pub(crate) fn union_scopes(a: Option<&str>, b: Option<&str>) -> Option<String> {
         }
     }
     (!out.is_empty()).then(|| out.join(" "))
+}
+
+/// How the client checks certificates: always, unless the defect turns it off.
+fn cert_check(defect: Option<ClientDefect>) -> CertCheck {
+    if defect.is(ClientDefect::AcceptAnyCertificate) {
+        CertCheck::AcceptAny
+    } else {
+        CertCheck::Verify
+    }
 }
 
 #[cfg(test)]

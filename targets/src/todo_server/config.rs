@@ -100,6 +100,12 @@ pub struct TodoServerConfig {
     /// The AS identifier the PRM lists in `authorization_servers` when it is not the issuer (Scalekit's
     /// `<environment>/resources/<resource_id>` while tokens carry the environment URL); default the issuer.
     pub authorization_server: Option<String>,
+    /// Serve https with this certificate (`--tls-profile strict`): the default public base is then
+    /// `https://127.0.0.1:<port>`.
+    pub tls: Option<fake_idp::tls::ServerCert>,
+    /// One more CA certificate (PEM) the server's outbound client trusts: the test CA that signed the fake AS's
+    /// and upstream's certificates under strict TLS.
+    pub trust_ca_pem: Option<String>,
 }
 
 impl TodoServerConfig {
@@ -125,6 +131,8 @@ impl TodoServerConfig {
             token_endpoint: None,
             audience: None,
             authorization_server: None,
+            tls: None,
+            trust_ca_pem: None,
         }
     }
 }

@@ -119,6 +119,8 @@ mcp_auth_defects::defects! {
         "Compares `aud` byte for byte, rejecting upper-case scheme/host variants of the resource URL.";
     PlainHttpPublicHost = "plain-http-public-host", JWT,
         "No code change: the suite starts the server with public base `http://todo.conformance.test:<port>` (plain http on a non-loopback host).";
+    PlainHttpUnderTls = "plain-http-under-tls", JWT,
+        "Serves plain http although it was given a certificate (the suite hands it one under `--tls-profile strict`).";
     PassthroughUserToken = "passthrough-user-token", JWT,
         "Calls the upstream API with the caller's own access token instead of exchanging it.";
     UpstreamWithServerCredentials = "upstream-with-server-credentials", JWT,

@@ -66,6 +66,13 @@ pub fn config_from_env(
         config.token_endpoint = Some(endpoint);
     }
 
+    // `--tls-profile strict`: the suite's fakes serve https with its test CA, named by SSL_CERT_FILE.
+    if let Some(path) = var("SSL_CERT_FILE") {
+        let pem = std::fs::read_to_string(&path)
+            .map_err(|e| EnvError(format!("SSL_CERT_FILE `{path}`: {e}")))?;
+        config.trust_ca_pem = Some(pem);
+    }
+
     config.audience = var("MCP_CONFORMANCE_AUDIENCE");
     // Scalekit's tokens may carry the environment URL as `iss` while the PRM names the resource-scoped AS.
     if let (Some(environment), Some(resource_id)) =
@@ -216,6 +223,30 @@ mod tests {
         assert_eq!(
             c.introspection.map(|i| i.client_id).as_deref(),
             Some("todo-server")
+        );
+    }
+
+    #[test]
+    fn the_ca_named_by_ssl_cert_file_is_trusted_and_an_unreadable_one_is_named() {
+        let path = std::env::temp_dir().join(format!("todo-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let vars = |file: &str| {
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "https://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "https://127.0.0.1:9400/jwks"),
+                ("SSL_CERT_FILE", file),
+            ])
+        };
+        let (c, _) = config_from_env(vars(&path.display().to_string()), None, None).unwrap();
+        assert_eq!(
+            c.trust_ca_pem.as_deref(),
+            Some("-----BEGIN CERTIFICATE-----\n")
+        );
+        let _ = std::fs::remove_file(&path);
+        let e = config_from_env(vars("/nonexistent/ca.pem"), None, None).unwrap_err();
+        assert!(
+            e.0.starts_with("SSL_CERT_FILE `/nonexistent/ca.pem`"),
+            "{e}"
         );
     }
 

@@ -33,8 +33,16 @@ pub(crate) struct Http {
 }
 
 impl Http {
-    pub(crate) fn new() -> Http {
-        let client = reqwest::Client::builder()
+    /// `trust_ca_pem`: one more trusted CA (the test CA under strict TLS); an unreadable one is ignored (every
+    /// https fetch then fails, visibly).
+    pub(crate) fn new(trust_ca_pem: Option<&str>) -> Http {
+        let mut builder = reqwest::Client::builder();
+        if let Some(ca) =
+            trust_ca_pem.and_then(|p| reqwest::Certificate::from_pem(p.as_bytes()).ok())
+        {
+            builder = builder.add_root_certificate(ca);
+        }
+        let client = builder
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

@@ -76,7 +76,14 @@ impl Settings {
         let public_base = config
             .public_base
             .map(|b| b.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}", local_addr.port()));
+            .unwrap_or_else(|| {
+                let scheme = if config.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://127.0.0.1:{}", local_addr.port())
+            });
         // An unparsable base yields an opaque origin, which no `Origin` header equals.
         let origin = url::Url::parse(&public_base)
             .map_or_else(|_| url::Origin::new_opaque(), |u| u.origin());
@@ -134,10 +141,18 @@ pub struct TodoServer;
 impl TodoServer {
     /// Serves on `listener` (bound by the caller, e.g. to `127.0.0.1:0`) until shut down.
     pub async fn start(
-        config: TodoServerConfig,
+        mut config: TodoServerConfig,
         listener: TcpListener,
     ) -> std::io::Result<RunningTodoServer> {
+        if config.defect == Some(ServerDefect::PlainHttpUnderTls) {
+            config.tls = None;
+        }
         let addr = listener.local_addr()?;
+        let acceptor = match &config.tls {
+            Some(cert) => Some(cert.acceptor().map_err(std::io::Error::other)?),
+            None => None,
+        };
+        let listener = fake_idp::tls::AnyListener::new(listener, acceptor);
         let (router, url) = build(config, addr);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -167,8 +182,8 @@ impl TodoServer {
 
 /// The router and the resource URL it answers as.
 fn build(config: TodoServerConfig, local_addr: SocketAddr) -> (Router, String) {
+    let http = http::Http::new(config.trust_ca_pem.as_deref());
     let settings = Settings::new(config, local_addr);
-    let http = http::Http::new();
     let validator = auth::Validator::new(&settings, http.clone());
     let resource = settings.resource.clone();
     let state = Arc::new(AppState {

@@ -17,6 +17,8 @@ mcp_auth_defects::defects! {
         "metadata omits `client_id_metadata_document_supported` (CIMD still works)";
     MetadataInsecureEndpoint = "metadata-insecure-endpoint",
         "`registration_endpoint` advertised on `http://as.conformance.test:<port>`";
+    PlainHttpTokenEndpoint = "plain-http-token-endpoint",
+        "also serves the AS on a second, plain-http loopback listener and advertises its `/token` as `token_endpoint` (tokens issued over http; visible under `--tls-profile strict`, where the issuer is https)";
     MetadataEmptyArray = "metadata-empty-array",
         "metadata carries `\"acr_values_supported\": []`";
     MetadataWrongContentType = "metadata-wrong-content-type",

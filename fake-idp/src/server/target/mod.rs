@@ -87,6 +87,8 @@ pub struct AsTargetConfig {
     /// A path the AS accepts requests at and never answers (default none): a hostile target for the suite's
     /// own tests, e.g. an AS whose `/authorize` works and whose `/token` hangs.
     pub stall_path: Option<String>,
+    /// Serve https with this certificate (`--tls-profile strict`): the issuer is then `https://127.0.0.1:<port>`.
+    pub tls: Option<crate::tls::ServerCert>,
 }
 
 impl Default for AsTargetConfig {
@@ -97,6 +99,7 @@ impl Default for AsTargetConfig {
             seed: DEFAULT_SEED,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             stall_path: None,
+            tls: None,
         }
     }
 }
@@ -118,7 +121,8 @@ async fn stall(
 pub struct AsTarget;
 
 impl AsTarget {
-    /// Binds the listener, then serves the reference AS (issuer `http://127.0.0.1:<port>`).
+    /// Binds the listener, then serves the reference AS (issuer `http://127.0.0.1:<port>`, or https with
+    /// `config.tls`).
     pub async fn start(config: AsTargetConfig) -> Result<RunningAsTarget, FakeIdpError> {
         if !config.bind.ip().is_loopback() {
             return Err(FakeIdpError::NotLoopback(config.bind));
@@ -127,7 +131,15 @@ impl AsTarget {
             .await
             .map_err(FakeIdpError::Bind)?;
         let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
-        let issuer = format!("http://{addr}");
+        let acceptor = match &config.tls {
+            Some(cert) => Some(
+                cert.acceptor()
+                    .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        let issuer = format!("{scheme}://{addr}");
         let events = Events::default();
         let state = AsState::new_target(
             AsConfig {
@@ -155,7 +167,15 @@ impl AsTarget {
             )),
             None => super::router(state.clone()),
         };
-        listeners.spawn(listener, router);
+        if config.defect == Some(AsDefect::PlainHttpTokenEndpoint) {
+            let plain = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+                .await
+                .map_err(FakeIdpError::Bind)?;
+            let origin = format!("http://{}", plain.local_addr().map_err(FakeIdpError::Bind)?);
+            state.set_plain_http_token_origin(origin);
+            listeners.spawn(plain, router.clone());
+        }
+        listeners.spawn_any(crate::tls::AnyListener::new(listener, acceptor), router);
         tracing::info!(%addr, defect = ?config.defect, login = %config.login, "reference AS started");
         Ok(RunningAsTarget {
             state,

@@ -192,7 +192,7 @@ fn as_meta_06(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
 /// AS-META-07: every advertised endpoint is https.
 const AS_META_07: FnCheck<AuthzObservations> = FnCheck {
     meta: meta("AS-META-07", "Every advertised endpoint is https", Must, &["MCP §11.3", "OAuth 2.1 §1.5"],
-        "Every *_endpoint and jwks_uri is https; http on loopback is INFO (local profile), http elsewhere FAIL."),
+        "Every *_endpoint and jwks_uri is https; http on loopback is INFO under the local TLS profile (FAIL under --tls-profile strict), http elsewhere FAIL."),
     eval: as_meta_07,
 };
 fn as_meta_07(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
@@ -216,6 +216,18 @@ fn as_meta_07(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
         }
     }
     let expected = "https endpoints";
+    if o.tls == crate::spec::TlsProfile::Strict && !local.is_empty() {
+        // Under strict the reference is served over https on loopback: http there is a choice, not a limit.
+        let listed: Vec<String> = local
+            .iter()
+            .map(|k| format!("{k} = {}", ep.metadata[k]))
+            .collect();
+        return Evaluation::violated(
+            m.level,
+            expected,
+            format!("plain http (strict TLS profile): {}", listed.join(", ")),
+        );
+    }
     if !insecure.is_empty() {
         Evaluation::violated(
             m.level,
@@ -520,6 +532,19 @@ mod tests {
         let e = judge(&AS_META_07, &compliant());
         assert_eq!(e.verdict, Verdict::Info);
         assert!(e.actual.contains("authorization_endpoint"), "{}", e.actual);
+    }
+
+    #[test]
+    fn as_meta_07_fails_for_loopback_http_under_the_strict_tls_profile() {
+        let mut o = compliant();
+        o.tls = crate::spec::TlsProfile::Strict;
+        let e = judge(&AS_META_07, &o);
+        assert_eq!(e.verdict, Verdict::Fail, "{e:?}");
+        assert!(
+            e.actual.starts_with("plain http (strict TLS profile): "),
+            "{}",
+            e.actual
+        );
     }
 
     #[test]

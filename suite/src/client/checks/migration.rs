@@ -738,6 +738,7 @@ mod tests {
                 },
                 documents: Vec::new(),
                 machine: None,
+                tls_refusals: Vec::new(),
             };
             ClientObservations {
                 scenarios: BTreeMap::from([(SCENARIO, Ok(obs))]),

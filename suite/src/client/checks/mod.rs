@@ -47,6 +47,7 @@ mod request;
 mod rev2026;
 mod session;
 mod stateless;
+mod tls;
 
 use fake_idp::client_world::LoggedRequest;
 use mcp_auth_reports::{Level, Role};
@@ -88,6 +89,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(machine::checks());
     all.extend(march::checks());
     all.extend(stateless::checks());
+    all.extend(tls::checks());
     all
 }
 

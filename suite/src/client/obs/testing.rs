@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use fake_idp::client_world::{
-    LoggedRequest, MetadataLocation, Origin, PrmLocation, RequestKind, Wire,
+    LoggedRequest, MetadataLocation, Origin, PrmLocation, RequestKind, TlsRefusal, Wire,
 };
 use serde_json::{json, Value};
 
@@ -20,8 +20,8 @@ use crate::client::scenarios::{
     ISS_WRONG_ISSUER, MARCH_ENDPOINT_PREFIX, MARCH_FALLBACK, MARCH_METADATA, METADATA_DEFAULT,
     METADATA_ISSUER_MISMATCH, MIGRATION, OFFLINE_ACCESS_SCOPE, PKCE_METHODS_MISSING,
     PKCE_METHODS_MISSING_OIDC, PKCE_PLAIN_ONLY, PRE_CLIENT_ID, PRE_CLIENT_SECRET, PRE_REGISTRATION,
-    RESOURCE_MISMATCH, SCOPE_RETRY_LIMIT, SCOPE_STEP_UP, STATE_TAMPERED, TOKEN_ENDPOINT_AUTH_POST,
-    TOKEN_REFRESH,
+    RESOURCE_MISMATCH, SCOPE_RETRY_LIMIT, SCOPE_STEP_UP, STATE_TAMPERED, TLS_UNTRUSTED_AS,
+    TLS_UNTRUSTED_MCP, TLS_WRONG_HOST_MCP, TOKEN_ENDPOINT_AUTH_POST, TOKEN_REFRESH,
 };
 use crate::client::spawn::{ClientExit, ClientRun};
 use crate::wire::s256;
@@ -374,6 +374,7 @@ impl World {
             },
             documents,
             machine: None,
+            tls_refusals: Vec::new(),
         };
         (self.name, Ok(obs))
     }
@@ -651,6 +652,27 @@ pub fn compliant() -> ClientObservations {
     worlds.push(w.done(1, Vec::new()));
     // The extensions' worlds (judged only with --extension).
     worlds.extend(crate::client::checks::machine::testing::compliant_worlds());
+
+    // The certificate worlds (strict TLS): the client refuses the bad origin's handshake. With a bad MCP origin
+    // nothing is logged at all; with a bad AS, the challenge and the PRM are.
+    let refused = |w: World, origin: Origin| {
+        let (name, obs) = w.done(1, Vec::new());
+        let obs = obs.map(|mut s| {
+            s.tls_refusals.push(TlsRefusal {
+                origin,
+                reason: "received fatal alert: BadCertificate".into(),
+            });
+            s.run.exit = ClientExit::Exited(Some(1));
+            s
+        });
+        (name, obs)
+    };
+    worlds.push(refused(World::new(TLS_WRONG_HOST_MCP), Origin::Mcp));
+    worlds.push(refused(World::new(TLS_UNTRUSTED_MCP), Origin::Mcp));
+    let mut w = World::new(TLS_UNTRUSTED_AS);
+    w.challenge(Some(&PrmLocation::PathInserted.path("/mcp")));
+    w.prm(PrmLocation::PathInserted, MCP_URL, &w.issuer(0));
+    worlds.push(refused(w, Origin::As(0)));
 
     ClientObservations {
         scenarios: worlds.into_iter().collect::<BTreeMap<_, _>>(),

@@ -12,6 +12,7 @@
 
 pub mod machine;
 mod march;
+mod tls;
 mod worlds;
 
 use fake_idp::client_world::WorldConfig;
@@ -20,11 +21,14 @@ use crate::spec::{Extension, SpecVersion};
 use serde_json::json;
 
 pub use march::MARCH_ENDPOINT_PREFIX;
+pub use tls::{TLS_UNTRUSTED_AS, TLS_UNTRUSTED_MCP, TLS_WRONG_HOST_MCP};
 
-/// Every client world, in report order: today's, then the 2025-03-26 ones.
+/// Every client world, in report order: today's, then the 2025-03-26 ones, then the certificate worlds (strict TLS
+/// only).
 pub fn all() -> Vec<ScenarioDef> {
     let mut all = worlds::all();
     all.extend(march::worlds());
+    all.extend(tls::worlds());
     all
 }
 
@@ -108,6 +112,12 @@ impl ScenarioDef {
 
     /// Why the world does not run with `selection` (its revisions, or its extension not opted in).
     pub fn scope_note(&self, selection: &crate::runner::Selection) -> String {
+        if (self.world)().bad_certificate.is_some()
+            && selection.tls() != crate::spec::TlsProfile::Strict
+        {
+            return "it presents a certificate the client must refuse, so it runs only under --tls-profile strict"
+                .to_owned();
+        }
         match self.extension {
             Some(e) if !selection.extensions().contains(e) => {
                 format!("it belongs to the extension {e} (--extension {e})")
@@ -127,9 +137,12 @@ impl ScenarioDef {
         }
     }
 
-    /// Whether the world runs at the selection's revision with its extensions.
+    /// Whether the world runs at the selection's revision with its extensions (and, for a world presenting a bad
+    /// certificate, under `--tls-profile strict`).
     pub fn applies(&self, selection: &crate::runner::Selection) -> bool {
-        selection.spec().within(self.since, self.until)
+        let needs_tls = (self.world)().bad_certificate.is_some();
+        (!needs_tls || selection.tls() == crate::spec::TlsProfile::Strict)
+            && selection.spec().within(self.since, self.until)
             && self
                 .extension
                 .is_none_or(|e| selection.extensions().contains(e))

@@ -494,7 +494,7 @@ fn rs_prm_13(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
 /// RS-TLS-01: The MCP endpoint and PRM URLs use https.
 const RS_TLS_01: FnCheck<ServerObservations> = FnCheck {
     meta: meta("RS-TLS-01", "The MCP endpoint and PRM URLs use https", Must, &["OAuth 2.1 §1.5", "RFC 9728 §7.1", "MCP §11.3"],
-        "The MCP URL, every PRM URL and every PRM resource are https. http on loopback is INFO (local profile: https not verifiable); http on any other host is FAIL."),
+        "The MCP URL, every PRM URL and every PRM resource are https. http on loopback is INFO under the local TLS profile (https not verifiable) and FAIL under --tls-profile strict; http on any other host is FAIL."),
     eval: rs_tls_01,
 };
 
@@ -538,6 +538,12 @@ fn rs_tls_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
             m.level,
             expected,
             format!("plain http on a non-loopback host: {}", insecure.join(", ")),
+        )
+    } else if !local.is_empty() && o.tls == crate::spec::TlsProfile::Strict {
+        Evaluation::violated(
+            m.level,
+            expected,
+            format!("plain http (strict TLS profile): {}", local.join(", ")),
         )
     } else if !local.is_empty() {
         Evaluation::info(expected, format!("loopback http: {}", local.join(", ")))
@@ -1001,6 +1007,20 @@ mod tests {
         assert_eq!(e.verdict, Verdict::Info);
         assert!(
             e.actual.starts_with("loopback http: MCP endpoint"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn rs_tls_01_fails_on_loopback_http_under_the_strict_tls_profile() {
+        let mut o = compliant();
+        o.tls = crate::spec::TlsProfile::Strict;
+        let e = RS_TLS_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail, "{e:?}");
+        assert!(
+            e.actual
+                .starts_with("plain http (strict TLS profile): MCP endpoint "),
             "{}",
             e.actual
         );
