@@ -106,7 +106,25 @@ impl RunMode {
 
 /// The modes a defect of `role` runs in, beyond its default: a defect whose protection exists only with an
 /// extension or at another revision is visible only there. One line per such defect.
-const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[];
+const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
+    // The 2025-06-18 MUST that every 401 names resource_metadata (RS-WWW-07), besides its 2025-11-25 flips.
+    (
+        Role::Server,
+        "no-resource-metadata",
+        &[RunMode::Jwt, RunMode::Spec(SpecVersion::V2025_06_18)],
+    ),
+    // The 2025-03-26 discovery of the reference client: only its 2025-03-26 worlds reach it.
+    (
+        Role::Client,
+        "march-default-paths-only",
+        &[RunMode::Spec(SpecVersion::V2025_03_26)],
+    ),
+    (
+        Role::Client,
+        "no-march-default-endpoints",
+        &[RunMode::Spec(SpecVersion::V2025_03_26)],
+    ),
+];
 
 /// The modes the defect `name` of `role` runs in.
 pub fn defect_modes(role: Role, name: &str) -> Vec<RunMode> {
