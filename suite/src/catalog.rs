@@ -237,6 +237,30 @@ impl Requirement {
         line
     }
 
+    /// The row's level under revision `spec`: MUST from `must_from` on; SHOULD from `should_from` on (before
+    /// it, MAY); a row that becomes a MUST without a `should_from` is, before `must_from`, a SHOULD when its
+    /// default level is MUST and its default level otherwise. `None` when the level or a date does not parse.
+    pub fn level_at(&self, spec: SpecVersion) -> Option<Level> {
+        let date = |d: &Option<String>| -> Option<Option<SpecVersion>> {
+            match d {
+                None => Some(None),
+                Some(d) => d.parse::<SpecVersion>().ok().map(Some),
+            }
+        };
+        let (should_from, must_from) = (
+            date(&self.revisions.should_from)?,
+            date(&self.revisions.must_from)?,
+        );
+        let default = self.level()?;
+        Some(match (should_from, must_from) {
+            (_, Some(m)) if spec >= m => Level::Must,
+            (Some(s), _) if spec >= s => Level::Should,
+            (Some(_), _) => Level::May,
+            (None, Some(_)) if default == Level::Must => Level::Should,
+            _ => default,
+        })
+    }
+
     /// Whether the row is scored in a run at revision `spec` with the extensions `extensions`: the revision is
     /// within the row's (introduced, removed) and the row's extension, if any, is opted in. A row whose dates or
     /// extension do not parse applies nowhere (a catalog test keeps every row parseable).
@@ -256,6 +280,19 @@ impl Requirement {
             Some(e) => e.parse::<Extension>().is_ok_and(|e| extensions.contains(e)),
         };
         spec.within(introduced, removed) && extension_on
+    }
+}
+
+/// The level a check is scored at under revision `spec`: its own level, unless its row's level moved across
+/// revisions (`should_from`, `must_from`) and the check is scored at the row's default level, in which case the
+/// row's level at `spec` (a check with its own, explained level keeps it: `LEVEL_EXCEPTIONS`).
+pub fn check_level_at(meta: &crate::check::CheckMeta, spec: SpecVersion) -> Level {
+    let Some(row) = Catalog::all().row(meta.row()) else {
+        return meta.level;
+    };
+    match (row.level(), row.level_at(spec)) {
+        (Some(default), Some(at)) if default == meta.level => at,
+        _ => meta.level,
     }
 }
 
@@ -779,5 +816,34 @@ mod tests {
         assert!(!row.applies(spec, &Extensions::none()));
         assert!(!row.applies(spec, &Extensions::parse("wif").unwrap()));
         assert!(row.applies(spec, &Extensions::parse("dpop").unwrap()));
+    }
+
+    #[test]
+    fn a_row_that_becomes_a_must_is_a_should_before() {
+        let row = row_with(
+            "{ introduced = \"2025-03-26\", should_from = \"2025-03-26\", must_from = \"2025-06-18\" }",
+            None,
+        );
+        assert_eq!(row.level_at(SpecVersion::V2025_03_26), Some(Level::Should));
+        assert_eq!(row.level_at(SpecVersion::V2025_06_18), Some(Level::Must));
+    }
+
+    #[test]
+    fn a_should_row_that_becomes_a_must_later_is_a_must_from_then() {
+        let mut row = row_with(
+            "{ introduced = \"2025-11-25\", must_from = \"2026-07-28\" }",
+            None,
+        );
+        row.level = "SHOULD".into();
+        assert_eq!(row.level_at(SpecVersion::V2025_11_25), Some(Level::Should));
+        assert_eq!(row.level_at(SpecVersion::V2026_07_28), Some(Level::Must));
+    }
+
+    #[test]
+    fn a_row_whose_level_never_moved_keeps_it() {
+        let row = row_with("{ introduced = \"2025-03-26\" }", None);
+        for v in SpecVersion::ALL {
+            assert_eq!(row.level_at(v), Some(Level::Must));
+        }
     }
 }
