@@ -147,7 +147,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 54);
+        assert_eq!(ClientDefect::ALL.len(), 56);
     }
 
     #[test]
