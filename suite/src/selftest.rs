@@ -224,6 +224,23 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
         &[RunMode::TlsStrict],
     ),
     (Role::Server, "plain-http-under-tls", &[RunMode::TlsStrict]),
+    // The 2025-06-18 MUST that every 401 names resource_metadata (RS-WWW-07), besides its 2025-11-25 flips.
+    (
+        Role::Server,
+        "no-resource-metadata",
+        &[RunMode::Jwt, RunMode::Spec(SpecVersion::V2025_06_18)],
+    ),
+    // The 2025-03-26 discovery of the reference client: only its 2025-03-26 worlds reach it.
+    (
+        Role::Client,
+        "march-default-paths-only",
+        &[RunMode::Spec(SpecVersion::V2025_03_26)],
+    ),
+    (
+        Role::Client,
+        "no-march-default-endpoints",
+        &[RunMode::Spec(SpecVersion::V2025_03_26)],
+    ),
 ];
 
 /// The 2026-07-28 revision alone.

@@ -90,7 +90,11 @@ fn sigterm_stops_the_target_writes_an_interrupted_report_and_exits_143() {
 #[test]
 fn an_interrupted_client_run_judges_the_scenarios_that_finished() {
     let dir = scratch("partial");
+    // The last world of a default run (older revisions' and extensions' worlds come later and do not run).
+    let default_run = mcp_auth_conformance::runner::Selection::all();
     let last = mcp_auth_conformance::client::scenarios::all()
+        .into_iter()
+        .filter(|w| w.applies(&default_run))
         .last()
         .unwrap()
         .name;

@@ -191,7 +191,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 68);
+        assert_eq!(ClientDefect::ALL.len(), 70);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::{meta, ClientCheck};
 use crate::check::{CheckMeta, Evaluation, FnCheck};
 use crate::client::obs::{ClientObservations, ScenarioObs};
 use crate::client::scenarios::{MARCH_ENDPOINT_PREFIX, MARCH_FALLBACK, MARCH_METADATA};
+use crate::client::spawn::ClientExit;
 use crate::scenario_or_return;
 
 /// Every 2025-03-26 check, in report order.
@@ -54,6 +55,7 @@ fn cl_bc_01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
                 ),
             )
         }
+        (None, None, _) if died(s) => return died_before(s, "fetching the origin's metadata"),
         (None, None, _) => Evaluation::violated(
             m.level,
             expected,
@@ -73,6 +75,7 @@ fn cl_bc_01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
                 ),
             )
         }
+        (Some(_), None, None) if died(s) => return died_before(s, "completing the authorization"),
         (Some(md), None, None) => {
             evidence.push(s.id(md));
             Evaluation::violated(
@@ -110,6 +113,7 @@ fn cl_bc_02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
         first_default,
         served_through(s, |r| is_default_endpoint_path(&r.path)),
     ) {
+        (_, None, _) if died(s) => return died_before(s, "reaching a default endpoint"),
         (_, None, _) => Evaluation::violated(
             m.level,
             expected,
@@ -148,6 +152,9 @@ fn cl_bc_02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
                 ),
             )
         }
+        (Some(_), Some(_), None) if died(s) => {
+            return died_before(s, "completing the authorization")
+        }
         (Some(p), Some(_), None) => {
             evidence.push(s.id(p));
             Evaluation::violated(
@@ -171,10 +178,10 @@ fn is_default_endpoint_path(path: &str) -> bool {
 
 /// An authorization request and a successful code redemption at paths `at` picks, followed by an MCP request
 /// served with a valid token: `[authorize, token, served]`.
-fn served_through<'a>(
-    s: &'a ScenarioObs,
+fn served_through(
+    s: &ScenarioObs,
     at: impl Fn(&LoggedRequest) -> bool,
-) -> Option<[&'a LoggedRequest; 3]> {
+) -> Option<[&LoggedRequest; 3]> {
     let authorize = s
         .log
         .iter()
@@ -197,6 +204,25 @@ fn served_through<'a>(
             && r.status == 200
     })?;
     Some([authorize, token, served])
+}
+
+/// Whether the client did not end on its own: killed by a signal, stopped at the deadline, or never started.
+fn died(s: &ScenarioObs) -> bool {
+    matches!(
+        s.run.exit,
+        ClientExit::Exited(None) | ClientExit::TimedOut(_) | ClientExit::SpawnFailed(_)
+    )
+}
+
+/// ERROR for a client that died or hung before `step`: it decided nothing there.
+fn died_before(s: &ScenarioObs, step: &str) -> Evaluation {
+    Evaluation::error(format!(
+        "{}: the client died or hung before {step}; {}",
+        s.def.name,
+        s.progress()
+    ))
+    .with_evidence(s.log.last().map(|r| s.id(r)))
+    .with_scenario(s.def.name)
 }
 
 fn got_401(s: &ScenarioObs) -> Option<&LoggedRequest> {
@@ -306,6 +332,23 @@ mod tests {
         let e = c.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Error);
         assert_eq!(e.scenarios(), [name]);
+    }
+
+    #[rstest::rstest]
+    #[case::bc_01(CL_BC_01, MARCH_METADATA)]
+    #[case::bc_02(CL_BC_02, MARCH_FALLBACK)]
+    fn errors_when_the_client_hung_after_its_401(
+        #[case] c: FnCheck<ClientObservations>,
+        #[case] name: &'static str,
+    ) {
+        let mut o = compliant();
+        stop_before(&mut o, name, |r| {
+            r.path == "/.well-known/oauth-protected-resource/mcp"
+        });
+        world(&mut o, name).run.exit = ClientExit::TimedOut(std::time::Duration::from_secs(20));
+        let e = c.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error, "{}", e.actual);
+        assert!(e.message.contains("died or hung before"), "{}", e.message);
     }
 
     #[test]
