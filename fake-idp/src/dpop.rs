@@ -191,6 +191,8 @@ pub fn same_htu(claimed: &str, actual: &str) -> bool {
 /// Why a proof was refused. The message is safe for a challenge's `error_description` (no quotes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
+    #[error("DPoP proof header is missing or repeated")]
+    Missing,
     #[error("DPoP proof is not a well-formed JWT")]
     Malformed,
     #[error("DPoP proof typ is not dpop+jwt")]

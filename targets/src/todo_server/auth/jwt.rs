@@ -133,10 +133,10 @@ impl JwtValidator {
             return Err(TokenError::Audience.into());
         }
         let sub = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-        Ok(Principal::new(
-            sub,
-            claims.get("scope").and_then(Value::as_str),
-        ))
+        Ok(
+            Principal::new(sub, claims.get("scope").and_then(Value::as_str))
+                .bound_by(claims.get("cnf")),
+        )
     }
 
     async fn verification(
