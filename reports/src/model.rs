@@ -205,6 +205,9 @@ impl Report {
 pub struct RunInfo {
     pub suite_version: String,
     pub spec_revision: String,
+    /// The optional extensions the run opted into (`--extension`), by name; empty when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<String>,
     pub role: Role,
     pub target: TargetInfo,
     /// The target profile's name (and file, when one was given).
@@ -229,6 +232,7 @@ impl RunInfo {
         RunInfo {
             suite_version: String::new(),
             spec_revision: SPEC_REVISION.to_owned(),
+            extensions: Vec::new(),
             role,
             target,
             profile: profile.into(),

@@ -415,7 +415,7 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<(), RenderError>
         out,
         "Suite {} · spec {} · profile {} · TLS {} · {} · strict: {} · seed {} · started {}",
         Md(&run.suite_version),
-        Md(&run.spec_revision),
+        Md(&spec_label(run)),
         Md(&run.profile),
         Md(run.tls_profile.as_str()),
         fmt_ms(run.duration_ms),
@@ -756,6 +756,9 @@ pub fn junit(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
             ("seed", run.seed.to_string().as_str()),
             ("started-at", run.started_at.as_str()),
         ]);
+        if !run.extensions.is_empty() {
+            suite.add_property(("extensions", run.extensions.join(",").as_str()));
+        }
         suite.set_time(Duration::from_millis(
             checks.iter().map(|c| c.duration_ms).sum(),
         ));
@@ -966,9 +969,10 @@ pub fn html(report: &Report, out: &mut dyn Write) -> Result<(), RenderError> {
     writeln!(out, "<dl class=\"run\">")?;
     let duration = fmt_ms(run.duration_ms);
     let seed = run.seed.to_string();
+    let spec = spec_label(run);
     let rows: [(&str, &str); 11] = [
         ("Suite version", &run.suite_version),
-        ("Spec revision", &run.spec_revision),
+        ("Spec revision", &spec),
         ("Role", run.role.as_str()),
         ("Target", &target),
         ("Profile", &run.profile),
@@ -1451,5 +1455,15 @@ mod tests {
     #[case::exact(3000, "3.000 s")]
     fn durations(#[case] ms: u64, #[case] text: &str) {
         assert_eq!(fmt_ms(ms), text);
+    }
+}
+
+/// The revision a run was scored against, with the extensions it opted into: `2025-11-25` or
+/// `2025-11-25 + dpop, wif`.
+fn spec_label(run: &crate::model::RunInfo) -> String {
+    if run.extensions.is_empty() {
+        run.spec_revision.clone()
+    } else {
+        format!("{} + {}", run.spec_revision, run.extensions.join(", "))
     }
 }

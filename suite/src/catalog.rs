@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use mcp_auth_reports::{Level, Role};
 use serde::Deserialize;
 
+use crate::spec::{Extension, Extensions, SpecVersion};
+
 /// `catalog/server.toml`, as built into the binary: the `RS-*` rows.
 pub const SERVER_TOML: &str = include_str!("../../catalog/server.toml");
 /// `catalog/client.toml`, as built into the binary: the `CL-*` rows.
@@ -52,6 +54,10 @@ pub struct Requirement {
     pub text: String,
     pub spec_refs: Vec<String>,
     pub revisions: Revisions,
+    /// The optional extension the row belongs to (`dpop`, `client-credentials`, …): scored only when the run opts
+    /// in (`--extension`).
+    #[serde(default)]
+    pub extension: Option<String>,
     /// The black-box test the catalog designs for the row.
     #[serde(default)]
     pub test: Option<String>,
@@ -66,6 +72,9 @@ pub struct Requirement {
 #[serde(deny_unknown_fields)]
 pub struct Revisions {
     pub introduced: String,
+    /// The first revision that no longer states the requirement.
+    #[serde(default)]
+    pub removed: Option<String>,
     #[serde(default)]
     pub should_from: Option<String>,
     #[serde(default)]
@@ -166,8 +175,44 @@ impl Requirement {
         if let Some(d) = &self.revisions.must_from {
             line.push_str(&format!(", MUST from {d}"));
         }
+        if let Some(d) = &self.revisions.removed {
+            line.push_str(&format!(", removed in {d}"));
+        }
+        if let Some(e) = &self.extension {
+            line.push_str(&format!("; extension {e} (scored with --extension {e})"));
+        }
         line
     }
+
+    /// Whether the row is scored in a run at revision `spec` with the extensions `extensions`: the revision is
+    /// within the row's (introduced, removed) and the row's extension, if any, is opted in. A row whose dates or
+    /// extension do not parse applies nowhere (a catalog test keeps every row parseable).
+    pub fn applies(&self, spec: SpecVersion, extensions: &Extensions) -> bool {
+        let Ok(introduced) = self.revisions.introduced.parse::<SpecVersion>() else {
+            return false;
+        };
+        let removed = match &self.revisions.removed {
+            None => None,
+            Some(r) => match r.parse::<SpecVersion>() {
+                Ok(v) => Some(v),
+                Err(_) => return false,
+            },
+        };
+        let extension_on = match &self.extension {
+            None => true,
+            Some(e) => e.parse::<Extension>().is_ok_and(|e| extensions.contains(e)),
+        };
+        spec.within(introduced, removed) && extension_on
+    }
+}
+
+/// Whether the check `id` (a row id, or a row id with a variant) is scored at `spec` with `extensions`. A check
+/// whose row the catalog lacks is kept (a catalog test keeps every check traced).
+pub fn applies(id: &str, spec: SpecVersion, extensions: &Extensions) -> bool {
+    let row = id.split('.').next().unwrap_or(id);
+    Catalog::all()
+        .row(row)
+        .is_none_or(|r| r.applies(spec, extensions))
 }
 
 /// The catalog file a row id belongs to, by prefix.
@@ -348,16 +393,31 @@ mod tests {
                 &Some(r.revisions.introduced.clone()),
                 &r.revisions.should_from,
                 &r.revisions.must_from,
+                &r.revisions.removed,
             ];
             for date in revisions.into_iter().flatten() {
                 assert!(
-                    date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
-                    "{}: revision `{date}` is not YYYY-MM-DD",
+                    date.parse::<SpecVersion>().is_ok(),
+                    "{}: revision `{date}` is not an MCP revision this suite knows",
                     r.id
                 );
                 assert!(
                     date.as_str() >= r.revisions.introduced.as_str(),
                     "{}: {date} before introduced",
+                    r.id
+                );
+            }
+            if let Some(removed) = &r.revisions.removed {
+                assert!(
+                    removed.as_str() > r.revisions.introduced.as_str(),
+                    "{}: removed {removed} not after introduced",
+                    r.id
+                );
+            }
+            if let Some(e) = &r.extension {
+                assert!(
+                    e.parse::<Extension>().is_ok(),
+                    "{}: extension `{e}` is not one the suite knows",
                     r.id
                 );
             }
@@ -566,5 +626,40 @@ mod tests {
     fn unknown_catalog_keys_are_refused() {
         let text = "[[requirement]]\nid = \"X\"\nlevel = \"MUST\"\ntext = \"t\"\nspec_refs = [\"a\"]\nrevisions = { introduced = \"2025-11-25\" }\nremediation = \"r\"\nseverity = \"high\"\n";
         assert!(Catalog::parse(text).is_err());
+    }
+
+    fn row_with(revisions: &str, extension: Option<&str>) -> Requirement {
+        let ext = extension
+            .map(|e| format!("extension = \"{e}\"\n"))
+            .unwrap_or_default();
+        let text = format!("[[requirement]]\nid = \"X\"\nlevel = \"MUST\"\ntext = \"t\"\nspec_refs = [\"a\"]\nrevisions = {revisions}\n{ext}remediation = \"r\"\n");
+        Catalog::parse(&text).unwrap().requirements.remove(0)
+    }
+
+    #[test]
+    fn a_row_is_not_scored_before_the_revision_that_introduced_it() {
+        let row = row_with("{ introduced = \"2025-11-25\" }", None);
+        assert!(!row.applies(SpecVersion::V2025_06_18, &Extensions::none()));
+        assert!(row.applies(SpecVersion::V2025_11_25, &Extensions::none()));
+        assert!(row.applies(SpecVersion::V2026_07_28, &Extensions::none()));
+    }
+
+    #[test]
+    fn a_removed_row_is_not_scored_from_its_removal_on() {
+        let row = row_with(
+            "{ introduced = \"2025-03-26\", removed = \"2025-06-18\" }",
+            None,
+        );
+        assert!(row.applies(SpecVersion::V2025_03_26, &Extensions::none()));
+        assert!(!row.applies(SpecVersion::V2025_06_18, &Extensions::none()));
+    }
+
+    #[test]
+    fn an_extension_row_is_scored_only_when_its_extension_is_opted_in() {
+        let row = row_with("{ introduced = \"2025-11-25\" }", Some("dpop"));
+        let spec = SpecVersion::default();
+        assert!(!row.applies(spec, &Extensions::none()));
+        assert!(!row.applies(spec, &Extensions::parse("wif").unwrap()));
+        assert!(row.applies(spec, &Extensions::parse("dpop").unwrap()));
     }
 }

@@ -36,6 +36,7 @@ pub mod registry;
 pub mod runner;
 pub mod selftest;
 pub mod server;
+pub mod spec;
 pub mod terminal;
 pub mod wire;
 

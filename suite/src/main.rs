@@ -16,6 +16,7 @@ use mcp_auth_conformance::runner::{self, exit, Baseline, Selection};
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::trust::Trust;
 use mcp_auth_conformance::server::{self, ServerOptions, DEFAULT_AS_ADDR};
+use mcp_auth_conformance::spec::{Extensions, SpecVersion};
 use mcp_auth_conformance::terminal::{self, terminal_line, ColorChoice};
 use mcp_auth_conformance::{registry, selftest};
 use mcp_auth_reports::render::escape_controls;
@@ -55,6 +56,8 @@ enum Command {
         /// (a Markdown table, as in docs/design/client-role.md §3).
         #[arg(long, conflicts_with_all = ["role", "json"])]
         client_worlds: bool,
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
     /// Explain one check or catalog row (`RS-AUD-01.missing` or `RS-AUD-01`, any case): what it sends, what it
     /// expects, where the requirement comes from, how to fix it, and which checks cover the row.
@@ -137,9 +140,33 @@ struct ServerArgs {
     print_trust_env: bool,
 }
 
+/// What a run is scored against: the spec revision and the opt-in extensions.
+#[derive(Args, Clone)]
+struct ScopeArgs {
+    /// The MCP specification revision to score against: 2025-03-26, 2025-06-18, 2025-11-25 or 2026-07-28.
+    /// Checks whose catalog row the revision does not state are not run; worlds and requests follow the revision.
+    #[arg(long, default_value_t = SpecVersion::default(), value_parser = names(SpecVersion::ALL.iter().map(|v| v.as_str())).try_map(|s| s.parse::<SpecVersion>()))]
+    spec_version: SpecVersion,
+    /// Opt into authorization extensions (comma-separated, or `all`): client-credentials, enterprise-managed,
+    /// dpop, wif. An extension's checks are scored only when it is opted in.
+    #[arg(long, value_name = "LIST", value_parser = |s: &str| Extensions::parse(s))]
+    extension: Option<Extensions>,
+}
+
+impl ScopeArgs {
+    /// `selection` at this revision with these extensions.
+    fn apply(&self, selection: Selection) -> Selection {
+        selection
+            .with_spec(self.spec_version)
+            .with_extensions(self.extension.clone().unwrap_or_default())
+    }
+}
+
 /// The options every role's run takes.
 #[derive(Args)]
 struct RunArgs {
+    #[command(flatten)]
+    scope: ScopeArgs,
     /// Where reports are written.
     #[arg(long, default_value = "conformance-report")]
     report_dir: PathBuf,
@@ -248,7 +275,7 @@ impl RunArgs {
                     Selection::only(g).with_context(|| format!("invalid --only glob `{g}`"))?;
                 if !registry::metas(Some(role))
                     .iter()
-                    .any(|m| selection.includes(m.id))
+                    .any(|m| selection.matches(m.id))
                 {
                     let role = role.as_str();
                     bail!("--only `{g}` matches no {role} check (see `mcp-auth-conformance list --role {role}`)");
@@ -257,6 +284,15 @@ impl RunArgs {
             }
             None => Selection::all(),
         };
+        let selection = self.scope.apply(selection);
+        if !registry::metas(Some(role))
+            .iter()
+            .any(|m| selection.includes(m.id))
+        {
+            let role = role.as_str();
+            let spec = selection.spec();
+            bail!("no {role} check applies at --spec-version {spec} with these options (see `mcp-auth-conformance list --role {role} --spec-version {spec}`)");
+        }
         let baseline = match &self.baseline {
             Some(p) => {
                 let b = Baseline::load(p, role).map_err(|e| anyhow::anyhow!("--baseline: {e}"))?;
@@ -544,7 +580,9 @@ async fn dispatch(command: Command) -> Result<i32> {
             );
             Ok(exit::OK)
         }
-        Command::List { role, json, .. } => list(role, json),
+        Command::List {
+            role, json, scope, ..
+        } => list(role, json, &scope.apply(Selection::all())),
         Command::Explain { id } => explain(&id),
         Command::ReferenceServer {
             port,
@@ -1160,8 +1198,11 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
     })
 }
 
-fn list(role: Option<Role>, json: bool) -> Result<i32> {
-    let metas = registry::metas(role);
+fn list(role: Option<Role>, json: bool, selection: &Selection) -> Result<i32> {
+    let metas: Vec<_> = registry::metas(role)
+        .into_iter()
+        .filter(|m| selection.includes(m.id))
+        .collect();
     if json {
         let catalog = Catalog::all();
         let rows: Vec<serde_json::Value> = metas
@@ -1173,6 +1214,7 @@ fn list(role: Option<Role>, json: bool) -> Result<i32> {
                     "spec_refs": m.spec_refs, "summary": m.summary,
                     "row": m.row(),
                     "row_text": row.map(|r| r.text.as_str()),
+                    "revisions": row.map(|r| r.revisions_line()),
                     "remediation": row.map(|r| r.remediation.as_str()),
                 })
             })
@@ -1182,7 +1224,11 @@ fn list(role: Option<Role>, json: bool) -> Result<i32> {
         for m in &metas {
             out!("{:<30} {:<7} {:<6} {}", m.id, m.role, m.level, m.title);
         }
-        out!("\n{} checks", metas.len());
+        let spec = selection.spec();
+        match selection.extensions().names() {
+            e if e.is_empty() => out!("\n{} checks at {spec}", metas.len()),
+            e => out!("\n{} checks at {spec} with {}", metas.len(), e.join(", ")),
+        }
     }
     Ok(exit::OK)
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::check::{Check, CheckMeta, Evaluation};
 use crate::evidence::EvidenceLog;
 use crate::redact;
+use crate::spec::{Extensions, SpecVersion};
 
 mod official;
 pub use official::CHECK_MAP as OFFICIAL_CHECK_MAP;
@@ -27,13 +28,17 @@ pub mod exit {
     pub const SIGTERM: i32 = 143;
 }
 
-/// Which checks a run evaluates (`--only GLOB`).
+/// Which checks a run evaluates: those matching `--only GLOB` whose catalog row applies at the run's revision
+/// (`--spec-version`) and, for an extension's row, whose extension the run opts into (`--extension`).
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     glob: Option<glob::Pattern>,
+    spec: SpecVersion,
+    extensions: Extensions,
 }
 
 impl Selection {
+    /// Every check of the default revision, no extension.
     pub fn all() -> Self {
         Self::default()
     }
@@ -41,11 +46,40 @@ impl Selection {
     pub fn only(pattern: &str) -> Result<Self, glob::PatternError> {
         Ok(Selection {
             glob: Some(glob::Pattern::new(pattern)?),
+            ..Selection::default()
         })
     }
 
+    /// The same selection at revision `spec`.
+    pub fn with_spec(mut self, spec: SpecVersion) -> Self {
+        self.spec = spec;
+        self
+    }
+
+    /// The same selection with exactly `extensions` opted in.
+    pub fn with_extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// The revision the run is scored against.
+    pub fn spec(&self) -> SpecVersion {
+        self.spec
+    }
+
+    /// The extensions the run opts into.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// Whether the check `id` is evaluated: the glob matches it and its catalog row applies.
     pub fn includes(&self, id: &str) -> bool {
-        self.glob.as_ref().is_none_or(|g| g.matches(id))
+        self.matches(id) && crate::catalog::applies(id, self.spec, &self.extensions)
+    }
+
+    /// Whether the glob alone matches `name` (a check id or a world name).
+    pub fn matches(&self, name: &str) -> bool {
+        self.glob.as_ref().is_none_or(|g| g.matches(name))
     }
 }
 
@@ -437,6 +471,8 @@ pub fn conclude<O: Cascades>(
         }
     };
     baseline.apply(&mut results, run.strict);
+    run.spec_revision = selection.spec().as_str().to_owned();
+    run.extensions = selection.extensions().names();
     run.started_at = timer.started_at;
     run.finished_at = now_rfc3339();
     run.duration_ms = timer.started.elapsed().as_millis() as u64;

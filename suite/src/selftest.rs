@@ -13,7 +13,9 @@ use serde::Serialize;
 use crate::client::{self, ClientOptions};
 use crate::expect::{Entry, Expectation};
 use crate::expected::{DefectExpectation, Expected};
+use crate::runner::Selection;
 use crate::server::{self, ServerOptions};
+use crate::spec::{Extensions, SpecVersion};
 
 /// How many server runs go at once.
 const PARALLEL_RUNS: usize = 4;
@@ -42,14 +44,19 @@ impl RunKey {
     }
 }
 
-/// The configuration a self-test run uses: the server's validation mode, or the one configuration of the
-/// client and authz references. Its name keys the tables of `fixtures/expected/<role>.toml`.
+/// The configuration a self-test run uses: the server's validation mode, the one configuration of the client and
+/// authz references, the default revision with every extension on, or another revision. Its name keys the tables
+/// of `fixtures/expected/<role>.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RunMode {
     Jwt,
     Introspection,
-    /// The single configuration of roles whose reference has one.
+    /// The single configuration of roles whose reference has one (the default revision, no extension).
     Default,
+    /// The default revision with every extension opted in (`--extension all`).
+    Extensions,
+    /// Another revision (`--spec-version`), no extension.
+    Spec(SpecVersion),
 }
 
 impl RunMode {
@@ -58,7 +65,63 @@ impl RunMode {
             RunMode::Jwt => "jwt",
             RunMode::Introspection => "introspection",
             RunMode::Default => "default",
+            RunMode::Extensions => "extensions",
+            RunMode::Spec(v) => v.as_str(),
         }
+    }
+
+    /// What the run is scored against in this mode.
+    pub fn selection(self) -> Selection {
+        match self {
+            RunMode::Jwt | RunMode::Introspection | RunMode::Default => Selection::all(),
+            RunMode::Extensions => Selection::all().with_extensions(Extensions::all()),
+            RunMode::Spec(v) => Selection::all().with_spec(v),
+        }
+    }
+
+    /// The server's validation mode in this run mode (JWT unless the mode is introspection).
+    fn validation(self) -> ValidationMode {
+        match self {
+            RunMode::Introspection => ValidationMode::Introspection,
+            _ => ValidationMode::Jwt,
+        }
+    }
+
+    /// The modes the reference of `role` runs in: its configurations, every extension, every other revision.
+    pub fn reference_modes(role: Role) -> Vec<RunMode> {
+        let mut modes = match role {
+            Role::Server => vec![RunMode::Jwt, RunMode::Introspection],
+            Role::Client | Role::Authz => vec![RunMode::Default],
+        };
+        modes.push(RunMode::Extensions);
+        modes.extend(
+            SpecVersion::ALL
+                .into_iter()
+                .filter(|v| *v != SpecVersion::default())
+                .map(RunMode::Spec),
+        );
+        modes
+    }
+}
+
+/// The modes a defect of `role` runs in, beyond its default: a defect whose protection exists only with an
+/// extension or at another revision is visible only there. One line per such defect.
+const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[];
+
+/// The modes the defect `name` of `role` runs in.
+pub fn defect_modes(role: Role, name: &str) -> Vec<RunMode> {
+    if let Some((_, _, modes)) = DEFECT_MODES
+        .iter()
+        .find(|(r, n, _)| *r == role && *n == name)
+    {
+        return modes.to_vec();
+    }
+    match role {
+        Role::Server => name
+            .parse::<ServerDefect>()
+            .map(|d| d.modes().iter().map(|&m| m.into()).collect())
+            .unwrap_or_default(),
+        Role::Client | Role::Authz => vec![RunMode::Default],
     }
 }
 
@@ -108,23 +171,23 @@ impl SelfTest {
     }
 }
 
-/// Every run the server self-test makes.
-pub fn server_runs() -> Vec<(RunKey, Option<ServerDefect>, ValidationMode)> {
-    let mut runs = Vec::new();
-    for mode in [ValidationMode::Jwt, ValidationMode::Introspection] {
-        let key = RunKey {
-            defect: None,
-            mode: mode.into(),
-        };
-        runs.push((key, None, mode));
-    }
-    for &d in ServerDefect::ALL {
-        for &mode in d.modes() {
-            let key = RunKey {
-                defect: Some(d.name().to_owned()),
-                mode: mode.into(),
-            };
-            runs.push((key, Some(d), mode));
+/// Every run the self-test of `role` makes: the reference in each of its modes, each defect in each of its.
+pub fn runs(role: Role) -> Vec<RunKey> {
+    let defects: Vec<&str> = match role {
+        Role::Server => ServerDefect::ALL.iter().map(|d| d.name()).collect(),
+        Role::Client => ClientDefect::ALL.iter().map(|d| d.name()).collect(),
+        Role::Authz => fake_idp::AsDefect::ALL.iter().map(|d| d.name()).collect(),
+    };
+    let mut runs: Vec<RunKey> = RunMode::reference_modes(role)
+        .into_iter()
+        .map(|mode| RunKey { defect: None, mode })
+        .collect();
+    for d in defects {
+        for mode in defect_modes(role, d) {
+            runs.push(RunKey {
+                defect: Some(d.to_owned()),
+                mode,
+            });
         }
     }
     runs
@@ -132,9 +195,14 @@ pub fn server_runs() -> Vec<(RunKey, Option<ServerDefect>, ValidationMode)> {
 
 /// Runs the server reference and every server defect; returns the reports keyed by run.
 pub async fn run_server() -> Vec<(RunKey, Report)> {
-    stream::iter(server_runs())
-        .map(|(key, defect, mode)| async move {
-            let mut opts = ServerOptions::bundled(defect, mode);
+    stream::iter(runs(Role::Server))
+        .map(|key| async move {
+            let defect = key.defect.as_deref().map(|d| {
+                d.parse::<ServerDefect>()
+                    .expect("a self-test run names a known defect")
+            });
+            let mut opts = ServerOptions::bundled(defect, key.mode.validation());
+            opts.selection = key.mode.selection();
             opts.limits.timeout = SELF_TEST_REQUEST_TIMEOUT;
             let report = server::run(&opts).await;
             (key, report)
@@ -144,26 +212,19 @@ pub async fn run_server() -> Vec<(RunKey, Report)> {
         .await
 }
 
-/// Every run the client self-test makes.
-pub fn client_runs() -> Vec<(RunKey, Option<ClientDefect>)> {
-    let key = |defect: Option<&str>| RunKey {
-        defect: defect.map(str::to_owned),
-        mode: RunMode::Default,
-    };
-    let mut runs = vec![(key(None), None)];
-    for &d in ClientDefect::ALL {
-        runs.push((key(Some(d.name())), Some(d)));
-    }
-    runs
-}
-
 /// Runs the reference client and every client defect (`suite_exe` hosts the bundled client).
 pub async fn run_client(suite_exe: PathBuf) -> Vec<(RunKey, Report)> {
-    stream::iter(client_runs())
-        .map(|(key, defect)| {
+    stream::iter(runs(Role::Client))
+        .map(|key| {
             let exe = suite_exe.clone();
             async move {
-                let report = client::run(&ClientOptions::bundled(defect, exe)).await;
+                let defect = key.defect.as_deref().map(|d| {
+                    d.parse::<ClientDefect>()
+                        .expect("a self-test run names a known defect")
+                });
+                let mut opts = ClientOptions::bundled(defect, exe);
+                opts.selection = key.mode.selection();
+                let report = client::run(&opts).await;
                 (key, report)
             }
         })
@@ -172,24 +233,16 @@ pub async fn run_client(suite_exe: PathBuf) -> Vec<(RunKey, Report)> {
         .await
 }
 
-/// Every run the authz self-test makes.
-pub fn authz_runs() -> Vec<(RunKey, Option<fake_idp::AsDefect>)> {
-    let key = |defect: Option<&str>| RunKey {
-        defect: defect.map(str::to_owned),
-        mode: RunMode::Default,
-    };
-    let mut runs = vec![(key(None), None)];
-    for &d in fake_idp::AsDefect::ALL {
-        runs.push((key(Some(d.name())), Some(d)));
-    }
-    runs
-}
-
 /// Runs the reference AS and every AS defect.
 pub async fn run_authz() -> Vec<(RunKey, Report)> {
-    stream::iter(authz_runs())
-        .map(|(key, defect)| async move {
+    stream::iter(runs(Role::Authz))
+        .map(|key| async move {
+            let defect = key.defect.as_deref().map(|d| {
+                d.parse::<fake_idp::AsDefect>()
+                    .expect("a self-test run names a known defect")
+            });
             let mut opts = crate::authz::AuthzOptions::bundled(defect);
+            opts.selection = key.mode.selection();
             opts.limits.timeout = SELF_TEST_REQUEST_TIMEOUT;
             let report = crate::authz::run(&opts).await;
             (key, report)
@@ -409,13 +462,55 @@ mod tests {
     }
 
     #[test]
-    fn every_defect_has_a_run_in_each_of_its_modes() {
-        let runs = server_runs();
+    fn every_server_defect_runs_in_each_of_its_validation_modes() {
+        let runs = runs(Role::Server);
         for d in ServerDefect::ALL {
-            for m in d.modes() {
-                assert!(runs.iter().any(|(_, dd, mm)| *dd == Some(*d) && mm == m));
+            for &m in d.modes() {
+                let key = RunKey {
+                    defect: Some(d.name().to_owned()),
+                    mode: m.into(),
+                };
+                assert!(runs.contains(&key), "{} has no run", key.label());
             }
         }
-        assert_eq!(client_runs().len(), ClientDefect::ALL.len() + 1);
+    }
+
+    #[test]
+    fn the_reference_runs_with_every_extension_and_at_every_other_revision() {
+        for role in [Role::Server, Role::Client, Role::Authz] {
+            let modes: Vec<RunMode> = runs(role)
+                .into_iter()
+                .filter(|k| k.defect.is_none())
+                .map(|k| k.mode)
+                .collect();
+            assert!(modes.contains(&RunMode::Extensions), "{role}");
+            for v in SpecVersion::ALL {
+                if v != SpecVersion::default() {
+                    assert!(modes.contains(&RunMode::Spec(v)), "{role} at {v}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_mode_selects_its_revision_and_extensions() {
+        let ext = RunMode::Extensions.selection();
+        assert_eq!(ext.spec(), SpecVersion::default());
+        assert_eq!(ext.extensions(), &Extensions::all());
+        let old = RunMode::Spec(SpecVersion::V2025_03_26).selection();
+        assert_eq!(old.spec(), SpecVersion::V2025_03_26);
+        assert!(old.extensions().is_empty());
+    }
+
+    #[test]
+    fn every_defect_mode_entry_names_a_known_defect() {
+        for (role, name, _) in DEFECT_MODES {
+            let known = match role {
+                Role::Server => name.parse::<ServerDefect>().is_ok(),
+                Role::Client => name.parse::<ClientDefect>().is_ok(),
+                Role::Authz => name.parse::<fake_idp::AsDefect>().is_ok(),
+            };
+            assert!(known, "{role} defect {name}");
+        }
     }
 }

@@ -146,7 +146,12 @@ pub async fn run_with_evidence(opts: &ClientOptions) -> (Report, EvidenceLog) {
 /// [`run`], recording every finished scenario in `live` as it happens, so that a run stopped by a signal can
 /// still be reported ([`interrupted`]).
 pub async fn run_live(opts: &ClientOptions, live: &Live<ClientObservations>) -> Report {
-    let defs: Vec<ScenarioDef> = scenarios::all()
+    let applicable: Vec<ScenarioDef> = scenarios::all()
+        .into_iter()
+        .filter(|d| d.applies(&opts.selection))
+        .collect();
+    let every = applicable.len();
+    let defs: Vec<ScenarioDef> = applicable
         .into_iter()
         .filter(|d| d.selected_by(&opts.scenarios))
         .collect();
@@ -155,7 +160,7 @@ pub async fn run_live(opts: &ClientOptions, live: &Live<ClientObservations>) -> 
             .iter()
             .map(|d| (d.name, Err(ObsError::Interrupted)))
             .collect(),
-        selected_all: defs.len() == scenarios::all().len(),
+        selected_all: defs.len() == every,
     });
     live.progress.status().plan(defs.len());
     stream::iter(defs)
@@ -327,7 +332,7 @@ async fn run_scenario(opts: &ClientOptions, def: ScenarioDef) -> Result<Scenario
         scenario: def.official.to_owned(),
         suite_scenario: def.name.to_owned(),
         context: scenarios::context(&def, CLIENT_METADATA_URL),
-        protocol_version: crate::wire::mcp::PROTOCOL_VERSION.to_owned(),
+        protocol_version: opts.selection.spec().as_str().to_owned(),
         browser: format!(
             "{} open-url",
             shell_quote(&opts.suite_exe.display().to_string())

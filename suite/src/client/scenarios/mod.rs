@@ -13,6 +13,8 @@
 mod worlds;
 
 use fake_idp::client_world::WorldConfig;
+
+use crate::spec::{Extension, SpecVersion};
 use serde_json::json;
 
 pub use worlds::all;
@@ -66,13 +68,27 @@ pub struct ScenarioDef {
     pub covers: &'static [&'static str],
     pub summary: &'static str,
     pub registration: Registration,
+    /// The first revision whose client behaviour the world exercises.
+    pub since: SpecVersion,
+    /// The first revision without it (the 2025-03-26 fallbacks end at 2025-06-18).
+    pub until: Option<SpecVersion>,
+    /// The extension the world belongs to: it runs only when the run opts in.
+    pub extension: Option<Extension>,
     pub world: fn() -> WorldConfig,
 }
 
 impl ScenarioDef {
     /// Whether `--scenario GLOB` selects this world: by its own name or by an official scenario it covers.
     pub fn selected_by(&self, selection: &crate::runner::Selection) -> bool {
-        selection.includes(self.name) || self.covers.iter().any(|c| selection.includes(c))
+        selection.matches(self.name) || self.covers.iter().any(|c| selection.matches(c))
+    }
+
+    /// Whether the world runs at the selection's revision with its extensions.
+    pub fn applies(&self, selection: &crate::runner::Selection) -> bool {
+        selection.spec().within(self.since, self.until)
+            && self
+                .extension
+                .is_none_or(|e| selection.extensions().contains(e))
     }
 }
 

@@ -59,6 +59,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/metadata-default", "auth/basic-dcr", "auth/scope-from-scopes-supported"],
             summary: "PRM named in the 401 header, root PRM trapped, AS on its own origin (RFC 8414 at the root), DCR, decoy AS metadata on the MCP origin; no challenge scope, PRM scopes_supported todo:read todo:write",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 mcp(&mut w).decoy_as_metadata = true;
@@ -71,6 +74,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/basic-cimd"],
             summary: "The AS supports CIMD and DCR; the context names the client's metadata URL; the first authorization request is answered error=invalid_request (PKCE downgrade probe)",
             registration: Registration::Cimd,
+            since: SpecVersion::V2025_11_25,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).cimd_supported = true;
@@ -84,6 +90,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/pre-registration"],
             summary: "No DCR, no CIMD; pre-registered credentials in the context; the AS expects client_secret_basic and accepts any loopback redirect URI",
             registration: Registration::Pre("client_secret_basic"),
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).registration = false;
@@ -97,6 +106,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/token-endpoint-auth-post"],
             summary: "DCR; the AS supports only client_secret_post, so registration issues a secret the client must send in the form",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).token_endpoint_auth_methods = vec!["client_secret_post".into()];
@@ -109,6 +121,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/scope-step-up", "auth/scope-from-www-authenticate"],
             summary: "The 401 asks for todo:read x:special (x:special not in scopes_supported); every MCP operation needs todo:write and answers 403 insufficient_scope without it",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 mcp(&mut w).challenge_scope = Some("todo:read x:special".into());
@@ -123,6 +138,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/scope-retry-limit"],
             summary: "Every MCP operation answers 403 insufficient_scope to every token",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 mcp(&mut w).challenge_scope = Some("todo:read".into());
@@ -137,6 +155,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &[],
             summary: "Every access token dies after one request (refresh tokens rotate; a replayed one is refused); two WWW-Authenticate lines (DPoP, then a lowercase `bearer` with realm first and extra params) name a custom PRM URL (PRM also at the path-inserted URL); unknown members everywhere and a 4 KiB access token",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 mcp(&mut w).expire_token_after = Some(1);
@@ -161,6 +182,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/authorization-server-migration"],
             summary: "Two ASes, both with DCR (none or client_secret_basic), each knowing only its own clients; after two authorized requests the PRM lists the second AS and the first AS's tokens get 401 with the PRM URL",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 // Both ASes register dynamically (a client must register anew at AS2, CL-MIG-01) and issue a
@@ -185,6 +209,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/metadata-var2"],
             summary: "auth/metadata-var2's discovery (no resource_metadata, root PRM only, issuer /tenant1 with RFC 8414 path insertion only); the metadata lacks code_challenge_methods_supported",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 var2_discovery(&mut w);
@@ -198,6 +225,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/metadata-var1"],
             summary: "auth/metadata-var1's discovery (no resource_metadata, path-inserted PRM only, OpenID configuration only at the root); the OpenID configuration lacks code_challenge_methods_supported",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 var1_discovery(&mut w);
@@ -211,6 +241,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/metadata-var3"],
             summary: "auth/metadata-var3's discovery (PRM only at a custom URL the header names, issuer /tenant1 with OpenID path appending only); code_challenge_methods_supported lists only plain",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 var3_discovery(&mut w);
@@ -224,6 +257,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/resource-mismatch"],
             summary: "PRM resource is https://evil.example/mcp",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 prm(&mut w).resource_override = Some(format!("{EVIL}/mcp"));
@@ -236,6 +272,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/metadata-issuer-mismatch"],
             summary: "AS metadata claims issuer https://evil.example",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).metadata_patch = json!({"issuer": EVIL});
@@ -248,6 +287,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/iss-wrong-issuer"],
             summary: "The authorization response carries iss=https://evil.example (iss support advertised)",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).iss = IssMode::Wrong(EVIL.into());
@@ -260,6 +302,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/iss-supported-missing"],
             summary: "iss support advertised but the authorization response omits iss",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).iss = IssMode::Omit;
@@ -272,6 +317,9 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/scope-omitted-when-undefined"],
             summary: "Issuer /tenant1 with OpenID path insertion only; neither a challenge scope nor scopes_supported; the authorization response carries a state the client did not send",
             registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).issuer_path = "/tenant1".into();
