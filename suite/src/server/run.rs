@@ -235,6 +235,7 @@ async fn observe(
         opts.seed,
     );
     ctx.upstream = Some(&upstream);
+    ctx.extensions = opts.selection.extensions().clone();
     scenarios::observe(&ctx, &live.progress).await;
     let mut mode_note = String::new();
     live.progress.update(|obs| {

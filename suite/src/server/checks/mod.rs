@@ -1,5 +1,6 @@
 //! Server-role checks, one registry. Each check traces to a row of catalog/server.toml; variant slugs name the stimulus.
 
+mod dpop;
 mod prm;
 mod scope;
 mod sessions;
@@ -163,6 +164,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(scope::checks());
     all.extend(sessions::checks());
     all.extend(upstream::checks());
+    all.extend(dpop::checks());
     all
 }
 

@@ -2,6 +2,7 @@
 //! after a baseline (a valid token opening a session), which also tells how the server validates tokens.
 
 pub mod discovery;
+pub mod dpop;
 pub mod scope;
 pub mod sessions;
 pub mod tokens;
@@ -21,7 +22,8 @@ const SCENARIOS: usize = 9;
 /// finishes, so a run stopped by a signal can judge what was complete (the rest stays
 /// [`ObsError::Interrupted`]).
 pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
-    progress.status().plan(SCENARIOS);
+    let with_dpop = ctx.extensions.contains(crate::spec::Extension::Dpop);
+    progress.status().plan(SCENARIOS + usize::from(with_dpop));
     let (baseline, mode) = progress.step("baseline session", baseline(ctx)).await;
     progress.set(ServerObservations::pending(
         ctx.target.clone(),
@@ -78,6 +80,22 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
             let r = upstream::upstream(ctx).await;
             progress.update(|o| o.upstream = r);
         }),
+        async {
+            if with_dpop {
+                progress
+                    .step("DPoP-bound token", async {
+                        let r = dpop::probe_all(ctx).await;
+                        progress.update(|o| o.dpop = r);
+                    })
+                    .await;
+            } else {
+                progress.update(|o| {
+                    o.dpop = Err(ObsError::Harness(
+                        "the dpop extension was not opted in (--extension dpop)".into(),
+                    ))
+                });
+            }
+        },
     );
     // As before the record was shared: a fetch seen while the other scenarios finished still counts.
     let fetches = ctx.events.attacker_fetches();
