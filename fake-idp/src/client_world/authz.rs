@@ -129,6 +129,9 @@ impl Authz<'_> {
         if c.registration {
             doc["registration_endpoint"] = json!(format!("{issuer}/register"));
         }
+        if c.dpop {
+            doc["dpop_signing_alg_values_supported"] = json!(crate::dpop::SUPPORTED_ALGS);
+        }
         if let Some(scopes) = &self.shared.config.mcp.prm.scopes_supported {
             doc["scopes_supported"] = json!(scopes);
         }
@@ -412,22 +415,43 @@ impl Authz<'_> {
         if !req.is_form() {
             return invalid_request("the body must be application/x-www-form-urlencoded");
         }
+        let jkt = if self.config.dpop {
+            let nonce = self
+                .config
+                .dpop_nonce
+                .then(|| super::dpop::as_nonce(self.shared.config.seed));
+            let endpoint = format!("{}/token", self.issuer);
+            match super::dpop::token_request(&req.headers, &endpoint, nonce.as_deref()) {
+                Ok(jkt) => jkt,
+                Err(reply) => return reply,
+            }
+        } else {
+            None
+        };
         let mut state = self.shared.state();
         let client_id = match self.authenticate(&state, req, form) {
             Ok(id) => id,
             Err(reply) => return reply,
         };
         match form.get("grant_type").map(String::as_str) {
-            Some("authorization_code") => self.authorization_code(&mut state, &client_id, form),
+            Some("authorization_code") => {
+                self.authorization_code(&mut state, &client_id, form, jkt)
+            }
             Some("refresh_token") if self.config.issue_refresh_tokens => {
-                self.refresh(&mut state, &client_id, form)
+                self.refresh(&mut state, &client_id, form, jkt)
             }
             Some(_) => Reply::oauth_error(400, "unsupported_grant_type", "unsupported grant_type"),
             None => invalid_request("grant_type is required"),
         }
     }
 
-    fn authorization_code(&self, state: &mut WorldState, client_id: &str, form: &Form) -> Reply {
+    fn authorization_code(
+        &self,
+        state: &mut WorldState,
+        client_id: &str,
+        form: &Form,
+        jkt: Option<String>,
+    ) -> Reply {
         let Some(code) = form.get("code") else {
             return invalid_request("code is required");
         };
@@ -469,10 +493,16 @@ impl Authz<'_> {
             }
         }
         let family = self.shared.minters[self.i].random_token(16);
-        self.issue(state, client_id, grant.resource, grant.scope, family)
+        self.issue(state, client_id, grant.resource, grant.scope, family, jkt)
     }
 
-    fn refresh(&self, state: &mut WorldState, client_id: &str, form: &Form) -> Reply {
+    fn refresh(
+        &self,
+        state: &mut WorldState,
+        client_id: &str,
+        form: &Form,
+        jkt: Option<String>,
+    ) -> Reply {
         let Some(presented) = form.get("refresh_token") else {
             return invalid_request("refresh_token is required");
         };
@@ -526,7 +556,7 @@ impl Authz<'_> {
         if let Some(old) = state.tokens.refresh.get_mut(presented) {
             old.used = true;
         }
-        self.issue(state, client_id, grant.resource, scope, grant.family)
+        self.issue(state, client_id, grant.resource, scope, grant.family, jkt)
     }
 
     /// Mints an opaque access token (and a refresh token when configured) for a grant family.
@@ -537,6 +567,7 @@ impl Authz<'_> {
         resource: Option<String>,
         scope: Option<String>,
         family: String,
+        jkt: Option<String>,
     ) -> Reply {
         let minter = &self.shared.minters[self.i];
         let lifetime = self.config.access_token_lifetime;
@@ -551,6 +582,7 @@ impl Authz<'_> {
                 scope: scope.clone(),
                 resource: resource.clone(),
                 expires_at: minter.now().saturating_add(lifetime),
+                jkt: jkt.clone(),
                 family: family.clone(),
                 uses: 0,
                 expired_by_use: false,
@@ -558,7 +590,7 @@ impl Authz<'_> {
         );
         let mut body = json!({
             "access_token": access_token,
-            "token_type": "Bearer",
+            "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
             "expires_in": lifetime,
         });
         if let Some(scope) = &scope {
