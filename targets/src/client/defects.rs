@@ -118,6 +118,16 @@ mcp_auth_defects::defects! {
         "The CIMD document has no `client_name`.";
     CimdDocSharedSecret = "cimd-doc-shared-secret",
         "The CIMD document declares `client_secret_basic` and carries a `client_secret`.";
+    DpopNoTokenProof = "dpop-no-token-proof",
+        "Sends no DPoP proof with its token requests although the AS advertises DPoP (gets a Bearer token).";
+    DpopBearerScheme = "dpop-bearer-scheme",
+        "Presents its DPoP-bound token with `Authorization: Bearer` (the proof still sent).";
+    DpopReuseProof = "dpop-reuse-proof",
+        "Sends its first MCP request's DPoP proof again with every later request (same `jti`).";
+    DpopIgnoreAsNonce = "dpop-ignore-as-nonce",
+        "Does not retry a token request answered `use_dpop_nonce` with the AS's nonce.";
+    DpopIgnoreRsNonce = "dpop-ignore-rs-nonce",
+        "Does not retry an MCP request answered `use_dpop_nonce` with the server's nonce.";
 }
 
 /// `Option<ClientDefect>` helper: is exactly this defect switched on?
@@ -143,7 +153,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 54);
+        assert_eq!(ClientDefect::ALL.len(), 59);
     }
 
     #[test]

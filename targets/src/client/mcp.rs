@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use url::Url;
 
+use super::dpop::Dpop;
 use super::error::ClientError;
 use super::http::{Http, Response};
 use super::token::Token;
@@ -51,6 +52,7 @@ pub(crate) async fn post(
     message: &Message,
     token: Option<&Token>,
     token_in_query: bool,
+    dpop: Option<&Dpop>,
 ) -> Result<Response, ClientError> {
     let mut url = mcp_url.to_owned();
     if let (Some(token), true) = (token, token_in_query) {
@@ -67,11 +69,23 @@ pub(crate) async fn post(
             reqwest::header::ACCEPT,
             "application/json, text/event-stream",
         );
-    if let Some(token) = token {
-        request = request.header(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {}", token.expose()),
-        );
+    match (token, dpop) {
+        // A DPoP-bound token: the DPoP scheme and a fresh proof for this request (RFC 9449 §7.1).
+        (Some(token), Some(dpop)) => {
+            request = request
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("{} {}", dpop.scheme(), token.expose()),
+                )
+                .header("DPoP", dpop.resource_proof(mcp_url, token.expose()));
+        }
+        (Some(token), None) => {
+            request = request.header(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", token.expose()),
+            );
+        }
+        (None, _) => {}
     }
     if let Some(id) = &session.session_id {
         request = request.header("Mcp-Session-Id", id);
