@@ -328,7 +328,7 @@ mod tests {
     /// (SEP-2352), which the suite added.
     const ROWS_PER_FILE: [(&str, usize); 4] = [
         ("catalog/server.toml", 58),
-        ("catalog/client.toml", 71),
+        ("catalog/client.toml", 76),
         ("catalog/authz.toml", 73),
         ("catalog/any.toml", 10),
     ];

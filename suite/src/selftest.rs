@@ -118,6 +118,12 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
     (Role::Server, "dpop-skip-key-binding", EXT),
     (Role::Server, "dpop-skip-iat", EXT),
     (Role::Server, "dpop-allow-replay", EXT),
+    // DPoP (--extension dpop): the client's DPoP behaviour, shown in the worlds auth/dpop and auth/dpop-nonce.
+    (Role::Client, "dpop-no-token-proof", EXT),
+    (Role::Client, "dpop-bearer-scheme", EXT),
+    (Role::Client, "dpop-reuse-proof", EXT),
+    (Role::Client, "dpop-ignore-as-nonce", EXT),
+    (Role::Client, "dpop-ignore-rs-nonce", EXT),
 ];
 
 /// Every extension opted in: where an extension's defects show.

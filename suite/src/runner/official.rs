@@ -64,6 +64,11 @@ pub const CHECK_MAP: &[(&str, &[&str])] = &[
     ("sep-2468-client-validate-metadata-issuer", &["CL-ASM-04"]),
     ("sep-2352-no-cross-as-credential-reuse", &["CL-MIG-01"]),
     ("sep-2352-no-reuse-on-as-change", &["CL-MIG-01"]),
+    ("sep-1932-client-token-request-proof", &["CL-DPOP-01"]),
+    ("sep-1932-client-dpop-auth-scheme", &["CL-DPOP-02"]),
+    ("sep-1932-client-fresh-proof", &["CL-DPOP-03"]),
+    ("sep-1932-client-as-nonce", &["CL-DPOP-04"]),
+    ("sep-1932-client-rs-nonce", &["CL-DPOP-05"]),
 ];
 
 /// One parsed entry: `scenario` or `scenario:check`.

@@ -39,6 +39,7 @@ macro_rules! text {
 }
 
 mod discovery;
+mod dpop;
 mod migration;
 mod pkce;
 mod request;
@@ -80,6 +81,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(request::checks());
     all.extend(session::checks());
     all.extend(migration::checks());
+    all.extend(dpop::checks());
     all
 }
 

@@ -44,6 +44,10 @@ pub const METADATA_ISSUER_MISMATCH: &str = "auth/metadata-issuer-mismatch";
 pub const ISS_WRONG_ISSUER: &str = "auth/iss-wrong-issuer";
 pub const ISS_SUPPORTED_MISSING: &str = "auth/iss-supported-missing";
 pub const STATE_TAMPERED: &str = "auth/state-tampered";
+/// DPoP (`--extension dpop`): the AS and the MCP server bind and demand DPoP, without nonces.
+pub const DPOP: &str = "auth/dpop";
+/// DPoP with server nonces: the AS and the MCP server each demand their nonce once.
+pub const DPOP_NONCE: &str = "auth/dpop-nonce";
 
 /// What a scenario needs from the world besides its config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
