@@ -82,6 +82,8 @@ run)
         ;;
     esac
     opt --baseline "${INPUT_BASELINE:-}"
+    opt --spec-version "${INPUT_SPEC_VERSION:-}"
+    opt --extension "${INPUT_EXTENSION:-}"
     case "${INPUT_STRICT:-false}" in
     true) args+=(--strict) ;;
     false | "") ;;

@@ -21,6 +21,7 @@ pub mod authz;
 pub mod catalog;
 pub mod check;
 pub mod client;
+pub mod coverage;
 pub mod evidence;
 pub mod expect;
 pub mod expected;

@@ -56,6 +56,10 @@ enum Command {
         /// (a Markdown table, as in docs/design/client-role.md §3).
         #[arg(long, conflicts_with_all = ["role", "json"])]
         client_worlds: bool,
+        /// Instead of checks: the official conformance suite's authorization scenarios, each with the checks that
+        /// judge it here, and the counts per revision (the table of docs/official-coverage.md).
+        #[arg(long, conflicts_with_all = ["role", "json", "client_worlds"])]
+        official_coverage: bool,
         #[command(flatten)]
         scope: ScopeArgs,
     },
@@ -569,6 +573,18 @@ async fn dispatch(command: Command) -> Result<i32> {
                     Ok(code)
                 }
             }
+        }
+        Command::List {
+            official_coverage: true,
+            ..
+        } => {
+            out!(
+                "{}",
+                mcp_auth_conformance::coverage::Coverage::all()
+                    .markdown()
+                    .trim_end_matches('\n')
+            );
+            Ok(exit::OK)
         }
         Command::List {
             client_worlds: true,
