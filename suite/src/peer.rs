@@ -120,7 +120,10 @@ impl Subject {
     fn expected_mode(&self) -> &'static str {
         match self {
             Subject::Reference => "default",
-            Subject::Server(_) => self.server_mode().name(),
+            // An extension's defect shows in the self-test mode it runs in (selftest::DEFECT_MODES).
+            Subject::Server(d) => crate::selftest::defect_modes(Role::Server, d.name())
+                .first()
+                .map_or(self.server_mode().name(), |m| m.as_str()),
             Subject::Authz(_) => "default",
         }
     }

@@ -338,9 +338,13 @@ mod tests {
 
     #[test]
     fn an_official_auth_scenario_no_world_exercises_is_a_warning() {
-        let b = client("client:\n  - auth/dpop\n");
+        let b = client("client:\n  - auth/iss-normalized\n");
         assert!(b.scenarios.is_empty());
-        assert!(b.warnings[0].contains("`auth/dpop`"), "{:?}", b.warnings);
+        assert!(
+            b.warnings[0].contains("`auth/iss-normalized`"),
+            "{:?}",
+            b.warnings
+        );
     }
 
     #[test]
