@@ -111,6 +111,34 @@ fn at(page: &str, anchor: Option<&str>) -> String {
     }
 }
 
+/// An older revision's authorization page, cited by heading (`MCP 2025-03-26: Authorization Base URL`): those
+/// pages render no section numbers, so the reference names the heading and links to its slug.
+fn older_mcp_url(spec_ref: &str) -> Option<String> {
+    let rest = spec_ref.strip_prefix("MCP ")?;
+    let (revision, heading) = rest.split_once(": ")?;
+    let is_date = revision.len() == 10
+        && revision.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !is_date || heading.trim().is_empty() {
+        return None;
+    }
+    let slug = heading
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ' || *c == '-')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect::<String>();
+    Some(format!(
+        "https://modelcontextprotocol.io/specification/{revision}/basic/authorization#{slug}"
+    ))
+}
+
 /// The URL of a spec reference: the section's anchor where one is known, otherwise the document. None: a tag
 /// with no known document (a test in the suite keeps every reference of the catalog and the checks linkable).
 pub fn spec_url(spec_ref: &str) -> Option<String> {
@@ -118,6 +146,9 @@ pub fn spec_url(spec_ref: &str) -> Option<String> {
     if let Some(n) = r.strip_prefix("SEP-") {
         let digits: String = n.chars().take_while(char::is_ascii_digit).collect();
         return (!digits.is_empty()).then(|| format!("{SEP}{digits}"));
+    }
+    if let Some(url) = older_mcp_url(r) {
+        return Some(url);
     }
     if let Some(rest) = r.strip_prefix("MCP Transports") {
         let rest = rest.to_ascii_lowercase();
@@ -180,6 +211,8 @@ mod tests {
     use super::*;
 
     #[rstest]
+    #[case::older_mcp_heading("MCP 2025-03-26: Fallbacks for Servers without Metadata Discovery", "https://modelcontextprotocol.io/specification/2025-03-26/basic/authorization#fallbacks-for-servers-without-metadata-discovery")]
+    #[case::older_mcp_heading_of_2025_06_18("MCP 2025-06-18: Authorization Server Location", "https://modelcontextprotocol.io/specification/2025-06-18/basic/authorization#authorization-server-location")]
     #[case::mcp_section("MCP §9.2", "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling")]
     #[case::mcp_numbered_paragraph(
         "MCP §3(4)",

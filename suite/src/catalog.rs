@@ -81,6 +81,59 @@ pub struct Revisions {
     pub must_from: Option<String>,
 }
 
+impl Revisions {
+    /// What is wrong with these dates: a name that is not a published revision, a level change or a removal
+    /// that does not come after the introduction, a level change at or after the removal. Empty when sound.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let named = [
+            ("introduced", Some(&self.introduced)),
+            ("should_from", self.should_from.as_ref()),
+            ("must_from", self.must_from.as_ref()),
+            ("removed", self.removed.as_ref()),
+        ];
+        for (field, date) in named {
+            if let Some(d) = date.filter(|d| d.parse::<SpecVersion>().is_err()) {
+                let known: Vec<&str> = SpecVersion::ALL.iter().map(|v| v.as_str()).collect();
+                problems.push(format!(
+                    "{field} `{d}` is not a revision ({})",
+                    known.join(", ")
+                ));
+            }
+        }
+        for (field, date) in [
+            ("should_from", &self.should_from),
+            ("must_from", &self.must_from),
+        ] {
+            if let Some(d) = date.as_ref().filter(|d| **d < self.introduced) {
+                problems.push(format!(
+                    "{field} {d} comes before introduced {}",
+                    self.introduced
+                ));
+            }
+            if let (Some(d), Some(removed)) = (date, &self.removed) {
+                if d >= removed {
+                    problems.push(format!("{field} {d} is not before removed {removed}"));
+                }
+            }
+        }
+        if let (Some(should), Some(must)) = (&self.should_from, &self.must_from) {
+            if should >= must {
+                problems.push(format!(
+                    "should_from {should} is not before must_from {must}"
+                ));
+            }
+        }
+        if let Some(removed) = self.removed.as_ref().filter(|r| **r <= self.introduced) {
+            problems.push(format!(
+                "removed {removed} is not after introduced {}",
+                self.introduced
+            ));
+        }
+        problems
+    }
+}
+
 /// The adversarial scenarios.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,6 +237,30 @@ impl Requirement {
         line
     }
 
+    /// The row's level under revision `spec`: MUST from `must_from` on; SHOULD from `should_from` on (before
+    /// it, MAY); a row that becomes a MUST without a `should_from` is, before `must_from`, a SHOULD when its
+    /// default level is MUST and its default level otherwise. `None` when the level or a date does not parse.
+    pub fn level_at(&self, spec: SpecVersion) -> Option<Level> {
+        let date = |d: &Option<String>| -> Option<Option<SpecVersion>> {
+            match d {
+                None => Some(None),
+                Some(d) => d.parse::<SpecVersion>().ok().map(Some),
+            }
+        };
+        let (should_from, must_from) = (
+            date(&self.revisions.should_from)?,
+            date(&self.revisions.must_from)?,
+        );
+        let default = self.level()?;
+        Some(match (should_from, must_from) {
+            (_, Some(m)) if spec >= m => Level::Must,
+            (Some(s), _) if spec >= s => Level::Should,
+            (Some(_), _) => Level::May,
+            (None, Some(_)) if default == Level::Must => Level::Should,
+            _ => default,
+        })
+    }
+
     /// Whether the row is scored in a run at revision `spec` with the extensions `extensions`: the revision is
     /// within the row's (introduced, removed) and the row's extension, if any, is opted in. A row whose dates or
     /// extension do not parse applies nowhere (a catalog test keeps every row parseable).
@@ -203,6 +280,19 @@ impl Requirement {
             Some(e) => e.parse::<Extension>().is_ok_and(|e| extensions.contains(e)),
         };
         spec.within(introduced, removed) && extension_on
+    }
+}
+
+/// The level a check is scored at under revision `spec`: its own level, unless its row's level moved across
+/// revisions (`should_from`, `must_from`) and the check is scored at the row's default level, in which case the
+/// row's level at `spec` (a check with its own, explained level keeps it: `LEVEL_EXCEPTIONS`).
+pub fn check_level_at(meta: &crate::check::CheckMeta, spec: SpecVersion) -> Level {
+    let Some(row) = Catalog::all().row(meta.row()) else {
+        return meta.level;
+    };
+    match (row.level(), row.level_at(spec)) {
+        (Some(default), Some(at)) if default == meta.level => at,
+        _ => meta.level,
     }
 }
 
@@ -327,8 +417,8 @@ mod tests {
     /// The rows transcribed from the requirements catalog, per file. `client.toml` also holds `CL-MIG-01`
     /// (SEP-2352), which the suite added.
     const ROWS_PER_FILE: [(&str, usize); 4] = [
-        ("catalog/server.toml", 58),
-        ("catalog/client.toml", 76),
+        ("catalog/server.toml", 61),
+        ("catalog/client.toml", 78),
         ("catalog/authz.toml", 73),
         ("catalog/any.toml", 10),
     ];
@@ -389,31 +479,7 @@ mod tests {
                     r.id
                 );
             }
-            let revisions = [
-                &Some(r.revisions.introduced.clone()),
-                &r.revisions.should_from,
-                &r.revisions.must_from,
-                &r.revisions.removed,
-            ];
-            for date in revisions.into_iter().flatten() {
-                assert!(
-                    date.parse::<SpecVersion>().is_ok(),
-                    "{}: revision `{date}` is not an MCP revision this suite knows",
-                    r.id
-                );
-                assert!(
-                    date.as_str() >= r.revisions.introduced.as_str(),
-                    "{}: {date} before introduced",
-                    r.id
-                );
-            }
-            if let Some(removed) = &r.revisions.removed {
-                assert!(
-                    removed.as_str() > r.revisions.introduced.as_str(),
-                    "{}: removed {removed} not after introduced",
-                    r.id
-                );
-            }
+            assert_eq!(r.revisions.problems(), Vec::<String>::new(), "{}", r.id);
             if let Some(e) = &r.extension {
                 assert!(
                     e.parse::<Extension>().is_ok(),
@@ -422,6 +488,95 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn revisions(introduced: &str, removed: Option<&str>) -> Revisions {
+        Revisions {
+            introduced: introduced.to_owned(),
+            removed: removed.map(str::to_owned),
+            should_from: None,
+            must_from: None,
+        }
+    }
+
+    #[test]
+    fn a_row_removed_after_it_was_introduced_is_sound() {
+        assert!(revisions("2025-06-18", Some("2025-11-25"))
+            .problems()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_row_removed_in_the_revision_that_introduced_it_is_refused() {
+        let problems = revisions("2025-06-18", Some("2025-06-18")).problems();
+        assert_eq!(
+            problems,
+            ["removed 2025-06-18 is not after introduced 2025-06-18"]
+        );
+    }
+
+    #[test]
+    fn a_row_removed_before_it_was_introduced_is_refused() {
+        let problems = revisions("2025-11-25", Some("2025-03-26")).problems();
+        assert_eq!(
+            problems,
+            ["removed 2025-03-26 is not after introduced 2025-11-25"]
+        );
+    }
+
+    #[test]
+    fn a_level_change_at_or_after_the_removal_is_refused() {
+        let mut r = revisions("2025-03-26", Some("2025-06-18"));
+        r.must_from = Some("2025-06-18".to_owned());
+        assert_eq!(
+            r.problems(),
+            ["must_from 2025-06-18 is not before removed 2025-06-18"]
+        );
+    }
+
+    #[test]
+    fn a_date_that_is_not_a_revision_is_refused() {
+        let problems = revisions("2025-11-26", None).problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("introduced `2025-11-26` is not a revision"),
+            "{problems:?}"
+        );
+    }
+
+    /// Spot checks of the revision data against the texts (catalog/README.md §2): one row per kind of move.
+    #[test]
+    fn rows_carry_the_revision_whose_text_first_states_them() {
+        let at = |id: &str| {
+            Catalog::all()
+                .row(id)
+                .unwrap_or_else(|| panic!("{id}"))
+                .revisions
+                .clone()
+        };
+        // 2025-03-26 already requires the 401 and OAuth 2.1 token validation.
+        assert_eq!(at("RS-WWW-01").introduced, "2025-03-26");
+        assert_eq!(at("RS-TOK-02").introduced, "2025-03-26");
+        assert_eq!(at("CL-PKCE-04").introduced, "2025-03-26");
+        // Protected resource metadata and resource indicators arrive with 2025-06-18.
+        assert_eq!(at("RS-PRM-01").introduced, "2025-06-18");
+        assert_eq!(at("CL-RES-01").introduced, "2025-06-18");
+        // The discovery order, scope selection, PKCE verification and CIMD are 2025-11-25.
+        assert_eq!(at("CL-PRM-03").introduced, "2025-11-25");
+        assert_eq!(at("CL-PKCE-02").introduced, "2025-11-25");
+        assert_eq!(at("AS-CIMD-02").introduced, "2025-11-25");
+        // Rotation was a SHOULD in 2025-03-26 and is a MUST from 2025-06-18.
+        let rt = at("AS-RT-01");
+        assert_eq!(
+            (
+                rt.introduced.as_str(),
+                rt.should_from.as_deref(),
+                rt.must_from.as_deref()
+            ),
+            ("2025-03-26", Some("2025-03-26"), Some("2025-06-18"))
+        );
+        // Session ids left with the stateless 2026-07-28 protocol.
+        assert_eq!(at("RS-TOK-09").removed.as_deref(), Some("2026-07-28"));
     }
 
     #[test]
@@ -661,5 +816,34 @@ mod tests {
         assert!(!row.applies(spec, &Extensions::none()));
         assert!(!row.applies(spec, &Extensions::parse("wif").unwrap()));
         assert!(row.applies(spec, &Extensions::parse("dpop").unwrap()));
+    }
+
+    #[test]
+    fn a_row_that_becomes_a_must_is_a_should_before() {
+        let row = row_with(
+            "{ introduced = \"2025-03-26\", should_from = \"2025-03-26\", must_from = \"2025-06-18\" }",
+            None,
+        );
+        assert_eq!(row.level_at(SpecVersion::V2025_03_26), Some(Level::Should));
+        assert_eq!(row.level_at(SpecVersion::V2025_06_18), Some(Level::Must));
+    }
+
+    #[test]
+    fn a_should_row_that_becomes_a_must_later_is_a_must_from_then() {
+        let mut row = row_with(
+            "{ introduced = \"2025-11-25\", must_from = \"2026-07-28\" }",
+            None,
+        );
+        row.level = "SHOULD".into();
+        assert_eq!(row.level_at(SpecVersion::V2025_11_25), Some(Level::Should));
+        assert_eq!(row.level_at(SpecVersion::V2026_07_28), Some(Level::Must));
+    }
+
+    #[test]
+    fn a_row_whose_level_never_moved_keeps_it() {
+        let row = row_with("{ introduced = \"2025-03-26\" }", None);
+        for v in SpecVersion::ALL {
+            assert_eq!(row.level_at(v), Some(Level::Must));
+        }
     }
 }

@@ -1226,7 +1226,8 @@ fn list(role: Option<Role>, json: bool, selection: &Selection) -> Result<i32> {
             .map(|m| {
                 let row = catalog.row(m.row());
                 serde_json::json!({
-                    "id": m.id, "title": m.title, "role": m.role, "level": m.level,
+                    "id": m.id, "title": m.title, "role": m.role,
+                    "level": catalog::check_level_at(m, selection.spec()),
                     "spec_refs": m.spec_refs, "summary": m.summary,
                     "row": m.row(),
                     "row_text": row.map(|r| r.text.as_str()),
@@ -1238,7 +1239,8 @@ fn list(role: Option<Role>, json: bool, selection: &Selection) -> Result<i32> {
         out!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for m in &metas {
-            out!("{:<30} {:<7} {:<6} {}", m.id, m.role, m.level, m.title);
+            let level = catalog::check_level_at(m, selection.spec());
+            out!("{:<30} {:<7} {:<6} {}", m.id, m.role, level, m.title);
         }
         let spec = selection.spec();
         match selection.extensions().names() {

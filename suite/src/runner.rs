@@ -368,9 +368,28 @@ pub fn judge<O: Cascades>(
         .map(|((meta, e, ms), blocked_by)| {
             let mut r = result_of(meta, e, ms);
             r.blocked_by = blocked_by;
+            at_level(
+                &mut r,
+                crate::catalog::check_level_at(meta, selection.spec()),
+            );
             r
         })
         .collect()
+}
+
+/// Scores a result at `level` (the check's level at the run's revision, when its row's level moved across
+/// revisions): a violation at the check's own level becomes the violation of `level` (a MUST's FAIL is a WARN
+/// where the revision says SHOULD, and the other way round); every other verdict stays.
+///
+/// A MAY check keeps its level: its INFO does not tell a violation from a note, so it cannot be rescored.
+pub fn at_level(r: &mut CheckResult, level: mcp_auth_reports::Level) {
+    if r.level == level || r.level == mcp_auth_reports::Level::May {
+        return;
+    }
+    if r.verdict == r.level.violation() {
+        r.verdict = level.violation();
+    }
+    r.level = level;
 }
 
 /// For each evaluation (in order): the checks of the same run that blocked it. Only an `ERROR` is blocked, and
@@ -796,6 +815,36 @@ pub fn exit_code(report: &Report) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leveled(level: mcp_auth_reports::Level, verdict: Verdict) -> CheckResult {
+        CheckResult::new("X-01", "t", Role::Server, level, verdict, Vec::new())
+    }
+
+    #[test]
+    fn a_must_violation_is_a_warn_where_the_revision_says_should() {
+        use mcp_auth_reports::Level;
+        let mut r = leveled(Level::Must, Verdict::Fail);
+        at_level(&mut r, Level::Should);
+        assert_eq!((r.level, r.verdict), (Level::Should, Verdict::Warn));
+    }
+
+    #[test]
+    fn a_should_violation_is_a_fail_where_the_revision_says_must() {
+        use mcp_auth_reports::Level;
+        let mut r = leveled(Level::Should, Verdict::Warn);
+        at_level(&mut r, Level::Must);
+        assert_eq!((r.level, r.verdict), (Level::Must, Verdict::Fail));
+    }
+
+    #[test]
+    fn a_pass_or_an_error_keeps_its_verdict_at_another_level() {
+        use mcp_auth_reports::Level;
+        for v in [Verdict::Pass, Verdict::Error, Verdict::Skip] {
+            let mut r = leveled(Level::Must, v);
+            at_level(&mut r, Level::Should);
+            assert_eq!(r.verdict, v);
+        }
+    }
 
     #[test]
     fn selection_matches_globs_on_ids() {

@@ -56,7 +56,11 @@ pub(crate) fn handle(shared: &Shared, i: usize, req: &Incoming) -> (Reply, Reque
     if is_prm_probe(&req.path) {
         return (not_found(), RequestKind::PrmTrap);
     }
-    let Some(endpoint) = req.path.strip_prefix(p) else {
+    let Some(endpoint) = req
+        .path
+        .strip_prefix(p)
+        .and_then(|rest| rest.strip_prefix(config.endpoint_prefix.as_str()))
+    else {
         return (not_found(), RequestKind::Other);
     };
     match (endpoint, req.method.as_str()) {
@@ -113,21 +117,22 @@ impl Authz<'_> {
     fn metadata(&self, oidc: bool) -> Value {
         let issuer = &self.issuer;
         let c = self.config;
+        let base = format!("{issuer}{}", c.endpoint_prefix);
         let mut grant_types = vec!["authorization_code"];
         if c.issue_refresh_tokens {
             grant_types.push("refresh_token");
         }
         let mut doc = json!({
             "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
             "response_types_supported": ["code"],
             "grant_types_supported": grant_types,
             "token_endpoint_auth_methods_supported": c.token_endpoint_auth_methods,
             "code_challenge_methods_supported": ["S256"],
         });
         if c.registration {
-            doc["registration_endpoint"] = json!(format!("{issuer}/register"));
+            doc["registration_endpoint"] = json!(format!("{base}/register"));
         }
         if c.dpop {
             doc["dpop_signing_alg_values_supported"] = json!(crate::dpop::SUPPORTED_ALGS);
@@ -142,7 +147,7 @@ impl Authz<'_> {
             doc["authorization_response_iss_parameter_supported"] = json!(true);
         }
         if oidc {
-            doc["jwks_uri"] = json!(format!("{issuer}/jwks"));
+            doc["jwks_uri"] = json!(format!("{base}/jwks"));
             doc["subject_types_supported"] = json!(["public"]);
             doc["id_token_signing_alg_values_supported"] = json!(["RS256"]);
         }

@@ -197,6 +197,13 @@ pub struct AsConfig {
     pub access_token_bytes: usize,
     /// Extra members in metadata, token, registration and authorization responses.
     pub unknown_members: bool,
+    /// The AS lives on the MCP origin (the 2025-03-26 shape: the MCP server is its own authorization server),
+    /// with no listener of its own: its issuer is the MCP origin (`issuer_path` must stay empty) and the MCP
+    /// listener hands it every AS metadata probe and its endpoints. At most one AS may.
+    pub on_mcp_origin: bool,
+    /// Path prefix of the endpoints (`/authorize`, `/token`, `/register`, `/jwks`) below the issuer: `""`, or
+    /// e.g. `"/oauth"` to keep them off the 2025-03-26 default paths.
+    pub endpoint_prefix: String,
     /// The AS persona whose access tokens this AS issues: [`Persona::Generic`] issues opaque tokens of
     /// [`access_token_bytes`](Self::access_token_bytes); any other persona issues its JWT access tokens (signed
     /// with this AS's key, `iss` = this AS's issuer, `aud` = the persona's audience for the requested resource,
@@ -228,6 +235,8 @@ impl Default for AsConfig {
             issue_refresh_tokens: true,
             access_token_bytes: DEFAULT_ACCESS_TOKEN_BYTES,
             unknown_members: false,
+            on_mcp_origin: false,
+            endpoint_prefix: String::new(),
             persona: Persona::Generic,
             dpop: false,
             dpop_nonce: false,

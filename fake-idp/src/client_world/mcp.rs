@@ -230,12 +230,19 @@ fn check_token(
     if expire_after.is_some_and(|n| at.uses >= n) {
         at.expired_by_use = true;
     }
+    // An AS living on the MCP origin is the server itself (2025-03-26, before RFC 8707): its tokens need
+    // not name the resource.
+    let own_as = shared.config.auth_servers[at.as_index].on_mcp_origin;
+    let for_this_server = match at.resource.as_deref() {
+        Some(resource) => resource == mcp_url,
+        None => own_as,
+    };
     let ok = !in_query
         && listed.contains(&at.as_index)
         && now < at.expires_at
         && !revoked
         && !at.expired_by_use
-        && at.resource.as_deref() == Some(mcp_url.as_str());
+        && for_this_server;
     if ok {
         Ok(())
     } else {

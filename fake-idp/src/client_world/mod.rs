@@ -312,7 +312,12 @@ async fn serve(State(listener): State<Listener>, request: Request) -> Response {
         form,
     };
     let shared = &listener.shared;
-    let Some(seq) = shared.log.begin(incoming.entry(listener.origin, wire)) else {
+    // A request to the MCP origin that an AS living there owns is that AS's (the 2025-03-26 shape).
+    let origin = match listener.origin {
+        Origin::Mcp => colocated_as(&shared.config, &incoming.path).map_or(Origin::Mcp, Origin::As),
+        other => other,
+    };
+    let Some(seq) = shared.log.begin(incoming.entry(origin, wire)) else {
         return Reply::json(
             503,
             &serde_json::json!({"error": "the world's request log is full"}),
@@ -320,7 +325,7 @@ async fn serve(State(listener): State<Listener>, request: Request) -> Response {
         .into_response();
     };
     let (reply, kind) = if readable {
-        match listener.origin {
+        match origin {
             Origin::Mcp => mcp::handle(shared, &incoming),
             Origin::As(i) => authz::handle(shared, i, &incoming),
         }
@@ -349,6 +354,16 @@ async fn serve(State(listener): State<Listener>, request: Request) -> Response {
         }
         _ => response,
     }
+}
+
+/// The AS on the MCP origin that owns `path` there: every AS metadata probe, and its endpoints.
+fn colocated_as(config: &WorldConfig, path: &str) -> Option<usize> {
+    let i = config.auth_servers.iter().position(|a| a.on_mcp_origin)?;
+    let prefix = config.auth_servers[i].endpoint_prefix.as_str();
+    let endpoint = path
+        .strip_prefix(prefix)
+        .is_some_and(|e| ["/authorize", "/token", "/register", "/jwks"].contains(&e));
+    (endpoint || mcp::is_as_metadata_probe(path)).then_some(i)
 }
 
 fn check_config(config: &WorldConfig) -> Result<(), WorldError> {
@@ -389,7 +404,29 @@ fn check_config(config: &WorldConfig) -> Result<(), WorldError> {
             }
         }
     }
+    if config
+        .auth_servers
+        .iter()
+        .filter(|a| a.on_mcp_origin)
+        .count()
+        > 1
+    {
+        return bad("at most one authorization server may live on the MCP origin".to_owned());
+    }
     for (i, as_config) in config.auth_servers.iter().enumerate() {
+        if as_config.on_mcp_origin
+            && (!as_config.issuer_path.is_empty() || config.mcp.decoy_as_metadata)
+        {
+            return bad(format!(
+                "AS {i} lives on the MCP origin: its issuer is that origin (no issuer_path) and no decoy metadata can share it"
+            ));
+        }
+        let prefix = &as_config.endpoint_prefix;
+        if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
+            return bad(format!(
+                "AS {i}: endpoint_prefix `{prefix}` must be empty or start with / and not end with /"
+            ));
+        }
         let p = &as_config.issuer_path;
         if !p.is_empty() && (!p.starts_with('/') || p.ends_with('/')) {
             return bad(format!(
@@ -436,9 +473,13 @@ impl ClientWorld {
         let (mcp_listener, mcp_origin) = bind().await?;
         let mut as_listeners = Vec::new();
         let mut as_origins = Vec::new();
-        for _ in &config.auth_servers {
+        for (i, as_config) in config.auth_servers.iter().enumerate() {
+            if as_config.on_mcp_origin {
+                as_origins.push(mcp_origin.clone());
+                continue;
+            }
             let (listener, origin) = bind().await?;
-            as_listeners.push(listener);
+            as_listeners.push((i, listener));
             as_origins.push(origin);
         }
         let key = SigningKey::as_signing_key();
@@ -471,12 +512,8 @@ impl ClientWorld {
             mcp_minter,
             state: Mutex::new(state),
         });
-        let listeners = std::iter::once((mcp_listener, Origin::Mcp)).chain(
-            as_listeners
-                .into_iter()
-                .enumerate()
-                .map(|(i, l)| (l, Origin::As(i))),
-        );
+        let listeners = std::iter::once((mcp_listener, Origin::Mcp))
+            .chain(as_listeners.into_iter().map(|(i, l)| (l, Origin::As(i))));
         let mut running = Listeners::default();
         for (listener, origin) in listeners {
             let router = Router::new().fallback(serve).with_state(Listener {

@@ -128,6 +128,10 @@ mcp_auth_defects::defects! {
         "Does not retry a token request answered `use_dpop_nonce` with the AS's nonce.";
     DpopIgnoreRsNonce = "dpop-ignore-rs-nonce",
         "Does not retry an MCP request answered `use_dpop_nonce` with the server's nonce.";
+    MarchDefaultPathsOnly = "march-default-paths-only",
+        "Under 2025-03-26, fetches the MCP origin's authorization server metadata but ignores its endpoints and uses `/authorize`, `/token` and `/register`.";
+    NoMarchDefaultEndpoints = "no-march-default-endpoints",
+        "Under 2025-03-26, gives up when the MCP origin serves no authorization server metadata instead of using the default endpoints.";
 }
 
 /// `Option<ClientDefect>` helper: is exactly this defect switched on?
@@ -153,7 +157,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 59);
+        assert_eq!(ClientDefect::ALL.len(), 61);
     }
 
     #[test]

@@ -314,7 +314,9 @@ impl<'e> Client<'e> {
         message: &Message,
         budget: &mut Budget,
     ) -> Result<(), ClientError> {
-        if !self.defect.is(ClientDefect::IgnoreMigration) {
+        // An AS found without PRM (the 2025-03-26 discovery) is the MCP server itself: nothing can move it.
+        let found_without_prm = self.prm.is_none() && self.server.is_some();
+        if !self.defect.is(ClientDefect::IgnoreMigration) && !found_without_prm {
             let prm = self.refetch_prm(challenge).await?;
             let issuer = pick_issuer(&prm.metadata, &self.mcp_url, self.defect)?;
             let current = self.server.as_ref().map(|s| s.issuer.clone());
@@ -370,8 +372,18 @@ impl<'e> Client<'e> {
 
     /// PRM, then AS metadata, PKCE support and registration.
     async fn discover(&mut self, challenge: &BearerChallenge) -> Result<(), ClientError> {
-        let prm = discover_prm(&self.http, &self.mcp_url, challenge, self.defect).await?;
-        self.connect(prm).await
+        match discover_prm(&self.http, &self.mcp_url, challenge, self.defect).await {
+            Ok(prm) => self.connect(prm).await,
+            // 2025-03-26 had no PRM: the MCP origin is the authorization server.
+            Err(ClientError::Discovery(_))
+                if self.env.protocol_version == super::march::MARCH_REVISION =>
+            {
+                let (issuer, metadata) =
+                    super::march::discover(&self.http, &self.mcp_url, self.defect).await?;
+                self.connect_with(issuer, metadata, None, None).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn connect(&mut self, prm: DiscoveredPrm) -> Result<(), ClientError> {
@@ -387,6 +399,18 @@ impl<'e> Client<'e> {
     ) -> Result<(), ClientError> {
         let issuer = pick_issuer(&prm.metadata, &self.mcp_url, self.defect)?;
         let metadata = fetch_as_metadata(&self.http, &issuer, self.defect).await?;
+        self.connect_with(issuer, metadata, Some(prm), reuse).await
+    }
+
+    /// Registration (or `reuse`) at the authorization server `issuer` described by `metadata`, found through
+    /// `prm` (None: the 2025-03-26 discovery, without PRM).
+    async fn connect_with(
+        &mut self,
+        issuer: String,
+        metadata: AuthorizationServerMetadata,
+        prm: Option<DiscoveredPrm>,
+        reuse: Option<ClientRegistration>,
+    ) -> Result<(), ClientError> {
         if self.dpop.is_none() {
             self.dpop = Dpop::for_algs(
                 metadata.dpop_signing_alg_values_supported.as_deref(),
@@ -416,7 +440,7 @@ impl<'e> Client<'e> {
                 .await?
             }
         };
-        self.prm = Some(prm);
+        self.prm = prm;
         self.server = Some(AuthServer {
             issuer,
             metadata,

@@ -18,7 +18,9 @@
 //! - [`token`]: code and refresh grants (rotation; `resource` on both);
 //! - [`mcp`] and the run loop: bearer on every request, step-up on 403 `insufficient_scope`
 //!   (at most [`MAX_AUTHORIZATIONS_PER_OPERATION`] attempts), refresh on 401, re-discovery when
-//!   the PRM names a new authorization server.
+//!   the PRM names a new authorization server;
+//! - [`march`]: under protocol version 2025-03-26, when no PRM is found, the MCP origin's own AS metadata,
+//!   else the default endpoints `/authorize`, `/token`, `/register` there.
 //!
 //! Every HTTP request has a 5 s timeout and a 1 MiB body cap, never follows redirects and
 //! ignores proxy variables. The crate knows nothing of the suite or the fake world.
@@ -32,6 +34,7 @@ mod dpop;
 pub mod error;
 mod flow;
 mod http;
+pub mod march;
 pub mod mcp;
 pub mod registration;
 pub mod token;

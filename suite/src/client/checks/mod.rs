@@ -40,6 +40,7 @@ macro_rules! text {
 
 mod discovery;
 mod dpop;
+mod march;
 mod migration;
 mod pkce;
 mod request;
@@ -82,6 +83,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(session::checks());
     all.extend(migration::checks());
     all.extend(dpop::checks());
+    all.extend(march::checks());
     all
 }
 

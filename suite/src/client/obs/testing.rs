@@ -17,10 +17,10 @@ use crate::check::ObsError;
 use crate::client::obs::{ClientObservations, DocumentSource, HostedDocument, ScenarioObs};
 use crate::client::scenarios::{
     self, BASIC_CIMD, CUSTOM_PRM_PATH, EVIL, ISS_SUPPORTED_MISSING, ISS_WRONG_ISSUER,
-    METADATA_DEFAULT, METADATA_ISSUER_MISMATCH, MIGRATION, PKCE_METHODS_MISSING,
-    PKCE_METHODS_MISSING_OIDC, PKCE_PLAIN_ONLY, PRE_CLIENT_ID, PRE_CLIENT_SECRET, PRE_REGISTRATION,
-    RESOURCE_MISMATCH, SCOPE_RETRY_LIMIT, SCOPE_STEP_UP, STATE_TAMPERED, TOKEN_ENDPOINT_AUTH_POST,
-    TOKEN_REFRESH,
+    MARCH_ENDPOINT_PREFIX, MARCH_FALLBACK, MARCH_METADATA, METADATA_DEFAULT,
+    METADATA_ISSUER_MISMATCH, MIGRATION, PKCE_METHODS_MISSING, PKCE_METHODS_MISSING_OIDC,
+    PKCE_PLAIN_ONLY, PRE_CLIENT_ID, PRE_CLIENT_SECRET, PRE_REGISTRATION, RESOURCE_MISMATCH,
+    SCOPE_RETRY_LIMIT, SCOPE_STEP_UP, STATE_TAMPERED, TOKEN_ENDPOINT_AUTH_POST, TOKEN_REFRESH,
 };
 use crate::client::spawn::{ClientExit, ClientRun};
 use crate::wire::s256;
@@ -332,6 +332,15 @@ impl World {
         }
     }
 
+    /// The 2025-03-26 shape: the AS's endpoints (not its metadata) moved under `prefix` on the MCP origin.
+    fn on_the_mcp_origin(&mut self, prefix: &str) {
+        for r in self.log.iter_mut().filter(|r| r.origin == Origin::As(0)) {
+            if matches!(r.path.as_str(), "/authorize" | "/token" | "/register") {
+                r.path = format!("{prefix}{}", r.path);
+            }
+        }
+    }
+
     fn done(
         self,
         issuers: usize,
@@ -588,6 +597,27 @@ pub fn compliant() -> ClientObservations {
     // server each challenge once, and the client retries with their nonce.
     worlds.push(dpop_world(scenarios::DPOP, false));
     worlds.push(dpop_world(scenarios::DPOP_NONCE, true));
+    // 2025-03-26, metadata at the MCP origin's root naming /oauth endpoints: the whole flow there.
+    let mut w = World::new(MARCH_METADATA);
+    w.challenge(None);
+    w.prm_trap(&PrmLocation::PathInserted.path("/mcp"));
+    w.prm_trap(&PrmLocation::Root.path("/mcp"));
+    w.metadata(0, MetadataLocation::Rfc8414Root);
+    w.register(0, DCR_CLIENT, None);
+    w.flow(public, Some("todo:read todo:write"));
+    w.on_the_mcp_origin(MARCH_ENDPOINT_PREFIX);
+    worlds.push(w.done(1, Vec::new()));
+
+    // 2025-03-26 without any metadata: the probe, then the default endpoints.
+    let mut w = World::new(MARCH_FALLBACK);
+    w.challenge(None);
+    w.prm_trap(&PrmLocation::PathInserted.path("/mcp"));
+    w.prm_trap(&PrmLocation::Root.path("/mcp"));
+    w.metadata_trap(0, "/.well-known/oauth-authorization-server");
+    w.register(0, DCR_CLIENT, None);
+    w.flow(public, Some("todo:read todo:write"));
+    w.on_the_mcp_origin("");
+    worlds.push(w.done(1, Vec::new()));
 
     ClientObservations {
         scenarios: worlds.into_iter().collect::<BTreeMap<_, _>>(),

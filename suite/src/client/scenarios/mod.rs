@@ -10,6 +10,7 @@
 //! This module holds what a world is ([`ScenarioDef`]), its names and the context handed to the client; the
 //! table of worlds itself is in `worlds.rs`.
 
+mod march;
 mod worlds;
 
 use fake_idp::client_world::WorldConfig;
@@ -17,7 +18,14 @@ use fake_idp::client_world::WorldConfig;
 use crate::spec::{Extension, SpecVersion};
 use serde_json::json;
 
-pub use worlds::all;
+pub use march::MARCH_ENDPOINT_PREFIX;
+
+/// Every client world, in report order: today's, then the 2025-03-26 ones.
+pub fn all() -> Vec<ScenarioDef> {
+    let mut all = worlds::all();
+    all.extend(march::worlds());
+    all
+}
 
 /// Path of the custom PRM location (`auth/metadata-var3`, as in the official suite).
 pub const CUSTOM_PRM_PATH: &str = "/custom/metadata/location.json";
@@ -48,6 +56,8 @@ pub const STATE_TAMPERED: &str = "auth/state-tampered";
 pub const DPOP: &str = "auth/dpop";
 /// DPoP with server nonces: the AS and the MCP server each demand their nonce once.
 pub const DPOP_NONCE: &str = "auth/dpop-nonce";
+pub const MARCH_METADATA: &str = "auth/2025-03-26-oauth-metadata-backcompat";
+pub const MARCH_FALLBACK: &str = "auth/2025-03-26-oauth-endpoint-fallback";
 
 /// What a scenario needs from the world besides its config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

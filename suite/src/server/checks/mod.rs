@@ -2,6 +2,7 @@
 
 mod dpop;
 mod prm;
+mod revisions;
 mod scope;
 mod sessions;
 mod tokens;
@@ -165,6 +166,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(sessions::checks());
     all.extend(upstream::checks());
     all.extend(dpop::checks());
+    all.extend(revisions::checks());
     all
 }
 
