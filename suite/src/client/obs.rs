@@ -50,6 +50,8 @@ pub struct ClientObservations {
     /// Every world ran (no `--scenario` narrowed the run): a check that found nothing to judge is then an
     /// ERROR, not a SKIP.
     pub selected_all: bool,
+    /// The worlds the run's revision or extensions leave out, each with why (for a check that needs one: SKIP).
+    pub out_of_scope: BTreeMap<&'static str, String>,
 }
 
 impl ClientObservations {
@@ -58,9 +60,10 @@ impl ClientObservations {
         match self.scenarios.get(name) {
             Some(Ok(s)) => Ok(s),
             Some(Err(e)) => Err(e.clone()),
-            None => Err(ObsError::NotApplicable(format!(
-                "scenario {name} was not run (see --scenario)"
-            ))),
+            None => Err(ObsError::NotApplicable(match self.out_of_scope.get(name) {
+                Some(why) => format!("scenario {name} is not part of this run: {why}"),
+                None => format!("scenario {name} was not run (see --scenario)"),
+            })),
         }
     }
 

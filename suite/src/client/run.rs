@@ -146,9 +146,12 @@ pub async fn run_with_evidence(opts: &ClientOptions) -> (Report, EvidenceLog) {
 /// [`run`], recording every finished scenario in `live` as it happens, so that a run stopped by a signal can
 /// still be reported ([`interrupted`]).
 pub async fn run_live(opts: &ClientOptions, live: &Live<ClientObservations>) -> Report {
-    let applicable: Vec<ScenarioDef> = scenarios::all()
+    let (applicable, left_out): (Vec<ScenarioDef>, Vec<ScenarioDef>) = scenarios::all()
         .into_iter()
-        .filter(|d| d.applies(&opts.selection))
+        .partition(|d| d.applies(&opts.selection));
+    let out_of_scope = left_out
+        .iter()
+        .map(|d| (d.name, d.scope_note(&opts.selection)))
         .collect();
     let every = applicable.len();
     let defs: Vec<ScenarioDef> = applicable
@@ -161,6 +164,7 @@ pub async fn run_live(opts: &ClientOptions, live: &Live<ClientObservations>) -> 
             .map(|d| (d.name, Err(ObsError::Interrupted)))
             .collect(),
         selected_all: defs.len() == every,
+        out_of_scope,
     });
     live.progress.status().plan(defs.len());
     stream::iter(defs)

@@ -651,6 +651,7 @@ mod tests {
             ClientObservations {
                 scenarios: BTreeMap::from([(SCENARIO, Ok(obs))]),
                 selected_all: true,
+                out_of_scope: Default::default(),
             }
         }
     }

@@ -493,6 +493,7 @@ mod tests {
                 .map(|d| (d.name, Err(ObsError::Interrupted)))
                 .collect(),
             selected_all: true,
+            out_of_scope: Default::default(),
         };
         for c in registry() {
             let e = c.evaluate(&o);

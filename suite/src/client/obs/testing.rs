@@ -622,6 +622,7 @@ pub fn compliant() -> ClientObservations {
     ClientObservations {
         scenarios: worlds.into_iter().collect::<BTreeMap<_, _>>(),
         selected_all: true,
+        out_of_scope: Default::default(),
     }
 }
 

@@ -97,6 +97,27 @@ impl ScenarioDef {
         selection.matches(self.name) || self.covers.iter().any(|c| selection.matches(c))
     }
 
+    /// Why the world does not run with `selection` (its revisions, or its extension not opted in).
+    pub fn scope_note(&self, selection: &crate::runner::Selection) -> String {
+        match self.extension {
+            Some(e) if !selection.extensions().contains(e) => {
+                format!("it belongs to the extension {e} (--extension {e})")
+            }
+            _ => match self.until {
+                Some(u) => format!(
+                    "it exists from {} until {u}, not at {}",
+                    self.since,
+                    selection.spec()
+                ),
+                None => format!(
+                    "it exists from {} on, not at {}",
+                    self.since,
+                    selection.spec()
+                ),
+            },
+        }
+    }
+
     /// Whether the world runs at the selection's revision with its extensions.
     pub fn applies(&self, selection: &crate::runner::Selection) -> bool {
         selection.spec().within(self.since, self.until)
