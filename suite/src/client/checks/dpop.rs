@@ -287,11 +287,11 @@ fn cl_dpop_03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
 
 /// The nonce a `use_dpop_nonce` answer named, and whether a later request of the same kind carried it in its proof
 /// and succeeded.
-fn nonce_retry<'a>(
-    s: &'a ScenarioObs,
+fn nonce_retry(
+    s: &ScenarioObs,
     of_kind: impl Fn(&LoggedRequest) -> bool,
     succeeded: impl Fn(&LoggedRequest) -> bool,
-) -> Option<(&'a LoggedRequest, String, Option<&'a LoggedRequest>)> {
+) -> Option<(&LoggedRequest, String, Option<&LoggedRequest>)> {
     let requests: Vec<&LoggedRequest> = s.log.iter().filter(|r| of_kind(r)).collect();
     let (at, challenge) = requests.iter().enumerate().find(|(_, r)| {
         r.status >= 400

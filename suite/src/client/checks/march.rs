@@ -171,10 +171,10 @@ fn is_default_endpoint_path(path: &str) -> bool {
 
 /// An authorization request and a successful code redemption at paths `at` picks, followed by an MCP request
 /// served with a valid token: `[authorize, token, served]`.
-fn served_through<'a>(
-    s: &'a ScenarioObs,
+fn served_through(
+    s: &ScenarioObs,
     at: impl Fn(&LoggedRequest) -> bool,
-) -> Option<[&'a LoggedRequest; 3]> {
+) -> Option<[&LoggedRequest; 3]> {
     let authorize = s
         .log
         .iter()
