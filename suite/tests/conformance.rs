@@ -34,10 +34,12 @@ use std::time::{Duration, SystemTime};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use mcp_auth_conformance::authz::login::{LoginMode, LoginScript};
 use mcp_auth_conformance::authz::{self, AuthzOptions, AuthzTarget};
+use mcp_auth_conformance::catalog;
 use mcp_auth_conformance::client::{self, ClientOptions, ClientTarget};
 use mcp_auth_conformance::registry;
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions};
+use mcp_auth_conformance::spec::{Extensions, SpecVersion};
 use mcp_auth_conformance::terminal::terminal_line;
 use mcp_auth_reports::{CheckResult, Report, Role, Verdict};
 use mcp_auth_targets::ValidationMode;
@@ -329,6 +331,8 @@ fn main() {
         .flat_map(|role| {
             registry::metas(Some(role))
                 .into_iter()
+                // The runs score the default revision without extensions: another revision's checks are not in them.
+                .filter(|m| catalog::applies(m.id, SpecVersion::default(), &Extensions::none()))
                 .map(move |m| (role, m.id, m.level.as_str()))
         })
         .collect();

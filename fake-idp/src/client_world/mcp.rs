@@ -15,6 +15,12 @@ const DECOY_AUTHORIZE: &str = "/decoy/authorize";
 pub(crate) const UNKNOWN_MEMBER: &str = "x_conformance_unknown";
 /// The MCP protocol revision the server speaks when the client names none.
 const PROTOCOL_VERSION: &str = "2025-11-25";
+/// The stateless revision (SEP-2575): a request declaring it in `params._meta` is served without a
+/// session. The world is dual-era and lenient: it answers a request of either shape and leaves the
+/// judging of the shape to the checks, which read it from the log (headers and body).
+const STATELESS_VERSION: &str = "2026-07-28";
+/// Every revision the world speaks (`supportedVersions` of `server/discover`).
+const SUPPORTED_VERSIONS: &[&str] = &[STATELESS_VERSION, "2025-11-25", "2025-06-18", "2025-03-26"];
 
 /// Whether `path` is an AS metadata well-known probe (any of the five forms).
 pub(crate) fn is_as_metadata_probe(path: &str) -> bool {
@@ -401,7 +407,23 @@ fn json_rpc(
             return forbidden(shared, id);
         }
     }
+    let modern = method != "initialize"
+        && object
+            .get("params")
+            .and_then(|p| p.get("_meta"))
+            .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+            .is_some();
     match method {
+        "server/discover" => rpc_result(
+            id,
+            stamped(
+                method,
+                json!({
+                    "supportedVersions": SUPPORTED_VERSIONS,
+                    "capabilities": {"tools": {"listChanged": false}},
+                }),
+            ),
+        ),
         "initialize" => {
             let version = object
                 .get("params")
@@ -419,24 +441,46 @@ fn json_rpc(
             )
             .header("mcp-session-id", session)
         }
-        "ping" => rpc_result(id, json!({})),
-        "tools/list" => rpc_result(id, tools()),
+        "ping" => rpc_result(id, stamp_if(modern, method, json!({}))),
+        "tools/list" => rpc_result(id, stamp_if(modern, method, tools())),
         "tools/call" => {
             let tool = object
                 .get("params")
                 .and_then(|p| p.get("name"))
                 .and_then(Value::as_str)
                 .unwrap_or("unknown");
-            rpc_result(
-                id,
-                json!({
-                    "content": [{"type": "text", "text": format!("{tool}: ok (no to-dos yet)")}],
-                    "isError": false,
-                }),
-            )
+            let result = json!({
+                "content": [{"type": "text", "text": format!("{tool}: ok (no to-dos yet)")}],
+                "isError": false,
+            });
+            rpc_result(id, stamp_if(modern, method, result))
         }
+        _ if modern => rpc_error(404, id, -32601, "Method not found"),
         _ => rpc_error(200, id, -32601, "Method not found"),
     }
+}
+
+/// `result` with the members 2026-07-28 asks of a result (`stamped`) when the request was stateless.
+fn stamp_if(modern: bool, method: &str, result: Value) -> Value {
+    if modern {
+        stamped(method, result)
+    } else {
+        result
+    }
+}
+
+/// `result` with `resultType`, the server's identity in `_meta`, and the caching hints of the
+/// cacheable operations (`server/discover`, `tools/list`).
+fn stamped(method: &str, mut result: Value) -> Value {
+    result["resultType"] = json!("complete");
+    result["_meta"] = json!({"io.modelcontextprotocol/serverInfo": {
+        "name": "fake-idp client world", "version": env!("CARGO_PKG_VERSION")
+    }});
+    if matches!(method, "server/discover" | "tools/list") {
+        result["ttlMs"] = json!(0);
+        result["cacheScope"] = json!("private");
+    }
+    result
 }
 
 #[cfg(test)]
@@ -455,6 +499,18 @@ mod tests {
             "/.well-known/oauth-protected-resource"
         );
         assert_eq!(PrmLocation::Root.path("/mcp"), PRM_WELL_KNOWN);
+    }
+
+    #[test]
+    fn a_stateless_result_is_stamped_and_a_legacy_one_is_not() {
+        let r = stamp_if(true, "tools/list", tools());
+        assert_eq!(r["resultType"], "complete");
+        assert_eq!(r["cacheScope"], "private");
+        let call = stamp_if(true, "tools/call", json!({"content": []}));
+        assert!(call.get("ttlMs").is_none());
+        assert!(stamp_if(false, "tools/list", tools())
+            .get("resultType")
+            .is_none());
     }
 
     #[test]

@@ -11,7 +11,9 @@ use crate::check::{Cause, ObsError};
 use crate::evidence::Scenario;
 use crate::http::{Http, Recorded, Request};
 use crate::profile::Profile;
+use crate::spec::SpecVersion;
 use crate::wire::mcp::{self, RpcOutcome};
+use crate::wire::stateless;
 use crate::wire::www_authenticate::{self, Challenge, ParseError};
 
 /// The audience of tokens minted for the upstream API the server may call (RS-AUD-02).
@@ -85,6 +87,9 @@ pub struct Ctx<'a> {
     pub target: String,
     /// The extensions the run opts into (`--extension`): their scenarios run only then.
     pub extensions: crate::spec::Extensions,
+    /// The revision the suite speaks: at 2026-07-28 MCP is stateless (no `initialize`, no session; every
+    /// request carries `_meta` and the standard headers, [`stateless`]).
+    pub spec: SpecVersion,
     markers: AtomicU64,
     seed: u64,
     rpc_ids: AtomicU64,
@@ -101,6 +106,7 @@ impl<'a> Ctx<'a> {
             users: Users::fixture(),
             target,
             extensions: crate::spec::Extensions::none(),
+            spec: SpecVersion::default(),
             markers: AtomicU64::new(1),
             seed,
             rpc_ids: AtomicU64::new(1),
@@ -202,7 +208,8 @@ impl<'a> Ctx<'a> {
         self.http.send(sc, purpose, req).await
     }
 
-    /// POSTs a JSON-RPC message to the MCP endpoint and reads the outcome.
+    /// POSTs a JSON-RPC message to the MCP endpoint and reads the outcome. At a stateless revision the message
+    /// gets the per-request `_meta` and the standard headers, and `session` is ignored (there are none).
     pub async fn rpc(
         &self,
         sc: &Scenario,
@@ -212,10 +219,20 @@ impl<'a> Ctx<'a> {
         session: Option<&str>,
         extra: &[(&str, &str)],
     ) -> Result<Probe, ObsError> {
-        let mut req = Request::post_json(&self.target, &body);
-        if let Some(s) = session {
-            req = req.header("mcp-session-id", s);
-            req = req.header("mcp-protocol-version", mcp::PROTOCOL_VERSION);
+        let mut req;
+        if self.spec.is_stateless() {
+            let version = self.spec.as_str();
+            let body = stateless::with_meta(body, version, &stateless::suite_client_info());
+            req = Request::post_json(&self.target, &body);
+            for (name, value) in stateless::headers(&body, version) {
+                req = req.header(name, value);
+            }
+        } else {
+            req = Request::post_json(&self.target, &body);
+            if let Some(s) = session {
+                req = req.header("mcp-session-id", s);
+                req = req.header("mcp-protocol-version", mcp::PROTOCOL_VERSION);
+            }
         }
         for (n, v) in extra {
             req = req.header(n, *v);
@@ -224,22 +241,30 @@ impl<'a> Ctx<'a> {
         probe_of(rec)
     }
 
-    /// `initialize` with a credential: the suite's standard probe of whether a token is accepted.
+    /// The body of the suite's standard probe: `initialize`, or `server/discover` at a stateless revision.
+    pub fn probe_body(&self) -> Value {
+        if self.spec.is_stateless() {
+            stateless::discover(self.next_rpc_id())
+        } else {
+            mcp::initialize(self.next_rpc_id())
+        }
+    }
+
+    /// `initialize` with a credential: the suite's standard probe of whether a token is accepted (at a stateless
+    /// revision `server/discover`, which every server must implement and authorize like any request).
     pub async fn initialize(
         &self,
         sc: &Scenario,
         purpose: &str,
         auth: &Auth,
     ) -> Result<Probe, ObsError> {
-        self.rpc(
-            sc,
-            purpose,
-            mcp::initialize(self.next_rpc_id()),
-            auth,
-            None,
-            &[],
-        )
-        .await
+        let purpose = if self.spec.is_stateless() {
+            format!("{purpose} [{}: server/discover, no initialize]", self.spec)
+        } else {
+            purpose.to_owned()
+        };
+        self.rpc(sc, &purpose, self.probe_body(), auth, None, &[])
+            .await
     }
 
     /// Opens a session as a user: `initialize` then `notifications/initialized`.
@@ -253,6 +278,10 @@ impl<'a> Ctx<'a> {
                 format!("a valid token was refused at initialize: {}", p.describe()),
                 [p.exchange],
             ));
+        }
+        if self.spec.is_stateless() {
+            // No session: every later request stands alone.
+            return Ok(String::new());
         }
         let session = p.session_id.clone().unwrap_or_default();
         let s = (!session.is_empty()).then_some(session.as_str());

@@ -170,6 +170,21 @@ pub struct UpstreamObs {
     pub write_full: UpstreamCall,
 }
 
+/// One client's request with a valid token, then the same request without it (stateless MCP, RS-SL-02).
+#[derive(Debug, Clone)]
+pub struct CarryOver {
+    pub with_token: Probe,
+    pub without_token: Probe,
+}
+
+/// Authorization per request in stateless MCP (2026-07-28).
+#[derive(Debug, Clone)]
+pub struct StatelessObs {
+    /// Requests without a token, each the first of a client never seen before (what was sent, the probe).
+    pub first_contact: Vec<(String, Probe)>,
+    pub carry_over: Result<CarryOver, ObsError>,
+}
+
 /// Everything the server role observed.
 #[derive(Debug)]
 pub struct ServerObservations {
@@ -196,6 +211,8 @@ pub struct ServerObservations {
     pub upstream: Result<UpstreamObs, ObsError>,
     /// The DPoP probes (`--extension dpop` only; otherwise an error no scored check reads).
     pub dpop: Result<DpopObs, ObsError>,
+    /// Stateless MCP (2026-07-28 only; not applicable at older revisions).
+    pub stateless: Result<StatelessObs, ObsError>,
 }
 
 impl ServerObservations {
@@ -230,6 +247,7 @@ impl ServerObservations {
             origin: Err(ObsError::Interrupted),
             upstream: Err(ObsError::Interrupted),
             dpop: Err(ObsError::Interrupted),
+            stateless: Err(ObsError::Interrupted),
         }
     }
 

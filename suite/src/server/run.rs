@@ -236,6 +236,7 @@ async fn observe(
     );
     ctx.upstream = Some(&upstream);
     ctx.extensions = opts.selection.extensions().clone();
+    ctx.spec = opts.selection.spec();
     scenarios::observe(&ctx, &live.progress).await;
     let mut mode_note = String::new();
     live.progress.update(|obs| {

@@ -14,6 +14,7 @@ use crate::check::{Cause, ObsError};
 use crate::evidence::sha256_hex;
 use crate::profile::Profile;
 use crate::server::ctx::Probe;
+use crate::server::obs::{CarryOver, StatelessObs};
 use crate::server::obs::{
     ControlWrite, Discovery, Mode, PrmDoc, PrmFetch, PrmSource, ScopeObs, ServerObservations,
     SessionObs, Stimulus, UpstreamCall, UpstreamObs, WriteProbe,
@@ -66,6 +67,26 @@ pub fn served(exchange: &str) -> Probe {
         RpcOutcome::Served(json!({"content": []})),
         &[],
     )
+}
+
+/// A compliant stateless server: both first contacts and the token-less repeat get the 401 challenge.
+pub fn stateless() -> StatelessObs {
+    StatelessObs {
+        first_contact: vec![
+            (
+                "tools/list".to_owned(),
+                refused("stateless#list", 401, &[UNAUTH_CHALLENGE]),
+            ),
+            (
+                "tools/call list_todos".to_owned(),
+                refused("stateless#call", 401, &[UNAUTH_CHALLENGE]),
+            ),
+        ],
+        carry_over: Ok(CarryOver {
+            with_token: served("stateless#with-token"),
+            without_token: refused("stateless#without-token", 401, &[UNAUTH_CHALLENGE]),
+        }),
+    }
 }
 
 /// A refusal with the given status and challenge lines.
@@ -291,6 +312,7 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
         }),
         origin: Ok(refused("origin#1", 403, &[])),
         upstream: Ok(upstream()),
+        stateless: Ok(stateless()),
         dpop: Ok(dpop()),
     }
 }

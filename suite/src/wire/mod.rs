@@ -1,6 +1,7 @@
 //! Typed wire objects and parsers the checks judge.
 
 pub mod mcp;
+pub mod stateless;
 pub mod www_authenticate;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

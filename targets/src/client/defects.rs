@@ -69,7 +69,11 @@ mcp_auth_defects::defects! {
     RefreshScopeEscalation = "refresh-scope-escalation",
         "Refreshes with `scope` = the granted scope plus `todo:admin`.";
     TokenOnlyOnFirstRequest = "token-only-on-first-request",
-        "Sends the bearer token only on `initialize`, not on later MCP requests.";
+        "Sends the bearer token only on its first MCP request (`initialize`; `server/discover` when stateless), not on later ones.";
+    StatelessMetaOnFirstRequestOnly = "stateless-meta-on-first-request-only",
+        "Under 2026-07-28 (stateless) sends `_meta` and the standard headers only on its first request, as if it were a handshake.";
+    InitializeWhenStateless = "initialize-when-stateless",
+        "Under 2026-07-28 (stateless) still opens with `initialize` and `notifications/initialized` before its stateless requests.";
     TokenInQuery = "token-in-query",
         "Also appends `?access_token=<token>` to MCP request URLs.";
     SendTokenToOtherServer = "send-token-to-other-server",
@@ -157,7 +161,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 61);
+        assert_eq!(ClientDefect::ALL.len(), 63);
     }
 
     #[test]

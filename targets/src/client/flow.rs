@@ -123,12 +123,41 @@ impl<'e> Client<'e> {
     }
 
     async fn session(&mut self) -> Result<(), ClientError> {
+        if mcp::is_stateless(&self.env.protocol_version) {
+            return self.stateless_session().await;
+        }
+        self.initialize().await?;
+        self.operations().await
+    }
+
+    /// `tools/list` then `tools/call list_todos`.
+    async fn operations(&mut self) -> Result<(), ClientError> {
+        let list = self.request("tools/list", json!({}));
+        self.call(&list).await?;
+        let call = self.request("tools/call", json!({"name": "list_todos", "arguments": {}}));
+        self.call(&call).await?;
+        Ok(())
+    }
+
+    /// Stateless MCP (2026-07-28): no handshake; `server/discover` (which a server must implement,
+    /// and which tells the versions it speaks), then the operations, each request standing alone.
+    async fn stateless_session(&mut self) -> Result<(), ClientError> {
+        if self.defect.is(ClientDefect::InitializeWhenStateless) {
+            self.initialize().await?;
+        }
+        let discover = self.request("server/discover", json!({}));
+        self.call(&discover).await?;
+        self.operations().await
+    }
+
+    /// The legacy handshake: `initialize`, then `notifications/initialized`.
+    async fn initialize(&mut self) -> Result<(), ClientError> {
         let initialize = self.request(
             "initialize",
             json!({
                 "protocolVersion": self.env.protocol_version,
                 "capabilities": {},
-                "clientInfo": {"name": "mcp-auth-conformance-reference-client", "version": env!("CARGO_PKG_VERSION")},
+                "clientInfo": mcp::client_info(),
             }),
         );
         let result = self.call(&initialize).await?;
@@ -138,13 +167,11 @@ impl<'e> Client<'e> {
             .and_then(Value::as_str)
             .unwrap_or(&self.env.protocol_version)
             .to_owned();
-        self.session.protocol_version = Some(negotiated);
+        if !mcp::is_stateless(&negotiated) {
+            self.session.protocol_version = Some(negotiated);
+        }
         self.call(&Message::notification("notifications/initialized"))
             .await?;
-        let list = self.request("tools/list", json!({}));
-        self.call(&list).await?;
-        let call = self.request("tools/call", json!({"name": "list_todos", "arguments": {}}));
-        self.call(&call).await?;
         Ok(())
     }
 
@@ -178,12 +205,29 @@ impl<'e> Client<'e> {
 
     // ----- the MCP operation loop ------------------------------------------------------
 
-    /// The token to attach to `message` (none with `token-only-on-first-request` after initialize).
+    /// The token to attach to `message` (none with `token-only-on-first-request` after the first
+    /// request: `initialize`, or `server/discover` when stateless).
     fn token_for(&self, message: &Message) -> Option<Token> {
-        if self.defect.is(ClientDefect::TokenOnlyOnFirstRequest) && message.method != "initialize" {
+        if self.defect.is(ClientDefect::TokenOnlyOnFirstRequest) && message.id != Some(1) {
             return None;
         }
         self.grant.as_ref().map(|g| g.access.clone())
+    }
+
+    /// The stateless fields `message` carries: at a stateless revision every request has them
+    /// (only the first with `stateless-meta-on-first-request-only`).
+    fn modern(&self) -> Option<mcp::Modern<'_>> {
+        mcp::is_stateless(&self.env.protocol_version).then_some(mcp::Modern {
+            version: &self.env.protocol_version,
+        })
+    }
+
+    fn modern_for(&self, message: &Message) -> Option<mcp::Modern<'_>> {
+        let first_only = self
+            .defect
+            .is(ClientDefect::StatelessMetaOnFirstRequestOnly);
+        self.modern()
+            .filter(|_| !(first_only && message.id != Some(1)))
     }
 
     async fn send(
@@ -209,6 +253,7 @@ impl<'e> Client<'e> {
             token,
             self.defect.is(ClientDefect::TokenInQuery),
             self.dpop.as_ref().filter(|_| bound),
+            self.modern_for(message),
         )
         .await
     }

@@ -85,6 +85,10 @@ mcp_auth_defects::defects! {
         "Omits `resource_metadata` from challenges and serves no PRM at all.";
     AllowAnonymousInitialize = "allow-anonymous-initialize", JWT,
         "Lets `initialize` without a token succeed and create an anonymous session.";
+    StatelessAuthOnDiscoverOnly = "stateless-auth-on-discover-only", JWT,
+        "Under 2026-07-28 (stateless) requires a token only on `server/discover`, where the old `initialize` hook sat; other stateless requests without a token are served anonymously.";
+    StatelessSessionAsAuth = "stateless-session-as-auth", JWT,
+        "Under 2026-07-28 (stateless) still mints an `Mcp-Session-Id` on an authorized request and serves a later request naming it without a token as that session's user.";
     PrmWrongResource = "prm-wrong-resource", JWT,
         "PRM `resource` is the origin instead of the MCP endpoint URL.";
     PrmNoAuthorizationServers = "prm-no-authorization-servers", JWT,

@@ -20,6 +20,7 @@ use super::challenge::{self, Unauthorized};
 use super::http::FetchError;
 use super::mcp::{self, RpcMessage};
 use super::sessions::Session;
+use super::stateless;
 use super::{AppState, ServerDefect, Settings};
 
 /// Largest request body accepted.
@@ -91,6 +92,8 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
         ServerDefect::WriteBeforeAuth,
         ServerDefect::SessionAsAuth,
         ServerDefect::AllowAnonymousInitialize,
+        ServerDefect::StatelessAuthOnDiscoverOnly,
+        ServerDefect::StatelessSessionAsAuth,
     ];
     if parts.method == Method::POST && body_first.iter().any(|&d| s.has(d)) {
         match read_body(&parts.headers, body.take()).await {
@@ -111,7 +114,17 @@ pub(crate) async fn handle(State(state): State<Arc<AppState>>, request: Request)
     let (principal, caller_token) = match authenticate_with_token(&state, &parts).await {
         Ok((principal, token)) => (principal, Some(token)),
         Err(rejection) => {
-            match defect_fallback(&state, &parts.headers, &rejection, early_message.as_ref()) {
+            let fallback =
+                defect_fallback(&state, &parts.headers, &rejection, early_message.as_ref())
+                    .or_else(|| {
+                        stateless_fallback(
+                            &state,
+                            &parts.headers,
+                            &rejection,
+                            early_message.as_ref(),
+                        )
+                    });
+            match fallback {
                 Some(principal) => (principal, None),
                 None => return rejection.into_response(&state),
             }
@@ -181,6 +194,28 @@ fn defect_fallback(
     None
 }
 
+/// Principals that only a stateless defect grants to a modern request without a token.
+fn stateless_fallback(
+    state: &AppState,
+    headers: &HeaderMap,
+    rejection: &Rejection,
+    message: Option<&RpcMessage>,
+) -> Option<Principal> {
+    let message = message.filter(|m| stateless::is_modern(headers, m))?;
+    if !matches!(rejection, Rejection::Unauthorized(Unauthorized::NoToken)) {
+        return None;
+    }
+    let discover = message.method.as_deref() == Some("server/discover");
+    if state
+        .settings
+        .has(ServerDefect::StatelessAuthOnDiscoverOnly)
+        && !discover
+    {
+        return Some(Principal::new(None, None));
+    }
+    stateless::carried_over(state, headers)
+}
+
 async fn post(
     state: &AppState,
     principal: &Principal,
@@ -205,6 +240,17 @@ async fn post(
         Ok(message) => message,
         Err(err) => return err.into_response(),
     };
+    if stateless::is_modern(headers, &message) {
+        return stateless::serve(
+            state,
+            principal,
+            caller_token,
+            headers,
+            message,
+            pre_executed,
+        )
+        .await;
+    }
     if message.is_initialize() {
         let session = Session {
             owner: principal.sub.clone(),

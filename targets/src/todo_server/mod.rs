@@ -16,6 +16,7 @@ mod http;
 mod mcp;
 mod prm;
 mod sessions;
+mod stateless;
 mod todos;
 mod upstream;
 

@@ -5,6 +5,7 @@ mod prm;
 mod revisions;
 mod scope;
 mod sessions;
+mod stateless;
 mod tokens;
 mod upstream;
 mod www;
@@ -167,6 +168,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(upstream::checks());
     all.extend(dpop::checks());
     all.extend(revisions::checks());
+    all.extend(stateless::checks());
     all
 }
 

@@ -5,6 +5,7 @@ pub mod discovery;
 pub mod dpop;
 pub mod scope;
 pub mod sessions;
+pub mod stateless;
 pub mod tokens;
 pub mod upstream;
 
@@ -15,8 +16,8 @@ use crate::runner::Progress;
 use crate::server::ctx::Ctx;
 use crate::server::obs::{Mode, ServerObservations};
 
-/// How many scenarios [`observe`] runs (for the terminal's status line): the baseline, then eight at once.
-const SCENARIOS: usize = 9;
+/// How many scenarios [`observe`] runs (for the terminal's status line): the baseline, then nine at once.
+const SCENARIOS: usize = 10;
 
 /// Runs every scenario, recording the observations in `progress`. Each scenario writes its part into `progress` as it
 /// finishes, so a run stopped by a signal can judge what was complete (the rest stays
@@ -96,6 +97,10 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
                 });
             }
         },
+        progress.step("stateless requests", async {
+            let r = stateless::stateless(ctx).await;
+            progress.update(|o| o.stateless = r);
+        }),
     );
     // As before the record was shared: a fetch seen while the other scenarios finished still counts.
     let fetches = ctx.events.attacker_fetches();

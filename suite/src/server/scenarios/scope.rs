@@ -123,7 +123,7 @@ pub async fn evil_origin(ctx: &Ctx<'_>) -> Result<Probe, ObsError> {
     ctx.rpc(
         &sc,
         "initialize with a valid token and Origin: https://evil.example",
-        crate::wire::mcp::initialize(1),
+        ctx.probe_body(),
         &Auth::Bearer(token),
         None,
         &[("origin", EVIL_ORIGIN)],

@@ -11,8 +11,20 @@ use crate::server::obs::SessionObs;
 /// How many sessions RS-TOK-09 collects.
 pub const SESSION_SAMPLE: usize = 20;
 
+/// Sessions exist only where MCP has an `initialize` handshake (not from 2026-07-28).
+fn stateful(ctx: &Ctx<'_>) -> Result<(), ObsError> {
+    if ctx.spec.is_stateless() {
+        return Err(ObsError::NotApplicable(format!(
+            "MCP {} is stateless: no initialize, no Mcp-Session-Id, so there is no session to misuse",
+            ctx.spec
+        )));
+    }
+    Ok(())
+}
+
 /// Opens a session as the full user, then tries to use it without a valid token of that user.
 pub async fn hijack(ctx: &Ctx<'_>) -> Result<SessionObs, ObsError> {
+    stateful(ctx)?;
     let sc = Scenario::new("session-hijack");
     let full = ctx.full_user().to_owned();
     let token = ctx.token(&full)?;
@@ -89,6 +101,7 @@ pub async fn hijack(ctx: &Ctx<'_>) -> Result<SessionObs, ObsError> {
 
 /// Collects session ids from independent `initialize` calls.
 pub async fn session_ids(ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, ObsError> {
+    stateful(ctx)?;
     let scenario = Scenario::new("session-ids");
     let sc = &scenario;
     let token = ctx.token(ctx.full_user())?;
