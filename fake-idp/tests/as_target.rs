@@ -470,6 +470,13 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
             page.contains("name=\"approve\"")
         }
         D::AcceptInvalidResource => t.code(&[("resource", "/mcp")]).await.is_some(),
+        D::NoIss => {
+            let advertised = t.metadata_json().await
+                ["authorization_response_iss_parameter_supported"]
+                == json!(true);
+            let sent = redirect_params(&t.authorize(&[]).await).contains_key("iss");
+            !sent && !advertised
+        }
         D::NoIssInError => {
             let params = redirect_params(&t.authorize(&[("code_challenge_method", "S512")]).await);
             assert_eq!(params["error"], "invalid_request");
@@ -798,6 +805,7 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
 #[case::code_without_login(AsDefect::CodeWithoutLogin)]
 #[case::accept_invalid_resource(AsDefect::AcceptInvalidResource)]
 #[case::no_iss_in_error(AsDefect::NoIssInError)]
+#[case::no_iss(AsDefect::NoIss)]
 #[case::no_metadata(AsDefect::NoMetadata)]
 #[case::authorize_post_only(AsDefect::AuthorizePostOnly)]
 #[case::drop_state(AsDefect::DropState)]

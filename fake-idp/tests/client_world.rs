@@ -467,6 +467,36 @@ async fn oidc_metadata_carries_the_oidc_members_and_a_jwks() {
 }
 
 #[tokio::test]
+async fn extra_scopes_are_listed_by_the_as_metadata_but_not_by_the_prm() {
+    let world = start(WorldConfig {
+        auth_servers: vec![AsConfig {
+            extra_scopes_supported: vec!["offline_access".into()],
+            ..AsConfig::default()
+        }],
+        ..WorldConfig::default()
+    })
+    .await;
+    let client = TestClient::new(&world);
+    let doc: Value = client
+        .get(&world.metadata_url(0, MetadataLocation::Rfc8414Root))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["scopes_supported"],
+        json!(["todo:read", "todo:write", "offline_access"])
+    );
+    let prm: Value = client
+        .get(&world.prm_url(&PrmLocation::PathInserted))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prm["scopes_supported"], json!(["todo:read", "todo:write"]));
+}
+
+#[tokio::test]
 async fn metadata_patch_removes_a_member() {
     let world = start(WorldConfig {
         auth_servers: vec![AsConfig {
@@ -707,6 +737,7 @@ async fn decoy_as_metadata_and_authorize_are_logged() {
 #[case::correct(IssMode::Correct, None)]
 #[case::omit(IssMode::Omit, None)]
 #[case::wrong(IssMode::Wrong("https://evil.example".into()), Some("https://evil.example"))]
+#[case::trailing_slash(IssMode::TrailingSlash, None)]
 #[tokio::test]
 async fn iss_mode_shapes_the_redirect(#[case] mode: IssMode, #[case] wrong: Option<&str>) {
     let world = start(WorldConfig {
@@ -726,6 +757,7 @@ async fn iss_mode_shapes_the_redirect(#[case] mode: IssMode, #[case] wrong: Opti
         IssMode::Correct => Some(world.issuer(0)),
         IssMode::Omit => None,
         IssMode::Wrong(_) => wrong.map(str::to_owned),
+        IssMode::TrailingSlash => Some(format!("{}/", world.issuer(0))),
     };
     assert_eq!(query(&redirect, "iss"), expected);
 }

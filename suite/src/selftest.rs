@@ -150,10 +150,23 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
         "token-only-on-first-request",
         &[RunMode::Default, RunMode::Spec(SpecVersion::V2026_07_28)],
     ),
+    // MCP 2026-07-28 client duties (SEP-2468, SEP-837, SEP-2207, SEP-2350, SEP-2352): their worlds or rows exist
+    // only at that revision.
+    (Role::Client, "require-iss", REV_2026),
+    (Role::Client, "no-application-type", REV_2026),
+    (Role::Client, "no-refresh-grant-type", REV_2026),
+    (Role::Client, "offline-access-always", REV_2026),
+    (Role::Client, "no-scope-union", REV_2026),
+    (Role::Client, "no-reregister-on-as-change", REV_2026),
+    (Role::Server, "offline-access-in-prm", REV_2026),
+    (Role::Server, "offline-access-in-challenge", REV_2026),
+    (Role::Authz, "no-iss", REV_2026),
 ];
 
 /// Every extension opted in: where an extension's defects show.
 const EXT: &[RunMode] = &[RunMode::Extensions];
+/// The 2026-07-28 revision alone.
+const REV_2026: &[RunMode] = &[RunMode::Spec(SpecVersion::V2026_07_28)];
 
 /// The modes the defect `name` of `role` runs in.
 pub fn defect_modes(role: Role, name: &str) -> Vec<RunMode> {
@@ -511,12 +524,19 @@ mod tests {
     #[test]
     fn every_server_defect_runs_in_each_of_its_validation_modes() {
         let runs = runs(Role::Server);
-        let elsewhere = |d: &ServerDefect| DEFECT_MODES.iter().any(|(_, n, _)| *n == d.name());
-        for d in ServerDefect::ALL.iter().filter(|d| !elsewhere(d)) {
-            for &m in d.modes() {
+        for d in ServerDefect::ALL {
+            // A defect listed in DEFECT_MODES runs in the modes listed there (another revision) instead.
+            let modes: Vec<RunMode> = match DEFECT_MODES
+                .iter()
+                .find(|(r, n, _)| *r == Role::Server && *n == d.name())
+            {
+                Some((_, _, modes)) => modes.to_vec(),
+                None => d.modes().iter().map(|&m| m.into()).collect(),
+            };
+            for m in modes {
                 let key = RunKey {
                     defect: Some(d.name().to_owned()),
-                    mode: m.into(),
+                    mode: m,
                 };
                 assert!(runs.contains(&key), "{} has no run", key.label());
             }

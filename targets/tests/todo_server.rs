@@ -830,6 +830,10 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
             param(&params, "resource_metadata").is_none()
                 && h.prm().await.status() == StatusCode::NOT_FOUND
         }
+        ServerDefect::OfflineAccessInChallenge => {
+            let params = challenge_params(h.initialize_response(None).await.headers());
+            param(&params, "scope").is_some_and(|s| s.contains("offline_access"))
+        }
         ServerDefect::AllowAnonymousInitialize => {
             h.initialize_response(None).await.status() == StatusCode::OK
         }
@@ -842,6 +846,7 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
         | ServerDefect::PrmResourceFragment
         | ServerDefect::PrmEmptyMembers
         | ServerDefect::PrmNoScopesSupported
+        | ServerDefect::OfflineAccessInPrm
         | ServerDefect::PrmBadBearerMethod
         | ServerDefect::PrmAdvertisesQuery
         | ServerDefect::PrmResourceTrailingSlash => {
@@ -856,6 +861,9 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
                 }
                 ServerDefect::PrmEmptyMembers => doc.get("resource_documentation").is_some(),
                 ServerDefect::PrmNoScopesSupported => doc.get("scopes_supported").is_none(),
+                ServerDefect::OfflineAccessInPrm => doc["scopes_supported"]
+                    .to_string()
+                    .contains("offline_access"),
                 ServerDefect::PrmBadBearerMethod => doc["bearer_methods_supported"]
                     .to_string()
                     .contains("cookie"),
@@ -934,6 +942,8 @@ async fn hole_is_open(h: &Harness, defect: ServerDefect) -> bool {
 #[case::prm_resource_fragment(ServerDefect::PrmResourceFragment)]
 #[case::prm_empty_members(ServerDefect::PrmEmptyMembers)]
 #[case::prm_no_scopes_supported(ServerDefect::PrmNoScopesSupported)]
+#[case::offline_access_in_prm(ServerDefect::OfflineAccessInPrm)]
+#[case::offline_access_in_challenge(ServerDefect::OfflineAccessInChallenge)]
 #[case::prm_requires_auth(ServerDefect::PrmRequiresAuth)]
 #[case::prm_bad_bearer_method(ServerDefect::PrmBadBearerMethod)]
 #[case::prm_advertises_query(ServerDefect::PrmAdvertisesQuery)]

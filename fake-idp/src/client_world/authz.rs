@@ -137,7 +137,12 @@ impl Authz<'_> {
         if c.dpop {
             doc["dpop_signing_alg_values_supported"] = json!(crate::dpop::SUPPORTED_ALGS);
         }
-        if let Some(scopes) = &self.shared.config.mcp.prm.scopes_supported {
+        let mut scopes = self.shared.config.mcp.prm.scopes_supported.clone();
+        if !c.extra_scopes_supported.is_empty() {
+            let listed = scopes.get_or_insert_with(Vec::new);
+            listed.extend(c.extra_scopes_supported.iter().cloned());
+        }
+        if let Some(scopes) = scopes {
             doc["scopes_supported"] = json!(scopes);
         }
         if c.cimd_supported {
@@ -253,6 +258,9 @@ impl Authz<'_> {
                 }
                 IssMode::Wrong(wrong) => {
                     query.append_pair("iss", wrong);
+                }
+                IssMode::TrailingSlash => {
+                    query.append_pair("iss", &format!("{}/", self.issuer));
                 }
                 IssMode::Omit => {}
             }

@@ -197,6 +197,9 @@ pub struct AsConfig {
     pub access_token_bytes: usize,
     /// Extra members in metadata, token, registration and authorization responses.
     pub unknown_members: bool,
+    /// Scopes this AS's metadata lists in `scopes_supported` beyond the PRM's (e.g. `offline_access`, which
+    /// the PRM must not list: MCP 2026-07-28 "Refresh Tokens"). Empty: the PRM's list only.
+    pub extra_scopes_supported: Vec<String>,
     /// The AS lives on the MCP origin (the 2025-03-26 shape: the MCP server is its own authorization server),
     /// with no listener of its own: its issuer is the MCP origin (`issuer_path` must stay empty) and the MCP
     /// listener hands it every AS metadata probe and its endpoints. At most one AS may.
@@ -235,6 +238,7 @@ impl Default for AsConfig {
             issue_refresh_tokens: true,
             access_token_bytes: DEFAULT_ACCESS_TOKEN_BYTES,
             unknown_members: false,
+            extra_scopes_supported: Vec::new(),
             on_mcp_origin: false,
             endpoint_prefix: String::new(),
             persona: Persona::Generic,
@@ -299,6 +303,9 @@ pub enum IssMode {
     Omit,
     /// This value instead.
     Wrong(String),
+    /// The issuer identifier plus a trailing `/`: equal to it only after RFC 3986 normalization, so a
+    /// simple string comparison (RFC 9207 §2.4; MCP 2026-07-28) must reject it.
+    TrailingSlash,
 }
 
 /// The `state` parameter of the authorization response.

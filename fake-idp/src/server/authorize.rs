@@ -112,7 +112,8 @@ pub(super) fn error_redirect(
     if let Some(s) = state_param {
         params.push(("state", s));
     }
-    let iss = (!state.defect(AsDefect::NoIssInError)).then(|| state.as_identifier());
+    let iss = (!state.defect(AsDefect::NoIssInError) && !state.defect(AsDefect::NoIss))
+        .then(|| state.as_identifier());
     redirect(redirect_uri, &params, iss, status)
 }
 
@@ -407,7 +408,8 @@ pub(super) fn approve(
     {
         params.push(("state", s));
     }
-    redirect(&request.redirect_uri, &params, Some(&issuer), status)
+    let iss = (!state.defect(AsDefect::NoIss)).then_some(issuer.as_str());
+    redirect(&request.redirect_uri, &params, iss, status)
 }
 
 /// `response_type=token` (target defect `allow-implicit`): the token in the fragment.

@@ -91,7 +91,7 @@ fn serve(state: &AsState, mut doc: Value) -> Response {
         if state.defect(AsDefect::MetadataNoCimdFlag) {
             map.remove("client_id_metadata_document_supported");
         }
-        if state.defect(AsDefect::IssNotAdvertised) {
+        if state.defect(AsDefect::IssNotAdvertised) || state.defect(AsDefect::NoIss) {
             map.remove("authorization_response_iss_parameter_supported");
         }
         if state.defect(AsDefect::MetadataInsecureEndpoint) {

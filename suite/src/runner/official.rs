@@ -42,6 +42,7 @@ pub const CHECK_MAP: &[(&str, &[&str])] = &[
     ("resource-parameter-in-token", &["CL-RES-02.code"]),
     ("resource-parameter-valid-uri", &["CL-RES-03"]),
     ("resource-parameter-consistency", &["CL-RES-05"]),
+    ("resource-parameter-matches-prm", &["CL-RES-03"]),
     ("resource-mismatch-rejected", &["CL-PRM-05"]),
     ("prm-pathbased-requested", &["CL-PRM-03.path-first"]),
     (
@@ -69,6 +70,20 @@ pub const CHECK_MAP: &[(&str, &[&str])] = &[
     ("sep-1932-client-fresh-proof", &["CL-DPOP-03"]),
     ("sep-1932-client-as-nonce", &["CL-DPOP-04"]),
     ("sep-1932-client-rs-nonce", &["CL-DPOP-05"]),
+    ("sep-2352-reregister-on-as-change", &["CL-MIG-02"]),
+    (
+        "sep-2468-client-compare-iss-unadvertised",
+        &["CL-MIX-02.unadvertised"],
+    ),
+    (
+        "sep-2468-client-no-normalization",
+        &["CL-MIX-02.normalized"],
+    ),
+    ("sep-2468-client-proceed-no-iss", &["CL-MIX-04"]),
+    ("sep-2207-client-metadata-grant-types", &["CL-RT-03"]),
+    ("sep-2207-offline-access-not-requested", &["CL-SCP-08"]),
+    ("sep-2350-scope-union-on-reauth", &["CL-SCP-09"]),
+    ("sep-837-application-type-present", &["CL-REG-04"]),
 ];
 
 /// One parsed entry: `scenario` or `scenario:check`.

@@ -268,13 +268,16 @@ pub(crate) fn validate_response(
         )));
     }
     if !defect.is(ClientDefect::IgnoreIss) {
+        let compare = iss_advertised || !defect.is(ClientDefect::IssOnlyWhenAdvertised);
         match &response.iss {
-            Some(iss) if iss != issuer => {
+            Some(iss) if compare && !iss_matches(iss, issuer, defect) => {
                 return Err(ClientError::Authorization(format!(
                     "the authorization response iss `{iss}` is not the issuer `{issuer}`"
                 )))
             }
-            None if iss_advertised && !defect.is(ClientDefect::IgnoreMissingIss) => {
+            None if (iss_advertised || defect.is(ClientDefect::RequireIss))
+                && !defect.is(ClientDefect::IgnoreMissingIss) =>
+            {
                 return Err(ClientError::Authorization(
                     "the authorization server advertises iss but the response has none".into(),
                 ))
@@ -287,6 +290,16 @@ pub(crate) fn validate_response(
         .clone()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ClientError::Authorization("the authorization response has no code".into()))
+}
+
+/// Whether the response `iss` is the recorded issuer: simple string comparison (RFC 9207 §2.4; MCP 2026-07-28
+/// forbids case folding, trailing-slash and other normalization), unless `normalize-iss` is on.
+fn iss_matches(iss: &str, issuer: &str, defect: Option<ClientDefect>) -> bool {
+    if defect.is(ClientDefect::NormalizeIss) {
+        let norm = |s: &str| s.trim_end_matches('/').to_ascii_lowercase();
+        return norm(iss) == norm(issuer);
+    }
+    iss == issuer
 }
 
 /// The loopback redirect listener (`http://127.0.0.1:<port>/callback`). The headless flow never
@@ -416,5 +429,41 @@ mod tests {
         assert!(
             validate_response(&ok, "s", "http://x", true, Some(ClientDefect::IgnoreIss)).is_ok()
         );
+    }
+
+    fn response_with_iss(iss: Option<&str>) -> AuthorizationResponse {
+        AuthorizationResponse {
+            code: Some("c".into()),
+            state: Some("s".into()),
+            iss: iss.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_unadvertised_wrong_iss_is_rejected_unless_iss_only_when_advertised() {
+        let wrong = response_with_iss(Some("http://evil"));
+        assert!(validate_response(&wrong, "s", "http://as", false, None).is_err());
+        let d = Some(ClientDefect::IssOnlyWhenAdvertised);
+        assert!(validate_response(&wrong, "s", "http://as", false, d).is_ok());
+        assert!(validate_response(&wrong, "s", "http://as", true, d).is_err());
+    }
+
+    #[test]
+    fn a_trailing_slash_iss_is_rejected_unless_normalize_iss() {
+        let slash = response_with_iss(Some("http://AS/"));
+        assert!(validate_response(&slash, "s", "http://as", true, None).is_err());
+        let d = Some(ClientDefect::NormalizeIss);
+        assert!(validate_response(&slash, "s", "http://as", true, d).is_ok());
+        let other = response_with_iss(Some("http://other/"));
+        assert!(validate_response(&other, "s", "http://as", true, d).is_err());
+    }
+
+    #[test]
+    fn no_iss_without_advertisement_proceeds_unless_require_iss() {
+        let none = response_with_iss(None);
+        assert!(validate_response(&none, "s", "http://as", false, None).is_ok());
+        let d = Some(ClientDefect::RequireIss);
+        assert!(validate_response(&none, "s", "http://as", false, d).is_err());
     }
 }

@@ -96,6 +96,12 @@ mcp_auth_defects::defects! {
         "Never checks the authorization response `iss`.";
     IgnoreMissingIss = "ignore-missing-iss",
         "Accepts a missing `iss` even when the AS advertises it (a wrong one is still rejected).";
+    IssOnlyWhenAdvertised = "iss-only-when-advertised",
+        "Compares the authorization response `iss` only when the AS advertises iss support (an unadvertised wrong `iss` is accepted).";
+    NormalizeIss = "normalize-iss",
+        "Compares `iss` after URL normalization (case-folded, trailing `/` dropped), so `<issuer>/` is accepted.";
+    RequireIss = "require-iss",
+        "Rejects an authorization response without `iss` even when the AS does not advertise iss support.";
     JsonTokenRequest = "json-token-request",
         "Sends token requests as a JSON body instead of form-encoded.";
     NoClientIdInTokenRequest = "no-client-id-in-token-request",
@@ -108,6 +114,16 @@ mcp_auth_defects::defects! {
         "Registers dynamically even when CIMD is supported and a client metadata URL is given.";
     NoDcr = "no-dcr",
         "Never registers dynamically.";
+    NoApplicationType = "no-application-type",
+        "Omits `application_type` from the dynamic client registration request.";
+    NoRefreshGrantType = "no-refresh-grant-type",
+        "Registers with `grant_types` `[\"authorization_code\"]` only (no `refresh_token`).";
+    OfflineAccessAlways = "offline-access-always",
+        "Adds `offline_access` to every authorization request's scope, listed by the AS or not.";
+    NoScopeUnion = "no-scope-union",
+        "On a step-up, requests only the challenged scope, dropping the scope it was granted before.";
+    NoReregisterOnAsChange = "no-reregister-on-as-change",
+        "After an authorization-server change, reads the new AS's metadata and gives up instead of registering there.";
     CimdClientIdFragment = "cimd-client-id-fragment",
         "Uses the client metadata URL plus `#client` as `client_id`.";
     CimdClientIdNoPath = "cimd-client-id-no-path",
@@ -161,7 +177,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 63);
+        assert_eq!(ClientDefect::ALL.len(), 71);
     }
 
     #[test]

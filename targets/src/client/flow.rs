@@ -333,7 +333,11 @@ impl<'e> Client<'e> {
                     if self.server.is_none() {
                         self.discover(&challenge).await?;
                     }
-                    let granted = self.grant.as_ref().and_then(|g| g.scope.clone());
+                    let granted = self
+                        .grant
+                        .as_ref()
+                        .and_then(|g| g.scope.clone())
+                        .filter(|_| !self.defect.is(ClientDefect::NoScopeUnion));
                     let scope = self.select_scope(&challenge, granted.as_deref());
                     self.authorization_code_flow(scope).await?;
                 }
@@ -381,6 +385,12 @@ impl<'e> Client<'e> {
                     .map(|s| s.registration.clone())
                     .filter(|r| r.kind == RegistrationKind::Dynamic)
                     .filter(|_| self.defect.is(ClientDefect::ReuseClientAcrossAs));
+                if self.defect.is(ClientDefect::NoReregisterOnAsChange) {
+                    let _ = fetch_as_metadata(&self.http, &issuer, self.defect).await;
+                    return Err(ClientError::Registration(format!(
+                        "the authorization server changed to {issuer}; not registering there"
+                    )));
+                }
                 // Never send the old AS's tokens to this server again.
                 self.grant = None;
                 self.server = None;
@@ -526,7 +536,11 @@ impl<'e> Client<'e> {
             }
             (None, None) => None,
         };
-        union_scopes(granted, base.as_deref())
+        let scope = union_scopes(granted, base.as_deref());
+        if self.defect.is(ClientDefect::OfflineAccessAlways) {
+            return union_scopes(scope.as_deref(), Some("offline_access"));
+        }
+        scope
     }
 
     // ----- authorization code flow ------------------------------------------------------

@@ -183,6 +183,26 @@ pub(crate) async fn register(
     ))
 }
 
+/// The DCR request body: a native application (a loopback redirect URI; MCP 2026-07-28 "Application Type and
+/// Redirect URI Constraints", SEP-837) that wants refresh tokens (`refresh_token` in `grant_types`, SEP-2207).
+fn dcr_body(redirect_uri: &str, requested: &str, defect: Option<ClientDefect>) -> Value {
+    let mut body = json!({
+        "redirect_uris": [redirect_uri],
+        "client_name": CLIENT_NAME,
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": requested,
+        "application_type": "native",
+    });
+    if defect.is(ClientDefect::NoApplicationType) {
+        body.as_object_mut().map(|o| o.remove("application_type"));
+    }
+    if defect.is(ClientDefect::NoRefreshGrantType) {
+        body["grant_types"] = json!(["authorization_code"]);
+    }
+    body
+}
+
 async fn dynamic_registration(
     http: &Http,
     endpoint: &str,
@@ -191,13 +211,7 @@ async fn dynamic_registration(
     defect: Option<ClientDefect>,
 ) -> Result<ClientRegistration, ClientError> {
     let requested = dcr_method(metadata);
-    let body = json!({
-        "redirect_uris": [redirect_uri],
-        "client_name": CLIENT_NAME,
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": requested,
-    });
+    let body = dcr_body(redirect_uri, requested, defect);
     let request = http
         .request(Method::POST, endpoint)
         .header(reqwest::header::ACCEPT, "application/json")
@@ -243,6 +257,29 @@ async fn dynamic_registration(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dcr_body_names_a_native_application_that_wants_refresh_tokens() {
+        let body = dcr_body("http://127.0.0.1:1/callback", "none", None);
+        assert_eq!(body["application_type"], "native");
+        assert_eq!(
+            body["grant_types"],
+            json!(["authorization_code", "refresh_token"])
+        );
+        let body = dcr_body(
+            "http://127.0.0.1:1/callback",
+            "none",
+            Some(ClientDefect::NoApplicationType),
+        );
+        assert!(body.get("application_type").is_none());
+        let body = dcr_body(
+            "http://127.0.0.1:1/callback",
+            "none",
+            Some(ClientDefect::NoRefreshGrantType),
+        );
+        assert_eq!(body["grant_types"], json!(["authorization_code"]));
+        assert_eq!(body["application_type"], "native");
+    }
 
     #[test]
     fn cimd_document_and_its_defects() {

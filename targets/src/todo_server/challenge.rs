@@ -85,7 +85,11 @@ pub(crate) fn unauthorized(state: &AppState, why: &Unauthorized) -> Response {
             challenge = challenge.param("resource_metadata", s.prm_url.clone());
         }
         if !s.has(ServerDefect::ChallengeWithoutScope) {
-            challenge = challenge.param("scope", s.scopes_supported.join(" "));
+            let mut scope = s.scopes_supported.join(" ");
+            if s.has(ServerDefect::OfflineAccessInChallenge) {
+                scope.push_str(" offline_access");
+            }
+            challenge = challenge.param("scope", scope);
             if s.has(ServerDefect::DuplicateChallengeParams) {
                 challenge = challenge.param("scope", s.scopes_supported.join(" "));
             }

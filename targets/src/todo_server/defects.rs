@@ -99,6 +99,10 @@ mcp_auth_defects::defects! {
         "PRM carries an empty array and a null member.";
     PrmNoScopesSupported = "prm-no-scopes-supported", JWT,
         "PRM omits `scopes_supported`.";
+    OfflineAccessInPrm = "offline-access-in-prm", JWT,
+        "PRM `scopes_supported` also lists `offline_access`.";
+    OfflineAccessInChallenge = "offline-access-in-challenge", JWT,
+        "The 401 challenge's `scope` also names `offline_access`.";
     PrmRequiresAuth = "prm-requires-auth", JWT,
         "PRM answers 401 unless the request carries a valid token.";
     PrmBadBearerMethod = "prm-bad-bearer-method", JWT,

@@ -51,7 +51,11 @@ fn document(state: &AppState) -> Value {
         );
     }
     if !s.has(ServerDefect::PrmNoScopesSupported) && !s.scopes_supported.is_empty() {
-        doc.insert("scopes_supported".into(), json!(s.scopes_supported));
+        let mut scopes = s.scopes_supported.clone();
+        if s.has(ServerDefect::OfflineAccessInPrm) {
+            scopes.push("offline_access".into());
+        }
+        doc.insert("scopes_supported".into(), json!(scopes));
     }
     let bearer_methods = if s.has(ServerDefect::PrmBadBearerMethod) {
         json!(["header", "cookie"])

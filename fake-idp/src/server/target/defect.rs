@@ -51,6 +51,8 @@ mcp_auth_defects::defects! {
         "a relative or fragment `resource` is accepted";
     NoIssInError = "no-iss-in-error",
         "error redirects lack `iss`";
+    NoIss = "no-iss",
+        "no authorization response carries `iss`, and the metadata does not advertise it";
     ChallengeInCode = "challenge-in-code",
         "the code is the `code_challenge` plus `.` plus random";
     AllowCodeReplay = "allow-code-replay",

@@ -4,6 +4,7 @@
 mod authorize;
 mod cimd;
 mod meta;
+mod rev2026;
 mod token;
 
 use mcp_auth_reports::{Level, Role};
@@ -41,6 +42,7 @@ pub fn registry() -> Vec<Box<AuthzCheck>> {
     all.extend(authorize::checks());
     all.extend(token::checks());
     all.extend(cimd::checks());
+    all.extend(rev2026::checks());
     all
 }
 

@@ -36,7 +36,7 @@ const NEW: usize = 1;
 /// The migration check of its own (CL-TOK-03 and CL-PRM-06, defined here, are listed by session.rs and
 /// discovery.rs, in their report order).
 pub fn checks() -> Vec<Box<ClientCheck>> {
-    vec![Box::new(CL_MIG_01)]
+    vec![Box::new(CL_MIG_01), Box::new(CL_MIG_02)]
 }
 
 /// Whether `r` is a PRM response whose `authorization_servers` names `issuer` (exact string).
@@ -467,6 +467,96 @@ fn cl_mig_01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
     .with_evidence(offenders.into_iter().take(5))
 }
 
+/// CL-MIG-02: the client registers anew at the second AS before presenting a client_id there.
+const CL_MIG_02: FnCheck<ClientObservations> = FnCheck {
+    meta: meta("CL-MIG-02", "The client registers anew with the new authorization server", Must,
+        &["SEP-2352"],
+        text!(MIGRATION, ": once the PRM lists the second AS (DCR, no CIMD), the client sends a registration request to it before any authorization or token request there, and does not stop at its metadata without registering.")),
+    eval: cl_mig_02,
+};
+
+/// Whether the request's client_id (query or form) is an https URL: a CIMD client.
+fn presents_cimd_url(r: &LoggedRequest) -> bool {
+    r.query
+        .iter()
+        .chain(r.form.iter())
+        .any(|(k, v)| k == "client_id" && v.starts_with("https://"))
+}
+
+fn cl_mig_02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
+    let s = scenario_or_return!(o, SCENARIO);
+    let expected =
+        "a registration request to the second AS before any authorization or token request there";
+    let at_new: Vec<&LoggedRequest> = s.log.iter().filter(|r| at_new_as(r)).collect();
+    let Some(first) = at_new.first() else {
+        return Evaluation::error(format!(
+            "{SCENARIO}: the client made no request to the second AS after the switch, so it never reached the point of registering; {}",
+            s.progress()
+        ))
+        .with_evidence(s.log.last().map(|r| s.id(r)))
+        .with_scenario(s.def.name);
+    };
+    let register = at_new
+        .iter()
+        .find(|r| matches!(r.kind, RequestKind::Register) && r.method == "POST");
+    let uses_client = at_new.iter().find(|r| {
+        matches!(r.kind, RequestKind::Authorize | RequestKind::Token { .. })
+            && register.is_none_or(|g| r.seq < g.seq)
+    });
+    // A Client ID Metadata Document URL is portable across authorization servers: nothing to re-register.
+    if let Some(r) = uses_client.filter(|r| presents_cimd_url(r)) {
+        return Evaluation::pass(
+            expected,
+            format!("the client presents its CIMD URL at the second AS (#{}), which needs no registration", r.seq),
+        )
+        .with_evidence([s.id(r)])
+        .with_scenario(s.def.name);
+    }
+    match (register, uses_client) {
+        (_, Some(r)) => Evaluation::violated(
+            m.level,
+            expected,
+            format!(
+                "{} {} (#{}) at the second AS {}",
+                r.method,
+                r.path,
+                r.seq,
+                match register {
+                    Some(g) => format!("came before its registration (#{})", g.seq),
+                    None => "with no registration there at all".to_owned(),
+                }
+            ),
+        )
+        .with_evidence([s.id(r)]),
+        (Some(g), None) => Evaluation::pass(
+            expected,
+            format!("registered at the second AS at #{} (status {})", g.seq, g.status),
+        )
+        .with_evidence([s.id(g)]),
+        (None, None) if matches!(s.run.exit, crate::client::spawn::ClientExit::Exited(Some(_))) => {
+            Evaluation::violated(
+                m.level,
+                expected,
+                format!(
+                    "the client reached the second AS (#{}: {} {}) and {} without registering there",
+                    first.seq,
+                    first.method,
+                    first.path,
+                    s.run.exit.describe()
+                ),
+            )
+            .with_evidence([s.id(first)])
+        }
+        (None, None) => Evaluation::error(format!(
+            "{SCENARIO}: the client reached the second AS (#{}) but {} before registering (no decision observed)",
+            first.seq,
+            s.run.exit.describe()
+        ))
+        .with_evidence([s.id(first)]),
+    }
+    .with_scenario(s.def.name)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -662,6 +752,7 @@ mod tests {
             "CL-TOK-03" => CL_TOK_03.evaluate(&o),
             "CL-PRM-06" => CL_PRM_06.evaluate(&o),
             "CL-MIG-01" => CL_MIG_01.evaluate(&o),
+            "CL-MIG-02" => CL_MIG_02.evaluate(&o),
             other => panic!("no check {other} here"),
         }
     }
@@ -906,6 +997,73 @@ mod tests {
         );
         r.wire = None;
         assert_eq!(judge("CL-MIG-01", log).verdict, Verdict::Error);
+    }
+
+    // ----- CL-MIG-02 --------------------------------------------------------------------------------
+
+    #[test]
+    fn registering_at_the_second_as_before_authorizing_there_passes() {
+        let mut log = migrated();
+        log.as2_flow("dcr-as2-client");
+        let e = judge("CL-MIG-02", log);
+        assert_eq!(e.verdict, Verdict::Pass, "{e:?}");
+        assert!(
+            e.actual.contains("registered at the second AS"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn authorizing_at_the_second_as_without_registering_there_fails() {
+        let mut log = migrated();
+        let r = log.at(NEW, "GET", "/authorize", RequestKind::Authorize, 20, 2000);
+        r.status = 400;
+        r.query.push(("client_id".into(), AS1_CLIENT.into()));
+        let e = judge("CL-MIG-02", log);
+        assert_eq!(e.verdict, Verdict::Fail, "{e:?}");
+        assert!(
+            e.actual.contains("no registration there at all"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn stopping_at_the_second_as_metadata_without_registering_fails() {
+        let mut log = migrated();
+        log.at(
+            NEW,
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            RequestKind::AsMetadata(fake_idp::client_world::MetadataLocation::Rfc8414Root),
+            20,
+            2000,
+        );
+        let e = judge("CL-MIG-02", log);
+        assert_eq!(e.verdict, Verdict::Fail, "{e:?}");
+        assert!(
+            e.actual.contains("without registering there"),
+            "{}",
+            e.actual
+        );
+    }
+
+    #[test]
+    fn a_cimd_url_at_the_second_as_needs_no_registration() {
+        let mut log = migrated();
+        let r = log.at(NEW, "GET", "/authorize", RequestKind::Authorize, 20, 2000);
+        r.query.push((
+            "client_id".into(),
+            "https://client.conformance.test/mcp-client/metadata.json".into(),
+        ));
+        assert_eq!(judge("CL-MIG-02", log).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn no_request_to_the_second_as_leaves_re_registration_undecided() {
+        let e = judge("CL-MIG-02", migrated());
+        assert_eq!(e.verdict, Verdict::Error, "{e:?}");
     }
 
     #[test]

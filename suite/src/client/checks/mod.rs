@@ -44,6 +44,7 @@ mod march;
 mod migration;
 mod pkce;
 mod request;
+mod rev2026;
 mod session;
 mod stateless;
 
@@ -84,6 +85,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(session::checks());
     all.extend(migration::checks());
     all.extend(dpop::checks());
+    all.extend(rev2026::checks());
     all.extend(march::checks());
     all.extend(stateless::checks());
     all

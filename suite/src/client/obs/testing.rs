@@ -16,11 +16,12 @@ use serde_json::{json, Value};
 use crate::check::ObsError;
 use crate::client::obs::{ClientObservations, DocumentSource, HostedDocument, ScenarioObs};
 use crate::client::scenarios::{
-    self, BASIC_CIMD, CUSTOM_PRM_PATH, EVIL, ISS_SUPPORTED_MISSING, ISS_WRONG_ISSUER,
-    MARCH_ENDPOINT_PREFIX, MARCH_FALLBACK, MARCH_METADATA, METADATA_DEFAULT,
-    METADATA_ISSUER_MISMATCH, MIGRATION, PKCE_METHODS_MISSING, PKCE_METHODS_MISSING_OIDC,
-    PKCE_PLAIN_ONLY, PRE_CLIENT_ID, PRE_CLIENT_SECRET, PRE_REGISTRATION, RESOURCE_MISMATCH,
-    SCOPE_RETRY_LIMIT, SCOPE_STEP_UP, STATE_TAMPERED, TOKEN_ENDPOINT_AUTH_POST, TOKEN_REFRESH,
+    self, BASIC_CIMD, CUSTOM_PRM_PATH, EVIL, ISS_NORMALIZED, ISS_SUPPORTED_MISSING, ISS_UNEXPECTED,
+    ISS_WRONG_ISSUER, MARCH_ENDPOINT_PREFIX, MARCH_FALLBACK, MARCH_METADATA, METADATA_DEFAULT,
+    METADATA_ISSUER_MISMATCH, MIGRATION, OFFLINE_ACCESS_SCOPE, PKCE_METHODS_MISSING,
+    PKCE_METHODS_MISSING_OIDC, PKCE_PLAIN_ONLY, PRE_CLIENT_ID, PRE_CLIENT_SECRET, PRE_REGISTRATION,
+    RESOURCE_MISMATCH, SCOPE_RETRY_LIMIT, SCOPE_STEP_UP, STATE_TAMPERED, TOKEN_ENDPOINT_AUTH_POST,
+    TOKEN_REFRESH,
 };
 use crate::client::spawn::{ClientExit, ClientRun};
 use crate::wire::s256;
@@ -161,7 +162,13 @@ impl World {
         r.status = 201;
         r.headers
             .push(("content-type".into(), "application/json".into()));
-        r.body = json!({"client_name": "compliant", "redirect_uris": [REDIRECT]}).to_string();
+        r.body = json!({
+            "client_name": "compliant",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "application_type": "native",
+        })
+        .to_string();
         let mut issued = json!({"client_id": client_id, "redirect_uris": [REDIRECT]});
         if let Some(secret) = secret {
             issued["client_secret"] = json!(secret);
@@ -452,14 +459,18 @@ pub fn compliant() -> ClientObservations {
     );
     let (token, _) = w.redeem(0, public, code, "todo:read x:special");
     w.mcp("initialize", &token, 0, 200);
-    w.mcp("tools/list", &token, 0, 403);
+    w.mcp("tools/list", &token, 0, 403).response_headers.push((
+        "www-authenticate".into(),
+        "Bearer error=\"insufficient_scope\", scope=\"todo:write\"".into(),
+    ));
+    // The union of what it asked for before and the challenge (SEP-2350).
     let code = w.authorize(
         0,
         DCR_CLIENT,
-        Some("todo:read todo:write"),
+        Some("todo:read x:special todo:write"),
         Some(&w.issuer(0)),
     );
-    let (token, _) = w.redeem(0, public, code, "todo:read todo:write");
+    let (token, _) = w.redeem(0, public, code, "todo:read x:special todo:write");
     w.mcp("tools/list", &token, 0, 200);
     w.mcp("tools/call", &token, 0, 200);
     worlds.push(w.done(1, Vec::new()));
@@ -580,6 +591,29 @@ pub fn compliant() -> ClientObservations {
     w.discover();
     w.register(0, DCR_CLIENT, None);
     w.authorize(0, DCR_CLIENT, Some("todo:read todo:write"), None);
+    worlds.push(w.done(1, Vec::new()));
+
+    // An unadvertised wrong iss, then the issuer plus `/`: the client redeems neither code.
+    let mut w = World::new(ISS_UNEXPECTED);
+    w.discover();
+    w.register(0, DCR_CLIENT, None);
+    w.authorize(0, DCR_CLIENT, Some("todo:read todo:write"), Some(EVIL));
+    worlds.push(w.done(1, Vec::new()));
+
+    let mut w = World::new(ISS_NORMALIZED);
+    w.discover();
+    w.register(0, DCR_CLIENT, None);
+    let slash = format!("{}/", w.issuer(0));
+    w.authorize(0, DCR_CLIENT, Some("todo:read todo:write"), Some(&slash));
+    worlds.push(w.done(1, Vec::new()));
+
+    // offline_access listed by the AS (not requested: a MAY), no iss and none advertised: the client proceeds.
+    let mut w = World::new(OFFLINE_ACCESS_SCOPE);
+    w.discover();
+    w.register(0, DCR_CLIENT, None);
+    let code = w.authorize(0, DCR_CLIENT, Some("todo:read todo:write"), None);
+    let (token, _) = w.redeem(0, public, code, "todo:read todo:write");
+    w.serve(&token, 0);
     worlds.push(w.done(1, Vec::new()));
 
     // A tampered state (issuer /tenant1 with OpenID path insertion, no scope source): no token request.

@@ -56,6 +56,9 @@ pub const STATE_TAMPERED: &str = "auth/state-tampered";
 pub const DPOP: &str = "auth/dpop";
 /// DPoP with server nonces: the AS and the MCP server each demand their nonce once.
 pub const DPOP_NONCE: &str = "auth/dpop-nonce";
+pub const ISS_UNEXPECTED: &str = "auth/iss-unexpected";
+pub const ISS_NORMALIZED: &str = "auth/iss-normalized";
+pub const OFFLINE_ACCESS_SCOPE: &str = "auth/offline-access-scope";
 pub const MARCH_METADATA: &str = "auth/2025-03-26-oauth-metadata-backcompat";
 pub const MARCH_FALLBACK: &str = "auth/2025-03-26-oauth-endpoint-fallback";
 

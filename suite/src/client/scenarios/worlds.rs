@@ -56,8 +56,8 @@ pub fn all() -> Vec<ScenarioDef> {
         ScenarioDef {
             name: METADATA_DEFAULT,
             official: "auth/metadata-default",
-            covers: &["auth/metadata-default", "auth/basic-dcr", "auth/scope-from-scopes-supported"],
-            summary: "PRM named in the 401 header, root PRM trapped, AS on its own origin (RFC 8414 at the root), DCR, decoy AS metadata on the MCP origin; no challenge scope, PRM scopes_supported todo:read todo:write",
+            covers: &["auth/metadata-default", "auth/basic-dcr", "auth/scope-from-scopes-supported", "auth/iss-supported", "auth/offline-access-not-supported"],
+            summary: "PRM named in the 401 header, root PRM trapped, AS on its own origin (RFC 8414 at the root, iss advertised and sent, offline_access not listed), DCR, decoy AS metadata on the MCP origin; no challenge scope, PRM scopes_supported todo:read todo:write",
             registration: Registration::Any,
             since: SpecVersion::V2025_06_18,
             until: None,
@@ -119,7 +119,7 @@ pub fn all() -> Vec<ScenarioDef> {
             name: SCOPE_STEP_UP,
             official: "auth/scope-step-up",
             covers: &["auth/scope-step-up", "auth/scope-from-www-authenticate"],
-            summary: "The 401 asks for todo:read x:special (x:special not in scopes_supported); every MCP operation needs todo:write and answers 403 insufficient_scope without it",
+            summary: "The 401 asks for todo:read x:special (x:special not in scopes_supported); every MCP operation needs todo:write and answers 403 insufficient_scope scope=\"todo:write\" (only the missing scope) without it",
             registration: Registration::Any,
             since: SpecVersion::V2025_06_18,
             until: None,
@@ -128,7 +128,9 @@ pub fn all() -> Vec<ScenarioDef> {
                 let mut w = world();
                 mcp(&mut w).challenge_scope = Some("todo:read x:special".into());
                 mcp(&mut w).operation_scope = Some("todo:write".into());
-                mcp(&mut w).step_up_scope = Some("todo:read todo:write".into());
+                // Only the missing scope, as servers that challenge per operation do: a client that unites it
+                // with what it asked for before (SEP-2350, CL-SCP-09) keeps todo:read x:special.
+                mcp(&mut w).step_up_scope = Some("todo:write".into());
                 w
             },
         },
@@ -307,6 +309,54 @@ pub fn all() -> Vec<ScenarioDef> {
             extension: None,
             world: || {
                 let mut w = world();
+                as0(&mut w).iss = IssMode::Omit;
+                w
+            },
+        },
+        ScenarioDef {
+            name: ISS_UNEXPECTED,
+            official: "auth/iss-unexpected",
+            covers: &["auth/iss-unexpected"],
+            summary: "iss support not advertised, yet the authorization response carries iss=https://evil.example",
+            registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
+            world: || {
+                let mut w = world();
+                as0(&mut w).advertise_iss = false;
+                as0(&mut w).iss = IssMode::Wrong(EVIL.into());
+                w
+            },
+        },
+        ScenarioDef {
+            name: ISS_NORMALIZED,
+            official: "auth/iss-normalized",
+            covers: &["auth/iss-normalized"],
+            summary: "iss support advertised; the authorization response's iss is the issuer plus a trailing / (equal only after URL normalization)",
+            registration: Registration::Any,
+            since: SpecVersion::V2025_06_18,
+            until: None,
+            extension: None,
+            world: || {
+                let mut w = world();
+                as0(&mut w).iss = IssMode::TrailingSlash;
+                w
+            },
+        },
+        ScenarioDef {
+            name: OFFLINE_ACCESS_SCOPE,
+            official: "auth/offline-access-scope",
+            covers: &["auth/offline-access-scope", "auth/iss-not-advertised"],
+            summary: "The AS metadata lists offline_access in scopes_supported (the PRM does not) and neither advertises nor sends iss; DCR",
+            registration: Registration::Any,
+            since: SpecVersion::V2026_07_28,
+            until: None,
+            extension: None,
+            world: || {
+                let mut w = world();
+                as0(&mut w).extra_scopes_supported = vec!["offline_access".into()];
+                as0(&mut w).advertise_iss = false;
                 as0(&mut w).iss = IssMode::Omit;
                 w
             },

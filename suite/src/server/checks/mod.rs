@@ -2,6 +2,7 @@
 
 mod dpop;
 mod prm;
+mod rev2026;
 mod revisions;
 mod scope;
 mod sessions;
@@ -167,6 +168,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(sessions::checks());
     all.extend(upstream::checks());
     all.extend(dpop::checks());
+    all.extend(rev2026::checks());
     all.extend(revisions::checks());
     all.extend(stateless::checks());
     all

@@ -566,7 +566,7 @@ fn no_documents(disc: &Discovery) -> Evaluation {
 }
 
 /// Runs `judge` on every served document; FAIL on any problem.
-fn each_document(
+pub(super) fn each_document(
     m: &CheckMeta,
     disc: &Discovery,
     expected: &str,
