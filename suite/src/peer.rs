@@ -1138,6 +1138,21 @@ reason = "MCPJam forges no token"
         let elsewhere = [
             "stateless-auth-on-discover-only",
             "stateless-session-as-auth",
+            // DPoP (--extension dpop): MCPJam sends no proof, the self-test shows these in the extensions mode.
+            "dpop-scheme-unrecognised",
+            "accept-bound-token-as-bearer",
+            "dpop-proof-optional",
+            "dpop-skip-proof-signature",
+            "dpop-skip-ath",
+            "dpop-skip-htm",
+            "dpop-skip-htu",
+            "dpop-skip-key-binding",
+            "dpop-skip-iat",
+            "dpop-allow-replay",
+            // The 2026-07-28 duties (selftest::DEFECT_MODES, REV_2026).
+            "offline-access-in-prm",
+            "offline-access-in-challenge",
+            "no-iss",
         ];
         assert_eq!(
             all.len(),

@@ -353,10 +353,10 @@ mod tests {
 
     #[test]
     fn an_official_auth_scenario_no_world_exercises_is_a_warning() {
-        let b = client("client:\n  - auth/iss-normalized\n");
+        let b = client("client:\n  - auth/wif-jwt-bearer\n");
         assert!(b.scenarios.is_empty());
         assert!(
-            b.warnings[0].contains("`auth/iss-normalized`"),
+            b.warnings[0].contains("`auth/wif-jwt-bearer`"),
             "{:?}",
             b.warnings
         );
