@@ -44,6 +44,7 @@ pub mod cli;
 pub mod client_world;
 pub mod clock;
 pub mod danger;
+pub mod dpop;
 mod events;
 mod jws;
 pub mod keys;

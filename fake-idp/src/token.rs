@@ -196,6 +196,17 @@ impl Minter {
         )
     }
 
+    /// An honest access token bound to a DPoP key: `cnf.jkt` = `jkt`, the key's RFC 7638 thumbprint (RFC 9449 §6.1).
+    pub fn mint_bound(&self, spec: &TokenSpec, jkt: &str) -> String {
+        let mut claims = self.claims(spec);
+        claims.insert("cnf".into(), json!({ "jkt": jkt }));
+        jws::sign_compact(
+            &Value::Object(self.header()),
+            &Value::Object(claims),
+            &self.key,
+        )
+    }
+
     /// An OpenID Connect ID token (header `typ: JWT`, `aud` = the client): what a resource
     /// server must not accept as an access token.
     pub fn mint_id_token(&self, sub: &str, client_id: &str, nonce: Option<&str>) -> String {
@@ -261,6 +272,17 @@ mod tests {
         let spec = TokenSpec::for_user(users.get("alice").unwrap(), "x", "c");
         let m = minter();
         assert_ne!(m.claims(&spec)["jti"], m.claims(&spec)["jti"]);
+    }
+
+    #[test]
+    fn a_bound_token_carries_the_key_thumbprint_in_cnf() {
+        let users = Users::fixture();
+        let spec = TokenSpec::for_user(users.get("alice").unwrap(), "x", "c");
+        let token = minter().mint_bound(&spec, "thumb");
+        assert_eq!(
+            jws::decode(&token).unwrap().claims["cnf"],
+            json!({"jkt": "thumb"})
+        );
     }
 
     #[test]

@@ -1388,6 +1388,16 @@ fn html_exchange(e: &Exchange, mark: Option<bool>, out: &mut dyn Write) -> Resul
     Ok(())
 }
 
+/// The revision a run was scored against, with the extensions it opted into: `2025-11-25` or
+/// `2025-11-25 + dpop, wif`.
+fn spec_label(run: &crate::model::RunInfo) -> String {
+    if run.extensions.is_empty() {
+        run.spec_revision.clone()
+    } else {
+        format!("{} + {}", run.spec_revision, run.extensions.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rstest::rstest;
@@ -1455,15 +1465,5 @@ mod tests {
     #[case::exact(3000, "3.000 s")]
     fn durations(#[case] ms: u64, #[case] text: &str) {
         assert_eq!(fmt_ms(ms), text);
-    }
-}
-
-/// The revision a run was scored against, with the extensions it opted into: `2025-11-25` or
-/// `2025-11-25 + dpop, wif`.
-fn spec_label(run: &crate::model::RunInfo) -> String {
-    if run.extensions.is_empty() {
-        run.spec_revision.clone()
-    } else {
-        format!("{} + {}", run.spec_revision, run.extensions.join(", "))
     }
 }

@@ -1135,6 +1135,21 @@ reason = "MCPJam forges no token"
             "stateless-session-as-auth",
             "plain-http-under-tls",
             "plain-http-token-endpoint",
+            // DPoP (--extension dpop): MCPJam sends no proof, the self-test shows these in the extensions mode.
+            "dpop-scheme-unrecognised",
+            "accept-bound-token-as-bearer",
+            "dpop-proof-optional",
+            "dpop-skip-proof-signature",
+            "dpop-skip-ath",
+            "dpop-skip-htm",
+            "dpop-skip-htu",
+            "dpop-skip-key-binding",
+            "dpop-skip-iat",
+            "dpop-allow-replay",
+            // The 2026-07-28 duties (selftest::DEFECT_MODES, REV_2026).
+            "offline-access-in-prm",
+            "offline-access-in-challenge",
+            "no-iss",
         ];
         assert_eq!(
             all.len(),

@@ -112,6 +112,23 @@ impl RunMode {
 /// The modes a defect of `role` runs in, beyond its default: a defect whose protection exists only with an
 /// extension or at another revision is visible only there. One line per such defect.
 const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
+    // DPoP (--extension dpop): the server's DPoP protections.
+    (Role::Server, "dpop-scheme-unrecognised", EXT),
+    (Role::Server, "accept-bound-token-as-bearer", EXT),
+    (Role::Server, "dpop-proof-optional", EXT),
+    (Role::Server, "dpop-skip-proof-signature", EXT),
+    (Role::Server, "dpop-skip-ath", EXT),
+    (Role::Server, "dpop-skip-htm", EXT),
+    (Role::Server, "dpop-skip-htu", EXT),
+    (Role::Server, "dpop-skip-key-binding", EXT),
+    (Role::Server, "dpop-skip-iat", EXT),
+    (Role::Server, "dpop-allow-replay", EXT),
+    // DPoP (--extension dpop): the client's DPoP behaviour, shown in the worlds auth/dpop and auth/dpop-nonce.
+    (Role::Client, "dpop-no-token-proof", EXT),
+    (Role::Client, "dpop-bearer-scheme", EXT),
+    (Role::Client, "dpop-reuse-proof", EXT),
+    (Role::Client, "dpop-ignore-as-nonce", EXT),
+    (Role::Client, "dpop-ignore-rs-nonce", EXT),
     (
         Role::Server,
         "stateless-auth-on-discover-only",
@@ -243,6 +260,8 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
     ),
 ];
 
+/// Every extension opted in: where an extension's defects show.
+const EXT: &[RunMode] = &[RunMode::Extensions];
 /// The 2026-07-28 revision alone.
 const REV_2026: &[RunMode] = &[RunMode::Spec(SpecVersion::V2026_07_28)];
 

@@ -142,6 +142,9 @@ impl Authz<'_> {
         {
             doc["token_endpoint_auth_signing_alg_values_supported"] = json!(["ES256"]);
         }
+        if c.dpop {
+            doc["dpop_signing_alg_values_supported"] = json!(crate::dpop::SUPPORTED_ALGS);
+        }
         let mut scopes = self.shared.config.mcp.prm.scopes_supported.clone();
         if !c.extra_scopes_supported.is_empty() {
             let listed = scopes.get_or_insert_with(Vec::new);
@@ -449,6 +452,19 @@ impl Authz<'_> {
         if !req.is_form() {
             return invalid_request("the body must be application/x-www-form-urlencoded");
         }
+        let jkt = if self.config.dpop {
+            let nonce = self
+                .config
+                .dpop_nonce
+                .then(|| super::dpop::as_nonce(self.shared.config.seed));
+            let endpoint = format!("{}/token", self.issuer);
+            match super::dpop::token_request(&req.headers, &endpoint, nonce.as_deref()) {
+                Ok(jkt) => jkt,
+                Err(reply) => return reply,
+            }
+        } else {
+            None
+        };
         let mut state = self.shared.state();
         let grant = form.get("grant_type").map(String::as_str);
         if self.is_machine_grant(grant) {
@@ -468,16 +484,24 @@ impl Authz<'_> {
             Err(reply) => return reply,
         };
         match form.get("grant_type").map(String::as_str) {
-            Some("authorization_code") => self.authorization_code(&mut state, &client_id, form),
+            Some("authorization_code") => {
+                self.authorization_code(&mut state, &client_id, form, jkt)
+            }
             Some("refresh_token") if self.config.issue_refresh_tokens => {
-                self.refresh(&mut state, &client_id, form)
+                self.refresh(&mut state, &client_id, form, jkt)
             }
             Some(_) => Reply::oauth_error(400, "unsupported_grant_type", "unsupported grant_type"),
             None => invalid_request("grant_type is required"),
         }
     }
 
-    fn authorization_code(&self, state: &mut WorldState, client_id: &str, form: &Form) -> Reply {
+    fn authorization_code(
+        &self,
+        state: &mut WorldState,
+        client_id: &str,
+        form: &Form,
+        jkt: Option<String>,
+    ) -> Reply {
         let Some(code) = form.get("code") else {
             return invalid_request("code is required");
         };
@@ -519,10 +543,16 @@ impl Authz<'_> {
             }
         }
         let family = self.shared.minters[self.i].random_token(16);
-        self.issue(state, client_id, grant.resource, grant.scope, family)
+        self.issue(state, client_id, grant.resource, grant.scope, family, jkt)
     }
 
-    fn refresh(&self, state: &mut WorldState, client_id: &str, form: &Form) -> Reply {
+    fn refresh(
+        &self,
+        state: &mut WorldState,
+        client_id: &str,
+        form: &Form,
+        jkt: Option<String>,
+    ) -> Reply {
         let Some(presented) = form.get("refresh_token") else {
             return invalid_request("refresh_token is required");
         };
@@ -576,7 +606,7 @@ impl Authz<'_> {
         if let Some(old) = state.tokens.refresh.get_mut(presented) {
             old.used = true;
         }
-        self.issue(state, client_id, grant.resource, scope, grant.family)
+        self.issue(state, client_id, grant.resource, scope, grant.family, jkt)
     }
 
     /// Mints an opaque access token (and a refresh token when configured) for a grant family.
@@ -587,6 +617,7 @@ impl Authz<'_> {
         resource: Option<String>,
         scope: Option<String>,
         family: String,
+        jkt: Option<String>,
     ) -> Reply {
         let minter = &self.shared.minters[self.i];
         let lifetime = self.config.access_token_lifetime;
@@ -601,6 +632,7 @@ impl Authz<'_> {
                 scope: scope.clone(),
                 resource: resource.clone(),
                 expires_at: minter.now().saturating_add(lifetime),
+                jkt: jkt.clone(),
                 family: family.clone(),
                 uses: 0,
                 expired_by_use: false,
@@ -608,7 +640,7 @@ impl Authz<'_> {
         );
         let mut body = json!({
             "access_token": access_token,
-            "token_type": "Bearer",
+            "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
             "expires_in": lifetime,
         });
         if let Some(scope) = &scope {

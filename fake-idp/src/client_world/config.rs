@@ -98,6 +98,12 @@ pub struct McpConfig {
     pub migrate_to: Option<usize>,
     /// Unknown members added to PRM / the 401 challenge (ANY-08).
     pub unknown_members: bool,
+    /// DPoP (RFC 9449 §7): a DPoP-bound token is served only with `Authorization: DPoP` and a valid proof (a bound
+    /// token as Bearer gets 401 invalid_token).
+    pub dpop: bool,
+    /// With `dpop`: a proof without the server's current nonce gets 401 `DPoP error="use_dpop_nonce"` and a
+    /// `DPoP-Nonce` header (RFC 9449 §9).
+    pub dpop_nonce: bool,
 }
 
 impl Default for McpConfig {
@@ -115,6 +121,8 @@ impl Default for McpConfig {
             migrate_after_requests: None,
             migrate_to: None,
             unknown_members: false,
+            dpop: false,
+            dpop_nonce: false,
         }
     }
 }
@@ -226,6 +234,12 @@ pub struct AsConfig {
     /// The machine grants of the authorization extensions (client credentials, jwt-bearer, the enterprise
     /// IdP's token exchange); none by default.
     pub machine: super::machine::MachineConfig,
+    /// DPoP (RFC 9449 §5): `dpop_signing_alg_values_supported` advertised; a token request with a valid proof gets
+    /// a token bound to its key (`token_type` DPoP), one with an invalid proof 400 `invalid_dpop_proof`.
+    pub dpop: bool,
+    /// With `dpop`: a proof without the AS's current nonce gets 400 `use_dpop_nonce` and a `DPoP-Nonce` header
+    /// (RFC 9449 §8).
+    pub dpop_nonce: bool,
 }
 
 impl Default for AsConfig {
@@ -250,6 +264,8 @@ impl Default for AsConfig {
             endpoint_prefix: String::new(),
             persona: Persona::Generic,
             machine: super::machine::MachineConfig::default(),
+            dpop: false,
+            dpop_nonce: false,
         }
     }
 }

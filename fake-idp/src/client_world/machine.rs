@@ -278,7 +278,7 @@ impl Authz<'_> {
         let family = self.shared.minters[self.i].random_token(16);
         match form(req, "grant_type") {
             Some("client_credentials") => match authenticated {
-                Ok(client) => self.issue(state, &client, resource, scope, family),
+                Ok(client) => self.issue(state, &client, resource, scope, family, None),
                 Err(reply) => reply,
             },
             Some(TOKEN_EXCHANGE_GRANT) => self.token_exchange(req),
@@ -293,7 +293,9 @@ impl Authz<'_> {
                         Err(reply) => return reply,
                     };
                     return match self.id_jag(state, key, assertion, &client) {
-                        Ok(res) => self.issue(state, &client, res.or(resource), scope, family),
+                        Ok(res) => {
+                            self.issue(state, &client, res.or(resource), scope, family, None)
+                        }
                         Err(why) => invalid_grant(&why),
                     };
                 }
@@ -320,7 +322,7 @@ impl Authz<'_> {
                     .unwrap_or("workload")
                     .to_owned();
                 let client = form(req, "client_id").map_or(subject, str::to_owned);
-                self.issue(state, &client, resource, scope, family)
+                self.issue(state, &client, resource, scope, family, None)
             }
             _ => Reply::oauth_error(400, "unsupported_grant_type", "unsupported grant_type"),
         }

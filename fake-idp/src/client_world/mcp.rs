@@ -267,21 +267,55 @@ fn endpoint(shared: &Shared, req: &Incoming) -> (Reply, RequestKind) {
         .and_then(|v| v.get("method"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let (token, in_query) = match bearer_token(&req.headers) {
-        Some(t) => (Some(t), false),
-        None => (req.query_param("access_token").map(str::to_owned), true),
+    let dpop_world = shared.config.mcp.dpop;
+    let presented = if dpop_world {
+        super::dpop::presented_token(&req.headers)
+    } else {
+        bearer_token(&req.headers).map(|t| (t, false))
+    };
+    let (token, in_query, dpop_scheme) = match presented {
+        Some((t, dpop)) => (Some(t), false, dpop),
+        None => (
+            req.query_param("access_token").map(str::to_owned),
+            true,
+            false,
+        ),
     };
     let mut state = shared.state();
     let token_issuer = token.as_deref().and_then(|t| state.tokens.issuer_of(t));
     let verdict = check_token(shared, &mut state, token.as_deref(), in_query);
+    let dpop_refusal = match (&verdict, token.as_deref()) {
+        (Ok(()), Some(t)) if dpop_world && req.method != "GET" => {
+            let jkt = state.tokens.access.get(t).and_then(|at| at.jkt.clone());
+            let nonce = shared
+                .config
+                .mcp
+                .dpop_nonce
+                .then(|| super::dpop::rs_nonce(shared.config.seed));
+            super::dpop::resource_request(
+                &req.method,
+                &req.headers,
+                &shared.mcp_url(),
+                t,
+                dpop_scheme,
+                jkt.as_deref(),
+                nonce.as_deref(),
+            )
+            .err()
+        }
+        _ => None,
+    };
     let kind = RequestKind::Mcp {
         method: rpc_method,
         token: token.clone(),
         token_issuer,
-        token_valid: verdict.is_ok(),
+        token_valid: verdict.is_ok() && dpop_refusal.is_none(),
     };
     let reply = match (req.method.as_str(), verdict) {
         ("GET", _) => Reply::empty(405).header("allow", "POST, DELETE"),
+        ("POST" | "DELETE", Ok(())) if dpop_refusal.is_some() => {
+            dpop_refusal.unwrap_or_else(|| Reply::empty(401))
+        }
         ("POST" | "DELETE", Err(invalid_token)) => unauthorized(shared, invalid_token),
         ("DELETE", Ok(())) => Reply::empty(200),
         ("POST", Ok(())) => json_rpc(shared, &mut state, rpc.as_ref(), token.as_deref()),

@@ -9,6 +9,7 @@
 
 mod authz;
 mod config;
+mod dpop;
 mod log;
 mod machine;
 mod mcp;

@@ -16,6 +16,8 @@ pub(crate) struct AccessToken {
     pub(crate) scope: Option<String>,
     pub(crate) resource: Option<String>,
     pub(crate) expires_at: i64,
+    /// The DPoP key thumbprint the token is bound to (RFC 9449 §6), if any.
+    pub(crate) jkt: Option<String>,
     pub(crate) family: String,
     /// Successful authenticated MCP requests made with it.
     pub(crate) uses: usize,
@@ -130,6 +132,7 @@ mod tests {
             scope: Some("todo:read todo:write".into()),
             resource: None,
             expires_at: 0,
+            jkt: None,
             family: "f".into(),
             uses: 0,
             expired_by_use: false,

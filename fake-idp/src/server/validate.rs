@@ -11,7 +11,7 @@ use super::{basic_credentials, bearer_token, no_store, parse_form, AsState};
 use crate::jws;
 
 /// Claims copied into an active introspection answer.
-const INTROSPECTED_CLAIMS: [&str; 11] = [
+const INTROSPECTED_CLAIMS: [&str; 12] = [
     "iss",
     "sub",
     "aud",
@@ -23,6 +23,8 @@ const INTROSPECTED_CLAIMS: [&str; 11] = [
     "roles",
     "permissions",
     "jti",
+    // A DPoP-bound token's binding (RFC 9449 §6.2).
+    "cnf",
 ];
 
 impl AsState {
@@ -126,7 +128,12 @@ pub(super) async fn introspect(
     };
     let mut answer = Map::new();
     answer.insert("active".into(), json!(true));
-    answer.insert("token_type".into(), json!("Bearer"));
+    let token_type = if claims.contains_key("cnf") {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
+    answer.insert("token_type".into(), json!(token_type));
     for name in INTROSPECTED_CLAIMS {
         if let Some(v) = claims.get(name) {
             answer.insert(name.into(), v.clone());

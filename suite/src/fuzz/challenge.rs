@@ -207,6 +207,7 @@ fn observations(www: &str, prm: &[u8]) -> ServerObservations {
         write_before_auth: Err(harness()),
         origin: Ok(probe),
         upstream: Err(harness()),
+        dpop: Err(harness()),
         stateless: Err(harness()),
         machine: Err(harness()),
     }

@@ -65,6 +65,11 @@ pub const CHECK_MAP: &[(&str, &[&str])] = &[
     ("sep-2468-client-validate-metadata-issuer", &["CL-ASM-04"]),
     ("sep-2352-no-cross-as-credential-reuse", &["CL-MIG-01"]),
     ("sep-2352-no-reuse-on-as-change", &["CL-MIG-01"]),
+    ("sep-1932-client-token-request-proof", &["CL-DPOP-01"]),
+    ("sep-1932-client-dpop-auth-scheme", &["CL-DPOP-02"]),
+    ("sep-1932-client-fresh-proof", &["CL-DPOP-03"]),
+    ("sep-1932-client-as-nonce", &["CL-DPOP-04"]),
+    ("sep-1932-client-rs-nonce", &["CL-DPOP-05"]),
     ("sep-2352-reregister-on-as-change", &["CL-MIG-02"]),
     (
         "sep-2468-client-compare-iss-unadvertised",
@@ -348,9 +353,13 @@ mod tests {
 
     #[test]
     fn an_official_auth_scenario_no_world_exercises_is_a_warning() {
-        let b = client("client:\n  - auth/dpop\n");
+        let b = client("client:\n  - auth/wif-jwt-bearer\n");
         assert!(b.scenarios.is_empty());
-        assert!(b.warnings[0].contains("`auth/dpop`"), "{:?}", b.warnings);
+        assert!(
+            b.warnings[0].contains("`auth/wif-jwt-bearer`"),
+            "{:?}",
+            b.warnings
+        );
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub enum Auth {
     Raw(Vec<String>),
     /// `?access_token=<token>` in the URL and no header.
     Query(String),
+    /// `Authorization: DPoP <token>` and, when given, one `DPoP: <proof>` header (RFC 9449 §7.1).
+    Dpop {
+        token: String,
+        proof: Option<String>,
+    },
 }
 
 /// The result of one MCP request, as checks consume it.
@@ -80,11 +85,11 @@ pub struct Ctx<'a> {
     pub users: Users,
     /// The MCP endpoint URL, also the resource identifier the server must answer as.
     pub target: String,
+    /// The extensions the run opts into (`--extension`): their scenarios run only then.
+    pub extensions: crate::spec::Extensions,
     /// The revision the suite speaks: at 2026-07-28 MCP is stateless (no `initialize`, no session; every
     /// request carries `_meta` and the standard headers, [`stateless`]).
     pub spec: SpecVersion,
-    /// The extensions the run opted in to (their scenarios run only then).
-    pub extensions: crate::spec::Extensions,
     markers: AtomicU64,
     seed: u64,
     rpc_ids: AtomicU64,
@@ -100,8 +105,8 @@ impl<'a> Ctx<'a> {
             profile,
             users: Users::fixture(),
             target,
-            spec: SpecVersion::default(),
             extensions: crate::spec::Extensions::none(),
+            spec: SpecVersion::default(),
             markers: AtomicU64::new(1),
             seed,
             rpc_ids: AtomicU64::new(1),
@@ -136,6 +141,13 @@ impl<'a> Ctx<'a> {
     /// A valid token for a user.
     pub fn token(&self, user: &str) -> Result<String, ObsError> {
         let t = self.idp.minter().mint(&self.spec(user)?);
+        self.http.register_secret(&t);
+        Ok(t)
+    }
+
+    /// A valid token for a user bound to the DPoP key with thumbprint `jkt` (`cnf.jkt`).
+    pub fn bound_token(&self, user: &str, jkt: &str) -> Result<String, ObsError> {
+        let t = self.idp.minter().mint_bound(&self.spec(user)?, jkt);
         self.http.register_secret(&t);
         Ok(t)
     }
@@ -185,6 +197,12 @@ impl<'a> Ctx<'a> {
             Auth::Query(t) => {
                 let sep = if req.url.contains('?') { '&' } else { '?' };
                 req.url = format!("{}{sep}access_token={t}", req.url);
+            }
+            Auth::Dpop { token, proof } => {
+                req = req.header("authorization", format!("DPoP {token}"));
+                if let Some(p) = proof {
+                    req = req.header("dpop", p.clone());
+                }
             }
         }
         self.http.send(sc, purpose, req).await

@@ -30,6 +30,10 @@ impl Mode {
 /// [`crate::server::scenarios::tokens`].
 pub use crate::server::scenarios::tokens::Stimulus;
 
+/// The DPoP presentations (`--extension dpop`), declared with how they are made in
+/// [`crate::server::scenarios::dpop`].
+pub use crate::server::scenarios::dpop::{DpopObs, DpopStimulus};
+
 /// A fetched PRM document.
 #[derive(Debug, Clone)]
 pub struct PrmDoc {
@@ -216,6 +220,8 @@ pub struct ServerObservations {
     pub write_before_auth: Result<WriteProbe, ObsError>,
     pub origin: Result<Probe, ObsError>,
     pub upstream: Result<UpstreamObs, ObsError>,
+    /// The DPoP probes (`--extension dpop` only; otherwise an error no scored check reads).
+    pub dpop: Result<DpopObs, ObsError>,
     /// Stateless MCP (2026-07-28 only; not applicable at older revisions).
     pub stateless: Result<StatelessObs, ObsError>,
     /// Client-credentials tokens (only with `--extension client-credentials`).
@@ -254,6 +260,7 @@ impl ServerObservations {
             write_before_auth: Err(ObsError::Interrupted),
             origin: Err(ObsError::Interrupted),
             upstream: Err(ObsError::Interrupted),
+            dpop: Err(ObsError::Interrupted),
             stateless: Err(ObsError::Interrupted),
             machine: Err(ObsError::Interrupted),
         }

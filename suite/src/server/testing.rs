@@ -323,6 +323,26 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
                 &[INSUFFICIENT_SCOPE_CHALLENGE],
             )),
         }),
+        dpop: Ok(dpop()),
+    }
+}
+
+/// The DPoP probes of a compliant server: the honest request served, every other presentation refused with 401.
+pub fn dpop() -> crate::server::obs::DpopObs {
+    use crate::server::obs::DpopStimulus;
+    crate::server::obs::DpopObs {
+        jkt: "test-jkt".into(),
+        probes: DpopStimulus::ALL
+            .iter()
+            .map(|&s| {
+                let id = format!("dpop#{s:?}");
+                let p = match s {
+                    DpopStimulus::Honest => served(&id),
+                    _ => invalid_token(&id),
+                };
+                (s, Ok(p))
+            })
+            .collect(),
     }
 }
 

@@ -160,6 +160,16 @@ mcp_auth_defects::defects! {
         "Retries the jwt-bearer grant once with the same assertion after the AS refused it.";
     WifFallbackToAuthorizationCode = "wif-fallback-to-authorization-code",
         "After the AS refused its workload JWT, falls back to the authorization code flow.";
+    DpopNoTokenProof = "dpop-no-token-proof",
+        "Sends no DPoP proof with its token requests although the AS advertises DPoP (gets a Bearer token).";
+    DpopBearerScheme = "dpop-bearer-scheme",
+        "Presents its DPoP-bound token with `Authorization: Bearer` (the proof still sent).";
+    DpopReuseProof = "dpop-reuse-proof",
+        "Sends its first MCP request's DPoP proof again with every later request (same `jti`).";
+    DpopIgnoreAsNonce = "dpop-ignore-as-nonce",
+        "Does not retry a token request answered `use_dpop_nonce` with the AS's nonce.";
+    DpopIgnoreRsNonce = "dpop-ignore-rs-nonce",
+        "Does not retry an MCP request answered `use_dpop_nonce` with the server's nonce.";
     MarchDefaultPathsOnly = "march-default-paths-only",
         "Under 2025-03-26, fetches the MCP origin's authorization server metadata but ignores its endpoints and uses `/authorize`, `/token` and `/register`.";
     NoMarchDefaultEndpoints = "no-march-default-endpoints",
@@ -191,7 +201,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 70);
+        assert_eq!(ClientDefect::ALL.len(), 75);
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub struct AuthorizationServerMetadata {
     /// RFC 9207 support.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// RFC 9449 §5.1: the proof algorithms the AS accepts (DPoP is used when it lists ES256).
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// Where a PRM candidate URL came from; decides the expected `resource`.

@@ -16,6 +16,7 @@ use super::discovery::{
     canonical_resource, discover_prm, fetch_as_metadata, fetch_prm, origin_of, pick_issuer,
     AuthorizationServerMetadata, DiscoveredPrm,
 };
+use super::dpop::{Dpop, Party};
 use super::error::ClientError;
 use super::http::{CertCheck, Http, Response};
 use super::machine::{Machine, MachineGrant};
@@ -64,6 +65,8 @@ struct Grant {
     /// The first refresh token this AS ever issued (for `reuse-old-refresh-token`).
     first_refresh: Option<Token>,
     scope: Option<String>,
+    /// `token_type: DPoP`: the token is presented with the DPoP scheme and a proof.
+    dpop_bound: bool,
 }
 
 struct Client<'e> {
@@ -82,6 +85,8 @@ struct Client<'e> {
     static_pkce: Option<Pkce>,
     /// The one `jti` of every client assertion under `cc-static-jti`.
     static_jti: String,
+    /// DPoP, once an AS advertised ES256 proofs.
+    dpop: Option<Dpop>,
 }
 
 impl<'e> Client<'e> {
@@ -112,6 +117,7 @@ impl<'e> Client<'e> {
             grant: None,
             static_pkce: None,
             static_jti: random_b64url(16),
+            dpop: None,
         })
     }
 
@@ -242,6 +248,7 @@ impl<'e> Client<'e> {
         message: &Message,
         token: Option<&Token>,
     ) -> Result<Response, ClientError> {
+        let bound = self.grant.as_ref().is_some_and(|g| g.dpop_bound);
         mcp::post(
             http,
             &self.mcp_url,
@@ -249,6 +256,7 @@ impl<'e> Client<'e> {
             message,
             token,
             self.defect.is(ClientDefect::TokenInQuery),
+            self.dpop.as_ref().filter(|_| bound),
             self.modern_for(message),
         )
         .await
@@ -267,9 +275,21 @@ impl<'e> Client<'e> {
             limit,
         };
         let mut recoveries = 0;
+        let mut nonce_retries = 0;
         for _ in 0..MAX_ROUNDS {
             let token = self.token_for(message);
             let response = self.send(message, token.as_ref()).await?;
+            // RFC 9449 §9: a DPoP-Nonce header names the nonce for the next proof; a use_dpop_nonce 401 asks for a
+            // retry with it.
+            if let (Some(dpop), Some(nonce)) = (&self.dpop, response.header("dpop-nonce")) {
+                if dpop.honours_nonce(Party::Rs) {
+                    dpop.set_nonce(Party::Rs, &nonce);
+                    if response.status == 401 && asks_for_nonce(&response) && nonce_retries < 2 {
+                        nonce_retries += 1;
+                        continue;
+                    }
+                }
+            }
             let challenge = || {
                 BearerChallenge::from_headers(
                     response
@@ -451,6 +471,12 @@ impl<'e> Client<'e> {
         reuse: Option<ClientRegistration>,
     ) -> Result<(), ClientError> {
         let machine = Machine::of(&self.env.context, self.defect);
+        if self.dpop.is_none() {
+            self.dpop = Dpop::for_algs(
+                metadata.dpop_signing_alg_values_supported.as_deref(),
+                self.defect,
+            );
+        }
         let endpoint = |value: &Option<String>, name: &str| {
             value
                 .clone()
@@ -561,6 +587,8 @@ impl<'e> Client<'e> {
                     refresh: issued.refresh_token,
                     first_refresh: None,
                     scope: issued.scope.or(scope),
+                    // The machine grants send no DPoP proof: their tokens are Bearer.
+                    dpop_bound: false,
                 });
                 Ok(())
             }
@@ -666,6 +694,7 @@ impl<'e> Client<'e> {
             &server.registration,
             !self.defect.is(ClientDefect::NoClientIdInTokenRequest),
             self.defect,
+            self.dpop.as_ref(),
         )
         .await?;
         let issued = match outcome {
@@ -689,6 +718,7 @@ impl<'e> Client<'e> {
             refresh: issued.refresh_token,
             first_refresh,
             scope: issued.scope.or(scope),
+            dpop_bound: is_dpop(issued.token_type.as_deref()),
         });
         Ok(())
     }
@@ -737,12 +767,14 @@ impl<'e> Client<'e> {
             &server.registration,
             true,
             self.defect,
+            self.dpop.as_ref(),
         )
         .await?;
         match outcome {
             TokenOutcome::Issued(issued) => {
                 let grant = self.grant.get_or_insert(grant);
                 grant.access = issued.access_token;
+                grant.dpop_bound = is_dpop(issued.token_type.as_deref());
                 if let Some(rotated) = issued.refresh_token {
                     grant.refresh = Some(rotated);
                 }
@@ -760,6 +792,21 @@ impl<'e> Client<'e> {
             }
         }
     }
+}
+
+/// Whether a `token_type` names a DPoP-bound token (case-insensitive, RFC 9449 §5).
+fn is_dpop(token_type: Option<&str>) -> bool {
+    token_type.is_some_and(|t| t.eq_ignore_ascii_case("dpop"))
+}
+
+/// Whether a 401 carries a `DPoP` challenge with `error="use_dpop_nonce"`.
+fn asks_for_nonce(response: &Response) -> bool {
+    response.header_all("www-authenticate").iter().any(|line| {
+        line.trim_start()
+            .get(..4)
+            .is_some_and(|s| s.eq_ignore_ascii_case("dpop"))
+            && line.contains("use_dpop_nonce")
+    })
 }
 
 /// Authorization attempts left for one operation.

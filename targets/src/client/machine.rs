@@ -197,6 +197,7 @@ impl MachineGrant<'_> {
                 self.registration,
                 send_client_id,
                 self.defect,
+                None,
             )
             .await?;
             match outcome {

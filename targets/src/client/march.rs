@@ -33,6 +33,7 @@ pub fn default_endpoints(base: &str) -> AuthorizationServerMetadata {
         token_endpoint_auth_methods_supported: None,
         client_id_metadata_document_supported: None,
         authorization_response_iss_parameter_supported: None,
+        dpop_signing_alg_values_supported: None,
     }
 }
 

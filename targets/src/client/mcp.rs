@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use url::Url;
 
+use super::dpop::Dpop;
 use super::error::ClientError;
 use super::http::{Http, Response};
 use super::token::Token;
@@ -121,6 +122,10 @@ impl Message {
 }
 
 /// POSTs `message` to the MCP endpoint (with the stateless fields when `modern` is given).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the DPoP proof and the stateless shape each add one; a request struct is a follow-up"
+)]
 pub(crate) async fn post(
     http: &Http,
     mcp_url: &str,
@@ -128,6 +133,7 @@ pub(crate) async fn post(
     message: &Message,
     token: Option<&Token>,
     token_in_query: bool,
+    dpop: Option<&Dpop>,
     modern: Option<Modern<'_>>,
 ) -> Result<Response, ClientError> {
     let mut url = mcp_url.to_owned();
@@ -145,11 +151,23 @@ pub(crate) async fn post(
             reqwest::header::ACCEPT,
             "application/json, text/event-stream",
         );
-    if let Some(token) = token {
-        request = request.header(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {}", token.expose()),
-        );
+    match (token, dpop) {
+        // A DPoP-bound token: the DPoP scheme and a fresh proof for this request (RFC 9449 §7.1).
+        (Some(token), Some(dpop)) => {
+            request = request
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("{} {}", dpop.scheme(), token.expose()),
+                )
+                .header("DPoP", dpop.resource_proof(mcp_url, token.expose()));
+        }
+        (Some(token), None) => {
+            request = request.header(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", token.expose()),
+            );
+        }
+        (None, _) => {}
     }
     if let Some(id) = &session.session_id {
         request = request.header("Mcp-Session-Id", id);

@@ -33,6 +33,7 @@ pub mod challenge;
 pub mod config;
 pub mod defects;
 pub mod discovery;
+mod dpop;
 pub mod error;
 mod flow;
 mod http;

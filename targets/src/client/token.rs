@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::defects::{ClientDefect, DefectExt as _};
+use super::dpop::{Dpop, Party};
 use super::error::ClientError;
 use super::http::Http;
 use super::registration::{ClientAuth, ClientRegistration};
@@ -45,6 +46,8 @@ pub struct TokenResponse {
     pub refresh_token: Option<Token>,
     /// `scope` (granted scope, when the AS says).
     pub scope: Option<String>,
+    /// `token_type` (`DPoP` for a DPoP-bound token, RFC 9449 §5).
+    pub token_type: Option<String>,
 }
 
 /// Members a token response may carry that `strict-token-response` tolerates.
@@ -87,6 +90,7 @@ impl TokenResponse {
             access_token: Token(access_token),
             refresh_token: text("refresh_token").map(Token),
             scope: text("scope"),
+            token_type: text("token_type"),
         })
     }
 }
@@ -118,6 +122,7 @@ pub(crate) async fn token_request(
     registration: &ClientRegistration,
     send_client_id: bool,
     defect: Option<ClientDefect>,
+    dpop: Option<&Dpop>,
 ) -> Result<TokenOutcome, ClientError> {
     let mut request = http
         .request(Method::POST, endpoint)
@@ -156,7 +161,36 @@ pub(crate) async fn token_request(
             )
             .body(body)
     };
-    let response = http.send("token request", endpoint, request).await?;
+    let mut response = None;
+    for _ in 0..2 {
+        let mut attempt = request
+            .try_clone()
+            .ok_or_else(|| ClientError::Token("the token request cannot be repeated".into()))?;
+        if let Some(proof) = dpop.and_then(|d| d.token_proof(endpoint)) {
+            attempt = attempt.header("DPoP", proof);
+        }
+        let answer = http.send("token request", endpoint, attempt).await?;
+        // RFC 9449 §8: a use_dpop_nonce answer names the nonce to put in the next proof.
+        let challenged = answer.status == 400
+            && answer
+                .json::<Value>()
+                .ok()
+                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+                .as_deref()
+                == Some("use_dpop_nonce");
+        let retry = match (dpop, answer.header("dpop-nonce")) {
+            (Some(d), Some(nonce)) => {
+                d.set_nonce(Party::As, &nonce);
+                challenged && d.honours_nonce(Party::As)
+            }
+            _ => false,
+        };
+        response = Some(answer);
+        if !retry {
+            break;
+        }
+    }
+    let response = response.ok_or_else(|| ClientError::Token("no token response".into()))?;
     if response.status == 200 {
         return Ok(TokenOutcome::Issued(TokenResponse::parse(
             &response.body,

@@ -95,7 +95,22 @@ pub(crate) fn unauthorized(state: &AppState, why: &Unauthorized) -> Response {
             }
         }
     }
-    with_challenge(StatusCode::UNAUTHORIZED, &challenge, error, &description)
+    let mut response = with_challenge(StatusCode::UNAUTHORIZED, &challenge, error, &description);
+    if matches!(
+        why,
+        Unauthorized::Invalid(TokenError::Dpop(_) | TokenError::BoundAsBearer)
+    ) {
+        // RFC 9449 §7.1: the DPoP scheme's own challenge, beside the Bearer one.
+        let algs = fake_idp::dpop::SUPPORTED_ALGS.join(" ");
+        let error = match why {
+            Unauthorized::Invalid(TokenError::Dpop(_)) => "invalid_dpop_proof",
+            _ => "invalid_token",
+        };
+        if let Ok(v) = HeaderValue::from_str(&format!("DPoP error=\"{error}\", algs=\"{algs}\"")) {
+            response.headers_mut().append(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    response
 }
 
 /// 400 `invalid_request` for a malformed Authorization header.

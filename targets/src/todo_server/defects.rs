@@ -133,6 +133,26 @@ mcp_auth_defects::defects! {
         "Skips the audience check for client-credentials tokens (JWTs whose `sub` is their `client_id`: no user).";
     MachineTokenAllScopes = "machine-token-all-scopes", JWT,
         "Grants every scope to client-credentials tokens (JWTs whose `sub` is their `client_id`), whatever their `scope`.";
+    DpopSchemeUnrecognised = "dpop-scheme-unrecognised", BOTH,
+        "Recognises only the `Bearer` scheme: `Authorization: DPoP <token>` counts as no token (a Bearer-only server).";
+    AcceptBoundTokenAsBearer = "accept-bound-token-as-bearer", BOTH,
+        "Serves a DPoP-bound token (`cnf.jkt`) presented with the `Bearer` scheme and no proof.";
+    DpopProofOptional = "dpop-proof-optional", BOTH,
+        "Serves `Authorization: DPoP <token>` when the request carries no `DPoP` proof header.";
+    DpopSkipProofSignature = "dpop-skip-proof-signature", BOTH,
+        "Does not verify the DPoP proof's signature with its `jwk`.";
+    DpopSkipAth = "dpop-skip-ath", BOTH,
+        "Does not compare the proof's `ath` with the hash of the presented token.";
+    DpopSkipHtm = "dpop-skip-htm", BOTH,
+        "Does not compare the proof's `htm` with the request method.";
+    DpopSkipHtu = "dpop-skip-htu", BOTH,
+        "Does not compare the proof's `htu` with the request URI.";
+    DpopSkipKeyBinding = "dpop-skip-key-binding", BOTH,
+        "Does not compare the proof key's thumbprint with the token's `cnf.jkt`.";
+    DpopSkipIat = "dpop-skip-iat", BOTH,
+        "Accepts DPoP proofs whatever their `iat` (an hour-old proof is served).";
+    DpopAllowReplay = "dpop-allow-replay", BOTH,
+        "Keeps no record of proof `jti`s: a proof replayed on a second request is served.";
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusC
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::auth::{extract_token, MalformedAuthorization, Presented, Principal, ValidationFailure};
+use super::auth::{
+    enforce_dpop, extract_token, MalformedAuthorization, Presented, Principal, ValidationFailure,
+};
 use super::challenge::{self, Unauthorized};
 use super::http::FetchError;
 use super::mcp::{self, RpcMessage};
@@ -58,18 +60,22 @@ async fn authenticate_with_token(
 ) -> Result<(Principal, String), Rejection> {
     let presented = extract_token(&parts.headers, parts.uri.query(), &state.settings)
         .map_err(Rejection::Malformed)?;
-    let Presented::Token(token) = presented else {
-        return Err(Rejection::Unauthorized(Unauthorized::NoToken));
+    let (token, dpop_scheme) = match presented {
+        Presented::Token(token) => (token, false),
+        Presented::Dpop(token) => (token, true),
+        Presented::Nothing => return Err(Rejection::Unauthorized(Unauthorized::NoToken)),
     };
-    state
+    let principal = state
         .validator
         .validate(&token, &state.settings)
         .await
-        .map(|principal| (principal, token.clone()))
         .map_err(|failure| match failure {
             ValidationFailure::Invalid(err) => Rejection::Unauthorized(Unauthorized::Invalid(err)),
             ValidationFailure::Unavailable(err) => Rejection::Unavailable(err),
-        })
+        })?;
+    enforce_dpop(state, parts, &token, dpop_scheme, &principal)
+        .map_err(|err| Rejection::Unauthorized(Unauthorized::Invalid(err)))?;
+    Ok((principal, token))
 }
 
 /// Every method on `/mcp`.
@@ -178,6 +184,7 @@ fn defect_fallback(
         return Some(Principal {
             sub: session.owner,
             scopes: session.scopes,
+            cnf_jkt: None,
         });
     }
     if s.has(ServerDefect::AllowAnonymousInitialize) && initialize && *why == Unauthorized::NoToken

@@ -71,7 +71,7 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    fn new(config: TodoServerConfig, local_addr: SocketAddr) -> Settings {
+    pub(crate) fn new(config: TodoServerConfig, local_addr: SocketAddr) -> Settings {
         let token_endpoint = config.token_endpoint();
         let public_base = config
             .public_base
@@ -125,6 +125,8 @@ pub(crate) struct AppState {
     /// Outbound client for the token endpoint and the upstream API.
     pub(crate) http: http::Http,
     challenges: AtomicUsize,
+    /// The `jti`s of the DPoP proofs already accepted (RFC 9449 §11.1).
+    pub(crate) dpop_replay: fake_idp::dpop::ReplayCache,
 }
 
 impl AppState {
@@ -193,6 +195,7 @@ fn build(config: TodoServerConfig, local_addr: SocketAddr) -> (Router, String) {
         todos: todos::TodoList::default(),
         http,
         challenges: AtomicUsize::new(0),
+        dpop_replay: fake_idp::dpop::ReplayCache::default(),
     });
     let router = Router::new()
         .route(MCP_PATH, any(endpoint::handle))

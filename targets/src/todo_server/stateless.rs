@@ -271,6 +271,7 @@ pub(crate) fn carried_over(state: &AppState, headers: &HeaderMap) -> Option<Prin
     Some(Principal {
         sub: session.owner,
         scopes: session.scopes,
+        cnf_jkt: None,
     })
 }
 

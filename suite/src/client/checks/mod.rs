@@ -39,6 +39,7 @@ macro_rules! text {
 }
 
 mod discovery;
+mod dpop;
 pub(crate) mod machine;
 mod march;
 mod migration;
@@ -85,6 +86,7 @@ pub fn registry() -> Vec<Box<ClientCheck>> {
     all.extend(request::checks());
     all.extend(session::checks());
     all.extend(migration::checks());
+    all.extend(dpop::checks());
     all.extend(rev2026::checks());
     all.extend(machine::checks());
     all.extend(march::checks());

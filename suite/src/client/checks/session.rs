@@ -43,9 +43,12 @@ const CL_TOK_01: Every = Every {
     what: "MCP request after authorization",
     expected: "Authorization: Bearer <token>",
     select: |s, r| is_mcp(r) && after_a_token(s, r),
-    problem: |_, r| {
+    problem: |s, r| {
         let bearer = r.headers.iter().any(|(k, v)| k == "authorization" && v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
-        (!bearer).then(|| format!("{} {} without a bearer token", r.method, r.path))
+        // In a DPoP world the token goes with the DPoP scheme (RFC 9449 §7.1; CL-DPOP-02 judges which one).
+        let dpop = s.def.extension == Some(crate::spec::Extension::Dpop)
+            && r.headers.iter().any(|(k, v)| k == "authorization" && v.len() > 5 && v.is_char_boundary(5) && v[..5].eq_ignore_ascii_case("dpop "));
+        (!bearer && !dpop).then(|| format!("{} {} without a bearer token", r.method, r.path))
     },
 };
 

@@ -629,6 +629,10 @@ pub fn compliant() -> ClientObservations {
     w.authorize(0, DCR_CLIENT, None, Some(&w.issuer(0)));
     worlds.push(w.done(1, Vec::new()));
 
+    // DPoP (--extension dpop): proofs on the token request and on every MCP request; the nonce world's AS and MCP
+    // server each challenge once, and the client retries with their nonce.
+    worlds.push(dpop_world(scenarios::DPOP, false));
+    worlds.push(dpop_world(scenarios::DPOP_NONCE, true));
     // 2025-03-26, metadata at the MCP origin's root naming /oauth endpoints: the whole flow there.
     let mut w = World::new(MARCH_METADATA);
     w.challenge(None);
@@ -679,6 +683,85 @@ pub fn compliant() -> ClientObservations {
         selected_all: true,
         out_of_scope: Default::default(),
     }
+}
+
+/// The nonces of the synthetic DPoP-nonce world.
+pub const AS_NONCE: &str = "as-nonce-1";
+pub const RS_NONCE: &str = "rs-nonce-1";
+
+/// A DPoP world as a conforming client logs it: one key, a fresh proof per request, nonce retries when `nonce`.
+fn dpop_world(name: &'static str, nonce: bool) -> (&'static str, Result<ScenarioObs, ObsError>) {
+    use fake_idp::dpop::{DpopKey, ProofRequest};
+    let key = DpopKey::generate();
+    let proof = |htu: &str, token: Option<&str>, nonce: Option<&str>| {
+        key.proof(&ProofRequest {
+            htm: "POST",
+            htu,
+            iat: 1_000,
+            access_token: token,
+            nonce,
+        })
+    };
+    let token_url = format!("{AS1}/token");
+    let mut w = World::new(name);
+    w.discover();
+    w.register(0, DCR_CLIENT, None);
+    let (code, verifier) = w.authorize(
+        0,
+        DCR_CLIENT,
+        Some("todo:read todo:write"),
+        Some(&w.issuer(0)),
+    );
+    let access = format!("access-{code}");
+    let form = vec![
+        ("code".into(), code.clone()),
+        ("code_verifier".into(), verifier.clone()),
+        ("redirect_uri".into(), REDIRECT.into()),
+    ];
+    if nonce {
+        let r = w.token_request(
+            0,
+            "authorization_code",
+            Auth::Public(DCR_CLIENT),
+            form.clone(),
+        );
+        r.headers
+            .push(("dpop".into(), proof(&token_url, None, None)));
+        r.status = 400;
+        r.response_headers
+            .push(("dpop-nonce".into(), AS_NONCE.into()));
+        r.response_body = json!({"error": "use_dpop_nonce"}).to_string();
+    }
+    let r = w.token_request(0, "authorization_code", Auth::Public(DCR_CLIENT), form);
+    r.headers.push((
+        "dpop".into(),
+        proof(&token_url, None, nonce.then_some(AS_NONCE)),
+    ));
+    r.response_body =
+        json!({"access_token": access, "token_type": "DPoP", "scope": "todo:read todo:write"})
+            .to_string();
+    let rs_nonce = nonce.then_some(RS_NONCE);
+    if nonce {
+        let r = w.mcp("initialize", &access, 0, 401);
+        r.headers = vec![
+            ("authorization".into(), format!("DPoP {access}")),
+            ("dpop".into(), proof(MCP_URL, Some(&access), None)),
+        ];
+        r.response_headers.push((
+            "www-authenticate".into(),
+            "DPoP error=\"use_dpop_nonce\"".into(),
+        ));
+        r.response_headers
+            .push(("dpop-nonce".into(), RS_NONCE.into()));
+    }
+    for m in ["initialize", "tools/list", "tools/call"] {
+        let r = w.mcp(m, &access, 0, 200);
+        r.headers = vec![
+            ("authorization".into(), format!("DPoP {access}")),
+            ("dpop".into(), proof(MCP_URL, Some(&access), rs_nonce)),
+        ];
+    }
+    w.done(1, Vec::new())
 }
 
 /// One world's record, to mutate.

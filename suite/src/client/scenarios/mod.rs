@@ -57,6 +57,10 @@ pub const METADATA_ISSUER_MISMATCH: &str = "auth/metadata-issuer-mismatch";
 pub const ISS_WRONG_ISSUER: &str = "auth/iss-wrong-issuer";
 pub const ISS_SUPPORTED_MISSING: &str = "auth/iss-supported-missing";
 pub const STATE_TAMPERED: &str = "auth/state-tampered";
+/// DPoP (`--extension dpop`): the AS and the MCP server bind and demand DPoP, without nonces.
+pub const DPOP: &str = "auth/dpop";
+/// DPoP with server nonces: the AS and the MCP server each demand their nonce once.
+pub const DPOP_NONCE: &str = "auth/dpop-nonce";
 pub const ISS_UNEXPECTED: &str = "auth/iss-unexpected";
 pub const ISS_NORMALIZED: &str = "auth/iss-normalized";
 pub const OFFLINE_ACCESS_SCOPE: &str = "auth/offline-access-scope";

@@ -379,6 +379,40 @@ pub fn all() -> Vec<ScenarioDef> {
                 w
             },
         },
+        ScenarioDef {
+            name: DPOP,
+            official: "auth/dpop",
+            covers: &["auth/dpop"],
+            summary: "DPoP (--extension dpop): the AS advertises dpop_signing_alg_values_supported ES256 and binds tokens to the proof key; the MCP server serves a bound token only with the DPoP scheme and a valid proof; no nonces",
+            registration: Registration::Any,
+            since: SpecVersion::V2025_11_25,
+            until: None,
+            extension: Some(Extension::Dpop),
+            world: || {
+                let mut w = world();
+                as0(&mut w).dpop = true;
+                mcp(&mut w).dpop = true;
+                w
+            },
+        },
+        ScenarioDef {
+            name: DPOP_NONCE,
+            official: "auth/dpop-nonce",
+            covers: &["auth/dpop-nonce"],
+            summary: "DPoP with nonces (--extension dpop): as auth/dpop, and the AS (400 use_dpop_nonce) and the MCP server (401 DPoP error=\"use_dpop_nonce\") each demand their DPoP-Nonce in the proof",
+            registration: Registration::Any,
+            since: SpecVersion::V2025_11_25,
+            until: None,
+            extension: Some(Extension::Dpop),
+            world: || {
+                let mut w = world();
+                as0(&mut w).dpop = true;
+                as0(&mut w).dpop_nonce = true;
+                mcp(&mut w).dpop = true;
+                mcp(&mut w).dpop_nonce = true;
+                w
+            },
+        },
     ]
     .into_iter()
     .chain(super::machine::worlds())

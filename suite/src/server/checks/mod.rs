@@ -1,5 +1,6 @@
 //! Server-role checks, one registry. Each check traces to a row of catalog/server.toml; variant slugs name the stimulus.
 
+mod dpop;
 mod machine;
 mod prm;
 mod rev2026;
@@ -167,6 +168,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(scope::checks());
     all.extend(sessions::checks());
     all.extend(upstream::checks());
+    all.extend(dpop::checks());
     all.extend(rev2026::checks());
     all.extend(machine::checks());
     all.extend(revisions::checks());

@@ -2,6 +2,7 @@
 //! after a baseline (a valid token opening a session), which also tells how the server validates tokens.
 
 pub mod discovery;
+pub mod dpop;
 pub mod machine;
 pub mod scope;
 pub mod sessions;
@@ -24,9 +25,11 @@ const SCENARIOS: usize = 10;
 /// finishes, so a run stopped by a signal can judge what was complete (the rest stays
 /// [`ObsError::Interrupted`]).
 pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
+    let with_dpop = ctx.extensions.contains(Extension::Dpop);
+    let with_machine = ctx.extensions.contains(Extension::ClientCredentials);
     progress
         .status()
-        .plan(SCENARIOS + usize::from(ctx.extensions.contains(Extension::ClientCredentials)));
+        .plan(SCENARIOS + usize::from(with_dpop) + usize::from(with_machine));
     let (baseline, mode) = progress.step("baseline session", baseline(ctx)).await;
     progress.set(ServerObservations::pending(
         ctx.target.clone(),
@@ -83,6 +86,22 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
             let r = upstream::upstream(ctx).await;
             progress.update(|o| o.upstream = r);
         }),
+        async {
+            if with_dpop {
+                progress
+                    .step("DPoP-bound token", async {
+                        let r = dpop::probe_all(ctx).await;
+                        progress.update(|o| o.dpop = r);
+                    })
+                    .await;
+            } else {
+                progress.update(|o| {
+                    o.dpop = Err(ObsError::Harness(
+                        "the dpop extension was not opted in (--extension dpop)".into(),
+                    ))
+                });
+            }
+        },
         progress.step("stateless requests", async {
             let r = stateless::stateless(ctx).await;
             progress.update(|o| o.stateless = r);

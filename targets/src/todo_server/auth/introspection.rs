@@ -77,6 +77,6 @@ impl Introspector {
                 }
             }
         }
-        Ok(Principal::new(sub, string("scope")))
+        Ok(Principal::new(sub, string("scope")).bound_by(response.get("cnf")))
     }
 }

@@ -151,7 +151,7 @@ impl JwtValidator {
         } else {
             claims.get("scope").and_then(Value::as_str)
         };
-        Ok(Principal::new(sub, scope))
+        Ok(Principal::new(sub, scope).bound_by(claims.get("cnf")))
     }
 
     async fn verification(

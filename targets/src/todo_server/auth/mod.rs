@@ -1,6 +1,7 @@
 //! Authentication: extracting the bearer token (RFC 6750 §2.1, header only) and validating it
 //! (JWT per RFC 9068 §4, or RFC 7662 introspection).
 
+mod dpop;
 mod introspection;
 mod jwks;
 mod jwt;
@@ -12,6 +13,7 @@ use axum::http::{header::AUTHORIZATION, HeaderMap};
 use super::http::{FetchError, Http};
 use super::{ServerDefect, Settings, ValidationMode};
 
+pub(crate) use dpop::enforce as enforce_dpop;
 pub(crate) use introspection::Introspector;
 pub(crate) use jwt::JwtValidator;
 
@@ -22,6 +24,8 @@ pub(crate) struct Principal {
     pub(crate) sub: Option<String>,
     /// The granted scopes.
     pub(crate) scopes: BTreeSet<String>,
+    /// The token's DPoP binding (`cnf.jkt`, RFC 9449 §6), when it has one.
+    pub(crate) cnf_jkt: Option<String>,
 }
 
 impl Principal {
@@ -31,7 +35,20 @@ impl Principal {
             .split_whitespace()
             .map(str::to_owned)
             .collect();
-        Principal { sub, scopes }
+        Principal {
+            sub,
+            scopes,
+            cnf_jkt: None,
+        }
+    }
+
+    /// The same principal bound to the key thumbprint in `cnf` (a token or introspection member), if any.
+    pub(crate) fn bound_by(mut self, cnf: Option<&serde_json::Value>) -> Principal {
+        self.cnf_jkt = cnf
+            .and_then(|c| c.get("jkt"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        self
     }
 
     pub(crate) fn has_scope(&self, scope: &str) -> bool {
@@ -57,8 +74,10 @@ pub(crate) enum MalformedAuthorization {
 pub(crate) enum Presented {
     /// No usable bearer credentials (no header, or another scheme).
     Nothing,
-    /// A token to validate.
+    /// A token to validate (the `Bearer` scheme).
     Token(String),
+    /// A token presented with the `DPoP` scheme (RFC 9449 §7.1), to validate with its proof.
+    Dpop(String),
 }
 
 /// Extracts the bearer token from the `Authorization` header. The query is consulted only under
@@ -93,15 +112,21 @@ pub(crate) fn extract_token(
     } else {
         scheme.eq_ignore_ascii_case("bearer")
     };
-    if !is_bearer {
+    let is_dpop =
+        scheme.eq_ignore_ascii_case("dpop") && !settings.has(ServerDefect::DpopSchemeUnrecognised);
+    let wrap = if is_bearer {
+        Presented::Token
+    } else if is_dpop {
+        Presented::Dpop
+    } else {
         return Ok(Presented::Nothing);
-    }
+    };
     let mut words = rest.split_ascii_whitespace();
     match (words.next(), words.next()) {
-        (None, _) if lenient => Ok(Presented::Token(String::new())),
+        (None, _) if lenient => Ok(wrap(String::new())),
         (None, _) => Err(MalformedAuthorization::EmptyToken),
-        (Some(token), None) => Ok(Presented::Token(token.to_owned())),
-        (Some(token), Some(_)) if lenient => Ok(Presented::Token(token.to_owned())),
+        (Some(token), None) => Ok(wrap(token.to_owned())),
+        (Some(token), Some(_)) if lenient => Ok(wrap(token.to_owned())),
         (Some(_), Some(_)) => Err(MalformedAuthorization::ExtraWords),
     }
 }
@@ -139,6 +164,10 @@ pub(crate) enum TokenError {
     Audience,
     #[error("token is not active")]
     Inactive,
+    #[error("token is DPoP-bound and must be presented with the DPoP scheme and a proof")]
+    BoundAsBearer,
+    #[error("{0}")]
+    Dpop(fake_idp::dpop::ProofError),
 }
 
 /// Why validation failed.
