@@ -37,7 +37,6 @@ use mcp_auth_conformance::authz::{self, AuthzOptions, AuthzTarget};
 use mcp_auth_conformance::catalog;
 use mcp_auth_conformance::client::{self, ClientOptions, ClientTarget};
 use mcp_auth_conformance::registry;
-use mcp_auth_conformance::runner::Selection;
 use mcp_auth_conformance::server::target::TargetSpec;
 use mcp_auth_conformance::server::{self, ServerOptions};
 use mcp_auth_conformance::spec::{Extensions, SpecVersion};

@@ -94,8 +94,7 @@ fn an_interrupted_client_run_judges_the_scenarios_that_finished() {
     let default_run = mcp_auth_conformance::runner::Selection::all();
     let last = mcp_auth_conformance::client::scenarios::all()
         .into_iter()
-        .filter(|w| w.applies(&default_run))
-        .last()
+        .rfind(|w| w.applies(&default_run))
         .unwrap()
         .name;
     let started = dir.join("last-started");

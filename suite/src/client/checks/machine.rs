@@ -641,6 +641,7 @@ pub(crate) mod testing {
             },
             documents: Vec::new(),
             machine: Some(m),
+            tls_refusals: Vec::new(),
         }
     }
 
