@@ -338,11 +338,11 @@ impl Listener for AnyListener {
         match self {
             AnyListener::Plain(l) => {
                 let (io, addr) = Listener::accept(l).await;
-                (AnyIo::Plain(io), addr)
+                (MaybeTls::Plain(io), addr)
             }
             AnyListener::Tls(l) => {
                 let (io, addr) = l.accept().await;
-                (AnyIo::Tls(Box::new(io)), addr)
+                (MaybeTls::Tls(Box::new(io)), addr)
             }
         }
     }
@@ -356,47 +356,69 @@ impl Listener for AnyListener {
 }
 
 /// The stream of an [`AnyListener`] connection.
-pub enum AnyIo {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+pub type AnyIo = MaybeTls<TcpStream>;
+
+/// A connection served plain or over TLS: one stream type for listeners that do either.
+#[derive(Debug)]
+pub enum MaybeTls<S> {
+    Plain(S),
+    Tls(Box<TlsStream<S>>),
 }
 
-impl AsyncRead for AnyIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTls<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            AnyIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            AnyIo::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            MaybeTls::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
 
-impl AsyncWrite for AnyIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTls<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            AnyIo::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            AnyIo::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            MaybeTls::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTls::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            MaybeTls::Plain(s) => s.is_write_vectored(),
+            MaybeTls::Tls(s) => s.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            AnyIo::Plain(s) => Pin::new(s).poll_flush(cx),
-            AnyIo::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            MaybeTls::Plain(s) => Pin::new(s).poll_flush(cx),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            AnyIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            AnyIo::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            MaybeTls::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MaybeTls::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

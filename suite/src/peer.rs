@@ -1150,6 +1150,9 @@ reason = "MCPJam forges no token"
             "offline-access-in-prm",
             "offline-access-in-challenge",
             "no-iss",
+            // Client-credentials tokens (--extension client-credentials): MCPJam has no machine grant.
+            "machine-token-skips-audience",
+            "machine-token-all-scopes",
         ];
         assert_eq!(
             all.len(),

@@ -35,11 +35,10 @@ use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use super::log::{Log, Origin};
-use crate::tls::Handshakes;
+use crate::tls::{Handshakes, MaybeTls};
 
 /// One logical clock for every wire event of a world (accepts and completed writes), plus the
 /// connection id counter.
@@ -226,13 +225,13 @@ impl Listener for TrackedListener {
         } = self;
         let Some(handshakes) = tls else {
             let (io, addr) = accept_tcp(inner, clock, log).await;
-            return (WorldIo::Plain(io), addr);
+            return (MaybeTls::Plain(io), addr);
         };
         loop {
             // Both branches are cancel-safe: a TCP accept is one non-blocking call, and a finished handshake
             // stays in its join set until taken.
             tokio::select! {
-                (stream, addr) = handshakes.next() => return (WorldIo::Tls(Box::new(stream)), addr),
+                (stream, addr) = handshakes.next() => return (MaybeTls::Tls(Box::new(stream)), addr),
                 (io, addr) = accept_tcp(inner, clock, log) => handshakes.start(io, addr),
             }
         }
@@ -244,75 +243,17 @@ impl Listener for TrackedListener {
 }
 
 /// A world connection: plain, or TLS over the tracked TCP stream.
-#[derive(Debug)]
-pub(crate) enum WorldIo {
-    Plain(TrackedIo),
-    Tls(Box<TlsStream<TrackedIo>>),
+pub(crate) type WorldIo = MaybeTls<TrackedIo>;
+
+trait WorldConn {
+    fn conn(&self) -> &Arc<Conn>;
 }
 
-impl WorldIo {
+impl WorldConn for WorldIo {
     fn conn(&self) -> &Arc<Conn> {
         match self {
-            WorldIo::Plain(io) => &io.conn,
-            WorldIo::Tls(tls) => &tls.get_ref().0.conn,
-        }
-    }
-}
-
-impl AsyncRead for WorldIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WorldIo::Plain(io) => Pin::new(io).poll_read(cx, buf),
-            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for WorldIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            WorldIo::Plain(io) => Pin::new(io).poll_write(cx, buf),
-            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            WorldIo::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            WorldIo::Plain(io) => io.is_write_vectored(),
-            WorldIo::Tls(io) => io.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WorldIo::Plain(io) => Pin::new(io).poll_flush(cx),
-            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WorldIo::Plain(io) => Pin::new(io).poll_shutdown(cx),
-            WorldIo::Tls(io) => Pin::new(io.as_mut()).poll_shutdown(cx),
+            MaybeTls::Plain(io) => &io.conn,
+            MaybeTls::Tls(tls) => &tls.get_ref().0.conn,
         }
     }
 }

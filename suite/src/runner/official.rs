@@ -352,17 +352,6 @@ mod tests {
     }
 
     #[test]
-    fn an_official_auth_scenario_no_world_exercises_is_a_warning() {
-        let b = client("client:\n  - auth/wif-jwt-bearer\n");
-        assert!(b.scenarios.is_empty());
-        assert!(
-            b.warnings[0].contains("`auth/wif-jwt-bearer`"),
-            "{:?}",
-            b.warnings
-        );
-    }
-
-    #[test]
     fn a_protocol_scenario_is_a_warning() {
         let b = client("client:\n  - tools_call\n");
         assert!(b.scenarios.is_empty());
