@@ -201,7 +201,7 @@ mod tests {
             assert_eq!(d.name().parse::<ClientDefect>(), Ok(d));
             assert!(!d.description().is_empty());
         }
-        assert_eq!(ClientDefect::ALL.len(), 75);
+        assert_eq!(ClientDefect::ALL.len(), 83);
     }
 
     #[test]
