@@ -61,6 +61,8 @@ pub enum TlsError {
     Generate(#[from] rcgen::Error),
     #[error("TLS configuration failed: {0}")]
     Config(#[from] tokio_rustls::rustls::Error),
+    #[error("PEM: {0}")]
+    Pem(String),
 }
 
 /// One CA: its certificate (PEM and DER) and what signs with its key.
@@ -172,6 +174,26 @@ impl std::fmt::Debug for ServerCert {
 }
 
 impl ServerCert {
+    /// A chain and key read from PEM text (what [`ServerCert::cert_pem`] and [`ServerCert::key_pem`] wrote, or any
+    /// chain with a PKCS#8 key): for a server handed its certificate as files (`MCP_CONFORMANCE_TLS_CERT_FILE`).
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<ServerCert, TlsError> {
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsError::Pem(format!("certificate: {e}")))?;
+        if chain.is_empty() {
+            return Err(TlsError::Pem("no CERTIFICATE block".into()));
+        }
+        let key = PrivatePkcs8KeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|_| TlsError::Pem("no PKCS#8 PRIVATE KEY block".into()))?;
+        Ok(ServerCert {
+            cert_pem: cert_pem.to_owned(),
+            key_pem: key_pem.to_owned(),
+            chain,
+            key_der: key.secret_pkcs8_der().to_vec(),
+        })
+    }
+
     /// The leaf certificate, PEM (for a target that serves https with the suite's certificate).
     pub fn cert_pem(&self) -> &str {
         &self.cert_pem
@@ -466,6 +488,31 @@ mod tests {
             let body = c.get(&url).send().await.unwrap().text().await.unwrap();
             assert_eq!(body, "hello", "{url}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_leaf_read_back_from_its_pem_files_serves_https_trusted_by_the_test_ca() {
+        let pki = TestPki::generate().unwrap();
+        let leaf = pki.leaf(&[]).unwrap();
+        let read = ServerCert::from_pem(leaf.cert_pem(), leaf.key_pem()).unwrap();
+        let (port, _) = serve(&read).await;
+        let body = client(&pki)
+            .get(format!("https://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(body, "hello");
+    }
+
+    #[test]
+    fn pem_text_without_a_key_is_refused_naming_what_is_missing() {
+        let pki = TestPki::generate().unwrap();
+        let leaf = pki.leaf(&[]).unwrap();
+        let e = ServerCert::from_pem(leaf.cert_pem(), leaf.cert_pem()).unwrap_err();
+        assert!(e.to_string().contains("PRIVATE KEY"), "{e}");
     }
 
     #[tokio::test]

@@ -204,6 +204,13 @@ struct RunArgs {
     /// target the suite does not start (--url, --issuer) to trust.
     #[arg(long, value_name = "FILE")]
     ca_out: Option<PathBuf>,
+    /// With --ca-out: also write a certificate of the same run's CA for 127.0.0.1 and localhost (PEM) to FILE,
+    /// for a target the suite does not start to serve https with (start it after the suite wrote the files).
+    #[arg(long, value_name = "FILE", requires_all = ["ca_out", "key_out"])]
+    cert_out: Option<PathBuf>,
+    /// With --cert-out: write that certificate's private key (PKCS#8 PEM, mode 0600) to FILE.
+    #[arg(long, value_name = "FILE", requires = "cert_out")]
+    key_out: Option<PathBuf>,
 }
 
 /// Operator input is checked before anything starts: a wrong option is one line on stderr and exit 2, with no
@@ -340,6 +347,9 @@ impl RunArgs {
             }
             (Some(p), Some(t)) => t.write_ca(p).map_err(|e| anyhow::anyhow!(e))?,
             _ => {}
+        }
+        if let (Some(cert), Some(key), Some(t)) = (&self.cert_out, &self.key_out, &tls) {
+            t.write_target(cert, key).map_err(|e| anyhow::anyhow!(e))?;
         }
         Ok(RunSettings {
             tls,
@@ -478,6 +488,10 @@ struct AuthzArgs {
     /// Seconds manual mode waits for each login.
     #[arg(long, default_value_t = 300)]
     manual_timeout: u64,
+    /// With --issuer: once the run's files (--ca-out, --cert-out, --key-out) are written, wait until the issuer
+    /// answers HTTP (at most SECONDS, default 120), so the AS can be started with them.
+    #[arg(long, requires = "issuer", value_name = "SECONDS", num_args = 0..=1, default_missing_value = "120")]
+    wait_for_target: Option<u64>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -803,6 +817,9 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
         });
     }
     opts.scope = args.scope;
+    opts.wait_for_target = args
+        .wait_for_target
+        .map(|s| std::time::Duration::from_secs(s.max(1)));
     let run = args.run.settings(Role::Authz)?;
     opts.selection = run.selection.clone();
     opts.tls = run.tls.clone();
@@ -810,6 +827,12 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     opts.strict = run.strict;
     opts.seed = run.seed;
     input::report_dir(&args.run.report_dir)?;
+    if let (AuthzTarget::Issuer(issuer), Some(seconds)) = (&opts.target, args.wait_for_target) {
+        println!(
+            "Waiting up to {seconds} s for {} to answer (start the authorization server now; Ctrl-C stops).\n",
+            terminal_line(issuer)
+        );
+    }
     let live = runner::Live::start();
     let line = terminal::Live::start("authz", live.progress.status().clone(), run.checks);
     run_or_interrupt(

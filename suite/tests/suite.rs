@@ -280,6 +280,22 @@ async fn the_reference_server_passes_through_the_command_env_contract() {
     assert_eq!(report.run.target.kind.as_str(), "command");
 }
 
+#[tokio::test]
+async fn under_strict_tls_a_command_target_serves_https_with_the_certificate_it_is_handed() {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Jwt);
+    opts.target = TargetSpec::Command(format!(
+        "exec '{}' reference-server --env-contract",
+        env!("CARGO_BIN_EXE_mcp-auth-conformance")
+    ));
+    opts.selection = mcp_auth_conformance::runner::Selection::all()
+        .with_tls(mcp_auth_conformance::spec::TlsProfile::Strict);
+    let report = server::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(verdict(&report, "RS-TLS-01"), Verdict::Pass);
+    let url = report.run.target.url.clone().unwrap_or_default();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_test_kills_every_check_and_matches_the_expected_verdicts() {
     let runs = selftest::run_server().await;

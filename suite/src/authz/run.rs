@@ -56,6 +56,9 @@ pub struct AuthzOptions {
     /// The run's test PKI under `--tls-profile strict` (made by the CLI for `--ca-out`); when the selection is
     /// strict and this is None, the run makes its own.
     pub tls: Option<Arc<RunTls>>,
+    /// `--issuer` targets: how long to wait for the issuer to answer before the first request
+    /// (`--wait-for-target`, e.g. an AS started with the `--cert-out` files); `None` starts at once.
+    pub wait_for_target: Option<std::time::Duration>,
 }
 
 impl AuthzOptions {
@@ -71,6 +74,7 @@ impl AuthzOptions {
             seed: 0x5eed,
             limits: Limits::default(),
             tls: None,
+            wait_for_target: None,
         }
     }
 }
@@ -222,6 +226,16 @@ async fn observe(
     );
     let rand = Randomness::new(opts.seed);
 
+    if let (None, Some(limit)) = (&bundled, opts.wait_for_target) {
+        crate::server::target::wait_until_answers(&issuer, limit, tls.map(|t| t.pki.ca_pem()))
+            .await
+            .map_err(|e| {
+                (
+                    Verdict::Error,
+                    format!("the target could not be reached: {e}"),
+                )
+            })?;
+    }
     progress.status().plan(9);
     let metadata = progress
         .step("metadata discovery", scenarios::metadata(&http, &issuer))

@@ -216,9 +216,11 @@ async fn observe(
     )
     .await;
     let started = match (started, &opts.target, opts.wait_for_target) {
-        (Ok(t), TargetSpec::Url(url), Some(limit)) => super::target::wait_until_answers(url, limit)
-            .await
-            .map(|()| t),
+        (Ok(t), TargetSpec::Url(url), Some(limit)) => {
+            super::target::wait_until_answers(url, limit, tls.map(|t| t.pki.ca_pem()))
+                .await
+                .map(|()| t)
+        }
         (started, _, _) => started,
     };
     let mut target = match started {

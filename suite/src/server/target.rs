@@ -188,15 +188,27 @@ const WAIT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// `--wait-for-target`: waits until `url` gives an HTTP answer (any status; a 401 is an answer), asking every
 /// [`WAIT_INTERVAL`] with each attempt bounded, for at most `limit` in all. Readiness is an event observable only
 /// by asking. Nothing is recorded (no exchange of the run yet) and no body is read; redirects are not followed.
-pub async fn wait_until_answers(url: &str, limit: Duration) -> Result<(), TargetError> {
+/// `ca_pem`: the run's test CA under `--tls-profile strict`, trusted besides the built-in roots (a target serving
+/// the certificate of `--cert-out`).
+pub async fn wait_until_answers(
+    url: &str,
+    limit: Duration,
+    ca_pem: Option<&str>,
+) -> Result<(), TargetError> {
     let no_answer = |last: String| TargetError::NoAnswer {
         url: url.to_owned(),
         waited: limit,
         last,
     };
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
+        .no_proxy();
+    if let Some(pem) = ca_pem {
+        let ca = reqwest::Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| no_answer(format!("the test CA could not be read: {e}")))?;
+        builder = builder.add_root_certificate(ca);
+    }
+    let client = builder
         .build()
         .map_err(|e| no_answer(format!("the HTTP client could not be built: {e}")))?;
     let deadline = tokio::time::Instant::now() + limit;
@@ -252,12 +264,14 @@ impl ChildGroup {
                 std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(TargetError::Bind)?;
             l.local_addr().map_err(TargetError::Bind)?.port()
         };
-        let url = format!("http://127.0.0.1:{port}/mcp");
+        // Strict TLS: the fake AS and the upstream are https with the test CA; the target is told to trust it,
+        // and serves https itself with the leaf of the same CA it is handed (MCP_CONFORMANCE_TLS_CERT_FILE/_KEY_FILE).
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://127.0.0.1:{port}/mcp");
         let mut env = Trust::of(idp, upstream, &url, scopes).env();
-        // Strict TLS: the fake AS and the upstream are https with the test CA; the target is told to trust it.
         if let Some(t) = tls {
             env.extend(
-                t.env()
+                t.target_env()
                     .into_iter()
                     .map(|(k, v)| (k, v.display().to_string())),
             );
@@ -355,7 +369,7 @@ mod tests {
         let url = format!("http://{}/mcp", listener.local_addr().unwrap());
         let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::UNAUTHORIZED });
         tokio::spawn(async move { axum::serve(listener, app).await });
-        wait_until_answers(&url, Duration::from_secs(10))
+        wait_until_answers(&url, Duration::from_secs(10), None)
             .await
             .expect("a 401 is an answer");
     }
@@ -364,7 +378,7 @@ mod tests {
     async fn waiting_for_a_dead_target_gives_up_at_the_deadline_naming_the_last_failure() {
         let url = format!("http://127.0.0.1:{}/mcp", free_port());
         let started = std::time::Instant::now();
-        let e = wait_until_answers(&url, Duration::from_millis(600))
+        let e = wait_until_answers(&url, Duration::from_millis(600), None)
             .await
             .unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(600));

@@ -29,7 +29,7 @@ Configuration (environment; `--port`, `--tls-cert`, `--tls-key` may be given as 
 | variable | meaning |
 |---|---|
 | `PORT` | the port to bind on 127.0.0.1 (the suite's `--command` contract); required |
-| `PROXY_TLS_CERT` / `PROXY_TLS_KEY` | PEM certificate chain and key: serve https (so the proxy's cookies are `__Host-` + `Secure`); both or neither |
+| `PROXY_TLS_CERT` / `PROXY_TLS_KEY` | PEM certificate chain and key: serve https (so the proxy's cookies are `__Host-` + `Secure`); both or neither; default `MCP_CONFORMANCE_TLS_CERT_FILE` / `MCP_CONFORMANCE_TLS_KEY_FILE`, the leaf the suite hands a `--command` target under `--tls-profile strict` |
 | `PROXY_BASE_URL` | the public base URL (default `https://127.0.0.1:$PORT` with a certificate, else `http://…`) |
 | `PROXY_UPSTREAM_ISSUER` | the upstream's issuer; its RFC 8414 metadata (`/.well-known/oauth-authorization-server`) fills the endpoints below that are unset (default mode) |
 | `PROXY_UPSTREAM_AUTHORIZATION_ENDPOINT`, `PROXY_UPSTREAM_TOKEN_ENDPOINT`, `PROXY_UPSTREAM_JWKS_URI` | explicit upstream endpoints (default mode) |
@@ -153,8 +153,10 @@ def main() -> None:
     parser.add_argument("--allowed-redirect", action="append", metavar="PATTERN",
                         help="allowed_client_redirect_uris pattern (repeatable; default None: registered URIs)")
     parser.add_argument("--port", type=int, default=None, help="default: $PORT")
-    parser.add_argument("--tls-cert", default=os.environ.get("PROXY_TLS_CERT"), help="default: $PROXY_TLS_CERT")
-    parser.add_argument("--tls-key", default=os.environ.get("PROXY_TLS_KEY"), help="default: $PROXY_TLS_KEY")
+    parser.add_argument("--tls-cert", default=os.environ.get("PROXY_TLS_CERT") or os.environ.get("MCP_CONFORMANCE_TLS_CERT_FILE"),
+                        help="default: $PROXY_TLS_CERT, else $MCP_CONFORMANCE_TLS_CERT_FILE")
+    parser.add_argument("--tls-key", default=os.environ.get("PROXY_TLS_KEY") or os.environ.get("MCP_CONFORMANCE_TLS_KEY_FILE"),
+                        help="default: $PROXY_TLS_KEY, else $MCP_CONFORMANCE_TLS_KEY_FILE")
     args = parser.parse_args()
     if args.verify_id_token and not args.oidc:
         parser.error("--verify-id-token needs --oidc")

@@ -9,7 +9,9 @@
 //! turns off one protection. `MCP_CONFORMANCE_UPSTREAM_URL` (the upstream API resource) adds the
 //! `email_digest` and `send_email` tools, which exchange the caller's token (RFC 8693) at
 //! `MCP_CONFORMANCE_TOKEN_ENDPOINT` (default: issuer + `/token`) authenticated with the
-//! `MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID` / `_SECRET` credentials (also read in JWT mode).
+//! `MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID` / `_SECRET` credentials (also read in JWT mode). Under
+//! `--tls-profile strict`: `SSL_CERT_FILE` (the CA to trust) and `MCP_CONFORMANCE_TLS_CERT_FILE` /
+//! `_KEY_FILE` (serve https with that certificate).
 
 use std::env;
 
@@ -29,7 +31,7 @@ fn flags() -> Result<(Option<String>, Option<String>)> {
             "--port" => &mut port,
             "--defect" => &mut defect,
             "-h" | "--help" => {
-                eprintln!("usage: todo-server [--port N] [--defect NAME]\nenv: MCP_CONFORMANCE_ISSUER, MCP_CONFORMANCE_JWKS_URI, MCP_CONFORMANCE_INTROSPECTION_URL, MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID, MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET, MCP_CONFORMANCE_RESOURCE, MCP_CONFORMANCE_UPSTREAM_URL, MCP_CONFORMANCE_TOKEN_ENDPOINT, PORT, TODO_SERVER_MODE, TODO_SERVER_DEFECT");
+                eprintln!("usage: todo-server [--port N] [--defect NAME]\nenv: MCP_CONFORMANCE_ISSUER, MCP_CONFORMANCE_JWKS_URI, MCP_CONFORMANCE_INTROSPECTION_URL, MCP_CONFORMANCE_INTROSPECTION_CLIENT_ID, MCP_CONFORMANCE_INTROSPECTION_CLIENT_SECRET, MCP_CONFORMANCE_RESOURCE, MCP_CONFORMANCE_UPSTREAM_URL, MCP_CONFORMANCE_TOKEN_ENDPOINT, MCP_CONFORMANCE_TLS_CERT_FILE, MCP_CONFORMANCE_TLS_KEY_FILE, SSL_CERT_FILE, PORT, TODO_SERVER_MODE, TODO_SERVER_DEFECT");
                 std::process::exit(0);
             }
             other => bail!("unknown argument `{other}` (expected --port N or --defect NAME)"),

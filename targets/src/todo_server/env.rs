@@ -73,6 +73,31 @@ pub fn config_from_env(
         config.trust_ca_pem = Some(pem);
     }
 
+    // ...and hands the server the certificate to serve https with (a leaf of the same CA; both or neither).
+    match (
+        var("MCP_CONFORMANCE_TLS_CERT_FILE"),
+        var("MCP_CONFORMANCE_TLS_KEY_FILE"),
+    ) {
+        (Some(cert), Some(key)) => {
+            let read = |name: &str, path: &str| {
+                std::fs::read_to_string(path).map_err(|e| EnvError(format!("{name} `{path}`: {e}")))
+            };
+            let cert_pem = read("MCP_CONFORMANCE_TLS_CERT_FILE", &cert)?;
+            let key_pem = read("MCP_CONFORMANCE_TLS_KEY_FILE", &key)?;
+            config.tls = Some(
+                fake_idp::tls::ServerCert::from_pem(&cert_pem, &key_pem).map_err(|e| {
+                    EnvError(format!("MCP_CONFORMANCE_TLS_CERT_FILE/_KEY_FILE: {e}"))
+                })?,
+            );
+        }
+        (None, None) => {}
+        _ => {
+            return Err(EnvError(
+                "MCP_CONFORMANCE_TLS_CERT_FILE and MCP_CONFORMANCE_TLS_KEY_FILE go together".into(),
+            ))
+        }
+    }
+
     config.audience = var("MCP_CONFORMANCE_AUDIENCE");
     // Scalekit's tokens may carry the environment URL as `iss` while the PRM names the resource-scoped AS.
     if let (Some(environment), Some(resource_id)) =
@@ -248,6 +273,49 @@ mod tests {
             e.0.starts_with("SSL_CERT_FILE `/nonexistent/ca.pem`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_certificate_and_key_files_make_the_server_serve_https() {
+        let pki = fake_idp::tls::TestPki::generate().unwrap();
+        let leaf = pki.leaf(&[]).unwrap();
+        let dir = std::env::temp_dir().join(format!("todo-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, leaf.cert_pem()).unwrap();
+        std::fs::write(&key, leaf.key_pem()).unwrap();
+        let (cert, key) = (cert.display().to_string(), key.display().to_string());
+        let (c, _) = config_from_env(
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "https://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "https://127.0.0.1:9400/jwks"),
+                ("MCP_CONFORMANCE_TLS_CERT_FILE", &cert),
+                ("MCP_CONFORMANCE_TLS_KEY_FILE", &key),
+            ]),
+            None,
+            None,
+        )
+        .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            c.tls.map(|t| t.cert_pem().to_owned()),
+            Some(leaf.cert_pem().to_owned())
+        );
+    }
+
+    #[test]
+    fn a_certificate_file_without_its_key_file_is_refused() {
+        let e = config_from_env(
+            env(&[
+                ("MCP_CONFORMANCE_ISSUER", "https://127.0.0.1:9400"),
+                ("MCP_CONFORMANCE_JWKS_URI", "https://127.0.0.1:9400/jwks"),
+                ("MCP_CONFORMANCE_TLS_CERT_FILE", "/nonexistent/cert.pem"),
+            ]),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert!(e.0.contains("go together"), "{e}");
     }
 
     #[test]
