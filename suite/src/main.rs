@@ -668,8 +668,13 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         ),
         None => (Profile::default_profile(), "todo (built in)".to_owned()),
     };
+    let scheme = match args.run.scope.tls_profile {
+        TlsProfile::Strict => "https",
+        TlsProfile::Local => "http",
+    };
     let trust = args.url.as_deref().map(|url| {
-        Trust::at(
+        Trust::at_scheme(
+            scheme,
             args.as_addr,
             args.upstream_addr,
             url,

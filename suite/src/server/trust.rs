@@ -57,7 +57,19 @@ impl Trust {
         scopes: &Scopes,
         persona: &Persona,
     ) -> Trust {
-        let root = format!("http://{as_addr}");
+        Trust::at_scheme("http", as_addr, upstream_addr, resource, scopes, persona)
+    }
+
+    /// [`Trust::at`] with the fakes serving `scheme` (`https` under `--tls-profile strict`).
+    pub fn at_scheme(
+        scheme: &str,
+        as_addr: SocketAddr,
+        upstream_addr: SocketAddr,
+        resource: &str,
+        scopes: &Scopes,
+        persona: &Persona,
+    ) -> Trust {
+        let root = format!("{scheme}://{as_addr}");
         Trust {
             jwks_uri: format!("{root}{}", persona.jwks_path()),
             token_endpoint: format!("{root}/token"),
@@ -70,7 +82,7 @@ impl Trust {
             client_id: INTROSPECTION_CLIENT_ID.to_owned(),
             client_secret: INTROSPECTION_CLIENT_SECRET.to_owned(),
             resource: resource.to_owned(),
-            upstream_url: format!("http://{upstream_addr}/api"),
+            upstream_url: format!("{scheme}://{upstream_addr}/api"),
             read_scope: scopes.read.clone(),
             write_scope: scopes.write.clone(),
         }
