@@ -21,7 +21,8 @@ use serde::Deserialize;
 /// How the user agent gets past the login and consent pages.
 #[derive(Debug, Clone)]
 pub enum LoginMode {
-    /// The authorization server answers with a redirect straight away (no pages); a page ends the walk.
+    /// The authorization server answers with a redirect straight away (no pages); a page ends the walk,
+    /// except a consent page ([`crate::authz::agent::consent`]), which is approved.
     Auto,
     /// Pages are handled by a login script.
     Form(LoginScript),

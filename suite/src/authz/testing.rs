@@ -153,6 +153,7 @@ pub fn callback(exchange: &str, params: &[(&str, &str)]) -> Authorized {
         },
         exchanges: vec![exchange.into()],
         form_posts: Vec::new(),
+        consent: Vec::new(),
     }
 }
 
@@ -187,6 +188,7 @@ pub fn page(exchange: &str, status: u16) -> Authorized {
         },
         exchanges: vec![exchange.into()],
         form_posts: Vec::new(),
+        consent: Vec::new(),
     }
 }
 
@@ -200,6 +202,7 @@ pub fn elsewhere(exchange: &str, location: &str) -> Authorized {
         },
         exchanges: vec![exchange.into()],
         form_posts: Vec::new(),
+        consent: Vec::new(),
     }
 }
 
@@ -212,6 +215,7 @@ pub fn unanswered_walk(exchange: &str) -> Authorized {
         },
         exchanges: vec![exchange.into()],
         form_posts: Vec::new(),
+        consent: Vec::new(),
     }
 }
 

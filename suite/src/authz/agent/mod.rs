@@ -2,11 +2,16 @@
 //! and consent pages (per the [`LoginMode`]) until a redirect leaves the server: to the client's callback or
 //! anywhere else. Neither is followed; what the server sent is the observation.
 //!
+//! A consent page (a form on the server's own origin with an approve-like submit, [`consent`]) is recorded in
+//! [`Authorized::consent`] whoever handles it, and approved when no login script step applies to it (in auto
+//! mode too): an OAuth proxy answers `/authorize` with its own consent page before redirecting upstream.
+//!
 //! Every request goes through the suite's [`Http`] (recorded as evidence, secrets redacted, no redirect
 //! followed by the client itself). The agent keeps cookies between walks, as a browser would, so a session
 //! cookie set by one login skips the login page on the next authorization.
 
 mod callback;
+pub mod consent;
 mod cookies;
 
 use std::sync::Arc;
@@ -18,7 +23,7 @@ use url::Url;
 pub use callback::CallbackListener;
 pub use cookies::{Cookie, CookieJar};
 
-use super::login::{FormMethod, LoginMode, LoginScript};
+use super::login::{FilledForm, FormMethod, LoginMode, LoginScript};
 use crate::evidence::Scenario;
 use crate::http::{Http, Request};
 
@@ -33,6 +38,8 @@ pub struct Authorized {
     pub exchanges: Vec<String>,
     /// Status and exchange id of each form submission's response (AS-AZ-10 judges the status).
     pub form_posts: Vec<(u16, String)>,
+    /// Every consent page met ([`consent`]), in order, with the answer to its approval.
+    pub consent: Vec<consent::ConsentPage>,
 }
 
 /// How a walk ended.
@@ -179,6 +186,7 @@ impl UserAgent {
             Err(e) => return walk.failed(format!("invalid authorization URL {url:?}: {e}"), None),
         };
         let origin = hop.url.origin();
+        let start = hop.url.clone();
         for _ in 0..MAX_HOPS {
             let mut req = Request::method(hop.method.clone(), hop.url.as_str());
             if let Some(cookies) = self.jar.cookie_header(&hop.url, SystemTime::now()) {
@@ -205,6 +213,9 @@ impl UserAgent {
             }
             if hop.form_submission {
                 walk.form_posts.push((resp.status, id.clone()));
+            }
+            if let Some(page) = hop.approves.and_then(|i| walk.consent.get_mut(i)) {
+                page.approval = Some(consent::approval(&hop.url, &resp, &id));
             }
             let status = resp.status;
 
@@ -239,52 +250,53 @@ impl UserAgent {
             }
 
             let page = resp.text();
-            if let (Some(script), true) = (script, (200..300).contains(&status)) {
-                if let Some((number, step)) = script.step_for(&page) {
-                    let filled = match step.fill(&page) {
-                        Ok(f) => f,
-                        Err(e) => {
-                            return walk.failed(format!("login step {number}: {e}"), Some(id))
-                        }
-                    };
-                    let mut target = match hop.url.join(&filled.action) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            return walk.failed(
-                                format!(
-                                    "login step {number}: form action {:?}: {e}",
-                                    filled.action
-                                ),
-                                Some(id),
-                            )
-                        }
-                    };
-                    target.set_fragment(None);
-                    let purpose = format!("authorize: submit the form of login step {number}");
-                    hop = match filled.method {
-                        FormMethod::Get => {
-                            target.set_query(Some(&filled.encoded()));
-                            Hop {
-                                form_submission: true,
-                                ..Hop::get(target, purpose)
-                            }
-                        }
-                        FormMethod::Post => Hop {
-                            url: target,
-                            method: reqwest::Method::POST,
-                            body: Some(filled.encoded()),
-                            purpose,
-                            form_submission: true,
-                        },
-                    };
+            let consent_page = (200..300)
+                .contains(&status)
+                .then(|| consent::recognise(&hop.url, &resp, &page, &start, &id))
+                .flatten();
+            let approves = consent_page.as_ref().map(|c| {
+                for value in &c.hidden_values {
+                    self.http.register_secret(value);
+                }
+                walk.consent.push(c.page.clone());
+                walk.consent.len() - 1
+            });
+            let step = script
+                .filter(|_| (200..300).contains(&status))
+                .and_then(|s| s.step_for(&page));
+            let next = match (step, consent_page) {
+                (Some((number, step)), _) => step
+                    .fill(&page)
+                    .map_err(|e| e.to_string())
+                    .and_then(|filled| {
+                        Hop::submit(
+                            &hop.url,
+                            &filled,
+                            format!("authorize: submit the form of login step {number}"),
+                        )
+                    })
+                    .map_err(|e| format!("login step {number}: {e}")),
+                // No script step for it: a recognised consent page is approved.
+                (None, Some(c)) => Hop::submit(
+                    &hop.url,
+                    &c.approve,
+                    "authorize: approve the consent page".to_owned(),
+                ),
+                (None, None) => {
+                    return walk.end(AuthorizeOutcome::Page {
+                        status,
+                        body: page,
+                        exchange: id,
+                    })
+                }
+            };
+            match next {
+                Ok(next) => {
+                    hop = Hop { approves, ..next };
                     continue;
                 }
+                Err(reason) => return walk.failed(reason, Some(id)),
             }
-            return walk.end(AuthorizeOutcome::Page {
-                status,
-                body: page,
-                exchange: id,
-            });
         }
         let last = walk.exchanges.last().cloned();
         walk.failed(
@@ -350,6 +362,8 @@ struct Hop {
     body: Option<String>,
     purpose: String,
     form_submission: bool,
+    /// This request approves the consent page of this index in [`Walk::consent`].
+    approves: Option<usize>,
 }
 
 impl Hop {
@@ -360,7 +374,33 @@ impl Hop {
             body: None,
             purpose,
             form_submission: false,
+            approves: None,
         }
+    }
+
+    /// The submission of `filled` (its action resolved against `page`).
+    fn submit(page: &Url, filled: &FilledForm, purpose: String) -> Result<Hop, String> {
+        let mut target = page
+            .join(&filled.action)
+            .map_err(|e| format!("form action {:?}: {e}", filled.action))?;
+        target.set_fragment(None);
+        Ok(match filled.method {
+            FormMethod::Get => {
+                target.set_query(Some(&filled.encoded()));
+                Hop {
+                    form_submission: true,
+                    ..Hop::get(target, purpose)
+                }
+            }
+            FormMethod::Post => Hop {
+                url: target,
+                method: FormMethod::Post.http(),
+                body: Some(filled.encoded()),
+                purpose,
+                form_submission: true,
+                approves: None,
+            },
+        })
     }
 }
 
@@ -368,6 +408,7 @@ impl Hop {
 struct Walk {
     exchanges: Vec<String>,
     form_posts: Vec<(u16, String)>,
+    consent: Vec<consent::ConsentPage>,
 }
 
 impl Walk {
@@ -376,6 +417,7 @@ impl Walk {
             outcome,
             exchanges: self.exchanges,
             form_posts: self.form_posts,
+            consent: self.consent,
         }
     }
 
@@ -810,5 +852,122 @@ mod tests {
             listener.wait(Duration::ZERO).await,
             Some(pairs(&[("code", "old"), ("state", "other")]))
         );
+    }
+
+    /// A proxy-shaped consent flow (FastMCP's): /authorize 302s to its own /consent page, which sets a CSRF
+    /// cookie and holds the token in a hidden field; approving needs both.
+    fn proxy_consent() -> Router {
+        const PAGE: &str = r#"<html><body><p>Client ID: c-1</p><form id="consentForm" method="POST" action="">
+            <input type="hidden" name="txn_id" value="txn-9"><input type="hidden" name="csrf_token" value="csrf-tok-77">
+            <button type="submit" name="action" value="approve">Allow</button>
+            <button type="submit" name="action" value="deny">Deny</button></form></body></html>"#;
+        Router::new()
+            .route(
+                "/authorize",
+                get(|| async { Redirect::to("/consent?txn_id=txn-9") }),
+            )
+            .route(
+                "/consent",
+                get(|| async {
+                    (
+                        [
+                            (header::X_FRAME_OPTIONS, "DENY"),
+                            (
+                                header::SET_COOKIE,
+                                "__Host-CONSENT_STATE=cookie-secret-55; HttpOnly; Path=/; SameSite=lax; Secure",
+                            ),
+                        ],
+                        Html(PAGE),
+                    )
+                })
+                .post(
+                    |headers: HeaderMap, Form(form): Form<HashMap<String, String>>| async move {
+                        let f = |k: &str| form.get(k).map(String::as_str);
+                        let cookie = headers.get("cookie").and_then(|v| v.to_str().ok());
+                        if f("csrf_token") == Some("csrf-tok-77")
+                            && f("action") == Some("approve")
+                            && cookie == Some("__Host-CONSENT_STATE=cookie-secret-55")
+                        {
+                            Redirect::to(&format!("{CALLBACK}?code=c-9&state=s-1")).into_response()
+                        } else {
+                            (StatusCode::FORBIDDEN, "mismatch").into_response()
+                        }
+                    },
+                ),
+            )
+    }
+
+    #[tokio::test]
+    async fn auto_mode_approves_a_consent_page_with_its_csrf_token_and_cookie_and_follows_on() {
+        let target = serve(proxy_consent()).await;
+        let result = agent(LoginMode::Auto)
+            .authorize(
+                &Scenario::new("prx"),
+                &format!("{}/authorize?client_id=c-1&scope=todo%3Aread", target.base),
+            )
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Callback { params, .. }
+                if params.contains(&("code".to_owned(), "c-9".to_owned()))),
+            "{result:?}"
+        );
+        assert_eq!(result.form_posts, vec![(303, "prx#3".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn the_consent_page_and_its_approval_are_in_the_walk_record() {
+        let target = serve(proxy_consent()).await;
+        let result = agent(LoginMode::Auto)
+            .authorize(
+                &Scenario::new("prx"),
+                &format!("{}/authorize?client_id=c-1&scope=todo%3Aread", target.base),
+            )
+            .await;
+        let [page] = result.consent.as_slice() else {
+            panic!("one consent page: {result:?}");
+        };
+        assert_eq!((page.status, page.exchange.as_str()), (200, "prx#2"));
+        assert_eq!(page.x_frame_options.as_deref(), Some("DENY"));
+        assert_eq!(page.set_cookies[0].name, "__Host-CONSENT_STATE");
+        assert_eq!(page.names_client_id, Some(true));
+        assert_eq!(page.names_scopes, vec![("todo:read".to_owned(), false)]);
+        let approval = page.approval.as_ref().expect("approved");
+        assert_eq!(
+            (approval.status, approval.exchange.as_str()),
+            (303, "prx#3")
+        );
+        assert!(approval
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with(CALLBACK)));
+    }
+
+    #[tokio::test]
+    async fn the_consent_csrf_token_is_hidden_in_the_evidence() {
+        let target = serve(proxy_consent()).await;
+        let agent = agent(LoginMode::Auto);
+        agent
+            .authorize(&Scenario::new("prx"), &format!("{}/authorize", target.base))
+            .await;
+        let sealed = format!("{:?}", agent.http.log().sealed().0);
+        assert!(sealed.contains("csrf_token"), "the post is recorded");
+        assert!(!sealed.contains("csrf-tok-77"), "{sealed}");
+    }
+
+    #[tokio::test]
+    async fn a_script_step_for_the_consent_page_wins_and_its_approval_is_still_recorded() {
+        let target = serve(login_and_consent()).await;
+        let result = agent(form_mode(SCRIPT))
+            .authorize(&Scenario::new("ref"), &format!("{}/authorize", target.base))
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Callback { .. }),
+            "{result:?}"
+        );
+        let [page] = result.consent.as_slice() else {
+            panic!("one consent page: {result:?}");
+        };
+        assert_eq!(page.submit, "approve");
+        assert_eq!(page.approval.as_ref().map(|a| a.status), Some(303));
     }
 }

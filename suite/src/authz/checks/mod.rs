@@ -257,6 +257,7 @@ mod tests {
             },
             exchanges: vec!["w#1".into()],
             form_posts: Vec::new(),
+            consent: Vec::new(),
         };
         let e = walk_failed(&a).expect("a walk without an answer cannot be judged");
         assert_eq!(e.verdict, Verdict::Error);
