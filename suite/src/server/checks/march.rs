@@ -61,11 +61,7 @@ fn rs_bc_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
                 None => problems.push("no issuer".to_owned()),
             }
             for k in ["authorization_endpoint", "token_endpoint"] {
-                if !obj
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| !v.is_empty())
-                {
+                if obj.get(k).and_then(Value::as_str).is_none_or(str::is_empty) {
                     problems.push(format!("no {k}"));
                 }
             }
