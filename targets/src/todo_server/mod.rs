@@ -4,7 +4,8 @@
 //!
 //! One module per concern: [`config`](TodoServerConfig), `auth` (bearer extraction, JWT and
 //! introspection validation), `prm` and `challenge` (discovery and `WWW-Authenticate`),
-//! `endpoint` (the `/mcp` pipeline), `mcp` (JSON-RPC and tools), `sessions`, `todos`, `defects`.
+//! `endpoint` (the `/mcp` pipeline), `mcp` (JSON-RPC and tools), `sessions`, `todos`, `defects`, and `march`
+//! (the MCP 2025-03-26 shape, where the server is its own authorization server at its origin).
 
 mod auth;
 mod challenge;
