@@ -15,11 +15,9 @@ pub fn checks() -> Vec<Box<ServerCheck>> {
 
 const PROBES: &str = "the 2025-03-26 authorization server probes";
 
-/// A value the target chose, bounded and quoted for the report.
+/// A value the target chose, bounded and quoted (control characters escaped) for the report.
 fn shown(v: &str) -> String {
-    let cut: String = v.chars().take(120).collect();
-    let more = if cut.len() < v.len() { "…" } else { "" };
-    format!("{cut:?}{more}")
+    format!("{:?}", fake_idp::cut_text(v, 120))
 }
 
 /// RS-BC-01: RFC 8414 metadata at the origin root, `issuer` the origin.
@@ -74,7 +72,8 @@ fn rs_bc_01(m: &CheckMeta, o: &ServerObservations) -> Evaluation {
                 Evaluation::violated(m.level, expected, problems.join("; "))
             }
         }
-        (200, Err(why)) => Evaluation::violated(m.level, expected, why.clone()),
+        // The reason quotes the body: bounded like every other target text.
+        (200, Err(why)) => Evaluation::violated(m.level, expected, fake_idp::cut_text(why, 200)),
         (status, _) => Evaluation::violated(m.level, expected, format!("HTTP {status}")),
     };
     e.with_evidence([md.exchange.clone()])
@@ -236,6 +235,16 @@ mod tests {
         let e = RS_BC_01.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Warn);
         assert!(e.actual.len() < 200, "{}", e.actual.len());
+    }
+
+    #[test]
+    fn rs_bc_01_warns_on_a_json_body_that_is_no_object_and_bounds_it() {
+        let o = with(|b| {
+            b.metadata = origin_answer("march#metadata", 200, Value::Array(vec![json!("x"); 5000]))
+        });
+        let e = RS_BC_01.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Warn);
+        assert!(e.actual.len() < 260, "{}", e.actual.len());
     }
 
     #[test]
