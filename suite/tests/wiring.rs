@@ -136,3 +136,72 @@ fn the_fake_idp_command_is_a_binary_of_the_suite_package_and_serves_the_fake_as(
         format!("jwks_uri:             {issuer}/jwks")
     );
 }
+
+#[tokio::test]
+async fn cert_out_writes_a_certificate_of_the_runs_ca_that_serves_https_and_a_key_only_its_owner_reads(
+) {
+    let dir = scratch("cert-out");
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-auth-conformance"))
+        .args([
+            "authz",
+            "--tls-profile",
+            "strict",
+            "--only",
+            "AS-TLS-01",
+            "--quiet",
+        ])
+        .args([
+            "--ca-out",
+            "ca.pem",
+            "--cert-out",
+            "cert.pem",
+            "--key-out",
+            "key.pem",
+        ])
+        .args(["--report-dir", "report"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let (ca, cert, key) = (read("ca.pem"), read("cert.pem"), read("key.pem"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!read("report/report.json").contains(&key_body[..40]));
+
+    // A server presenting the written certificate is trusted by a client that trusts only the written CA.
+    let served = fake_idp::tls::ServerCert::from_pem(&cert, &key).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tls = fake_idp::tls::TlsListener::observed(listener, served.acceptor().unwrap(), None);
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    tokio::spawn(async move { axum::serve(tls, app).await });
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let body = client
+        .get(format!("https://localhost:{port}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "hello");
+}
