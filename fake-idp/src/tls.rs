@@ -476,6 +476,13 @@ mod tests {
             .unwrap()
     }
 
+    /// `GET https://127.0.0.1:{port}/` by a client trusting the test CA alone: the body.
+    async fn hello(pki: &TestPki, port: u16) -> String {
+        let url = format!("https://127.0.0.1:{port}/");
+        let response = client(pki).get(url).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     #[tokio::test]
     async fn a_client_trusting_the_test_ca_reaches_an_honest_leaf_by_ip_and_by_test_name() {
         let pki = TestPki::generate().unwrap();
@@ -496,15 +503,7 @@ mod tests {
         let leaf = pki.leaf(&[]).unwrap();
         let read = ServerCert::from_pem(leaf.cert_pem(), leaf.key_pem()).unwrap();
         let (port, _) = serve(&read).await;
-        let body = client(&pki)
-            .get(format!("https://127.0.0.1:{port}/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert_eq!(body, "hello");
+        assert_eq!(hello(&pki, port).await, "hello");
     }
 
     #[test]
@@ -555,15 +554,7 @@ mod tests {
         let (port, _) = serve(&pki.leaf(&[]).unwrap()).await;
         // Connects and sends nothing: its handshake waits in a task of its own.
         let _stalled = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let body = client(&pki)
-            .get(format!("https://127.0.0.1:{port}/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert_eq!(body, "hello");
+        assert_eq!(hello(&pki, port).await, "hello");
     }
 
     #[test]
