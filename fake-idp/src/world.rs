@@ -38,6 +38,9 @@ pub enum FakeIdpError {
     /// The TLS configuration (`--tls-profile strict`) could not be built.
     #[error("TLS configuration failed: {0}")]
     Tls(String),
+    /// The upstream IdP the reference AS federates to could not be reached or read.
+    #[error("the upstream IdP: {0}")]
+    Upstream(String),
 }
 
 /// Configures and starts a [`FakeIdp`].

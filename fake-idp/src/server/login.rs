@@ -16,7 +16,7 @@ use super::target::AsDefect;
 use super::{parse_form, AsState};
 
 /// The session cookie's name.
-const SESSION_COOKIE: &str = "fake_idp_session";
+pub(super) const SESSION_COOKIE: &str = "fake_idp_session";
 
 /// Escapes text for HTML content and attribute values.
 fn escape(text: &str) -> String {
@@ -140,9 +140,10 @@ pub(super) fn begin(state: &AsState, headers: &HeaderMap, request: AuthzRequest)
         .store()
         .pending
         .insert(request_id.clone(), request.clone());
-    match state.consenting_user(headers) {
-        Some(user) => consent_form(&request_id, &request, &user),
-        None => login_form(&request_id, None),
+    match (state.consenting_user(headers), state.federation()) {
+        (Some(user), _) => consent_form(&request_id, &request, &user),
+        (None, Some(fed)) => super::federation::redirect_to_idp(state, fed, &request_id),
+        (None, None) => login_form(&request_id, None),
     }
 }
 

@@ -89,6 +89,8 @@ pub struct AsTargetConfig {
     pub stall_path: Option<String>,
     /// Serve https with this certificate (`--tls-profile strict`): the issuer is then `https://127.0.0.1:<port>`.
     pub tls: Option<crate::tls::ServerCert>,
+    /// Form login federates to this OpenID provider instead of the AS's own password form (default none).
+    pub upstream_idp: Option<super::federation::UpstreamIdp>,
 }
 
 impl Default for AsTargetConfig {
@@ -100,6 +102,7 @@ impl Default for AsTargetConfig {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             stall_path: None,
             tls: None,
+            upstream_idp: None,
         }
     }
 }
@@ -159,6 +162,12 @@ impl AsTarget {
                 login: config.login,
             },
         )?;
+        if let Some(upstream) = config.upstream_idp {
+            let federation = super::federation::Federation::discover(upstream)
+                .await
+                .map_err(FakeIdpError::Upstream)?;
+            state.set_federation(federation);
+        }
         let mut listeners = Listeners::default();
         let router = match config.stall_path {
             Some(path) => super::router(state.clone()).layer(axum::middleware::from_fn_with_state(
