@@ -178,6 +178,12 @@ impl IdpState {
     }
 }
 
+/// The issuer of an IdP listening on `port`: `http(s)://accounts.idp.conformance.test:<port>`.
+pub fn issuer_for(port: u16, https: bool) -> String {
+    let scheme = if https { "https" } else { "http" };
+    format!("{scheme}://{IDP_HOST}:{port}")
+}
+
 /// The IdP.
 #[derive(Debug)]
 pub struct Idp;
@@ -199,8 +205,7 @@ impl Idp {
             ),
             None => None,
         };
-        let scheme = if acceptor.is_some() { "https" } else { "http" };
-        let issuer = format!("{scheme}://{IDP_HOST}:{}", addr.port());
+        let issuer = issuer_for(addr.port(), acceptor.is_some());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let state = IdpState {
             inner: Arc::new(IdpInner {

@@ -245,8 +245,14 @@ pub(super) async fn consent(
         return consent_form(&request_id, &request, &user);
     }
     state.store().pending.remove(&request_id);
+    // Federated, the AS takes no password: `login-redirect-307` answers its one form POST, the consent, with 307.
+    let status = if state.federation().is_some() && state.defect(AsDefect::LoginRedirect307) {
+        StatusCode::TEMPORARY_REDIRECT
+    } else {
+        StatusCode::SEE_OTHER
+    };
     if approved {
-        approve(&state, &request, &user, StatusCode::SEE_OTHER)
+        approve(&state, &request, &user, status)
     } else {
         error_redirect(
             &state,

@@ -46,7 +46,7 @@ mcp_auth_defects::defects! {
     CorsOnAuthorize = "cors-on-authorize",
         "`Access-Control-Allow-Origin: *` on `/authorize`, OPTIONS preflight answered";
     LoginRedirect307 = "login-redirect-307",
-        "the login form POST is answered with 307";
+        "the login form POST (federating to an upstream IdP: the consent POST) is answered with 307";
     CodeWithoutLogin = "code-without-login",
         "form login: no session skips the login page straight to consent";
     AcceptInvalidResource = "accept-invalid-resource",
