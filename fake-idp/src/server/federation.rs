@@ -71,7 +71,8 @@ struct FedLogin {
 #[derive(Debug)]
 pub(crate) struct Federation {
     config: UpstreamIdp,
-    endpoints: IdpEndpoints,
+    /// Read from the IdP's discovery document on first use (the AS may start before the IdP).
+    endpoints: tokio::sync::OnceCell<IdpEndpoints>,
     http: reqwest::Client,
     logins: Mutex<HashMap<String, FedLogin>>,
     /// The IdP's last ID token per user (what `fed-passes-idp-token` leaks).
@@ -96,9 +97,9 @@ async fn json_body(resp: reqwest::Response) -> Result<Value, String> {
 }
 
 impl Federation {
-    /// Builds the HTTP client (`*.conformance.test` resolved to 127.0.0.1, the test CA trusted) and reads the
-    /// IdP's discovery document.
-    pub(crate) async fn discover(config: UpstreamIdp) -> Result<Federation, String> {
+    /// Builds the HTTP client (`*.conformance.test` resolved to 127.0.0.1, the test CA trusted); the IdP's
+    /// discovery document is read on the first login.
+    pub(crate) fn new(config: UpstreamIdp) -> Result<Federation, String> {
         let issuer = url::Url::parse(&config.issuer).map_err(|e| format!("IdP issuer: {e}"))?;
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -114,37 +115,46 @@ impl Federation {
             builder = builder.add_root_certificate(ca);
         }
         let http = builder.build().map_err(|e| e.to_string())?;
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            config.issuer.trim_end_matches('/')
-        );
-        let resp = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        let doc = json_body(resp).await?;
-        let field = |name: &str| {
-            doc.get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| format!("the IdP's discovery document lacks {name}"))
-        };
-        if field("issuer")? != config.issuer {
-            return Err("the IdP's discovery document names another issuer".into());
-        }
-        let endpoints = IdpEndpoints {
-            authorization: field("authorization_endpoint")?,
-            token: field("token_endpoint")?,
-            jwks: field("jwks_uri")?,
-        };
         Ok(Federation {
             config,
-            endpoints,
+            endpoints: tokio::sync::OnceCell::new(),
             http,
             logins: Mutex::new(HashMap::new()),
             id_tokens: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The IdP's endpoints, from its discovery document (read once, on success).
+    async fn endpoints(&self) -> Result<&IdpEndpoints, String> {
+        self.endpoints
+            .get_or_try_init(|| async {
+                let url = format!(
+                    "{}/.well-known/openid-configuration",
+                    self.config.issuer.trim_end_matches('/')
+                );
+                let resp = self
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|e| format!("{url}: {e}"))?;
+                let doc = json_body(resp).await?;
+                let field = |name: &str| {
+                    doc.get(name)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("the IdP's discovery document lacks {name}"))
+                };
+                if field("issuer")? != self.config.issuer {
+                    return Err("the IdP's discovery document names another issuer".to_owned());
+                }
+                Ok(IdpEndpoints {
+                    authorization: field("authorization_endpoint")?,
+                    token: field("token_endpoint")?,
+                    jwks: field("jwks_uri")?,
+                })
+            })
+            .await
     }
 
     /// The IdP's last ID token for `user` (only the `fed-passes-idp-token` defect reads it).
@@ -154,7 +164,21 @@ impl Federation {
 }
 
 /// `302` to the IdP for the parked request `request_id`.
-pub(super) fn redirect_to_idp(state: &AsState, fed: &Federation, request_id: &str) -> Response {
+pub(super) async fn redirect_to_idp(
+    state: &AsState,
+    fed: &Federation,
+    request_id: &str,
+) -> Response {
+    let endpoints = match fed.endpoints().await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "the upstream IdP's discovery failed");
+            return error_page(
+                "temporarily_unavailable",
+                "the upstream IdP cannot be reached",
+            );
+        }
+    };
     let minter = state.minter();
     let login = FedLogin {
         request_id: request_id.to_owned(),
@@ -166,7 +190,7 @@ pub(super) fn redirect_to_idp(state: &AsState, fed: &Federation, request_id: &st
         login.verifier.as_bytes(),
     ));
     let redirect_uri = format!("{}{CALLBACK_PATH}", state.issuer());
-    let Ok(mut url) = url::Url::parse(&fed.endpoints.authorization) else {
+    let Ok(mut url) = url::Url::parse(&endpoints.authorization) else {
         return error_page(
             "server_error",
             "the IdP's authorization endpoint is not a URL",
@@ -332,7 +356,11 @@ pub(super) async fn callback(
         Ok(t) => t,
         Err(e) => return refuse(&e),
     };
-    let jwks: JwkSet = match fed.http.get(&fed.endpoints.jwks).send().await {
+    let endpoints = match fed.endpoints().await {
+        Ok(e) => e,
+        Err(e) => return refuse(&e),
+    };
+    let jwks: JwkSet = match fed.http.get(&endpoints.jwks).send().await {
         Ok(resp) => match json_body(resp)
             .await
             .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
@@ -399,7 +427,7 @@ async fn redeem(
     let redirect_uri = format!("{}{CALLBACK_PATH}", state.issuer());
     let resp = fed
         .http
-        .post(&fed.endpoints.token)
+        .post(&fed.endpoints().await?.token)
         .basic_auth(&fed.config.client_id, Some(&fed.config.client_secret))
         .form(&[
             ("grant_type", "authorization_code"),

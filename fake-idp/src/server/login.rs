@@ -134,7 +134,7 @@ impl AsState {
 }
 
 /// Parks a validated request and shows the login page (or, with a session, the consent page).
-pub(super) fn begin(state: &AsState, headers: &HeaderMap, request: AuthzRequest) -> Response {
+pub(super) async fn begin(state: &AsState, headers: &HeaderMap, request: AuthzRequest) -> Response {
     let request_id = state.minter().random_token(16);
     state
         .store()
@@ -142,7 +142,7 @@ pub(super) fn begin(state: &AsState, headers: &HeaderMap, request: AuthzRequest)
         .insert(request_id.clone(), request.clone());
     match (state.consenting_user(headers), state.federation()) {
         (Some(user), _) => consent_form(&request_id, &request, &user),
-        (None, Some(fed)) => super::federation::redirect_to_idp(state, fed, &request_id),
+        (None, Some(fed)) => super::federation::redirect_to_idp(state, fed, &request_id).await,
         (None, None) => login_form(&request_id, None),
     }
 }

@@ -163,9 +163,8 @@ impl AsTarget {
             },
         )?;
         if let Some(upstream) = config.upstream_idp {
-            let federation = super::federation::Federation::discover(upstream)
-                .await
-                .map_err(FakeIdpError::Upstream)?;
+            let federation =
+                super::federation::Federation::new(upstream).map_err(FakeIdpError::Upstream)?;
             state.set_federation(federation);
         }
         let mut listeners = Listeners::default();
