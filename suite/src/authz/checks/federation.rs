@@ -153,7 +153,13 @@ impl Check<AuthzObservations> for RefusesIdpAnswer {
             return e;
         }
         if !probe.delivered(answer) {
-            let hop = if answer.in_id_token() {
+            let sent = probe
+                .seen
+                .iter()
+                .any(|s| matches!(s, fake_idp::idp::IdpSeen::Authorize { .. }));
+            let hop = if !sent {
+                "the AS never sent the user to the suite's IdP (is it configured to federate to it?)"
+            } else if answer.in_id_token() {
                 "the AS never redeemed the IdP's code, so the hostile ID token was never delivered"
             } else {
                 "the IdP's redirect back to the AS never happened"
@@ -294,6 +300,20 @@ mod tests {
             let e = check.evaluate(&o);
             assert_eq!(e.verdict, Verdict::Error, "{}: {e:?}", check.meta.id);
         }
+    }
+
+    #[test]
+    fn an_as_that_never_sends_the_user_to_the_idp_gets_an_error_naming_that() {
+        let mut o = compliant();
+        testing::federation_mut(&mut o)
+            .probes
+            .get_mut(&IdpAnswer::ForgedState)
+            .unwrap()
+            .seen
+            .clear();
+        let e = AS_FED_06_FORGED.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error);
+        assert!(e.message.contains("never sent the user"), "{e:?}");
     }
 
     #[test]
