@@ -206,6 +206,27 @@ impl FakeIdpBuilder {
     }
 }
 
+/// Binds a loopback listener (any other address is refused) and, with `tls`, the acceptor that serves it over
+/// https: what every fake party and target starts from.
+pub(crate) async fn bind_loopback(
+    bind: SocketAddr,
+    tls: Option<&crate::tls::ServerCert>,
+) -> Result<(TcpListener, SocketAddr, Option<tokio_rustls::TlsAcceptor>), FakeIdpError> {
+    if !bind.ip().is_loopback() {
+        return Err(FakeIdpError::NotLoopback(bind));
+    }
+    let listener = TcpListener::bind(bind).await.map_err(FakeIdpError::Bind)?;
+    let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
+    let acceptor = match tls {
+        Some(cert) => Some(
+            cert.acceptor()
+                .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
+        ),
+        None => None,
+    };
+    Ok((listener, addr, acceptor))
+}
+
 /// The listeners of one piece of the fake world: stopped gracefully by [`Listeners::stop`], aborted on drop.
 #[derive(Debug, Default)]
 pub(crate) struct Listeners {

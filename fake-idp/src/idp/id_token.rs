@@ -97,26 +97,34 @@ pub fn id_token(input: &IdTokenInput<'_>) -> String {
     }
 }
 
+/// Test fixture: alice's ID token from issuer [`SAMPLE_ISSUER`] for client `rp`, nonce `n-1` (the other login's:
+/// `n-0`), issued at 1 000 000 for an hour, answering `answer`.
+#[cfg(test)]
+pub(crate) fn sample(answer: IdpAnswer) -> String {
+    let users = crate::users::Users::fixture();
+    id_token(&IdTokenInput {
+        issuer: SAMPLE_ISSUER,
+        client_id: "rp",
+        user: users.get("alice").expect("alice is a fixture user"),
+        nonce: Some("n-1"),
+        other_nonce: "n-0",
+        now: 1_000_000,
+        lifetime: 3600,
+        key: &SigningKey::idp_signing_key(),
+        answer,
+    })
+}
+
+/// The issuer of [`sample`] tokens.
+#[cfg(test)]
+pub(crate) const SAMPLE_ISSUER: &str = "https://accounts.idp.conformance.test:1";
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::Users;
 
     fn token(answer: IdpAnswer) -> jws::Decoded {
-        let users = Users::fixture();
-        let key = SigningKey::idp_signing_key();
-        let t = id_token(&IdTokenInput {
-            issuer: "https://accounts.idp.conformance.test:1",
-            client_id: "rp",
-            user: users.get("alice").unwrap(),
-            nonce: Some("n-1"),
-            other_nonce: "n-0",
-            now: 1_000_000,
-            lifetime: 3600,
-            key: &key,
-            answer,
-        });
-        jws::decode(&t).unwrap()
+        jws::decode(&sample(answer)).unwrap()
     }
 
     fn verifies(d: &jws::Decoded) -> bool {

@@ -19,7 +19,7 @@
 //! one [`IdpAnswer`] (an unsigned ID token, a wrong `iss`, a forged `state`, …). Everything it did is in
 //! [`RunningIdp::seen`], so the suite can tell a refusal by the relying party from a hop that never happened.
 
-mod id_token;
+pub(crate) mod id_token;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -32,7 +32,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
 pub use id_token::{id_token, IdTokenInput};
 
@@ -191,20 +190,8 @@ pub struct Idp;
 impl Idp {
     /// Binds the listener and serves the IdP (issuer `http(s)://accounts.idp.conformance.test:<port>`).
     pub async fn start(config: IdpConfig) -> Result<RunningIdp, FakeIdpError> {
-        if !config.bind.ip().is_loopback() {
-            return Err(FakeIdpError::NotLoopback(config.bind));
-        }
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(FakeIdpError::Bind)?;
-        let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
-        let acceptor = match &config.tls {
-            Some(cert) => Some(
-                cert.acceptor()
-                    .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let (listener, addr, acceptor) =
+            crate::world::bind_loopback(config.bind, config.tls.as_ref()).await?;
         let issuer = issuer_for(addr.port(), acceptor.is_some());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let state = IdpState {

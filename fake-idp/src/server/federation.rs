@@ -221,17 +221,6 @@ pub(super) async fn redirect_to_idp(
         .into_response()
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 /// What the ID token must match, and which checks a defect turns off.
 #[derive(Debug, Clone)]
 pub(crate) struct Expected<'a> {
@@ -324,7 +313,8 @@ pub(super) async fn callback(
     let Some(fed) = state.federation() else {
         return error_page("invalid_request", "this AS does not federate");
     };
-    let Some(login) = cookie(&headers, FED_COOKIE).and_then(|id| lock(&fed.logins).remove(&id))
+    let Some(login) =
+        super::cookies(&headers, FED_COOKIE).find_map(|id| lock(&fed.logins).remove(id))
     else {
         return error_page("invalid_request", "no federated login in progress");
     };
@@ -452,32 +442,15 @@ async fn redeem(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idp::{id_token, IdTokenInput, IdpAnswer};
+    use crate::idp::id_token::{sample, SAMPLE_ISSUER as ISSUER};
+    use crate::idp::IdpAnswer;
     use crate::keys::SigningKey;
-    use crate::users::Users;
-
-    const ISSUER: &str = "https://accounts.idp.conformance.test:1";
 
     fn jwks() -> JwkSet {
         serde_json::from_value(serde_json::json!({
             "keys": [SigningKey::idp_signing_key().public_jwk()]
         }))
         .unwrap()
-    }
-
-    fn token(answer: IdpAnswer) -> String {
-        let users = Users::fixture();
-        id_token(&IdTokenInput {
-            issuer: ISSUER,
-            client_id: "rp",
-            user: users.get("alice").unwrap(),
-            nonce: Some("n-1"),
-            other_nonce: "n-0",
-            now: 1_000_000,
-            lifetime: 3600,
-            key: &SigningKey::idp_signing_key(),
-            answer,
-        })
     }
 
     fn validate(answer: IdpAnswer, defect: Option<AsDefect>) -> Result<(), &'static str> {
@@ -488,7 +461,7 @@ mod tests {
             now: 1_000_000,
             defect,
         };
-        validate_id_token(&token(answer), &jwks(), &want).map(|_| ())
+        validate_id_token(&sample(answer), &jwks(), &want).map(|_| ())
     }
 
     /// Each hostile answer, and the one defect that lets it through.

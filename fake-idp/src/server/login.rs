@@ -110,14 +110,7 @@ impl AsState {
     /// The user of the session named by the request's cookie.
     fn session_user(&self, headers: &HeaderMap) -> Option<String> {
         let store = self.store();
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(name, _)| *name == SESSION_COOKIE)
-            .find_map(|(_, value)| store.sessions.get(value).cloned())
+        super::cookies(headers, SESSION_COOKIE).find_map(|value| store.sessions.get(value).cloned())
     }
 
     fn pending(&self, request_id: &str) -> Option<AuthzRequest> {

@@ -127,20 +127,8 @@ impl AsTarget {
     /// Binds the listener, then serves the reference AS (issuer `http://127.0.0.1:<port>`, or https with
     /// `config.tls`).
     pub async fn start(config: AsTargetConfig) -> Result<RunningAsTarget, FakeIdpError> {
-        if !config.bind.ip().is_loopback() {
-            return Err(FakeIdpError::NotLoopback(config.bind));
-        }
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(FakeIdpError::Bind)?;
-        let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
-        let acceptor = match &config.tls {
-            Some(cert) => Some(
-                cert.acceptor()
-                    .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let (listener, addr, acceptor) =
+            crate::world::bind_loopback(config.bind, config.tls.as_ref()).await?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let issuer = format!("{scheme}://{addr}");
         let events = Events::default();
