@@ -675,40 +675,16 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
             let (status, _) = t.exchange(Some((&id, &secret)), &forged, &[]).await;
             status == StatusCode::OK
         }
-        D::FedAcceptUnsigned => federated(defect, IdpAnswer::Unsigned).await.code.is_some(),
-        D::FedSkipSignatureCheck => federated(defect, IdpAnswer::UnknownKey)
-            .await
-            .code
-            .is_some(),
-        D::FedIssNotChecked => federated(defect, IdpAnswer::WrongIssuer)
-            .await
-            .code
-            .is_some(),
-        D::FedAudNotChecked => federated(defect, IdpAnswer::WrongAudience)
-            .await
-            .code
-            .is_some(),
-        D::FedNonceOptional => federated(defect, IdpAnswer::MissingNonce)
-            .await
-            .code
-            .is_some(),
-        D::FedNonceNotMatched => federated(defect, IdpAnswer::ReplayedNonce)
-            .await
-            .code
-            .is_some(),
-        D::FedExpNotChecked => federated(defect, IdpAnswer::Expired).await.code.is_some(),
-        D::FedStateOptional => federated(defect, IdpAnswer::MissingState)
-            .await
-            .code
-            .is_some(),
-        D::FedStateNotMatched => federated(defect, IdpAnswer::ForgedState)
-            .await
-            .code
-            .is_some(),
-        D::FedTrustsUnverifiedEmail => federated(defect, IdpAnswer::UnverifiedEmail)
-            .await
-            .code
-            .is_some(),
+        D::FedAcceptUnsigned => let_through(defect, IdpAnswer::Unsigned).await,
+        D::FedSkipSignatureCheck => let_through(defect, IdpAnswer::UnknownKey).await,
+        D::FedIssNotChecked => let_through(defect, IdpAnswer::WrongIssuer).await,
+        D::FedAudNotChecked => let_through(defect, IdpAnswer::WrongAudience).await,
+        D::FedNonceOptional => let_through(defect, IdpAnswer::MissingNonce).await,
+        D::FedNonceNotMatched => let_through(defect, IdpAnswer::ReplayedNonce).await,
+        D::FedExpNotChecked => let_through(defect, IdpAnswer::Expired).await,
+        D::FedStateOptional => let_through(defect, IdpAnswer::MissingState).await,
+        D::FedStateNotMatched => let_through(defect, IdpAnswer::ForgedState).await,
+        D::FedTrustsUnverifiedEmail => let_through(defect, IdpAnswer::UnverifiedEmail).await,
         D::FedPassesIdpToken => federated(defect, IdpAnswer::Honest).await.leaked,
         D::NoCimd => {
             let client_id = docs.put_valid("/c.json", None);
@@ -1294,6 +1270,11 @@ struct Federated {
 fn set_cookie(response: &Response) -> Option<String> {
     let line = response.headers().get("set-cookie")?.to_str().ok()?;
     Some(line.split(';').next()?.to_owned())
+}
+
+/// Whether a login through the IdP answering `answer` yields a code for the client.
+async fn let_through(defect: Option<AsDefect>, answer: IdpAnswer) -> bool {
+    federated(defect, answer).await.code.is_some()
 }
 
 /// A form login federated to the IdP answering `answer`: AS /authorize → IdP login → AS callback → consent.
