@@ -1264,6 +1264,8 @@ struct Federated {
     code: Option<String>,
     /// Whether the client's token response carries a token the IdP issued.
     leaked: bool,
+    /// The status answering the consent POST, when the consent page was reached.
+    consent_status: Option<StatusCode>,
 }
 
 /// The `name=value` part of a response's `Set-Cookie`.
@@ -1331,6 +1333,7 @@ async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
         .await
         .unwrap();
     let mut code = redirect_params(&back).remove("code");
+    let mut consent_status = None;
     if let (None, Some(session)) = (&code, set_cookie(&back)) {
         let consent_page = http()
             .get(t.url(&location(&back).unwrap()))
@@ -1342,6 +1345,7 @@ async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
             .await
             .unwrap();
         let approved = post_consent(&t, &session, &request_id(&consent_page), "approve").await;
+        consent_status = Some(approved.status());
         code = redirect_params(&approved).remove("code");
     }
     let mut leaked = false;
@@ -1353,7 +1357,11 @@ async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
                 .any(|v| v.as_str().is_some_and(|s| issued.iter().any(|i| i == s)))
         });
     }
-    Federated { code, leaked }
+    Federated {
+        code,
+        leaked,
+        consent_status,
+    }
 }
 
 #[tokio::test]
@@ -1361,4 +1369,15 @@ async fn an_honest_federated_login_yields_a_code_and_keeps_the_idps_tokens() {
     let outcome = federated(None, IdpAnswer::Honest).await;
     assert!(outcome.code.is_some());
     assert!(!outcome.leaked);
+}
+
+#[tokio::test]
+async fn federating_login_redirect_307_answers_the_consent_post_with_307() {
+    let compliant = federated(None, IdpAnswer::Honest).await;
+    assert_eq!(compliant.consent_status, Some(StatusCode::SEE_OTHER));
+    let defective = federated(Some(AsDefect::LoginRedirect307), IdpAnswer::Honest).await;
+    assert_eq!(
+        defective.consent_status,
+        Some(StatusCode::TEMPORARY_REDIRECT)
+    );
 }
