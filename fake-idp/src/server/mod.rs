@@ -3,6 +3,7 @@
 mod authorize;
 pub(crate) mod cimd;
 pub(crate) mod clients;
+mod dpop;
 pub(crate) mod exchange;
 mod login;
 mod metadata;
@@ -90,6 +91,8 @@ struct Inner {
     target: Option<TargetMode>,
     /// The `plain-http-token-endpoint` defect: the plain-http origin advertised as the token endpoint's.
     plain_http_token_origin: std::sync::OnceLock<String>,
+    /// Target mode: DPoP at the token endpoint (nonce, replay cache).
+    dpop: dpop::AsDpop,
 }
 
 /// How the reference AS behaves in target mode.
@@ -155,6 +158,8 @@ struct RefreshGrant {
     resource: Option<String>,
     scope: String,
     used: bool,
+    /// The DPoP key (thumbprint) the grant is bound to (target mode, RFC 9449 §5).
+    jkt: Option<String>,
 }
 
 /// Why the authorization server could not be built.
@@ -213,6 +218,7 @@ impl AsState {
                 store: Mutex::new(store),
                 target,
                 plain_http_token_origin: std::sync::OnceLock::new(),
+                dpop: dpop::AsDpop::default(),
             }),
         })
     }
