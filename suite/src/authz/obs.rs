@@ -297,6 +297,10 @@ pub struct AuthzObservations {
     pub cimd_unadvertised: Result<CimdAttempt, ObsError>,
     pub dcr: Result<DcrObs, ObsError>,
     pub exchange: Result<ExchangeObs, ObsError>,
+    /// DPoP at the token endpoint (`--extension dpop`).
+    pub dpop: Result<crate::authz::scenarios::DpopObs, ObsError>,
+    /// The client_credentials grant (`--extension client-credentials`).
+    pub machine: Result<crate::authz::scenarios::MachineObs, ObsError>,
 }
 
 impl AuthzObservations {
@@ -352,6 +356,8 @@ impl AuthzObservations {
             cimd_unadvertised: e(why),
             dcr: e(why),
             exchange: e(why),
+            dpop: e(why),
+            machine: e(why),
         }
     }
 }

@@ -3,6 +3,8 @@
 
 mod authorize;
 mod cimd;
+mod dpop;
+mod machine;
 mod meta;
 mod rev2026;
 mod tls;
@@ -45,6 +47,8 @@ pub fn registry() -> Vec<Box<AuthzCheck>> {
     all.extend(cimd::checks());
     all.extend(rev2026::checks());
     all.extend(tls::checks());
+    all.extend(dpop::checks());
+    all.extend(machine::checks());
     all
 }
 
