@@ -31,18 +31,18 @@ impl Default for AsDpop {
 }
 
 /// What a token request's proof decided: `Ok(None)` no proof (a Bearer token), `Ok(Some(jkt))` a valid proof by
-/// the key with thumbprint `jkt`, `Err` the refusal (400 `invalid_dpop_proof`, or `use_dpop_nonce` with the nonce).
+/// the key with thumbprint `jkt`, `Err` why it is refused (answered by [`refusal`]).
 pub(super) fn token_proof(
     state: &AsState,
     headers: &HeaderMap,
-) -> Result<Option<String>, Response> {
+) -> Result<Option<String>, ProofError> {
     if !state.is_target() {
         return Ok(None);
     }
     let proof = match dpop::request_proof(headers) {
         Ok(None) => return Ok(None),
         Ok(Some(p)) => p,
-        Err(e) => return Err(invalid_proof(&e)),
+        Err(e) => return Err(e),
     };
     let own = &state.inner.dpop;
     let htu = format!(
@@ -67,15 +67,23 @@ pub(super) fn token_proof(
         ..Leniency::default()
     };
     let verified = match dpop::verify(proof, &expect, lenient) {
-        Ok(v) if unchecked_nonce && v.nonce.is_none() => return Err(use_nonce(state)),
+        Ok(v) if unchecked_nonce && v.nonce.is_none() => return Err(ProofError::Nonce),
         Ok(v) => v,
-        Err(ProofError::Nonce) => return Err(use_nonce(state)),
-        Err(e) => return Err(invalid_proof(&e)),
+        Err(e) => return Err(e),
     };
     if !state.defect(AsDefect::DpopAllowReplay) && !own.replay.first_use(&verified.jti) {
-        return Err(invalid_proof(&ProofError::Replay));
+        return Err(ProofError::Replay);
     }
     Ok(Some(verified.jkt))
+}
+
+/// The answer to a refused proof: `use_dpop_nonce` with the nonce for a missing or stale nonce (RFC 9449 §8),
+/// else 400 `invalid_dpop_proof`.
+pub(super) fn refusal(state: &AsState, e: &ProofError) -> Response {
+    match e {
+        ProofError::Nonce => use_nonce(state),
+        e => invalid_proof(e),
+    }
 }
 
 /// 400 `invalid_dpop_proof` (RFC 9449 §5).

@@ -72,7 +72,7 @@ pub(super) async fn token(
     };
     let proof = match super::dpop::token_proof(&state, &headers) {
         Ok(jkt) => jkt,
-        Err(refusal) => return refusal,
+        Err(e) => return super::dpop::refusal(&state, &e),
     };
     let mut response = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => authorization_code(&state, &client, &form, proof.clone()),
