@@ -110,11 +110,7 @@ const AS_CC_12: FnCheck<AuthzObservations> = FnCheck {
         let Some((_, claims)) = p.valid.access_token().and_then(jwt_parts) else {
             return Evaluation::skip("the access token is not a JWT; its audience is not observable without introspection");
         };
-        let aud: Vec<String> = match claims.get("aud") {
-            Some(serde_json::Value::String(s)) => vec![s.clone()],
-            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-            _ => Vec::new(),
-        };
+        let aud = super::token::audiences(&claims);
         let expected = format!("aud ∋ {RESOURCE}");
         let e = if aud.iter().any(|a| a == RESOURCE) {
             Evaluation::pass(expected, format!("aud {aud:?}"))

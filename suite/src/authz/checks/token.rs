@@ -781,7 +781,7 @@ fn exchange_obs(o: &AuthzObservations) -> Result<&ExchangeObs, Evaluation> {
 }
 
 /// A JWT's `aud` as a list (a string or an array of strings).
-fn audiences(claims: &Value) -> Vec<String> {
+pub(super) fn audiences(claims: &Value) -> Vec<String> {
     match claims.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a

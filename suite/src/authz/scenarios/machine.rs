@@ -2,9 +2,7 @@
 //! when the AS advertises the grant and the run has a confidential client, one valid request for the resource,
 //! then the same grant as a public client, with a wrong Basic secret, and asking for a scope no client has.
 
-use serde_json::Value;
-
-use super::{not_applicable, Ctx, RESOURCE};
+use super::{advertises_grant, not_applicable, Ctx, RESOURCE};
 use crate::authz::oauth::{self, Client, ClientAuth, TokenResult};
 use crate::check::ObsError;
 use crate::evidence::Scenario;
@@ -27,13 +25,7 @@ pub struct MachineObs {
 
 /// The client-credentials probes (`--extension client-credentials`).
 pub async fn machine_probes(ctx: &Ctx) -> Result<MachineObs, ObsError> {
-    let advertised = ctx
-        .endpoints
-        .metadata
-        .get("grant_types_supported")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|g| g == "client_credentials"));
-    if !advertised {
+    if !advertises_grant(ctx, "client_credentials") {
         return Err(not_applicable(
             "the AS does not advertise the client_credentials grant",
         ));

@@ -211,6 +211,15 @@ pub fn describe(o: &AuthorizeOutcome) -> String {
     }
 }
 
+/// Whether the AS metadata lists `grant` in `grant_types_supported`.
+fn advertises_grant(ctx: &Ctx, grant: &str) -> bool {
+    ctx.endpoints
+        .metadata
+        .get("grant_types_supported")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|a| a.iter().any(|g| g == grant))
+}
+
 fn not_applicable(why: &str) -> ObsError {
     ObsError::NotApplicable(why.to_owned())
 }
