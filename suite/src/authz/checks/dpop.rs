@@ -65,14 +65,28 @@ fn as_dpop_01(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
     e.with_evidence([t.exchange.clone()])
 }
 
-/// A probe's refusal (`invalid_dpop_proof`); ERROR when the probes did not run, SKIP when they could not.
+/// A probe's refusal (`invalid_dpop_proof`); ERROR when the probes did not run, SKIP when they could not. A
+/// refusal with another error code counts only while the grant demonstrably lived on (the honest refresh after
+/// the probes got tokens): otherwise the refusal may be the dead grant's, not the proof's.
 fn refused(m: &CheckMeta, o: &AuthzObservations, probe: ProofProbe, errors: &[&str]) -> Evaluation {
     let d = crate::need!(&o.dpop, "the DPoP probes");
     let probes = crate::need!(&d.probes, "the DPoP refresh probes");
-    match probes.get(&probe) {
-        Some(t) => token_refused(m, t, probe.describe(), errors),
-        None => Evaluation::error(format!("the probe '{}' was not sent", probe.describe())),
+    let Some(t) = probes.get(&probe) else {
+        return Evaluation::error(format!("the probe '{}' was not sent", probe.describe()));
+    };
+    let e = token_refused(m, t, probe.describe(), errors);
+    let other_code = !t.ok() && !t.oauth_error().is_some_and(|c| errors.contains(&c));
+    let grant_lived = probes.get(&ProofProbe::Honest).is_some_and(|h| h.ok());
+    if e.verdict == mcp_auth_reports::Verdict::Pass && other_code && !grant_lived {
+        return Evaluation::error(format!(
+            "refused with {} rather than {}, and the honest refresh after the probes got no tokens: the refusal \
+             cannot be told from a dead grant's",
+            t.describe(),
+            errors.join(" or ")
+        ))
+        .with_evidence([t.exchange.clone()]);
     }
+    e
 }
 
 macro_rules! proof_check {
@@ -346,6 +360,33 @@ mod tests {
         for c in checks() {
             assert_eq!(c.evaluate(&o).verdict, Verdict::Error, "{}", c.meta().id);
         }
+    }
+
+    #[test]
+    fn a_refusal_with_another_code_after_the_grant_died_is_error() {
+        let mut o = compliant();
+        let probes = dpop_mut(&mut o).probes.as_mut().unwrap();
+        probes.insert(
+            ProofProbe::WrongHtm,
+            crate::authz::testing::refusal("dpop#htm", 400, "invalid_grant"),
+        );
+        probes.insert(
+            ProofProbe::Honest,
+            crate::authz::testing::refusal("dpop#honest", 400, "invalid_grant"),
+        );
+        let e = AS_DPOP_03.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Error, "{e:?}");
+        assert!(e.message.contains("dead grant"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_refusal_with_another_code_while_the_grant_lives_passes() {
+        let mut o = compliant();
+        dpop_mut(&mut o).probes.as_mut().unwrap().insert(
+            ProofProbe::WrongHtm,
+            crate::authz::testing::refusal("dpop#htm", 400, "invalid_request"),
+        );
+        assert_eq!(AS_DPOP_03.evaluate(&o).verdict, Verdict::Pass);
     }
 
     #[test]
