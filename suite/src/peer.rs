@@ -1169,6 +1169,10 @@ reason = "MCPJam forges no token"
             "cc-any-scope",
             "cc-ignore-resource",
             "cc-refresh-token",
+            // The 2025-03-26 shape of the reference server (selftest::DEFECT_MODES, 2025-03-26 only).
+            "march-metadata-at-mcp-path",
+            "march-issuer-with-path",
+            "march-no-default-endpoints",
         ];
         assert_eq!(
             all.len(),
