@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi};
+use fake_idp::idp::{Idp, IdpConfig, RunningIdp, IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_HOST};
+use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi, UpstreamIdp};
 use mcp_auth_reports::{Report, Role, TargetInfo, TargetKind, Verdict};
 
 use crate::authz::agent::CallbackListener;
@@ -17,6 +18,7 @@ use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
 use crate::runner::{self, Baseline, Live, Selection};
+use crate::spec::Extension;
 use crate::tls::RunTls;
 
 /// The login script of the bundled reference AS (form login).
@@ -59,6 +61,9 @@ pub struct AuthzOptions {
     /// `--issuer` targets: how long to wait for the issuer to answer before the first request
     /// (`--wait-for-target`, e.g. an AS started with the `--cert-out` files); `None` starts at once.
     pub wait_for_target: Option<std::time::Duration>,
+    /// With an `--issuer` target: serve the suite's upstream IdP here for the AS to federate to
+    /// (`--upstream-idp`). The bundled AS always federates to an IdP on an ephemeral port.
+    pub upstream_idp: Option<std::net::SocketAddr>,
 }
 
 impl AuthzOptions {
@@ -75,6 +80,7 @@ impl AuthzOptions {
             limits: Limits::default(),
             tls: None,
             wait_for_target: None,
+            upstream_idp: None,
         }
     }
 }
@@ -162,6 +168,18 @@ async fn observe(
         (None, profile) => RunTls::for_profile(profile).map_err(|e| harness("the test PKI", &e))?,
     };
     let tls = opts.tls.as_deref().or(made.as_ref());
+    let idp_bind = match &opts.target {
+        AuthzTarget::Bundled(_) => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        AuthzTarget::Issuer(_) => opts.upstream_idp,
+    };
+    let idp = match idp_bind {
+        Some(bind) => {
+            Some(Arc::new(start_idp(bind, tls, opts.seed).await.map_err(
+                |e| harness("the upstream IdP could not start", &e),
+            )?))
+        }
+        None => None,
+    };
     let (issuer, bundled) = match &opts.target {
         AuthzTarget::Bundled(defect) => {
             let cert = match tls {
@@ -177,6 +195,12 @@ async fn observe(
                 login: LoginUi::Form,
                 seed: opts.seed,
                 tls: cert,
+                upstream_idp: idp.as_deref().map(|i| UpstreamIdp {
+                    issuer: i.issuer().to_owned(),
+                    client_id: IDP_CLIENT_ID.to_owned(),
+                    client_secret: IDP_CLIENT_SECRET.to_owned(),
+                    ca_pem: tls.map(|t| t.pki.ca_pem().to_owned()),
+                }),
                 ..AsTargetConfig::default()
             };
             let t = AsTarget::start(config)
@@ -197,6 +221,12 @@ async fn observe(
         (None, None) => (LoginMode::Auto, LoginKind::Auto),
     };
     run.notes.push(format!("login: {login_kind:?}"));
+    if let Some(i) = &idp {
+        run.notes.push(format!(
+            "upstream IdP: {} (client {IDP_CLIENT_ID})",
+            i.issuer()
+        ));
+    }
     let host = url::Url::parse(&issuer)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -209,6 +239,7 @@ async fn observe(
         tls.map(|t| t.pki.ca_pem()),
     )
     .map_err(|e| harness("the HTTP client", &e))?;
+    http.register_secret(IDP_CLIENT_SECRET);
     let callback = Arc::new(
         CallbackListener::start()
             .await
@@ -236,7 +267,11 @@ async fn observe(
                 )
             })?;
     }
-    progress.status().plan(9);
+    let ext = opts.selection.extensions();
+    progress.status().plan(
+        10 + usize::from(ext.contains(Extension::Dpop))
+            + usize::from(ext.contains(Extension::ClientCredentials)),
+    );
     let metadata = progress
         .step("metadata discovery", scenarios::metadata(&http, &issuer))
         .await;
@@ -299,6 +334,7 @@ async fn observe(
         confidential,
         cimd: Some(cimd.clone()),
         probe: Some(probe.clone()),
+        idp,
     };
     tokio::join!(
         progress.step("authorization probes", async {
@@ -352,6 +388,34 @@ async fn observe(
         .step("token exchange probes", scenarios::exchange_probes(&ctx))
         .await;
     progress.update(|o| o.exchange = exchange);
+    let extensions = opts.selection.extensions();
+    let dpop = match extensions.contains(Extension::Dpop) {
+        true => {
+            progress
+                .step("DPoP probes", scenarios::dpop_probes(&ctx))
+                .await
+        }
+        false => Err(ObsError::NotApplicable(
+            "--extension dpop was not given".into(),
+        )),
+    };
+    progress.update(|o| o.dpop = dpop);
+    let machine = match extensions.contains(Extension::ClientCredentials) {
+        true => {
+            progress
+                .step("client credentials probes", scenarios::machine_probes(&ctx))
+                .await
+        }
+        false => Err(ObsError::NotApplicable(
+            "--extension client-credentials was not given".into(),
+        )),
+    };
+    progress.update(|o| o.machine = machine);
+    // Last and alone: the IdP's hostile answer is global while a federation probe runs.
+    let federation = progress
+        .step("federation probes", scenarios::federation_probes(&ctx))
+        .await;
+    progress.update(|o| o.federation = federation);
     drop(ctx);
     stop(bundled).await;
     progress.take().ok_or_else(|| {
@@ -360,6 +424,25 @@ async fn observe(
             "the scenarios' record went missing".to_owned(),
         )
     })
+}
+
+/// Starts the suite's upstream IdP (https from the run's CA under the strict TLS profile).
+async fn start_idp(
+    bind: std::net::SocketAddr,
+    tls: Option<&RunTls>,
+    seed: u64,
+) -> Result<RunningIdp, String> {
+    let cert = match tls {
+        Some(t) => Some(t.pki.leaf(&[IDP_HOST]).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Idp::start(IdpConfig {
+        bind,
+        tls: cert,
+        seed: seed ^ 0x1D9,
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn stop(bundled: Option<fake_idp::RunningAsTarget>) {

@@ -3,6 +3,9 @@
 
 mod authorize;
 mod cimd;
+mod dpop;
+mod federation;
+mod machine;
 mod meta;
 mod rev2026;
 mod tls;
@@ -45,6 +48,9 @@ pub fn registry() -> Vec<Box<AuthzCheck>> {
     all.extend(cimd::checks());
     all.extend(rev2026::checks());
     all.extend(tls::checks());
+    all.extend(federation::checks());
+    all.extend(dpop::checks());
+    all.extend(machine::checks());
     all
 }
 
