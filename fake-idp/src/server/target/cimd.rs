@@ -1,5 +1,6 @@
 //! The target mode's CIMD policy: which `client_id` URLs may be fetched (the test allow-list
-//! `*.conformance.test[:port]` → `http://127.0.0.1[:port]`, nothing else), the 5 KiB cap,
+//! `*.conformance.test[:port]` → `http://127.0.0.1[:port]`, or `https://` when the target was started to fetch
+//! over TLS (`--tls-profile strict`), nothing else), the 5 KiB cap,
 //! `Cache-Control` caching (never of failures) and the document rules.
 
 use std::net::IpAddr;
@@ -132,11 +133,12 @@ impl AsState {
         }
         let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
         let path = &url[Position::BeforePath..Position::AfterQuery];
+        let scheme = if self.cimd_https() { "https" } else { "http" };
         let ip = match url.host() {
             Some(Host::Domain(domain)) => {
                 let domain = domain.to_ascii_lowercase();
                 if domain == TEST_DOMAIN || domain.ends_with(&format!(".{TEST_DOMAIN}")) {
-                    return Ok(format!("http://127.0.0.1{port}{path}"));
+                    return Ok(format!("{scheme}://127.0.0.1{port}{path}"));
                 }
                 return Err(CimdRefusal::ForeignHost(domain));
             }
@@ -146,7 +148,7 @@ impl AsState {
         };
         if ip.is_loopback() && self.defect(AsDefect::CimdSsrf) {
             let host = url.host_str().unwrap_or_default();
-            return Ok(format!("http://{host}{port}{path}"));
+            return Ok(format!("{scheme}://{host}{port}{path}"));
         }
         Err(CimdRefusal::ForbiddenAddress(ip.to_string()))
     }

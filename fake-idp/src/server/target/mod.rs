@@ -89,6 +89,9 @@ pub struct AsTargetConfig {
     pub stall_path: Option<String>,
     /// Serve https with this certificate (`--tls-profile strict`): the issuer is then `https://127.0.0.1:<port>`.
     pub tls: Option<crate::tls::ServerCert>,
+    /// Fetch CIMD documents over https, trusting this CA certificate (PEM): `--tls-profile strict`, where the
+    /// suite's CIMD host serves https with the run's test CA. None: plain http on loopback.
+    pub cimd_ca: Option<String>,
 }
 
 impl Default for AsTargetConfig {
@@ -100,6 +103,7 @@ impl Default for AsTargetConfig {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             stall_path: None,
             tls: None,
+            cimd_ca: None,
         }
     }
 }
@@ -157,7 +161,9 @@ impl AsTarget {
             TargetMode {
                 defect: config.defect,
                 login: config.login,
+                cimd_https: config.cimd_ca.is_some(),
             },
+            config.cimd_ca.as_deref(),
         )?;
         let mut listeners = Listeners::default();
         let router = match config.stall_path {
