@@ -32,6 +32,11 @@ struct Args {
     /// Target mode: `auto` (immediate 302) or `form` (HTML login and consent).
     #[arg(long, requires = "target", default_value = "form")]
     login: LoginUi,
+    /// Target mode, form login: federate the login to this OpenID provider (its issuer), as the client
+    /// `conformance-as.apps.idp.conformance.test` with the suite IdP's test secret: the IdP that
+    /// `mcp-auth-conformance authz --upstream-idp` serves, e.g. http://accounts.idp.conformance.test:8543.
+    #[arg(long, requires = "target", value_name = "ISSUER")]
+    upstream_idp: Option<String>,
 }
 
 /// Exit code when the world could not start.
@@ -93,6 +98,12 @@ async fn run_target(args: Args) -> anyhow::Result<()> {
         login: args.login,
         seed: args.seed,
         bind: args.addr,
+        upstream_idp: args.upstream_idp.map(|issuer| crate::UpstreamIdp {
+            issuer,
+            client_id: crate::idp::IDP_CLIENT_ID.to_owned(),
+            client_secret: crate::idp::IDP_CLIENT_SECRET.to_owned(),
+            ca_pem: None,
+        }),
         ..AsTargetConfig::default()
     })
     .await

@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response as AxumResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use fake_idp::danger::{Forge, TokenMutation};
+use fake_idp::idp::{Idp, IdpAnswer, IdpConfig, IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_HOST};
 use fake_idp::{
     AsDefect, AsTarget, AsTargetConfig, LoginUi, Minter, RunningAsTarget, SigningKey, SystemClock,
-    TokenSpec, Users,
+    TokenSpec, UpstreamIdp, Users,
 };
 use reqwest::{Response, StatusCode};
 use rstest::rstest;
@@ -674,6 +675,17 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
             let (status, _) = t.exchange(Some((&id, &secret)), &forged, &[]).await;
             status == StatusCode::OK
         }
+        D::FedAcceptUnsigned => let_through(defect, IdpAnswer::Unsigned).await,
+        D::FedSkipSignatureCheck => let_through(defect, IdpAnswer::UnknownKey).await,
+        D::FedIssNotChecked => let_through(defect, IdpAnswer::WrongIssuer).await,
+        D::FedAudNotChecked => let_through(defect, IdpAnswer::WrongAudience).await,
+        D::FedNonceOptional => let_through(defect, IdpAnswer::MissingNonce).await,
+        D::FedNonceNotMatched => let_through(defect, IdpAnswer::ReplayedNonce).await,
+        D::FedExpNotChecked => let_through(defect, IdpAnswer::Expired).await,
+        D::FedStateOptional => let_through(defect, IdpAnswer::MissingState).await,
+        D::FedStateNotMatched => let_through(defect, IdpAnswer::ForgedState).await,
+        D::FedTrustsUnverifiedEmail => let_through(defect, IdpAnswer::UnverifiedEmail).await,
+        D::FedPassesIdpToken => federated(defect, IdpAnswer::Honest).await.leaked,
         D::NoCimd => {
             let client_id = docs.put_valid("/c.json", None);
             t.code(&[("client_id", &client_id)]).await.is_none()
@@ -866,6 +878,17 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
 #[case::exchange_no_actor_claim(AsDefect::ExchangeNoActorClaim)]
 #[case::exchange_without_client_auth(AsDefect::ExchangeWithoutClientAuth)]
 #[case::exchange_accepts_forged_subject(AsDefect::ExchangeAcceptsForgedSubject)]
+#[case::fed_accept_unsigned(AsDefect::FedAcceptUnsigned)]
+#[case::fed_skip_signature_check(AsDefect::FedSkipSignatureCheck)]
+#[case::fed_iss_not_checked(AsDefect::FedIssNotChecked)]
+#[case::fed_aud_not_checked(AsDefect::FedAudNotChecked)]
+#[case::fed_nonce_optional(AsDefect::FedNonceOptional)]
+#[case::fed_nonce_not_matched(AsDefect::FedNonceNotMatched)]
+#[case::fed_exp_not_checked(AsDefect::FedExpNotChecked)]
+#[case::fed_state_optional(AsDefect::FedStateOptional)]
+#[case::fed_state_not_matched(AsDefect::FedStateNotMatched)]
+#[case::fed_trusts_unverified_email(AsDefect::FedTrustsUnverifiedEmail)]
+#[case::fed_passes_idp_token(AsDefect::FedPassesIdpToken)]
 #[tokio::test]
 async fn each_defect_opens_its_hole_and_the_compliant_target_keeps_it_shut(
     #[case] defect: AsDefect,
@@ -1244,4 +1267,128 @@ async fn a_registered_actor_resource_counts_in_target_mode() {
     t.running.register_actor_resource(INTROSPECTION.0, RESOURCE);
     let (status, body) = t.exchange(Some(INTROSPECTION), &subject, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// What a federated login through the suite's IdP gave the MCP client.
+struct Federated {
+    /// The code at the client's redirect URI, if the AS let the login through.
+    code: Option<String>,
+    /// Whether the client's token response carries a token the IdP issued.
+    leaked: bool,
+    /// The status answering the consent POST, when the consent page was reached.
+    consent_status: Option<StatusCode>,
+}
+
+/// The `name=value` part of a response's `Set-Cookie`.
+fn set_cookie(response: &Response) -> Option<String> {
+    let line = response.headers().get("set-cookie")?.to_str().ok()?;
+    Some(line.split(';').next()?.to_owned())
+}
+
+/// Whether a login through the IdP answering `answer` yields a code for the client.
+async fn let_through(defect: Option<AsDefect>, answer: IdpAnswer) -> bool {
+    federated(defect, answer).await.code.is_some()
+}
+
+/// A form login federated to the IdP answering `answer`: AS /authorize → IdP login → AS callback → consent.
+async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
+    let idp = Idp::start(IdpConfig::default()).await.unwrap();
+    idp.set_answer(answer);
+    let running = AsTarget::start(AsTargetConfig {
+        defect,
+        login: LoginUi::Form,
+        upstream_idp: Some(UpstreamIdp {
+            issuer: idp.issuer().to_owned(),
+            client_id: IDP_CLIENT_ID.to_owned(),
+            client_secret: IDP_CLIENT_SECRET.to_owned(),
+            ca_pem: None,
+        }),
+        ..AsTargetConfig::default()
+    })
+    .await
+    .unwrap();
+    let issuer = running.issuer();
+    let t = Target { running, issuer };
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .resolve(IDP_HOST, idp.addr())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let to_idp = t.authorize(&[]).await;
+    let fed_cookie = set_cookie(&to_idp).expect("the AS names its federated login in a cookie");
+    let login_page = browser
+        .get(location(&to_idp).expect("the AS sends the user to the IdP"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let idp_login = browser
+        .post(format!("{}/login", idp.issuer()))
+        .form(&[
+            ("request", request_id(&login_page).as_str()),
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("login", "login"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = browser
+        .get(location(&idp_login).expect("the IdP sends the user back"))
+        .header("cookie", &fed_cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut code = redirect_params(&back).remove("code");
+    let mut consent_status = None;
+    if let (None, Some(session)) = (&code, set_cookie(&back)) {
+        let consent_page = http()
+            .get(t.url(&location(&back).unwrap()))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let approved = post_consent(&t, &session, &request_id(&consent_page), "approve").await;
+        consent_status = Some(approved.status());
+        code = redirect_params(&approved).remove("code");
+    }
+    let mut leaked = false;
+    if let Some(c) = &code {
+        let (_, body) = t.redeem(c, &[]).await;
+        let issued = idp.issued_tokens();
+        leaked = body.as_object().is_some_and(|b| {
+            b.values()
+                .any(|v| v.as_str().is_some_and(|s| issued.iter().any(|i| i == s)))
+        });
+    }
+    Federated {
+        code,
+        leaked,
+        consent_status,
+    }
+}
+
+#[tokio::test]
+async fn an_honest_federated_login_yields_a_code_and_keeps_the_idps_tokens() {
+    let outcome = federated(None, IdpAnswer::Honest).await;
+    assert!(outcome.code.is_some());
+    assert!(!outcome.leaked);
+}
+
+#[tokio::test]
+async fn federating_login_redirect_307_answers_the_consent_post_with_307() {
+    let compliant = federated(None, IdpAnswer::Honest).await;
+    assert_eq!(compliant.consent_status, Some(StatusCode::SEE_OTHER));
+    let defective = federated(Some(AsDefect::LoginRedirect307), IdpAnswer::Honest).await;
+    assert_eq!(
+        defective.consent_status,
+        Some(StatusCode::TEMPORARY_REDIRECT)
+    );
 }

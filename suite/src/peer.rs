@@ -1153,6 +1153,10 @@ reason = "MCPJam forges no token"
             // Client-credentials tokens (--extension client-credentials): MCPJam has no machine grant.
             "machine-token-skips-audience",
             "machine-token-all-scopes",
+            // The 2025-03-26 shape of the reference server (selftest::DEFECT_MODES, 2025-03-26 only).
+            "march-metadata-at-mcp-path",
+            "march-issuer-with-path",
+            "march-no-default-endpoints",
         ];
         assert_eq!(
             all.len(),

@@ -4,6 +4,7 @@ mod authorize;
 pub(crate) mod cimd;
 pub(crate) mod clients;
 pub(crate) mod exchange;
+pub(crate) mod federation;
 mod login;
 mod metadata;
 pub(crate) mod register;
@@ -90,6 +91,8 @@ struct Inner {
     target: Option<TargetMode>,
     /// The `plain-http-token-endpoint` defect: the plain-http origin advertised as the token endpoint's.
     plain_http_token_origin: std::sync::OnceLock<String>,
+    /// Target mode with an upstream IdP: logins federate to it (`federation.rs`).
+    federation: std::sync::OnceLock<federation::Federation>,
 }
 
 /// How the reference AS behaves in target mode.
@@ -229,6 +232,7 @@ impl AsState {
                 store: Mutex::new(store),
                 target,
                 plain_http_token_origin: std::sync::OnceLock::new(),
+                federation: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -240,6 +244,20 @@ impl AsState {
 
     pub(crate) fn set_plain_http_token_origin(&self, origin: String) {
         let _ = self.inner.plain_http_token_origin.set(origin);
+    }
+
+    /// The upstream IdP logins federate to, if any.
+    pub(crate) fn federation(&self) -> Option<&federation::Federation> {
+        self.inner.federation.get()
+    }
+
+    pub(crate) fn set_federation(&self, federation: federation::Federation) {
+        let _ = self.inner.federation.set(federation);
+    }
+
+    /// The target mode's defect, if any.
+    pub(crate) fn target_defect(&self) -> Option<AsDefect> {
+        self.inner.target.and_then(|t| t.defect)
     }
 
     /// The root URL (`http://127.0.0.1:<port>`): the base of every endpoint, and the issuer identifier of the
@@ -403,7 +421,8 @@ pub fn router(state: AsState) -> Router {
     if state.login_ui() == Some(LoginUi::Form) {
         router = router
             .route("/login", get(login::login_page).post(login::login))
-            .route("/consent", get(login::consent_page).post(login::consent));
+            .route("/consent", get(login::consent_page).post(login::consent))
+            .route(federation::CALLBACK_PATH, get(federation::callback));
     }
     router.with_state(state)
 }
@@ -452,6 +471,21 @@ pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
             .map(|(_, v)| v.into_owned())
     };
     Some((unescape(id)?, unescape(secret)?))
+}
+
+/// The values of every cookie named `name` in the request's `Cookie` headers, in order.
+pub(crate) fn cookies<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(move |(n, _)| *n == name)
+        .map(|(_, v)| v)
 }
 
 /// The bearer token of an `Authorization: Bearer` header.

@@ -451,6 +451,11 @@ fn issue(state: &AsState, user: &User, client_id: &str, grant: Issue<'_>) -> (Re
     if scope_tokens(&grant.scope).any(|s| s == "openid") {
         body["id_token"] = json!(minter.mint_id_token(&user.sub, client_id, grant.nonce));
     }
+    if state.defect(AsDefect::FedPassesIdpToken) {
+        if let Some(idp_token) = state.federation().and_then(|f| f.id_token_of(&user.name)) {
+            body["id_token"] = json!(idp_token);
+        }
+    }
     (token_response(state, body), jti)
 }
 

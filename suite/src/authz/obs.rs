@@ -299,6 +299,8 @@ pub struct AuthzObservations {
     pub cimd_unadvertised: Result<CimdAttempt, ObsError>,
     pub dcr: Result<DcrObs, ObsError>,
     pub exchange: Result<ExchangeObs, ObsError>,
+    /// Logins brokered to the suite's upstream IdP, honest and hostile (AS-FED-*).
+    pub federation: Result<crate::authz::scenarios::FederationObs, ObsError>,
 }
 
 impl AuthzObservations {
@@ -354,6 +356,7 @@ impl AuthzObservations {
             cimd_unadvertised: e(why),
             dcr: e(why),
             exchange: e(why),
+            federation: e(why),
         }
     }
 }

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi};
+use fake_idp::idp::{Idp, IdpConfig, RunningIdp, IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_HOST};
+use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi, UpstreamIdp};
 use mcp_auth_reports::{Report, Role, TargetInfo, TargetKind, Verdict};
 
 use crate::authz::agent::CallbackListener;
@@ -56,6 +57,9 @@ pub struct AuthzOptions {
     /// The run's test PKI under `--tls-profile strict` (made by the CLI for `--ca-out`); when the selection is
     /// strict and this is None, the run makes its own.
     pub tls: Option<Arc<RunTls>>,
+    /// With an `--issuer` target: serve the suite's upstream IdP here for the AS to federate to
+    /// (`--upstream-idp`). The bundled AS always federates to an IdP on an ephemeral port.
+    pub upstream_idp: Option<std::net::SocketAddr>,
 }
 
 impl AuthzOptions {
@@ -71,6 +75,7 @@ impl AuthzOptions {
             seed: 0x5eed,
             limits: Limits::default(),
             tls: None,
+            upstream_idp: None,
         }
     }
 }
@@ -158,6 +163,18 @@ async fn observe(
         (None, profile) => RunTls::for_profile(profile).map_err(|e| harness("the test PKI", &e))?,
     };
     let tls = opts.tls.as_deref().or(made.as_ref());
+    let idp_bind = match &opts.target {
+        AuthzTarget::Bundled(_) => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        AuthzTarget::Issuer(_) => opts.upstream_idp,
+    };
+    let idp = match idp_bind {
+        Some(bind) => {
+            Some(Arc::new(start_idp(bind, tls, opts.seed).await.map_err(
+                |e| harness("the upstream IdP could not start", &e),
+            )?))
+        }
+        None => None,
+    };
     let (issuer, bundled) = match &opts.target {
         AuthzTarget::Bundled(defect) => {
             let cert = match tls {
@@ -174,6 +191,12 @@ async fn observe(
                 seed: opts.seed,
                 tls: cert,
                 cimd_ca: tls.map(|t| t.pki.ca_pem().to_owned()),
+                upstream_idp: idp.as_deref().map(|i| UpstreamIdp {
+                    issuer: i.issuer().to_owned(),
+                    client_id: IDP_CLIENT_ID.to_owned(),
+                    client_secret: IDP_CLIENT_SECRET.to_owned(),
+                    ca_pem: tls.map(|t| t.pki.ca_pem().to_owned()),
+                }),
                 ..AsTargetConfig::default()
             };
             let t = AsTarget::start(config)
@@ -194,6 +217,12 @@ async fn observe(
         (None, None) => (LoginMode::Auto, LoginKind::Auto),
     };
     run.notes.push(format!("login: {login_kind:?}"));
+    if let Some(i) = &idp {
+        run.notes.push(format!(
+            "upstream IdP: {} (client {IDP_CLIENT_ID})",
+            i.issuer()
+        ));
+    }
     let host = url::Url::parse(&issuer)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -206,6 +235,7 @@ async fn observe(
         tls.map(|t| t.pki.ca_pem()),
     )
     .map_err(|e| harness("the HTTP client", &e))?;
+    http.register_secret(IDP_CLIENT_SECRET);
     let callback = Arc::new(
         CallbackListener::start()
             .await
@@ -233,7 +263,7 @@ async fn observe(
     );
     let rand = Randomness::new(opts.seed);
 
-    progress.status().plan(9);
+    progress.status().plan(10);
     let metadata = progress
         .step("metadata discovery", scenarios::metadata(&http, &issuer))
         .await;
@@ -296,6 +326,7 @@ async fn observe(
         confidential,
         cimd: Some(cimd.clone()),
         probe: Some(probe.clone()),
+        idp,
     };
     tokio::join!(
         progress.step("authorization probes", async {
@@ -349,6 +380,11 @@ async fn observe(
         .step("token exchange probes", scenarios::exchange_probes(&ctx))
         .await;
     progress.update(|o| o.exchange = exchange);
+    // Last and alone: the IdP's hostile answer is global while a federation probe runs.
+    let federation = progress
+        .step("federation probes", scenarios::federation_probes(&ctx))
+        .await;
+    progress.update(|o| o.federation = federation);
     drop(ctx);
     stop(bundled).await;
     progress.take().ok_or_else(|| {
@@ -357,6 +393,25 @@ async fn observe(
             "the scenarios' record went missing".to_owned(),
         )
     })
+}
+
+/// Starts the suite's upstream IdP (https from the run's CA under the strict TLS profile).
+async fn start_idp(
+    bind: std::net::SocketAddr,
+    tls: Option<&RunTls>,
+    seed: u64,
+) -> Result<RunningIdp, String> {
+    let cert = match tls {
+        Some(t) => Some(t.pki.leaf(&[IDP_HOST]).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Idp::start(IdpConfig {
+        bind,
+        tls: cert,
+        seed: seed ^ 0x1D9,
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn stop(bundled: Option<fake_idp::RunningAsTarget>) {

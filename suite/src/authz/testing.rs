@@ -557,7 +557,53 @@ pub fn compliant() -> AuthzObservations {
         cimd_unadvertised: Err(ObsError::NotApplicable("the AS advertises CIMD".into())),
         dcr: Ok(dcr()),
         exchange: Ok(exchange()),
+        federation: Ok(federation()),
     }
+}
+
+/// A compliant federation record: the honest login through the IdP worked (the IdP issued two tokens, the AS
+/// answered with its own) and every hostile IdP answer, delivered, ended in an `access_denied` error redirect.
+pub fn federation() -> crate::authz::scenarios::FederationObs {
+    use fake_idp::idp::{IdpAnswer, IdpSeen};
+    let authorize = IdpSeen::Authorize {
+        client_id: "conformance-as".into(),
+        nonce: Some("n".into()),
+        state_sent: true,
+        pkce: true,
+    };
+    let hop = |answer: IdpAnswer| {
+        let mut seen = vec![authorize.clone(), IdpSeen::Redirected { answer }];
+        if answer != IdpAnswer::ForgedState && answer != IdpAnswer::MissingState {
+            seen.push(IdpSeen::Token { answer });
+        }
+        seen
+    };
+    crate::authz::scenarios::FederationObs {
+        honest: flow("fed-honest", "code-fed", "rt-fed"),
+        honest_seen: hop(IdpAnswer::Honest),
+        idp_tokens: vec![
+            "ya29.idp-access-token".into(),
+            "idp-id-token.eyJ.sig".into(),
+        ],
+        probes: IdpAnswer::ALL
+            .iter()
+            .filter(|a| **a != IdpAnswer::Honest)
+            .map(|a| {
+                let probe = crate::authz::scenarios::FedProbe {
+                    authorized: error_callback(&format!("fed-{a:?}#authorize"), "access_denied"),
+                    seen: hop(*a),
+                };
+                (*a, probe)
+            })
+            .collect(),
+    }
+}
+
+/// The federation record, mutably.
+pub fn federation_mut(o: &mut AuthzObservations) -> &mut crate::authz::scenarios::FederationObs {
+    o.federation
+        .as_mut()
+        .expect("the record has federation probes")
 }
 
 /// The happy flow, mutably (panics unless the record has one).

@@ -46,7 +46,7 @@ mcp_auth_defects::defects! {
     CorsOnAuthorize = "cors-on-authorize",
         "`Access-Control-Allow-Origin: *` on `/authorize`, OPTIONS preflight answered";
     LoginRedirect307 = "login-redirect-307",
-        "the login form POST is answered with 307";
+        "the login form POST (federating to an upstream IdP: the consent POST) is answered with 307";
     CodeWithoutLogin = "code-without-login",
         "form login: no session skips the login page straight to consent";
     AcceptInvalidResource = "accept-invalid-resource",
@@ -143,6 +143,28 @@ mcp_auth_defects::defects! {
         "token exchange accepts a request without client authentication";
     ExchangeAcceptsForgedSubject = "exchange-accepts-forged-subject",
         "token exchange does not verify the subject token's signature";
+    FedAcceptUnsigned = "fed-accept-unsigned",
+        "upstream IdP login: an unsigned (`alg: none`) ID token is accepted";
+    FedSkipSignatureCheck = "fed-skip-signature-check",
+        "upstream IdP login: an RS256 ID token's signature is not verified against the IdP's JWKS";
+    FedIssNotChecked = "fed-iss-not-checked",
+        "upstream IdP login: the ID token's `iss` is not compared with the IdP's issuer";
+    FedAudNotChecked = "fed-aud-not-checked",
+        "upstream IdP login: the ID token's `aud` is not compared with the AS's client id";
+    FedNonceOptional = "fed-nonce-optional",
+        "upstream IdP login: an ID token without `nonce` is accepted (a present one is still compared)";
+    FedNonceNotMatched = "fed-nonce-not-matched",
+        "upstream IdP login: any `nonce` value is accepted (a missing one is still refused)";
+    FedExpNotChecked = "fed-exp-not-checked",
+        "upstream IdP login: an expired ID token is accepted";
+    FedStateOptional = "fed-state-optional",
+        "upstream IdP login: a callback without `state` is accepted (a present one is still compared)";
+    FedStateNotMatched = "fed-state-not-matched",
+        "upstream IdP login: any callback `state` is accepted (a missing one is still refused)";
+    FedTrustsUnverifiedEmail = "fed-trusts-unverified-email",
+        "upstream IdP login: an identity with `email_verified: false` is mapped to the user with that e-mail";
+    FedPassesIdpToken = "fed-passes-idp-token",
+        "upstream IdP login: the token response carries the IdP's ID token as `id_token`";
 }
 
 #[cfg(test)]

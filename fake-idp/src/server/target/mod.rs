@@ -92,6 +92,8 @@ pub struct AsTargetConfig {
     /// Fetch CIMD documents over https, trusting this CA certificate (PEM): `--tls-profile strict`, where the
     /// suite's CIMD host serves https with the run's test CA. None: plain http on loopback.
     pub cimd_ca: Option<String>,
+    /// Form login federates to this OpenID provider instead of the AS's own password form (default none).
+    pub upstream_idp: Option<super::federation::UpstreamIdp>,
 }
 
 impl Default for AsTargetConfig {
@@ -104,6 +106,7 @@ impl Default for AsTargetConfig {
             stall_path: None,
             tls: None,
             cimd_ca: None,
+            upstream_idp: None,
         }
     }
 }
@@ -128,20 +131,8 @@ impl AsTarget {
     /// Binds the listener, then serves the reference AS (issuer `http://127.0.0.1:<port>`, or https with
     /// `config.tls`).
     pub async fn start(config: AsTargetConfig) -> Result<RunningAsTarget, FakeIdpError> {
-        if !config.bind.ip().is_loopback() {
-            return Err(FakeIdpError::NotLoopback(config.bind));
-        }
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(FakeIdpError::Bind)?;
-        let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
-        let acceptor = match &config.tls {
-            Some(cert) => Some(
-                cert.acceptor()
-                    .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let (listener, addr, acceptor) =
+            crate::world::bind_loopback(config.bind, config.tls.as_ref()).await?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let issuer = format!("{scheme}://{addr}");
         let events = Events::default();
@@ -165,6 +156,11 @@ impl AsTarget {
             },
             config.cimd_ca.as_deref(),
         )?;
+        if let Some(upstream) = config.upstream_idp {
+            let federation =
+                super::federation::Federation::new(upstream).map_err(FakeIdpError::Upstream)?;
+            state.set_federation(federation);
+        }
         let mut listeners = Listeners::default();
         let router = match config.stall_path {
             Some(path) => super::router(state.clone()).layer(axum::middleware::from_fn_with_state(

@@ -3,6 +3,7 @@
 
 mod authorize;
 mod cimd;
+mod federation;
 mod meta;
 mod rev2026;
 mod tls;
@@ -45,6 +46,7 @@ pub fn registry() -> Vec<Box<AuthzCheck>> {
     all.extend(cimd::checks());
     all.extend(rev2026::checks());
     all.extend(tls::checks());
+    all.extend(federation::checks());
     all
 }
 

@@ -5,6 +5,7 @@ mod authorize;
 mod cimd;
 mod dcr;
 mod exchange;
+mod federation;
 mod metadata;
 mod refresh;
 mod token;
@@ -15,6 +16,7 @@ pub use authorize::{authorization_probes, AuthzParts};
 pub use cimd::{cimd_probes, cimd_unadvertised, honest_document, HTTP_REDIRECT};
 pub use dcr::{dcr, dcr_probes};
 pub use exchange::{exchange_probes, TOKEN_EXCHANGE, UPSTREAM};
+pub use federation::{federation_probes, FedProbe, FederationObs, UPSTREAM_IDP_FLAG};
 pub use metadata::{metadata, metadata_body};
 pub use refresh::refresh_probes;
 pub use token::{token_probes, TokenParts};
@@ -47,13 +49,19 @@ pub struct Ctx {
     pub confidential: Option<Client>,
     pub cimd: Option<Arc<CimdHost>>,
     pub probe: Option<Arc<CimdHost>>,
+    /// The suite's upstream IdP, when the AS federates its login to it (issue 15).
+    pub idp: Option<Arc<fake_idp::idp::RunningIdp>>,
 }
 
 impl Ctx {
     /// A fresh user agent (empty cookie jar) that stops at redirects to `callback`.
     pub fn agent(&self, callback: &str) -> UserAgent {
-        UserAgent::new(self.http.clone(), self.login.clone(), callback.to_owned())
-            .with_callback_listener(self.callback.clone())
+        let agent = UserAgent::new(self.http.clone(), self.login.clone(), callback.to_owned())
+            .with_callback_listener(self.callback.clone());
+        match self.idp.as_deref().map(|i| url::Url::parse(i.issuer())) {
+            Some(Ok(issuer)) => agent.with_login_origin(issuer.origin()),
+            _ => agent,
+        }
     }
 
     /// Runs an authorization walk for `params`; the walk stops at a redirect to the request's own redirect_uri.
