@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response as AxumResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use fake_idp::danger::{Forge, TokenMutation};
+use fake_idp::dpop::{DpopKey, ProofRequest};
 use fake_idp::idp::{Idp, IdpAnswer, IdpConfig, IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_HOST};
 use fake_idp::{
     AsDefect, AsTarget, AsTargetConfig, LoginUi, Minter, RunningAsTarget, SigningKey, SystemClock,
@@ -37,6 +38,7 @@ const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 struct Target {
     running: RunningAsTarget,
     issuer: String,
+    token_url: String,
 }
 
 impl Target {
@@ -49,7 +51,12 @@ impl Target {
         .await
         .unwrap();
         let issuer = running.issuer();
-        Target { running, issuer }
+        let token_url = format!("{issuer}/token");
+        Target {
+            running,
+            issuer,
+            token_url,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -217,6 +224,104 @@ impl Target {
     }
 
     /// A DCR client with `REDIRECT`: `(client_id, client_secret)`.
+    /// A token request with a DPoP proof: status, body and the `DPoP-Nonce` answered.
+    async fn dpop_token(
+        &self,
+        form: &[(&str, &str)],
+        proof: &str,
+    ) -> (StatusCode, Value, Option<String>) {
+        let response = http()
+            .post(self.url("/token"))
+            .header("dpop", proof)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let nonce = response
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (response.status(), response.json().await.unwrap(), nonce)
+    }
+
+    /// A code redeemed with an honest proof by `key` after the nonce demand: the token body, the nonce and the
+    /// proof the redemption used.
+    async fn dpop_tokens(&self, key: &DpopKey) -> (Value, String, String) {
+        let code = self.code(&[]).await.expect("a code");
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", PUBLIC_CLIENT),
+            ("code_verifier", VERIFIER),
+        ];
+        let (status, body, nonce) = self.dpop_token(&form, &self.proof(key, None)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("use_dpop_nonce"))
+        );
+        let nonce = nonce.expect("a DPoP-Nonce with use_dpop_nonce");
+        let proof = self.proof(key, Some(&nonce));
+        let (status, body, _) = self.dpop_token(&form, &proof).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (body, nonce, proof)
+    }
+
+    /// An honest proof for the token endpoint.
+    fn proof(&self, key: &DpopKey, nonce: Option<&str>) -> String {
+        key.proof(&self.proof_request(nonce))
+    }
+
+    fn proof_request<'a>(&'a self, nonce: Option<&'a str>) -> ProofRequest<'a> {
+        ProofRequest {
+            htm: "POST",
+            htu: self.token_url.as_str(),
+            iat: fake_idp::dpop::unix_now(),
+            nonce,
+            ..ProofRequest::default()
+        }
+    }
+
+    /// Refreshes a DPoP grant with `proof`: whether tokens were issued.
+    async fn dpop_refresh(&self, rt: &str, proof: &str) -> bool {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", PUBLIC_CLIENT),
+        ];
+        self.dpop_token(&form, proof).await.0 == StatusCode::OK
+    }
+
+    /// Refreshes a fresh DPoP grant of `key` with the proof `forge` makes from the nonce and the redemption's
+    /// proof: whether tokens were issued.
+    async fn dpop_refresh_with(
+        &self,
+        key: &DpopKey,
+        forge: impl FnOnce(&str, &str) -> String,
+    ) -> bool {
+        let (body, nonce, redeemed) = self.dpop_tokens(key).await;
+        let rt = body["refresh_token"].as_str().unwrap().to_owned();
+        self.dpop_refresh(&rt, &forge(&nonce, &redeemed)).await
+    }
+
+    /// A client_credentials request by a fresh confidential DCR client.
+    async fn client_credentials(&self, scope: &str) -> (StatusCode, Value) {
+        let (id, secret) = self.dcr_client("client_secret_basic").await;
+        let response = http()
+            .post(self.url("/token"))
+            .basic_auth(&id, secret)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", scope),
+                ("resource", RESOURCE),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
     async fn dcr_client(&self, method: &str) -> (String, Option<String>) {
         let body: Value = self
             .register(json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": method}))
@@ -686,6 +791,106 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
         D::FedStateNotMatched => let_through(defect, IdpAnswer::ForgedState).await,
         D::FedTrustsUnverifiedEmail => let_through(defect, IdpAnswer::UnverifiedEmail).await,
         D::FedPassesIdpToken => federated(defect, IdpAnswer::Honest).await.leaked,
+        D::DpopUnboundToken => {
+            let key = DpopKey::generate();
+            let (body, _, _) = t.dpop_tokens(&key).await;
+            let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+            body["token_type"] != json!("DPoP") || claims["cnf"]["jkt"] != json!(key.thumbprint())
+        }
+        D::DpopSkipSignature => {
+            let (key, other) = (DpopKey::generate(), DpopKey::generate());
+            t.dpop_refresh_with(&key, |n, _| {
+                other.sign(&key.proof_header(), &t.proof_request(Some(n)).claims())
+            })
+            .await
+        }
+        D::DpopSkipHtm => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |n, _| {
+                key.proof(&ProofRequest {
+                    htm: "GET",
+                    ..t.proof_request(Some(n))
+                })
+            })
+            .await
+        }
+        D::DpopSkipHtu => {
+            let key = DpopKey::generate();
+            let elsewhere = t.url("/elsewhere");
+            t.dpop_refresh_with(&key, |n, _| {
+                key.proof(&ProofRequest {
+                    htu: &elsewhere,
+                    ..t.proof_request(Some(n))
+                })
+            })
+            .await
+        }
+        D::DpopSkipIat => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |n, _| {
+                key.proof(&ProofRequest {
+                    iat: fake_idp::dpop::unix_now() - 3600,
+                    ..t.proof_request(Some(n))
+                })
+            })
+            .await
+        }
+        D::DpopAllowReplay => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |_, redeemed| redeemed.to_owned())
+                .await
+        }
+        D::DpopAcceptPrivateKey => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |n, _| {
+                let mut header = key.proof_header();
+                header["jwk"]["d"] = json!("AAAA");
+                key.sign(&header, &t.proof_request(Some(n)).claims())
+            })
+            .await
+        }
+        D::DpopAcceptWeakAlg => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |n, _| {
+                fake_idp::dpop::unsigned_proof(
+                    &key.proof_header(),
+                    &t.proof_request(Some(n)).claims(),
+                )
+            })
+            .await
+        }
+        D::DpopRefreshNotBound => {
+            let (key, other) = (DpopKey::generate(), DpopKey::generate());
+            t.dpop_refresh_with(&key, |n, _| t.proof(&other, Some(n)))
+                .await
+        }
+        D::DpopNonceUnchecked => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |_, _| t.proof(&key, Some("never-issued")))
+                .await
+        }
+        D::CcPublicClient => {
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", PUBLIC_CLIENT),
+            ];
+            t.token(&form).await.0 == StatusCode::OK
+        }
+        D::CcAnyScope => {
+            let (status, body) = t.client_credentials("todo:read todo:write").await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["scope"].as_str().unwrap().contains("todo:write")
+        }
+        D::CcIgnoreResource => {
+            let (_, body) = t.client_credentials("todo:read").await;
+            jwt_part(body["access_token"].as_str().unwrap(), 1)["aud"] != json!(RESOURCE)
+        }
+        D::CcRefreshToken => t
+            .client_credentials("todo:read")
+            .await
+            .1
+            .get("refresh_token")
+            .is_some(),
         D::NoCimd => {
             let client_id = docs.put_valid("/c.json", None);
             t.code(&[("client_id", &client_id)]).await.is_none()
@@ -889,6 +1094,20 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
 #[case::fed_state_not_matched(AsDefect::FedStateNotMatched)]
 #[case::fed_trusts_unverified_email(AsDefect::FedTrustsUnverifiedEmail)]
 #[case::fed_passes_idp_token(AsDefect::FedPassesIdpToken)]
+#[case::dpop_unbound_token(AsDefect::DpopUnboundToken)]
+#[case::dpop_skip_signature(AsDefect::DpopSkipSignature)]
+#[case::dpop_skip_htm(AsDefect::DpopSkipHtm)]
+#[case::dpop_skip_htu(AsDefect::DpopSkipHtu)]
+#[case::dpop_skip_iat(AsDefect::DpopSkipIat)]
+#[case::dpop_allow_replay(AsDefect::DpopAllowReplay)]
+#[case::dpop_accept_private_key(AsDefect::DpopAcceptPrivateKey)]
+#[case::dpop_accept_weak_alg(AsDefect::DpopAcceptWeakAlg)]
+#[case::dpop_refresh_not_bound(AsDefect::DpopRefreshNotBound)]
+#[case::dpop_nonce_unchecked(AsDefect::DpopNonceUnchecked)]
+#[case::cc_public_client(AsDefect::CcPublicClient)]
+#[case::cc_any_scope(AsDefect::CcAnyScope)]
+#[case::cc_ignore_resource(AsDefect::CcIgnoreResource)]
+#[case::cc_refresh_token(AsDefect::CcRefreshToken)]
 #[tokio::test]
 async fn each_defect_opens_its_hole_and_the_compliant_target_keeps_it_shut(
     #[case] defect: AsDefect,

@@ -3,6 +3,7 @@
 mod authorize;
 pub(crate) mod cimd;
 pub(crate) mod clients;
+mod dpop;
 pub(crate) mod exchange;
 pub(crate) mod federation;
 mod login;
@@ -93,6 +94,8 @@ struct Inner {
     plain_http_token_origin: std::sync::OnceLock<String>,
     /// Target mode with an upstream IdP: logins federate to it (`federation.rs`).
     federation: std::sync::OnceLock<federation::Federation>,
+    /// Target mode: DPoP at the token endpoint (nonce, replay cache).
+    dpop: dpop::AsDpop,
 }
 
 /// How the reference AS behaves in target mode.
@@ -161,6 +164,8 @@ struct RefreshGrant {
     resource: Option<String>,
     scope: String,
     used: bool,
+    /// The DPoP key (thumbprint) the grant is bound to (target mode, RFC 9449 §5).
+    jkt: Option<String>,
 }
 
 /// Why the authorization server could not be built.
@@ -233,6 +238,7 @@ impl AsState {
                 target,
                 plain_http_token_origin: std::sync::OnceLock::new(),
                 federation: std::sync::OnceLock::new(),
+                dpop: dpop::AsDpop::default(),
             }),
         })
     }

@@ -301,6 +301,10 @@ pub struct AuthzObservations {
     pub exchange: Result<ExchangeObs, ObsError>,
     /// Logins brokered to the suite's upstream IdP, honest and hostile (AS-FED-*).
     pub federation: Result<crate::authz::scenarios::FederationObs, ObsError>,
+    /// DPoP at the token endpoint (`--extension dpop`).
+    pub dpop: Result<crate::authz::scenarios::DpopObs, ObsError>,
+    /// The client_credentials grant (`--extension client-credentials`).
+    pub machine: Result<crate::authz::scenarios::MachineObs, ObsError>,
 }
 
 impl AuthzObservations {
@@ -357,6 +361,8 @@ impl AuthzObservations {
             dcr: e(why),
             exchange: e(why),
             federation: e(why),
+            dpop: e(why),
+            machine: e(why),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
 use crate::runner::{self, Baseline, Live, Selection};
+use crate::spec::Extension;
 use crate::tls::RunTls;
 
 /// The login script of the bundled reference AS (form login).
@@ -263,7 +264,11 @@ async fn observe(
     );
     let rand = Randomness::new(opts.seed);
 
-    progress.status().plan(10);
+    let ext = opts.selection.extensions();
+    progress.status().plan(
+        10 + usize::from(ext.contains(Extension::Dpop))
+            + usize::from(ext.contains(Extension::ClientCredentials)),
+    );
     let metadata = progress
         .step("metadata discovery", scenarios::metadata(&http, &issuer))
         .await;
@@ -380,6 +385,29 @@ async fn observe(
         .step("token exchange probes", scenarios::exchange_probes(&ctx))
         .await;
     progress.update(|o| o.exchange = exchange);
+    let extensions = opts.selection.extensions();
+    let dpop = match extensions.contains(Extension::Dpop) {
+        true => {
+            progress
+                .step("DPoP probes", scenarios::dpop_probes(&ctx))
+                .await
+        }
+        false => Err(ObsError::NotApplicable(
+            "--extension dpop was not given".into(),
+        )),
+    };
+    progress.update(|o| o.dpop = dpop);
+    let machine = match extensions.contains(Extension::ClientCredentials) {
+        true => {
+            progress
+                .step("client credentials probes", scenarios::machine_probes(&ctx))
+                .await
+        }
+        false => Err(ObsError::NotApplicable(
+            "--extension client-credentials was not given".into(),
+        )),
+    };
+    progress.update(|o| o.machine = machine);
     // Last and alone: the IdP's hostile answer is global while a federation probe runs.
     let federation = progress
         .step("federation probes", scenarios::federation_probes(&ctx))

@@ -165,6 +165,34 @@ mcp_auth_defects::defects! {
         "upstream IdP login: an identity with `email_verified: false` is mapped to the user with that e-mail";
     FedPassesIdpToken = "fed-passes-idp-token",
         "upstream IdP login: the token response carries the IdP's ID token as `id_token`";
+    DpopUnboundToken = "dpop-unbound-token",
+        "a token request with a valid DPoP proof gets a Bearer token without `cnf.jkt`";
+    DpopSkipSignature = "dpop-skip-signature",
+        "the token endpoint does not verify a DPoP proof's signature";
+    DpopSkipHtm = "dpop-skip-htm",
+        "the token endpoint does not compare a DPoP proof's `htm`";
+    DpopSkipHtu = "dpop-skip-htu",
+        "the token endpoint does not compare a DPoP proof's `htu`";
+    DpopSkipIat = "dpop-skip-iat",
+        "the token endpoint accepts a DPoP proof of any age";
+    DpopAllowReplay = "dpop-allow-replay",
+        "the token endpoint keeps no DPoP `jti` replay cache";
+    DpopAcceptPrivateKey = "dpop-accept-private-key",
+        "the token endpoint accepts a DPoP proof whose `jwk` carries private members";
+    DpopAcceptWeakAlg = "dpop-accept-weak-alg",
+        "the token endpoint accepts DPoP proofs with `alg: none` or HS256 (unverified)";
+    DpopRefreshNotBound = "dpop-refresh-not-bound",
+        "a public client's DPoP-bound refresh token is refreshed with a proof by any key";
+    DpopNonceUnchecked = "dpop-nonce-unchecked",
+        "the token endpoint demands a DPoP nonce but accepts any nonce value";
+    CcPublicClient = "cc-public-client",
+        "the client_credentials grant issues tokens to public clients (no client authentication)";
+    CcAnyScope = "cc-any-scope",
+        "the client_credentials grant grants any requested scope (the client's allowed scopes are ignored)";
+    CcIgnoreResource = "cc-ignore-resource",
+        "client_credentials tokens carry the default audience, not the requested `resource`";
+    CcRefreshToken = "cc-refresh-token",
+        "the client_credentials grant also issues a refresh token";
 }
 
 #[cfg(test)]

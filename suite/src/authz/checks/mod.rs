@@ -3,7 +3,9 @@
 
 mod authorize;
 mod cimd;
+mod dpop;
 mod federation;
+mod machine;
 mod meta;
 mod rev2026;
 mod tls;
@@ -47,6 +49,8 @@ pub fn registry() -> Vec<Box<AuthzCheck>> {
     all.extend(rev2026::checks());
     all.extend(tls::checks());
     all.extend(federation::checks());
+    all.extend(dpop::checks());
+    all.extend(machine::checks());
     all
 }
 

@@ -4,8 +4,10 @@
 mod authorize;
 mod cimd;
 mod dcr;
+mod dpop;
 mod exchange;
 mod federation;
+mod machine;
 mod metadata;
 mod refresh;
 mod token;
@@ -15,8 +17,10 @@ use std::sync::Arc;
 pub use authorize::{authorization_probes, AuthzParts};
 pub use cimd::{cimd_probes, cimd_unadvertised, honest_document, HTTP_REDIRECT};
 pub use dcr::{dcr, dcr_probes};
+pub use dpop::{dpop_probes, DpopObs, ProofProbe};
 pub use exchange::{exchange_probes, TOKEN_EXCHANGE, UPSTREAM};
 pub use federation::{federation_probes, FedProbe, FederationObs, UPSTREAM_IDP_FLAG};
+pub use machine::{machine_probes, MachineObs, ESCALATED_SCOPE};
 pub use metadata::{metadata, metadata_body};
 pub use refresh::refresh_probes;
 pub use token::{token_probes, TokenParts};
@@ -213,6 +217,15 @@ pub fn describe(o: &AuthorizeOutcome) -> String {
         AuthorizeOutcome::NoAnswer { failure, .. } => format!("no HTTP answer: {failure}"),
         AuthorizeOutcome::Failed { reason, .. } => format!("the walk failed: {reason}"),
     }
+}
+
+/// Whether the AS metadata lists `grant` in `grant_types_supported`.
+fn advertises_grant(ctx: &Ctx, grant: &str) -> bool {
+    ctx.endpoints
+        .metadata
+        .get("grant_types_supported")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|a| a.iter().any(|g| g == grant))
 }
 
 fn not_applicable(why: &str) -> ObsError {
