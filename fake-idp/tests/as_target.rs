@@ -1527,7 +1527,11 @@ async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
     .await
     .unwrap();
     let issuer = running.issuer();
-    let t = Target { running, issuer };
+    let t = Target {
+        token_url: format!("{issuer}/token"),
+        running,
+        issuer,
+    };
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
