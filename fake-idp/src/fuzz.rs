@@ -106,6 +106,7 @@ fn leniency() -> impl Strategy<Value = (&'static str, DocumentLeniency)> {
         1 => Just(("accept-invalid-cimd", DocumentLeniency { accept_invalid: true, ..none })),
         1 => Just(("skip-cimd-client-id-check", DocumentLeniency { skip_client_id_check: true, ..none })),
         1 => Just(("cimd-honour-shared-secret", DocumentLeniency { honour_secret: true, ..none })),
+        1 => Just(("cimd-accept-http-redirect", DocumentLeniency { accept_http_redirect: true, ..none })),
     ]
 }
 
@@ -177,6 +178,27 @@ fn target_cimd_body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// MCP §11.3, stated apart from the validator: https, or http on a loopback address or `localhost`, or a native
+/// app's private-use scheme (RFC 8252 §7.1: it has a dot); never a fragment.
+fn redirect_is_safe(uri: &str) -> bool {
+    let Ok(u) = Url::parse(uri) else {
+        return false;
+    };
+    if u.fragment().is_some() {
+        return false;
+    }
+    match u.scheme() {
+        "https" => u.host_str().is_some_and(|h| !h.is_empty()),
+        "http" => u.host_str().is_some_and(|h| {
+            h == "localhost"
+                || h.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }),
+        scheme => scheme.contains('.'),
+    }
+}
+
 /// The kind of a target-mode refusal, without the target's values (quoted between backticks).
 fn refusal_kind(said: &str) -> String {
     match (said.find('`'), said.rfind('`')) {
@@ -214,6 +236,7 @@ fn fuzz_target_cimd_document_accepted_only_when_the_rules_hold() {
                 d.get("client_id").and_then(Value::as_str) == Some(URL)
                     && d.get("client_name").is_none_or(Value::is_string)
                     && uris.as_ref().is_some_and(|u| !u.is_empty())
+                    && uris.iter().flatten().all(|u| redirect_is_safe(u))
                     && !d.contains_key("client_secret")
                     && d.get("token_endpoint_auth_method")
                         .is_none_or(|m| !m.is_string() || m == "none")
@@ -244,6 +267,9 @@ fn fuzz_target_cimd_document_accepted_only_when_the_rules_hold() {
                             }
                             match &uris {
                                 Some(u) if !u.is_empty() => {
+                                    if !leniency.accept_http_redirect {
+                                        prop_assert!(u.iter().all(|x| redirect_is_safe(x)));
+                                    }
                                     prop_assert_eq!(&client.redirect_uris, u)
                                 }
                                 _ => prop_assert_eq!(
@@ -294,7 +320,7 @@ fn fuzz_target_cimd_document_accepted_only_when_the_rules_hold() {
 #[test]
 fn fuzz_target_cimd_benign_documents_are_accepted_under_any_defect() {
     let name = "[a-zA-Z0-9 ._-]{0,30}";
-    let uris = prop::collection::vec("http://127\\.0\\.0\\.1:[0-9]{2,5}/[a-z]{0,8}", 1..4);
+    let uris = prop::collection::vec("http://127\\.0\\.0\\.1:[1-5][0-9]{1,4}/[a-z]{0,8}", 1..4);
     let method = prop::option::of(Just("none"));
     fuzz(
         "target CIMD benign",

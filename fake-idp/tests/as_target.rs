@@ -909,6 +909,16 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
                 .await
                 .is_some()
         }
+        D::CimdAcceptHttpRedirect => {
+            let client_id = docs.client_id("/c.json");
+            let unsafe_redirect = "http://client.conformance.test/cb";
+            let mut doc = valid_doc(&client_id);
+            doc["redirect_uris"] = json!([unsafe_redirect]);
+            docs.put("/c.json", vec![Doc::json(&doc)]);
+            t.code(&[("client_id", &client_id), ("redirect_uri", unsafe_redirect)])
+                .await
+                .is_some()
+        }
         D::AcceptInvalidCimd => {
             let client_id = docs.client_id("/c.json");
             docs.put("/c.json", vec![Doc::json(&json!([client_id]))]);
@@ -1064,6 +1074,7 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
 #[case::cimd_lenient_url(AsDefect::CimdLenientUrl)]
 #[case::cimd_no_size_limit(AsDefect::CimdNoSizeLimit)]
 #[case::cimd_honour_shared_secret(AsDefect::CimdHonourSharedSecret)]
+#[case::cimd_accept_http_redirect(AsDefect::CimdAcceptHttpRedirect)]
 #[case::dcr_status_200(AsDefect::DcrStatus200)]
 #[case::dcr_accept_any_redirect(AsDefect::DcrAcceptAnyRedirect)]
 #[case::exchange_accepts_expired_subject(AsDefect::ExchangeAcceptsExpiredSubject)]

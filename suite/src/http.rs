@@ -167,6 +167,8 @@ pub struct Http {
     limits: Limits,
     log: EvidenceLog,
     allowed_hosts: Arc<Vec<String>>,
+    /// At most this many requests in flight, shared by the clones ([`Http::with_max_in_flight`]); None: no bound.
+    in_flight: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl std::fmt::Debug for Http {
@@ -215,7 +217,17 @@ impl Http {
             limits,
             log,
             allowed_hosts: Arc::new(allowed_hosts),
+            in_flight: None,
         })
+    }
+
+    /// Sends at most `n` requests at a time (this client and its clones); the others wait their turn before they
+    /// are sent. The timeout of a request then measures the target's answer to it, not the queue of the suite's
+    /// own burst of probes in front of it, which on a loaded machine could outlast the timeout and turn a verdict
+    /// into ERROR (suite/tests/determinism.rs).
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.in_flight = Some(Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+        self
     }
 
     pub fn log(&self) -> &EvidenceLog {
@@ -234,6 +246,11 @@ impl Http {
     /// Sends a request and records it under the scenario's next id.
     pub async fn send(&self, scenario: &Scenario, purpose: &str, req: Request) -> Recorded {
         let id = scenario.next_id();
+        // Never closed, so a permit always comes; held until the exchange is recorded.
+        let _turn = match &self.in_flight {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        };
         let started = Instant::now();
         let result = self.perform(&req).await;
         self.record(&id, purpose, &req, &result, started.elapsed());
@@ -388,6 +405,71 @@ impl Resolve for TestDomainResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that holds every request until the test lets one go, counting how many it holds at once.
+    struct Holding {
+        url: String,
+        arrived: tokio::sync::mpsc::UnboundedReceiver<()>,
+        gate: Arc<tokio::sync::Semaphore>,
+        most: Arc<std::sync::Mutex<(usize, usize)>>,
+    }
+
+    async fn holding_server() -> Holding {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let (tx, arrived) = tokio::sync::mpsc::unbounded_channel();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        // (held now, most held at once)
+        let most = Arc::new(std::sync::Mutex::new((0usize, 0usize)));
+        let (g, m) = (gate.clone(), most.clone());
+        let app = axum::Router::new().fallback(move || {
+            let (g, m, tx) = (g.clone(), m.clone(), tx.clone());
+            async move {
+                {
+                    let mut c = m.lock().unwrap();
+                    c.0 += 1;
+                    c.1 = c.1.max(c.0);
+                }
+                let _ = tx.send(());
+                g.acquire().await.unwrap().forget();
+                m.lock().unwrap().0 -= 1;
+                "ok"
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Holding {
+            url,
+            arrived,
+            gate,
+            most,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_bounded_to_two_in_flight_sends_the_third_request_only_when_one_is_answered() {
+        let mut server = holding_server().await;
+        let http = Http::new(Limits::default(), EvidenceLog::new(), vec![])
+            .unwrap()
+            .with_max_in_flight(2);
+        let sc = Scenario::new("bounded");
+        let sends = futures::future::join_all(
+            (0..5).map(|_| http.send(&sc, "held", Request::get(server.url.clone()))),
+        );
+        let driven = async {
+            server.arrived.recv().await.unwrap();
+            server.arrived.recv().await.unwrap();
+            for _ in 0..3 {
+                server.gate.add_permits(1);
+                server.arrived.recv().await.unwrap();
+            }
+            server.gate.add_permits(2);
+        };
+        let (answers, ()) = tokio::join!(sends, driven);
+        assert!(answers
+            .iter()
+            .all(|r| r.result.as_ref().is_ok_and(|r| r.status == 200)));
+        assert_eq!(server.most.lock().unwrap().1, 2);
+    }
 
     #[test]
     fn loopback_hosts_follow_the_local_testing_rule() {

@@ -136,6 +136,7 @@ async fn an_authorization_server_that_never_answers_at_its_endpoints_gets_no_pas
         for id in [
             "AS-CIMD-11",
             "AS-CIMD-12",
+            "AS-CIMD-17",
             "AS-DCR-01",
             "AS-DCR-02",
             "AS-TK-09",

@@ -103,6 +103,9 @@ struct Inner {
 pub(crate) struct TargetMode {
     pub(crate) defect: Option<AsDefect>,
     pub(crate) login: LoginUi,
+    /// Fetch CIMD documents over https (`--tls-profile strict`), trusting the CA given to
+    /// [`AsState::new_target`]; false: plain http on loopback.
+    pub(crate) cimd_https: bool,
 }
 
 #[derive(Debug, Default)]
@@ -180,19 +183,32 @@ impl AsState {
     /// Builds the state, with the introspection client `todo-server` and the public
     /// `conformance-client` pre-registered.
     pub fn new(config: AsConfig) -> Result<AsState, AsError> {
-        AsState::build(config, None)
+        AsState::build(config, None, None)
     }
 
-    /// Builds the state of the reference AS in target mode.
-    pub(crate) fn new_target(config: AsConfig, target: TargetMode) -> Result<AsState, AsError> {
-        AsState::build(config, Some(target))
+    /// Builds the state of the reference AS in target mode; its outbound fetches (CIMD documents) also trust
+    /// the CA certificate `trust_pem` (the run's test CA under `--tls-profile strict`).
+    pub(crate) fn new_target(
+        config: AsConfig,
+        target: TargetMode,
+        trust_pem: Option<&str>,
+    ) -> Result<AsState, AsError> {
+        AsState::build(config, Some(target), trust_pem)
     }
 
-    fn build(config: AsConfig, target: Option<TargetMode>) -> Result<AsState, AsError> {
+    fn build(
+        config: AsConfig,
+        target: Option<TargetMode>,
+        trust_pem: Option<&str>,
+    ) -> Result<AsState, AsError> {
         if config.users.get(&config.default_user).is_none() {
             return Err(AsError::UnknownUser(config.default_user));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = trust_pem {
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes())?);
+        }
+        let http = builder
             .redirect(reqwest::redirect::Policy::none())
             .timeout(FETCH_TIMEOUT)
             .no_proxy()
@@ -290,6 +306,11 @@ impl AsState {
     /// Whether target mode runs with `defect` (never outside target mode).
     pub(crate) fn defect(&self, defect: AsDefect) -> bool {
         self.inner.target.is_some_and(|t| t.defect == Some(defect))
+    }
+
+    /// Whether the target fetches CIMD documents over https (`--tls-profile strict`).
+    pub(crate) fn cimd_https(&self) -> bool {
+        self.inner.target.is_some_and(|t| t.cimd_https)
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {

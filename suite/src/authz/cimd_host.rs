@@ -3,7 +3,9 @@
 //! which must see no request at all.
 //!
 //! Client ids are `https://client.conformance.test:<port>/<path>`; the target is configured to fetch
-//! `*.conformance.test` from `http://127.0.0.1:<same port>` (docs/design/authz-role.md §1).
+//! `*.conformance.test` from `http://127.0.0.1:<same port>`, or, under `--tls-profile strict`, where the host
+//! serves https with a leaf of the run's test CA, from `https://127.0.0.1:<same port>` (docs/design/authz-role.md
+//! §1).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
+use fake_idp::tls::{AnyListener, ServerCert};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -80,32 +83,51 @@ type Shared = Arc<Mutex<Hosted>>;
 #[derive(Debug)]
 pub struct CimdHost {
     addr: SocketAddr,
+    tls: bool,
     state: Shared,
     task: JoinHandle<()>,
 }
 
 impl CimdHost {
-    /// Binds `127.0.0.1:0`, then serves.
+    /// Binds `127.0.0.1:0`, then serves plain http.
     pub async fn start() -> std::io::Result<CimdHost> {
+        CimdHost::start_with(None).await
+    }
+
+    /// Binds `127.0.0.1:0`, then serves https with `tls` (`--tls-profile strict`: a leaf of the run's test CA
+    /// for [`CLIENT_HOST`], which also names `*.conformance.test` and `127.0.0.1`), or plain http with None.
+    pub async fn start_with(tls: Option<&ServerCert>) -> std::io::Result<CimdHost> {
+        let tls = tls
+            .map(ServerCert::acceptor)
+            .transpose()
+            .map_err(std::io::Error::other)?;
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let state = Shared::default();
         let app = router(state.clone());
+        let is_tls = tls.is_some();
+        let listener = AnyListener::new(listener, tls);
         let task = tokio::spawn(async move {
             // The accept loop ends only with the task (aborted on drop); an I/O error here leaves the host
             // unreachable, which the scenario observes as the target's fetch failing.
             let _ = axum::serve(listener, app).await;
         });
-        Ok(CimdHost { addr, state, task })
+        Ok(CimdHost {
+            addr,
+            tls: is_tls,
+            state,
+            task,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
 
-    /// `http://127.0.0.1:<port>`: where `*.conformance.test` ids are fetched from.
+    /// `http://127.0.0.1:<port>` (`https://` when serving TLS): where `*.conformance.test` ids are fetched from.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// `https://client.conformance.test:<port>/<path>`.
@@ -345,6 +367,48 @@ mod tests {
                 "https://client.conformance.test:{}/clients/a.json",
                 host.port()
             )
+        );
+    }
+
+    #[tokio::test]
+    async fn with_a_certificate_the_host_serves_https_that_only_a_client_trusting_the_run_ca_reads()
+    {
+        let pki = fake_idp::tls::TestPki::generate().unwrap();
+        let cert = pki.leaf(&[CLIENT_HOST]).unwrap();
+        let host = CimdHost::start_with(Some(&cert)).await.unwrap();
+        host.put("/c.json", HostedDoc::json(&serde_json::json!({"n": 1})));
+        assert!(
+            host.base_url().starts_with("https://127.0.0.1:"),
+            "{}",
+            host.base_url()
+        );
+        let trusting = Http::trusting(
+            Limits::default(),
+            EvidenceLog::new(),
+            vec![],
+            Some(pki.ca_pem()),
+        )
+        .unwrap();
+        assert_eq!(
+            fetch(&trusting, &host, "/c.json").await,
+            (200, r#"{"n":1}"#.to_owned())
+        );
+        let sc = Scenario::new("t");
+        let untrusting = http()
+            .send(
+                &sc,
+                "fetch",
+                Request::get(format!("{}/c.json", host.base_url())),
+            )
+            .await;
+        assert!(
+            untrusting.result.is_err(),
+            "a client without the run CA got an answer"
+        );
+        assert_eq!(
+            host.hits("/c.json"),
+            1,
+            "the refused handshake reached no handler"
         );
     }
 

@@ -187,6 +187,8 @@ mcp_auth_defects::variants! {
         FetchFails,
         SharedSecret,
         Oversized,
+        /// The document lists only an http redirect URI off loopback, and the request uses it (AS-CIMD-17).
+        HttpRedirect,
     }
 }
 

@@ -195,6 +195,7 @@ async fn observe(
                 login: LoginUi::Form,
                 seed: opts.seed,
                 tls: cert,
+                cimd_ca: tls.map(|t| t.pki.ca_pem().to_owned()),
                 upstream_idp: idp.as_deref().map(|i| UpstreamIdp {
                     issuer: i.issuer().to_owned(),
                     client_id: IDP_CLIENT_ID.to_owned(),
@@ -245,13 +246,23 @@ async fn observe(
             .await
             .map_err(|e| harness("the callback listener", &e))?,
     );
+    // Under strict TLS the CIMD host and the SSRF probe serve https with a leaf of the run's CA, so that a
+    // fetch (honest or not) is an https request the host logs.
+    let host_cert = match tls {
+        Some(t) => Some(
+            t.pki
+                .leaf(&[crate::authz::cimd_host::CLIENT_HOST])
+                .map_err(|e| harness("the CIMD host certificate", &e))?,
+        ),
+        None => None,
+    };
     let cimd = Arc::new(
-        CimdHost::start()
+        CimdHost::start_with(host_cert.as_ref())
             .await
             .map_err(|e| harness("the CIMD host", &e))?,
     );
     let probe = Arc::new(
-        CimdHost::start()
+        CimdHost::start_with(host_cert.as_ref())
             .await
             .map_err(|e| harness("the SSRF probe listener", &e))?,
     );

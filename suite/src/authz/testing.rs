@@ -333,7 +333,7 @@ pub fn cimd_case(case: CimdCase) -> CimdAttempt {
 }
 
 /// Every CIMD case.
-pub const CIMD_CASES: [CimdCase; 13] = [
+pub const CIMD_CASES: [CimdCase; 14] = [
     CimdCase::Honest,
     CimdCase::IdTrailingSlash,
     CimdCase::IdOtherPath,
@@ -347,6 +347,7 @@ pub const CIMD_CASES: [CimdCase; 13] = [
     CimdCase::FetchFails,
     CimdCase::SharedSecret,
     CimdCase::Oversized,
+    CimdCase::HttpRedirect,
 ];
 
 /// Client ids refused without a fetch: (id, walk, fetches).

@@ -19,6 +19,11 @@ use crate::profile::Profile;
 use crate::runner::{self, Baseline, Live, Selection};
 use crate::tls::RunTls;
 
+/// How many requests the server role has in flight at once: its scenarios fan out (some 40 token probes, 20
+/// session samples, the DPoP probes, all at once), and unbounded, on a loaded machine the last of them waited in
+/// the suite's own queue past the per-request timeout and came out ERROR (determinism under load).
+const MAX_IN_FLIGHT: usize = 8;
+
 /// The fixed address of the fake AS that external servers are configured to trust.
 pub const DEFAULT_AS_ADDR: &str = "127.0.0.1:9400";
 /// The fixed address of the fake upstream API that external servers are configured to call.
@@ -255,7 +260,7 @@ async fn observe(
         vec![host],
         tls.map(|t| t.pki.ca_pem()),
     ) {
-        Ok(h) => h,
+        Ok(h) => h.with_max_in_flight(MAX_IN_FLIGHT),
         Err(e) => {
             target.stop().await;
             upstream.shutdown().await;

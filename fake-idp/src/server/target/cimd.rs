@@ -1,5 +1,6 @@
 //! The target mode's CIMD policy: which `client_id` URLs may be fetched (the test allow-list
-//! `*.conformance.test[:port]` → `http://127.0.0.1[:port]`, nothing else), the 5 KiB cap,
+//! `*.conformance.test[:port]` → `http://127.0.0.1[:port]`, or `https://` when the target was started to fetch
+//! over TLS (`--tls-profile strict`), nothing else), the 5 KiB cap,
 //! `Cache-Control` caching (never of failures) and the document rules.
 
 use std::net::IpAddr;
@@ -9,6 +10,7 @@ use serde_json::{Map, Value};
 use url::{Host, Position, Url};
 
 use super::AsDefect;
+use crate::server::clients::acceptable_redirect_uri;
 use crate::server::{AsState, RegisteredClient};
 
 /// The reserved test domain of the allow-list.
@@ -132,11 +134,12 @@ impl AsState {
         }
         let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
         let path = &url[Position::BeforePath..Position::AfterQuery];
+        let scheme = if self.cimd_https() { "https" } else { "http" };
         let ip = match url.host() {
             Some(Host::Domain(domain)) => {
                 let domain = domain.to_ascii_lowercase();
                 if domain == TEST_DOMAIN || domain.ends_with(&format!(".{TEST_DOMAIN}")) {
-                    return Ok(format!("http://127.0.0.1{port}{path}"));
+                    return Ok(format!("{scheme}://127.0.0.1{port}{path}"));
                 }
                 return Err(CimdRefusal::ForeignHost(domain));
             }
@@ -146,7 +149,7 @@ impl AsState {
         };
         if ip.is_loopback() && self.defect(AsDefect::CimdSsrf) {
             let host = url.host_str().unwrap_or_default();
-            return Ok(format!("http://{host}{port}{path}"));
+            return Ok(format!("{scheme}://{host}{port}{path}"));
         }
         Err(CimdRefusal::ForbiddenAddress(ip.to_string()))
     }
@@ -216,6 +219,7 @@ impl AsState {
             accept_invalid: self.defect(AsDefect::AcceptInvalidCimd),
             skip_client_id_check: self.defect(AsDefect::SkipCimdClientIdCheck),
             honour_secret: self.defect(AsDefect::CimdHonourSharedSecret),
+            accept_http_redirect: self.defect(AsDefect::CimdAcceptHttpRedirect),
         }
     }
 }
@@ -231,11 +235,14 @@ pub(crate) struct DocumentLeniency {
     pub(crate) skip_client_id_check: bool,
     /// `cimd-honour-shared-secret`: a string `client_secret` makes a confidential client.
     pub(crate) honour_secret: bool,
+    /// `cimd-accept-http-redirect`: the listed `redirect_uris` are not required to be https or
+    /// loopback http.
+    pub(crate) accept_http_redirect: bool,
 }
 
 /// The document rules (CIMD §4.1, §4.5): a JSON object whose `client_id` is the URL, with
-/// non-empty `redirect_uris` (the requested one is checked later), no shared secret. Pure: the
-/// AS state only supplies `leniency`.
+/// non-empty `redirect_uris`, each https or loopback http (MCP §11.3, as for DCR; the requested one
+/// is checked later), no shared secret. Pure: the AS state only supplies `leniency`.
 pub(crate) fn validate_target_document(
     client_id: &str,
     body: &[u8],
@@ -273,7 +280,17 @@ pub(crate) fn validate_target_document(
     }
     let redirect_uris = string_array(&doc, "redirect_uris");
     let redirect_uris = match redirect_uris {
-        Some(uris) if !uris.is_empty() => uris,
+        Some(uris) if !uris.is_empty() => {
+            if let Some(unsafe_uri) = uris
+                .iter()
+                .find(|u| !leniency.accept_http_redirect && !acceptable_redirect_uri(u))
+            {
+                return Err(invalid(&format!(
+                    "redirect URI `{unsafe_uri}` must be https or loopback http"
+                )));
+            }
+            uris
+        }
         _ if lenient => requested,
         _ => return Err(invalid("redirect_uris is missing or empty")),
     };
@@ -392,5 +409,44 @@ mod tests {
     #[case::nothing("public", None)]
     fn cache_control_max_age(#[case] value: &str, #[case] expected: Option<i64>) {
         assert_eq!(max_age(value), expected);
+    }
+
+    fn listing(redirect: &str) -> Vec<u8> {
+        serde_json::json!({
+            "client_id": "https://client.conformance.test/c.json",
+            "redirect_uris": ["http://127.0.0.1/callback", redirect],
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[rstest]
+    #[case::http_off_loopback("http://client.conformance.test/cb")]
+    #[case::script("javascript:alert(1)")]
+    fn a_document_listing_a_redirect_uri_neither_https_nor_loopback_is_refused(#[case] uri: &str) {
+        let id = "https://client.conformance.test/c.json";
+        let refused =
+            validate_target_document(id, &listing(uri), None, DocumentLeniency::default());
+        assert!(
+            matches!(&refused, Err(CimdRefusal::Invalid(why)) if why.contains("https or loopback")),
+            "{refused:?}"
+        );
+        let lenient = DocumentLeniency {
+            accept_http_redirect: true,
+            ..DocumentLeniency::default()
+        };
+        let accepted = validate_target_document(id, &listing(uri), None, lenient).unwrap();
+        assert!(accepted.redirect_uris.iter().any(|u| u == uri));
+    }
+
+    #[rstest]
+    #[case::https("https://client.example/cb")]
+    #[case::loopback_ip("http://127.0.0.1:8080/cb")]
+    #[case::localhost("http://localhost/cb")]
+    fn a_document_listing_https_or_loopback_redirect_uris_is_accepted(#[case] uri: &str) {
+        let id = "https://client.conformance.test/c.json";
+        let client =
+            validate_target_document(id, &listing(uri), None, DocumentLeniency::default()).unwrap();
+        assert!(client.redirect_uris.iter().any(|u| u == uri));
     }
 }

@@ -119,6 +119,8 @@ mcp_auth_defects::defects! {
         "CIMD documents up to 2 MiB are read (no 5 KiB cap)";
     CimdHonourSharedSecret = "cimd-honour-shared-secret",
         "a document's `client_secret` makes a confidential client authenticated with it";
+    CimdAcceptHttpRedirect = "cimd-accept-http-redirect",
+        "a CIMD document's `redirect_uris` need not be https or loopback http (an http URI off loopback is accepted and redirected to)";
     DcrStatus200 = "dcr-status-200",
         "dynamic registration answers 200 instead of 201";
     DcrAcceptAnyRedirect = "dcr-accept-any-redirect",

@@ -89,6 +89,9 @@ pub struct AsTargetConfig {
     pub stall_path: Option<String>,
     /// Serve https with this certificate (`--tls-profile strict`): the issuer is then `https://127.0.0.1:<port>`.
     pub tls: Option<crate::tls::ServerCert>,
+    /// Fetch CIMD documents over https, trusting this CA certificate (PEM): `--tls-profile strict`, where the
+    /// suite's CIMD host serves https with the run's test CA. None: plain http on loopback.
+    pub cimd_ca: Option<String>,
     /// Form login federates to this OpenID provider instead of the AS's own password form (default none).
     pub upstream_idp: Option<super::federation::UpstreamIdp>,
 }
@@ -102,6 +105,7 @@ impl Default for AsTargetConfig {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             stall_path: None,
             tls: None,
+            cimd_ca: None,
             upstream_idp: None,
         }
     }
@@ -148,7 +152,9 @@ impl AsTarget {
             TargetMode {
                 defect: config.defect,
                 login: config.login,
+                cimd_https: config.cimd_ca.is_some(),
             },
+            config.cimd_ca.as_deref(),
         )?;
         if let Some(upstream) = config.upstream_idp {
             let federation =

@@ -6,7 +6,7 @@ use super::{
     code_of, happy_precondition, last_exchange, meta, redirected_to, walk_failed, AuthzCheck,
 };
 use crate::authz::obs::{AuthzObservations, CimdAttempt, CimdCase, CimdObs};
-use crate::authz::scenarios::describe;
+use crate::authz::scenarios::{describe, HTTP_REDIRECT};
 use crate::check::{Check, CheckMeta, Evaluation, FnCheck};
 
 const ID_REFS: &[&str] = &["MCP §5.1.1", "CIMD §4.1"];
@@ -32,6 +32,7 @@ pub fn checks() -> Vec<Box<AuthzCheck>> {
         Box::new(AS_CIMD_10),
         Box::new(AS_CIMD_11),
         Box::new(AS_CIMD_12),
+        Box::new(AS_CIMD_17),
         Box::new(AS_DCR_01),
         Box::new(AS_DCR_02),
     ]
@@ -120,6 +121,13 @@ const AS_CIMD_03: CimdRefused = CimdRefused {
     meta: meta("AS-CIMD-03", "A redirect_uri the document does not list is refused", Must, &["MCP §5.1.1", "CIMD §4.5"],
         "An honest document; the request uses a redirect_uri not in its redirect_uris → no redirect to it, no code."),
     case: CimdCase::UnlistedRedirect,
+};
+
+/// AS-CIMD-17.
+const AS_CIMD_17: CimdRefused = CimdRefused {
+    meta: meta("AS-CIMD-17", "A document's http redirect URI off loopback is refused", Must, &["MCP §11.3", "OAuth 2.1 §2.3.1"],
+        "The document lists only http://client.conformance.test/cb (neither https nor loopback) and the request uses it → no redirect to it, no code."),
+    case: CimdCase::HttpRedirect,
 };
 
 /// AS-CIMD-04.invalid-json.
@@ -474,6 +482,13 @@ fn refused_case(m: &CheckMeta, o: &AuthzObservations, case: CimdCase) -> Evaluat
                 format!("redirected to the unlisted {loc}"),
             )
         }
+        (None, Some(loc)) if case == CimdCase::HttpRedirect && loc.starts_with(HTTP_REDIRECT) => {
+            Evaluation::violated(
+                m.level,
+                expected,
+                format!("redirected to the http redirect URI {loc}"),
+            )
+        }
         (None, _) => Evaluation::pass(
             expected,
             format!("{} ({} fetch(es))", describe(&a.authorized.outcome), a.hits),
@@ -589,7 +604,7 @@ mod tests {
         }
     }
 
-    const REFUSALS: [&CimdRefused; 10] = [
+    const REFUSALS: [&CimdRefused; 11] = [
         &AS_CIMD_02_TRAILING_SLASH,
         &AS_CIMD_02_OTHER_PATH,
         &AS_CIMD_02_UPPERCASE_HOST,
@@ -600,6 +615,7 @@ mod tests {
         &AS_CIMD_04_MISSING_REDIRECT_URIS,
         &AS_CIMD_04_MISSING_CLIENT_ID,
         &AS_CIMD_07,
+        &AS_CIMD_17,
     ];
 
     fn violation(c: &CimdRefused) -> Verdict {
@@ -676,6 +692,25 @@ mod tests {
         let e = AS_CIMD_03.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Fail);
         assert_eq!(e.actual, format!("redirected to the unlisted {to}"));
+    }
+
+    #[test]
+    fn as_cimd_17_fails_on_a_redirect_to_the_http_uri_even_without_a_code() {
+        let mut o = compliant();
+        let to = "http://client.conformance.test/cb?error=access_denied";
+        set_case(
+            &mut o,
+            CimdCase::HttpRedirect,
+            elsewhere("cimd-http-redirect#1", to),
+            1,
+        );
+        let e = AS_CIMD_17.evaluate(&o);
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert_eq!(
+            e.actual,
+            format!("redirected to the http redirect URI {to}")
+        );
+        assert_eq!(e.evidence, vec!["cimd-http-redirect#1"]);
     }
 
     #[test]

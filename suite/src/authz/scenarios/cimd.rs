@@ -13,6 +13,9 @@ use crate::check::ObsError;
 use crate::evidence::Scenario;
 use crate::http::Request;
 
+/// A redirect URI that is neither https nor loopback (MCP §11.3): what the AS-CIMD-17 document lists.
+pub const HTTP_REDIRECT: &str = "http://client.conformance.test/cb";
+
 /// The honest CIMD document for a client id.
 pub fn honest_document(client_id: &str, redirect: &str) -> Value {
     json!({
@@ -83,15 +86,20 @@ pub async fn cimd_probes(ctx: &Ctx) -> Result<CimdObs, ObsError> {
                 d["padding"] = json!("x".repeat(1024 * 1024));
                 HostedDoc::json(&d)
             }
+            CimdCase::HttpRedirect => {
+                let mut d = honest.clone();
+                d["redirect_uris"] = json!([HTTP_REDIRECT]);
+                HostedDoc::json(&d)
+            }
         };
         host.put(&path, doc);
         let client = Client {
             id: id.clone(),
             secret: None,
-            redirect_uri: if case == CimdCase::UnlistedRedirect {
-                format!("{redirect}/unlisted")
-            } else {
-                redirect.clone()
+            redirect_uri: match case {
+                CimdCase::UnlistedRedirect => format!("{redirect}/unlisted"),
+                CimdCase::HttpRedirect => HTTP_REDIRECT.to_owned(),
+                _ => redirect.clone(),
             },
             auth: ClientAuth::None,
             kind: "cimd",

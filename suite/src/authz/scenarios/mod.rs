@@ -15,7 +15,7 @@ mod token;
 use std::sync::Arc;
 
 pub use authorize::{authorization_probes, AuthzParts};
-pub use cimd::{cimd_probes, cimd_unadvertised, honest_document};
+pub use cimd::{cimd_probes, cimd_unadvertised, honest_document, HTTP_REDIRECT};
 pub use dcr::{dcr, dcr_probes};
 pub use dpop::{dpop_probes, DpopObs, ProofProbe};
 pub use exchange::{exchange_probes, TOKEN_EXCHANGE, UPSTREAM};

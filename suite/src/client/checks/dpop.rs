@@ -71,11 +71,10 @@ fn token_requests(s: &ScenarioObs) -> impl Iterator<Item = &LoggedRequest> {
 }
 
 /// MCP requests that presented a token.
-fn authenticated(s: &ScenarioObs) -> impl Iterator<Item = (&LoggedRequest, &str)> {
-    s.log.iter().filter_map(|r| match &r.kind {
-        RequestKind::Mcp { token: Some(t), .. } if r.method == "POST" => Some((r, t.as_str())),
-        _ => None,
-    })
+fn authenticated(s: &ScenarioObs) -> impl Iterator<Item = &LoggedRequest> {
+    s.log
+        .iter()
+        .filter(|r| r.method == "POST" && presented_token(r).is_some())
 }
 
 /// The URL a request was sent to (its listener's origin and its path).
@@ -97,6 +96,72 @@ fn the_proof(r: &LoggedRequest) -> Result<&str, &'static str> {
     }
 }
 
+/// What [`every_request`] judges in each DPoP world, and how it reports.
+struct Judged {
+    /// The requests judged in a world.
+    select: for<'a> fn(&'a ScenarioObs) -> Vec<&'a LoggedRequest>,
+    /// Why a world with no such request is ERROR (the client never reached the decision).
+    missing: &'static str,
+    expected: &'static str,
+    /// The PASS text after the number of requests judged.
+    passed: &'static str,
+}
+
+/// Judges every selected request of every DPoP world that ran with `problem` (None: as expected): ERROR when a
+/// world has no such request, FAIL listing every request with a problem, else PASS.
+fn every_request(
+    m: &CheckMeta,
+    o: &ClientObservations,
+    judged: Judged,
+    mut problem: impl FnMut(&ScenarioObs, &LoggedRequest) -> Option<String>,
+) -> Evaluation {
+    let runs = match worlds(o, &[DPOP, DPOP_NONCE]) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let mut evidence = Vec::new();
+    let mut bad = Vec::new();
+    for s in &runs {
+        let requests = (judged.select)(s);
+        if requests.is_empty() {
+            return Evaluation::error(format!(
+                "{}: {}; {}",
+                s.def.name,
+                judged.missing,
+                s.progress()
+            ))
+            .with_scenario(s.def.name);
+        }
+        for r in requests {
+            evidence.push(s.id(r));
+            if let Some(why) = problem(s, r) {
+                bad.push((s.id(r), why));
+            }
+        }
+    }
+    let e = if bad.is_empty() {
+        Evaluation::pass(
+            judged.expected,
+            format!("{} {}", evidence.len(), judged.passed),
+        )
+    } else {
+        let text: Vec<String> = bad.iter().map(|(id, why)| format!("{id}: {why}")).collect();
+        Evaluation::violated(m.level, judged.expected, text.join("; "))
+            .with_offending(bad.iter().map(|(id, _)| id.clone()))
+    };
+    runs.iter().fold(e.with_evidence(evidence), |e, s| {
+        e.with_scenario(s.def.name)
+    })
+}
+
+/// The access token an MCP request presented.
+fn presented_token(r: &LoggedRequest) -> Option<&str> {
+    match &r.kind {
+        RequestKind::Mcp { token: Some(t), .. } => Some(t),
+        _ => None,
+    }
+}
+
 /// CL-DPOP-01: the token request carries a valid proof.
 const CL_DPOP_01: FnCheck<ClientObservations> = FnCheck {
     meta: meta("CL-DPOP-01", "The token request carries a valid DPoP proof", Must,
@@ -106,59 +171,28 @@ const CL_DPOP_01: FnCheck<ClientObservations> = FnCheck {
 };
 
 fn cl_dpop_01(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let runs = match worlds(o, &[DPOP, DPOP_NONCE]) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    let mut evidence = Vec::new();
-    let mut bad = Vec::new();
-    for s in &runs {
-        let requests: Vec<_> = token_requests(s).collect();
-        if requests.is_empty() {
-            return Evaluation::error(format!(
-                "{}: the client never redeemed an authorization code; {}",
-                s.def.name,
-                s.progress()
-            ))
-            .with_scenario(s.def.name);
-        }
-        for r in requests {
-            evidence.push(s.id(r));
+    every_request(
+        m,
+        o,
+        Judged {
+            select: |s| token_requests(s).collect(),
+            missing: "the client never redeemed an authorization code",
+            expected: "a valid DPoP proof with every authorization_code token request",
+            passed: "token request(s), each with a valid proof",
+        },
+        |s, r| {
             let htu = url_of(s, r).unwrap_or_default();
-            let verdict = the_proof(r).map_err(str::to_owned).and_then(|p| {
-                dpop::verify(
-                    p,
-                    &Expect {
-                        htm: "POST",
-                        htu: &htu,
-                        ..Expect::default()
-                    },
-                    JUDGE,
-                )
-                .map_err(|e| e.to_string())
-            });
-            if let Err(why) = verdict {
-                bad.push((s.id(r), why));
-            }
-        }
-    }
-    let expected = "a valid DPoP proof with every authorization_code token request";
-    let e = if bad.is_empty() {
-        Evaluation::pass(
-            expected,
-            format!(
-                "{} token request(s), each with a valid proof",
-                evidence.len()
-            ),
-        )
-    } else {
-        let text: Vec<String> = bad.iter().map(|(id, why)| format!("{id}: {why}")).collect();
-        Evaluation::violated(m.level, expected, text.join("; "))
-            .with_offending(bad.iter().map(|(id, _)| id.clone()))
-    };
-    runs.iter().fold(e.with_evidence(evidence), |e, s| {
-        e.with_scenario(s.def.name)
-    })
+            let expect = Expect {
+                htm: "POST",
+                htu: &htu,
+                ..Expect::default()
+            };
+            the_proof(r)
+                .map_err(str::to_owned)
+                .and_then(|p| dpop::verify(p, &expect, JUDGE).map_err(|e| e.to_string()))
+                .err()
+        },
+    )
 }
 
 /// CL-DPOP-02: the token is presented with the DPoP scheme.
@@ -170,54 +204,29 @@ const CL_DPOP_02: FnCheck<ClientObservations> = FnCheck {
 };
 
 fn cl_dpop_02(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let runs = match worlds(o, &[DPOP, DPOP_NONCE]) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    let mut evidence = Vec::new();
-    let mut bad = Vec::new();
-    for s in &runs {
-        let requests: Vec<_> = authenticated(s).collect();
-        if requests.is_empty() {
-            return Evaluation::error(format!(
-                "{}: the client never presented an access token to the MCP server; {}",
-                s.def.name,
-                s.progress()
-            ))
-            .with_scenario(s.def.name);
-        }
-        for (r, _) in requests {
-            evidence.push(s.id(r));
+    every_request(
+        m,
+        o,
+        Judged {
+            select: |s| authenticated(s).collect(),
+            missing: "the client never presented an access token to the MCP server",
+            expected: "`Authorization: DPoP <token>` on every authenticated MCP request",
+            passed: "request(s), all with the DPoP scheme",
+        },
+        |_, r| {
             // Only the scheme's kind is reported: a malformed header's first word could be the token itself.
             let scheme = r
                 .header("authorization")
                 .and_then(|v| v.split_whitespace().next());
             let kind = match scheme {
-                Some(s) if s.eq_ignore_ascii_case("dpop") => continue,
+                Some(s) if s.eq_ignore_ascii_case("dpop") => return None,
                 Some(s) if s.eq_ignore_ascii_case("bearer") => "Bearer",
                 Some(_) => "another scheme",
                 None => "the access_token query parameter",
             };
-            bad.push((s.id(r), kind.to_owned()));
-        }
-    }
-    let expected = "`Authorization: DPoP <token>` on every authenticated MCP request";
-    let e = if bad.is_empty() {
-        Evaluation::pass(
-            expected,
-            format!("{} request(s), all with the DPoP scheme", evidence.len()),
-        )
-    } else {
-        let text: Vec<String> = bad
-            .iter()
-            .map(|(id, s)| format!("{id}: scheme {s}"))
-            .collect();
-        Evaluation::violated(m.level, expected, text.join("; "))
-            .with_offending(bad.iter().map(|(id, _)| id.clone()))
-    };
-    runs.iter().fold(e.with_evidence(evidence), |e, s| {
-        e.with_scenario(s.def.name)
-    })
+            Some(format!("scheme {kind}"))
+        },
+    )
 }
 
 /// CL-DPOP-03: every MCP request carries a fresh, valid proof.
@@ -229,62 +238,37 @@ const CL_DPOP_03: FnCheck<ClientObservations> = FnCheck {
 };
 
 fn cl_dpop_03(m: &CheckMeta, o: &ClientObservations) -> Evaluation {
-    let runs = match worlds(o, &[DPOP, DPOP_NONCE]) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    let mut evidence = Vec::new();
-    let mut bad = Vec::new();
-    for s in &runs {
-        let requests: Vec<_> = authenticated(s).collect();
-        if requests.is_empty() {
-            return Evaluation::error(format!(
-                "{}: the client never presented an access token to the MCP server; {}",
-                s.def.name,
-                s.progress()
-            ))
-            .with_scenario(s.def.name);
-        }
-        let mut jtis = BTreeSet::new();
-        for (r, token) in requests {
-            evidence.push(s.id(r));
+    // The jtis seen so far, per world.
+    let mut jtis = BTreeSet::new();
+    every_request(
+        m,
+        o,
+        Judged {
+            select: |s| authenticated(s).collect(),
+            missing: "the client never presented an access token to the MCP server",
+            expected: "a fresh (unused jti), valid DPoP proof with every authenticated MCP request",
+            passed: "request(s), each with its own valid proof",
+        },
+        |s, r| {
             let htu = url_of(s, r).unwrap_or_default();
             let expect = Expect {
                 htm: &r.method,
                 htu: &htu,
-                access_token: Some(token),
+                access_token: presented_token(r),
                 ..Expect::default()
             };
             match the_proof(r)
                 .map_err(str::to_owned)
                 .and_then(|p| dpop::verify(p, &expect, JUDGE).map_err(|e| e.to_string()))
             {
-                Ok(v) if !jtis.insert(v.jti.clone()) => bad.push((
-                    s.id(r),
-                    "the jti of an earlier request (a reused proof)".to_owned(),
-                )),
-                Ok(_) => {}
-                Err(why) => bad.push((s.id(r), why)),
+                Ok(v) if !jtis.insert((s.def.name, v.jti.clone())) => {
+                    Some("the jti of an earlier request (a reused proof)".to_owned())
+                }
+                Ok(_) => None,
+                Err(why) => Some(why),
             }
-        }
-    }
-    let expected = "a fresh (unused jti), valid DPoP proof with every authenticated MCP request";
-    let e = if bad.is_empty() {
-        Evaluation::pass(
-            expected,
-            format!(
-                "{} request(s), each with its own valid proof",
-                evidence.len()
-            ),
-        )
-    } else {
-        let text: Vec<String> = bad.iter().map(|(id, why)| format!("{id}: {why}")).collect();
-        Evaluation::violated(m.level, expected, text.join("; "))
-            .with_offending(bad.iter().map(|(id, _)| id.clone()))
-    };
-    runs.iter().fold(e.with_evidence(evidence), |e, s| {
-        e.with_scenario(s.def.name)
-    })
+        },
+    )
 }
 
 /// The nonce a `use_dpop_nonce` answer named, and whether a later request of the same kind carried it in its proof

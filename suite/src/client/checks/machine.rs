@@ -94,15 +94,20 @@ fn grants<'a>(s: &'a ScenarioObs, grant: &str) -> Result<Vec<&'a LoggedRequest>,
     Ok(found)
 }
 
-/// Judges every request of `requests` with `problem`: FAIL on the first with a problem, else PASS.
+/// Judges every request of `found` with `problem`: its ERROR when the client never sent them, FAIL on the first
+/// with a problem, else PASS.
 fn each(
     m: &CheckMeta,
     s: &ScenarioObs,
-    requests: &[&LoggedRequest],
+    found: Result<Vec<&LoggedRequest>, Evaluation>,
     expected: &str,
     mut problem: impl FnMut(&LoggedRequest) -> Option<String>,
 ) -> Evaluation {
-    for r in requests {
+    let requests = match found {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    for r in &requests {
         if let Some(p) = problem(r) {
             return Evaluation::violated(m.level, expected, p).with_offending([s.id(r)]);
         }
@@ -194,11 +199,7 @@ const CL_CC_02: InWorld = InWorld {
         "auth/client-credentials-basic: the AS supports only client_secret_basic → every client_credentials request carries Authorization: Basic with the context's client_id and secret (form-encoded) and no client_secret in the body."),
     world: CLIENT_CREDENTIALS_BASIC,
     judge: |m, s| {
-        let found = match grants(s, "client_credentials") {
-            Ok(f) => f,
-            Err(e) => return e,
-        };
-        each(m, s, &found, "Authorization: Basic with the context's client_id and secret; no client_secret in the body", |r| {
+        each(m, s, grants(s, "client_credentials"), "Authorization: Basic with the context's client_id and secret; no client_secret in the body", |r| {
             if param(r, "client_secret").is_some() {
                 return Some("client_secret in the request body".into());
             }
@@ -215,11 +216,11 @@ const CL_CC_02: InWorld = InWorld {
     },
 };
 
-/// The client assertions of the jwt world's client_credentials requests (ERROR when none).
-fn assertions(s: &ScenarioObs) -> Result<Vec<(&LoggedRequest, &str)>, Evaluation> {
-    let found: Vec<(&LoggedRequest, &str)> = grants(s, "client_credentials")?
+/// The jwt world's client_credentials requests that carry a client assertion (ERROR when none).
+fn assertions(s: &ScenarioObs) -> Result<Vec<&LoggedRequest>, Evaluation> {
+    let found: Vec<&LoggedRequest> = grants(s, "client_credentials")?
         .into_iter()
-        .filter_map(|r| param(r, "client_assertion").map(|a| (r, a)))
+        .filter(|r| param(r, "client_assertion").is_some())
         .collect();
     if found.is_empty() {
         return Err(never(
@@ -242,11 +243,7 @@ const CL_CC_03: InWorld = InWorld {
         "auth/client-credentials-jwt: every client_credentials request carries client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer beside its client_assertion."),
     world: CLIENT_CREDENTIALS_JWT,
     judge: |m, s| {
-        let found = match grants(s, "client_credentials") {
-            Ok(f) => f,
-            Err(e) => return e,
-        };
-        each(m, s, &found, &format!("client_assertion_type={CLIENT_ASSERTION_TYPE} and a client_assertion"), |r| {
+        each(m, s, grants(s, "client_credentials"), &format!("client_assertion_type={CLIENT_ASSERTION_TYPE} and a client_assertion"), |r| {
             let t = param(r, "client_assertion_type");
             if t != Some(CLIENT_ASSERTION_TYPE) {
                 return Some(format!("client_assertion_type {}", shown(t)));
@@ -263,15 +260,11 @@ const CL_CC_04: InWorld = InWorld {
         "auth/client-credentials-jwt: the context hands the client an ES256 private key (PKCS#8 PEM) → every client assertion has alg ES256 and its signature verifies with that key."),
     world: CLIENT_CREDENTIALS_JWT,
     judge: |m, s| {
-        let found = match assertions(s) {
-            Ok(f) => f,
-            Err(e) => return e,
-        };
+        let found = assertions(s);
         let Some(key) = s.machine.as_ref().and_then(|mm| mm.client_key.as_ref()) else {
-            return Evaluation::harness_error("the jwt world kept no client key");
+            return found.err().unwrap_or_else(|| Evaluation::harness_error("the jwt world kept no client key"));
         };
-        let requests: Vec<&LoggedRequest> = found.iter().map(|(r, _)| *r).collect();
-        each(m, s, &requests, "an ES256 JWS that verifies with the context's key", |r| {
+        each(m, s, found, "an ES256 JWS that verifies with the context's key", |r| {
             let a = param(r, "client_assertion").unwrap_or_default();
             let alg = jose_header(a).and_then(|h| h.get("alg").and_then(Value::as_str).map(str::to_owned));
             if alg.as_deref() != Some("ES256") {
@@ -289,12 +282,7 @@ const CL_CC_05: InWorld = InWorld {
         "auth/client-credentials-jwt: every client assertion has iss = sub = the context's client_id."),
     world: CLIENT_CREDENTIALS_JWT,
     judge: |m, s| {
-        let found = match assertions(s) {
-            Ok(f) => f,
-            Err(e) => return e,
-        };
-        let requests: Vec<&LoggedRequest> = found.iter().map(|(r, _)| *r).collect();
-        each(m, s, &requests, &format!("iss = sub = `{MACHINE_CLIENT_ID}`"), |r| {
+        each(m, s, assertions(s), &format!("iss = sub = `{MACHINE_CLIENT_ID}`"), |r| {
             let claims = unverified_claims(param(r, "client_assertion").unwrap_or_default())?;
             let text = |n: &str| claims.get(n).and_then(Value::as_str).map(str::to_owned);
             let (iss, sub) = (text("iss"), text("sub"));
@@ -312,13 +300,8 @@ const CL_CC_06: InWorld = InWorld {
         "auth/client-credentials-jwt: every client assertion's aud names the AS issuer identifier (with or without one trailing slash), not its token endpoint."),
     world: CLIENT_CREDENTIALS_JWT,
     judge: |m, s| {
-        let found = match assertions(s) {
-            Ok(f) => f,
-            Err(e) => return e,
-        };
         let issuer = s.issuers.first().cloned().unwrap_or_default();
-        let requests: Vec<&LoggedRequest> = found.iter().map(|(r, _)| *r).collect();
-        each(m, s, &requests, &format!("aud = `{issuer}`"), |r| {
+        each(m, s, assertions(s), &format!("aud = `{issuer}`"), |r| {
             let claims = unverified_claims(param(r, "client_assertion").unwrap_or_default())?;
             (!audience_names(claims.get("aud"), &issuer))
                 .then(|| format!("aud {}", claims.get("aud").map_or("absent".to_owned(), |a| shown(Some(&a.to_string())))))
@@ -342,12 +325,11 @@ const CL_CC_07: InWorld = InWorld {
                 "the client sent one client assertion, so there is no second to compare its jti with; {}",
                 s.progress()
             ))
-            .with_evidence(found.iter().map(|(r, _)| s.id(r)))
+            .with_evidence(found.iter().map(|r| s.id(r)))
             .after(&["CL-CC-03", "CL-CC-04", "CL-CC-05", "CL-CC-06"]);
         }
         let mut seen: Vec<String> = Vec::new();
-        let requests: Vec<&LoggedRequest> = found.iter().map(|(r, _)| *r).collect();
-        each(m, s, &requests, "a jti in every assertion, none repeated", |r| {
+        each(m, s, Ok(found), "a jti in every assertion, none repeated", |r| {
             let claims = unverified_claims(param(r, "client_assertion").unwrap_or_default())?;
             let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
                 return Some("an assertion without jti".into());
@@ -389,7 +371,7 @@ const CL_EMA_01: InWorld = InWorld {
                 None => never(s, "a token exchange request to the IdP"),
             };
         }
-        each(m, s, &found, &expected, |r| {
+        each(m, s, Ok(found), &expected, |r| {
             let p = |n: &str| param(r, n);
             if grant_of(r) != TOKEN_EXCHANGE_GRANT {
                 return Some(format!("grant_type {}", shown(Some(grant_of(r)))));
@@ -435,7 +417,7 @@ const CL_EMA_02: InWorld = InWorld {
         if bearer.is_empty() {
             return never(s, "a jwt-bearer token request to the AS after obtaining the ID-JAG");
         }
-        each(m, s, &bearer, expected, |r| {
+        each(m, s, Ok(bearer), expected, |r| {
             if !param(r, "assertion").is_some_and(|a| issued.iter().any(|i| i == a)) {
                 return Some("the assertion is not the ID-JAG the IdP issued".into());
             }
@@ -462,11 +444,7 @@ const CL_WIF_01: InWorld = InWorld {
             return Evaluation::violated(m.level, expected, format!("a token request with grant_type {}", shown(Some(grant_of(r)))))
                 .with_offending([s.id(r)]);
         }
-        let found = match grants(s, JWT_BEARER_GRANT) {
-            Ok(f) => f,
-            Err(e) => return e,
-        };
-        each(m, s, &found, expected, |r| {
+        each(m, s, grants(s, JWT_BEARER_GRANT), expected, |r| {
             (param(r, "assertion") != Some(valid)).then(|| match param(r, "assertion") {
                 None => "no assertion".to_owned(),
                 Some(_) => "the assertion is not the context's valid_jwt".to_owned(),
@@ -856,31 +834,28 @@ mod tests {
         );
     }
 
+    /// The jwt world whose first assertion, signed with the world's key, carries `claims`.
+    fn first_assertion_claiming(claims: Value) -> ScenarioObs {
+        let s = cc_jwt();
+        let a = assertion(s.machine.as_ref().unwrap(), claims);
+        set(s, 0, "client_assertion", &a)
+    }
+
     #[test]
     fn an_assertion_issued_by_someone_else_fails_cl_cc_05() {
-        let s = cc_jwt();
-        let a = assertion(
-            s.machine.as_ref().unwrap(),
+        let s = first_assertion_claiming(
             json!({"iss": "x", "sub": MACHINE_CLIENT_ID, "aud": AS, "jti": "j"}),
         );
-        assert_eq!(
-            judge(&CL_CC_05, set(s, 0, "client_assertion", &a)),
-            Verdict::Fail
-        );
+        assert_eq!(judge(&CL_CC_05, s), Verdict::Fail);
     }
 
     #[test]
     fn an_assertion_for_the_token_endpoint_fails_cl_cc_06() {
-        let s = cc_jwt();
         let aud = format!("{AS}/token");
-        let a = assertion(
-            s.machine.as_ref().unwrap(),
+        let s = first_assertion_claiming(
             json!({"iss": MACHINE_CLIENT_ID, "sub": MACHINE_CLIENT_ID, "aud": aud, "jti": "j"}),
         );
-        assert_eq!(
-            judge(&CL_CC_06, set(s, 0, "client_assertion", &a)),
-            Verdict::Fail
-        );
+        assert_eq!(judge(&CL_CC_06, s), Verdict::Fail);
     }
 
     #[test]

@@ -98,9 +98,9 @@ pub fn worlds() -> Vec<ScenarioDef> {
         summary,
         registration: Registration::Machine(machine),
         since: SpecVersion::V2025_11_25,
-        until: None,
         extension: Some(extension),
         world: || machine_world("todo:read"),
+        ..ScenarioDef::USUAL
     };
     vec![
         def(

@@ -5,7 +5,7 @@
 
 use fake_idp::client_world::{AsConfig, MetadataLocation, WorldConfig};
 
-use super::{Registration, ScenarioDef, MARCH_FALLBACK, MARCH_METADATA};
+use super::{ScenarioDef, MARCH_FALLBACK, MARCH_METADATA};
 use crate::spec::SpecVersion;
 
 /// Where the metadata world keeps its endpoints, off the default paths (as the official world does), so a
@@ -35,27 +35,25 @@ pub fn worlds() -> Vec<ScenarioDef> {
             official: MARCH_METADATA,
             covers: &[MARCH_METADATA],
             summary: "2025-03-26: no PRM (a bare Bearer 401, every PRM URL 404); RFC 8414 metadata at the MCP origin's root (issuer = the origin) naming endpoints under /oauth; DCR; the first access token dies after one request (a refresh)",
-            registration: Registration::Any,
             since: SpecVersion::V2025_03_26,
             until: Some(SpecVersion::V2025_06_18),
-            extension: None,
             world: || {
                 let mut w = march_world(MARCH_ENDPOINT_PREFIX, vec![MetadataLocation::Rfc8414Root]);
                 // The only refresh a 2025-03-26 run sees (CL-SCP-07): the first token dies after one request.
                 w.mcp.expire_token_after = Some(1);
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: MARCH_FALLBACK,
             official: MARCH_FALLBACK,
             covers: &[MARCH_FALLBACK],
             summary: "2025-03-26: no PRM and no AS metadata at all (every metadata URL 404); the AS answers only at /authorize, /token and /register on the MCP origin; DCR",
-            registration: Registration::Any,
             since: SpecVersion::V2025_03_26,
             until: Some(SpecVersion::V2025_06_18),
-            extension: None,
             world: || march_world("", Vec::new()),
+            ..ScenarioDef::USUAL
         },
     ]
 }

@@ -109,6 +109,21 @@ pub struct ScenarioDef {
 }
 
 impl ScenarioDef {
+    /// What most worlds share, for struct update (`ScenarioDef { name, official, covers, summary, world,
+    /// ..ScenarioDef::USUAL }`): any registration, from 2025-06-18 on, in no extension. Its own name, summary and
+    /// world are placeholders every entry replaces.
+    pub const USUAL: ScenarioDef = ScenarioDef {
+        name: "",
+        official: "auth/metadata-default",
+        covers: &[],
+        summary: "",
+        registration: Registration::Any,
+        since: SpecVersion::V2025_06_18,
+        until: None,
+        extension: None,
+        world: WorldConfig::default,
+    };
+
     /// Whether `--scenario GLOB` selects this world: by its own name or by an official scenario it covers.
     pub fn selected_by(&self, selection: &crate::runner::Selection) -> bool {
         selection.matches(self.name) || self.covers.iter().any(|c| selection.matches(c))

@@ -5,8 +5,7 @@
 
 use fake_idp::client_world::{BadCertificate, Origin, WorldConfig};
 
-use super::{Registration, ScenarioDef};
-use crate::spec::SpecVersion;
+use super::ScenarioDef;
 
 /// The MCP origin (MCP endpoint and PRM) presents a certificate of the trusted test CA for another host name.
 pub const TLS_WRONG_HOST_MCP: &str = "auth/tls-wrong-host-mcp";
@@ -28,11 +27,8 @@ fn def(name: &'static str, summary: &'static str, world: fn() -> WorldConfig) ->
         official: "auth/metadata-default",
         covers: &[],
         summary,
-        registration: Registration::Any,
-        since: SpecVersion::V2025_06_18,
-        until: None,
-        extension: None,
         world,
+        ..ScenarioDef::USUAL
     }
 }
 

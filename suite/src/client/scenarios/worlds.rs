@@ -58,15 +58,12 @@ pub fn all() -> Vec<ScenarioDef> {
             official: "auth/metadata-default",
             covers: &["auth/metadata-default", "auth/basic-dcr", "auth/scope-from-scopes-supported", "auth/iss-supported", "auth/offline-access-not-supported"],
             summary: "PRM named in the 401 header, root PRM trapped, AS on its own origin (RFC 8414 at the root, iss advertised and sent, offline_access not listed), DCR, decoy AS metadata on the MCP origin; no challenge scope, PRM scopes_supported todo:read todo:write",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 mcp(&mut w).decoy_as_metadata = true;
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: BASIC_CIMD,
@@ -75,14 +72,13 @@ pub fn all() -> Vec<ScenarioDef> {
             summary: "The AS supports CIMD and DCR; the context names the client's metadata URL; the first authorization request is answered error=invalid_request (PKCE downgrade probe)",
             registration: Registration::Cimd,
             since: SpecVersion::V2025_11_25,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).cimd_supported = true;
                 as0(&mut w).reject_first_authorizations = 1;
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: PRE_REGISTRATION,
@@ -90,40 +86,31 @@ pub fn all() -> Vec<ScenarioDef> {
             covers: &["auth/pre-registration"],
             summary: "No DCR, no CIMD; pre-registered credentials in the context; the AS expects client_secret_basic and accepts any loopback redirect URI",
             registration: Registration::Pre("client_secret_basic"),
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).registration = false;
                 as0(&mut w).token_endpoint_auth_methods = vec!["client_secret_basic".into()];
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: TOKEN_ENDPOINT_AUTH_POST,
             official: "auth/token-endpoint-auth-post",
             covers: &["auth/token-endpoint-auth-post"],
             summary: "DCR; the AS supports only client_secret_post, so registration issues a secret the client must send in the form",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).token_endpoint_auth_methods = vec!["client_secret_post".into()];
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: SCOPE_STEP_UP,
             official: "auth/scope-step-up",
             covers: &["auth/scope-step-up", "auth/scope-from-www-authenticate"],
             summary: "The 401 asks for todo:read x:special (x:special not in scopes_supported); every MCP operation needs todo:write and answers 403 insufficient_scope scope=\"todo:write\" (only the missing scope) without it",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 mcp(&mut w).challenge_scope = Some("todo:read x:special".into());
@@ -133,16 +120,13 @@ pub fn all() -> Vec<ScenarioDef> {
                 mcp(&mut w).step_up_scope = Some("todo:write".into());
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: SCOPE_RETRY_LIMIT,
             official: "auth/scope-retry-limit",
             covers: &["auth/scope-retry-limit"],
             summary: "Every MCP operation answers 403 insufficient_scope to every token",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 mcp(&mut w).challenge_scope = Some("todo:read".into());
@@ -150,16 +134,13 @@ pub fn all() -> Vec<ScenarioDef> {
                 mcp(&mut w).step_up_scope = Some("todo:read todo:write".into());
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: TOKEN_REFRESH,
             official: "auth/metadata-default",
             covers: &[],
             summary: "Every access token dies after one request (refresh tokens rotate; a replayed one is refused); two WWW-Authenticate lines (DPoP, then a lowercase `bearer` with realm first and extra params) name a custom PRM URL (PRM also at the path-inserted URL); unknown members everywhere and a 4 KiB access token",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 mcp(&mut w).expire_token_after = Some(1);
@@ -177,16 +158,13 @@ pub fn all() -> Vec<ScenarioDef> {
                 as0(&mut w).access_token_bytes = 4096;
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: MIGRATION,
             official: "auth/authorization-server-migration",
             covers: &["auth/authorization-server-migration"],
             summary: "Two ASes, both with DCR (none or client_secret_basic), each knowing only its own clients; after two authorized requests the PRM lists the second AS and the first AS's tokens get 401 with the PRM URL",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 // Both ASes register dynamically (a client must register anew at AS2, CL-MIG-01) and issue a
@@ -204,155 +182,126 @@ pub fn all() -> Vec<ScenarioDef> {
                 mcp(&mut w).migrate_to = Some(1);
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: PKCE_METHODS_MISSING,
             official: "auth/metadata-default",
             covers: &["auth/metadata-var2"],
             summary: "auth/metadata-var2's discovery (no resource_metadata, root PRM only, issuer /tenant1 with RFC 8414 path insertion only); the metadata lacks code_challenge_methods_supported",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 var2_discovery(&mut w);
                 as0(&mut w).metadata_patch = json!({"code_challenge_methods_supported": null});
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: PKCE_METHODS_MISSING_OIDC,
             official: "auth/metadata-default",
             covers: &["auth/metadata-var1"],
             summary: "auth/metadata-var1's discovery (no resource_metadata, path-inserted PRM only, OpenID configuration only at the root); the OpenID configuration lacks code_challenge_methods_supported",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 var1_discovery(&mut w);
                 as0(&mut w).metadata_patch = json!({"code_challenge_methods_supported": null});
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: PKCE_PLAIN_ONLY,
             official: "auth/metadata-default",
             covers: &["auth/metadata-var3"],
             summary: "auth/metadata-var3's discovery (PRM only at a custom URL the header names, issuer /tenant1 with OpenID path appending only); code_challenge_methods_supported lists only plain",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 var3_discovery(&mut w);
                 as0(&mut w).metadata_patch = json!({"code_challenge_methods_supported": ["plain"]});
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: RESOURCE_MISMATCH,
             official: "auth/resource-mismatch",
             covers: &["auth/resource-mismatch"],
             summary: "PRM resource is https://evil.example/mcp",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 prm(&mut w).resource_override = Some(format!("{EVIL}/mcp"));
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: METADATA_ISSUER_MISMATCH,
             official: "auth/metadata-issuer-mismatch",
             covers: &["auth/metadata-issuer-mismatch"],
             summary: "AS metadata claims issuer https://evil.example",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).metadata_patch = json!({"issuer": EVIL});
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: ISS_WRONG_ISSUER,
             official: "auth/iss-wrong-issuer",
             covers: &["auth/iss-wrong-issuer"],
             summary: "The authorization response carries iss=https://evil.example (iss support advertised)",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).iss = IssMode::Wrong(EVIL.into());
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: ISS_SUPPORTED_MISSING,
             official: "auth/iss-supported-missing",
             covers: &["auth/iss-supported-missing"],
             summary: "iss support advertised but the authorization response omits iss",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).iss = IssMode::Omit;
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: ISS_UNEXPECTED,
             official: "auth/iss-unexpected",
             covers: &["auth/iss-unexpected"],
             summary: "iss support not advertised, yet the authorization response carries iss=https://evil.example",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).advertise_iss = false;
                 as0(&mut w).iss = IssMode::Wrong(EVIL.into());
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: ISS_NORMALIZED,
             official: "auth/iss-normalized",
             covers: &["auth/iss-normalized"],
             summary: "iss support advertised; the authorization response's iss is the issuer plus a trailing / (equal only after URL normalization)",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).iss = IssMode::TrailingSlash;
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: OFFLINE_ACCESS_SCOPE,
             official: "auth/offline-access-scope",
             covers: &["auth/offline-access-scope", "auth/iss-not-advertised"],
             summary: "The AS metadata lists offline_access in scopes_supported (the PRM does not) and neither advertises nor sends iss; DCR",
-            registration: Registration::Any,
             since: SpecVersion::V2026_07_28,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).extra_scopes_supported = vec!["offline_access".into()];
@@ -360,16 +309,13 @@ pub fn all() -> Vec<ScenarioDef> {
                 as0(&mut w).iss = IssMode::Omit;
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: STATE_TAMPERED,
             official: "auth/metadata-default",
             covers: &["auth/scope-omitted-when-undefined"],
             summary: "Issuer /tenant1 with OpenID path insertion only; neither a challenge scope nor scopes_supported; the authorization response carries a state the client did not send",
-            registration: Registration::Any,
-            since: SpecVersion::V2025_06_18,
-            until: None,
-            extension: None,
             world: || {
                 let mut w = world();
                 as0(&mut w).issuer_path = "/tenant1".into();
@@ -378,15 +324,14 @@ pub fn all() -> Vec<ScenarioDef> {
                 as0(&mut w).state = StateMode::Altered;
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: DPOP,
             official: "auth/dpop",
             covers: &["auth/dpop"],
             summary: "DPoP (--extension dpop): the AS advertises dpop_signing_alg_values_supported ES256 and binds tokens to the proof key; the MCP server serves a bound token only with the DPoP scheme and a valid proof; no nonces",
-            registration: Registration::Any,
             since: SpecVersion::V2025_11_25,
-            until: None,
             extension: Some(Extension::Dpop),
             world: || {
                 let mut w = world();
@@ -394,15 +339,14 @@ pub fn all() -> Vec<ScenarioDef> {
                 mcp(&mut w).dpop = true;
                 w
             },
+            ..ScenarioDef::USUAL
         },
         ScenarioDef {
             name: DPOP_NONCE,
             official: "auth/dpop-nonce",
             covers: &["auth/dpop-nonce"],
             summary: "DPoP with nonces (--extension dpop): as auth/dpop, and the AS (400 use_dpop_nonce) and the MCP server (401 DPoP error=\"use_dpop_nonce\") each demand their DPoP-Nonce in the proof",
-            registration: Registration::Any,
             since: SpecVersion::V2025_11_25,
-            until: None,
             extension: Some(Extension::Dpop),
             world: || {
                 let mut w = world();
@@ -412,6 +356,7 @@ pub fn all() -> Vec<ScenarioDef> {
                 mcp(&mut w).dpop_nonce = true;
                 w
             },
+            ..ScenarioDef::USUAL
         },
     ]
     .into_iter()

@@ -11,8 +11,8 @@ use crate::wire::www_authenticate::{error_value_is_legal, scope_value_is_legal};
 pub fn checks() -> Vec<Box<ServerCheck>> {
     vec![
         Box::new(RS_WWW_01_POST),
-        Box::new(RS_WWW_01_GET),
-        Box::new(RS_WWW_01_DELETE),
+        Box::new(RS_WWW_08_GET),
+        Box::new(RS_WWW_08_DELETE),
         Box::new(RS_WWW_02),
         Box::new(RS_WWW_03),
         Box::new(RS_WWW_04),
@@ -36,10 +36,10 @@ const RS_WWW_01_POST: FnCheck<ServerObservations> = FnCheck {
     },
 };
 
-/// RS-WWW-01.get: GET (SSE stream) with a session id but no token gets 401.
-const RS_WWW_01_GET: FnCheck<ServerObservations> = FnCheck {
+/// RS-WWW-08.get: GET (SSE stream) with a session id but no token gets 401.
+const RS_WWW_08_GET: FnCheck<ServerObservations> = FnCheck {
     meta: meta(
-        "RS-WWW-01.get",
+        "RS-WWW-08.get",
         "GET (SSE stream) with a session id but no token gets 401",
         Must,
         &["MCP §10", "OAuth 2.1 §5.3.1", "MCP §9.1"],
@@ -51,9 +51,9 @@ const RS_WWW_01_GET: FnCheck<ServerObservations> = FnCheck {
     },
 };
 
-/// RS-WWW-01.delete: DELETE with a session id but no token gets 401.
-const RS_WWW_01_DELETE: FnCheck<ServerObservations> = FnCheck {
-    meta: meta("RS-WWW-01.delete", "DELETE with a session id but no token gets 401", Must,
+/// RS-WWW-08.delete: DELETE with a session id but no token gets 401.
+const RS_WWW_08_DELETE: FnCheck<ServerObservations> = FnCheck {
+    meta: meta("RS-WWW-08.delete", "DELETE with a session id but no token gets 401", Must,
         &["MCP §10", "OAuth 2.1 §5.3.1", "MCP §9.1"],
         "DELETE the MCP endpoint with a valid Mcp-Session-Id and no token → 401 (the session survives)."),
     eval: |m, o| {
@@ -335,8 +335,8 @@ mod tests {
 
     #[rstest::rstest]
     #[case::www_01_post(RS_WWW_01_POST)]
-    #[case::www_01_get(RS_WWW_01_GET)]
-    #[case::www_01_delete(RS_WWW_01_DELETE)]
+    #[case::www_08_get(RS_WWW_08_GET)]
+    #[case::www_08_delete(RS_WWW_08_DELETE)]
     #[case::www_02(RS_WWW_02)]
     #[case::www_03(RS_WWW_03)]
     #[case::www_04(RS_WWW_04)]
@@ -379,8 +379,8 @@ mod tests {
     }
 
     #[rstest::rstest]
-    #[case::get(RS_WWW_01_GET, "GET with the session id and no token → HTTP 200")]
-    #[case::delete(RS_WWW_01_DELETE, "DELETE with the session id and no token → HTTP 200")]
+    #[case::get(RS_WWW_08_GET, "GET with the session id and no token → HTTP 200")]
+    #[case::delete(RS_WWW_08_DELETE, "DELETE with the session id and no token → HTTP 200")]
     fn rs_www_01_fails_when_a_session_request_without_token_is_served(
         #[case] c: FnCheck<ServerObservations>,
         #[case] actual: &str,
@@ -395,8 +395,8 @@ mod tests {
     }
 
     #[rstest::rstest]
-    #[case::get(RS_WWW_01_GET)]
-    #[case::delete(RS_WWW_01_DELETE)]
+    #[case::get(RS_WWW_08_GET)]
+    #[case::delete(RS_WWW_08_DELETE)]
     fn rs_www_01_errors_without_a_session(#[case] c: FnCheck<ServerObservations>) {
         let mut o = compliant();
         o.session = Err(crate::server::testing::refused_by_target(401));
