@@ -518,6 +518,15 @@ struct SelfTestArgs {
     bless: Option<PathBuf>,
 }
 
+/// `println!` for the run commands: a reader that went away (`server | head`) ends the printing, not the run,
+/// which still returns its verdict's exit code (the reports are written before anything is printed).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// `println!` for the listing commands (`list`, `explain`): a reader that went away (`list | head`) ends the
 /// output quietly, exit 0, instead of a panic on the broken pipe.
 macro_rules! out {
@@ -702,12 +711,12 @@ async fn server_cmd(args: ServerArgs) -> Result<i32> {
         // Before the run: what to configure the server with (operator input and fixed values).
         print!("{}", escape_controls(&trust.text(), true));
         if let Some(seconds) = args.wait_for_target {
-            println!(
+            say!(
                 "Waiting up to {seconds} s for {} to answer (start the server now; Ctrl-C stops).",
                 terminal_line(&trust.resource)
             );
         }
-        println!();
+        say!();
     }
     let target = match (args.url, args.command) {
         (Some(u), _) => TargetSpec::Url(u),
@@ -857,7 +866,7 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     opts.seed = run.seed;
     input::report_dir(&args.run.report_dir)?;
     if let (AuthzTarget::Issuer(issuer), Some(seconds)) = (&opts.target, args.wait_for_target) {
-        println!(
+        say!(
             "Waiting up to {seconds} s for {} to answer (start the authorization server now; Ctrl-C stops).\n",
             terminal_line(issuer)
         );
@@ -893,10 +902,10 @@ async fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             let e = interop::load_expectation(&expected).map_err(anyhow::Error::msg)?;
             let c = interop::compare(&r, &e);
             for d in &c.differences {
-                println!("{}: {}", e.target, terminal_line(&d.to_string()));
+                say!("{}: {}", e.target, terminal_line(&d.to_string()));
             }
             if c.ok() {
-                println!(
+                say!(
                     "{}: {} check{} as expected",
                     e.target,
                     r.checks.len(),
@@ -979,7 +988,7 @@ async fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
                 Ok(located) => located,
                 Err(problems) => {
                     for p in problems {
-                        println!("{}", terminal_line(&p));
+                        say!("{}", terminal_line(&p));
                     }
                     return Ok(exit::FAILURES);
                 }
@@ -987,7 +996,7 @@ async fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
             let peer = match peer_results(&dirs, &peer_expected)? {
                 Ok(peer) => peer,
                 Err(problem) => {
-                    println!("{}", terminal_line(&problem));
+                    say!("{}", terminal_line(&problem));
                     return Ok(exit::FAILURES);
                 }
             };
@@ -1000,10 +1009,10 @@ async fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
                 if compare {
                     let c = interop::compare(&report, &e);
                     for d in &c.differences {
-                        println!("{}: {}", e.target, terminal_line(&d.to_string()));
+                        say!("{}: {}", e.target, terminal_line(&d.to_string()));
                     }
                     if c.ok() {
-                        println!("{}: {} checks as expected", e.target, report.checks.len());
+                        say!("{}: {} checks as expected", e.target, report.checks.len());
                     } else {
                         status = exit::FAILURES;
                     }
@@ -1022,10 +1031,10 @@ async fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
                 if compare {
                     let differences = peer::compare(results, expectation, true);
                     for d in &differences {
-                        println!("{}: {}", peer::PEER_DIR, terminal_line(d));
+                        say!("{}: {}", peer::PEER_DIR, terminal_line(d));
                     }
                     if differences.is_empty() {
-                        println!(
+                        say!(
                             "{}: {} runs as expected",
                             peer::PEER_DIR,
                             results.runs.len()
@@ -1037,7 +1046,7 @@ async fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
                 text.push_str(&peer::markdown_section(results, expectation));
             }
             std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-            println!(
+            say!(
                 "wrote {} ({} targets{})",
                 out.display(),
                 columns.len(),
@@ -1051,7 +1060,7 @@ async fn interop_cmd(cmd: InteropCommand) -> Result<i32> {
         }
         InteropCommand::Shard { shard, products } => {
             for p in shard.select(&products) {
-                println!("{p}");
+                say!("{p}");
             }
             Ok(exit::OK)
         }
@@ -1231,13 +1240,13 @@ fn finish(report: &Report, dir: &std::path::Path, output: &terminal::Options) ->
     let paths = mcp_auth_reports::render::write_all(report, dir)
         .with_context(|| format!("writing reports to {}", dir.display()))?;
     for line in terminal::render(report, Catalog::all(), output) {
-        println!("{line}");
+        say!("{line}");
     }
     if output.quiet {
-        println!("reports in {}", dir.display());
+        say!("reports in {}", dir.display());
     } else {
         for p in paths {
-            println!("wrote {}", p.display());
+            say!("wrote {}", p.display());
         }
     }
     Ok(runner::exit_code(report))
@@ -1260,24 +1269,24 @@ async fn self_test(args: SelfTestArgs) -> Result<i32> {
     }
     let result = selftest::evaluate(args.role, &runs, &expected);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        say!("{}", serde_json::to_string_pretty(&result)?);
     } else {
         print!("{}", selftest::matrix_text(&result));
         for f in &result.reference_failures {
-            println!("reference failure: {f}");
+            say!("reference failure: {f}");
         }
         for m in &result.mismatches {
-            println!("mismatch: {m}");
+            say!("mismatch: {m}");
         }
         for d in &result.inert_defects {
-            println!("inert defect (changes no verdict): {d}");
+            say!("inert defect (changes no verdict): {d}");
         }
         let killed = result
             .checks
             .iter()
             .filter(|c| !c.killed_by.is_empty())
             .count();
-        println!(
+        say!(
             "\n{} runs; {killed}/{} checks killed; {} unkilled; {} reference failures; {} mismatches",
             result.runs,
             result.checks.len(),
@@ -1486,12 +1495,12 @@ async fn reference_server(
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
     let server = mcp_auth_targets::TodoServer::start(config, listener).await?;
-    println!(
+    say!(
         "reference To-Do MCP server at {} ({mode} mode, trusting {issuer}); Ctrl-C stops it",
         server.url()
     );
     if let Some(d) = defect {
-        println!("defect: {} — {}", d.name(), d.description());
+        say!("defect: {} — {}", d.name(), d.description());
     }
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;

@@ -126,3 +126,28 @@ fn a_client_without_pkce_has_every_error_pointed_at_the_missing_code_challenge()
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_printing_not_the_run() {
+    use std::process::Stdio;
+    let dir = std::env::temp_dir().join(format!("mcp-terminal-{}-closed", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-auth-conformance"))
+        .args(["client", "--defect", "no-pkce", "--report-dir"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader closes its end before the first line (as `| head -0` does).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the verdict's exit code: {stderr}"
+    );
+    assert!(dir.join("report.json").exists(), "no report written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
