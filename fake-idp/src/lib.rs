@@ -39,6 +39,7 @@
 //! # let _ = token; world.shutdown().await; Ok(()) }
 //! ```
 
+pub mod assertion;
 mod attacker;
 pub mod cli;
 pub mod client_world;
@@ -68,7 +69,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::Events;
 pub use keys::SigningKey;
 pub use persona::{Persona, ScalekitIssuer};
-pub use server::target::{AsDefect, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
+pub use server::target::{AsDefect, AssertionTrust, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
 pub use server::RegisteredClient;
 pub use token::{Audience, Minter, TokenSpec};
 pub use upstream::{UpstreamApi, UpstreamRequest};

@@ -53,6 +53,9 @@ pub(super) async fn token(
     if form.get("grant_type").map(String::as_str) == Some(super::exchange::TOKEN_EXCHANGE_GRANT) {
         return super::exchange::token_exchange(&state, &headers, &form);
     }
+    if form.get("grant_type").map(String::as_str) == Some(crate::assertion::JWT_BEARER_GRANT) {
+        return super::assertion::jwt_bearer(&state, &headers, &form);
+    }
     let client = match state.authenticate_client(&headers, &form) {
         Ok(c) => c,
         Err(AuthFailure::Missing) => {
@@ -325,17 +328,37 @@ fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
             "client_credentials requires a confidential client",
         );
     };
-    let audience = form
-        .get("resource")
+    // A client that authenticated with a JWT assertion got its token from an assertion grant.
+    let ignore_resource = form.contains_key("client_assertion")
+        && state.defect(AsDefect::AssertionTokenIgnoresResource);
+    let resource = form.get("resource").filter(|_| !ignore_resource);
+    machine_token(
+        state,
+        client_id,
+        client_id,
+        resource.map(String::as_str),
+        form.get("scope").cloned(),
+    )
+}
+
+/// The access token of a machine grant (no user): `aud` is the resource (or the default audience).
+pub(super) fn machine_token(
+    state: &AsState,
+    sub: &str,
+    client_id: &str,
+    resource: Option<&str>,
+    scope: Option<String>,
+) -> Response {
+    let audience = resource
         .map(|r| state.minter().persona().audience_for(r))
         .or_else(|| state.inner.default_audience.clone());
     let spec = TokenSpec {
-        sub: client_id.clone(),
+        sub: sub.to_owned(),
         roles: Vec::new(),
         permissions: Vec::new(),
         audience: audience.map_or(Audience::Absent, Audience::One),
-        scope: form.get("scope").cloned(),
-        client_id: client_id.clone(),
+        scope,
+        client_id: client_id.to_owned(),
         lifetime_secs: ACCESS_TOKEN_LIFETIME_SECS,
     };
     let access_token = state.minter().mint(&spec);

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+pub use super::assertion::AssertionTrust;
 pub use defect::{AsDefect, UnknownAsDefect};
 
 use super::{AsConfig, AsState, TargetMode};
@@ -89,6 +90,9 @@ pub struct AsTargetConfig {
     pub stall_path: Option<String>,
     /// Serve https with this certificate (`--tls-profile strict`): the issuer is then `https://127.0.0.1:<port>`.
     pub tls: Option<crate::tls::ServerCert>,
+    /// The issuers and clients the JWT-assertion grants trust (`--extension` wif, enterprise-managed,
+    /// client-credentials); empty: none of these grants is served or advertised.
+    pub assertion_trust: AssertionTrust,
 }
 
 impl Default for AsTargetConfig {
@@ -100,6 +104,7 @@ impl Default for AsTargetConfig {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             stall_path: None,
             tls: None,
+            assertion_trust: AssertionTrust::default(),
         }
     }
 }
@@ -159,6 +164,9 @@ impl AsTarget {
                 login: config.login,
             },
         )?;
+        if !config.assertion_trust.is_empty() {
+            state.set_assertion_trust(config.assertion_trust.clone());
+        }
         let mut listeners = Listeners::default();
         let router = match config.stall_path {
             Some(path) => super::router(state.clone()).layer(axum::middleware::from_fn_with_state(
