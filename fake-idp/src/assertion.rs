@@ -379,7 +379,10 @@ mod tests {
         let cases = [
             (unsigned("JWT", &claims()), Fault::AlgNone),
             (EcKey::generate().sign("JWT", &claims()), Fault::Untrusted),
-            (key.sign("JWT", &with("aud", json!("http://other"))), Fault::Audience),
+            (
+                key.sign("JWT", &with("aud", json!("http://other"))),
+                Fault::Audience,
+            ),
             (key.sign("JWT", &with("exp", Value::Null)), Fault::NoExp),
             (key.sign("JWT", &with("exp", json!(10))), Fault::Expired),
             (key.sign("JWT", &with("jti", Value::Null)), Fault::NoJti),
@@ -399,8 +402,15 @@ mod tests {
         let wrong_typ = key.sign("JWT", &with("client_id", json!("c")));
         let other = key.sign(ID_JAG_TYP, &with("client_id", json!("d")));
         let not_sub = key.sign(ID_JAG_TYP, &with("sub", json!("x")));
-        for (jwt, fault) in [(wrong_typ, Fault::Typ), (other, Fault::ClientId), (not_sub, Fault::Subject)] {
-            assert_eq!(check(&key, &jwt, &strict, &mut HashSet::new(), |_| false), Err(fault));
+        for (jwt, fault) in [
+            (wrong_typ, Fault::Typ),
+            (other, Fault::ClientId),
+            (not_sub, Fault::Subject),
+        ] {
+            assert_eq!(
+                check(&key, &jwt, &strict, &mut HashSet::new(), |_| false),
+                Err(fault)
+            );
         }
     }
 

@@ -69,7 +69,9 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::Events;
 pub use keys::SigningKey;
 pub use persona::{Persona, ScalekitIssuer};
-pub use server::target::{AsDefect, AssertionTrust, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
+pub use server::target::{
+    AsDefect, AsTarget, AsTargetConfig, AssertionTrust, LoginUi, RunningAsTarget,
+};
 pub use server::RegisteredClient;
 pub use token::{Audience, Minter, TokenSpec};
 pub use upstream::{UpstreamApi, UpstreamRequest};

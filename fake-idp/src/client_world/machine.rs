@@ -127,9 +127,15 @@ impl Authz<'_> {
             subject: Some(client_id),
             ..self.expect(None)
         };
-        check(key, assertion, &expect, &mut state.seen_jtis[self.i], |_| false)
-            .map(|_| ())
-            .map_err(|f| invalid_client(f.describe()))
+        check(
+            key,
+            assertion,
+            &expect,
+            &mut state.seen_jtis[self.i],
+            |_| false,
+        )
+        .map(|_| ())
+        .map_err(|f| invalid_client(f.describe()))
     }
 
     /// What every assertion this AS accepts must say: `aud` = this issuer, `exp` in the future, a fresh `jti`.
@@ -198,7 +204,13 @@ impl Authz<'_> {
                     );
                 };
                 let expect = self.expect(None);
-                let claims = match check(key, assertion, &expect, &mut state.seen_jtis[self.i], |_| false) {
+                let claims = match check(
+                    key,
+                    assertion,
+                    &expect,
+                    &mut state.seen_jtis[self.i],
+                    |_| false,
+                ) {
                     Ok(c) => c,
                     Err(f) => return invalid_grant(f.describe()),
                 };
@@ -226,8 +238,14 @@ impl Authz<'_> {
             client_id: Some(client),
             ..self.expect(Some(ID_JAG_TYP))
         };
-        let claims = check(key, assertion, &expect, &mut state.seen_jtis[self.i], |_| false)
-            .map_err(|f| f.describe().to_owned())?;
+        let claims = check(
+            key,
+            assertion,
+            &expect,
+            &mut state.seen_jtis[self.i],
+            |_| false,
+        )
+        .map_err(|f| f.describe().to_owned())?;
         Ok(claims
             .get("resource")
             .and_then(Value::as_str)

@@ -87,7 +87,17 @@ pub struct CimdHost {
 impl CimdHost {
     /// Binds `127.0.0.1:0`, then serves.
     pub async fn start() -> std::io::Result<CimdHost> {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        CimdHost::start_at(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0))).await
+    }
+
+    /// Binds `addr` (loopback only), then serves (the JWKS of the extensions' trust contract).
+    pub async fn start_at(addr: SocketAddr) -> std::io::Result<CimdHost> {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::other(format!(
+                "{addr} is not a loopback address"
+            )));
+        }
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Shared::default();
         let app = router(state.clone());

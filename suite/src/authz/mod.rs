@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod obs;
 pub mod run;
 pub mod scenarios;
+pub mod trust;
 
 pub use run::{
     interrupted, run, run_live, run_with_evidence, AuthzOptions, AuthzTarget, PreRegisteredClient,

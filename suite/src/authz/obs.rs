@@ -297,6 +297,8 @@ pub struct AuthzObservations {
     pub cimd_unadvertised: Result<CimdAttempt, ObsError>,
     pub dcr: Result<DcrObs, ObsError>,
     pub exchange: Result<ExchangeObs, ObsError>,
+    /// The JWT-assertion probes of the extensions (AS-WIF-*, AS-JAG-*, AS-CC-*).
+    pub assertion: crate::authz::scenarios::AssertionObs,
 }
 
 impl AuthzObservations {
@@ -352,6 +354,7 @@ impl AuthzObservations {
             cimd_unadvertised: e(why),
             dcr: e(why),
             exchange: e(why),
+            assertion: crate::authz::scenarios::AssertionObs::missing(why),
         }
     }
 }

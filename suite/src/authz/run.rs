@@ -13,6 +13,7 @@ use crate::authz::login::{LoginMode, LoginScript};
 use crate::authz::oauth::{Client, ClientAuth, Endpoints, Randomness};
 use crate::authz::obs::{AuthzObservations, LoginKind};
 use crate::authz::scenarios::{self, Ctx};
+use crate::authz::trust::{assertion_extensions, AssertionOptions, Parties};
 use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
@@ -56,6 +57,9 @@ pub struct AuthzOptions {
     /// The run's test PKI under `--tls-profile strict` (made by the CLI for `--ca-out`); when the selection is
     /// strict and this is None, the run makes its own.
     pub tls: Option<Arc<RunTls>>,
+    /// What a real AS was configured to trust for the JWT-assertion extensions (ignored for the bundled AS,
+    /// which trusts the suite's parties in-process).
+    pub assertion: AssertionOptions,
 }
 
 impl AuthzOptions {
@@ -71,6 +75,7 @@ impl AuthzOptions {
             seed: 0x5eed,
             limits: Limits::default(),
             tls: None,
+            assertion: AssertionOptions::default(),
         }
     }
 }
@@ -158,6 +163,7 @@ async fn observe(
         (None, profile) => RunTls::for_profile(profile).map_err(|e| harness("the test PKI", &e))?,
     };
     let tls = opts.tls.as_deref().or(made.as_ref());
+    let parties = Parties::fixed();
     let (issuer, bundled) = match &opts.target {
         AuthzTarget::Bundled(defect) => {
             let cert = match tls {
@@ -173,6 +179,12 @@ async fn observe(
                 login: LoginUi::Form,
                 seed: opts.seed,
                 tls: cert,
+                // The suite's assertion parties, trusted in-process (only when an extension asks for them).
+                assertion_trust: if assertion_extensions(opts.selection.extensions()) {
+                    parties.bundled_trust(&AssertionOptions::bundled())
+                } else {
+                    fake_idp::AssertionTrust::default()
+                },
                 ..AsTargetConfig::default()
             };
             let t = AsTarget::start(config)
@@ -183,6 +195,35 @@ async fn observe(
         AuthzTarget::Issuer(i) => (i.clone(), None),
     };
     run.target.url = Some(issuer.clone());
+    // The trust of the JWT-assertion extensions: in-process for the bundled AS; for a real AS, the JWKS served at
+    // the fixed trust address, when the vendor said the AS was configured with them.
+    let wants_assertions = assertion_extensions(opts.selection.extensions());
+    let (trust, trust_host) = match &bundled {
+        Some(_) => (AssertionOptions::bundled(), None),
+        None => {
+            let trust = opts.assertion.clone();
+            let configured = trust.client_id.is_some() || trust.trusts_workload || trust.trusts_idp;
+            let host = if wants_assertions && configured {
+                let host = parties.serve(trust.trust_addr).await.map_err(|e| {
+                    harness(
+                        &format!(
+                            "the JWKS of the suite's assertion parties could not be served at {} (--trust-addr)",
+                            trust.trust_addr
+                        ),
+                        &e,
+                    )
+                })?;
+                run.notes.push(format!(
+                    "assertion trust: JWKS served at http://{}",
+                    trust.trust_addr
+                ));
+                Some(host)
+            } else {
+                None
+            };
+            (trust, host)
+        }
+    };
     let (login, login_kind) = match (&opts.login, &bundled) {
         (Some(m), _) => (m.clone(), kind_of(m)),
         (None, Some(_)) => {
@@ -222,7 +263,7 @@ async fn observe(
     );
     let rand = Randomness::new(opts.seed);
 
-    progress.status().plan(9);
+    progress.status().plan(10);
     let metadata = progress
         .step("metadata discovery", scenarios::metadata(&http, &issuer))
         .await;
@@ -338,6 +379,14 @@ async fn observe(
         .step("token exchange probes", scenarios::exchange_probes(&ctx))
         .await;
     progress.update(|o| o.exchange = exchange);
+    let assertion = progress
+        .step(
+            "JWT assertion probes",
+            scenarios::assertion_probes(&ctx, &parties, &trust, opts.selection.extensions()),
+        )
+        .await;
+    progress.update(|o| o.assertion = assertion);
+    drop(trust_host);
     drop(ctx);
     stop(bundled).await;
     progress.take().ok_or_else(|| {

@@ -556,6 +556,7 @@ pub fn compliant() -> AuthzObservations {
         cimd_unadvertised: Err(ObsError::NotApplicable("the AS advertises CIMD".into())),
         dcr: Ok(dcr()),
         exchange: Ok(exchange()),
+        assertion: crate::authz::checks::assertion_testing::compliant(),
     }
 }
 

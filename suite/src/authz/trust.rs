@@ -1,0 +1,211 @@
+//! The trust contract of the authz extensions (docs/guide/authz-extensions.md): for `--extension wif`,
+//! `enterprise-managed` and `client-credentials` the suite plays the workload identity issuer, the enterprise
+//! IdP and a `private_key_jwt` client. Their ids and their keys are fixed (test-only, the same on every run), and
+//! the suite serves their public keys as JWKS on loopback at a fixed address, so a vendor configures the AS under
+//! test once. The bundled reference AS is handed the same trust in-process.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use fake_idp::assertion::{EcKey, Party};
+use serde_json::json;
+
+use crate::authz::cimd_host::{CimdHost, HostedDoc};
+use crate::spec::{Extension, Extensions};
+
+/// `iss` of the workload JWTs the suite signs (WIF).
+pub const WORKLOAD_ISSUER: &str = "https://workload.conformance.test";
+/// `sub` of the workload JWTs.
+pub const WORKLOAD_SUBJECT: &str = "spiffe://conformance.test/mcp-workload";
+/// `iss` of the ID-JAGs the suite mints (the enterprise IdP).
+pub const ENTERPRISE_IDP_ISSUER: &str = "https://idp.conformance.test";
+/// `sub` of the ID-JAGs (the enterprise user).
+pub const ENTERPRISE_USER: &str = "alice@conformance.test";
+/// The `private_key_jwt` client the bundled reference AS knows (a real AS: `--assertion-client-id`).
+pub const BUNDLED_ASSERTION_CLIENT: &str = "conformance-assertion-client";
+/// Where the suite serves the JWKS by default (`--trust-addr`, `MCP_CONFORMANCE_TRUST_ADDR`).
+pub const DEFAULT_TRUST_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9402);
+/// The JWKS paths on the trust address.
+pub const WORKLOAD_JWKS_PATH: &str = "/workload/jwks";
+pub const IDP_JWKS_PATH: &str = "/idp/jwks";
+pub const CLIENT_JWKS_PATH: &str = "/client/jwks";
+/// `kid` of each party's key in its JWKS and in the headers of what it signs.
+pub const WORKLOAD_KID: &str = "conformance-workload-1";
+pub const IDP_KID: &str = "conformance-idp-1";
+pub const CLIENT_KID: &str = "conformance-client-1";
+
+/// What the AS under test was configured to trust (a real `--issuer`; the bundled AS trusts everything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionOptions {
+    /// The client registered at the AS with `private_key_jwt` and the suite's client JWKS URI
+    /// (`--assertion-client-id`): the client-credentials checks and the ID-JAG client.
+    pub client_id: Option<String>,
+    /// The AS trusts the suite's workload issuer (`--trusts-workload-issuer`).
+    pub trusts_workload: bool,
+    /// The AS trusts the suite's enterprise IdP (`--trusts-enterprise-idp`).
+    pub trusts_idp: bool,
+    /// Where the JWKS are served (`--trust-addr`).
+    pub trust_addr: SocketAddr,
+}
+
+impl Default for AssertionOptions {
+    fn default() -> Self {
+        AssertionOptions {
+            client_id: None,
+            trusts_workload: false,
+            trusts_idp: false,
+            trust_addr: DEFAULT_TRUST_ADDR,
+        }
+    }
+}
+
+impl AssertionOptions {
+    /// What the bundled reference AS trusts: everything.
+    pub fn bundled() -> Self {
+        AssertionOptions {
+            client_id: Some(BUNDLED_ASSERTION_CLIENT.to_owned()),
+            trusts_workload: true,
+            trusts_idp: true,
+            trust_addr: DEFAULT_TRUST_ADDR,
+        }
+    }
+
+    /// `http://<trust addr><path>`.
+    pub fn jwks_uri(&self, path: &str) -> String {
+        format!("http://{}{path}", self.trust_addr)
+    }
+
+    /// The lines a vendor configures the AS under test with (also `--print-assertion-trust`).
+    pub fn describe(&self) -> String {
+        let client = self
+            .client_id
+            .as_deref()
+            .unwrap_or("<--assertion-client-id>");
+        format!(
+            "Configure the authorization server under test to trust the suite's parties (test-only keys, the same \
+on every run; ES256):\n\
+  workload identity issuer (wif)      iss {WORKLOAD_ISSUER}\n\
+                                      JWKS {} (kid {WORKLOAD_KID}); then --trusts-workload-issuer\n\
+  enterprise IdP (enterprise-managed) iss {ENTERPRISE_IDP_ISSUER}\n\
+                                      JWKS {} (kid {IDP_KID}); then --trusts-enterprise-idp\n\
+  private_key_jwt client              client_id {client}, token_endpoint_auth_method private_key_jwt,\n\
+  (client-credentials)                jwks_uri {} (kid {CLIENT_KID}); then --assertion-client-id ID\n\
+Workload JWTs and ID-JAGs carry aud = the AS issuer; ID-JAGs name client_id = the client that presents them\n\
+(the confidential client of the run) and resource = the resource the suite asks tokens for.",
+            self.jwks_uri(WORKLOAD_JWKS_PATH),
+            self.jwks_uri(IDP_JWKS_PATH),
+            self.jwks_uri(CLIENT_JWKS_PATH),
+        )
+    }
+}
+
+/// Whether the selection opts in to one of the extensions with AS duties for assertions.
+pub fn assertion_extensions(e: &Extensions) -> bool {
+    [
+        Extension::Wif,
+        Extension::EnterpriseManaged,
+        Extension::ClientCredentials,
+    ]
+    .into_iter()
+    .any(|x| e.contains(x))
+}
+
+/// The keys the suite signs with.
+#[derive(Debug, Clone)]
+pub struct Parties {
+    pub workload: EcKey,
+    pub idp: EcKey,
+    pub client: EcKey,
+    /// A key no AS trusts (the untrusted-signer probes).
+    pub untrusted: EcKey,
+}
+
+impl Parties {
+    pub fn fixed() -> Self {
+        Parties {
+            workload: EcKey::fixed(Party::Workload),
+            idp: EcKey::fixed(Party::EnterpriseIdp),
+            client: EcKey::fixed(Party::Client),
+            untrusted: EcKey::generate(),
+        }
+    }
+
+    /// The trust handed to the bundled reference AS.
+    pub fn bundled_trust(&self, opts: &AssertionOptions) -> fake_idp::AssertionTrust {
+        fake_idp::AssertionTrust {
+            workload: opts
+                .trusts_workload
+                .then(|| (WORKLOAD_ISSUER.to_owned(), self.workload.clone())),
+            enterprise_idp: opts
+                .trusts_idp
+                .then(|| (ENTERPRISE_IDP_ISSUER.to_owned(), self.idp.clone())),
+            clients: opts
+                .client_id
+                .iter()
+                .map(|id| (id.clone(), self.client.clone()))
+                .collect(),
+        }
+    }
+
+    /// Serves the three JWKS at `addr` (a real AS fetches them from there).
+    pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<CimdHost> {
+        let host = CimdHost::start_at(addr).await?;
+        for (path, key, kid) in [
+            (WORKLOAD_JWKS_PATH, &self.workload, WORKLOAD_KID),
+            (IDP_JWKS_PATH, &self.idp, IDP_KID),
+            (CLIENT_JWKS_PATH, &self.client, CLIENT_KID),
+        ] {
+            host.put(
+                path,
+                HostedDoc::json(&json!({"keys": [key.public_jwk_with_kid(kid)]})),
+            );
+        }
+        Ok(host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_description_names_every_flag_and_jwks_uri() {
+        let d = AssertionOptions::default().describe();
+        for needle in [
+            "--trusts-workload-issuer",
+            "--trusts-enterprise-idp",
+            "--assertion-client-id",
+            "http://127.0.0.1:9402/workload/jwks",
+            "http://127.0.0.1:9402/idp/jwks",
+            "http://127.0.0.1:9402/client/jwks",
+            WORKLOAD_ISSUER,
+            ENTERPRISE_IDP_ISSUER,
+        ] {
+            assert!(d.contains(needle), "{needle} missing from:\n{d}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_trust_host_serves_each_partys_public_key_and_no_private_part() {
+        let parties = Parties::fixed();
+        let host = parties
+            .serve(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .unwrap();
+        let url = format!("{}{CLIENT_JWKS_PATH}", host.base_url());
+        let body: serde_json::Value = reqwest::Client::new()
+            .get(url)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            body["keys"][0],
+            parties.client.public_jwk_with_kid(CLIENT_KID)
+        );
+        assert!(body["keys"][0].get("d").is_none());
+    }
+}
