@@ -377,9 +377,9 @@ pub(crate) mod testing {
     /// What a compliant AS answers: tokens for the resource, every hostile assertion refused.
     pub fn compliant() -> AssertionObs {
         AssertionObs {
-            wif: Ok(probes(WifCase::ALL, "wif", "invalid_grant")),
-            jag: Ok(probes(JagCase::ALL, "jag", "invalid_grant")),
-            cc: Ok(probes(CcCase::ALL, "cc", "invalid_client")),
+            wif: Ok(probes(&WifCase::ALL, "wif", "invalid_grant")),
+            jag: Ok(probes(&JagCase::ALL, "jag", "invalid_grant")),
+            cc: Ok(probes(&CcCase::ALL, "cc", "invalid_client")),
         }
     }
 }
