@@ -23,6 +23,13 @@ pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
 /// Seconds of clock skew tolerated on `exp`.
 pub const LEEWAY: i64 = 5;
 
+/// `iss` of the workload JWTs the suite signs (WIF).
+pub const SUITE_WORKLOAD_ISSUER: &str = "https://workload.conformance.test";
+/// `iss` of the ID-JAGs the suite mints (it plays the enterprise IdP).
+pub const SUITE_ENTERPRISE_IDP: &str = "https://idp.conformance.test";
+/// The `private_key_jwt` client the suite authenticates as, unless told another id.
+pub const SUITE_ASSERTION_CLIENT: &str = "conformance-assertion-client";
+
 /// A test-only ES256 (P-256) key pair. Prints as `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct EcKey {

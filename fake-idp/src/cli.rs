@@ -32,6 +32,11 @@ struct Args {
     /// Target mode: `auto` (immediate 302) or `form` (HTML login and consent).
     #[arg(long, requires = "target", default_value = "form")]
     login: LoginUi,
+    /// Target mode: trust the suite's JWT-assertion parties (its workload issuer, enterprise IdP and the
+    /// private_key_jwt client `conformance-assertion-client`, with their fixed test-only keys) and serve the
+    /// jwt-bearer grant and private_key_jwt.
+    #[arg(long, requires = "target")]
+    trust_suite_assertions: bool,
 }
 
 /// Exit code when the world could not start.
@@ -93,6 +98,11 @@ async fn run_target(args: Args) -> anyhow::Result<()> {
         login: args.login,
         seed: args.seed,
         bind: args.addr,
+        assertion_trust: if args.trust_suite_assertions {
+            crate::AssertionTrust::suite_parties(crate::assertion::SUITE_ASSERTION_CLIENT)
+        } else {
+            crate::AssertionTrust::default()
+        },
         ..AsTargetConfig::default()
     })
     .await

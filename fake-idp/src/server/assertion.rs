@@ -32,6 +32,23 @@ pub struct AssertionTrust {
 }
 
 impl AssertionTrust {
+    /// Trust in the suite's parties with their fixed test-only keys (what `fake-idp --target
+    /// --trust-suite-assertions` and the suite's bundled runs configure).
+    pub fn suite_parties(client_id: &str) -> Self {
+        use crate::assertion::{Party, SUITE_ENTERPRISE_IDP, SUITE_WORKLOAD_ISSUER};
+        AssertionTrust {
+            workload: Some((
+                SUITE_WORKLOAD_ISSUER.to_owned(),
+                EcKey::fixed(Party::Workload),
+            )),
+            enterprise_idp: Some((
+                SUITE_ENTERPRISE_IDP.to_owned(),
+                EcKey::fixed(Party::EnterpriseIdp),
+            )),
+            clients: vec![(client_id.to_owned(), EcKey::fixed(Party::Client))],
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.workload.is_none() && self.enterprise_idp.is_none() && self.clients.is_empty()
     }

@@ -13,7 +13,9 @@ use crate::authz::login::{LoginMode, LoginScript};
 use crate::authz::oauth::{Client, ClientAuth, Endpoints, Randomness};
 use crate::authz::obs::{AuthzObservations, LoginKind};
 use crate::authz::scenarios::{self, Ctx};
-use crate::authz::trust::{assertion_extensions, AssertionOptions, Parties};
+use crate::authz::trust::{
+    assertion_extensions, AssertionOptions, Parties, BUNDLED_ASSERTION_CLIENT,
+};
 use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
@@ -181,7 +183,7 @@ async fn observe(
                 tls: cert,
                 // The suite's assertion parties, trusted in-process (only when an extension asks for them).
                 assertion_trust: if assertion_extensions(opts.selection.extensions()) {
-                    parties.bundled_trust(&AssertionOptions::bundled())
+                    fake_idp::AssertionTrust::suite_parties(BUNDLED_ASSERTION_CLIENT)
                 } else {
                     fake_idp::AssertionTrust::default()
                 },

@@ -13,15 +13,15 @@ use crate::authz::cimd_host::{CimdHost, HostedDoc};
 use crate::spec::{Extension, Extensions};
 
 /// `iss` of the workload JWTs the suite signs (WIF).
-pub const WORKLOAD_ISSUER: &str = "https://workload.conformance.test";
+pub const WORKLOAD_ISSUER: &str = fake_idp::assertion::SUITE_WORKLOAD_ISSUER;
 /// `sub` of the workload JWTs.
 pub const WORKLOAD_SUBJECT: &str = "spiffe://conformance.test/mcp-workload";
 /// `iss` of the ID-JAGs the suite mints (the enterprise IdP).
-pub const ENTERPRISE_IDP_ISSUER: &str = "https://idp.conformance.test";
+pub const ENTERPRISE_IDP_ISSUER: &str = fake_idp::assertion::SUITE_ENTERPRISE_IDP;
 /// `sub` of the ID-JAGs (the enterprise user).
 pub const ENTERPRISE_USER: &str = "alice@conformance.test";
 /// The `private_key_jwt` client the bundled reference AS knows (a real AS: `--assertion-client-id`).
-pub const BUNDLED_ASSERTION_CLIENT: &str = "conformance-assertion-client";
+pub const BUNDLED_ASSERTION_CLIENT: &str = fake_idp::assertion::SUITE_ASSERTION_CLIENT;
 /// Where the suite serves the JWKS by default (`--trust-addr`, `MCP_CONFORMANCE_TRUST_ADDR`).
 pub const DEFAULT_TRUST_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9402);
@@ -130,23 +130,6 @@ impl Parties {
         }
     }
 
-    /// The trust handed to the bundled reference AS.
-    pub fn bundled_trust(&self, opts: &AssertionOptions) -> fake_idp::AssertionTrust {
-        fake_idp::AssertionTrust {
-            workload: opts
-                .trusts_workload
-                .then(|| (WORKLOAD_ISSUER.to_owned(), self.workload.clone())),
-            enterprise_idp: opts
-                .trusts_idp
-                .then(|| (ENTERPRISE_IDP_ISSUER.to_owned(), self.idp.clone())),
-            clients: opts
-                .client_id
-                .iter()
-                .map(|id| (id.clone(), self.client.clone()))
-                .collect(),
-        }
-    }
-
     /// Serves the three JWKS at `addr` (a real AS fetches them from there).
     pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<CimdHost> {
         let host = CimdHost::start_at(addr).await?;
@@ -182,6 +165,81 @@ mod tests {
             ENTERPRISE_IDP_ISSUER,
         ] {
             assert!(d.contains(needle), "{needle} missing from:\n{d}");
+        }
+    }
+
+    /// A run of the assertion checks against the reference AS started on its own (as a real `--issuer`), trusting
+    /// the suite's parties, with these options.
+    async fn issuer_run(assertion: AssertionOptions) -> Vec<mcp_auth_reports::CheckResult> {
+        use crate::authz::login::{LoginMode, LoginScript};
+        use crate::authz::{AuthzOptions, AuthzTarget};
+        let target = fake_idp::AsTarget::start(fake_idp::AsTargetConfig {
+            assertion_trust: fake_idp::AssertionTrust::suite_parties(BUNDLED_ASSERTION_CLIENT),
+            ..fake_idp::AsTargetConfig::default()
+        })
+        .await
+        .unwrap();
+        let mut opts = AuthzOptions::bundled(None);
+        opts.target = AuthzTarget::Issuer(target.issuer());
+        opts.login = Some(LoginMode::Form(
+            LoginScript::from_toml_str(crate::authz::run::REFERENCE_LOGIN).unwrap(),
+        ));
+        opts.selection = crate::runner::Selection::all().with_extensions(Extensions::all());
+        opts.assertion = assertion;
+        let report = crate::authz::run(&opts).await;
+        target.shutdown().await;
+        report
+            .checks
+            .into_iter()
+            .filter(|c| {
+                c.id.starts_with("AS-WIF")
+                    || c.id.starts_with("AS-JAG")
+                    || c.id.starts_with("AS-CC")
+            })
+            .collect()
+    }
+
+    fn ephemeral() -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+    }
+
+    #[tokio::test]
+    async fn a_real_issuer_configured_with_the_suites_trust_passes_every_assertion_check() {
+        let checks = issuer_run(AssertionOptions {
+            client_id: Some(BUNDLED_ASSERTION_CLIENT.to_owned()),
+            trusts_workload: true,
+            trusts_idp: true,
+            trust_addr: ephemeral(),
+        })
+        .await;
+        assert_eq!(checks.len(), 22);
+        for c in checks {
+            assert_eq!(
+                c.verdict,
+                mcp_auth_reports::Verdict::Pass,
+                "{} {}",
+                c.id,
+                c.message
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_real_issuer_without_the_trust_flags_skips_every_assertion_check_naming_the_flag() {
+        let checks = issuer_run(AssertionOptions {
+            trust_addr: ephemeral(),
+            ..AssertionOptions::default()
+        })
+        .await;
+        assert_eq!(checks.len(), 22);
+        for c in checks {
+            let flag = match &c.id[..5] {
+                "AS-WI" => "--trusts-workload-issuer",
+                "AS-JA" => "--trusts-enterprise-idp",
+                _ => "--assertion-client-id",
+            };
+            assert_eq!(c.verdict, mcp_auth_reports::Verdict::Skip, "{}", c.id);
+            assert!(c.message.contains(flag), "{}: {}", c.id, c.message);
         }
     }
 
