@@ -80,22 +80,25 @@ impl AssertionOptions {
         let client = self
             .client_id
             .as_deref()
-            .unwrap_or("<--assertion-client-id>");
-        format!(
-            "Configure the authorization server under test to trust the suite's parties (test-only keys, the same \
-on every run; ES256):\n\
-  workload identity issuer (wif)      iss {WORKLOAD_ISSUER}\n\
-                                      JWKS {} (kid {WORKLOAD_KID}); then --trusts-workload-issuer\n\
-  enterprise IdP (enterprise-managed) iss {ENTERPRISE_IDP_ISSUER}\n\
-                                      JWKS {} (kid {IDP_KID}); then --trusts-enterprise-idp\n\
-  private_key_jwt client              client_id {client}, token_endpoint_auth_method private_key_jwt,\n\
-  (client-credentials)                jwks_uri {} (kid {CLIENT_KID}); then --assertion-client-id ID\n\
-Workload JWTs and ID-JAGs carry aud = the AS issuer; ID-JAGs name client_id = the client that presents them\n\
-(the confidential client of the run) and resource = the resource the suite asks tokens for.",
-            self.jwks_uri(WORKLOAD_JWKS_PATH),
-            self.jwks_uri(IDP_JWKS_PATH),
-            self.jwks_uri(CLIENT_JWKS_PATH),
-        )
+            .unwrap_or("<the id you give as --assertion-client-id>");
+        [
+            "Configure the authorization server under test to trust the suite's parties (test-only ES256 keys,".to_owned(),
+            "the same on every run), then tell the suite so with the flag of each:".to_owned(),
+            format!("  workload identity issuer (wif)       iss {WORKLOAD_ISSUER}"),
+            format!("                                       JWKS {} (kid {WORKLOAD_KID})", self.jwks_uri(WORKLOAD_JWKS_PATH)),
+            "                                       flag --trusts-workload-issuer".to_owned(),
+            format!("  enterprise IdP (enterprise-managed)  iss {ENTERPRISE_IDP_ISSUER}"),
+            format!("                                       JWKS {} (kid {IDP_KID})", self.jwks_uri(IDP_JWKS_PATH)),
+            "                                       flag --trusts-enterprise-idp".to_owned(),
+            format!("  private_key_jwt client               client_id {client}"),
+            "  (client-credentials)                 token_endpoint_auth_method private_key_jwt".to_owned(),
+            format!("                                       jwks_uri {} (kid {CLIENT_KID})", self.jwks_uri(CLIENT_JWKS_PATH)),
+            "                                       flag --assertion-client-id ID".to_owned(),
+            "Workload JWTs and ID-JAGs carry aud = the AS issuer; ID-JAGs name client_id = the confidential client".to_owned(),
+            "of the run (--client-id/--client-secret, or DCR) and resource = the resource the suite asks tokens for.".to_owned(),
+            format!("The suite serves the JWKS at {} during the run (--trust-addr).", self.trust_addr),
+        ]
+        .join("\n")
     }
 }
 
