@@ -52,27 +52,8 @@ def env(name: str) -> str:
     return value
 
 
-def build_server(variant: str) -> tuple[FastMCP, str, int, str]:
-    issuer = env("MCP_CONFORMANCE_ISSUER")
-    jwks_uri = env("MCP_CONFORMANCE_JWKS_URI")
-    resource = env("MCP_CONFORMANCE_RESOURCE")
-    port = int(env("PORT"))
-
-    # RemoteAuthProvider wants the server's base URL; the resource it advertises is base_url + the MCP path.
-    parts = urlsplit(resource)
-    base_url = f"{parts.scheme}://{parts.netloc}"
-    mcp_path = parts.path or "/mcp"
-
-    # documented and hardened both set the audience (see the module docstring).
-    token_verifier = JWTVerifier(jwks_uri=jwks_uri, issuer=issuer, audience=resource)
-    auth = RemoteAuthProvider(
-        token_verifier=token_verifier,
-        authorization_servers=[issuer],
-        base_url=base_url,
-        scopes_supported=[READ_SCOPE, WRITE_SCOPE],
-    )
-    mcp = FastMCP(name="todo", auth=auth)
-
+def add_todo_tools(mcp: FastMCP) -> None:
+    """The seed story's three tools on one shared in-memory list, each guarded by `require_scopes`."""
     todos: list[dict[str, Any]] = []
     ids = itertools.count(1)
 
@@ -97,6 +78,28 @@ def build_server(variant: str) -> tuple[FastMCP, str, int, str]:
                 return f"deleted {id}"
         raise ToolError(f"no to-do with id {id}")
 
+
+def build_server(variant: str) -> tuple[FastMCP, str, int, str]:
+    issuer = env("MCP_CONFORMANCE_ISSUER")
+    jwks_uri = env("MCP_CONFORMANCE_JWKS_URI")
+    resource = env("MCP_CONFORMANCE_RESOURCE")
+    port = int(env("PORT"))
+
+    # RemoteAuthProvider wants the server's base URL; the resource it advertises is base_url + the MCP path.
+    parts = urlsplit(resource)
+    base_url = f"{parts.scheme}://{parts.netloc}"
+    mcp_path = parts.path or "/mcp"
+
+    # documented and hardened both set the audience (see the module docstring).
+    token_verifier = JWTVerifier(jwks_uri=jwks_uri, issuer=issuer, audience=resource)
+    auth = RemoteAuthProvider(
+        token_verifier=token_verifier,
+        authorization_servers=[issuer],
+        base_url=base_url,
+        scopes_supported=[READ_SCOPE, WRITE_SCOPE],
+    )
+    mcp = FastMCP(name="todo", auth=auth)
+    add_todo_tools(mcp)
     return mcp, "127.0.0.1", port, mcp_path
 
 
