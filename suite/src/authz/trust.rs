@@ -95,7 +95,8 @@ impl AssertionOptions {
             format!("                                       jwks_uri {} (kid {CLIENT_KID})", self.jwks_uri(CLIENT_JWKS_PATH)),
             "                                       flag --assertion-client-id ID".to_owned(),
             "Workload JWTs and ID-JAGs carry aud = the AS issuer; ID-JAGs name client_id = the confidential client".to_owned(),
-            "of the run (--client-id/--client-secret, or DCR) and resource = the resource the suite asks tokens for.".to_owned(),
+            "of the run (--client-id/--client-secret, or DCR; else the private_key_jwt client) and resource = the".to_owned(),
+            "resource the suite asks tokens for.".to_owned(),
             format!("The suite serves the JWKS at {} during the run (--trust-addr).", self.trust_addr),
         ]
         .join("\n")
@@ -244,6 +245,28 @@ mod tests {
             assert_eq!(c.verdict, mcp_auth_reports::Verdict::Skip, "{}", c.id);
             assert!(c.message.contains(flag), "{}: {}", c.id, c.message);
         }
+    }
+
+    #[tokio::test]
+    async fn no_assertion_the_suite_presents_appears_in_the_report() {
+        let mut opts = crate::authz::AuthzOptions::bundled(None);
+        opts.selection = crate::runner::Selection::all().with_extensions(Extensions::all());
+        let report = crate::authz::run(&opts).await;
+        let text = serde_json::to_string(&report).unwrap();
+        let mut seen = 0;
+        for (i, _) in text.match_indices("assertion=") {
+            seen += 1;
+            let value = &text[i + "assertion=".len()..];
+            assert!(
+                value.starts_with("[redacted"),
+                "{}",
+                &value[..value.len().min(40)]
+            );
+        }
+        assert!(
+            seen >= 22,
+            "the report shows the assertion requests ({seen})"
+        );
     }
 
     #[tokio::test]

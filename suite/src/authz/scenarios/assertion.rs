@@ -281,66 +281,91 @@ async fn jag_probes(
             "the AS does not advertise the jwt-bearer grant (RFC 7523) in grant_types_supported",
         ));
     }
-    let Some(client) = &ctx.confidential else {
-        return Err(not_applicable(
-            "no confidential client presents the ID-JAGs: give --client-id and --client-secret, or let the AS register one (DCR)",
-        ));
+    // The presenting client authenticates with its secret, else as the private_key_jwt client.
+    let presenter = match (&ctx.confidential, &opts.client_id) {
+        (Some(client), _) => Presenter::Secret(client),
+        (None, Some(id)) => Presenter::Assertion(id),
+        (None, None) => {
+            return Err(not_applicable(
+                "no confidential client presents the ID-JAGs: give --client-id and --client-secret, or --assertion-client-id, or let the AS register one (DCR)",
+            ))
+        }
+    };
+    let presenter_id = match presenter {
+        Presenter::Secret(c) => c.id.clone(),
+        Presenter::Assertion(id) => id.clone(),
     };
     let sc = Scenario::new("enterprise-managed");
     let sign = |typ: &str, c: &Value| p.idp.sign_with_kid(typ, Some(IDP_KID), c);
     let mut base = fresh(ctx, ENTERPRISE_IDP_ISSUER, ENTERPRISE_USER);
-    base["client_id"] = json!(client.id);
+    base["client_id"] = json!(presenter_id);
     base["resource"] = json!(RESOURCE);
     base["scope"] = json!(ctx.scope);
     let valid_jag = sign(ID_JAG_TYP, &base);
-    let send = |jag: String, resource: &'static str, purpose: &'static str| {
+    let send = |jag: String, purpose: &'static str| {
         let sc = &sc;
         async move {
-            post(
-                ctx,
-                sc,
-                purpose,
-                bearer_form(ctx, jag, resource),
-                Some(client),
-            )
-            .await
+            let mut form = bearer_form(ctx, jag, RESOURCE);
+            match presenter {
+                Presenter::Secret(client) => post(ctx, sc, purpose, form, Some(client)).await,
+                Presenter::Assertion(id) => {
+                    form.extend(assertion_auth(id, client_assertion(ctx, p, id)));
+                    post(ctx, sc, purpose, form, None).await
+                }
+            }
         }
     };
-    let valid = send(valid_jag.clone(), RESOURCE, "a valid ID-JAG").await;
+    let valid = send(valid_jag.clone(), "a valid ID-JAG").await;
     let mut cases = BTreeMap::new();
     for case in JagCase::ALL.iter().copied() {
-        let (jag, resource) = match case {
-            JagCase::Replayed => (valid_jag.clone(), RESOURCE),
-            JagCase::WrongAudience => (
-                sign(ID_JAG_TYP, &with(&base, &[("aud", json!(OTHER_AS))], ctx)),
-                RESOURCE,
-            ),
-            JagCase::Expired => (sign(ID_JAG_TYP, &with(&base, &expired(), ctx)), RESOURCE),
-            JagCase::UntrustedSigner => (
+        let jag = match case {
+            JagCase::Replayed => valid_jag.clone(),
+            JagCase::WrongAudience => {
+                sign(ID_JAG_TYP, &with(&base, &[("aud", json!(OTHER_AS))], ctx))
+            }
+            JagCase::Expired => sign(ID_JAG_TYP, &with(&base, &expired(), ctx)),
+            JagCase::UntrustedSigner => {
                 p.untrusted
-                    .sign_with_kid(ID_JAG_TYP, Some(IDP_KID), &with(&base, &[], ctx)),
-                RESOURCE,
-            ),
-            JagCase::WrongTyp => (sign("JWT", &with(&base, &[], ctx)), RESOURCE),
-            JagCase::OtherClient => (
-                sign(
-                    ID_JAG_TYP,
-                    &with(&base, &[("client_id", json!(ctx.client_a.id))], ctx),
-                ),
-                RESOURCE,
+                    .sign_with_kid(ID_JAG_TYP, Some(IDP_KID), &with(&base, &[], ctx))
+            }
+            JagCase::WrongTyp => sign("JWT", &with(&base, &[], ctx)),
+            JagCase::OtherClient => sign(
+                ID_JAG_TYP,
+                &with(&base, &[("client_id", json!(ctx.client_a.id))], ctx),
             ),
             // The ID-JAG grants OTHER_RESOURCE; the token request asks for RESOURCE.
-            JagCase::OtherResource => (
-                sign(
-                    ID_JAG_TYP,
-                    &with(&base, &[("resource", json!(OTHER_RESOURCE))], ctx),
-                ),
-                RESOURCE,
+            JagCase::OtherResource => sign(
+                ID_JAG_TYP,
+                &with(&base, &[("resource", json!(OTHER_RESOURCE))], ctx),
             ),
         };
-        cases.insert(case, send(jag, resource, case.describe()).await);
+        cases.insert(case, send(jag, case.describe()).await);
     }
     Ok(GrantProbes { valid, cases })
+}
+
+/// How the client presenting ID-JAGs authenticates.
+#[derive(Debug, Clone, Copy)]
+enum Presenter<'a> {
+    /// A confidential client with a secret (registered by DCR or given with --client-id/--client-secret).
+    Secret(&'a Client),
+    /// The private_key_jwt client (--assertion-client-id).
+    Assertion(&'a String),
+}
+
+/// A fresh, valid `private_key_jwt` client assertion of `client_id`.
+fn client_assertion(ctx: &Ctx, p: &Parties, client_id: &str) -> String {
+    p.client
+        .sign_with_kid("JWT", Some(CLIENT_KID), &fresh(ctx, client_id, client_id))
+}
+
+/// The client-authentication parameters of a `private_key_jwt` client (RFC 7523 §2.2).
+fn assertion_auth(client_id: &str, assertion: String) -> [(&'static str, String); 3] {
+    [
+        ("client_id", client_id.to_owned()),
+        ("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()),
+        ("client_assertion", assertion),
+    ]
 }
 
 /// Client credentials with `private_key_jwt` (RFC 7523 §2.2/§3, SEP-1046).
@@ -371,18 +396,16 @@ async fn cc_probes(
     let sc = Scenario::new("client-credentials-jwt");
     let sign = |c: &Value| p.client.sign_with_kid("JWT", Some(CLIENT_KID), c);
     let base = fresh(ctx, client_id, client_id);
-    let valid_assertion = sign(&base);
+    let valid_assertion = client_assertion(ctx, p, client_id);
     let send = |assertion: String, purpose: &'static str| {
         let sc = &sc;
         async move {
-            let form = vec![
+            let mut form = vec![
                 ("grant_type", "client_credentials".to_owned()),
-                ("client_id", client_id.clone()),
-                ("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()),
-                ("client_assertion", assertion),
                 ("resource", RESOURCE.to_owned()),
                 ("scope", ctx.scope.clone()),
             ];
+            form.extend(assertion_auth(client_id, assertion));
             post(ctx, sc, purpose, form, None).await
         }
     };
