@@ -1174,6 +1174,10 @@ reason = "MCPJam forges no token"
             "cc-accept-replayed-jti",
             "cc-accept-untrusted-key",
             "cc-accept-mismatched-subject",
+            // The 2025-03-26 shape of the reference server (selftest::DEFECT_MODES, 2025-03-26 only).
+            "march-metadata-at-mcp-path",
+            "march-issuer-with-path",
+            "march-no-default-endpoints",
         ];
         assert_eq!(
             all.len(),

@@ -279,12 +279,18 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
         "no-march-default-endpoints",
         &[RunMode::Spec(SpecVersion::V2025_03_26)],
     ),
+    // The reference server's 2025-03-26 shape (its own authorization server at its origin): only that revision.
+    (Role::Server, "march-metadata-at-mcp-path", REV_2025_03),
+    (Role::Server, "march-issuer-with-path", REV_2025_03),
+    (Role::Server, "march-no-default-endpoints", REV_2025_03),
 ];
 
 /// Every extension opted in: where an extension's defects show.
 const EXT: &[RunMode] = &[RunMode::Extensions];
 /// The 2026-07-28 revision alone.
 const REV_2026: &[RunMode] = &[RunMode::Spec(SpecVersion::V2026_07_28)];
+/// The 2025-03-26 revision alone.
+const REV_2025_03: &[RunMode] = &[RunMode::Spec(SpecVersion::V2025_03_26)];
 
 /// The modes the defect `name` of `role` runs in.
 pub fn defect_modes(role: Role, name: &str) -> Vec<RunMode> {

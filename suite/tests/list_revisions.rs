@@ -39,6 +39,8 @@ fn at_2025_03_26_the_server_is_its_own_as_and_there_is_no_prm() {
         "CL-PKCE-04",
         "CL-BC-01",
         "CL-BC-02",
+        "RS-BC-01",
+        "RS-BC-02",
         "AS-RT-01",
     ] {
         assert_in(&ids, "2025-03-26", id);
@@ -65,6 +67,8 @@ fn at_2025_06_18_the_401_must_name_the_prm_and_the_2025_03_26_fallbacks_are_gone
     for id in [
         "CL-BC-01",
         "CL-BC-02",
+        "RS-BC-01",
+        "RS-BC-02",
         "CL-PKCE-02",
         "CL-CIMD-01",
         "AS-CIMD-02.other-host",

@@ -80,6 +80,21 @@ async fn the_reference_server_passes_every_check_in_introspection_mode() {
         .any(|n| n.contains("token validation: introspection (observed)")));
 }
 
+/// Under 2025-03-26 the reference is its own authorization server at its origin; the self-test covers JWT
+/// validation, this the other mode.
+#[tokio::test]
+async fn the_reference_server_passes_every_check_at_2025_03_26_in_introspection_mode() {
+    let mut opts = ServerOptions::bundled(None, ValidationMode::Introspection);
+    opts.selection = opts
+        .selection
+        .with_spec(mcp_auth_conformance::spec::SpecVersion::V2025_03_26);
+    let report = server::run(&opts).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(verdict(&report, "RS-BC-01"), Verdict::Pass);
+    assert_eq!(verdict(&report, "RS-BC-02"), Verdict::Pass);
+    assert!(report.check("RS-PRM-02").is_none());
+}
+
 /// The bundled reference with the fake AS playing Scalekit (the story's AS): the default profile plus
 /// `[as] persona = "scalekit"`, as fixtures/profiles/todo-scalekit.toml has it.
 fn under_scalekit(defect: Option<ServerDefect>) -> ServerOptions {

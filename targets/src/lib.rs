@@ -21,6 +21,6 @@ pub mod todo_server;
 mod fuzz;
 
 pub use todo_server::{
-    config_from_env, EnvError, IntrospectionClient, RunningTodoServer, ServerDefect, TodoServer,
-    TodoServerConfig, ValidationMode,
+    config_from_env, DelegatedAs, EnvError, IntrospectionClient, RunningTodoServer, ServerDefect,
+    TodoServer, TodoServerConfig, ValidationMode,
 };

@@ -151,7 +151,8 @@ fn fuzz_www_authenticate_never_panics_and_output_is_bounded_by_input() {
     );
 }
 
-/// Observations where every probe answered with `www` and discovery found `prm`.
+/// Observations where every probe answered with `www` and discovery found `prm` (also the body of every
+/// 2025-03-26 authorization server answer).
 fn observations(www: &str, prm: &[u8]) -> ServerObservations {
     let harness = || ObsError::Harness("not observed in this test".into());
     let probe = Probe {
@@ -210,6 +211,28 @@ fn observations(www: &str, prm: &[u8]) -> ServerObservations {
         dpop: Err(harness()),
         stateless: Err(harness()),
         machine: Err(harness()),
+        // The same target-chosen body as 2025-03-26 authorization server metadata and endpoint answers.
+        march: Ok(crate::server::obs::MarchObs {
+            origin: "http://127.0.0.1:1".into(),
+            metadata: PrmDoc {
+                exchange: "fuzz#3".into(),
+                status: 200,
+                content_type: Some("application/json".into()),
+                body: prm_body(prm),
+            },
+            authorize: PrmDoc {
+                exchange: "fuzz#4".into(),
+                status: 400,
+                content_type: None,
+                body: prm_body(prm),
+            },
+            token: PrmDoc {
+                exchange: "fuzz#5".into(),
+                status: 400,
+                content_type: None,
+                body: prm_body(prm),
+            },
+        }),
     }
 }
 

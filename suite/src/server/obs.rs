@@ -34,6 +34,10 @@ pub use crate::server::scenarios::tokens::Stimulus;
 /// [`crate::server::scenarios::dpop`].
 pub use crate::server::scenarios::dpop::{DpopObs, DpopStimulus};
 
+/// What the origin of a 2025-03-26 server answered as its own authorization server, declared with its probes in
+/// [`crate::server::scenarios::march`].
+pub use crate::server::scenarios::march::MarchObs;
+
 /// A fetched PRM document.
 #[derive(Debug, Clone)]
 pub struct PrmDoc {
@@ -226,6 +230,8 @@ pub struct ServerObservations {
     pub stateless: Result<StatelessObs, ObsError>,
     /// Client-credentials tokens (only with `--extension client-credentials`).
     pub machine: Result<MachineObs, ObsError>,
+    /// The server as its own authorization server (2025-03-26 only; not applicable at other revisions).
+    pub march: Result<MarchObs, ObsError>,
 }
 
 impl ServerObservations {
@@ -263,6 +269,7 @@ impl ServerObservations {
             dpop: Err(ObsError::Interrupted),
             stateless: Err(ObsError::Interrupted),
             machine: Err(ObsError::Interrupted),
+            march: Err(ObsError::Interrupted),
         }
     }
 

@@ -213,6 +213,7 @@ async fn observe(
         &upstream.resource(),
         &opts.profile.scopes,
         tls,
+        opts.selection.spec(),
     )
     .await;
     let started = match (started, &opts.target, opts.wait_for_target) {

@@ -12,8 +12,8 @@ use super::trust::Trust;
 use crate::process::ProcessGroup;
 use crate::profile::Scopes;
 use mcp_auth_targets::{
-    IntrospectionClient, RunningTodoServer, ServerDefect, TodoServer, TodoServerConfig,
-    ValidationMode,
+    DelegatedAs, IntrospectionClient, RunningTodoServer, ServerDefect, TodoServer,
+    TodoServerConfig, ValidationMode,
 };
 
 /// How the target is reached.
@@ -92,6 +92,7 @@ impl RunningTarget {
         upstream: &str,
         scopes: &Scopes,
         tls: Option<&crate::tls::RunTls>,
+        revision: crate::spec::SpecVersion,
     ) -> Result<RunningTarget, TargetError> {
         match spec {
             TargetSpec::Bundled { defect, mode } => {
@@ -125,6 +126,13 @@ impl RunningTarget {
                     client_secret,
                 });
                 config.defect = *defect;
+                if revision == crate::spec::SpecVersion::V2025_03_26 {
+                    // 2025-03-26: the server is its own AS at its origin, delegating to the fake AS.
+                    config.own_authorization_server = Some(DelegatedAs {
+                        authorization_endpoint: idp.authorization_endpoint(),
+                        registration_endpoint: idp.registration_endpoint(),
+                    });
+                }
                 config.upstream_url = Some(upstream.to_owned());
                 if *defect == Some(ServerDefect::PlainHttpPublicHost) {
                     config.public_base =

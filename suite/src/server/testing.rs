@@ -324,6 +324,39 @@ pub fn compliant_in(mode: Mode) -> ServerObservations {
             )),
         }),
         dpop: Ok(dpop()),
+        march: Ok(march()),
+    }
+}
+
+/// An answer of the origin: its status and body (a JSON object, or not JSON).
+pub fn origin_answer(exchange: &str, status: u16, body: Value) -> PrmDoc {
+    PrmDoc {
+        exchange: exchange.to_owned(),
+        status,
+        content_type: Some("application/json".into()),
+        body: match body {
+            Value::Object(m) => Ok(m),
+            other => Err(format!("the body is not JSON: {other}")),
+        },
+    }
+}
+
+/// A compliant 2025-03-26 server, its own authorization server: metadata at the origin root (issuer the origin),
+/// `/authorize` refusing a request without parameters with an OAuth error, `/token` refusing an empty form.
+pub fn march() -> crate::server::obs::MarchObs {
+    crate::server::obs::MarchObs {
+        origin: ORIGIN.to_owned(),
+        metadata: origin_answer(
+            "march#metadata",
+            200,
+            json!({
+                "issuer": ORIGIN,
+                "authorization_endpoint": format!("{ORIGIN}/authorize"),
+                "token_endpoint": format!("{ORIGIN}/token"),
+            }),
+        ),
+        authorize: origin_answer("march#authorize", 400, json!({"error": "invalid_request"})),
+        token: origin_answer("march#token", 400, json!({"error": "invalid_request"})),
     }
 }
 

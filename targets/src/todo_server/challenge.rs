@@ -81,7 +81,7 @@ pub(crate) fn unauthorized(state: &AppState, why: &Unauthorized) -> Response {
                 .param("error", "invalid_token")
                 .param("error_description", description.clone());
         }
-        if !s.has(ServerDefect::NoResourceMetadata) {
+        if s.publishes_prm() {
             challenge = challenge.param("resource_metadata", s.prm_url.clone());
         }
         if !s.has(ServerDefect::ChallengeWithoutScope) {
@@ -141,9 +141,7 @@ pub(crate) fn insufficient_scope(state: &AppState, scope: &str) -> Response {
             };
         challenge = challenge.param("scope", scope);
     }
-    if !s.has(ServerDefect::InsufficientScopeWithoutResourceMetadata)
-        && !s.has(ServerDefect::NoResourceMetadata)
-    {
+    if !s.has(ServerDefect::InsufficientScopeWithoutResourceMetadata) && s.publishes_prm() {
         challenge = challenge.param("resource_metadata", s.prm_url.clone());
     }
     challenge = challenge.param("error_description", description);

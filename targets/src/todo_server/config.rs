@@ -106,6 +106,19 @@ pub struct TodoServerConfig {
     /// One more CA certificate (PEM) the server's outbound client trusts: the test CA that signed the fake AS's
     /// and upstream's certificates under strict TLS.
     pub trust_ca_pem: Option<String>,
+    /// Run in the MCP 2025-03-26 shape (`--spec-version 2025-03-26`): the server is its own authorization server
+    /// at its origin (RFC 8414 metadata at the root, `/authorize`, `/token`, `/register`), delegating to this
+    /// authorization server, and publishes no protected resource metadata.
+    pub own_authorization_server: Option<DelegatedAs>,
+}
+
+/// The authorization server a 2025-03-26-shaped server delegates to (MCP 2025-03-26 "Third-Party Authorization
+/// Flow"): its `/authorize` redirects there, its `/token` and `/register` forward there (the token endpoint is
+/// [`TodoServerConfig::token_endpoint`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegatedAs {
+    pub authorization_endpoint: String,
+    pub registration_endpoint: String,
 }
 
 impl TodoServerConfig {
@@ -133,6 +146,7 @@ impl TodoServerConfig {
             authorization_server: None,
             tls: None,
             trust_ca_pem: None,
+            own_authorization_server: None,
         }
     }
 }

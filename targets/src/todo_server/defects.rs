@@ -153,6 +153,12 @@ mcp_auth_defects::defects! {
         "Accepts DPoP proofs whatever their `iat` (an hour-old proof is served).";
     DpopAllowReplay = "dpop-allow-replay", BOTH,
         "Keeps no record of proof `jti`s: a proof replayed on a second request is served.";
+    MarchMetadataAtMcpPath = "march-metadata-at-mcp-path", JWT,
+        "In the 2025-03-26 shape, serves its authorization server metadata at `/.well-known/oauth-authorization-server/mcp` (the MCP path kept) instead of the origin root.";
+    MarchIssuerWithPath = "march-issuer-with-path", JWT,
+        "In the 2025-03-26 shape, names the MCP URL (`<origin>/mcp`) as the `issuer` of the metadata at the origin root instead of the origin.";
+    MarchNoDefaultEndpoints = "march-no-default-endpoints", JWT,
+        "In the 2025-03-26 shape, serves neither authorization server metadata nor the default `/authorize`, `/token` and `/register` endpoints.";
 }
 
 #[cfg(test)]

@@ -120,6 +120,36 @@ impl Http {
         Ok((status, read_capped(response).await?))
     }
 
+    /// POST `body` to `url` with the caller's `Content-Type` and `Authorization` (when given), as a server that
+    /// delegates an endpoint forwards a request; any status with its content type and capped body.
+    pub(crate) async fn forward_post(
+        &self,
+        url: &str,
+        content_type: Option<&str>,
+        authorization: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, Option<String>, Vec<u8>), FetchError> {
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body);
+        if let Some(ct) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        if let Some(auth) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, auth);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok((status, content_type, read_capped(response).await?))
+    }
+
     async fn form_basic(
         &self,
         url: &str,

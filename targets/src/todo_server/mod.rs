@@ -4,7 +4,8 @@
 //!
 //! One module per concern: [`config`](TodoServerConfig), `auth` (bearer extraction, JWT and
 //! introspection validation), `prm` and `challenge` (discovery and `WWW-Authenticate`),
-//! `endpoint` (the `/mcp` pipeline), `mcp` (JSON-RPC and tools), `sessions`, `todos`, `defects`.
+//! `endpoint` (the `/mcp` pipeline), `mcp` (JSON-RPC and tools), `sessions`, `todos`, `defects`, and `march`
+//! (the MCP 2025-03-26 shape, where the server is its own authorization server at its origin).
 
 mod auth;
 mod challenge;
@@ -13,6 +14,7 @@ mod defects;
 mod endpoint;
 mod env;
 mod http;
+mod march;
 mod mcp;
 mod prm;
 mod sessions;
@@ -31,7 +33,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{IntrospectionClient, TodoServerConfig, UnknownValidationMode, ValidationMode};
+pub use config::{
+    DelegatedAs, IntrospectionClient, TodoServerConfig, UnknownValidationMode, ValidationMode,
+};
 pub use defects::{ServerDefect, UnknownServerDefect};
 pub use env::{config_from_env, EnvError};
 
@@ -68,6 +72,8 @@ pub(crate) struct Settings {
     pub(crate) upstream: Option<String>,
     /// The token endpoint for the exchange.
     pub(crate) token_endpoint: String,
+    /// The 2025-03-26 shape: the server is its own authorization server at its origin, no PRM.
+    pub(crate) own_as: Option<DelegatedAs>,
 }
 
 impl Settings {
@@ -107,11 +113,18 @@ impl Settings {
                 .upstream_url
                 .map(|u| u.trim_end_matches('/').to_owned()),
             token_endpoint,
+            own_as: config.own_authorization_server,
         }
     }
 
     pub(crate) fn has(&self, defect: ServerDefect) -> bool {
         self.defect == Some(defect)
+    }
+
+    /// Whether the server publishes protected resource metadata (and names it in its challenges): not in the
+    /// 2025-03-26 shape, which predates it, nor with [`ServerDefect::NoResourceMetadata`].
+    pub(crate) fn publishes_prm(&self) -> bool {
+        self.own_as.is_none() && !self.has(ServerDefect::NoResourceMetadata)
     }
 }
 
@@ -197,10 +210,13 @@ fn build(config: TodoServerConfig, local_addr: SocketAddr) -> (Router, String) {
         challenges: AtomicUsize::new(0),
         dpop_replay: fake_idp::dpop::ReplayCache::default(),
     });
-    let router = Router::new()
-        .route(MCP_PATH, any(endpoint::handle))
-        .route(PRM_PATH, get(prm::handle))
-        .with_state(state);
+    let router = Router::new().route(MCP_PATH, any(endpoint::handle));
+    let router = if state.settings.own_as.is_some() {
+        march::routes(router, &state.settings)
+    } else {
+        router.route(PRM_PATH, get(prm::handle))
+    };
+    let router = router.with_state(state);
     (router, resource)
 }
 

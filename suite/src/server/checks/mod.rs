@@ -2,6 +2,7 @@
 
 mod dpop;
 mod machine;
+mod march;
 mod prm;
 mod rev2026;
 mod revisions;
@@ -173,6 +174,7 @@ pub fn registry() -> Vec<Box<ServerCheck>> {
     all.extend(machine::checks());
     all.extend(revisions::checks());
     all.extend(stateless::checks());
+    all.extend(march::checks());
     all
 }
 

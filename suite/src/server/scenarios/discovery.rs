@@ -73,14 +73,20 @@ async fn fetch_prm(
     url: &str,
 ) -> Result<PrmDoc, ObsError> {
     let purpose = format!("fetch PRM from {} without credentials", source.as_str());
-    let rec = ctx
-        .send(
-            sc,
-            &purpose,
-            Request::get(url).header("accept", "application/json"),
-            &Auth::None,
-        )
-        .await;
+    let req = Request::get(url).header("accept", "application/json");
+    fetch_json(ctx, sc, &purpose, req).await
+}
+
+/// Sends `req` without credentials and records the answer, its body as a JSON object or why it is not one;
+/// no answer at all is the target's error.
+pub(crate) async fn fetch_json(
+    ctx: &Ctx<'_>,
+    sc: &Scenario,
+    purpose: &str,
+    req: Request,
+) -> Result<PrmDoc, ObsError> {
+    let url = req.url.clone();
+    let rec = ctx.send(sc, purpose, req, &Auth::None).await;
     let resp = rec
         .result
         .map_err(|e| ObsError::target(format!("fetching {url}: {e}"), [rec.id.clone()]))?;

@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod dpop;
 pub mod machine;
+pub mod march;
 pub mod scope;
 pub mod sessions;
 pub mod stateless;
@@ -27,9 +28,10 @@ const SCENARIOS: usize = 10;
 pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
     let with_dpop = ctx.extensions.contains(Extension::Dpop);
     let with_machine = ctx.extensions.contains(Extension::ClientCredentials);
-    progress
-        .status()
-        .plan(SCENARIOS + usize::from(with_dpop) + usize::from(with_machine));
+    let with_march = ctx.spec == crate::spec::SpecVersion::V2025_03_26;
+    progress.status().plan(
+        SCENARIOS + usize::from(with_dpop) + usize::from(with_machine) + usize::from(with_march),
+    );
     let (baseline, mode) = progress.step("baseline session", baseline(ctx)).await;
     progress.set(ServerObservations::pending(
         ctx.target.clone(),
@@ -106,6 +108,17 @@ pub async fn observe(ctx: &Ctx<'_>, progress: &Progress<ServerObservations>) {
             let r = stateless::stateless(ctx).await;
             progress.update(|o| o.stateless = r);
         }),
+        async {
+            // Not applicable (no request) at any other revision.
+            let r = if with_march {
+                progress
+                    .step("2025-03-26 authorization server", march::march(ctx))
+                    .await
+            } else {
+                march::march(ctx).await
+            };
+            progress.update(|o| o.march = r);
+        },
         async {
             if ctx.extensions.contains(Extension::ClientCredentials) {
                 let r = progress
