@@ -37,6 +37,11 @@ struct Args {
     /// jwt-bearer grant and private_key_jwt.
     #[arg(long, requires = "target")]
     trust_suite_assertions: bool,
+    /// Target mode, form login: federate the login to this OpenID provider (its issuer), as the client
+    /// `conformance-as.apps.idp.conformance.test` with the suite IdP's test secret: the IdP that
+    /// `mcp-auth-conformance authz --upstream-idp` serves, e.g. http://accounts.idp.conformance.test:8543.
+    #[arg(long, requires = "target", value_name = "ISSUER")]
+    upstream_idp: Option<String>,
 }
 
 /// Exit code when the world could not start.
@@ -103,6 +108,12 @@ async fn run_target(args: Args) -> anyhow::Result<()> {
         } else {
             crate::AssertionTrust::default()
         },
+        upstream_idp: args.upstream_idp.map(|issuer| crate::UpstreamIdp {
+            issuer,
+            client_id: crate::idp::IDP_CLIENT_ID.to_owned(),
+            client_secret: crate::idp::IDP_CLIENT_SECRET.to_owned(),
+            ca_pem: None,
+        }),
         ..AsTargetConfig::default()
     })
     .await

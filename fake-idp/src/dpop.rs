@@ -132,6 +132,42 @@ impl ProofRequest<'_> {
     }
 }
 
+/// A proof with `alg: none` and an empty signature (a forgery an AS must refuse, RFC 9449 §4.3 item 5).
+pub fn unsigned_proof(header: &Value, claims: &Value) -> String {
+    let mut header = header.clone();
+    header["alg"] = json!("none");
+    format!("{}.{}.", jws::segment(&header), jws::segment(claims))
+}
+
+/// A proof with `alg: HS256`, MACed with `secret` (a symmetric algorithm an AS must refuse, RFC 9449 §4.2).
+pub fn hs256_proof(secret: &[u8], header: &Value, claims: &Value) -> String {
+    let mut header = header.clone();
+    header["alg"] = json!("HS256");
+    let input = format!("{}.{}", jws::segment(&header), jws::segment(claims));
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret),
+        input.as_bytes(),
+    );
+    format!("{input}.{}", jws::b64(tag.as_ref()))
+}
+
+/// The single `DPoP` header of a request: `Ok(None)` without one, `Err` for several (RFC 9449 §4.3 item 1).
+pub fn request_proof(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ProofError> {
+    let mut all = headers.get_all("dpop").iter();
+    match (all.next(), all.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => v.to_str().map(Some).map_err(|_| ProofError::Malformed),
+        (Some(_), Some(_)) => Err(ProofError::Missing),
+    }
+}
+
+/// Seconds since the epoch: proofs carry the client's wall-clock `iat`, whatever clock a verifier was given.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// 128 random bits, base64url.
 pub fn new_jti() -> String {
     jws::b64(&rand::random::<[u8; 16]>())
@@ -247,6 +283,10 @@ pub struct Leniency {
     pub iat: bool,
     pub ath: bool,
     pub key_binding: bool,
+    /// Accept `alg: none` and symmetric algorithms (their signature is not checked).
+    pub algorithm: bool,
+    /// Accept a `jwk` that carries private members.
+    pub private_key: bool,
 }
 
 /// A proof that passed.
@@ -269,21 +309,23 @@ pub fn verify(proof: &str, expect: &Expect<'_>, lenient: Leniency) -> Result<Ver
         return Err(ProofError::Type);
     }
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-    if !SUPPORTED_ALGS.contains(&alg) {
+    let weak_accepted = lenient.algorithm && !SUPPORTED_ALGS.contains(&alg);
+    if !SUPPORTED_ALGS.contains(&alg) && !weak_accepted {
         return Err(ProofError::Algorithm);
     }
     let jwk = header
         .get("jwk")
         .and_then(Value::as_object)
         .ok_or(ProofError::Key)?;
-    if ["d", "p", "q", "dp", "dq", "qi", "k"]
-        .iter()
-        .any(|m| jwk.contains_key(*m))
+    if !lenient.private_key
+        && ["d", "p", "q", "dp", "dq", "qi", "k"]
+            .iter()
+            .any(|m| jwk.contains_key(*m))
     {
         return Err(ProofError::Key);
     }
     let jkt = jwk_thumbprint(jwk).ok_or(ProofError::Key)?;
-    if !lenient.signature && !signature_valid(alg, jwk, &decoded)? {
+    if !lenient.signature && !weak_accepted && !signature_valid(alg, jwk, &decoded)? {
         return Err(ProofError::Signature);
     }
     let claims = &decoded.claims;
@@ -594,6 +636,29 @@ mod tests {
             verify(&proof, &expect(1000), Leniency::default()),
             Err(ProofError::Key)
         );
+    }
+
+    #[test]
+    fn alg_none_and_hs256_proofs_are_refused_unless_lenient() {
+        let key = DpopKey::generate();
+        let claims = json!({"jti":"a","htm":"POST","htu":URI,"iat":1000});
+        let lenient = Leniency {
+            algorithm: true,
+            ..Leniency::default()
+        };
+        for proof in [
+            unsigned_proof(&key.proof_header(), &claims),
+            hs256_proof(b"shared", &key.proof_header(), &claims),
+        ] {
+            assert_eq!(
+                verify(&proof, &expect(1000), Leniency::default()),
+                Err(ProofError::Algorithm)
+            );
+            assert_eq!(
+                verify(&proof, &expect(1000), lenient).map(|v| v.jkt),
+                Ok(key.thumbprint())
+            );
+        }
     }
 
     #[test]

@@ -13,12 +13,16 @@ use sha2::Sha256;
 
 const AS_PRIVATE_PEM: &str = include_str!("../../fixtures/keys/test-only-as-signing-key.pem");
 const AS_PUBLIC_PEM: &str = include_str!("../../fixtures/keys/test-only-as-signing-key.pub.pem");
+const IDP_PRIVATE_PEM: &str = include_str!("../../fixtures/keys/test-only-idp-signing-key.pem");
+const IDP_PUBLIC_PEM: &str = include_str!("../../fixtures/keys/test-only-idp-signing-key.pub.pem");
 const ATTACKER_PRIVATE_PEM: &str = include_str!("../../fixtures/keys/test-only-attacker-key.pem");
 const ATTACKER_PUBLIC_PEM: &str =
     include_str!("../../fixtures/keys/test-only-attacker-key.pub.pem");
 
 /// The `kid` of the authorization server's key.
 pub const AS_KID: &str = "conformance-as-key-1";
+/// The `kid` of the upstream identity provider's key (the fake OpenID provider of `crate::idp`).
+pub const IDP_KID: &str = "conformance-idp-key-1";
 /// The `kid` of the attacker's key.
 pub const ATTACKER_KID: &str = "attacker-key-1";
 
@@ -66,6 +70,11 @@ impl SigningKey {
     /// The authorization server's key, `kid` `conformance-as-key-1`.
     pub fn as_signing_key() -> SigningKey {
         SigningKey::from_fixture(AS_KID, AS_PRIVATE_PEM, AS_PUBLIC_PEM)
+    }
+
+    /// The upstream identity provider's ID-token key, `kid` `conformance-idp-key-1`.
+    pub fn idp_signing_key() -> SigningKey {
+        SigningKey::from_fixture(IDP_KID, IDP_PRIVATE_PEM, IDP_PUBLIC_PEM)
     }
 
     /// The attacker's key, `kid` `attacker-key-1` (never in the served JWKS).

@@ -47,6 +47,7 @@ pub mod clock;
 pub mod danger;
 pub mod dpop;
 mod events;
+pub mod idp;
 mod jws;
 pub mod keys;
 pub mod persona;
@@ -69,6 +70,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::Events;
 pub use keys::SigningKey;
 pub use persona::{Persona, ScalekitIssuer};
+pub use server::federation::UpstreamIdp;
 pub use server::target::{
     AsDefect, AsTarget, AsTargetConfig, AssertionTrust, LoginUi, RunningAsTarget,
 };

@@ -18,6 +18,9 @@ pub struct User {
     pub role: String,
     /// The permissions (scopes) the role grants.
     pub permissions: Vec<String>,
+    /// Their e-mail address at the upstream identity provider (the ID token's `email`; a federating AS maps it
+    /// back to the user). Default `<name>@conformance.test`.
+    pub email: String,
 }
 
 /// The users of the fake IdP.
@@ -57,6 +60,8 @@ struct UserEntry {
     role: String,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 impl Users {
@@ -87,6 +92,9 @@ impl Users {
                         }
                     })?;
                     Ok(User {
+                        email: u
+                            .email
+                            .unwrap_or_else(|| format!("{}@conformance.test", u.name)),
                         name: u.name,
                         sub: u.sub,
                         role: u.role,
@@ -110,6 +118,13 @@ impl Users {
     /// The user with this `sub`.
     pub fn by_sub(&self, sub: &str) -> Option<&User> {
         self.users.iter().find(|u| u.sub == sub)
+    }
+
+    /// The user with this e-mail address (compared ASCII case-insensitively).
+    pub fn by_email(&self, email: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
     }
 
     /// Every user, in file order.
@@ -138,6 +153,16 @@ mod tests {
         assert_eq!(bob.role, "read_only");
         assert_eq!(bob.permissions, ["todo:read"]);
         assert_eq!(users.all().len(), 2);
+    }
+
+    #[test]
+    fn a_user_is_found_by_email_whatever_its_case() {
+        let users = Users::fixture();
+        assert_eq!(
+            users.by_email("Alice@Conformance.test").unwrap().name,
+            "alice"
+        );
+        assert!(users.by_email("eve@conformance.test").is_none());
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub enum FakeIdpError {
     /// The TLS configuration (`--tls-profile strict`) could not be built.
     #[error("TLS configuration failed: {0}")]
     Tls(String),
+    /// The upstream IdP the reference AS federates to could not be reached or read.
+    #[error("the upstream IdP: {0}")]
+    Upstream(String),
 }
 
 /// Configures and starts a [`FakeIdp`].
@@ -201,6 +204,27 @@ impl FakeIdpBuilder {
             listeners,
         })
     }
+}
+
+/// Binds a loopback listener (any other address is refused) and, with `tls`, the acceptor that serves it over
+/// https: what every fake party and target starts from.
+pub(crate) async fn bind_loopback(
+    bind: SocketAddr,
+    tls: Option<&crate::tls::ServerCert>,
+) -> Result<(TcpListener, SocketAddr, Option<tokio_rustls::TlsAcceptor>), FakeIdpError> {
+    if !bind.ip().is_loopback() {
+        return Err(FakeIdpError::NotLoopback(bind));
+    }
+    let listener = TcpListener::bind(bind).await.map_err(FakeIdpError::Bind)?;
+    let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
+    let acceptor = match tls {
+        Some(cert) => Some(
+            cert.acceptor()
+                .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
+        ),
+        None => None,
+    };
+    Ok((listener, addr, acceptor))
 }
 
 /// The listeners of one piece of the fake world: stopped gracefully by [`Listeners::stop`], aborted on drop.

@@ -10,9 +10,11 @@ use axum::response::{IntoResponse, Response as AxumResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use fake_idp::danger::{Forge, TokenMutation};
+use fake_idp::dpop::{DpopKey, ProofRequest};
+use fake_idp::idp::{Idp, IdpAnswer, IdpConfig, IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_HOST};
 use fake_idp::{
     AsDefect, AsTarget, AsTargetConfig, LoginUi, Minter, RunningAsTarget, SigningKey, SystemClock,
-    TokenSpec, Users,
+    TokenSpec, UpstreamIdp, Users,
 };
 use reqwest::{Response, StatusCode};
 use rstest::rstest;
@@ -38,6 +40,7 @@ const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 struct Target {
     running: RunningAsTarget,
     issuer: String,
+    token_url: String,
 }
 
 impl Target {
@@ -53,7 +56,12 @@ impl Target {
         .await
         .unwrap();
         let issuer = running.issuer();
-        Target { running, issuer }
+        let token_url = format!("{issuer}/token");
+        Target {
+            running,
+            issuer,
+            token_url,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -221,6 +229,104 @@ impl Target {
     }
 
     /// A DCR client with `REDIRECT`: `(client_id, client_secret)`.
+    /// A token request with a DPoP proof: status, body and the `DPoP-Nonce` answered.
+    async fn dpop_token(
+        &self,
+        form: &[(&str, &str)],
+        proof: &str,
+    ) -> (StatusCode, Value, Option<String>) {
+        let response = http()
+            .post(self.url("/token"))
+            .header("dpop", proof)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let nonce = response
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (response.status(), response.json().await.unwrap(), nonce)
+    }
+
+    /// A code redeemed with an honest proof by `key` after the nonce demand: the token body, the nonce and the
+    /// proof the redemption used.
+    async fn dpop_tokens(&self, key: &DpopKey) -> (Value, String, String) {
+        let code = self.code(&[]).await.expect("a code");
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", PUBLIC_CLIENT),
+            ("code_verifier", VERIFIER),
+        ];
+        let (status, body, nonce) = self.dpop_token(&form, &self.proof(key, None)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("use_dpop_nonce"))
+        );
+        let nonce = nonce.expect("a DPoP-Nonce with use_dpop_nonce");
+        let proof = self.proof(key, Some(&nonce));
+        let (status, body, _) = self.dpop_token(&form, &proof).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (body, nonce, proof)
+    }
+
+    /// An honest proof for the token endpoint.
+    fn proof(&self, key: &DpopKey, nonce: Option<&str>) -> String {
+        key.proof(&self.proof_request(nonce))
+    }
+
+    fn proof_request<'a>(&'a self, nonce: Option<&'a str>) -> ProofRequest<'a> {
+        ProofRequest {
+            htm: "POST",
+            htu: self.token_url.as_str(),
+            iat: fake_idp::dpop::unix_now(),
+            nonce,
+            ..ProofRequest::default()
+        }
+    }
+
+    /// Refreshes a DPoP grant with `proof`: whether tokens were issued.
+    async fn dpop_refresh(&self, rt: &str, proof: &str) -> bool {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", PUBLIC_CLIENT),
+        ];
+        self.dpop_token(&form, proof).await.0 == StatusCode::OK
+    }
+
+    /// Refreshes a fresh DPoP grant of `key` with the proof `forge` makes from the nonce and the redemption's
+    /// proof: whether tokens were issued.
+    async fn dpop_refresh_with(
+        &self,
+        key: &DpopKey,
+        forge: impl FnOnce(&str, &str) -> String,
+    ) -> bool {
+        let (body, nonce, redeemed) = self.dpop_tokens(key).await;
+        let rt = body["refresh_token"].as_str().unwrap().to_owned();
+        self.dpop_refresh(&rt, &forge(&nonce, &redeemed)).await
+    }
+
+    /// A client_credentials request by a fresh confidential DCR client.
+    async fn client_credentials(&self, scope: &str) -> (StatusCode, Value) {
+        let (id, secret) = self.dcr_client("client_secret_basic").await;
+        let response = http()
+            .post(self.url("/token"))
+            .basic_auth(&id, secret)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", scope),
+                ("resource", RESOURCE),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
     async fn dcr_client(&self, method: &str) -> (String, Option<String>) {
         let body: Value = self
             .register(json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": method}))
@@ -679,6 +785,117 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
             let (status, _) = t.exchange(Some((&id, &secret)), &forged, &[]).await;
             status == StatusCode::OK
         }
+        D::FedAcceptUnsigned => let_through(defect, IdpAnswer::Unsigned).await,
+        D::FedSkipSignatureCheck => let_through(defect, IdpAnswer::UnknownKey).await,
+        D::FedIssNotChecked => let_through(defect, IdpAnswer::WrongIssuer).await,
+        D::FedAudNotChecked => let_through(defect, IdpAnswer::WrongAudience).await,
+        D::FedNonceOptional => let_through(defect, IdpAnswer::MissingNonce).await,
+        D::FedNonceNotMatched => let_through(defect, IdpAnswer::ReplayedNonce).await,
+        D::FedExpNotChecked => let_through(defect, IdpAnswer::Expired).await,
+        D::FedStateOptional => let_through(defect, IdpAnswer::MissingState).await,
+        D::FedStateNotMatched => let_through(defect, IdpAnswer::ForgedState).await,
+        D::FedTrustsUnverifiedEmail => let_through(defect, IdpAnswer::UnverifiedEmail).await,
+        D::FedPassesIdpToken => federated(defect, IdpAnswer::Honest).await.leaked,
+        D::DpopUnboundToken => {
+            let key = DpopKey::generate();
+            let (body, _, _) = t.dpop_tokens(&key).await;
+            let claims = jwt_part(body["access_token"].as_str().unwrap(), 1);
+            body["token_type"] != json!("DPoP") || claims["cnf"]["jkt"] != json!(key.thumbprint())
+        }
+        D::DpopSkipSignature => {
+            let (key, other) = (DpopKey::generate(), DpopKey::generate());
+            t.dpop_refresh_with(&key, |n, _| {
+                other.sign(&key.proof_header(), &t.proof_request(Some(n)).claims())
+            })
+            .await
+        }
+        D::DpopSkipHtm => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |n, _| {
+                key.proof(&ProofRequest {
+                    htm: "GET",
+                    ..t.proof_request(Some(n))
+                })
+            })
+            .await
+        }
+        D::DpopSkipHtu => {
+            let key = DpopKey::generate();
+            let elsewhere = t.url("/elsewhere");
+            t.dpop_refresh_with(&key, |n, _| {
+                key.proof(&ProofRequest {
+                    htu: &elsewhere,
+                    ..t.proof_request(Some(n))
+                })
+            })
+            .await
+        }
+        D::DpopSkipIat => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |n, _| {
+                key.proof(&ProofRequest {
+                    iat: fake_idp::dpop::unix_now() - 3600,
+                    ..t.proof_request(Some(n))
+                })
+            })
+            .await
+        }
+        D::DpopAllowReplay => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |_, redeemed| redeemed.to_owned())
+                .await
+        }
+        D::DpopAcceptPrivateKey => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |n, _| {
+                let mut header = key.proof_header();
+                header["jwk"]["d"] = json!("AAAA");
+                key.sign(&header, &t.proof_request(Some(n)).claims())
+            })
+            .await
+        }
+        D::DpopAcceptWeakAlg => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |n, _| {
+                fake_idp::dpop::unsigned_proof(
+                    &key.proof_header(),
+                    &t.proof_request(Some(n)).claims(),
+                )
+            })
+            .await
+        }
+        D::DpopRefreshNotBound => {
+            let (key, other) = (DpopKey::generate(), DpopKey::generate());
+            t.dpop_refresh_with(&key, |n, _| t.proof(&other, Some(n)))
+                .await
+        }
+        D::DpopNonceUnchecked => {
+            let key = DpopKey::generate();
+            t.dpop_refresh_with(&key, |_, _| t.proof(&key, Some("never-issued")))
+                .await
+        }
+        D::CcPublicClient => {
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", PUBLIC_CLIENT),
+            ];
+            t.token(&form).await.0 == StatusCode::OK
+        }
+        D::CcAnyScope => {
+            let (status, body) = t.client_credentials("todo:read todo:write").await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["scope"].as_str().unwrap().contains("todo:write")
+        }
+        D::CcIgnoreResource => {
+            let (_, body) = t.client_credentials("todo:read").await;
+            jwt_part(body["access_token"].as_str().unwrap(), 1)["aud"] != json!(RESOURCE)
+        }
+        D::CcRefreshToken => t
+            .client_credentials("todo:read")
+            .await
+            .1
+            .get("refresh_token")
+            .is_some(),
         D::NoCimd => {
             let client_id = docs.put_valid("/c.json", None);
             t.code(&[("client_id", &client_id)]).await.is_none()
@@ -900,6 +1117,31 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
 #[case::cc_accept_replayed_jti(AsDefect::CcAcceptReplayedJti)]
 #[case::cc_accept_untrusted_key(AsDefect::CcAcceptUntrustedKey)]
 #[case::cc_accept_mismatched_subject(AsDefect::CcAcceptMismatchedSubject)]
+#[case::fed_accept_unsigned(AsDefect::FedAcceptUnsigned)]
+#[case::fed_skip_signature_check(AsDefect::FedSkipSignatureCheck)]
+#[case::fed_iss_not_checked(AsDefect::FedIssNotChecked)]
+#[case::fed_aud_not_checked(AsDefect::FedAudNotChecked)]
+#[case::fed_nonce_optional(AsDefect::FedNonceOptional)]
+#[case::fed_nonce_not_matched(AsDefect::FedNonceNotMatched)]
+#[case::fed_exp_not_checked(AsDefect::FedExpNotChecked)]
+#[case::fed_state_optional(AsDefect::FedStateOptional)]
+#[case::fed_state_not_matched(AsDefect::FedStateNotMatched)]
+#[case::fed_trusts_unverified_email(AsDefect::FedTrustsUnverifiedEmail)]
+#[case::fed_passes_idp_token(AsDefect::FedPassesIdpToken)]
+#[case::dpop_unbound_token(AsDefect::DpopUnboundToken)]
+#[case::dpop_skip_signature(AsDefect::DpopSkipSignature)]
+#[case::dpop_skip_htm(AsDefect::DpopSkipHtm)]
+#[case::dpop_skip_htu(AsDefect::DpopSkipHtu)]
+#[case::dpop_skip_iat(AsDefect::DpopSkipIat)]
+#[case::dpop_allow_replay(AsDefect::DpopAllowReplay)]
+#[case::dpop_accept_private_key(AsDefect::DpopAcceptPrivateKey)]
+#[case::dpop_accept_weak_alg(AsDefect::DpopAcceptWeakAlg)]
+#[case::dpop_refresh_not_bound(AsDefect::DpopRefreshNotBound)]
+#[case::dpop_nonce_unchecked(AsDefect::DpopNonceUnchecked)]
+#[case::cc_public_client(AsDefect::CcPublicClient)]
+#[case::cc_any_scope(AsDefect::CcAnyScope)]
+#[case::cc_ignore_resource(AsDefect::CcIgnoreResource)]
+#[case::cc_refresh_token(AsDefect::CcRefreshToken)]
 #[tokio::test]
 async fn each_defect_opens_its_hole_and_the_compliant_target_keeps_it_shut(
     #[case] defect: AsDefect,
@@ -1292,4 +1534,128 @@ async fn a_registered_actor_resource_counts_in_target_mode() {
     t.running.register_actor_resource(INTROSPECTION.0, RESOURCE);
     let (status, body) = t.exchange(Some(INTROSPECTION), &subject, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// What a federated login through the suite's IdP gave the MCP client.
+struct Federated {
+    /// The code at the client's redirect URI, if the AS let the login through.
+    code: Option<String>,
+    /// Whether the client's token response carries a token the IdP issued.
+    leaked: bool,
+    /// The status answering the consent POST, when the consent page was reached.
+    consent_status: Option<StatusCode>,
+}
+
+/// The `name=value` part of a response's `Set-Cookie`.
+fn set_cookie(response: &Response) -> Option<String> {
+    let line = response.headers().get("set-cookie")?.to_str().ok()?;
+    Some(line.split(';').next()?.to_owned())
+}
+
+/// Whether a login through the IdP answering `answer` yields a code for the client.
+async fn let_through(defect: Option<AsDefect>, answer: IdpAnswer) -> bool {
+    federated(defect, answer).await.code.is_some()
+}
+
+/// A form login federated to the IdP answering `answer`: AS /authorize → IdP login → AS callback → consent.
+async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
+    let idp = Idp::start(IdpConfig::default()).await.unwrap();
+    idp.set_answer(answer);
+    let running = AsTarget::start(AsTargetConfig {
+        defect,
+        login: LoginUi::Form,
+        upstream_idp: Some(UpstreamIdp {
+            issuer: idp.issuer().to_owned(),
+            client_id: IDP_CLIENT_ID.to_owned(),
+            client_secret: IDP_CLIENT_SECRET.to_owned(),
+            ca_pem: None,
+        }),
+        ..AsTargetConfig::default()
+    })
+    .await
+    .unwrap();
+    let issuer = running.issuer();
+    let t = Target { running, issuer };
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .resolve(IDP_HOST, idp.addr())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let to_idp = t.authorize(&[]).await;
+    let fed_cookie = set_cookie(&to_idp).expect("the AS names its federated login in a cookie");
+    let login_page = browser
+        .get(location(&to_idp).expect("the AS sends the user to the IdP"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let idp_login = browser
+        .post(format!("{}/login", idp.issuer()))
+        .form(&[
+            ("request", request_id(&login_page).as_str()),
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("login", "login"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = browser
+        .get(location(&idp_login).expect("the IdP sends the user back"))
+        .header("cookie", &fed_cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut code = redirect_params(&back).remove("code");
+    let mut consent_status = None;
+    if let (None, Some(session)) = (&code, set_cookie(&back)) {
+        let consent_page = http()
+            .get(t.url(&location(&back).unwrap()))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let approved = post_consent(&t, &session, &request_id(&consent_page), "approve").await;
+        consent_status = Some(approved.status());
+        code = redirect_params(&approved).remove("code");
+    }
+    let mut leaked = false;
+    if let Some(c) = &code {
+        let (_, body) = t.redeem(c, &[]).await;
+        let issued = idp.issued_tokens();
+        leaked = body.as_object().is_some_and(|b| {
+            b.values()
+                .any(|v| v.as_str().is_some_and(|s| issued.iter().any(|i| i == s)))
+        });
+    }
+    Federated {
+        code,
+        leaked,
+        consent_status,
+    }
+}
+
+#[tokio::test]
+async fn an_honest_federated_login_yields_a_code_and_keeps_the_idps_tokens() {
+    let outcome = federated(None, IdpAnswer::Honest).await;
+    assert!(outcome.code.is_some());
+    assert!(!outcome.leaked);
+}
+
+#[tokio::test]
+async fn federating_login_redirect_307_answers_the_consent_post_with_307() {
+    let compliant = federated(None, IdpAnswer::Honest).await;
+    assert_eq!(compliant.consent_status, Some(StatusCode::SEE_OTHER));
+    let defective = federated(Some(AsDefect::LoginRedirect307), IdpAnswer::Honest).await;
+    assert_eq!(
+        defective.consent_status,
+        Some(StatusCode::TEMPORARY_REDIRECT)
+    );
 }

@@ -20,6 +20,7 @@ const OAUTH21: &str = "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2
 const CIMD: &str =
     "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-client-id-metadata-document-00";
 const OIDC_DISCOVERY: &str = "https://openid.net/specs/openid-connect-discovery-1_0.html";
+const OIDC_CORE: &str = "https://openid.net/specs/openid-connect-core-1_0.html";
 /// SEPs are pull requests of the specification repository (as the MCP blog links them).
 const SEP: &str = "https://github.com/modelcontextprotocol/modelcontextprotocol/pull/";
 
@@ -90,6 +91,15 @@ const OIDC_ANCHORS: &[(&str, &str)] = &[
     ("4.1", "ProviderConfigurationRequest"),
     ("4.2", "ProviderConfigurationResponse"),
     ("4.3", "ProviderConfigurationValidation"),
+];
+
+/// The named anchors of OpenID Connect Core 1.0 the catalog cites, by section number.
+const OIDC_CORE_ANCHORS: &[(&str, &str)] = &[
+    ("3.1.2.1", "AuthRequest"),
+    ("3.1.3.7", "IDTokenValidation"),
+    ("5.1", "StandardClaims"),
+    ("5.7", "ClaimStability"),
+    ("15.5.2", "NonceNotes"),
 ];
 
 /// The anchor of the deepest listed section containing `section` (`11.6.2` → itself, `2.1.5` → `2.1`).
@@ -192,6 +202,10 @@ pub fn spec_url(spec_ref: &str) -> Option<String> {
             OIDC_DISCOVERY,
             section.and_then(|s| anchor(OIDC_ANCHORS, s)),
         )),
+        "OIDC Core" => Some(at(
+            OIDC_CORE,
+            section.and_then(|s| anchor(OIDC_CORE_ANCHORS, s)),
+        )),
         _ => {
             let number = tag.strip_prefix("RFC ")?;
             if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
@@ -234,6 +248,10 @@ mod tests {
     )]
     #[case::cimd("CIMD §6.5", "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-client-id-metadata-document-00#section-6.5")]
     #[case::oidc("OIDC Discovery §4.3", "https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfigurationValidation")]
+    #[case::oidc_core(
+        "OIDC Core §3.1.3.7 (11)",
+        "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation"
+    )]
     #[case::sep(
         "SEP-2352",
         "https://github.com/modelcontextprotocol/modelcontextprotocol/pull/2352"

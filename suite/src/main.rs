@@ -498,6 +498,16 @@ struct AuthzArgs {
     /// Print what the AS under test must trust for the JWT-assertion extensions, and exit without running.
     #[arg(long)]
     print_assertion_trust: bool,
+    /// With --issuer: serve the suite's upstream IdP (an OpenID provider, issuer
+    /// http://accounts.idp.conformance.test:<port>) on this loopback address for an AS configured to federate its
+    /// login to it (the AS-FED checks need it; without it they SKIP). Default 127.0.0.1:8543.
+    #[arg(long, requires = "issuer", value_name = "ADDR", num_args = 0..=1,
+          default_missing_value = fake_idp::idp::DEFAULT_UPSTREAM_IDP_ADDR)]
+    upstream_idp: Option<std::net::SocketAddr>,
+    /// With --upstream-idp: print what the AS must be configured with as `export MCP_CONFORMANCE_IDP_…=` lines
+    /// and exit without running.
+    #[arg(long, requires = "upstream_idp")]
+    print_idp_env: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -840,6 +850,20 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     }
     opts.scope = args.scope;
     let run = args.run.settings(Role::Authz)?;
+    if let Some(addr) = args.upstream_idp {
+        if !addr.ip().is_loopback() {
+            bail!("--upstream-idp {addr}: the suite's IdP binds loopback addresses only");
+        }
+        let settings =
+            mcp_auth_conformance::authz::UpstreamIdpSettings::at(addr, run.tls.is_some());
+        if args.print_idp_env {
+            print!("{}", settings.shell_exports());
+            return Ok(exit::OK);
+        }
+        // Before the run: what the AS must federate to (fixed, test-only values).
+        print!("{}", settings.text());
+        opts.upstream_idp = Some(addr);
+    }
     opts.selection = run.selection.clone();
     opts.tls = run.tls.clone();
     opts.baseline = run.baseline.clone();

@@ -187,6 +187,21 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
     (Role::Authz, "cc-accept-replayed-jti", EXT),
     (Role::Authz, "cc-accept-untrusted-key", EXT),
     (Role::Authz, "cc-accept-mismatched-subject", EXT),
+    // DPoP and client credentials at the authorization server (--extension dpop, client-credentials).
+    (Role::Authz, "dpop-unbound-token", EXT),
+    (Role::Authz, "dpop-skip-signature", EXT),
+    (Role::Authz, "dpop-skip-htm", EXT),
+    (Role::Authz, "dpop-skip-htu", EXT),
+    (Role::Authz, "dpop-skip-iat", EXT),
+    (Role::Authz, "dpop-allow-replay", EXT),
+    (Role::Authz, "dpop-accept-private-key", EXT),
+    (Role::Authz, "dpop-accept-weak-alg", EXT),
+    (Role::Authz, "dpop-refresh-not-bound", EXT),
+    (Role::Authz, "dpop-nonce-unchecked", EXT),
+    (Role::Authz, "cc-public-client", EXT),
+    (Role::Authz, "cc-any-scope", EXT),
+    (Role::Authz, "cc-ignore-resource", EXT),
+    (Role::Authz, "cc-refresh-token", EXT),
     // Extensions (client-credentials, enterprise-managed, wif): client defects of the machine grants.
     (
         Role::Client,

@@ -6,10 +6,9 @@
 use axum::http::{header, HeaderMap};
 
 use super::Reply;
-use crate::dpop::{self, Expect, Leniency, ProofError};
+use crate::dpop::{self, request_proof as proof, unix_now, Expect, Leniency, ProofError};
 
-/// The header that carries a proof, and the one that carries a server nonce.
-const DPOP: &str = "dpop";
+/// The header that carries a server nonce (proofs are read by [`dpop::request_proof`]).
 const DPOP_NONCE: &str = "dpop-nonce";
 
 /// The AS's nonce: fixed per world (the world needs no unpredictability; a test can name it).
@@ -20,23 +19,6 @@ pub(crate) fn as_nonce(seed: u64) -> String {
 /// The MCP server's nonce.
 pub(crate) fn rs_nonce(seed: u64) -> String {
     format!("rs-nonce-{seed:x}")
-}
-
-/// Seconds since the epoch: proofs carry the client's wall-clock `iat`, whatever clock the world was given.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// The single proof of a request: `Ok(None)` without one, `Err` for several.
-fn proof(headers: &HeaderMap) -> Result<Option<&str>, ProofError> {
-    let mut all = headers.get_all(DPOP).iter();
-    match (all.next(), all.next()) {
-        (None, _) => Ok(None),
-        (Some(v), None) => v.to_str().map(Some).map_err(|_| ProofError::Malformed),
-        (Some(_), Some(_)) => Err(ProofError::Missing),
-    }
 }
 
 /// A token request at an AS with DPoP: `Ok(Some(jkt))` binds the token to the proof's key, `Ok(None)` issues a
@@ -147,7 +129,7 @@ mod tests {
 
     fn with_proof(proof: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(DPOP, HeaderValue::from_str(proof).unwrap());
+        h.insert("dpop", HeaderValue::from_str(proof).unwrap());
         h
     }
 

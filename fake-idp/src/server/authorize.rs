@@ -133,7 +133,7 @@ pub(super) async fn authorize(
         Err(response) => return response,
     };
     match state.login_ui() {
-        Some(LoginUi::Form) => login::begin(&state, &headers, request),
+        Some(LoginUi::Form) => login::begin(&state, &headers, request).await,
         None | Some(LoginUi::Auto) => {
             let user = request
                 .login_hint

@@ -16,7 +16,7 @@ use super::target::AsDefect;
 use super::{parse_form, AsState};
 
 /// The session cookie's name.
-const SESSION_COOKIE: &str = "fake_idp_session";
+pub(super) const SESSION_COOKIE: &str = "fake_idp_session";
 
 /// Escapes text for HTML content and attribute values.
 fn escape(text: &str) -> String {
@@ -110,14 +110,7 @@ impl AsState {
     /// The user of the session named by the request's cookie.
     fn session_user(&self, headers: &HeaderMap) -> Option<String> {
         let store = self.store();
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(name, _)| *name == SESSION_COOKIE)
-            .find_map(|(_, value)| store.sessions.get(value).cloned())
+        super::cookies(headers, SESSION_COOKIE).find_map(|value| store.sessions.get(value).cloned())
     }
 
     fn pending(&self, request_id: &str) -> Option<AuthzRequest> {
@@ -134,15 +127,16 @@ impl AsState {
 }
 
 /// Parks a validated request and shows the login page (or, with a session, the consent page).
-pub(super) fn begin(state: &AsState, headers: &HeaderMap, request: AuthzRequest) -> Response {
+pub(super) async fn begin(state: &AsState, headers: &HeaderMap, request: AuthzRequest) -> Response {
     let request_id = state.minter().random_token(16);
     state
         .store()
         .pending
         .insert(request_id.clone(), request.clone());
-    match state.consenting_user(headers) {
-        Some(user) => consent_form(&request_id, &request, &user),
-        None => login_form(&request_id, None),
+    match (state.consenting_user(headers), state.federation()) {
+        (Some(user), _) => consent_form(&request_id, &request, &user),
+        (None, Some(fed)) => super::federation::redirect_to_idp(state, fed, &request_id).await,
+        (None, None) => login_form(&request_id, None),
     }
 }
 
@@ -244,8 +238,14 @@ pub(super) async fn consent(
         return consent_form(&request_id, &request, &user);
     }
     state.store().pending.remove(&request_id);
+    // Federated, the AS takes no password: `login-redirect-307` answers its one form POST, the consent, with 307.
+    let status = if state.federation().is_some() && state.defect(AsDefect::LoginRedirect307) {
+        StatusCode::TEMPORARY_REDIRECT
+    } else {
+        StatusCode::SEE_OTHER
+    };
     if approved {
-        approve(&state, &request, &user, StatusCode::SEE_OTHER)
+        approve(&state, &request, &user, status)
     } else {
         error_redirect(
             &state,

@@ -108,6 +108,13 @@ fn serve(state: &AsState, mut doc: Value) -> Response {
             map.insert("token_endpoint".into(), json!(format!("{origin}/token")));
         }
         super::assertion::advertise(state, map);
+        if state.is_target() {
+            // DPoP (RFC 9449 §5.1): the token endpoint binds tokens to proofs with these algorithms.
+            map.insert(
+                "dpop_signing_alg_values_supported".into(),
+                json!(crate::dpop::SUPPORTED_ALGS),
+            );
+        }
         if state.defect(AsDefect::MetadataEmptyArray) {
             map.insert("acr_values_supported".into(), json!([]));
         }

@@ -4,7 +4,9 @@ pub(crate) mod assertion;
 mod authorize;
 pub(crate) mod cimd;
 pub(crate) mod clients;
+mod dpop;
 pub(crate) mod exchange;
+pub(crate) mod federation;
 mod login;
 mod metadata;
 pub(crate) mod register;
@@ -93,6 +95,10 @@ struct Inner {
     plain_http_token_origin: std::sync::OnceLock<String>,
     /// Target mode: what the JWT-assertion grants trust (unset: none is served).
     assertion_trust: std::sync::OnceLock<assertion::AssertionTrust>,
+    /// Target mode with an upstream IdP: logins federate to it (`federation.rs`).
+    federation: std::sync::OnceLock<federation::Federation>,
+    /// Target mode: DPoP at the token endpoint (nonce, replay cache).
+    dpop: dpop::AsDpop,
 }
 
 /// How the reference AS behaves in target mode.
@@ -160,6 +166,8 @@ struct RefreshGrant {
     resource: Option<String>,
     scope: String,
     used: bool,
+    /// The DPoP key (thumbprint) the grant is bound to (target mode, RFC 9449 §5).
+    jkt: Option<String>,
 }
 
 /// Why the authorization server could not be built.
@@ -219,6 +227,8 @@ impl AsState {
                 target,
                 plain_http_token_origin: std::sync::OnceLock::new(),
                 assertion_trust: std::sync::OnceLock::new(),
+                federation: std::sync::OnceLock::new(),
+                dpop: dpop::AsDpop::default(),
             }),
         })
     }
@@ -230,6 +240,20 @@ impl AsState {
 
     pub(crate) fn set_plain_http_token_origin(&self, origin: String) {
         let _ = self.inner.plain_http_token_origin.set(origin);
+    }
+
+    /// The upstream IdP logins federate to, if any.
+    pub(crate) fn federation(&self) -> Option<&federation::Federation> {
+        self.inner.federation.get()
+    }
+
+    pub(crate) fn set_federation(&self, federation: federation::Federation) {
+        let _ = self.inner.federation.set(federation);
+    }
+
+    /// The target mode's defect, if any.
+    pub(crate) fn target_defect(&self) -> Option<AsDefect> {
+        self.inner.target.and_then(|t| t.defect)
     }
 
     /// The root URL (`http://127.0.0.1:<port>`): the base of every endpoint, and the issuer identifier of the
@@ -388,7 +412,8 @@ pub fn router(state: AsState) -> Router {
     if state.login_ui() == Some(LoginUi::Form) {
         router = router
             .route("/login", get(login::login_page).post(login::login))
-            .route("/consent", get(login::consent_page).post(login::consent));
+            .route("/consent", get(login::consent_page).post(login::consent))
+            .route(federation::CALLBACK_PATH, get(federation::callback));
     }
     router.with_state(state)
 }
@@ -437,6 +462,21 @@ pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
             .map(|(_, v)| v.into_owned())
     };
     Some((unescape(id)?, unescape(secret)?))
+}
+
+/// The values of every cookie named `name` in the request's `Cookie` headers, in order.
+pub(crate) fn cookies<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(move |(n, _)| *n == name)
+        .map(|(_, v)| v)
 }
 
 /// The bearer token of an `Authorization: Bearer` header.

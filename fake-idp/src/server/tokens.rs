@@ -73,9 +73,13 @@ pub(super) async fn token(
             return r;
         }
     };
-    match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => authorization_code(&state, &client, &form),
-        Some("refresh_token") => refresh_token(&state, &client, &form),
+    let proof = match super::dpop::token_proof(&state, &headers) {
+        Ok(jkt) => jkt,
+        Err(e) => return super::dpop::refusal(&state, &e),
+    };
+    let mut response = match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => authorization_code(&state, &client, &form, proof.clone()),
+        Some("refresh_token") => refresh_token(&state, &client, &form, proof.clone()),
         Some("client_credentials") => client_credentials(&state, &client, &form),
         Some(_) => oauth_error(
             StatusCode::BAD_REQUEST,
@@ -83,7 +87,11 @@ pub(super) async fn token(
             "unsupported grant_type",
         ),
         None => invalid_request("grant_type is required"),
+    };
+    if proof.is_some() {
+        super::dpop::with_nonce(&state, &mut response);
     }
+    response
 }
 
 /// PKCE S256 (RFC 7636 §4.6), with the verifier syntax of §4.1.
@@ -106,7 +114,12 @@ fn granted_scope(requested: Option<&str>, user: &User) -> String {
     }
 }
 
-fn authorization_code(state: &AsState, client: &ClientAuth, form: &Form) -> Response {
+fn authorization_code(
+    state: &AsState,
+    client: &ClientAuth,
+    form: &Form,
+    jkt: Option<String>,
+) -> Response {
     let Some(code) = form.get("code") else {
         return invalid_request("code is required");
     };
@@ -164,6 +177,8 @@ fn authorization_code(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
             family: family.clone(),
             nonce: grant.nonce.as_deref(),
             reuse_refresh: None,
+            refresh_jkt: jkt.clone(),
+            jkt,
         },
     );
     if state.is_target() {
@@ -242,7 +257,12 @@ fn code_replay(state: &AsState, client: &ClientAuth, form: &Form, code: &str) {
     }
 }
 
-fn refresh_token(state: &AsState, client: &ClientAuth, form: &Form) -> Response {
+fn refresh_token(
+    state: &AsState,
+    client: &ClientAuth,
+    form: &Form,
+    jkt: Option<String>,
+) -> Response {
     let Some(presented) = form.get("refresh_token") else {
         return invalid_request("refresh_token is required");
     };
@@ -251,6 +271,10 @@ fn refresh_token(state: &AsState, client: &ClientAuth, form: &Form) -> Response 
     };
     if grant.client_id != client.client_id() && !state.defect(AsDefect::RefreshNotBoundToClient) {
         return invalid_grant("refresh token was issued to another client");
+    }
+    let public = matches!(client, ClientAuth::Public(_));
+    if !super::dpop::refresh_binding_ok(state, public, grant.jkt.as_deref(), jkt.as_deref()) {
+        return super::dpop::invalid_proof(&crate::dpop::ProofError::KeyBinding);
     }
     if grant.used {
         if state.defect(AsDefect::NoRefreshReplayDetection) {
@@ -315,33 +339,75 @@ fn refresh_token(state: &AsState, client: &ClientAuth, form: &Form) -> Response 
             family: grant.family,
             nonce: None,
             reuse_refresh: (!rotate).then(|| presented.clone()),
+            refresh_jkt: grant.jkt.clone().or(jkt.clone()),
+            jkt,
         },
     )
     .0
 }
 
-fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Response {
-    let ClientAuth::Confidential(client_id) = client else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized_client",
-            "client_credentials requires a confidential client",
-        );
-    };
-    // A client that authenticated with a JWT assertion got its token from an assertion grant.
-    let ignore_resource = form.contains_key("client_assertion")
-        && state.defect(AsDefect::AssertionTokenIgnoresResource);
-    let resource = form.get("resource").filter(|_| !ignore_resource);
-    machine_token(
-        state,
-        client_id,
-        client_id,
-        resource.map(String::as_str),
-        form.get("scope").cloned(),
-    )
+/// The scopes a client may be granted by the client_credentials grant (RFC 6749 §3.3): the resource server's
+/// introspection client reads and writes (its upstream calls), every other client reads.
+fn machine_scopes(client_id: &str) -> &'static [&'static str] {
+    if client_id == super::INTROSPECTION_CLIENT_ID {
+        &["todo:read", "todo:write"]
+    } else {
+        &["todo:read"]
+    }
 }
 
-/// The access token of a machine grant (no user): `aud` is the resource (or the default audience).
+fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Response {
+    let client_id = match client {
+        ClientAuth::Confidential(id) => id,
+        ClientAuth::Public(id) if state.defect(AsDefect::CcPublicClient) => id,
+        ClientAuth::Public(_) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized_client",
+                "client_credentials requires a confidential client",
+            )
+        }
+    };
+    let audience = form
+        .get("resource")
+        .filter(|_| !state.defect(AsDefect::CcIgnoreResource))
+        // A client that authenticated with a JWT assertion got its token from an assertion grant.
+        .filter(|_| {
+            !(form.contains_key("client_assertion")
+                && state.defect(AsDefect::AssertionTokenIgnoresResource))
+        })
+        .map(|r| state.minter().persona().audience_for(r))
+        .or_else(|| state.inner.default_audience.clone());
+    let allowed = machine_scopes(client_id);
+    let scope = form.get("scope").map(|requested| {
+        scope_tokens(requested)
+            .filter(|s| allowed.contains(s) || state.defect(AsDefect::CcAnyScope))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let spec = TokenSpec {
+        sub: client_id.clone(),
+        roles: Vec::new(),
+        permissions: Vec::new(),
+        audience: audience.map_or(Audience::Absent, Audience::One),
+        scope,
+        client_id: client_id.clone(),
+        lifetime_secs: ACCESS_TOKEN_LIFETIME_SECS,
+    };
+    let access_token = state.minter().mint(&spec);
+    let mut body = json!({
+        "access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME_SECS,
+    });
+    if let Some(scope) = spec.scope {
+        body["scope"] = json!(scope);
+    }
+    if state.defect(AsDefect::CcRefreshToken) {
+        body["refresh_token"] = json!(state.minter().random_token(32));
+    }
+    token_response(state, body)
+}
+
+/// The access token of a jwt-bearer grant (no user): `aud` is the resource (or the default audience).
 pub(super) fn machine_token(
     state: &AsState,
     sub: &str,
@@ -388,6 +454,10 @@ struct Issue<'a> {
     /// Answer with this refresh token instead of a new one (target defect
     /// `no-refresh-rotation`).
     reuse_refresh: Option<String>,
+    /// The DPoP key the access token is bound to (`cnf.jkt`, `token_type: DPoP`).
+    jkt: Option<String>,
+    /// The DPoP key a new refresh token is bound to.
+    refresh_jkt: Option<String>,
 }
 
 impl AsState {
@@ -400,6 +470,18 @@ impl AsState {
         client_id: &str,
         resource: Option<String>,
         scope: &str,
+    ) -> (String, String, i64) {
+        self.mint_bound_access_token(user, client_id, resource, scope, None)
+    }
+
+    /// [`AsState::mint_access_token`], with `cnf.jkt` when the token is DPoP-bound (RFC 9449 §6.1).
+    pub(super) fn mint_bound_access_token(
+        &self,
+        user: &User,
+        client_id: &str,
+        resource: Option<String>,
+        scope: &str,
+        jkt: Option<&str>,
     ) -> (String, String, i64) {
         let lifetime = if self.defect(AsDefect::LongLivedTokens) {
             LONG_LIFETIME_SECS
@@ -420,7 +502,10 @@ impl AsState {
             lifetime_secs: lifetime,
         };
         let minter = self.minter();
-        let claims = minter.claims(&spec);
+        let mut claims = minter.claims(&spec);
+        if let Some(jkt) = jkt {
+            claims.insert("cnf".into(), json!({ "jkt": jkt }));
+        }
         let jti = claims
             .get("jti")
             .and_then(Value::as_str)
@@ -438,8 +523,12 @@ impl AsState {
 /// Mints the access token (and refresh token, and ID token for `openid`) of a user grant;
 /// also returns the access token's `jti`.
 fn issue(state: &AsState, user: &User, client_id: &str, grant: Issue<'_>) -> (Response, String) {
+    let jkt = grant
+        .jkt
+        .as_deref()
+        .filter(|_| !state.defect(AsDefect::DpopUnboundToken));
     let (access_token, jti, lifetime) =
-        state.mint_access_token(user, client_id, grant.resource.clone(), &grant.scope);
+        state.mint_bound_access_token(user, client_id, grant.resource.clone(), &grant.scope, jkt);
     let minter = state.minter();
     let refresh_token = match grant.reuse_refresh {
         Some(same) => same,
@@ -454,6 +543,7 @@ fn issue(state: &AsState, user: &User, client_id: &str, grant: Issue<'_>) -> (Re
                     resource: grant.resource,
                     scope: grant.scope.clone(),
                     used: false,
+                    jkt: grant.refresh_jkt,
                 },
             );
             fresh
@@ -461,7 +551,7 @@ fn issue(state: &AsState, user: &User, client_id: &str, grant: Issue<'_>) -> (Re
     };
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": lifetime,
         "scope": grant.scope,
         "refresh_token": refresh_token,
@@ -473,6 +563,11 @@ fn issue(state: &AsState, user: &User, client_id: &str, grant: Issue<'_>) -> (Re
     }
     if scope_tokens(&grant.scope).any(|s| s == "openid") {
         body["id_token"] = json!(minter.mint_id_token(&user.sub, client_id, grant.nonce));
+    }
+    if state.defect(AsDefect::FedPassesIdpToken) {
+        if let Some(idp_token) = state.federation().and_then(|f| f.id_token_of(&user.name)) {
+            body["id_token"] = json!(idp_token);
+        }
     }
     (token_response(state, body), jti)
 }

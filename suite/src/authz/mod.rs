@@ -14,10 +14,12 @@ pub mod obs;
 pub mod run;
 pub mod scenarios;
 pub mod trust;
+pub mod upstream_idp;
 
 pub use run::{
     interrupted, run, run_live, run_with_evidence, AuthzOptions, AuthzTarget, PreRegisteredClient,
 };
+pub use upstream_idp::UpstreamIdpSettings;
 
 #[cfg(test)]
 pub mod testing;

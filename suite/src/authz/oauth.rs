@@ -209,10 +209,37 @@ pub async fn token_request(
     purpose: &str,
     endpoint: &str,
     client: &Client,
+    form: Vec<(&str, String)>,
+    basic_override: Option<(String, String)>,
+) -> TokenResult {
+    let req = Request::method(reqwest::Method::POST, endpoint);
+    send_token_request(http, sc, purpose, req, client, form, basic_override).await
+}
+
+/// [`token_request`] with a `DPoP` proof header (RFC 9449 §5).
+pub async fn dpop_token_request(
+    http: &Http,
+    sc: &Scenario,
+    purpose: &str,
+    endpoint: &str,
+    client: &Client,
+    form: Vec<(&str, String)>,
+    proof: &str,
+) -> TokenResult {
+    let req = Request::method(reqwest::Method::POST, endpoint).header("dpop", proof);
+    send_token_request(http, sc, purpose, req, client, form, None).await
+}
+
+async fn send_token_request(
+    http: &Http,
+    sc: &Scenario,
+    purpose: &str,
+    req: Request,
+    client: &Client,
     mut form: Vec<(&str, String)>,
     basic_override: Option<(String, String)>,
 ) -> TokenResult {
-    let mut req = Request::method(reqwest::Method::POST, endpoint)
+    let mut req = req
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json");
     match (basic_override, client.auth, &client.secret) {

@@ -299,6 +299,12 @@ pub struct AuthzObservations {
     pub exchange: Result<ExchangeObs, ObsError>,
     /// The JWT-assertion probes of the extensions (AS-WIF-*, AS-JAG-*, AS-CC-*).
     pub assertion: crate::authz::scenarios::AssertionObs,
+    /// Logins brokered to the suite's upstream IdP, honest and hostile (AS-FED-*).
+    pub federation: Result<crate::authz::scenarios::FederationObs, ObsError>,
+    /// DPoP at the token endpoint (`--extension dpop`).
+    pub dpop: Result<crate::authz::scenarios::DpopObs, ObsError>,
+    /// The client_credentials grant (`--extension client-credentials`).
+    pub machine: Result<crate::authz::scenarios::MachineObs, ObsError>,
 }
 
 impl AuthzObservations {
@@ -355,6 +361,9 @@ impl AuthzObservations {
             dcr: e(why),
             exchange: e(why),
             assertion: crate::authz::scenarios::AssertionObs::missing(why),
+            federation: e(why),
+            dpop: e(why),
+            machine: e(why),
         }
     }
 }

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi};
+use fake_idp::idp::{Idp, IdpConfig, RunningIdp, IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_HOST};
+use fake_idp::{AsDefect, AsTarget, AsTargetConfig, LoginUi, UpstreamIdp};
 use mcp_auth_reports::{Report, Role, TargetInfo, TargetKind, Verdict};
 
 use crate::authz::agent::CallbackListener;
@@ -20,6 +21,7 @@ use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
 use crate::runner::{self, Baseline, Live, Selection};
+use crate::spec::Extension;
 use crate::tls::RunTls;
 
 /// The login script of the bundled reference AS (form login).
@@ -62,6 +64,9 @@ pub struct AuthzOptions {
     /// What a real AS was configured to trust for the JWT-assertion extensions (ignored for the bundled AS,
     /// which trusts the suite's parties in-process).
     pub assertion: AssertionOptions,
+    /// With an `--issuer` target: serve the suite's upstream IdP here for the AS to federate to
+    /// (`--upstream-idp`). The bundled AS always federates to an IdP on an ephemeral port.
+    pub upstream_idp: Option<std::net::SocketAddr>,
 }
 
 impl AuthzOptions {
@@ -78,6 +83,7 @@ impl AuthzOptions {
             limits: Limits::default(),
             tls: None,
             assertion: AssertionOptions::default(),
+            upstream_idp: None,
         }
     }
 }
@@ -166,6 +172,18 @@ async fn observe(
     };
     let tls = opts.tls.as_deref().or(made.as_ref());
     let parties = Parties::fixed();
+    let idp_bind = match &opts.target {
+        AuthzTarget::Bundled(_) => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        AuthzTarget::Issuer(_) => opts.upstream_idp,
+    };
+    let idp = match idp_bind {
+        Some(bind) => {
+            Some(Arc::new(start_idp(bind, tls, opts.seed).await.map_err(
+                |e| harness("the upstream IdP could not start", &e),
+            )?))
+        }
+        None => None,
+    };
     let (issuer, bundled) = match &opts.target {
         AuthzTarget::Bundled(defect) => {
             let cert = match tls {
@@ -187,6 +205,12 @@ async fn observe(
                 } else {
                     fake_idp::AssertionTrust::default()
                 },
+                upstream_idp: idp.as_deref().map(|i| UpstreamIdp {
+                    issuer: i.issuer().to_owned(),
+                    client_id: IDP_CLIENT_ID.to_owned(),
+                    client_secret: IDP_CLIENT_SECRET.to_owned(),
+                    ca_pem: tls.map(|t| t.pki.ca_pem().to_owned()),
+                }),
                 ..AsTargetConfig::default()
             };
             let t = AsTarget::start(config)
@@ -236,6 +260,12 @@ async fn observe(
         (None, None) => (LoginMode::Auto, LoginKind::Auto),
     };
     run.notes.push(format!("login: {login_kind:?}"));
+    if let Some(i) = &idp {
+        run.notes.push(format!(
+            "upstream IdP: {} (client {IDP_CLIENT_ID})",
+            i.issuer()
+        ));
+    }
     let host = url::Url::parse(&issuer)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -248,6 +278,7 @@ async fn observe(
         tls.map(|t| t.pki.ca_pem()),
     )
     .map_err(|e| harness("the HTTP client", &e))?;
+    http.register_secret(IDP_CLIENT_SECRET);
     let callback = Arc::new(
         CallbackListener::start()
             .await
@@ -265,7 +296,11 @@ async fn observe(
     );
     let rand = Randomness::new(opts.seed);
 
-    progress.status().plan(10);
+    let ext = opts.selection.extensions();
+    progress.status().plan(
+        11 + usize::from(ext.contains(Extension::Dpop))
+            + usize::from(ext.contains(Extension::ClientCredentials)),
+    );
     let metadata = progress
         .step("metadata discovery", scenarios::metadata(&http, &issuer))
         .await;
@@ -328,6 +363,7 @@ async fn observe(
         confidential,
         cimd: Some(cimd.clone()),
         probe: Some(probe.clone()),
+        idp,
     };
     tokio::join!(
         progress.step("authorization probes", async {
@@ -389,6 +425,34 @@ async fn observe(
         .await;
     progress.update(|o| o.assertion = assertion);
     drop(trust_host);
+    let extensions = opts.selection.extensions();
+    let dpop = match extensions.contains(Extension::Dpop) {
+        true => {
+            progress
+                .step("DPoP probes", scenarios::dpop_probes(&ctx))
+                .await
+        }
+        false => Err(ObsError::NotApplicable(
+            "--extension dpop was not given".into(),
+        )),
+    };
+    progress.update(|o| o.dpop = dpop);
+    let machine = match extensions.contains(Extension::ClientCredentials) {
+        true => {
+            progress
+                .step("client credentials probes", scenarios::machine_probes(&ctx))
+                .await
+        }
+        false => Err(ObsError::NotApplicable(
+            "--extension client-credentials was not given".into(),
+        )),
+    };
+    progress.update(|o| o.machine = machine);
+    // Last and alone: the IdP's hostile answer is global while a federation probe runs.
+    let federation = progress
+        .step("federation probes", scenarios::federation_probes(&ctx))
+        .await;
+    progress.update(|o| o.federation = federation);
     drop(ctx);
     stop(bundled).await;
     progress.take().ok_or_else(|| {
@@ -397,6 +461,25 @@ async fn observe(
             "the scenarios' record went missing".to_owned(),
         )
     })
+}
+
+/// Starts the suite's upstream IdP (https from the run's CA under the strict TLS profile).
+async fn start_idp(
+    bind: std::net::SocketAddr,
+    tls: Option<&RunTls>,
+    seed: u64,
+) -> Result<RunningIdp, String> {
+    let cert = match tls {
+        Some(t) => Some(t.pki.leaf(&[IDP_HOST]).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Idp::start(IdpConfig {
+        bind,
+        tls: cert,
+        seed: seed ^ 0x1D9,
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn stop(bundled: Option<fake_idp::RunningAsTarget>) {

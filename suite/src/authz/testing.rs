@@ -557,7 +557,55 @@ pub fn compliant() -> AuthzObservations {
         dcr: Ok(dcr()),
         exchange: Ok(exchange()),
         assertion: crate::authz::checks::assertion_testing::compliant(),
+        federation: Ok(federation()),
+        dpop: Ok(dpop()),
+        machine: Ok(machine()),
     }
+}
+
+/// A compliant federation record: the honest login through the IdP worked (the IdP issued two tokens, the AS
+/// answered with its own) and every hostile IdP answer, delivered, ended in an `access_denied` error redirect.
+pub fn federation() -> crate::authz::scenarios::FederationObs {
+    use fake_idp::idp::{IdpAnswer, IdpSeen};
+    let authorize = IdpSeen::Authorize {
+        client_id: "conformance-as".into(),
+        nonce: Some("n".into()),
+        state_sent: true,
+        pkce: true,
+    };
+    let hop = |answer: IdpAnswer| {
+        let mut seen = vec![authorize.clone(), IdpSeen::Redirected { answer }];
+        if answer != IdpAnswer::ForgedState && answer != IdpAnswer::MissingState {
+            seen.push(IdpSeen::Token { answer });
+        }
+        seen
+    };
+    crate::authz::scenarios::FederationObs {
+        honest: flow("fed-honest", "code-fed", "rt-fed"),
+        honest_seen: hop(IdpAnswer::Honest),
+        idp_tokens: vec![
+            "ya29.idp-access-token".into(),
+            "idp-id-token.eyJ.sig".into(),
+        ],
+        probes: IdpAnswer::ALL
+            .iter()
+            .filter(|a| **a != IdpAnswer::Honest)
+            .map(|a| {
+                let probe = crate::authz::scenarios::FedProbe {
+                    authorized: error_callback(&format!("fed-{a:?}#authorize"), "access_denied"),
+                    seen: hop(*a),
+                };
+                (*a, probe)
+            })
+            .collect(),
+    }
+}
+
+/// The federation record, mutably.
+pub fn federation_mut(o: &mut AuthzObservations) -> &mut crate::authz::scenarios::FederationObs {
+    o.federation
+        .as_mut()
+        .expect("the record has federation probes")
 }
 
 /// The happy flow, mutably (panics unless the record has one).
@@ -611,4 +659,79 @@ pub fn all_missing(why: ObsError) -> AuthzObservations {
         Ok(endpoints(&doc)),
         &why,
     )
+}
+
+/// The suite key's thumbprint in the synthetic DPoP record.
+pub const JKT: &str = "jkt-of-the-suite-key";
+
+/// What a compliant AS with DPoP yields: a nonce demanded, a DPoP-bound token, every forged proof refused, the
+/// honest refresh answered with tokens.
+pub fn dpop() -> crate::authz::scenarios::DpopObs {
+    use crate::authz::scenarios::ProofProbe;
+    let mut claims = access_claims();
+    claims["cnf"] = json!({ "jkt": JKT });
+    let bound = token_answer(
+        "dpop#valid",
+        200,
+        json!({
+            "access_token": jwt(json!({"alg": "RS256", "typ": "at+jwt"}), claims), "token_type": "DPoP",
+            "expires_in": 300, "refresh_token": "rt-dpop", "scope": SCOPE,
+        }),
+    );
+    let mut demand = refusal("dpop#nonce", 400, "use_dpop_nonce");
+    demand.headers.push(("dpop-nonce".into(), "nonce-1".into()));
+    let probes = ProofProbe::ALL
+        .iter()
+        .map(|p| {
+            let t = match p {
+                ProofProbe::Honest => tokens("dpop#honest", "rt-dpop-2"),
+                ProofProbe::NoNonce | ProofProbe::WrongNonce => {
+                    refusal(&format!("dpop#{p:?}"), 400, "use_dpop_nonce")
+                }
+                _ => refusal(&format!("dpop#{p:?}"), 400, "invalid_dpop_proof"),
+            };
+            (*p, t)
+        })
+        .collect();
+    crate::authz::scenarios::DpopObs {
+        jkt: JKT.into(),
+        nonce_demand: Some(demand),
+        valid: bound,
+        public_client: true,
+        probes: Ok(probes),
+    }
+}
+
+/// The DPoP record, mutably (panics unless the record has one).
+pub fn dpop_mut(o: &mut AuthzObservations) -> &mut crate::authz::scenarios::DpopObs {
+    o.dpop.as_mut().expect("the record has DPoP probes")
+}
+
+/// What a compliant AS yields for client_credentials: a token for the resource without refresh token, the public
+/// client and the wrong secret refused, the escalated scope cut.
+pub fn machine() -> crate::authz::scenarios::MachineObs {
+    let valid = token_answer(
+        "cc#valid",
+        200,
+        json!({"access_token": access_token(), "token_type": "Bearer", "expires_in": 300, "scope": SCOPE}),
+    );
+    let mut bad_basic = refusal("cc#bad-basic", 401, "invalid_client");
+    bad_basic
+        .headers
+        .push(("www-authenticate".into(), "Basic realm=\"token\"".into()));
+    let mut escalated = valid.clone();
+    escalated.exchange = "cc#escalated".into();
+    crate::authz::scenarios::MachineObs {
+        valid,
+        public: refusal("cc#public", 401, "unauthorized_client"),
+        bad_basic: Some(bad_basic),
+        escalated,
+    }
+}
+
+/// The client_credentials record, mutably (panics unless the record has one).
+pub fn machine_mut(o: &mut AuthzObservations) -> &mut crate::authz::scenarios::MachineObs {
+    o.machine
+        .as_mut()
+        .expect("the record has client_credentials probes")
 }

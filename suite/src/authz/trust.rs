@@ -198,7 +198,7 @@ mod tests {
             .filter(|c| {
                 c.id.starts_with("AS-WIF")
                     || c.id.starts_with("AS-JAG")
-                    || c.id.starts_with("AS-CC")
+                    || c.id.starts_with("AS-CC-0")
             })
             .collect()
     }

@@ -46,7 +46,7 @@ mcp_auth_defects::defects! {
     CorsOnAuthorize = "cors-on-authorize",
         "`Access-Control-Allow-Origin: *` on `/authorize`, OPTIONS preflight answered";
     LoginRedirect307 = "login-redirect-307",
-        "the login form POST is answered with 307";
+        "the login form POST (federating to an upstream IdP: the consent POST) is answered with 307";
     CodeWithoutLogin = "code-without-login",
         "form login: no session skips the login page straight to consent";
     AcceptInvalidResource = "accept-invalid-resource",
@@ -181,6 +181,56 @@ mcp_auth_defects::defects! {
         "a client assertion signed by a key the client did not register authenticates the client";
     CcAcceptMismatchedSubject = "cc-accept-mismatched-subject",
         "a client assertion whose `iss`/`sub` is not the client authenticates the client";
+    FedAcceptUnsigned = "fed-accept-unsigned",
+        "upstream IdP login: an unsigned (`alg: none`) ID token is accepted";
+    FedSkipSignatureCheck = "fed-skip-signature-check",
+        "upstream IdP login: an RS256 ID token's signature is not verified against the IdP's JWKS";
+    FedIssNotChecked = "fed-iss-not-checked",
+        "upstream IdP login: the ID token's `iss` is not compared with the IdP's issuer";
+    FedAudNotChecked = "fed-aud-not-checked",
+        "upstream IdP login: the ID token's `aud` is not compared with the AS's client id";
+    FedNonceOptional = "fed-nonce-optional",
+        "upstream IdP login: an ID token without `nonce` is accepted (a present one is still compared)";
+    FedNonceNotMatched = "fed-nonce-not-matched",
+        "upstream IdP login: any `nonce` value is accepted (a missing one is still refused)";
+    FedExpNotChecked = "fed-exp-not-checked",
+        "upstream IdP login: an expired ID token is accepted";
+    FedStateOptional = "fed-state-optional",
+        "upstream IdP login: a callback without `state` is accepted (a present one is still compared)";
+    FedStateNotMatched = "fed-state-not-matched",
+        "upstream IdP login: any callback `state` is accepted (a missing one is still refused)";
+    FedTrustsUnverifiedEmail = "fed-trusts-unverified-email",
+        "upstream IdP login: an identity with `email_verified: false` is mapped to the user with that e-mail";
+    FedPassesIdpToken = "fed-passes-idp-token",
+        "upstream IdP login: the token response carries the IdP's ID token as `id_token`";
+    DpopUnboundToken = "dpop-unbound-token",
+        "a token request with a valid DPoP proof gets a Bearer token without `cnf.jkt`";
+    DpopSkipSignature = "dpop-skip-signature",
+        "the token endpoint does not verify a DPoP proof's signature";
+    DpopSkipHtm = "dpop-skip-htm",
+        "the token endpoint does not compare a DPoP proof's `htm`";
+    DpopSkipHtu = "dpop-skip-htu",
+        "the token endpoint does not compare a DPoP proof's `htu`";
+    DpopSkipIat = "dpop-skip-iat",
+        "the token endpoint accepts a DPoP proof of any age";
+    DpopAllowReplay = "dpop-allow-replay",
+        "the token endpoint keeps no DPoP `jti` replay cache";
+    DpopAcceptPrivateKey = "dpop-accept-private-key",
+        "the token endpoint accepts a DPoP proof whose `jwk` carries private members";
+    DpopAcceptWeakAlg = "dpop-accept-weak-alg",
+        "the token endpoint accepts DPoP proofs with `alg: none` or HS256 (unverified)";
+    DpopRefreshNotBound = "dpop-refresh-not-bound",
+        "a public client's DPoP-bound refresh token is refreshed with a proof by any key";
+    DpopNonceUnchecked = "dpop-nonce-unchecked",
+        "the token endpoint demands a DPoP nonce but accepts any nonce value";
+    CcPublicClient = "cc-public-client",
+        "the client_credentials grant issues tokens to public clients (no client authentication)";
+    CcAnyScope = "cc-any-scope",
+        "the client_credentials grant grants any requested scope (the client's allowed scopes are ignored)";
+    CcIgnoreResource = "cc-ignore-resource",
+        "client_credentials tokens carry the default audience, not the requested `resource`";
+    CcRefreshToken = "cc-refresh-token",
+        "the client_credentials grant also issues a refresh token";
 }
 
 #[cfg(test)]

@@ -93,6 +93,8 @@ pub struct AsTargetConfig {
     /// The issuers and clients the JWT-assertion grants trust (`--extension` wif, enterprise-managed,
     /// client-credentials); empty: none of these grants is served or advertised.
     pub assertion_trust: AssertionTrust,
+    /// Form login federates to this OpenID provider instead of the AS's own password form (default none).
+    pub upstream_idp: Option<super::federation::UpstreamIdp>,
 }
 
 impl Default for AsTargetConfig {
@@ -105,6 +107,7 @@ impl Default for AsTargetConfig {
             stall_path: None,
             tls: None,
             assertion_trust: AssertionTrust::default(),
+            upstream_idp: None,
         }
     }
 }
@@ -129,20 +132,8 @@ impl AsTarget {
     /// Binds the listener, then serves the reference AS (issuer `http://127.0.0.1:<port>`, or https with
     /// `config.tls`).
     pub async fn start(config: AsTargetConfig) -> Result<RunningAsTarget, FakeIdpError> {
-        if !config.bind.ip().is_loopback() {
-            return Err(FakeIdpError::NotLoopback(config.bind));
-        }
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(FakeIdpError::Bind)?;
-        let addr = listener.local_addr().map_err(FakeIdpError::Bind)?;
-        let acceptor = match &config.tls {
-            Some(cert) => Some(
-                cert.acceptor()
-                    .map_err(|e| FakeIdpError::Tls(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let (listener, addr, acceptor) =
+            crate::world::bind_loopback(config.bind, config.tls.as_ref()).await?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let issuer = format!("{scheme}://{addr}");
         let events = Events::default();
@@ -166,6 +157,11 @@ impl AsTarget {
         )?;
         if !config.assertion_trust.is_empty() {
             state.set_assertion_trust(config.assertion_trust.clone());
+        }
+        if let Some(upstream) = config.upstream_idp {
+            let federation =
+                super::federation::Federation::new(upstream).map_err(FakeIdpError::Upstream)?;
+            state.set_federation(federation);
         }
         let mut listeners = Listeners::default();
         let router = match config.stall_path {

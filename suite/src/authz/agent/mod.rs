@@ -109,6 +109,8 @@ pub struct UserAgent {
     jar: CookieJar,
     listener: Option<Arc<CallbackListener>>,
     prompt: Prompt,
+    /// Origins besides the AS's the walk follows (the upstream IdP's login pages, issue 15).
+    login_origins: Vec<url::Origin>,
 }
 
 impl std::fmt::Debug for UserAgent {
@@ -136,6 +138,7 @@ impl UserAgent {
             callback_prefix,
             jar: CookieJar::new(),
             listener: None,
+            login_origins: Vec::new(),
             prompt: Arc::new(|url| {
                 eprintln!("Open this URL in a browser and complete the login:\n  {url}");
             }),
@@ -145,6 +148,13 @@ impl UserAgent {
     /// The listener manual mode waits on (its `redirect_uri()` is the one in the authorization URL).
     pub fn with_callback_listener(mut self, listener: Arc<CallbackListener>) -> UserAgent {
         self.listener = Some(listener);
+        self
+    }
+
+    /// Also follows redirects to `origin` (an upstream IdP the AS federates its login to) and applies the
+    /// login script to its pages.
+    pub fn with_login_origin(mut self, origin: url::Origin) -> UserAgent {
+        self.login_origins.push(origin);
         self
     }
 
@@ -225,7 +235,7 @@ impl UserAgent {
                 if self.is_callback(raw, &target) {
                     return walk.end(callback(&target, status, id));
                 }
-                if target.origin() != origin {
+                if target.origin() != origin && !self.login_origins.contains(&target.origin()) {
                     return walk.end(AuthorizeOutcome::Elsewhere {
                         location: target.into(),
                         status,
@@ -639,6 +649,24 @@ mod tests {
             "{result:?}"
         );
         assert_eq!(result.exchanges.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_a_login_origin_is_followed_to_the_callback() {
+        let idp = serve(redirect_to("http://127.0.0.1:9/callback?code=c-4")).await;
+        let location: &'static str = Box::leak(format!("{}/authorize", idp.base).into_boxed_str());
+        let target = serve(redirect_to(location)).await;
+        let idp_origin = Url::parse(&idp.base).unwrap().origin();
+        let result = agent(LoginMode::Auto)
+            .with_login_origin(idp_origin)
+            .authorize(&Scenario::new("fed"), &format!("{}/authorize", target.base))
+            .await;
+        assert!(
+            matches!(&result.outcome, AuthorizeOutcome::Callback { params, .. }
+                if params == &pairs(&[("code", "c-4")])),
+            "{result:?}"
+        );
+        assert_eq!(result.exchanges.len(), 2);
     }
 
     #[tokio::test]

@@ -4,6 +4,9 @@
 mod assertion;
 mod authorize;
 mod cimd;
+mod dpop;
+mod federation;
+mod machine;
 mod meta;
 mod rev2026;
 mod tls;
@@ -50,6 +53,9 @@ pub fn registry() -> Vec<Box<AuthzCheck>> {
     all.extend(rev2026::checks());
     all.extend(tls::checks());
     all.extend(assertion::checks());
+    all.extend(federation::checks());
+    all.extend(dpop::checks());
+    all.extend(machine::checks());
     all
 }
 

@@ -253,6 +253,21 @@ const AS_TK_09: FnCheck<AuthzObservations> = FnCheck {
 };
 fn as_tk_09(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
     let t = crate::need!(&o.bad_basic, "the bad-credentials request");
+    let e = bad_basic_refused(m, t);
+    // With `--extension client-credentials`, the same failure on the client_credentials grant.
+    match o.machine.as_ref().ok().and_then(|p| p.bad_basic.as_ref()) {
+        Some(cc) if e.verdict == mcp_auth_reports::Verdict::Pass => {
+            let c = bad_basic_refused(m, cc);
+            match c.verdict {
+                mcp_auth_reports::Verdict::Pass => e.with_evidence([cc.exchange.clone()]),
+                _ => c.with_message("on the client_credentials grant"),
+            }
+        }
+        _ => e,
+    }
+}
+
+fn bad_basic_refused(m: &CheckMeta, t: &TokenResult) -> Evaluation {
     if let Some(e) = t.unanswered("the bad-credentials request") {
         return e;
     }
@@ -766,7 +781,7 @@ fn exchange_obs(o: &AuthzObservations) -> Result<&ExchangeObs, Evaluation> {
 }
 
 /// A JWT's `aud` as a list (a string or an array of strings).
-fn audiences(claims: &Value) -> Vec<String> {
+pub(super) fn audiences(claims: &Value) -> Vec<String> {
     match claims.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{dcr, not_applicable, Ctx};
+use super::{advertises_grant, dcr, not_applicable, Ctx};
 use crate::authz::oauth::{self, Client, ClientAuth};
 use crate::authz::obs::*;
 use crate::check::ObsError;
@@ -18,13 +18,7 @@ pub const UPSTREAM: &str = "https://upstream.conformance.test/api";
 
 /// Token-exchange probes, when the AS advertises the grant and a confidential client (the actor) exists.
 pub async fn exchange_probes(ctx: &Ctx) -> Result<ExchangeObs, ObsError> {
-    let advertised = ctx
-        .endpoints
-        .metadata
-        .get("grant_types_supported")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|g| g == TOKEN_EXCHANGE));
-    if !advertised {
+    if !advertises_grant(ctx, TOKEN_EXCHANGE) {
         return Err(not_applicable(
             "the AS does not advertise the token-exchange grant",
         ));

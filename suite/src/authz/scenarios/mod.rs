@@ -5,7 +5,10 @@ mod assertion;
 mod authorize;
 mod cimd;
 mod dcr;
+mod dpop;
 mod exchange;
+mod federation;
+mod machine;
 mod metadata;
 mod refresh;
 mod token;
@@ -18,7 +21,10 @@ pub use assertion::{
 pub use authorize::{authorization_probes, AuthzParts};
 pub use cimd::{cimd_probes, cimd_unadvertised, honest_document};
 pub use dcr::{dcr, dcr_probes};
+pub use dpop::{dpop_probes, DpopObs, ProofProbe};
 pub use exchange::{exchange_probes, TOKEN_EXCHANGE, UPSTREAM};
+pub use federation::{federation_probes, FedProbe, FederationObs, UPSTREAM_IDP_FLAG};
+pub use machine::{machine_probes, MachineObs, ESCALATED_SCOPE};
 pub use metadata::{metadata, metadata_body};
 pub use refresh::refresh_probes;
 pub use token::{token_probes, TokenParts};
@@ -51,13 +57,19 @@ pub struct Ctx {
     pub confidential: Option<Client>,
     pub cimd: Option<Arc<CimdHost>>,
     pub probe: Option<Arc<CimdHost>>,
+    /// The suite's upstream IdP, when the AS federates its login to it (issue 15).
+    pub idp: Option<Arc<fake_idp::idp::RunningIdp>>,
 }
 
 impl Ctx {
     /// A fresh user agent (empty cookie jar) that stops at redirects to `callback`.
     pub fn agent(&self, callback: &str) -> UserAgent {
-        UserAgent::new(self.http.clone(), self.login.clone(), callback.to_owned())
-            .with_callback_listener(self.callback.clone())
+        let agent = UserAgent::new(self.http.clone(), self.login.clone(), callback.to_owned())
+            .with_callback_listener(self.callback.clone());
+        match self.idp.as_deref().map(|i| url::Url::parse(i.issuer())) {
+            Some(Ok(issuer)) => agent.with_login_origin(issuer.origin()),
+            _ => agent,
+        }
     }
 
     /// Runs an authorization walk for `params`; the walk stops at a redirect to the request's own redirect_uri.
@@ -209,6 +221,15 @@ pub fn describe(o: &AuthorizeOutcome) -> String {
         AuthorizeOutcome::NoAnswer { failure, .. } => format!("no HTTP answer: {failure}"),
         AuthorizeOutcome::Failed { reason, .. } => format!("the walk failed: {reason}"),
     }
+}
+
+/// Whether the AS metadata lists `grant` in `grant_types_supported`.
+fn advertises_grant(ctx: &Ctx, grant: &str) -> bool {
+    ctx.endpoints
+        .metadata
+        .get("grant_types_supported")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|a| a.iter().any(|g| g == grant))
 }
 
 fn not_applicable(why: &str) -> ObsError {

@@ -32,6 +32,8 @@ const JUDGE: Leniency = Leniency {
     uri: false,
     ath: false,
     key_binding: false,
+    algorithm: false,
+    private_key: false,
 };
 
 /// The DPoP worlds that ran, or the evaluation when one failed or none ran.

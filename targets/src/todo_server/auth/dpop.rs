@@ -60,6 +60,7 @@ fn leniency(s: &Settings) -> Leniency {
         iat: s.has(ServerDefect::DpopSkipIat),
         ath: s.has(ServerDefect::DpopSkipAth),
         key_binding: s.has(ServerDefect::DpopSkipKeyBinding),
+        ..Leniency::default()
     }
 }
 
