@@ -1575,7 +1575,12 @@ async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
     .await
     .unwrap();
     let issuer = running.issuer();
-    let t = Target { running, issuer };
+    let token_url = format!("{issuer}/token");
+    let t = Target {
+        running,
+        issuer,
+        token_url,
+    };
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
