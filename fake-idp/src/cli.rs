@@ -32,6 +32,11 @@ struct Args {
     /// Target mode: `auto` (immediate 302) or `form` (HTML login and consent).
     #[arg(long, requires = "target", default_value = "form")]
     login: LoginUi,
+    /// Target mode: trust the suite's JWT-assertion parties (its workload issuer, enterprise IdP and the
+    /// private_key_jwt client `conformance-assertion-client`, with their fixed test-only keys) and serve the
+    /// jwt-bearer grant and private_key_jwt.
+    #[arg(long, requires = "target")]
+    trust_suite_assertions: bool,
     /// Target mode, form login: federate the login to this OpenID provider (its issuer), as the client
     /// `conformance-as.apps.idp.conformance.test` with the suite IdP's test secret: the IdP that
     /// `mcp-auth-conformance authz --upstream-idp` serves, e.g. http://accounts.idp.conformance.test:8543.
@@ -98,6 +103,11 @@ async fn run_target(args: Args) -> anyhow::Result<()> {
         login: args.login,
         seed: args.seed,
         bind: args.addr,
+        assertion_trust: if args.trust_suite_assertions {
+            crate::AssertionTrust::suite_parties(crate::assertion::SUITE_ASSERTION_CLIENT)
+        } else {
+            crate::AssertionTrust::default()
+        },
         upstream_idp: args.upstream_idp.map(|issuer| crate::UpstreamIdp {
             issuer,
             client_id: crate::idp::IDP_CLIENT_ID.to_owned(),

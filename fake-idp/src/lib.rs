@@ -39,6 +39,7 @@
 //! # let _ = token; world.shutdown().await; Ok(()) }
 //! ```
 
+pub mod assertion;
 mod attacker;
 pub mod cli;
 pub mod client_world;
@@ -70,7 +71,9 @@ pub use events::Events;
 pub use keys::SigningKey;
 pub use persona::{Persona, ScalekitIssuer};
 pub use server::federation::UpstreamIdp;
-pub use server::target::{AsDefect, AsTarget, AsTargetConfig, LoginUi, RunningAsTarget};
+pub use server::target::{
+    AsDefect, AsTarget, AsTargetConfig, AssertionTrust, LoginUi, RunningAsTarget,
+};
 pub use server::RegisteredClient;
 pub use token::{Audience, Minter, TokenSpec};
 pub use upstream::{UpstreamApi, UpstreamRequest};

@@ -23,6 +23,8 @@ use url::Url;
 
 mod common;
 use common::{challenge, http};
+#[path = "as_target/assertion.rs"]
+mod assertion;
 
 const RESOURCE: &str = "http://127.0.0.1:3000/mcp";
 const REDIRECT: &str = "http://127.0.0.1:45678/callback";
@@ -46,6 +48,9 @@ impl Target {
         let running = AsTarget::start(AsTargetConfig {
             defect,
             login,
+            assertion_trust: fake_idp::AssertionTrust::suite_parties(
+                fake_idp::assertion::SUITE_ASSERTION_CLIENT,
+            ),
             ..AsTargetConfig::default()
         })
         .await
@@ -1010,6 +1015,26 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
         D::NoMetadata => t.metadata().await.status() == StatusCode::NOT_FOUND,
         D::AuthorizePostOnly => t.authorize(&[]).await.status() == StatusCode::METHOD_NOT_ALLOWED,
         D::DropState => !redirect_params(&t.authorize(&[]).await).contains_key("state"),
+        d @ (D::AssertionTokenIgnoresResource
+        | D::WifAcceptWrongAudience
+        | D::WifAcceptExpired
+        | D::WifAcceptReplayedJti
+        | D::WifAcceptUntrustedKey
+        | D::WifAcceptMissingExp
+        | D::WifAcceptMissingJti
+        | D::WifAcceptAlgNone
+        | D::JagAcceptWrongAudience
+        | D::JagAcceptExpired
+        | D::JagAcceptReplayedJti
+        | D::JagAcceptUntrustedSigner
+        | D::JagAcceptWrongTyp
+        | D::JagAcceptOtherClient
+        | D::JagIgnoreResourceMismatch
+        | D::CcAcceptWrongAudience
+        | D::CcAcceptExpiredAssertion
+        | D::CcAcceptReplayedJti
+        | D::CcAcceptUntrustedKey
+        | D::CcAcceptMismatchedSubject) => assertion::hole_open(&t.issuer, d).await,
     };
     t.running.shutdown().await;
     open
@@ -1083,6 +1108,26 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
 #[case::exchange_no_actor_claim(AsDefect::ExchangeNoActorClaim)]
 #[case::exchange_without_client_auth(AsDefect::ExchangeWithoutClientAuth)]
 #[case::exchange_accepts_forged_subject(AsDefect::ExchangeAcceptsForgedSubject)]
+#[case::assertion_token_ignores_resource(AsDefect::AssertionTokenIgnoresResource)]
+#[case::wif_accept_wrong_audience(AsDefect::WifAcceptWrongAudience)]
+#[case::wif_accept_expired(AsDefect::WifAcceptExpired)]
+#[case::wif_accept_replayed_jti(AsDefect::WifAcceptReplayedJti)]
+#[case::wif_accept_untrusted_key(AsDefect::WifAcceptUntrustedKey)]
+#[case::wif_accept_missing_exp(AsDefect::WifAcceptMissingExp)]
+#[case::wif_accept_missing_jti(AsDefect::WifAcceptMissingJti)]
+#[case::wif_accept_alg_none(AsDefect::WifAcceptAlgNone)]
+#[case::jag_accept_wrong_audience(AsDefect::JagAcceptWrongAudience)]
+#[case::jag_accept_expired(AsDefect::JagAcceptExpired)]
+#[case::jag_accept_replayed_jti(AsDefect::JagAcceptReplayedJti)]
+#[case::jag_accept_untrusted_signer(AsDefect::JagAcceptUntrustedSigner)]
+#[case::jag_accept_wrong_typ(AsDefect::JagAcceptWrongTyp)]
+#[case::jag_accept_other_client(AsDefect::JagAcceptOtherClient)]
+#[case::jag_ignore_resource_mismatch(AsDefect::JagIgnoreResourceMismatch)]
+#[case::cc_accept_wrong_audience(AsDefect::CcAcceptWrongAudience)]
+#[case::cc_accept_expired_assertion(AsDefect::CcAcceptExpiredAssertion)]
+#[case::cc_accept_replayed_jti(AsDefect::CcAcceptReplayedJti)]
+#[case::cc_accept_untrusted_key(AsDefect::CcAcceptUntrustedKey)]
+#[case::cc_accept_mismatched_subject(AsDefect::CcAcceptMismatchedSubject)]
 #[case::fed_accept_unsigned(AsDefect::FedAcceptUnsigned)]
 #[case::fed_skip_signature_check(AsDefect::FedSkipSignatureCheck)]
 #[case::fed_iss_not_checked(AsDefect::FedIssNotChecked)]
@@ -1120,6 +1165,20 @@ async fn each_defect_opens_its_hole_and_the_compliant_target_keeps_it_shut(
         hole_open(defect, Some(defect)).await,
         "{defect} does not open its hole"
     );
+}
+
+#[rstest]
+#[case::workload_jwt(assertion::Grant::Wif)]
+#[case::id_jag(assertion::Grant::Jag)]
+#[case::client_assertion(assertion::Grant::Cc)]
+#[tokio::test]
+async fn a_valid_assertion_gets_a_token_for_the_requested_resource(
+    #[case] grant: assertion::Grant,
+) {
+    let t = Target::start(None, LoginUi::Auto).await;
+    let aud = assertion::token_audience(&t.issuer, grant, |_| {}, RESOURCE).await;
+    assert_eq!(aud, Some(json!(RESOURCE)));
+    t.running.shutdown().await;
 }
 
 /// The hidden `request` id of a login or consent page.

@@ -436,7 +436,7 @@ mod tests {
     const ROWS_PER_FILE: [(&str, usize); 4] = [
         ("catalog/server.toml", 68),
         ("catalog/client.toml", 97),
-        ("catalog/authz.toml", 97),
+        ("catalog/authz.toml", 119),
         ("catalog/any.toml", 10),
     ];
     const SCENARIOS: usize = 50;

@@ -492,6 +492,26 @@ struct AuthzArgs {
     /// answers HTTP (at most SECONDS, default 120), so the AS can be started with them.
     #[arg(long, requires = "issuer", value_name = "SECONDS", num_args = 0..=1, default_missing_value = "120")]
     wait_for_target: Option<u64>,
+    /// With --issuer and --extension client-credentials: the client registered at the AS with
+    /// token_endpoint_auth_method private_key_jwt and the suite's client JWKS URI (see --print-assertion-trust).
+    #[arg(long, requires = "issuer")]
+    assertion_client_id: Option<String>,
+    /// With --issuer and --extension wif: the AS trusts the suite's workload identity issuer.
+    #[arg(long, requires = "issuer")]
+    trusts_workload_issuer: bool,
+    /// With --issuer and --extension enterprise-managed: the AS trusts the suite's enterprise IdP.
+    #[arg(long, requires = "issuer")]
+    trusts_enterprise_idp: bool,
+    /// Where the suite serves the JWKS of its assertion parties for an --issuer AS.
+    #[arg(
+        long,
+        env = "MCP_CONFORMANCE_TRUST_ADDR",
+        default_value = "127.0.0.1:9402"
+    )]
+    trust_addr: SocketAddr,
+    /// Print what the AS under test must trust for the JWT-assertion extensions, and exit without running.
+    #[arg(long)]
+    print_assertion_trust: bool,
     /// With --issuer: serve the suite's upstream IdP (an OpenID provider, issuer
     /// http://accounts.idp.conformance.test:<port>) on this loopback address for an AS configured to federate its
     /// login to it (the AS-FED checks need it; without it they SKIP). Default 127.0.0.1:8543.
@@ -807,6 +827,22 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     use mcp_auth_conformance::authz::login::{LoginMode, LoginScript};
     use mcp_auth_conformance::authz::{AuthzOptions, AuthzTarget, PreRegisteredClient};
     let mut opts = AuthzOptions::bundled(args.defect);
+    opts.assertion = mcp_auth_conformance::authz::trust::AssertionOptions {
+        client_id: args.assertion_client_id.clone(),
+        trusts_workload: args.trusts_workload_issuer,
+        trusts_idp: args.trusts_enterprise_idp,
+        trust_addr: args.trust_addr,
+    };
+    if args.print_assertion_trust {
+        out!("{}", opts.assertion.describe());
+        return Ok(exit::OK);
+    }
+    if !args.trust_addr.ip().is_loopback() {
+        bail!(
+            "--trust-addr must be a loopback address, not {}",
+            args.trust_addr
+        );
+    }
     if let Some(i) = &args.issuer {
         input::http_url("--issuer", i)?;
     }

@@ -1153,6 +1153,27 @@ reason = "MCPJam forges no token"
             // Client-credentials tokens (--extension client-credentials): MCPJam has no machine grant.
             "machine-token-skips-audience",
             "machine-token-all-scopes",
+            // The AS's JWT-assertion duties (--extension wif, enterprise-managed, client-credentials).
+            "assertion-token-ignores-resource",
+            "wif-accept-wrong-audience",
+            "wif-accept-expired",
+            "wif-accept-replayed-jti",
+            "wif-accept-untrusted-key",
+            "wif-accept-missing-exp",
+            "wif-accept-missing-jti",
+            "wif-accept-alg-none",
+            "jag-accept-wrong-audience",
+            "jag-accept-expired",
+            "jag-accept-replayed-jti",
+            "jag-accept-untrusted-signer",
+            "jag-accept-wrong-typ",
+            "jag-accept-other-client",
+            "jag-ignore-resource-mismatch",
+            "cc-accept-wrong-audience",
+            "cc-accept-expired-assertion",
+            "cc-accept-replayed-jti",
+            "cc-accept-untrusted-key",
+            "cc-accept-mismatched-subject",
             // DPoP and client credentials at the AS (--extension): the self-test shows them in the extensions mode.
             // Four names are also server defects': each name stands once per defect.
             "dpop-unbound-token",

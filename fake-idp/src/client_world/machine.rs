@@ -4,104 +4,21 @@
 //! answers with an ID-JAG. Keys are ES256, generated per world ([`EcKey`]). Like the rest of the world, these
 //! endpoints judge nothing: they answer as a strict AS would, and the log keeps what the client sent.
 
-use std::collections::HashSet;
-
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine as _;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Value};
 
 use super::authz::Authz;
 use super::{Incoming, Reply, WorldState};
+pub use crate::assertion::{
+    audience_names, unverified_claims, EcKey, CLIENT_ASSERTION_TYPE, ID_JAG_TOKEN_TYPE, ID_JAG_TYP,
+    JWT_BEARER_GRANT,
+};
+use crate::assertion::{check, Expect};
 use crate::server::scope_tokens;
 
-/// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
-pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/// The JWT-bearer authorization grant (RFC 7523 §2.1).
-pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// The token exchange grant (RFC 8693 §2.1).
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-/// The token type of an Identity Assertion JWT Authorization Grant (SEP-990).
-pub const ID_JAG_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
-/// The `typ` header of an ID-JAG.
-pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
 /// The token type of an OpenID Connect ID token (RFC 8693 §3).
 pub const ID_TOKEN_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
-/// Seconds of clock skew tolerated on `exp`.
-const LEEWAY: i64 = 5;
-
-/// A test-only ES256 (P-256) key pair, generated per world. Prints as `[redacted]`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EcKey {
-    pkcs8: Vec<u8>,
-    x: String,
-    y: String,
-}
-
-impl std::fmt::Debug for EcKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EcKey([redacted])")
-    }
-}
-
-impl EcKey {
-    /// A fresh key pair.
-    pub fn generate() -> EcKey {
-        use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
-        let rng = ring::rand::SystemRandom::new();
-        let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).expect("P-256 key generation");
-        let pair =
-            EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).expect("a generated key parses");
-        // The uncompressed point: 0x04 || x || y.
-        let point = pair.public_key().as_ref();
-        EcKey {
-            pkcs8: pkcs8.as_ref().to_vec(),
-            x: URL_SAFE_NO_PAD.encode(&point[1..33]),
-            y: URL_SAFE_NO_PAD.encode(&point[33..65]),
-        }
-    }
-
-    /// The private key as PKCS#8 PEM (what the official context's `private_key_pem` carries).
-    pub fn private_key_pem(&self) -> String {
-        let b64 = STANDARD.encode(&self.pkcs8);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap_or_default())
-            .collect();
-        format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            lines.join("\n")
-        )
-    }
-
-    /// The public key as a JWK.
-    pub fn public_jwk(&self) -> Value {
-        json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "x": self.x, "y": self.y})
-    }
-
-    /// A compact ES256 JWS of `claims` with this `typ`.
-    pub fn sign(&self, typ: &str, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.typ = Some(typ.to_owned());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&self.pkcs8))
-            .expect("ES256 signing with a generated key")
-    }
-
-    /// The header `typ` and the claims of `jwt` when its ES256 signature verifies with this key (no claim is
-    /// checked here).
-    pub fn verify(&self, jwt: &str) -> Result<(Option<String>, Value), String> {
-        let key = DecodingKey::from_ec_components(&self.x, &self.y).map_err(|e| e.to_string())?;
-        let mut v = Validation::new(Algorithm::ES256);
-        v.validate_exp = false;
-        v.validate_aud = false;
-        v.required_spec_claims = HashSet::new();
-        jsonwebtoken::decode::<Value>(jwt, &key, &v)
-            .map(|d| (d.header.typ, d.claims))
-            .map_err(|e| format!("the JWT does not verify: {e}"))
-    }
-}
 
 /// The machine grants one AS of a world serves (all off by default).
 #[derive(Debug, Clone, Default)]
@@ -166,23 +83,6 @@ fn invalid_client(why: &str) -> Reply {
     Reply::oauth_error(401, "invalid_client", why)
 }
 
-/// The unverified claims of a JWT (to learn which key should verify it).
-pub fn unverified_claims(jwt: &str) -> Option<Value> {
-    let payload = jwt.split('.').nth(1)?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
-}
-
-/// Whether `aud` (a string or an array) names `issuer`, with or without one trailing slash.
-pub fn audience_names(aud: Option<&Value>, issuer: &str) -> bool {
-    let bare = issuer.trim_end_matches('/');
-    let matches = |s: &str| s.trim_end_matches('/') == bare;
-    match aud {
-        Some(Value::String(s)) => matches(s),
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).any(matches),
-        _ => false,
-    }
-}
-
 impl Authz<'_> {
     fn machine(&self) -> &MachineConfig {
         &self.config.machine
@@ -223,33 +123,30 @@ impl Authz<'_> {
         else {
             return Err(invalid_client("unknown client"));
         };
-        let (_, claims) = key.verify(assertion).map_err(|e| invalid_client(&e))?;
-        let text = |n: &str| claims.get(n).and_then(Value::as_str);
-        if text("iss") != Some(client_id) || text("sub") != Some(client_id) {
-            return Err(invalid_client(
-                "the assertion's iss and sub must be the client_id",
-            ));
-        }
-        if !audience_names(claims.get("aud"), &self.issuer) {
-            return Err(invalid_client("the assertion's aud must be the issuer"));
-        }
-        self.fresh(state, &claims)
-            .map_err(|why| invalid_client(&why))
+        let expect = Expect {
+            subject: Some(client_id),
+            ..self.expect(None)
+        };
+        check(
+            key,
+            assertion,
+            &expect,
+            &mut state.seen_jtis[self.i],
+            |_| false,
+        )
+        .map(|_| ())
+        .map_err(|f| invalid_client(f.describe()))
     }
 
-    /// `exp` in the future and `jti` not seen before at this AS (recorded).
-    fn fresh(&self, state: &mut WorldState, claims: &Value) -> Result<(), String> {
-        let exp = claims.get("exp").and_then(Value::as_i64);
-        if exp.is_none_or(|e| e + LEEWAY <= self.shared.now()) {
-            return Err("the JWT is expired or has no exp".into());
+    /// What every assertion this AS accepts must say: `aud` = this issuer, `exp` in the future, a fresh `jti`.
+    fn expect(&self, typ: Option<&'static str>) -> Expect<'_> {
+        Expect {
+            audience: &self.issuer,
+            typ,
+            subject: None,
+            client_id: None,
+            now: self.shared.now(),
         }
-        let Some(jti) = claims.get("jti").and_then(Value::as_str) else {
-            return Err("the JWT has no jti".into());
-        };
-        if !state.seen_jtis[self.i].insert(jti.to_owned()) {
-            return Err("the JWT's jti was used before".into());
-        }
-        Ok(())
     }
 
     /// The scope a machine grant issues: the requested scope, cut to the allowed scopes.
@@ -306,16 +203,17 @@ impl Authz<'_> {
                         "unsupported grant_type",
                     );
                 };
-                let claims = match key.verify(assertion) {
-                    Ok((_, c)) => c,
-                    Err(e) => return invalid_grant(&e),
+                let expect = self.expect(None);
+                let claims = match check(
+                    key,
+                    assertion,
+                    &expect,
+                    &mut state.seen_jtis[self.i],
+                    |_| false,
+                ) {
+                    Ok(c) => c,
+                    Err(f) => return invalid_grant(f.describe()),
                 };
-                if !audience_names(claims.get("aud"), &self.issuer) {
-                    return invalid_grant("the assertion's aud is not this issuer");
-                }
-                if let Err(why) = self.fresh(state, &claims) {
-                    return invalid_grant(&why);
-                }
                 let subject = claims
                     .get("sub")
                     .and_then(Value::as_str)
@@ -336,17 +234,18 @@ impl Authz<'_> {
         assertion: &str,
         client: &str,
     ) -> Result<Option<String>, String> {
-        let (typ, claims) = key.verify(assertion)?;
-        if typ.as_deref() != Some(ID_JAG_TYP) {
-            return Err(format!("the assertion's typ is not {ID_JAG_TYP}"));
-        }
-        if !audience_names(claims.get("aud"), &self.issuer) {
-            return Err("the ID-JAG's aud is not this issuer".into());
-        }
-        if claims.get("client_id").and_then(Value::as_str) != Some(client) {
-            return Err("the ID-JAG was issued for another client".into());
-        }
-        self.fresh(state, &claims)?;
+        let expect = Expect {
+            client_id: Some(client),
+            ..self.expect(Some(ID_JAG_TYP))
+        };
+        let claims = check(
+            key,
+            assertion,
+            &expect,
+            &mut state.seen_jtis[self.i],
+            |_| false,
+        )
+        .map_err(|f| f.describe().to_owned())?;
         Ok(claims
             .get("resource")
             .and_then(Value::as_str)
@@ -413,35 +312,5 @@ impl Authz<'_> {
             }),
         )
         .no_store()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_generated_key_signs_what_it_verifies_and_nothing_else() {
-        let key = EcKey::generate();
-        let jwt = key.sign("JWT", &json!({"sub": "w"}));
-        assert_eq!(key.verify(&jwt).unwrap().1["sub"], "w");
-        assert!(EcKey::generate().verify(&jwt).is_err());
-    }
-
-    #[test]
-    fn the_pem_is_pkcs8_and_the_debug_form_hides_the_key() {
-        let key = EcKey::generate();
-        assert!(key
-            .private_key_pem()
-            .starts_with("-----BEGIN PRIVATE KEY-----\n"));
-        assert_eq!(format!("{key:?}"), "EcKey([redacted])");
-    }
-
-    #[test]
-    fn an_audience_names_the_issuer_with_or_without_a_trailing_slash() {
-        assert!(audience_names(Some(&json!("http://a/")), "http://a"));
-        assert!(audience_names(Some(&json!(["x", "http://a"])), "http://a"));
-        assert!(!audience_names(Some(&json!("http://a/token")), "http://a"));
-        assert!(!audience_names(None, "http://a"));
     }
 }

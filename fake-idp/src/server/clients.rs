@@ -182,6 +182,11 @@ impl AsState {
         headers: &HeaderMap,
         form: &std::collections::HashMap<String, String>,
     ) -> Result<ClientAuth, AuthFailure> {
+        if let Some(asserted) = super::assertion::client_assertion(self, form) {
+            return asserted
+                .map(ClientAuth::Confidential)
+                .map_err(AuthFailure::Invalid);
+        }
         let presented = basic_credentials(headers).or_else(|| {
             Some((
                 form.get("client_id")?.clone(),

@@ -107,6 +107,7 @@ fn serve(state: &AsState, mut doc: Value) -> Response {
         if let Some(origin) = state.plain_http_token_origin() {
             map.insert("token_endpoint".into(), json!(format!("{origin}/token")));
         }
+        super::assertion::advertise(state, map);
         if state.is_target() {
             // DPoP (RFC 9449 §5.1): the token endpoint binds tokens to proofs with these algorithms.
             map.insert(

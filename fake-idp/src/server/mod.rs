@@ -1,5 +1,6 @@
 //! The fake authorization server: state, stores and the router (a plain function).
 
+pub(crate) mod assertion;
 mod authorize;
 pub(crate) mod cimd;
 pub(crate) mod clients;
@@ -92,6 +93,8 @@ struct Inner {
     target: Option<TargetMode>,
     /// The `plain-http-token-endpoint` defect: the plain-http origin advertised as the token endpoint's.
     plain_http_token_origin: std::sync::OnceLock<String>,
+    /// Target mode: what the JWT-assertion grants trust (unset: none is served).
+    assertion_trust: std::sync::OnceLock<assertion::AssertionTrust>,
     /// Target mode with an upstream IdP: logins federate to it (`federation.rs`).
     federation: std::sync::OnceLock<federation::Federation>,
     /// Target mode: DPoP at the token endpoint (nonce, replay cache).
@@ -128,6 +131,8 @@ struct Store {
     cimd_clients: HashMap<String, RegisteredClient>,
     /// Token exchange: the resources each actor (confidential client) serves.
     actor_resources: HashMap<String, BTreeSet<String>>,
+    /// Target mode: the `jti` of every JWT assertion accepted (replay detection).
+    assertion_jtis: HashSet<String>,
 }
 
 /// A redeemed authorization code and what it issued.
@@ -237,6 +242,7 @@ impl AsState {
                 store: Mutex::new(store),
                 target,
                 plain_http_token_origin: std::sync::OnceLock::new(),
+                assertion_trust: std::sync::OnceLock::new(),
                 federation: std::sync::OnceLock::new(),
                 dpop: dpop::AsDpop::default(),
             }),

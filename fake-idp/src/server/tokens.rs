@@ -53,6 +53,9 @@ pub(super) async fn token(
     if form.get("grant_type").map(String::as_str) == Some(super::exchange::TOKEN_EXCHANGE_GRANT) {
         return super::exchange::token_exchange(&state, &headers, &form);
     }
+    if form.get("grant_type").map(String::as_str) == Some(crate::assertion::JWT_BEARER_GRANT) {
+        return super::assertion::jwt_bearer(&state, &headers, &form);
+    }
     let client = match state.authenticate_client(&headers, &form) {
         Ok(c) => c,
         Err(AuthFailure::Missing) => {
@@ -368,6 +371,11 @@ fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
     let audience = form
         .get("resource")
         .filter(|_| !state.defect(AsDefect::CcIgnoreResource))
+        // A client that authenticated with a JWT assertion got its token from an assertion grant.
+        .filter(|_| {
+            !(form.contains_key("client_assertion")
+                && state.defect(AsDefect::AssertionTokenIgnoresResource))
+        })
         .map(|r| state.minter().persona().audience_for(r))
         .or_else(|| state.inner.default_audience.clone());
     let allowed = machine_scopes(client_id);
@@ -395,6 +403,36 @@ fn client_credentials(state: &AsState, client: &ClientAuth, form: &Form) -> Resp
     }
     if state.defect(AsDefect::CcRefreshToken) {
         body["refresh_token"] = json!(state.minter().random_token(32));
+    }
+    token_response(state, body)
+}
+
+/// The access token of a jwt-bearer grant (no user): `aud` is the resource (or the default audience).
+pub(super) fn machine_token(
+    state: &AsState,
+    sub: &str,
+    client_id: &str,
+    resource: Option<&str>,
+    scope: Option<String>,
+) -> Response {
+    let audience = resource
+        .map(|r| state.minter().persona().audience_for(r))
+        .or_else(|| state.inner.default_audience.clone());
+    let spec = TokenSpec {
+        sub: sub.to_owned(),
+        roles: Vec::new(),
+        permissions: Vec::new(),
+        audience: audience.map_or(Audience::Absent, Audience::One),
+        scope,
+        client_id: client_id.to_owned(),
+        lifetime_secs: ACCESS_TOKEN_LIFETIME_SECS,
+    };
+    let access_token = state.minter().mint(&spec);
+    let mut body = json!({
+        "access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_LIFETIME_SECS,
+    });
+    if let Some(scope) = spec.scope {
+        body["scope"] = json!(scope);
     }
     token_response(state, body)
 }

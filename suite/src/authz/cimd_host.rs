@@ -97,11 +97,22 @@ impl CimdHost {
     /// Binds `127.0.0.1:0`, then serves https with `tls` (`--tls-profile strict`: a leaf of the run's test CA
     /// for [`CLIENT_HOST`], which also names `*.conformance.test` and `127.0.0.1`), or plain http with None.
     pub async fn start_with(tls: Option<&ServerCert>) -> std::io::Result<CimdHost> {
+        CimdHost::start_at(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)), tls).await
+    }
+
+    /// Binds `addr` (loopback only; the JWKS of the extensions' trust contract is served at a fixed one), then
+    /// serves https with `tls`, or plain http with None.
+    pub async fn start_at(addr: SocketAddr, tls: Option<&ServerCert>) -> std::io::Result<CimdHost> {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::other(format!(
+                "{addr} is not a loopback address"
+            )));
+        }
         let tls = tls
             .map(ServerCert::acceptor)
             .transpose()
             .map_err(std::io::Error::other)?;
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Shared::default();
         let app = router(state.clone());

@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod obs;
 pub mod run;
 pub mod scenarios;
+pub mod trust;
 pub mod upstream_idp;
 
 pub use run::{

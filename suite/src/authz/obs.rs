@@ -299,6 +299,8 @@ pub struct AuthzObservations {
     pub cimd_unadvertised: Result<CimdAttempt, ObsError>,
     pub dcr: Result<DcrObs, ObsError>,
     pub exchange: Result<ExchangeObs, ObsError>,
+    /// The JWT-assertion probes of the extensions (AS-WIF-*, AS-JAG-*, AS-CC-*).
+    pub assertion: crate::authz::scenarios::AssertionObs,
     /// Logins brokered to the suite's upstream IdP, honest and hostile (AS-FED-*).
     pub federation: Result<crate::authz::scenarios::FederationObs, ObsError>,
     /// DPoP at the token endpoint (`--extension dpop`).
@@ -360,6 +362,7 @@ impl AuthzObservations {
             cimd_unadvertised: e(why),
             dcr: e(why),
             exchange: e(why),
+            assertion: crate::authz::scenarios::AssertionObs::missing(why),
             federation: e(why),
             dpop: e(why),
             machine: e(why),

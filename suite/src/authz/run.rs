@@ -14,6 +14,9 @@ use crate::authz::login::{LoginMode, LoginScript};
 use crate::authz::oauth::{Client, ClientAuth, Endpoints, Randomness};
 use crate::authz::obs::{AuthzObservations, LoginKind};
 use crate::authz::scenarios::{self, Ctx};
+use crate::authz::trust::{
+    assertion_extensions, AssertionOptions, Parties, BUNDLED_ASSERTION_CLIENT,
+};
 use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
@@ -61,6 +64,9 @@ pub struct AuthzOptions {
     /// `--issuer` targets: how long to wait for the issuer to answer before the first request
     /// (`--wait-for-target`, e.g. an AS started with the `--cert-out` files); `None` starts at once.
     pub wait_for_target: Option<std::time::Duration>,
+    /// What a real AS was configured to trust for the JWT-assertion extensions (ignored for the bundled AS,
+    /// which trusts the suite's parties in-process).
+    pub assertion: AssertionOptions,
     /// With an `--issuer` target: serve the suite's upstream IdP here for the AS to federate to
     /// (`--upstream-idp`). The bundled AS always federates to an IdP on an ephemeral port.
     pub upstream_idp: Option<std::net::SocketAddr>,
@@ -80,6 +86,7 @@ impl AuthzOptions {
             limits: Limits::default(),
             tls: None,
             wait_for_target: None,
+            assertion: AssertionOptions::default(),
             upstream_idp: None,
         }
     }
@@ -168,6 +175,7 @@ async fn observe(
         (None, profile) => RunTls::for_profile(profile).map_err(|e| harness("the test PKI", &e))?,
     };
     let tls = opts.tls.as_deref().or(made.as_ref());
+    let parties = Parties::fixed();
     let idp_bind = match &opts.target {
         AuthzTarget::Bundled(_) => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
         AuthzTarget::Issuer(_) => opts.upstream_idp,
@@ -196,6 +204,12 @@ async fn observe(
                 seed: opts.seed,
                 tls: cert,
                 cimd_ca: tls.map(|t| t.pki.ca_pem().to_owned()),
+                // The suite's assertion parties, trusted in-process (only when an extension asks for them).
+                assertion_trust: if assertion_extensions(opts.selection.extensions()) {
+                    fake_idp::AssertionTrust::suite_parties(BUNDLED_ASSERTION_CLIENT)
+                } else {
+                    fake_idp::AssertionTrust::default()
+                },
                 upstream_idp: idp.as_deref().map(|i| UpstreamIdp {
                     issuer: i.issuer().to_owned(),
                     client_id: IDP_CLIENT_ID.to_owned(),
@@ -212,6 +226,35 @@ async fn observe(
         AuthzTarget::Issuer(i) => (i.clone(), None),
     };
     run.target.url = Some(issuer.clone());
+    // The trust of the JWT-assertion extensions: in-process for the bundled AS; for a real AS, the JWKS served at
+    // the fixed trust address, when the vendor said the AS was configured with them.
+    let wants_assertions = assertion_extensions(opts.selection.extensions());
+    let (trust, trust_host) = match &bundled {
+        Some(_) => (AssertionOptions::bundled(), None),
+        None => {
+            let trust = opts.assertion.clone();
+            let configured = trust.client_id.is_some() || trust.trusts_workload || trust.trusts_idp;
+            let host = if wants_assertions && configured {
+                let host = parties.serve(trust.trust_addr).await.map_err(|e| {
+                    harness(
+                        &format!(
+                            "the JWKS of the suite's assertion parties could not be served at {} (--trust-addr)",
+                            trust.trust_addr
+                        ),
+                        &e,
+                    )
+                })?;
+                run.notes.push(format!(
+                    "assertion trust: JWKS served at http://{}",
+                    trust.trust_addr
+                ));
+                Some(host)
+            } else {
+                None
+            };
+            (trust, host)
+        }
+    };
     let (login, login_kind) = match (&opts.login, &bundled) {
         (Some(m), _) => (m.clone(), kind_of(m)),
         (None, Some(_)) => {
@@ -280,7 +323,7 @@ async fn observe(
     }
     let ext = opts.selection.extensions();
     progress.status().plan(
-        10 + usize::from(ext.contains(Extension::Dpop))
+        11 + usize::from(ext.contains(Extension::Dpop))
             + usize::from(ext.contains(Extension::ClientCredentials)),
     );
     let metadata = progress
@@ -399,6 +442,14 @@ async fn observe(
         .step("token exchange probes", scenarios::exchange_probes(&ctx))
         .await;
     progress.update(|o| o.exchange = exchange);
+    let assertion = progress
+        .step(
+            "JWT assertion probes",
+            scenarios::assertion_probes(&ctx, &parties, &trust, opts.selection.extensions()),
+        )
+        .await;
+    progress.update(|o| o.assertion = assertion);
+    drop(trust_host);
     let extensions = opts.selection.extensions();
     let dpop = match extensions.contains(Extension::Dpop) {
         true => {

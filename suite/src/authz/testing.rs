@@ -561,6 +561,7 @@ pub fn compliant() -> AuthzObservations {
         cimd_unadvertised: Err(ObsError::NotApplicable("the AS advertises CIMD".into())),
         dcr: Ok(dcr()),
         exchange: Ok(exchange()),
+        assertion: crate::authz::checks::assertion_testing::compliant(),
         federation: Ok(federation()),
         dpop: Ok(dpop()),
         machine: Ok(machine()),

@@ -143,6 +143,46 @@ mcp_auth_defects::defects! {
         "token exchange accepts a request without client authentication";
     ExchangeAcceptsForgedSubject = "exchange-accepts-forged-subject",
         "token exchange does not verify the subject token's signature";
+    AssertionTokenIgnoresResource = "assertion-token-ignores-resource",
+        "tokens of the JWT-assertion grants (jwt-bearer, private_key_jwt client credentials) have `aud` = the issuer's default audience, not the requested resource";
+    WifAcceptWrongAudience = "wif-accept-wrong-audience",
+        "a workload JWT whose `aud` is not this issuer is accepted";
+    WifAcceptExpired = "wif-accept-expired",
+        "an expired workload JWT is accepted";
+    WifAcceptReplayedJti = "wif-accept-replayed-jti",
+        "a workload JWT is accepted again (its `jti` is not remembered)";
+    WifAcceptUntrustedKey = "wif-accept-untrusted-key",
+        "a workload JWT signed by an untrusted key is accepted (the signature is not verified)";
+    WifAcceptMissingExp = "wif-accept-missing-exp",
+        "a workload JWT without `exp` is accepted";
+    WifAcceptMissingJti = "wif-accept-missing-jti",
+        "a workload JWT without `jti` is accepted";
+    WifAcceptAlgNone = "wif-accept-alg-none",
+        "an unsigned (`alg: none`) workload JWT is accepted";
+    JagAcceptWrongAudience = "jag-accept-wrong-audience",
+        "an ID-JAG whose `aud` is not this issuer is accepted";
+    JagAcceptExpired = "jag-accept-expired",
+        "an expired ID-JAG is accepted";
+    JagAcceptReplayedJti = "jag-accept-replayed-jti",
+        "an ID-JAG is accepted again (its `jti` is not remembered)";
+    JagAcceptUntrustedSigner = "jag-accept-untrusted-signer",
+        "an ID-JAG signed by an untrusted key is accepted (the signature is not verified)";
+    JagAcceptWrongTyp = "jag-accept-wrong-typ",
+        "an ID-JAG whose `typ` is not `oauth-id-jag+jwt` is accepted";
+    JagAcceptOtherClient = "jag-accept-other-client",
+        "an ID-JAG issued for another `client_id` is accepted from the authenticating client";
+    JagIgnoreResourceMismatch = "jag-ignore-resource-mismatch",
+        "an ID-JAG for one resource yields a token for the other resource the token request names";
+    CcAcceptWrongAudience = "cc-accept-wrong-audience",
+        "a `private_key_jwt` client assertion whose `aud` is not this issuer authenticates the client";
+    CcAcceptExpiredAssertion = "cc-accept-expired-assertion",
+        "an expired `private_key_jwt` client assertion authenticates the client";
+    CcAcceptReplayedJti = "cc-accept-replayed-jti",
+        "a `private_key_jwt` client assertion authenticates the client again (its `jti` is not remembered)";
+    CcAcceptUntrustedKey = "cc-accept-untrusted-key",
+        "a client assertion signed by a key the client did not register authenticates the client";
+    CcAcceptMismatchedSubject = "cc-accept-mismatched-subject",
+        "a client assertion whose `iss`/`sub` is not the client authenticates the client";
     FedAcceptUnsigned = "fed-accept-unsigned",
         "upstream IdP login: an unsigned (`alg: none`) ID token is accepted";
     FedSkipSignatureCheck = "fed-skip-signature-check",

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+pub use super::assertion::AssertionTrust;
 pub use defect::{AsDefect, UnknownAsDefect};
 
 use super::{AsConfig, AsState, TargetMode};
@@ -92,6 +93,9 @@ pub struct AsTargetConfig {
     /// Fetch CIMD documents over https, trusting this CA certificate (PEM): `--tls-profile strict`, where the
     /// suite's CIMD host serves https with the run's test CA. None: plain http on loopback.
     pub cimd_ca: Option<String>,
+    /// The issuers and clients the JWT-assertion grants trust (`--extension` wif, enterprise-managed,
+    /// client-credentials); empty: none of these grants is served or advertised.
+    pub assertion_trust: AssertionTrust,
     /// Form login federates to this OpenID provider instead of the AS's own password form (default none).
     pub upstream_idp: Option<super::federation::UpstreamIdp>,
 }
@@ -106,6 +110,7 @@ impl Default for AsTargetConfig {
             stall_path: None,
             tls: None,
             cimd_ca: None,
+            assertion_trust: AssertionTrust::default(),
             upstream_idp: None,
         }
     }
@@ -156,6 +161,9 @@ impl AsTarget {
             },
             config.cimd_ca.as_deref(),
         )?;
+        if !config.assertion_trust.is_empty() {
+            state.set_assertion_trust(config.assertion_trust.clone());
+        }
         if let Some(upstream) = config.upstream_idp {
             let federation =
                 super::federation::Federation::new(upstream).map_err(FakeIdpError::Upstream)?;

@@ -1,6 +1,7 @@
 //! Authorization-server checks, one registry. A refusal check needs the happy flow to work first: an AS that
 //! refuses everything proves nothing by refusing an attack.
 
+mod assertion;
 mod authorize;
 mod cimd;
 mod dpop;
@@ -17,6 +18,9 @@ use crate::authz::agent::{AuthorizeOutcome, Authorized};
 use crate::authz::oauth::TokenResult;
 use crate::authz::obs::{param, AuthzObservations};
 use crate::check::{Check, CheckMeta, Evaluation};
+
+#[cfg(test)]
+pub(crate) use assertion::testing as assertion_testing;
 
 /// An authz-role check.
 pub type AuthzCheck = dyn Check<AuthzObservations>;
@@ -48,6 +52,7 @@ pub fn registry() -> Vec<Box<AuthzCheck>> {
     all.extend(cimd::checks());
     all.extend(rev2026::checks());
     all.extend(tls::checks());
+    all.extend(assertion::checks());
     all.extend(federation::checks());
     all.extend(dpop::checks());
     all.extend(machine::checks());

@@ -1,6 +1,7 @@
 //! Authorization-server scenarios: the suite as client drives the target once per stimulus and records what
 //! happened. Judging is the checks' job.
 
+mod assertion;
 mod authorize;
 mod cimd;
 mod dcr;
@@ -14,6 +15,9 @@ mod token;
 
 use std::sync::Arc;
 
+pub use assertion::{
+    assertion_probes, AssertionObs, CcCase, GrantProbes, JagCase, WifCase, OTHER_AS, OTHER_CLIENT,
+};
 pub use authorize::{authorization_probes, AuthzParts};
 pub use cimd::{cimd_probes, cimd_unadvertised, honest_document, HTTP_REDIRECT};
 pub use dcr::{dcr, dcr_probes};
