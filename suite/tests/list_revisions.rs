@@ -96,10 +96,25 @@ fn at_2025_11_25_cimd_and_pkce_verification_arrive_and_the_header_is_optional() 
 #[test]
 fn at_2026_07_28_session_ids_are_gone_and_every_request_is_still_verified() {
     let ids = listed("2026-07-28");
-    for id in ["RS-TOK-07.no-token", "CL-PKCE-02", "CL-CIMD-01"] {
+    // Every request is still verified (RS-WWW-01, RS-SL-01/02); the session rows (RS-TOK-07 and the GET stream and
+    // DELETE of RS-WWW-08) leave the set with the sessions.
+    for id in [
+        "RS-WWW-01.post",
+        "RS-SL-01",
+        "RS-SL-02",
+        "CL-PKCE-02",
+        "CL-CIMD-01",
+    ] {
         assert_in(&ids, "2026-07-28", id);
     }
-    for id in ["RS-TOK-08", "RS-TOK-09", "RS-WWW-07", "CL-BC-01"] {
+    for id in [
+        "RS-TOK-07.no-token",
+        "RS-WWW-08.get",
+        "RS-TOK-08",
+        "RS-TOK-09",
+        "RS-WWW-07",
+        "CL-BC-01",
+    ] {
         assert_out(&ids, "2026-07-28", id);
     }
 }
