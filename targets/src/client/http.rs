@@ -208,7 +208,10 @@ mod tls_tests {
 
     /// A client trusting `pki`'s CA, as `SSL_CERT_FILE` would make it (without touching the process environment).
     fn client(pki: &TestPki, check: CertCheck) -> reqwest::Client {
-        let dir = std::env::temp_dir().join(format!("ca-{}-{:?}", std::process::id(), check));
+        // One file per call: the tests run in parallel in one process, and each removes its file.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ca-{}-{n}-{:?}", std::process::id(), check));
         std::fs::write(&dir, pki.ca_pem()).unwrap();
         let mut b = trust_bundle(reqwest::Client::builder(), &dir).unwrap();
         let _ = std::fs::remove_file(&dir);
