@@ -181,7 +181,8 @@ struct RunArgs {
     /// Where reports are written.
     #[arg(long, default_value = "conformance-report")]
     report_dir: PathBuf,
-    /// Only checks whose id matches this glob (e.g. 'RS-AUD*', 'CL-PKCE-*', 'AS-TK-*').
+    /// Only checks whose id matches this glob (e.g. 'RS-AUD*', 'CL-PKCE-*', 'AS-TK-*'), or one of several
+    /// separated by commas ('AS-FED-*,AS-PRX-*').
     #[arg(long)]
     only: Option<String>,
     /// SHOULD violations (WARN) fail the run.
@@ -466,11 +467,20 @@ struct ClientArgs {
 
 #[derive(Args)]
 struct AuthzArgs {
-    /// The issuer of a running authorization server.
+    /// The issuer of a running authorization server. With --command: the issuer the spawned AS publishes, with
+    /// `{port}` for its port (default http(s)://127.0.0.1:{port}; FastMCP, for instance, publishes
+    /// `https://127.0.0.1:{port}/`).
     #[arg(long)]
     issuer: Option<String>,
+    /// Spawn the authorization server: `sh -c CMD` with PORT (bind 127.0.0.1:$PORT), MCP_CONFORMANCE_ISSUER
+    /// (http(s)://127.0.0.1:$PORT), the suite's upstream IdP to federate to (MCP_CONFORMANCE_IDP_ISSUER,
+    /// _CLIENT_ID, _CLIENT_SECRET, _ADDR; on --upstream-idp ADDR or an ephemeral port) and, under
+    /// --tls-profile strict, SSL_CERT_FILE and the certificate to serve (MCP_CONFORMANCE_TLS_CERT_FILE, _KEY_FILE).
+    /// Stopped with its process group after the run.
+    #[arg(long, value_name = "CMD")]
+    command: Option<String>,
     /// Apply one defect to the bundled reference AS (each turns off one protection).
-    #[arg(long, conflicts_with = "issuer", value_parser = names(fake_idp::AsDefect::ALL.iter().map(|d| d.name())).try_map(|s| s.parse::<fake_idp::AsDefect>()))]
+    #[arg(long, conflicts_with_all = ["issuer", "command"], value_parser = names(fake_idp::AsDefect::ALL.iter().map(|d| d.name())).try_map(|s| s.parse::<fake_idp::AsDefect>()))]
     defect: Option<fake_idp::AsDefect>,
     /// How to log in: `auto` (the AS approves at once), `form FILE` (a login script), `manual` (you log in).
     #[arg(long, num_args = 1..=2, value_names = ["MODE", "FILE"])]
@@ -485,6 +495,16 @@ struct AuthzArgs {
     /// The scope to request in flows.
     #[arg(long, default_value = "todo:read")]
     scope: String,
+    /// The resource (RFC 8707) every token request names, and the audience expected in JWT access tokens. An
+    /// OAuth proxy that is also the MCP server grants only its own MCP URL: name it here. `{issuer}` stands for
+    /// the AS's issuer, e.g. `--command … --resource '{issuer}/mcp'` (the port is chosen at run time).
+    #[arg(long, value_name = "URL", default_value = mcp_auth_conformance::authz::scenarios::RESOURCE)]
+    resource: String,
+    /// How the suite registers its flow clients: `auto` (CIMD when the AS advertises it, else DCR) or `dcr` (DCR
+    /// even when CIMD is advertised: for an AS that cannot fetch the suite's documents on loopback, e.g. behind
+    /// an SSRF guard). The CIMD checks run either way.
+    #[arg(long, default_value = "auto", value_parser = names(["auto", "dcr"]))]
+    registration: String,
     /// Seconds manual mode waits for each login.
     #[arg(long, default_value_t = 300)]
     manual_timeout: u64,
@@ -514,8 +534,9 @@ struct AuthzArgs {
     print_assertion_trust: bool,
     /// With --issuer: serve the suite's upstream IdP (an OpenID provider, issuer
     /// http://accounts.idp.conformance.test:<port>) on this loopback address for an AS configured to federate its
-    /// login to it (the AS-FED checks need it; without it they SKIP). Default 127.0.0.1:8543.
-    #[arg(long, requires = "issuer", value_name = "ADDR", num_args = 0..=1,
+    /// login to it (the AS-FED checks need it; without it they SKIP). Default 127.0.0.1:8543. With --command the
+    /// IdP always runs, on an ephemeral port unless this names one.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1,
           default_missing_value = fake_idp::idp::DEFAULT_UPSTREAM_IDP_ADDR)]
     upstream_idp: Option<std::net::SocketAddr>,
     /// With --upstream-idp: print what the AS must be configured with as `export MCP_CONFORMANCE_IDP_…=` lines
@@ -844,10 +865,22 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
         );
     }
     if let Some(i) = &args.issuer {
-        input::http_url("--issuer", i)?;
+        if args.command.is_some() && !i.contains(mcp_auth_conformance::authz::run::PORT_PLACEHOLDER)
+        {
+            bail!("--issuer `{i}` with --command must contain `{{port}}`, the port the spawned AS binds");
+        }
+        input::http_url(
+            "--issuer",
+            &i.replace(mcp_auth_conformance::authz::run::PORT_PLACEHOLDER, "1"),
+        )?;
     }
-    if let Some(i) = args.issuer {
-        opts.target = AuthzTarget::Issuer(i);
+    opts.target = match (args.command, args.issuer) {
+        (Some(command), issuer) => AuthzTarget::Command { command, issuer },
+        (None, Some(i)) => AuthzTarget::Issuer(i),
+        (None, None) => opts.target,
+    };
+    if args.upstream_idp.is_some() && matches!(opts.target, AuthzTarget::Bundled(_)) {
+        bail!("--upstream-idp needs --issuer or --command (the bundled AS federates to an IdP of its own)");
     }
     opts.login = match args
         .login
@@ -877,6 +910,15 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
         });
     }
     opts.scope = args.scope;
+    input::http_url(
+        "--resource",
+        &mcp_auth_conformance::authz::run::resolve_resource(
+            &args.resource,
+            "https://issuer.invalid",
+        ),
+    )?;
+    opts.resource = args.resource;
+    opts.prefer_dcr = args.registration == "dcr";
     opts.wait_for_target = args
         .wait_for_target
         .map(|s| std::time::Duration::from_secs(s.max(1)));

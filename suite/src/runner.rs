@@ -28,11 +28,12 @@ pub mod exit {
     pub const SIGTERM: i32 = 143;
 }
 
-/// Which checks a run evaluates: those matching `--only GLOB` whose catalog row applies at the run's revision
+/// Which checks a run evaluates: those matching `--only GLOB[,GLOB…]` whose catalog row applies at the run's revision
 /// (`--spec-version`) and, for an extension's row, whose extension the run opts into (`--extension`).
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    glob: Option<glob::Pattern>,
+    /// Any of these matches (empty: every check).
+    globs: Vec<glob::Pattern>,
     spec: SpecVersion,
     extensions: Extensions,
     tls: TlsProfile,
@@ -44,9 +45,15 @@ impl Selection {
         Self::default()
     }
 
-    pub fn only(pattern: &str) -> Result<Self, glob::PatternError> {
+    /// The checks matching `patterns`: one glob, or several separated by commas (any of them matches).
+    pub fn only(patterns: &str) -> Result<Self, glob::PatternError> {
         Ok(Selection {
-            glob: Some(glob::Pattern::new(pattern)?),
+            globs: patterns
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(glob::Pattern::new)
+                .collect::<Result<_, _>>()?,
             ..Selection::default()
         })
     }
@@ -93,7 +100,7 @@ impl Selection {
 
     /// Whether the glob alone matches `name` (a check id or a world name).
     pub fn matches(&self, name: &str) -> bool {
-        self.glob.as_ref().is_none_or(|g| g.matches(name))
+        self.globs.is_empty() || self.globs.iter().any(|g| g.matches(name))
     }
 }
 
@@ -858,6 +865,14 @@ mod tests {
             at_level(&mut r, Level::Should);
             assert_eq!(r.verdict, v);
         }
+    }
+
+    #[test]
+    fn selection_matches_any_of_comma_separated_globs() {
+        let s = Selection::only("AS-FED-*, AS-PRX-*").unwrap();
+        assert!(s.includes("AS-FED-01.unsigned"));
+        assert!(s.includes("AS-PRX-03"));
+        assert!(!s.includes("AS-TK-01"));
     }
 
     #[test]

@@ -273,6 +273,8 @@ pub struct AuthzObservations {
     pub login: LoginKind,
     /// The run's TLS profile: under strict, http is a FAIL even on loopback and AS-TLS-01 is scored.
     pub tls: crate::spec::TlsProfile,
+    /// The resource the token requests named (`--resource`): the audience AS-TK-13 and the extensions expect.
+    pub resource: String,
     pub metadata: Result<MetadataObs, ObsError>,
     pub endpoints: Result<Endpoints, ObsError>,
     pub happy: Result<FlowObs, ObsError>,
@@ -337,6 +339,7 @@ impl AuthzObservations {
         AuthzObservations {
             login,
             tls: crate::spec::TlsProfile::Local,
+            resource: crate::authz::scenarios::RESOURCE.to_owned(),
             metadata,
             endpoints,
             happy: e(why),

@@ -17,10 +17,12 @@ use crate::authz::scenarios::{self, Ctx};
 use crate::authz::trust::{
     assertion_extensions, AssertionOptions, Parties, BUNDLED_ASSERTION_CLIENT,
 };
+use crate::authz::upstream_idp::UpstreamIdpSettings;
 use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
 use crate::runner::{self, Baseline, Live, Selection};
+use crate::server::target::{ChildGroup, TargetError, READY_TIMEOUT};
 use crate::spec::Extension;
 use crate::tls::RunTls;
 
@@ -34,6 +36,29 @@ pub enum AuthzTarget {
     Bundled(Option<AsDefect>),
     /// A running AS at this issuer.
     Issuer(String),
+    /// A command (`sh -c CMD`) that serves an AS on `127.0.0.1:$PORT`, spawned with the env contract of
+    /// [`command_env`], federating to the suite's IdP. Its issuer is `issuer` with `{port}` replaced by the port
+    /// (default [`COMMAND_ISSUER`]).
+    Command {
+        command: String,
+        issuer: Option<String>,
+    },
+}
+
+/// The env contract of an `authz --command` target, besides `PORT` and (under `--tls-profile strict`) the test
+/// CA and the target's certificate (`SSL_CERT_FILE`, `MCP_CONFORMANCE_TLS_CERT_FILE`, …): the issuer it must
+/// answer as, and the suite's upstream IdP it federates its login to (the values of `--print-idp-env`).
+pub fn command_env(issuer: &str, idp: &UpstreamIdpSettings) -> Vec<(&'static str, String)> {
+    vec![
+        ("MCP_CONFORMANCE_ISSUER", issuer.to_owned()),
+        ("MCP_CONFORMANCE_IDP_ISSUER", idp.issuer.clone()),
+        ("MCP_CONFORMANCE_IDP_CLIENT_ID", IDP_CLIENT_ID.to_owned()),
+        (
+            "MCP_CONFORMANCE_IDP_CLIENT_SECRET",
+            IDP_CLIENT_SECRET.to_owned(),
+        ),
+        ("MCP_CONFORMANCE_IDP_ADDR", idp.addr.to_string()),
+    ]
 }
 
 /// A client registered out of band.
@@ -53,6 +78,12 @@ pub struct AuthzOptions {
     pub client: Option<PreRegisteredClient>,
     /// The scope requested in flows.
     pub scope: String,
+    /// The resource every token request names (`--resource`; default [`scenarios::RESOURCE`]). An OAuth proxy
+    /// that is also the MCP server grants its own URL only.
+    pub resource: String,
+    /// Register the flow clients by DCR even when the AS advertises CIMD (`--registration dcr`): for an AS that
+    /// cannot fetch the suite's documents (one that refuses loopback addresses, for instance).
+    pub prefer_dcr: bool,
     pub selection: Selection,
     pub baseline: Baseline,
     pub strict: bool,
@@ -79,6 +110,8 @@ impl AuthzOptions {
             login: None,
             client: None,
             scope: "todo:read".into(),
+            resource: scenarios::RESOURCE.to_owned(),
+            prefer_dcr: false,
             selection: Selection::all(),
             baseline: Baseline::default(),
             strict: false,
@@ -147,11 +180,13 @@ fn run_info(opts: &AuthzOptions) -> mcp_auth_reports::RunInfo {
     let mut target = TargetInfo::new(match opts.target {
         AuthzTarget::Bundled(_) => TargetKind::Bundled,
         AuthzTarget::Issuer(_) => TargetKind::Url,
+        AuthzTarget::Command { .. } => TargetKind::Command,
     });
     match &opts.target {
         AuthzTarget::Bundled(Some(d)) => target.defect = Some(d.name().to_owned()),
         AuthzTarget::Bundled(None) => {}
         AuthzTarget::Issuer(i) => target.url = Some(i.clone()),
+        AuthzTarget::Command { command, .. } => target.command = Some(command.clone()),
     }
     runner::run_info(
         Role::Authz,
@@ -176,9 +211,11 @@ async fn observe(
     };
     let tls = opts.tls.as_deref().or(made.as_ref());
     let parties = Parties::fixed();
+    let ephemeral = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let idp_bind = match &opts.target {
-        AuthzTarget::Bundled(_) => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        AuthzTarget::Bundled(_) => Some(ephemeral),
         AuthzTarget::Issuer(_) => opts.upstream_idp,
+        AuthzTarget::Command { .. } => Some(opts.upstream_idp.unwrap_or(ephemeral)),
     };
     let idp = match idp_bind {
         Some(bind) => {
@@ -188,6 +225,8 @@ async fn observe(
         }
         None => None,
     };
+    // An `--command` target's process group: killed when this function returns, whichever way.
+    let mut spawned: Option<ChildGroup> = None;
     let (issuer, bundled) = match &opts.target {
         AuthzTarget::Bundled(defect) => {
             let cert = match tls {
@@ -224,6 +263,22 @@ async fn observe(
             (t.issuer(), Some(t))
         }
         AuthzTarget::Issuer(i) => (i.clone(), None),
+        AuthzTarget::Command { command, issuer } => {
+            let template = issuer.as_deref().unwrap_or(match tls {
+                Some(_) => COMMAND_ISSUER_HTTPS,
+                None => COMMAND_ISSUER,
+            });
+            let (group, issuer) = spawn_command(command, template, idp.as_deref(), tls)
+                .await
+                .map_err(|e| {
+                    (
+                        Verdict::Error,
+                        format!("the target could not be started: {e}"),
+                    )
+                })?;
+            spawned = Some(group);
+            (issuer, None)
+        }
     };
     run.target.url = Some(issuer.clone());
     // The trust of the JWT-assertion extensions: in-process for the bundled AS; for a real AS, the JWKS served at
@@ -342,7 +397,9 @@ async fn observe(
         )
         .after(&["AS-META-01"])),
     };
-    let obs = AuthzObservations::unreached(login_kind, Ok(metadata), endpoints.clone());
+    let resource = resolve_resource(&opts.resource, &issuer);
+    let mut obs = AuthzObservations::unreached(login_kind, Ok(metadata), endpoints.clone());
+    obs.resource = resource.clone();
     let Ok(endpoints) = endpoints else {
         stop(bundled).await;
         return Ok(obs);
@@ -354,6 +411,7 @@ async fn observe(
         obs.endpoints.clone(),
         &ObsError::Interrupted,
     ));
+    progress.update(|o| o.resource = resource.clone());
     let clients = progress
         .step(
             "client registration",
@@ -365,16 +423,16 @@ async fn observe(
         Err(e) => {
             stop(bundled).await;
             progress.take();
-            return Ok(AuthzObservations::failed(
-                obs.login,
-                obs.metadata,
-                obs.endpoints,
-                &e,
-            ));
+            let mut failed = AuthzObservations::failed(obs.login, obs.metadata, obs.endpoints, &e);
+            failed.resource = obs.resource;
+            return Ok(failed);
         }
     };
     run.notes
         .push(format!("client: {} ({})", client_a.id, client_a.kind));
+    if resource != scenarios::RESOURCE {
+        run.notes.push(format!("resource: {resource}"));
+    }
     let ctx = Ctx {
         http,
         login,
@@ -382,6 +440,7 @@ async fn observe(
         endpoints,
         rand,
         scope: opts.scope.clone(),
+        resource,
         callback,
         client_a,
         client_b,
@@ -480,12 +539,70 @@ async fn observe(
     progress.update(|o| o.federation = federation);
     drop(ctx);
     stop(bundled).await;
+    if let Some(mut group) = spawned {
+        if let Some(status) = group.exited() {
+            run.notes.push(format!(
+                "the target process exited during the run ({status})"
+            ));
+        }
+        group.kill().await;
+    }
     progress.take().ok_or_else(|| {
         (
             Verdict::HarnessError,
             "the scenarios' record went missing".to_owned(),
         )
     })
+}
+
+/// The resource of `--resource`, with `{issuer}` replaced by the AS's issuer (without a trailing `/`): an
+/// `--command` target's port is chosen at run time.
+pub fn resolve_resource(resource: &str, issuer: &str) -> String {
+    resource.replace(ISSUER_PLACEHOLDER, issuer.trim_end_matches('/'))
+}
+
+/// The issuer of an `--command` AS unless `--issuer` names another (`{port}`: the port it binds).
+pub const COMMAND_ISSUER: &str = "http://127.0.0.1:{port}";
+/// [`COMMAND_ISSUER`] under `--tls-profile strict`.
+pub const COMMAND_ISSUER_HTTPS: &str = "https://127.0.0.1:{port}";
+/// What `--issuer` may contain with `--command` to stand for the port the AS binds.
+pub const PORT_PLACEHOLDER: &str = "{port}";
+
+/// What `--resource` may contain to stand for the issuer.
+pub const ISSUER_PLACEHOLDER: &str = "{issuer}";
+
+/// Spawns an `--command` AS on a free loopback port with the env contract ([`command_env`]); its issuer once it
+/// accepts connections.
+async fn spawn_command(
+    command: &str,
+    issuer: &str,
+    idp: Option<&RunningIdp>,
+    tls: Option<&RunTls>,
+) -> Result<(ChildGroup, String), TargetError> {
+    // Reserve an ephemeral port for the target, then release it for the child to bind.
+    let port = {
+        let l = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .map_err(TargetError::Bind)?;
+        l.local_addr().map_err(TargetError::Bind)?.port()
+    };
+    let issuer = issuer.replace(PORT_PLACEHOLDER, &port.to_string());
+    let mut env = Vec::new();
+    if let Some(idp) = idp {
+        let settings = UpstreamIdpSettings {
+            addr: idp.addr(),
+            issuer: idp.issuer().to_owned(),
+        };
+        env.extend(command_env(&issuer, &settings));
+    }
+    if let Some(t) = tls {
+        env.extend(
+            t.target_env()
+                .into_iter()
+                .map(|(k, v)| (k, v.display().to_string())),
+        );
+    }
+    let group = ChildGroup::spawn_ready(command, &env, port, &issuer, READY_TIMEOUT).await?;
+    Ok((group, issuer))
 }
 
 /// Starts the suite's upstream IdP (https from the run's CA under the strict TLS profile).
@@ -570,7 +687,7 @@ async fn register(
             },
             kind: "pre-registered",
         };
-        let b = if ep.cimd_supported {
+        let b = if ep.cimd_supported && !(opts.prefer_dcr && ep.registration.is_some()) {
             Some(cimd_client("client-b.json"))
         } else if second(ep) {
             match &ep.registration {
@@ -589,7 +706,7 @@ async fn register(
         };
         return Ok((a, b, conf));
     }
-    if ep.cimd_supported {
+    if ep.cimd_supported && !(opts.prefer_dcr && ep.registration.is_some()) {
         return Ok((
             cimd_client("client-a.json"),
             Some(cimd_client("client-b.json")),
@@ -607,4 +724,42 @@ async fn register(
         "no way to register a client: the AS supports neither CIMD nor DCR; give --client-id (and --redirect-uri)",
         [],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issuer_placeholder_of_resource_becomes_the_issuer_without_its_trailing_slash() {
+        assert_eq!(
+            resolve_resource("{issuer}/mcp", "https://127.0.0.1:4431/"),
+            "https://127.0.0.1:4431/mcp"
+        );
+    }
+
+    #[test]
+    fn a_resource_without_the_placeholder_is_kept_as_given() {
+        assert_eq!(
+            resolve_resource(scenarios::RESOURCE, "https://127.0.0.1:4431"),
+            scenarios::RESOURCE
+        );
+    }
+
+    #[test]
+    fn the_command_env_names_the_issuer_and_the_upstream_idp() {
+        let idp = UpstreamIdpSettings::at("127.0.0.1:8543".parse().unwrap(), true);
+        let env = command_env("https://127.0.0.1:4431", &idp);
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(
+            get("MCP_CONFORMANCE_ISSUER"),
+            Some("https://127.0.0.1:4431")
+        );
+        assert_eq!(
+            get("MCP_CONFORMANCE_IDP_ISSUER"),
+            Some("https://accounts.idp.conformance.test:8543")
+        );
+        assert_eq!(get("MCP_CONFORMANCE_IDP_CLIENT_ID"), Some(IDP_CLIENT_ID));
+        assert_eq!(get("MCP_CONFORMANCE_IDP_ADDR"), Some("127.0.0.1:8543"));
+    }
 }

@@ -506,6 +506,7 @@ pub fn compliant() -> AuthzObservations {
     AuthzObservations {
         login: LoginKind::Form,
         tls: crate::spec::TlsProfile::Local,
+        resource: RESOURCE.to_owned(),
         metadata: Ok(metadata_obs(doc.clone())),
         endpoints: Ok(endpoints(&doc)),
         happy: Ok(flow("happy", CODE, "rt-happy")),

@@ -253,10 +253,12 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-/// A spawned command in its own process group ([`ProcessGroup`]: stopped, or killed when dropped).
-struct ChildGroup(ProcessGroup);
+/// A spawned command in its own process group ([`ProcessGroup`]: stopped, or killed when dropped). The server
+/// role spawns `--command` MCP servers with it, the authz role `--command` authorization servers.
+pub(crate) struct ChildGroup(ProcessGroup);
 
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a spawned target may take to accept its first connection.
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ChildGroup {
     async fn spawn(
@@ -284,19 +286,21 @@ impl ChildGroup {
                     .map(|(k, v)| (k, v.display().to_string())),
             );
         }
-        let group = Self::spawn_ready(command, &env, port, READY_TIMEOUT).await?;
+        let group = Self::spawn_ready(command, &env, port, &url, READY_TIMEOUT).await?;
         Ok((group, url))
     }
 
     /// Starts `sh -c COMMAND` with `env` and `PORT`, and waits until the port accepts a connection. On every
-    /// path that does not return the group (exited, not ready), the whole group is stopped first.
-    async fn spawn_ready(
+    /// path that does not return the group (exited, not ready), the whole group is stopped first. `url` is what
+    /// the target will be addressed as (named in the errors).
+    pub(crate) async fn spawn_ready(
         command: &str,
         env: &[(&str, String)],
         port: u16,
+        url: &str,
         timeout: Duration,
     ) -> Result<ChildGroup, TargetError> {
-        let url = format!("http://127.0.0.1:{port}/mcp");
+        let url = url.to_owned();
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c")
             .arg(command)
@@ -341,11 +345,13 @@ impl ChildGroup {
         }
     }
 
-    fn exited(&mut self) -> Option<String> {
+    /// How the leader exited, if it has.
+    pub(crate) fn exited(&mut self) -> Option<String> {
         self.0.exited().map(|s| s.to_string())
     }
 
-    async fn kill(&mut self) {
+    /// Stops the whole group (SIGTERM, then SIGKILL).
+    pub(crate) async fn kill(&mut self) {
         self.0.stop().await;
     }
 }
@@ -401,9 +407,10 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let w = witness("ready");
         let script = w.stubborn_script("wait");
-        let mut group = ChildGroup::spawn_ready(&script, &[], port, READY_TIMEOUT)
-            .await
-            .expect("ready");
+        let mut group =
+            ChildGroup::spawn_ready(&script, &[], port, "http://127.0.0.1/mcp", READY_TIMEOUT)
+                .await
+                .expect("ready");
         w.reported();
         group.kill().await;
         assert!(w.all_gone_within(Duration::from_secs(5)));
@@ -413,8 +420,14 @@ mod tests {
     async fn a_target_that_never_answers_is_gone_with_its_grandchild_after_the_ready_timeout() {
         let w = witness("not-ready");
         let script = w.stubborn_script("wait");
-        let r =
-            ChildGroup::spawn_ready(&script, &[], free_port(), Duration::from_millis(300)).await;
+        let r = ChildGroup::spawn_ready(
+            &script,
+            &[],
+            free_port(),
+            "http://127.0.0.1/mcp",
+            Duration::from_millis(300),
+        )
+        .await;
         assert!(matches!(r, Err(TargetError::NotReady { .. })));
         assert!(w.all_gone_within(Duration::from_secs(5)));
     }
@@ -423,7 +436,14 @@ mod tests {
     async fn a_target_that_exits_before_answering_leaves_no_grandchild() {
         let w = witness("exited");
         let script = w.stubborn_script("exit 3");
-        let r = ChildGroup::spawn_ready(&script, &[], free_port(), READY_TIMEOUT).await;
+        let r = ChildGroup::spawn_ready(
+            &script,
+            &[],
+            free_port(),
+            "http://127.0.0.1/mcp",
+            READY_TIMEOUT,
+        )
+        .await;
         assert!(
             matches!(r, Err(TargetError::Exited { .. })),
             "{:?}",

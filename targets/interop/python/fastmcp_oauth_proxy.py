@@ -30,13 +30,18 @@ Configuration (environment; `--port`, `--tls-cert`, `--tls-key` may be given as 
 |---|---|
 | `PORT` | the port to bind on 127.0.0.1 (the suite's `--command` contract); required |
 | `PROXY_TLS_CERT` / `PROXY_TLS_KEY` | PEM certificate chain and key: serve https (so the proxy's cookies are `__Host-` + `Secure`); both or neither; default `MCP_CONFORMANCE_TLS_CERT_FILE` / `MCP_CONFORMANCE_TLS_KEY_FILE`, the leaf the suite hands a `--command` target under `--tls-profile strict` |
-| `PROXY_BASE_URL` | the public base URL (default `https://127.0.0.1:$PORT` with a certificate, else `http://…`) |
-| `PROXY_UPSTREAM_ISSUER` | the upstream's issuer; its RFC 8414 metadata (`/.well-known/oauth-authorization-server`) fills the endpoints below that are unset (default mode) |
+| `PROXY_BASE_URL` | the public base URL (default `MCP_CONFORMANCE_ISSUER` without its trailing `/`, else `https://127.0.0.1:$PORT` with a certificate, else `http://…`) |
+| `PROXY_UPSTREAM_ISSUER` | the upstream's issuer (default `MCP_CONFORMANCE_IDP_ISSUER`); its RFC 8414 metadata (`/.well-known/oauth-authorization-server`, else its OpenID discovery document) fills the endpoints below that are unset (default mode) |
 | `PROXY_UPSTREAM_AUTHORIZATION_ENDPOINT`, `PROXY_UPSTREAM_TOKEN_ENDPOINT`, `PROXY_UPSTREAM_JWKS_URI` | explicit upstream endpoints (default mode) |
 | `PROXY_UPSTREAM_CONFIG_URL` | `--oidc`: the upstream's OpenID discovery URL (default `$PROXY_UPSTREAM_ISSUER/.well-known/openid-configuration`) |
-| `PROXY_UPSTREAM_CLIENT_ID` / `PROXY_UPSTREAM_CLIENT_SECRET` | the proxy's static client at the upstream (its redirect URI there: `<base URL>/auth/callback`); required |
+| `PROXY_UPSTREAM_CLIENT_ID` / `PROXY_UPSTREAM_CLIENT_SECRET` | the proxy's static client at the upstream (its redirect URI there: `<base URL>/auth/callback`); default `MCP_CONFORMANCE_IDP_CLIENT_ID` / `_CLIENT_SECRET`; required |
 | `PROXY_UPSTREAM_AUDIENCE` | optional: default mode, the `aud` the access-token verifier requires; `--oidc`, OIDCProxy's `audience` (also sent upstream) |
 | `PROXY_JWT_SIGNING_KEY` | optional: key of the proxy's own HS256 tokens (default: random per start) |
+
+The `MCP_CONFORMANCE_*` defaults are the env contract of `mcp-auth-conformance authz --command`, which spawns this
+launcher with the suite's upstream IdP. That IdP's issuer names a reserved test host (`accounts.idp.conformance.test`):
+when `MCP_CONFORMANCE_IDP_ADDR` is set, this process resolves `*.conformance.test` to that address (its stand-in
+for an `/etc/hosts` line; no other name is touched), so the upstream's TLS certificate is checked for its real name.
 
 The upstream is reached with httpx2 (as FastMCP does), which trusts `SSL_CERT_FILE` (the suite's test CA under `--tls-profile strict`).
 Binds 127.0.0.1 only; logs to stderr; exits 0 on SIGTERM.
@@ -50,6 +55,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -78,22 +84,54 @@ def env(name: str, default: str | None = None) -> str:
     return value
 
 
+TEST_DOMAIN = ".conformance.test"
+
+
+def resolve_test_domain(ip: str) -> None:
+    """Resolves `*.conformance.test` (the suite's reserved test names) to `ip` in this process only."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = host.decode() if isinstance(host, bytes) else host
+        if isinstance(name, str) and name.rstrip(".").endswith(TEST_DOMAIN):
+            host = ip
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+
+
 def upstream_metadata(issuer: str) -> dict[str, Any]:
-    """The upstream's RFC 8414 metadata document (fetched once, with a timeout and a size cap)."""
-    url = issuer.rstrip("/") + "/.well-known/oauth-authorization-server"
+    """The upstream's RFC 8414 metadata document, else its OpenID discovery document (fetched once, with a timeout
+    and a size cap)."""
+    base = issuer.rstrip("/")
     with httpx2.Client(timeout=METADATA_TIMEOUT_S) as client:
-        with client.stream("GET", url) as response:
-            response.raise_for_status()
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > METADATA_MAX_BYTES:
-                    sys.exit(f"fastmcp_oauth_proxy: {url} is larger than {METADATA_MAX_BYTES} bytes")
-    return json.loads(body)
+        for url in (base + "/.well-known/oauth-authorization-server", base + "/.well-known/openid-configuration"):
+            with client.stream("GET", url) as response:
+                if response.status_code == 404:
+                    continue
+                response.raise_for_status()
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > METADATA_MAX_BYTES:
+                        sys.exit(f"fastmcp_oauth_proxy: {url} is larger than {METADATA_MAX_BYTES} bytes")
+            return json.loads(body)
+    sys.exit(f"fastmcp_oauth_proxy: {issuer} publishes no authorization server metadata")
+
+
+def upstream_issuer() -> str | None:
+    return os.environ.get("PROXY_UPSTREAM_ISSUER") or os.environ.get("MCP_CONFORMANCE_IDP_ISSUER")
+
+
+def upstream_client() -> tuple[str, str]:
+    return (
+        env("PROXY_UPSTREAM_CLIENT_ID", os.environ.get("MCP_CONFORMANCE_IDP_CLIENT_ID")),
+        env("PROXY_UPSTREAM_CLIENT_SECRET", os.environ.get("MCP_CONFORMANCE_IDP_CLIENT_SECRET")),
+    )
 
 
 def oauth_proxy(base_url: str, args: argparse.Namespace, storage: MemoryStore) -> AuthProvider:
-    issuer = os.environ.get("PROXY_UPSTREAM_ISSUER")
+    issuer = upstream_issuer()
     explicit = {
         "authorization_endpoint": os.environ.get("PROXY_UPSTREAM_AUTHORIZATION_ENDPOINT"),
         "token_endpoint": os.environ.get("PROXY_UPSTREAM_TOKEN_ENDPOINT"),
@@ -109,11 +147,12 @@ def oauth_proxy(base_url: str, args: argparse.Namespace, storage: MemoryStore) -
     if not audience:
         log.warning("PROXY_UPSTREAM_AUDIENCE unset: the upstream access token's aud is not checked")
     verifier = JWTVerifier(jwks_uri=explicit["jwks_uri"], issuer=issuer, audience=audience)
+    client_id, client_secret = upstream_client()
     return OAuthProxy(
         upstream_authorization_endpoint=explicit["authorization_endpoint"],
         upstream_token_endpoint=explicit["token_endpoint"],
-        upstream_client_id=env("PROXY_UPSTREAM_CLIENT_ID"),
-        upstream_client_secret=env("PROXY_UPSTREAM_CLIENT_SECRET"),
+        upstream_client_id=client_id,
+        upstream_client_secret=client_secret,
         token_verifier=verifier,
         base_url=base_url,
         valid_scopes=[READ_SCOPE, WRITE_SCOPE],
@@ -125,12 +164,13 @@ def oauth_proxy(base_url: str, args: argparse.Namespace, storage: MemoryStore) -
 
 
 def oidc_proxy(base_url: str, args: argparse.Namespace, storage: MemoryStore) -> AuthProvider:
-    issuer = os.environ.get("PROXY_UPSTREAM_ISSUER", "")
+    issuer = upstream_issuer() or ""
     config_url = env("PROXY_UPSTREAM_CONFIG_URL", issuer and issuer.rstrip("/") + "/.well-known/openid-configuration")
+    client_id, client_secret = upstream_client()
     return OIDCProxy(
         config_url=config_url,
-        client_id=env("PROXY_UPSTREAM_CLIENT_ID"),
-        client_secret=env("PROXY_UPSTREAM_CLIENT_SECRET"),
+        client_id=client_id,
+        client_secret=client_secret,
         audience=os.environ.get("PROXY_UPSTREAM_AUDIENCE") or None,
         verify_id_token=args.verify_id_token,
         # The ID token only comes back when `openid` is asked for: the floor every authorization carries.
@@ -166,9 +206,14 @@ def main() -> None:
     # uvicorn catches SIGTERM, shuts down gracefully, then re-raises it under the handler it found: exit 0 there.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
+    idp_addr = os.environ.get("MCP_CONFORMANCE_IDP_ADDR")
+    if idp_addr:
+        resolve_test_domain(idp_addr.rsplit(":", 1)[0])
     port = args.port if args.port is not None else int(env("PORT"))
     scheme = "https" if args.tls_cert else "http"
-    base_url = env("PROXY_BASE_URL", f"{scheme}://127.0.0.1:{port}")
+    # FastMCP publishes its base URL as its issuer with a trailing "/" (pydantic's URL form of an empty path).
+    issuer = (os.environ.get("MCP_CONFORMANCE_ISSUER") or "").rstrip("/")
+    base_url = env("PROXY_BASE_URL", issuer or f"{scheme}://127.0.0.1:{port}")
     storage = MemoryStore()
     auth = (oidc_proxy if args.oidc else oauth_proxy)(base_url, args, storage)
     mcp = FastMCP(name="todo", auth=auth)

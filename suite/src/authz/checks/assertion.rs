@@ -8,7 +8,7 @@ use mcp_auth_reports::Level::{Must, Should};
 use super::{meta, token_refused, AuthzCheck};
 use crate::authz::oauth::{jwt_parts, TokenResult};
 use crate::authz::obs::AuthzObservations;
-use crate::authz::scenarios::{CcCase, GrantProbes, JagCase, WifCase, OTHER_RESOURCE, RESOURCE};
+use crate::authz::scenarios::{CcCase, GrantProbes, JagCase, WifCase, OTHER_RESOURCE};
 use crate::check::{CheckMeta, Evaluation, FnCheck, ObsError};
 
 type Probes<C> = Result<GrantProbes<C>, ObsError>;
@@ -70,15 +70,15 @@ fn valid_precondition(valid: &TokenResult, what: &str) -> Option<Evaluation> {
 }
 
 /// The valid assertion yields a token whose `aud` is the requested resource.
-fn valid_token<C>(m: &CheckMeta, probes: &Probes<C>, what: &str) -> Evaluation {
+fn valid_token<C>(m: &CheckMeta, probes: &Probes<C>, resource: &str, what: &str) -> Evaluation {
     let p = crate::need!(probes, what);
     if let Some(e) = valid_precondition(&p.valid, what) {
         return e;
     }
-    let expected = format!("{what} → an access token with aud {RESOURCE} (the requested resource)");
+    let expected = format!("{what} → an access token with aud {resource} (the requested resource)");
     let e = match audiences(&p.valid) {
         None => Evaluation::skip("the access token is opaque: its audience cannot be read from it"),
-        Some(aud) if aud.iter().any(|a| a == RESOURCE) => {
+        Some(aud) if aud.iter().any(|a| a == resource) => {
             Evaluation::pass(expected, format!("aud {aud:?}"))
         }
         Some(aud) => Evaluation::violated(
@@ -140,7 +140,7 @@ const AS_WIF_01: FnCheck<AuthzObservations> = FnCheck {
     meta: meta("AS-WIF-01", "A valid workload JWT gets an access token for the requested resource", Must,
         &["SEP-1933", "RFC 7523 §2.1", "RFC 8707 §2.2"],
         "The jwt-bearer grant with a workload JWT the AS trusts → 200 with an access token whose aud is the resource asked for."),
-    eval: |m, o| valid_token(m, &o.assertion.wif, WIF_VALID),
+    eval: |m, o| valid_token(m, &o.assertion.wif, &o.resource, WIF_VALID),
 };
 refusal!(
     AS_WIF_02,
@@ -205,7 +205,7 @@ const AS_JAG_01: FnCheck<AuthzObservations> = FnCheck {
     meta: meta("AS-JAG-01", "A valid ID-JAG gets an access token for the requested resource", Must,
         &["SEP-990", "RFC 7523 §2.1", "RFC 8707 §2.2"],
         "The jwt-bearer grant with an ID-JAG the enterprise IdP signed, presented by the client it names → 200 with an access token whose aud is the resource."),
-    eval: |m, o| valid_token(m, &o.assertion.jag, JAG_VALID),
+    eval: |m, o| valid_token(m, &o.assertion.jag, &o.resource, JAG_VALID),
 };
 refusal!(
     AS_JAG_02,
@@ -286,14 +286,15 @@ fn as_jag_08(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
         );
     }
     let expected = format!(
-        "{} (resource={RESOURCE}, the ID-JAG grants {OTHER_RESOURCE}) → refused, or a token for {OTHER_RESOURCE}",
-        JagCase::OtherResource.describe()
+        "{} (resource={}, the ID-JAG grants {OTHER_RESOURCE}) → refused, or a token for {OTHER_RESOURCE}",
+        JagCase::OtherResource.describe(),
+        o.resource
     );
     let e = match audiences(t) {
         None => Evaluation::skip(
             "a token was issued and it is opaque: whether it is for the ID-JAG's resource cannot be read",
         ),
-        Some(aud) if aud.iter().any(|a| a == RESOURCE) => Evaluation::violated(
+        Some(aud) if aud.iter().any(|a| *a == o.resource) => Evaluation::violated(
             m.level,
             expected,
             format!("a token with aud {aud:?}: the resource the ID-JAG does not grant"),
@@ -308,7 +309,7 @@ const AS_CC_01: FnCheck<AuthzObservations> = FnCheck {
     meta: meta("AS-CC-01", "A valid private_key_jwt client gets a client-credentials token for the requested resource", Must,
         &["SEP-1046", "RFC 7523 §2.2", "RFC 8707 §2.2"],
         "client_credentials with a client assertion signed by the client's registered key → 200 with an access token whose aud is the resource."),
-    eval: |m, o| valid_token(m, &o.assertion.cc, CC_VALID),
+    eval: |m, o| valid_token(m, &o.assertion.cc, &o.resource, CC_VALID),
 };
 refusal!(AS_CC_02, "AS-CC-02", Must, "A client assertion for another audience is refused", &["SEP-1046", "RFC 7523 §3"],
     "A client assertion whose aud is another authorization server → 401/400 invalid_client, no token.",

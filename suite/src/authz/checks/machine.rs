@@ -7,7 +7,7 @@ use mcp_auth_reports::Level::{Must, Should};
 use super::{meta, token_refused, AuthzCheck};
 use crate::authz::oauth::{jwt_parts, TokenResult};
 use crate::authz::obs::AuthzObservations;
-use crate::authz::scenarios::{MachineObs, ESCALATED_SCOPE, RESOURCE};
+use crate::authz::scenarios::{MachineObs, ESCALATED_SCOPE};
 use crate::check::{CheckMeta, Evaluation, FnCheck};
 
 /// The client-credentials checks, in report order.
@@ -111,8 +111,8 @@ const AS_CC_12: FnCheck<AuthzObservations> = FnCheck {
             return Evaluation::skip("the access token is not a JWT; its audience is not observable without introspection");
         };
         let aud = super::token::audiences(&claims);
-        let expected = format!("aud ∋ {RESOURCE}");
-        let e = if aud.iter().any(|a| a == RESOURCE) {
+        let expected = format!("aud ∋ {}", o.resource);
+        let e = if aud.iter().any(|a| *a == o.resource) {
             Evaluation::pass(expected, format!("aud {aud:?}"))
         } else {
             Evaluation::violated(m.level, expected, format!("aud {aud:?}"))

@@ -9,7 +9,7 @@ use super::{happy_precondition, meta, token_refused, AuthzCheck};
 use crate::authz::oauth::jwt_parts;
 use crate::authz::oauth::TokenResult;
 use crate::authz::obs::{AuthzObservations, CodeAttack, ExchangeObs, RefreshAttack};
-use crate::authz::scenarios::{RESOURCE, UPSTREAM};
+use crate::authz::scenarios::UPSTREAM;
 use crate::check::{Check, CheckMeta, Evaluation, FnCheck};
 
 pub fn checks() -> Vec<Box<AuthzCheck>> {
@@ -391,8 +391,8 @@ fn as_tk_13(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
         );
     };
     let aud = audiences(&claims);
-    let expected = format!("aud ∋ {RESOURCE}");
-    let e = if aud.iter().any(|a| a == RESOURCE) {
+    let expected = format!("aud ∋ {}", o.resource);
+    let e = if aud.iter().any(|a| *a == o.resource) {
         Evaluation::pass(expected, format!("aud {aud:?}"))
     } else {
         Evaluation::violated(m.level, expected, format!("aud {aud:?}"))
@@ -794,6 +794,7 @@ pub(super) fn audiences(claims: &Value) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::authz::scenarios::RESOURCE;
     use mcp_auth_reports::Verdict;
     use rstest::rstest;
     use serde_json::json;
@@ -1224,6 +1225,21 @@ mod tests {
         let e = AS_TK_13.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Warn);
         assert_eq!(e.actual, "aud [\"https://other.example\"]");
+    }
+
+    #[test]
+    fn as_tk_13_expects_the_resource_the_run_requested() {
+        let mut o = compliant();
+        o.resource = "https://127.0.0.1:8443/mcp".into();
+        let mut claims = testing::access_claims();
+        claims["aud"] = json!(["https://127.0.0.1:8443/mcp"]);
+        set_access_token(
+            &mut o,
+            jwt(json!({"alg": "RS256", "typ": "at+jwt"}), claims),
+        );
+        assert_eq!(AS_TK_13.evaluate(&o).verdict, Verdict::Pass);
+        o.resource = RESOURCE.into();
+        assert_eq!(AS_TK_13.evaluate(&o).verdict, Verdict::Warn);
     }
 
     #[rstest]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use fake_idp::assertion::{unsigned, CLIENT_ASSERTION_TYPE, ID_JAG_TYP, JWT_BEARER_GRANT};
 use serde_json::{json, Value};
 
-use super::{not_applicable, Ctx, OTHER_RESOURCE, RESOURCE};
+use super::{not_applicable, Ctx, OTHER_RESOURCE};
 use crate::authz::oauth::{self, Client, TokenResult};
 use crate::authz::trust::*;
 use crate::check::ObsError;
@@ -236,7 +236,7 @@ async fn wif_probes(
     let valid_jwt = sign(&base);
     let send = |jwt: String, purpose: &'static str| {
         let sc = &sc;
-        async move { post(ctx, sc, purpose, bearer_form(ctx, jwt, RESOURCE), None).await }
+        async move { post(ctx, sc, purpose, bearer_form(ctx, jwt, &ctx.resource), None).await }
     };
     let valid = send(valid_jwt.clone(), "a valid workload JWT").await;
     let mut cases = BTreeMap::new();
@@ -299,13 +299,13 @@ async fn jag_probes(
     let sign = |typ: &str, c: &Value| p.idp.sign_with_kid(typ, Some(IDP_KID), c);
     let mut base = fresh(ctx, ENTERPRISE_IDP_ISSUER, ENTERPRISE_USER);
     base["client_id"] = json!(presenter_id);
-    base["resource"] = json!(RESOURCE);
+    base["resource"] = json!(ctx.resource);
     base["scope"] = json!(ctx.scope);
     let valid_jag = sign(ID_JAG_TYP, &base);
     let send = |jag: String, purpose: &'static str| {
         let sc = &sc;
         async move {
-            let mut form = bearer_form(ctx, jag, RESOURCE);
+            let mut form = bearer_form(ctx, jag, &ctx.resource);
             match presenter {
                 Presenter::Secret(client) => post(ctx, sc, purpose, form, Some(client)).await,
                 Presenter::Assertion(id) => {
@@ -402,7 +402,7 @@ async fn cc_probes(
         async move {
             let mut form = vec![
                 ("grant_type", "client_credentials".to_owned()),
-                ("resource", RESOURCE.to_owned()),
+                ("resource", ctx.resource.clone()),
                 ("scope", ctx.scope.clone()),
             ];
             form.extend(assertion_auth(client_id, assertion));

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{not_applicable, Ctx, RESOURCE};
+use super::{not_applicable, Ctx};
 use crate::authz::agent::{Authorized, UserAgent};
 use crate::authz::login::LoginMode;
 use crate::authz::oauth::{self};
@@ -37,8 +37,9 @@ pub async fn authorization_probes(ctx: &Ctx) -> AuthzParts {
     let narrowed_scope = ctx
         .flow(&sc, a, &format!("{scope} conformance:unknown"), &[], true)
         .await;
-    let base =
-        |pkce: &oauth::Pkce| oauth::code_request(a, pkce, &ctx.rand.token(16), RESOURCE, &scope);
+    let base = |pkce: &oauth::Pkce| {
+        oauth::code_request(a, pkce, &ctx.rand.token(16), &ctx.resource, &scope)
+    };
     let mut redirect_variants = BTreeMap::new();
     for v in RedirectVariant::ALL {
         let pkce = ctx.rand.pkce();
@@ -83,7 +84,7 @@ pub async fn authorization_probes(ctx: &Ctx) -> AuthzParts {
     let invalid_resource = {
         let pkce = ctx.rand.pkce();
         let mut p = base(&pkce);
-        set(&mut p, "resource", format!("{RESOURCE}#fragment"));
+        set(&mut p, "resource", format!("{}#fragment", ctx.resource));
         Ok(ctx.walk(&sc, &p).await)
     };
     let fresh_agent = match &ctx.login {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{not_applicable, Ctx, RESOURCE};
+use super::{not_applicable, Ctx};
 use crate::authz::cimd_host::HostedDoc;
 use crate::authz::oauth::{self, Client, ClientAuth};
 use crate::authz::obs::*;
@@ -105,7 +105,13 @@ pub async fn cimd_probes(ctx: &Ctx) -> Result<CimdObs, ObsError> {
             kind: "cimd",
         };
         let pkce = ctx.rand.pkce();
-        let params = oauth::code_request(&client, &pkce, &ctx.rand.token(16), RESOURCE, &ctx.scope);
+        let params = oauth::code_request(
+            &client,
+            &pkce,
+            &ctx.rand.token(16),
+            &ctx.resource,
+            &ctx.scope,
+        );
         let authorized = ctx.walk(&sc, &params).await;
         let mut attempt = CimdAttempt {
             client_id: id.clone(),

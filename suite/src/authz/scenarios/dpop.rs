@@ -101,7 +101,7 @@ pub async fn dpop_probes(ctx: &Ctx) -> Result<DpopObs, ObsError> {
         ("grant_type", "authorization_code".to_owned()),
         ("code", code),
         ("redirect_uri", client.redirect_uri.clone()),
-        ("resource", super::RESOURCE.to_owned()),
+        ("resource", ctx.resource.clone()),
         ("code_verifier", flow.pkce.verifier.clone()),
     ];
     let first_proof = honest(None);

@@ -29,7 +29,7 @@ pub async fn exchange_probes(ctx: &Ctx) -> Result<ExchangeObs, ObsError> {
         ));
     };
     let sc = Scenario::new("exchange");
-    // The actor serves RESOURCE: it redeemed a code for it.
+    // The actor serves the run's resource: it redeemed a code for it.
     ctx.flow(&sc, actor, &ctx.scope, &[], true).await?;
     let subject_flow = ctx.flow(&sc, &ctx.client_a, &ctx.scope, &[], true).await?;
     let subject = subject_flow

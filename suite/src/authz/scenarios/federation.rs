@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use fake_idp::idp::{IdpAnswer, IdpSeen, RunningIdp};
 
-use super::{Ctx, RESOURCE};
+use super::Ctx;
 use crate::authz::agent::Authorized;
 use crate::authz::oauth;
 use crate::authz::obs::FlowObs;
@@ -101,7 +101,7 @@ async fn probe(ctx: &Ctx, idp: &RunningIdp, sc: &Scenario, answer: IdpAnswer) ->
     let mark = idp.seen().len();
     let pkce = ctx.rand.pkce();
     let state = ctx.rand.token(16);
-    let params = oauth::code_request(&ctx.client_a, &pkce, &state, RESOURCE, &ctx.scope);
+    let params = oauth::code_request(&ctx.client_a, &pkce, &state, &ctx.resource, &ctx.scope);
     let authorized = ctx.walk(sc, &params).await;
     FedProbe {
         authorized,

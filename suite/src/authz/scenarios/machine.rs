@@ -2,7 +2,7 @@
 //! when the AS advertises the grant and the run has a confidential client, one valid request for the resource,
 //! then the same grant as a public client, with a wrong Basic secret, and asking for a scope no client has.
 
-use super::{advertises_grant, not_applicable, Ctx, RESOURCE};
+use super::{advertises_grant, not_applicable, Ctx};
 use crate::authz::oauth::{self, Client, ClientAuth, TokenResult};
 use crate::check::ObsError;
 use crate::evidence::Scenario;
@@ -13,7 +13,7 @@ pub const ESCALATED_SCOPE: &str = "conformance:escalated";
 /// What the client-credentials probes saw.
 #[derive(Debug, Clone)]
 pub struct MachineObs {
-    /// The confidential client's valid request (`scope` the run's scope, `resource` [`RESOURCE`]).
+    /// The confidential client's valid request (`scope` the run's scope, `resource` the run's resource).
     pub valid: TokenResult,
     /// The same request as a public client (client_id only, no authentication).
     pub public: TokenResult,
@@ -42,7 +42,7 @@ pub async fn machine_probes(ctx: &Ctx) -> Result<MachineObs, ObsError> {
             let form = vec![
                 ("grant_type", "client_credentials".to_owned()),
                 ("scope", scope),
-                ("resource", RESOURCE.to_owned()),
+                ("resource", ctx.resource.clone()),
             ];
             oauth::token_request(
                 &ctx.http,

@@ -38,7 +38,7 @@ use crate::check::ObsError;
 use crate::evidence::Scenario;
 use crate::http::Http;
 
-/// The resource the suite asks tokens for (an MCP server URL).
+/// The resource the suite asks tokens for by default (an MCP server URL; `authz --resource` names another).
 pub const RESOURCE: &str = "https://mcp.conformance.test/mcp";
 /// Another resource, never granted (AS-RT-05).
 pub const OTHER_RESOURCE: &str = "https://other.conformance.test/mcp";
@@ -51,6 +51,8 @@ pub struct Ctx {
     pub endpoints: Endpoints,
     pub rand: Randomness,
     pub scope: String,
+    /// The resource every token request names ([`RESOURCE`] unless `--resource`).
+    pub resource: String,
     pub callback: Arc<CallbackListener>,
     pub client_a: Client,
     pub client_b: Option<Client>,
@@ -94,7 +96,7 @@ impl Ctx {
     ) -> Result<FlowObs, ObsError> {
         let pkce = self.rand.pkce();
         let state = self.rand.token(16);
-        let mut params = oauth::code_request(client, &pkce, &state, RESOURCE, scope);
+        let mut params = oauth::code_request(client, &pkce, &state, &self.resource, scope);
         params.extend(extra.iter().cloned());
         let authorized = self.walk(sc, &params).await;
         let mut flow = FlowObs {
@@ -147,8 +149,13 @@ impl Ctx {
             kind: "cimd",
         };
         let pkce = self.rand.pkce();
-        let params =
-            oauth::code_request(&client, &pkce, &self.rand.token(16), RESOURCE, &self.scope);
+        let params = oauth::code_request(
+            &client,
+            &pkce,
+            &self.rand.token(16),
+            &self.resource,
+            &self.scope,
+        );
         self.walk(sc, &params).await
     }
 
@@ -165,7 +172,7 @@ impl Ctx {
             ("grant_type", "authorization_code".to_owned()),
             ("code", code.to_owned()),
             ("redirect_uri", redirect_uri.to_owned()),
-            ("resource", RESOURCE.to_owned()),
+            ("resource", self.resource.clone()),
         ];
         if !verifier.is_empty() {
             form.push(("code_verifier", verifier.to_owned()));

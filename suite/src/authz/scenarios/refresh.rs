@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{not_applicable, Ctx, OTHER_RESOURCE, RESOURCE};
+use super::{not_applicable, Ctx, OTHER_RESOURCE};
 use crate::authz::oauth::TokenResult;
 use crate::authz::obs::*;
 use crate::check::ObsError;
@@ -26,7 +26,7 @@ pub async fn refresh_probes(
     let rotation = async {
         let flow = ctx.flow(&sc, a, &ctx.scope, &[], true).await?;
         let rt1 = first_rt(&flow)?;
-        let resource = [("resource", RESOURCE.to_owned())];
+        let resource = [("resource", ctx.resource.clone())];
         let first_refresh = ctx.refresh(&sc, a, &rt1, &resource).await;
         let (replay_old, use_new_after_replay) =
             match first_refresh.refresh_token().map(str::to_owned) {
@@ -56,7 +56,7 @@ pub async fn refresh_probes(
             Ok(match attack {
                 RefreshAttack::OtherClient => {
                     let b = ctx.client_b.as_ref().expect("checked above");
-                    ctx.refresh(&sc, b, &rt, &[("resource", RESOURCE.to_owned())])
+                    ctx.refresh(&sc, b, &rt, &[("resource", ctx.resource.clone())])
                         .await
                 }
                 RefreshAttack::ScopeEscalation => {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{not_applicable, Ctx, RESOURCE};
+use super::{not_applicable, Ctx};
 use crate::authz::oauth::{self, Client, ClientAuth, TokenResult};
 use crate::authz::obs::*;
 use crate::check::ObsError;
@@ -133,7 +133,7 @@ async fn replay(ctx: &Ctx, sc: &Scenario, wrong_verifier: bool) -> Result<Replay
         .map(str::to_owned);
     let refresh_after = match rt {
         Some(rt) => Some(
-            ctx.refresh(sc, a, &rt, &[("resource", RESOURCE.to_owned())])
+            ctx.refresh(sc, a, &rt, &[("resource", ctx.resource.clone())])
                 .await,
         ),
         None => None,
