@@ -505,6 +505,11 @@ struct AuthzArgs {
     /// an SSRF guard). The CIMD checks run either way.
     #[arg(long, default_value = "auto", value_parser = names(["auto", "dcr"]))]
     registration: String,
+    /// With --issuer or --command: the AS is an MCP OAuth proxy (one static client at the upstream IdP for every
+    /// downstream client). When --resource names its own MCP endpoint, it checks the upstream's tokens when its
+    /// own are used there, so federated logins (AS-FED) are judged by using their tokens at --resource.
+    #[arg(long)]
+    proxy: bool,
     /// Seconds manual mode waits for each login.
     #[arg(long, default_value_t = 300)]
     manual_timeout: u64,
@@ -919,6 +924,11 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     )?;
     opts.resource = args.resource;
     opts.prefer_dcr = args.registration == "dcr";
+    if args.proxy && matches!(opts.target, AuthzTarget::Bundled(_)) {
+        bail!("--proxy needs --issuer or --command (the bundled AS is judged as it is)");
+    }
+    opts.judge_at_resource =
+        args.proxy && opts.resource != mcp_auth_conformance::authz::scenarios::RESOURCE;
     opts.wait_for_target = args
         .wait_for_target
         .map(|s| std::time::Duration::from_secs(s.max(1)));

@@ -44,8 +44,9 @@ pub(super) fn identity_claims(user: &User, answer: IdpAnswer) -> Value {
     })
 }
 
-/// The compact ID token.
-pub fn id_token(input: &IdTokenInput<'_>) -> String {
+/// The claims an ID token and an access token share, with the twist of the answer (`iss`, `aud`, `exp`, the
+/// impostor's `sub`).
+fn common_claims(input: &IdTokenInput<'_>) -> Map<String, Value> {
     let answer = input.answer;
     let mut claims: Map<String, Value> = match identity_claims(input.user, answer) {
         Value::Object(m) => m,
@@ -68,6 +69,13 @@ pub fn id_token(input: &IdTokenInput<'_>) -> String {
     claims.insert("azp".into(), json!(audience));
     claims.insert("iat".into(), json!(iat));
     claims.insert("exp".into(), json!(exp));
+    claims
+}
+
+/// The compact ID token.
+pub fn id_token(input: &IdTokenInput<'_>) -> String {
+    let answer = input.answer;
+    let mut claims = common_claims(input);
     match answer {
         IdpAnswer::MissingNonce => {}
         IdpAnswer::ReplayedNonce => {
@@ -79,19 +87,36 @@ pub fn id_token(input: &IdTokenInput<'_>) -> String {
             }
         }
     }
+    sign(input, claims, "JWT")
+}
+
+/// The compact JWT access token (RFC 9068: `typ` `at+jwt`, `client_id`, `scope`, `jti`), carrying the same twist
+/// as the ID token of the same answer where it applies (signature, `iss`, `aud`, `exp`, the impostor's `sub`;
+/// the nonce twists leave it honest). Relying parties that check the access token instead of the ID token (an
+/// OAuth proxy verifying the upstream token on every MCP request) meet the twist there.
+pub fn access_token(input: &IdTokenInput<'_>, scope: &str, jti: &str) -> String {
+    let mut claims = common_claims(input);
+    claims.insert("client_id".into(), json!(input.client_id));
+    claims.insert("scope".into(), json!(scope));
+    claims.insert("jti".into(), json!(jti));
+    sign(input, claims, "at+jwt")
+}
+
+/// Signs `claims` as the answer says: unsigned, by a key outside the JWKS under the IdP's kid, or by the IdP.
+fn sign(input: &IdTokenInput<'_>, claims: Map<String, Value>, typ: &str) -> String {
     let payload = Value::Object(claims);
-    match answer {
+    match input.answer {
         IdpAnswer::Unsigned => {
-            let header = json!({"alg": "none", "typ": "JWT"});
+            let header = json!({"alg": "none", "typ": typ});
             format!("{}.{}.", jws::segment(&header), jws::segment(&payload))
         }
         IdpAnswer::UnknownKey => {
             // The IdP's own kid, signed by another key: only a signature check finds it.
-            let header = json!({"alg": "RS256", "typ": "JWT", "kid": input.key.kid()});
+            let header = json!({"alg": "RS256", "typ": typ, "kid": input.key.kid()});
             jws::sign_compact(&header, &payload, &SigningKey::attacker_key())
         }
         _ => {
-            let header = json!({"alg": "RS256", "typ": "JWT", "kid": input.key.kid()});
+            let header = json!({"alg": "RS256", "typ": typ, "kid": input.key.kid()});
             jws::sign_compact(&header, &payload, input.key)
         }
     }
@@ -101,8 +126,13 @@ pub fn id_token(input: &IdTokenInput<'_>) -> String {
 /// `n-0`), issued at 1 000 000 for an hour, answering `answer`.
 #[cfg(test)]
 pub(crate) fn sample(answer: IdpAnswer) -> String {
+    with_sample(answer, id_token)
+}
+
+#[cfg(test)]
+fn with_sample(answer: IdpAnswer, make: impl Fn(&IdTokenInput<'_>) -> String) -> String {
     let users = crate::users::Users::fixture();
-    id_token(&IdTokenInput {
+    make(&IdTokenInput {
         issuer: SAMPLE_ISSUER,
         client_id: "rp",
         user: users.get("alice").expect("alice is a fixture user"),
@@ -125,6 +155,49 @@ mod tests {
 
     fn token(answer: IdpAnswer) -> jws::Decoded {
         jws::decode(&sample(answer)).unwrap()
+    }
+
+    fn access(answer: IdpAnswer) -> jws::Decoded {
+        jws::decode(&with_sample(answer, |i| {
+            access_token(i, "openid todo:read", "j-1")
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_honest_access_token_is_an_rfc_9068_jwt_without_a_nonce() {
+        let d = access(IdpAnswer::Honest);
+        assert!(verifies(&d));
+        assert_eq!(d.header["typ"], "at+jwt");
+        assert_eq!(d.claims["scope"], "openid todo:read");
+        assert_eq!(d.claims["client_id"], "rp");
+        assert_eq!(d.claims["aud"], "rp");
+        assert!(!d.claims.contains_key("nonce"));
+    }
+
+    #[test]
+    fn the_access_token_carries_the_twists_that_apply_to_it_and_no_other() {
+        let honest = access(IdpAnswer::Honest);
+        assert_eq!(access(IdpAnswer::Unsigned).header["alg"], "none");
+        assert!(!verifies(&access(IdpAnswer::UnknownKey)));
+        assert_ne!(
+            access(IdpAnswer::WrongIssuer).claims["iss"],
+            honest.claims["iss"]
+        );
+        assert_ne!(
+            access(IdpAnswer::WrongAudience).claims["aud"],
+            honest.claims["aud"]
+        );
+        assert!(access(IdpAnswer::Expired).claims["exp"].as_i64().unwrap() < 1_000_000);
+        assert_ne!(
+            access(IdpAnswer::UnverifiedEmail).claims["sub"],
+            honest.claims["sub"]
+        );
+        for nonce_twist in [IdpAnswer::MissingNonce, IdpAnswer::ReplayedNonce] {
+            let d = access(nonce_twist);
+            assert!(verifies(&d));
+            assert_eq!(d.claims, honest.claims, "{nonce_twist:?}");
+        }
     }
 
     fn verifies(d: &jws::Decoded) -> bool {

@@ -52,6 +52,8 @@ pub const IDP_CLIENT_SECRET: &str = "test-only-idp-client-secret-7c1e";
 pub const DEFAULT_UPSTREAM_IDP_ADDR: &str = "127.0.0.1:8543";
 /// The `hd` (hosted domain) claim: the users' e-mail domain.
 pub const HOSTED_DOMAIN: &str = "conformance.test";
+/// The scope granted when the request names none.
+const DEFAULT_SCOPE: &str = "openid email profile";
 /// How long ID tokens live.
 const ID_TOKEN_LIFETIME_SECS: i64 = 3600;
 
@@ -130,6 +132,8 @@ struct Pending {
     state: Option<String>,
     nonce: Option<String>,
     code_challenge: Option<String>,
+    /// The requested scope, granted as asked.
+    scope: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -339,6 +343,7 @@ async fn authorize(
             state: q.get("state").cloned(),
             nonce,
             code_challenge: q.get("code_challenge").cloned(),
+            scope: q.get("scope").cloned(),
         },
     );
     let body = format!(
@@ -489,13 +494,17 @@ async fn token(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -
         );
     };
     let minter = &state.inner.minter;
-    let access_token = format!("ya29.{}", minter.random_token(32));
+    let scope = grant
+        .pending
+        .scope
+        .clone()
+        .unwrap_or_else(|| DEFAULT_SCOPE.to_owned());
     let other_nonce = grant
         .previous_nonce
         .clone()
         .filter(|n| Some(n) != grant.pending.nonce.as_ref())
         .unwrap_or_else(|| minter.random_token(16));
-    let id_token = id_token(&IdTokenInput {
+    let input = IdTokenInput {
         issuer: &state.inner.issuer,
         client_id: IDP_CLIENT_ID,
         user: &user,
@@ -505,7 +514,9 @@ async fn token(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -
         lifetime: ID_TOKEN_LIFETIME_SECS,
         key: minter.key(),
         answer: grant.answer,
-    });
+    };
+    let id_token = id_token(&input);
+    let access_token = id_token::access_token(&input, &scope, &minter.random_token(16));
     {
         let mut store = state.store();
         store
@@ -527,7 +538,7 @@ async fn token(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": ID_TOKEN_LIFETIME_SECS,
-            "scope": "openid email profile",
+            "scope": scope,
             "id_token": id_token,
         })),
     )

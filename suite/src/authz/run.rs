@@ -81,6 +81,9 @@ pub struct AuthzOptions {
     /// The resource every token request names (`--resource`; default [`scenarios::RESOURCE`]). An OAuth proxy
     /// that is also the MCP server grants its own URL only.
     pub resource: String,
+    /// `--proxy` with an `--issuer` or `--command` target: the AS is an OAuth proxy that is also the MCP server at
+    /// `resource`; federated logins are judged by using their tokens there.
+    pub judge_at_resource: bool,
     /// Register the flow clients by DCR even when the AS advertises CIMD (`--registration dcr`): for an AS that
     /// cannot fetch the suite's documents (one that refuses loopback addresses, for instance).
     pub prefer_dcr: bool,
@@ -112,6 +115,7 @@ impl AuthzOptions {
             scope: "todo:read".into(),
             resource: scenarios::RESOURCE.to_owned(),
             prefer_dcr: false,
+            judge_at_resource: false,
             selection: Selection::all(),
             baseline: Baseline::default(),
             strict: false,
@@ -441,6 +445,7 @@ async fn observe(
         rand,
         scope: opts.scope.clone(),
         resource,
+        judge_at_resource: opts.judge_at_resource && bundled.is_none(),
         callback,
         client_a,
         client_b,

@@ -600,10 +600,12 @@ pub fn federation() -> crate::authz::scenarios::FederationObs {
                 let probe = crate::authz::scenarios::FedProbe {
                     authorized: error_callback(&format!("fed-{a:?}#authorize"), "access_denied"),
                     seen: hop(*a),
+                    used: None,
                 };
                 (*a, probe)
             })
             .collect(),
+        honest_used: None,
     }
 }
 

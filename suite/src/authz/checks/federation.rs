@@ -4,13 +4,13 @@
 //! an honest federated login works; else ERROR. Without an upstream IdP (an `--issuer` run without
 //! `--upstream-idp`) every check SKIPs, naming the flag.
 
-use fake_idp::idp::IdpAnswer;
+use fake_idp::idp::{IdpAnswer, IdpSeen};
 use mcp_auth_reports::Level::Must;
 use serde_json::Value;
 
 use super::{code_of, last_exchange, meta, walk_failed, AuthzCheck};
 use crate::authz::obs::AuthzObservations;
-use crate::authz::scenarios::describe;
+use crate::authz::scenarios::{describe, FedProbe, ResourceUse};
 use crate::check::{Check, CheckMeta, Evaluation, FnCheck};
 
 /// The federation checks, in report order.
@@ -167,6 +167,26 @@ impl Check<AuthzObservations> for RefusesIdpAnswer {
             return Evaluation::error(format!("the IdP hop was not observed: {hop}"))
                 .with_evidence(last_exchange(&probe.authorized));
         }
+        if matches!(answer, IdpAnswer::MissingNonce | IdpAnswer::ReplayedNonce)
+            && probe
+                .seen
+                .iter()
+                .any(|s| matches!(s, IdpSeen::Authorize { nonce: None, .. }))
+        {
+            let pkce = probe
+                .seen
+                .iter()
+                .any(|s| matches!(s, IdpSeen::Authorize { pkce: true, .. }));
+            return Evaluation::skip(format!(
+                "the AS sends no nonce to the IdP: OIDC Core §3.1.3.7 (11) checks only a nonce the relying party \
+                 sent (its code flow {} PKCE)",
+                if pkce { "uses" } else { "does not use" }
+            ))
+            .with_evidence(last_exchange(&probe.authorized));
+        }
+        if let Some(honest) = &fed.honest_used {
+            return judged_at_resource(m, answer, honest, probe);
+        }
         let expected = format!("{} → no code for the MCP client", answer.describe());
         let e = match code_of(&probe.authorized) {
             Some(_) => Evaluation::violated(
@@ -177,6 +197,82 @@ impl Check<AuthzObservations> for RefusesIdpAnswer {
             None => Evaluation::pass(expected, describe(&probe.authorized.outcome)),
         };
         e.with_evidence(last_exchange(&probe.authorized))
+    }
+}
+
+/// `--proxy`: the proxy checks the upstream's tokens when its own are used at its MCP endpoint, so a code is not
+/// yet a login: the login went through when its token is accepted there. Meaningful only when the honest
+/// login's token is accepted.
+fn judged_at_resource(
+    m: &CheckMeta,
+    answer: IdpAnswer,
+    honest: &ResourceUse,
+    probe: &FedProbe,
+) -> Evaluation {
+    match honest {
+        ResourceUse::Used {
+            status: Ok(s),
+            ..
+        } if (200..300).contains(s) => {}
+        other => {
+            return Evaluation::error(format!(
+                "the honest federated login's token is not accepted at the resource ({}): a refusal after a \
+                 hostile login would prove nothing",
+                use_outcome(other)
+            ))
+            .with_evidence(other.exchanges())
+        }
+    }
+    if answer == IdpAnswer::UnverifiedEmail {
+        return Evaluation::skip(
+            "judged at the resource (--proxy): the login yields the IdP's identity (another sub, email_verified \
+             false); which account the MCP server serves it as is its tools' choice, not observable here",
+        );
+    }
+    let expected = format!(
+        "{} (the IdP's access token carries the same twist where it applies) → no code, or a token the \
+         resource refuses",
+        answer.describe()
+    );
+    let Some(_) = code_of(&probe.authorized) else {
+        return Evaluation::pass(expected, describe(&probe.authorized.outcome))
+            .with_evidence(last_exchange(&probe.authorized));
+    };
+    let Some(used) = &probe.used else {
+        return Evaluation::harness_error("the probe's code was not used at the resource");
+    };
+    let e = match used {
+        ResourceUse::NoToken(t) if t.error.is_some() => Evaluation::error(format!(
+            "the code's redemption got no answer: {}",
+            use_outcome(used)
+        )),
+        ResourceUse::NoToken(_) => Evaluation::pass(expected, use_outcome(used)),
+        ResourceUse::Used { status: Ok(s), .. } if (200..300).contains(s) => Evaluation::violated(
+            m.level,
+            expected,
+            format!("the login went through: its token is accepted at the resource (HTTP {s})"),
+        ),
+        ResourceUse::Used {
+            status: Ok(401 | 403),
+            ..
+        } => Evaluation::pass(expected, use_outcome(used)),
+        ResourceUse::Used { status: Ok(s), .. } => Evaluation::error(format!(
+            "the resource answered the token with HTTP {s}: neither accepted nor refused"
+        )),
+        ResourceUse::Used { status: Err(f), .. } => f.unanswered("the token's use at the resource"),
+    };
+    e.with_evidence(used.exchanges())
+}
+
+/// What came of a token's use, in a few words.
+fn use_outcome(u: &ResourceUse) -> String {
+    match u {
+        ResourceUse::NoToken(t) => match &t.error {
+            Some(f) => format!("the code's redemption got no answer: {f}"),
+            None => format!("the AS refused to redeem the code: HTTP {}", t.status),
+        },
+        ResourceUse::Used { status: Ok(s), .. } => format!("the resource answered HTTP {s}"),
+        ResourceUse::Used { status: Err(f), .. } => format!("the resource did not answer: {f}"),
     }
 }
 
@@ -337,6 +433,144 @@ mod tests {
             let e = check.evaluate(&o);
             assert_eq!(e.verdict, Verdict::Skip, "{}: {e:?}", check.meta().id);
         }
+    }
+
+    fn used(status: Result<u16, crate::http::HttpFailure>) -> ResourceUse {
+        ResourceUse::Used {
+            token_exchange: "fed#token".into(),
+            exchange: "fed#mcp".into(),
+            status,
+        }
+    }
+
+    /// A record judged at the resource (`--proxy`): the honest token works; every hostile login's code is
+    /// redeemed and its token used, with `status` at the resource.
+    fn at_resource(status: u16) -> AuthzObservations {
+        let mut o = compliant();
+        let fed = testing::federation_mut(&mut o);
+        fed.honest_used = Some(used(Ok(200)));
+        for probe in fed.probes.values_mut() {
+            probe.authorized = code_callback("fed#1", "c");
+            probe.used = Some(used(Ok(status)));
+        }
+        o
+    }
+
+    #[test]
+    fn the_nonce_rows_skip_when_the_as_sends_no_nonce() {
+        let mut o = compliant();
+        for probe in testing::federation_mut(&mut o).probes.values_mut() {
+            probe.authorized = code_callback("fed#1", "c");
+            for s in &mut probe.seen {
+                if let IdpSeen::Authorize { nonce, .. } = s {
+                    *nonce = None;
+                }
+            }
+        }
+        for check in [&AS_FED_04_MISSING, &AS_FED_04_REPLAYED] {
+            let e = check.evaluate(&o);
+            assert_eq!(e.verdict, Verdict::Skip, "{}: {e:?}", check.meta.id);
+            assert!(e.message.contains("uses PKCE"), "{e:?}");
+        }
+        assert_eq!(AS_FED_05.evaluate(&o).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn at_the_resource_a_hostile_logins_accepted_token_fails() {
+        let o = at_resource(200);
+        for check in REFUSALS
+            .iter()
+            .filter(|c| c.answer != IdpAnswer::UnverifiedEmail)
+        {
+            let e = check.evaluate(&o);
+            assert_eq!(e.verdict, Verdict::Fail, "{}: {e:?}", check.meta.id);
+            assert_eq!(
+                e.evidence,
+                vec!["fed#token".to_owned(), "fed#mcp".to_owned()]
+            );
+        }
+    }
+
+    #[test]
+    fn at_the_resource_a_refused_token_passes() {
+        for status in [401, 403] {
+            let o = at_resource(status);
+            for check in REFUSALS
+                .iter()
+                .filter(|c| c.answer != IdpAnswer::UnverifiedEmail)
+            {
+                let e = check.evaluate(&o);
+                assert_eq!(
+                    e.verdict,
+                    Verdict::Pass,
+                    "{} at {status}: {e:?}",
+                    check.meta.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn at_the_resource_a_login_refused_before_any_code_passes() {
+        let mut o = at_resource(200);
+        let probe = testing::federation_mut(&mut o)
+            .probes
+            .get_mut(&IdpAnswer::Expired)
+            .unwrap();
+        probe.authorized = testing::error_callback("fed#1", "access_denied");
+        probe.used = None;
+        assert_eq!(AS_FED_05.evaluate(&o).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn at_the_resource_an_unverified_email_skips() {
+        let e = AS_FED_07.evaluate(&at_resource(200));
+        assert_eq!(e.verdict, Verdict::Skip, "{e:?}");
+    }
+
+    #[test]
+    fn at_the_resource_a_refused_honest_token_makes_every_refusal_an_error() {
+        let mut o = at_resource(401);
+        testing::federation_mut(&mut o).honest_used = Some(used(Ok(401)));
+        for check in REFUSALS {
+            let e = check.evaluate(&o);
+            assert_eq!(e.verdict, Verdict::Error, "{}: {e:?}", check.meta.id);
+        }
+    }
+
+    #[test]
+    fn at_the_resource_silence_or_an_odd_status_is_an_error() {
+        let mut o = at_resource(500);
+        assert_eq!(AS_FED_05.evaluate(&o).verdict, Verdict::Error);
+        testing::federation_mut(&mut o)
+            .probes
+            .get_mut(&IdpAnswer::Expired)
+            .unwrap()
+            .used = Some(used(Err(crate::http::HttpFailure::Timeout(
+            std::time::Duration::from_secs(5),
+        ))));
+        assert_eq!(AS_FED_05.evaluate(&o).verdict, Verdict::Error);
+    }
+
+    #[test]
+    fn at_the_resource_a_refused_redemption_passes_and_an_unanswered_one_is_an_error() {
+        let mut o = at_resource(200);
+        let probe = testing::federation_mut(&mut o)
+            .probes
+            .get_mut(&IdpAnswer::Expired)
+            .unwrap();
+        probe.used = Some(ResourceUse::NoToken(testing::refusal(
+            "fed#token",
+            400,
+            "invalid_grant",
+        )));
+        assert_eq!(AS_FED_05.evaluate(&o).verdict, Verdict::Pass);
+        testing::federation_mut(&mut o)
+            .probes
+            .get_mut(&IdpAnswer::Expired)
+            .unwrap()
+            .used = Some(ResourceUse::NoToken(testing::unanswered_token("fed#token")));
+        assert_eq!(AS_FED_05.evaluate(&o).verdict, Verdict::Error);
     }
 
     #[test]

@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use fake_idp::idp::{IdpAnswer, IdpSeen, RunningIdp};
 
 use super::Ctx;
-use crate::authz::agent::Authorized;
-use crate::authz::oauth;
-use crate::authz::obs::FlowObs;
+use crate::authz::agent::{AuthorizeOutcome, Authorized};
+use crate::authz::oauth::{self, TokenResult};
+use crate::authz::obs::{param, FlowObs};
 use crate::check::ObsError;
 use crate::evidence::Scenario;
+use crate::http::{HttpFailure, Request};
 
 /// The flag that starts the suite's IdP for an AS given by `--issuer` (named by the SKIP reason).
 pub const UPSTREAM_IDP_FLAG: &str = "--upstream-idp";
@@ -25,6 +26,37 @@ pub struct FedProbe {
     pub authorized: Authorized,
     /// What the IdP saw and did during this probe.
     pub seen: Vec<IdpSeen>,
+    /// `--proxy`: what came of redeeming the code and using the token at the resource (None when no code
+    /// reached the client, or when logins are judged at the code).
+    pub used: Option<ResourceUse>,
+}
+
+/// A code redeemed at the AS and its access token used at the resource (the proxy's MCP endpoint).
+#[derive(Debug, Clone)]
+pub enum ResourceUse {
+    /// The redemption gave no access token: its answer.
+    NoToken(TokenResult),
+    /// The token was used: the redemption's exchange, the MCP request's exchange and its answer's status
+    /// (or why none came).
+    Used {
+        token_exchange: String,
+        exchange: String,
+        status: Result<u16, HttpFailure>,
+    },
+}
+
+impl ResourceUse {
+    /// The exchanges to cite.
+    pub fn exchanges(&self) -> Vec<String> {
+        match self {
+            ResourceUse::NoToken(t) => vec![t.exchange.clone()],
+            ResourceUse::Used {
+                token_exchange,
+                exchange,
+                ..
+            } => vec![token_exchange.clone(), exchange.clone()],
+        }
+    }
 }
 
 impl FedProbe {
@@ -50,6 +82,9 @@ pub struct FederationObs {
     pub idp_tokens: Vec<String>,
     /// One login per hostile answer.
     pub probes: BTreeMap<IdpAnswer, FedProbe>,
+    /// `--proxy`: the honest login's token used at the resource (it must work, or a refusal after a hostile
+    /// login proves nothing). None: logins are judged at the code.
+    pub honest_used: Option<ResourceUse>,
 }
 
 /// Runs the federation probes, or says why they cannot run.
@@ -77,6 +112,10 @@ pub async fn federation_probes(ctx: &Ctx) -> Result<FederationObs, ObsError> {
         },
         other => other,
     })?;
+    let honest_used = match (&honest.token, ctx.judge_at_resource) {
+        (Some(t), true) => Some(use_token(ctx, &sc, t.clone()).await),
+        _ => None,
+    };
     let mut probes = BTreeMap::new();
     for &answer in IdpAnswer::ALL.iter().filter(|a| **a != IdpAnswer::Honest) {
         probes.insert(answer, probe(ctx, idp, &sc, answer).await);
@@ -88,6 +127,7 @@ pub async fn federation_probes(ctx: &Ctx) -> Result<FederationObs, ObsError> {
         honest_seen,
         idp_tokens,
         probes,
+        honest_used,
     })
 }
 
@@ -103,9 +143,58 @@ async fn probe(ctx: &Ctx, idp: &RunningIdp, sc: &Scenario, answer: IdpAnswer) ->
     let state = ctx.rand.token(16);
     let params = oauth::code_request(&ctx.client_a, &pkce, &state, &ctx.resource, &ctx.scope);
     let authorized = ctx.walk(sc, &params).await;
+    let seen = idp.seen()[mark..].to_vec();
+    let code = match &authorized.outcome {
+        AuthorizeOutcome::Callback { params, .. } => param(params, "code").map(str::to_owned),
+        _ => None,
+    };
+    let used = match code {
+        Some(code) if ctx.judge_at_resource => {
+            let client = &ctx.client_a;
+            let t = ctx
+                .redeem(sc, client, &code, &pkce.verifier, &client.redirect_uri)
+                .await;
+            Some(use_token(ctx, sc, t).await)
+        }
+        _ => None,
+    };
+    register_secrets(ctx, idp);
     FedProbe {
         authorized,
-        seen: idp.seen()[mark..].to_vec(),
+        seen,
+        used,
+    }
+}
+
+/// Uses the access token of a redemption at the resource: an MCP `initialize` POST with the bearer token (any
+/// 2xx: accepted; 401/403: refused).
+async fn use_token(ctx: &Ctx, sc: &Scenario, t: TokenResult) -> ResourceUse {
+    let Some(token) = t.access_token().map(str::to_owned) else {
+        return ResourceUse::NoToken(t);
+    };
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": crate::spec::SpecVersion::default().as_str(),
+            "capabilities": {},
+            "clientInfo": {"name": "mcp-auth-conformance", "version": env!("CARGO_PKG_VERSION")},
+        },
+    });
+    let req = Request::post_json(&ctx.resource, &body).bearer(&token);
+    let r = ctx
+        .http
+        .send(
+            sc,
+            "use the token at the resource (the proxy's MCP endpoint)",
+            req,
+        )
+        .await;
+    ResourceUse::Used {
+        token_exchange: t.exchange,
+        exchange: r.id,
+        status: r.result.map(|resp| resp.status),
     }
 }
 

@@ -23,7 +23,7 @@ pub use cimd::{cimd_probes, cimd_unadvertised, honest_document, HTTP_REDIRECT};
 pub use dcr::{dcr, dcr_probes};
 pub use dpop::{dpop_probes, DpopObs, ProofProbe};
 pub use exchange::{exchange_probes, TOKEN_EXCHANGE, UPSTREAM};
-pub use federation::{federation_probes, FedProbe, FederationObs, UPSTREAM_IDP_FLAG};
+pub use federation::{federation_probes, FedProbe, FederationObs, ResourceUse, UPSTREAM_IDP_FLAG};
 pub use machine::{machine_probes, MachineObs, ESCALATED_SCOPE};
 pub use metadata::{metadata, metadata_body};
 pub use refresh::refresh_probes;
@@ -53,6 +53,9 @@ pub struct Ctx {
     pub scope: String,
     /// The resource every token request names ([`RESOURCE`] unless `--resource`).
     pub resource: String,
+    /// `--proxy`: the AS is an OAuth proxy that is also the MCP server at [`Ctx::resource`], and checks the
+    /// upstream's tokens when its own are used there; federated logins are judged by using their tokens.
+    pub judge_at_resource: bool,
     pub callback: Arc<CallbackListener>,
     pub client_a: Client,
     pub client_b: Option<Client>,
