@@ -34,7 +34,7 @@ fi
 products=(python-mcp-documented python-mcp-hardened python-fastmcp-documented python-fastmcp-hardened
   ts-sdk-documented ts-sdk-hardened python-mcp-client python-fastmcp-client ts-sdk-client oauth2-mock-server
   mcpjam-client mcpjam-peer python-fastmcp-scalekit python-fastmcp-auth0 python-fastmcp-keycloak
-  python-mcp-client-tls)
+  python-mcp-client-tls python-fastmcp-oidc-proxy-documented python-fastmcp-oidc-proxy-hardened)
 if [ -n "$shard" ]; then
   mine=$("$suite" interop shard --shard "$shard" "${products[@]}" | tr "\n" " ")
   echo "shard $shard:" $mine
@@ -129,6 +129,26 @@ mock_as() {
   check oauth2-mock-server
 }
 selected oauth2-mock-server && mock_as
+
+# FastMCP's OAuth proxies (targets/interop/python/fastmcp_oauth_proxy.py), spawned by the suite (authz --command)
+# once its upstream IdP is up, so they can read its discovery document at start. Under strict TLS: the proxies set
+# their __Host-/Secure cookies only over https. FastMCP publishes its base URL with a trailing slash as its issuer,
+# grants only its own MCP URL, and its SSRF guard refuses the suite's loopback CIMD documents (so DCR); it is also
+# the MCP server and checks the upstream's tokens when its own are used, so --proxy judges logins there.
+as_proxy() {
+  local name=$1 args=$2 only=$3 scope=$4
+  selected "$name" || return 0
+  echo "== $name"
+  "$suite" authz --command "$py targets/interop/python/fastmcp_oauth_proxy.py $args" \
+    --issuer 'https://127.0.0.1:{port}/' --tls-profile strict --proxy --registration dcr \
+    --resource '{issuer}/mcp' --scope "$scope" --only "$only" --login form fixtures/login/suite-idp.toml \
+    --seed 1 --report-dir "$out/$name" > "$out/$name.log" 2>&1 || true
+  check "$name"
+}
+# OIDCProxy on the AS-FED rows: as documented (verify_id_token=False: the upstream access token is verified), and
+# hardened (verify_id_token=True: the ID token, audience = the client id). `openid` is its required scope.
+as_proxy python-fastmcp-oidc-proxy-documented "--oidc" 'AS-FED-*' "openid todo:read"
+as_proxy python-fastmcp-oidc-proxy-hardened "--oidc --verify-id-token" 'AS-FED-*' "openid todo:read"
 
 # MCPJam as a peer judge: its own OAuth conformance test against the reference server and AS, clean and once per
 # defect (in-process targets, one judge process); each outcome is compared with fixtures/peer/mcpjam.toml, and the

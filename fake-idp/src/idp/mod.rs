@@ -83,6 +83,11 @@ impl IdpAnswer {
             IdpAnswer::Honest | IdpAnswer::ForgedState | IdpAnswer::MissingState
         )
     }
+
+    /// Whether the IdP's JWT access token carries the twist too (not the nonce twists: it has no nonce).
+    pub fn in_access_token(self) -> bool {
+        self.in_id_token() && !matches!(self, IdpAnswer::MissingNonce | IdpAnswer::ReplayedNonce)
+    }
 }
 
 /// What the IdP saw and did (in order), for the suite to tell "refused" from "never reached".

@@ -250,7 +250,17 @@ fn judged_at_resource(
         ResourceUse::Used { status: Ok(s), .. } if (200..300).contains(s) => Evaluation::violated(
             m.level,
             expected,
-            format!("the login went through: its token is accepted at the resource (HTTP {s})"),
+            format!(
+                "the login went through: its token is accepted at the resource (HTTP {s}), although the IdP's \
+                 {} carried the twist",
+                if answer.in_access_token() {
+                    "ID and access tokens"
+                } else if answer.in_id_token() {
+                    "ID token"
+                } else {
+                    "callback to the AS"
+                }
+            ),
         ),
         ResourceUse::Used {
             status: Ok(401 | 403),
