@@ -686,6 +686,54 @@ async fn an_authorization_server_accepting_a_missing_verifier_fails_the_stolen_c
     assert_eq!(exit_code(&report), exit::FAILURES);
 }
 
+/// The bundled reference AS spawned as an `authz --command` target, federating to the suite's IdP through the
+/// env contract.
+fn reference_as_command() -> AuthzOptions {
+    let mut opts = AuthzOptions::bundled(None);
+    opts.target = AuthzTarget::Command {
+        command: format!(
+            "exec '{}' --target --addr 127.0.0.1:$PORT --upstream-idp \"$MCP_CONFORMANCE_IDP_ISSUER\"",
+            env!("CARGO_BIN_EXE_fake-idp")
+        ),
+        issuer: None,
+    };
+    opts.login = Some(mcp_auth_conformance::authz::login::LoginMode::Form(
+        mcp_auth_conformance::authz::login::LoginScript::from_toml_str(
+            mcp_auth_conformance::authz::run::REFERENCE_LOGIN,
+        )
+        .unwrap(),
+    ));
+    opts
+}
+
+#[tokio::test]
+async fn the_reference_authorization_server_passes_through_the_command_env_contract_while_federating(
+) {
+    let report = mcp_auth_conformance::authz::run(&reference_as_command()).await;
+    assert_eq!(unexpected(&report), Vec::<String>::new());
+    assert_eq!(report.run.target.kind.as_str(), "command");
+    // The spawned AS federated its login to the suite's IdP (the AS-FED probes saw the hop).
+    assert_eq!(verdict(&report, "AS-FED-06.forged"), Verdict::Pass);
+    assert_eq!(exit_code(&report), exit::OK);
+}
+
+#[tokio::test]
+async fn a_command_authorization_server_that_exits_at_once_gives_errors_not_passes() {
+    let mut opts = reference_as_command();
+    opts.target = AuthzTarget::Command {
+        command: "exit 3".into(),
+        issuer: None,
+    };
+    let report = mcp_auth_conformance::authz::run(&opts).await;
+    assert!(report.checks.iter().all(|c| c.verdict == Verdict::Error));
+    assert!(report
+        .check("AS-META-01")
+        .unwrap()
+        .message
+        .contains("exited before it answered"));
+    assert_eq!(exit_code(&report), exit::FAILURES);
+}
+
 #[tokio::test]
 async fn an_unreachable_issuer_gives_errors_not_passes() {
     let mut opts = AuthzOptions::bundled(None);
