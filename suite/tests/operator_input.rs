@@ -217,3 +217,45 @@ fn a_report_dir_that_cannot_be_created_is_refused() {
     );
     assert!(out.stdout.is_empty(), "the run started");
 }
+
+#[test]
+fn authz_command_issuer_without_the_port_placeholder_is_refused() {
+    refused(
+        "authz-command-issuer",
+        &[
+            "authz",
+            "--command",
+            "true",
+            "--issuer",
+            "https://127.0.0.1:9/",
+        ],
+        &["--issuer", "{port}"],
+    );
+}
+
+#[test]
+fn authz_proxy_on_the_bundled_as_is_refused() {
+    refused(
+        "authz-proxy-bundled",
+        &["authz", "--proxy"],
+        &["--proxy", "--issuer or --command"],
+    );
+}
+
+#[test]
+fn authz_upstream_idp_on_the_bundled_as_is_refused() {
+    refused(
+        "authz-idp-bundled",
+        &["authz", "--upstream-idp"],
+        &["--upstream-idp", "--issuer or --command"],
+    );
+}
+
+#[test]
+fn authz_resource_that_is_not_a_url_is_refused() {
+    refused(
+        "authz-resource",
+        &["authz", "--resource", "mcp"],
+        &["--resource", "not an absolute"],
+    );
+}
