@@ -522,6 +522,10 @@ struct AuthzArgs {
     /// and exit without running.
     #[arg(long, requires = "upstream_idp")]
     print_idp_env: bool,
+    /// The AS under test is an MCP proxy with a static client at the upstream IdP; requires --upstream-idp (the
+    /// suite's IdP is that upstream). Judges the AS-PRX checks; without it they SKIP.
+    #[arg(long, requires = "upstream_idp")]
+    proxy: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -895,6 +899,7 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
         print!("{}", settings.text());
         opts.upstream_idp = Some(addr);
     }
+    opts.proxy = args.proxy;
     opts.selection = run.selection.clone();
     opts.tls = run.tls.clone();
     opts.baseline = run.baseline.clone();
