@@ -12,8 +12,6 @@
 //! http the prefix and `Secure` are left out (browsers refuse them there). The consent records are server-side:
 //! the cookie value is a random id. Each protection is turned off by one `prx-*` [`AsDefect`].
 
-use std::collections::BTreeSet;
-
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -224,7 +222,7 @@ pub(super) async fn consent_post(
         let id = existing.unwrap_or_else(|| state.minter().random_token(24));
         consents
             .entry(id.clone())
-            .or_insert_with(BTreeSet::new)
+            .or_default()
             .insert(request.client_id.clone());
         id
     };

@@ -531,7 +531,7 @@ mod tests {
 
     use super::*;
     use crate::authz::agent::consent::SetCookieSeen;
-    use crate::authz::scenarios::StateAttack;
+    use crate::authz::scenarios::{CsrfProbe, StateAttack};
     use crate::authz::testing::{
         self, at_consent, code_callback, compliant, page, proxy_mut, unanswered_walk, unapproved,
     };
