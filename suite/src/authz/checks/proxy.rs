@@ -315,15 +315,17 @@ fn as_prx_03(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
     e.with_evidence(evidence)
 }
 
-/// The cookies set with the consent pages of a walk and with their approvals; the exchanges that set them.
+/// The cookies set with the consent pages of a walk and with their approvals; the exchanges that set them. A
+/// deletion (empty value, `Max-Age=0`) sets nothing and is left out.
 fn consent_cookies(a: &Authorized) -> (Vec<&SetCookieSeen>, Vec<String>) {
     let mut cookies = Vec::new();
     let mut evidence = Vec::new();
+    let set = |c: &&SetCookieSeen| !(c.value_len == 0 && c.max_age.as_deref() == Some("0"));
     for page in &a.consent {
-        cookies.extend(page.set_cookies.iter());
+        cookies.extend(page.set_cookies.iter().filter(set));
         evidence.push(page.exchange.clone());
         if let Some(approval) = &page.approval {
-            cookies.extend(approval.set_cookies.iter());
+            cookies.extend(approval.set_cookies.iter().filter(set));
             evidence.push(approval.exchange.clone());
         }
     }
@@ -734,7 +736,7 @@ mod tests {
         });
         let e = AS_PRX_02_NAMES.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Fail);
-        assert!(e.message.contains("redirect URI"), "{e:?}");
+        assert!(e.actual.contains("redirect URI"), "{e:?}");
         a.consent[0].names_redirect_uri = Some(true);
         a.consent[0].names_scopes = vec![("todo:write".into(), false)];
         proxy_mut(&mut o).new_client = Ok(Unapproved {
@@ -774,6 +776,21 @@ mod tests {
             .set_cookies
             .push(weak);
         assert_eq!(verdict(&AS_PRX_03, &o), Verdict::Fail);
+    }
+
+    #[test]
+    fn a_cookie_deletion_is_not_judged_as_a_cookie() {
+        let mut o = compliant();
+        o.tls = TlsProfile::Strict;
+        let deletion = SetCookieSeen::parse("state=; Max-Age=0; Path=/").unwrap();
+        let first = &mut proxy_mut(&mut o).first;
+        first.consent[0]
+            .approval
+            .as_mut()
+            .unwrap()
+            .set_cookies
+            .push(deletion);
+        assert_eq!(verdict(&AS_PRX_03, &o), Verdict::Pass);
     }
 
     #[test]
