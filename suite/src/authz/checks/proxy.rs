@@ -266,15 +266,16 @@ const AS_PRX_03: FnCheck<AuthzObservations> = FnCheck {
     eval: as_prx_03,
 };
 fn as_prx_03(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
+    // The probes first: a dead target is ERROR and an undeclared proxy SKIPs naming --proxy, under any profile.
+    let p = match proxy(o) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
     if o.tls != TlsProfile::Strict {
         return Evaluation::skip(
             "judged only under --tls-profile strict: over plain http a cookie cannot be __Host- or Secure",
         );
     }
-    let p = match proxy(o) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
     if let Some(e) = walk_failed(&p.first) {
         return e;
     }
