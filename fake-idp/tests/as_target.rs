@@ -796,6 +796,15 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
         D::FedStateNotMatched => let_through(defect, IdpAnswer::ForgedState).await,
         D::FedTrustsUnverifiedEmail => let_through(defect, IdpAnswer::UnverifiedEmail).await,
         D::FedPassesIdpToken => federated(defect, IdpAnswer::Honest).await.leaked,
+        D::PrxNoConsent
+        | D::PrxConsentNotPerClient
+        | D::PrxConsentFrameable
+        | D::PrxConsentNoCsrf
+        | D::PrxConsentAnonymous
+        | D::PrxConsentCookieWeak
+        | D::PrxRedirectPrefixMatch
+        | D::PrxStateReusable
+        | D::PrxStateBeforeConsent => proxy_hole_open(probe, defect).await,
         D::DpopUnboundToken => {
             let key = DpopKey::generate();
             let (body, _, _) = t.dpop_tokens(&key).await;
@@ -1139,6 +1148,15 @@ async fn hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
 #[case::fed_state_not_matched(AsDefect::FedStateNotMatched)]
 #[case::fed_trusts_unverified_email(AsDefect::FedTrustsUnverifiedEmail)]
 #[case::fed_passes_idp_token(AsDefect::FedPassesIdpToken)]
+#[case::prx_no_consent(AsDefect::PrxNoConsent)]
+#[case::prx_consent_not_per_client(AsDefect::PrxConsentNotPerClient)]
+#[case::prx_consent_frameable(AsDefect::PrxConsentFrameable)]
+#[case::prx_consent_no_csrf(AsDefect::PrxConsentNoCsrf)]
+#[case::prx_consent_anonymous(AsDefect::PrxConsentAnonymous)]
+#[case::prx_consent_cookie_weak(AsDefect::PrxConsentCookieWeak)]
+#[case::prx_redirect_prefix_match(AsDefect::PrxRedirectPrefixMatch)]
+#[case::prx_state_reusable(AsDefect::PrxStateReusable)]
+#[case::prx_state_before_consent(AsDefect::PrxStateBeforeConsent)]
 #[case::dpop_unbound_token(AsDefect::DpopUnboundToken)]
 #[case::dpop_skip_signature(AsDefect::DpopSkipSignature)]
 #[case::dpop_skip_htm(AsDefect::DpopSkipHtm)]
@@ -1557,10 +1575,211 @@ struct Federated {
     consent_status: Option<StatusCode>,
 }
 
-/// The `name=value` part of a response's `Set-Cookie`.
-fn set_cookie(response: &Response) -> Option<String> {
-    let line = response.headers().get("set-cookie")?.to_str().ok()?;
-    Some(line.split(';').next()?.to_owned())
+/// A browser's cookies (name → value), kept by hand.
+#[derive(Default, Clone)]
+struct Jar(HashMap<String, String>);
+
+impl Jar {
+    fn store(&mut self, response: &Response) {
+        for line in response.headers().get_all("set-cookie") {
+            let line = line.to_str().unwrap();
+            let (name, value) = line.split(';').next().unwrap().split_once('=').unwrap();
+            self.0
+                .insert(name.trim().to_owned(), value.trim().to_owned());
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The reference AS federating to the suite's IdP (an OAuth proxy), and a browser that reaches both.
+struct Fed {
+    t: Target,
+    idp: fake_idp::idp::RunningIdp,
+    browser: reqwest::Client,
+}
+
+/// The hidden `csrf_token` of the proxy's consent page.
+fn csrf_token(page: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker).expect("a CSRF token") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+impl Fed {
+    async fn start(defect: Option<AsDefect>, answer: IdpAnswer) -> Fed {
+        let idp = Idp::start(IdpConfig::default()).await.unwrap();
+        idp.set_answer(answer);
+        let running = AsTarget::start(AsTargetConfig {
+            defect,
+            login: LoginUi::Form,
+            upstream_idp: Some(UpstreamIdp {
+                issuer: idp.issuer().to_owned(),
+                client_id: IDP_CLIENT_ID.to_owned(),
+                client_secret: IDP_CLIENT_SECRET.to_owned(),
+                ca_pem: None,
+            }),
+            ..AsTargetConfig::default()
+        })
+        .await
+        .unwrap();
+        let issuer = running.issuer();
+        let token_url = format!("{issuer}/token");
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .resolve(IDP_HOST, idp.addr())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Fed {
+            t: Target {
+                running,
+                issuer,
+                token_url,
+            },
+            idp,
+            browser,
+        }
+    }
+
+    /// `GET /authorize` (client `client_id`) from the browser with `jar`.
+    async fn authorize(&self, jar: &mut Jar, overrides: &[(&str, &str)]) -> Response {
+        let mut url = Url::parse(&self.t.url("/authorize")).unwrap();
+        let challenge = challenge(VERIFIER);
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", PUBLIC_CLIENT),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("resource", RESOURCE),
+            ("scope", "todo:read todo:write"),
+            ("state", "xyz"),
+        ];
+        for (k, v) in overrides {
+            params.retain(|(name, _)| name != k);
+            params.push((k, v));
+        }
+        url.query_pairs_mut().extend_pairs(params);
+        let response = self
+            .browser
+            .get(url)
+            .header("cookie", jar.header())
+            .send()
+            .await
+            .unwrap();
+        jar.store(&response);
+        response
+    }
+
+    /// Submits the consent page `page` (`approve` or `deny`) with `jar`.
+    async fn consent(&self, jar: &mut Jar, page: &str, button: &str) -> Response {
+        let response = self
+            .browser
+            .post(self.t.url("/consent"))
+            .header("cookie", jar.header())
+            .form(&[
+                ("request", request_id(page).as_str()),
+                ("csrf_token", csrf_token(page).as_str()),
+                (button, button),
+            ])
+            .send()
+            .await
+            .unwrap();
+        jar.store(&response);
+        response
+    }
+
+    /// Logs alice in at the IdP the response `to_idp` sends the browser to; the IdP's redirect back.
+    async fn idp_login(&self, to_idp: &Response) -> Response {
+        let login_page = self
+            .browser
+            .get(location(to_idp).expect("the AS sends the user to the IdP"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        self.browser
+            .post(format!("{}/login", self.idp.issuer()))
+            .form(&[
+                ("request", request_id(&login_page).as_str()),
+                ("username", "alice"),
+                ("password", "alice-password"),
+                ("login", "login"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Follows `url` (the IdP's redirect back to the AS) with `jar`.
+    async fn get(&self, jar: &mut Jar, url: &str) -> Response {
+        let response = self
+            .browser
+            .get(url)
+            .header("cookie", jar.header())
+            .send()
+            .await
+            .unwrap();
+        jar.store(&response);
+        response
+    }
+
+    /// A whole login with `jar`: consent approved, IdP login, callback. The consent POST's answer, the callback
+    /// URL and the AS's answer to it.
+    async fn login(
+        &self,
+        jar: &mut Jar,
+        client: &str,
+    ) -> (Response, Option<String>, Option<Response>) {
+        let page = self.authorize(jar, &[("client_id", client)]).await;
+        assert_eq!(page.status(), StatusCode::OK, "the consent page");
+        let approved = self
+            .consent(jar, &page.text().await.unwrap(), "approve")
+            .await;
+        if redirect_params(&approved).contains_key("code") {
+            return (approved, None, None);
+        }
+        let back = self.idp_login(&approved).await;
+        let url = location(&back).expect("the IdP sends the user back");
+        let answer = self.get(jar, &url).await;
+        (approved, Some(url), Some(answer))
+    }
+
+    /// Registers a public client by DCR.
+    async fn register(&self) -> String {
+        let body: Value = http()
+            .post(self.t.url("/register"))
+            .json(&json!({
+                "redirect_uris": [REDIRECT],
+                "token_endpoint_auth_method": "none",
+                "client_name": "second client",
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["client_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Whether the browser's last requests sent the IdP an authorization request.
+    fn idp_saw_authorize(&self) -> bool {
+        self.idp
+            .seen()
+            .iter()
+            .any(|s| matches!(s, fake_idp::idp::IdpSeen::Authorize { .. }))
+    }
 }
 
 /// Whether a login through the IdP answering `answer` yields a code for the client.
@@ -1568,84 +1787,19 @@ async fn let_through(defect: Option<AsDefect>, answer: IdpAnswer) -> bool {
     federated(defect, answer).await.code.is_some()
 }
 
-/// A form login federated to the IdP answering `answer`: AS /authorize → IdP login → AS callback → consent.
+/// A login through the proxy and the IdP answering `answer`: AS consent → IdP login → AS callback → code.
 async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
-    let idp = Idp::start(IdpConfig::default()).await.unwrap();
-    idp.set_answer(answer);
-    let running = AsTarget::start(AsTargetConfig {
-        defect,
-        login: LoginUi::Form,
-        upstream_idp: Some(UpstreamIdp {
-            issuer: idp.issuer().to_owned(),
-            client_id: IDP_CLIENT_ID.to_owned(),
-            client_secret: IDP_CLIENT_SECRET.to_owned(),
-            ca_pem: None,
-        }),
-        ..AsTargetConfig::default()
-    })
-    .await
-    .unwrap();
-    let issuer = running.issuer();
-    let token_url = format!("{issuer}/token");
-    let t = Target {
-        running,
-        issuer,
-        token_url,
+    let f = Fed::start(defect, answer).await;
+    let mut jar = Jar::default();
+    let (approved, _, back) = f.login(&mut jar, PUBLIC_CLIENT).await;
+    let code = match &back {
+        Some(b) => redirect_params(b).remove("code"),
+        None => redirect_params(&approved).remove("code"),
     };
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .resolve(IDP_HOST, idp.addr())
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let to_idp = t.authorize(&[]).await;
-    let fed_cookie = set_cookie(&to_idp).expect("the AS names its federated login in a cookie");
-    let login_page = browser
-        .get(location(&to_idp).expect("the AS sends the user to the IdP"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let idp_login = browser
-        .post(format!("{}/login", idp.issuer()))
-        .form(&[
-            ("request", request_id(&login_page).as_str()),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("login", "login"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let back = browser
-        .get(location(&idp_login).expect("the IdP sends the user back"))
-        .header("cookie", &fed_cookie)
-        .send()
-        .await
-        .unwrap();
-    let mut code = redirect_params(&back).remove("code");
-    let mut consent_status = None;
-    if let (None, Some(session)) = (&code, set_cookie(&back)) {
-        let consent_page = http()
-            .get(t.url(&location(&back).unwrap()))
-            .header("cookie", &session)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let approved = post_consent(&t, &session, &request_id(&consent_page), "approve").await;
-        consent_status = Some(approved.status());
-        code = redirect_params(&approved).remove("code");
-    }
     let mut leaked = false;
     if let Some(c) = &code {
-        let (_, body) = t.redeem(c, &[]).await;
-        let issued = idp.issued_tokens();
+        let (_, body) = f.t.redeem(c, &[]).await;
+        let issued = f.idp.issued_tokens();
         leaked = body.as_object().is_some_and(|b| {
             b.values()
                 .any(|v| v.as_str().is_some_and(|s| issued.iter().any(|i| i == s)))
@@ -1654,8 +1808,138 @@ async fn federated(defect: Option<AsDefect>, answer: IdpAnswer) -> Federated {
     Federated {
         code,
         leaked,
-        consent_status,
+        consent_status: Some(approved.status()),
     }
+}
+
+/// Whether the proxy hole of `probe` is open on a proxy started with `defect`.
+async fn proxy_hole_open(probe: AsDefect, defect: Option<AsDefect>) -> bool {
+    use AsDefect as D;
+    let answer = match probe {
+        D::PrxStateReusable => IdpAnswer::ReusableCode,
+        _ => IdpAnswer::Honest,
+    };
+    let f = Fed::start(defect, answer).await;
+    let mut jar = Jar::default();
+    match probe {
+        D::PrxNoConsent => {
+            let r = f.authorize(&mut jar, &[]).await;
+            location(&r).is_some_and(|l| l.starts_with(f.idp.issuer()))
+        }
+        D::PrxConsentNotPerClient => {
+            let (_, _, back) = f.login(&mut jar, PUBLIC_CLIENT).await;
+            assert!(redirect_params(&back.unwrap()).contains_key("code"));
+            let other = f.register().await;
+            let r = f.authorize(&mut jar, &[("client_id", &other)]).await;
+            location(&r).is_some_and(|l| l.starts_with(f.idp.issuer()))
+        }
+        D::PrxConsentFrameable => {
+            let r = f.authorize(&mut jar, &[]).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            !r.headers().contains_key("x-frame-options")
+                && !r.headers().contains_key("content-security-policy")
+        }
+        D::PrxConsentNoCsrf => {
+            let page = f.authorize(&mut jar, &[]).await.text().await.unwrap();
+            let mut victim = Jar::default();
+            let r = f.consent(&mut victim, &page, "approve").await;
+            location(&r).is_some_and(|l| l.starts_with(f.idp.issuer()))
+        }
+        D::PrxConsentAnonymous => {
+            let page = f.authorize(&mut jar, &[]).await.text().await.unwrap();
+            !page.contains(REDIRECT)
+        }
+        D::PrxConsentCookieWeak => {
+            let page = f.authorize(&mut jar, &[]).await.text().await.unwrap();
+            let approved = f.consent(&mut jar, &page, "approve").await;
+            approved.headers().get_all("set-cookie").iter().any(|l| {
+                l.to_str().unwrap().starts_with("fake_idp_consent=")
+                    && !l.to_str().unwrap().contains("HttpOnly")
+            })
+        }
+        D::PrxRedirectPrefixMatch => {
+            let changed = "http://127.0.0.1/callback/changed";
+            let r = f.authorize(&mut jar, &[("redirect_uri", changed)]).await;
+            r.status() == StatusCode::OK
+        }
+        D::PrxStateReusable => {
+            let (_, url, back) = f.login(&mut jar, PUBLIC_CLIENT).await;
+            assert!(redirect_params(&back.unwrap()).contains_key("code"));
+            let again = f.get(&mut jar, &url.unwrap()).await;
+            redirect_params(&again).contains_key("code")
+        }
+        D::PrxStateBeforeConsent => {
+            // The attacker's consent page (never approved) shows the parked request id; a victim brings it to the
+            // IdP as state and follows the redirect back with its own (empty) cookies.
+            let page = f.authorize(&mut jar, &[]).await.text().await.unwrap();
+            let mut idp_url = Url::parse(&format!("{}/authorize", f.idp.issuer())).unwrap();
+            idp_url
+                .query_pairs_mut()
+                .append_pair("client_id", IDP_CLIENT_ID)
+                .append_pair("response_type", "code")
+                .append_pair("redirect_uri", &f.t.url("/idp/callback"))
+                .append_pair("state", &request_id(&page));
+            let back = f.idp_login_at(idp_url.as_str()).await;
+            let mut victim = Jar::default();
+            let answer = f.get(&mut victim, &location(&back).unwrap()).await;
+            assert!(f.idp_saw_authorize());
+            redirect_params(&answer).contains_key("code")
+        }
+        other => panic!("{other} is not a proxy defect"),
+    }
+}
+
+impl Fed {
+    /// Logs alice in at the IdP authorization URL `url`; the IdP's redirect back.
+    async fn idp_login_at(&self, url: &str) -> Response {
+        let login_page = self
+            .browser
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        self.browser
+            .post(format!("{}/login", self.idp.issuer()))
+            .form(&[
+                ("request", request_id(&login_page).as_str()),
+                ("username", "alice"),
+                ("password", "alice-password"),
+                ("login", "login"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_proxy_shows_its_consent_page_before_any_upstream_hop() {
+    let f = Fed::start(None, IdpAnswer::Honest).await;
+    let r = f.authorize(&mut Jar::default(), &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let page = r.text().await.unwrap();
+    assert!(page.contains(PUBLIC_CLIENT) && page.contains(REDIRECT) && page.contains("todo:write"));
+    assert!(!f.idp_saw_authorize());
+}
+
+#[tokio::test]
+async fn a_remembered_consent_skips_the_page_for_that_client_only() {
+    let f = Fed::start(None, IdpAnswer::Honest).await;
+    let mut jar = Jar::default();
+    f.login(&mut jar, PUBLIC_CLIENT).await;
+    let again = f.authorize(&mut jar, &[]).await;
+    assert!(location(&again).is_some_and(|l| l.starts_with(f.idp.issuer())));
+    let other = f.register().await;
+    let r = f.authorize(&mut jar, &[("client_id", &other)]).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a new client gets the consent page"
+    );
 }
 
 #[tokio::test]

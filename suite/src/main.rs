@@ -505,11 +505,6 @@ struct AuthzArgs {
     /// an SSRF guard). The CIMD checks run either way.
     #[arg(long, default_value = "auto", value_parser = names(["auto", "dcr"]))]
     registration: String,
-    /// With --issuer or --command: the AS is an MCP OAuth proxy (one static client at the upstream IdP for every
-    /// downstream client). When --resource names its own MCP endpoint, it checks the upstream's tokens when its
-    /// own are used there, so federated logins (AS-FED) are judged by using their tokens at --resource.
-    #[arg(long)]
-    proxy: bool,
     /// Seconds manual mode waits for each login.
     #[arg(long, default_value_t = 300)]
     manual_timeout: u64,
@@ -548,6 +543,12 @@ struct AuthzArgs {
     /// and exit without running.
     #[arg(long, requires = "upstream_idp")]
     print_idp_env: bool,
+    /// With --issuer (and --upstream-idp) or --command: the AS under test is an MCP OAuth proxy with a static
+    /// client at the upstream IdP (the suite's IdP). Judges the AS-PRX checks (without it they SKIP). When
+    /// --resource names its own MCP endpoint, it checks the upstream's tokens when its own are used there, so
+    /// federated logins (AS-FED) are judged by using their tokens at --resource.
+    #[arg(long)]
+    proxy: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -927,6 +928,11 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
     if args.proxy && matches!(opts.target, AuthzTarget::Bundled(_)) {
         bail!("--proxy needs --issuer or --command (the bundled AS is judged as it is)");
     }
+    if args.proxy && matches!(opts.target, AuthzTarget::Issuer(_)) && args.upstream_idp.is_none() {
+        bail!(
+            "--proxy with --issuer needs --upstream-idp (the suite's IdP is the proxy's upstream)"
+        );
+    }
     opts.judge_at_resource =
         args.proxy && opts.resource != mcp_auth_conformance::authz::scenarios::RESOURCE;
     opts.wait_for_target = args
@@ -947,6 +953,7 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
         print!("{}", settings.text());
         opts.upstream_idp = Some(addr);
     }
+    opts.proxy = args.proxy;
     opts.selection = run.selection.clone();
     opts.tls = run.tls.clone();
     opts.baseline = run.baseline.clone();

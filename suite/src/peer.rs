@@ -1135,6 +1135,8 @@ reason = "MCPJam forges no token"
             "stateless-session-as-auth",
             "plain-http-under-tls",
             "plain-http-token-endpoint",
+            // The proxy's consent cookies are judged only under strict TLS (AS-PRX-03).
+            "prx-consent-cookie-weak",
             // DPoP (--extension dpop): MCPJam sends no proof, the self-test shows these in the extensions mode.
             "dpop-scheme-unrecognised",
             "accept-bound-token-as-bearer",

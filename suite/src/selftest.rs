@@ -277,6 +277,12 @@ const DEFECT_MODES: &[(Role, &str, &[RunMode])] = &[
         &[RunMode::TlsStrict],
     ),
     (Role::Server, "plain-http-under-tls", &[RunMode::TlsStrict]),
+    // The proxy's consent cookies are judged only over https (AS-PRX-03).
+    (
+        Role::Authz,
+        "prx-consent-cookie-weak",
+        &[RunMode::TlsStrict],
+    ),
     // The 2025-06-18 MUST that every 401 names resource_metadata (RS-WWW-07), besides its 2025-11-25 flips.
     (
         Role::Server,

@@ -72,6 +72,7 @@ mcp_auth_defects::variants! {
         ForgedState = "a callback whose `state` is not the one the relying party sent",
         MissingState = "a callback without `state`",
         UnverifiedEmail = "an ID token with an existing user's `email` but `email_verified: false` (another `sub`)",
+        ReusableCode = "an honest login whose code the token endpoint redeems more than once (lenient, not hostile: only the relying party's own state check stops a replayed callback, AS-PRX-05.replayed)",
     }
 }
 
@@ -80,13 +81,22 @@ impl IdpAnswer {
     pub fn in_id_token(self) -> bool {
         !matches!(
             self,
-            IdpAnswer::Honest | IdpAnswer::ForgedState | IdpAnswer::MissingState
+            IdpAnswer::Honest
+                | IdpAnswer::ForgedState
+                | IdpAnswer::MissingState
+                | IdpAnswer::ReusableCode
         )
     }
 
     /// Whether the IdP's JWT access token carries the twist too (not the nonce twists: it has no nonce).
     pub fn in_access_token(self) -> bool {
         self.in_id_token() && !matches!(self, IdpAnswer::MissingNonce | IdpAnswer::ReplayedNonce)
+    }
+
+    /// Whether the answer is a twist the relying party must refuse (an AS-FED probe); `Honest` and the lenient
+    /// `ReusableCode` are not.
+    pub fn is_hostile(self) -> bool {
+        !matches!(self, IdpAnswer::Honest | IdpAnswer::ReusableCode)
     }
 }
 
@@ -99,6 +109,10 @@ pub enum IdpSeen {
         nonce: Option<String>,
         state_sent: bool,
         pkce: bool,
+        /// The `state` the relying party sent (a secret of the run: the suite registers it before any report).
+        state: Option<String>,
+        /// The `redirect_uri` the relying party sent (its callback at the IdP).
+        redirect_uri: Option<String>,
     },
     /// A login redirected back to the relying party with a code, answering `answer`.
     Redirected { answer: IdpAnswer },
@@ -327,6 +341,8 @@ async fn authorize(
         nonce: nonce.clone(),
         state_sent: q.contains_key("state"),
         pkce: q.contains_key("code_challenge"),
+        state: q.get("state").cloned(),
+        redirect_uri: q.get("redirect_uri").cloned(),
     });
     if client_id != IDP_CLIENT_ID {
         return bad_request("unknown client_id");
@@ -463,7 +479,15 @@ async fn token(State(state): State<IdpState>, headers: HeaderMap, body: Bytes) -
         );
     }
     let code = form.get("code").cloned().unwrap_or_default();
-    let Some(grant) = state.store().codes.remove(&code) else {
+    let found = {
+        let mut store = state.store();
+        match store.codes.get(&code).map(|g| g.answer) {
+            // Lenient: the code stays redeemable (AS-PRX-05.replayed tests the relying party's own state check).
+            Some(IdpAnswer::ReusableCode) => store.codes.get(&code).cloned(),
+            _ => store.codes.remove(&code),
+        }
+    };
+    let Some(grant) = found else {
         return token_error(
             &state,
             StatusCode::BAD_REQUEST,

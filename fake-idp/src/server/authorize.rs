@@ -193,7 +193,9 @@ impl AsState {
             return true;
         }
         let loose = |registered: &str| {
-            if self.defect(AsDefect::PrefixRedirectMatch) {
+            if self.defect(AsDefect::PrefixRedirectMatch)
+                || self.defect(AsDefect::PrxRedirectPrefixMatch)
+            {
                 return requested.starts_with(registered);
             }
             if self.defect(AsDefect::CaseInsensitiveRedirectMatch) {

@@ -1,16 +1,19 @@
 //! Target mode with an **upstream IdP** (issue 15): the reference AS logs users in by federating to an OpenID
-//! provider instead of its own password form.
+//! provider instead of its own password form, as an **OAuth proxy** with one static client at the IdP
+//! (`proxy.rs`: its own consent page first, the upstream hop only after approval).
 //!
-//! `/authorize` (no session) parks the request, then answers `302` to the IdP's authorization endpoint with its
-//! own `state`, `nonce` and PKCE S256 challenge, and a cookie (`fake_idp_fed`) naming the federated login. The
-//! IdP sends the browser back to `/idp/callback?code&state`; the AS checks `state` against the cookie's login,
-//! redeems the code at the IdP's token endpoint (client_secret_basic, the verifier), and validates the ID token:
-//! `alg` RS256, signature by a key of the IdP's JWKS, `iss` = the IdP's issuer, `aud` contains the AS's client
-//! id, `nonce` = the login's, `exp` in the future, `email_verified: true`. The e-mail maps to the user; the
-//! session cookie is set and the consent page follows. Any failure ends the request with an `access_denied`
-//! error redirect: no code. The IdP's tokens stay at the AS. Each check can be turned off by one [`AsDefect`].
+//! On approval the AS creates the upstream login: a random `state`, `nonce` and PKCE S256 verifier, kept
+//! server-side under a random binding id that a cookie (`fake_idp_fed`, `__Host-` under https) carries; then
+//! `303` to the IdP's authorization endpoint. The IdP sends the browser back to `/idp/callback?code&state`; the
+//! AS finds the login by the browser's binding cookie (single use, at most [`LOGIN_TTL_SECS`] old), checks
+//! `state` exactly, redeems the code at the IdP's token endpoint (client_secret_basic, the verifier), and
+//! validates the ID token: `alg` RS256, signature by a key of the IdP's JWKS, `iss` = the IdP's issuer, `aud`
+//! contains the AS's client id, `nonce` = the login's, `exp` in the future, `email_verified: true`. The e-mail
+//! maps to the user, and the code goes to the MCP client (`303`, no second consent page). Any failure ends the
+//! request with an `access_denied` error redirect: no code. The IdP's tokens stay at the AS. Each check can be
+//! turned off by one [`AsDefect`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use axum::extract::{Query, State};
@@ -25,8 +28,10 @@ use super::target::AsDefect;
 use super::{AsState, FETCH_BODY_CAP};
 use crate::jws;
 
-/// The cookie naming a federated login in progress.
-const FED_COOKIE: &str = "fake_idp_fed";
+/// The cookie naming a federated login in progress (the browser binding of the upstream `state`).
+pub(super) const FED_COOKIE: &str = "fake_idp_fed";
+/// How long an upstream login (its `state`) stays valid.
+pub(super) const LOGIN_TTL_SECS: i64 = 600;
 /// The AS's callback path at the IdP.
 pub(crate) const CALLBACK_PATH: &str = "/idp/callback";
 
@@ -60,11 +65,20 @@ struct IdpEndpoints {
 }
 
 #[derive(Debug, Clone)]
-struct FedLogin {
+pub(super) struct FedLogin {
     request_id: String,
     state: String,
-    nonce: String,
+    /// `None` until the login is sent upstream (only `prx-state-before-consent` opens a login before that).
+    nonce: Option<String>,
     verifier: String,
+    created: i64,
+}
+
+/// The CSRF token of one consent page and the cookie value it is bound to.
+#[derive(Debug, Clone)]
+pub(super) struct ConsentCsrf {
+    pub(super) token: String,
+    pub(super) cookie: String,
 }
 
 /// A reference AS's federation to its upstream IdP.
@@ -77,9 +91,13 @@ pub(crate) struct Federation {
     logins: Mutex<HashMap<String, FedLogin>>,
     /// The IdP's last ID token per user (what `fed-passes-idp-token` leaks).
     id_tokens: Mutex<HashMap<String, String>>,
+    /// The proxy's consent pages shown and not yet answered, per parked request.
+    pub(super) csrf: Mutex<HashMap<String, ConsentCsrf>>,
+    /// Remembered consents (server-side): consent cookie value → the client ids approved in that browser.
+    pub(super) consents: Mutex<HashMap<String, BTreeSet<String>>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -121,6 +139,8 @@ impl Federation {
             http,
             logins: Mutex::new(HashMap::new()),
             id_tokens: Mutex::new(HashMap::new()),
+            csrf: Mutex::new(HashMap::new()),
+            consents: Mutex::new(HashMap::new()),
         })
     }
 
@@ -163,11 +183,26 @@ impl Federation {
     }
 }
 
-/// `302` to the IdP for the parked request `request_id`.
+/// `prx-state-before-consent`: opens the upstream login at `/authorize`, its `state` the parked request id.
+pub(super) fn open_before_consent(state: &AsState, fed: &Federation, request_id: &str) {
+    let login = FedLogin {
+        request_id: request_id.to_owned(),
+        state: request_id.to_owned(),
+        nonce: None,
+        verifier: state.minter().random_token(32),
+        created: state.minter().now(),
+    };
+    lock(&fed.logins).insert(request_id.to_owned(), login);
+}
+
+/// A redirect (`status`) to the IdP for the parked request `request_id`, setting the binding cookie and the
+/// `cookies` given. The upstream `state` is created here, after consent (unless `prx-state-before-consent`).
 pub(super) async fn redirect_to_idp(
     state: &AsState,
     fed: &Federation,
     request_id: &str,
+    cookies: Vec<String>,
+    status: StatusCode,
 ) -> Response {
     let endpoints = match fed.endpoints().await {
         Ok(e) => e,
@@ -180,11 +215,22 @@ pub(super) async fn redirect_to_idp(
         }
     };
     let minter = state.minter();
-    let login = FedLogin {
-        request_id: request_id.to_owned(),
-        state: minter.random_token(16),
-        nonce: minter.random_token(16),
-        verifier: minter.random_token(32),
+    let early = state.defect(AsDefect::PrxStateBeforeConsent);
+    let (id, login) = match lock(&fed.logins).get_mut(request_id).filter(|_| early) {
+        Some(login) => {
+            login.nonce = Some(minter.random_token(16));
+            (request_id.to_owned(), login.clone())
+        }
+        None => (
+            minter.random_token(16),
+            FedLogin {
+                request_id: request_id.to_owned(),
+                state: minter.random_token(16),
+                nonce: Some(minter.random_token(16)),
+                verifier: minter.random_token(32),
+                created: minter.now(),
+            },
+        ),
     };
     let challenge = jws::b64(&<sha2::Sha256 as sha2::Digest>::digest(
         login.verifier.as_bytes(),
@@ -202,23 +248,25 @@ pub(super) async fn redirect_to_idp(
         .append_pair("scope", "openid email profile")
         .append_pair("redirect_uri", &redirect_uri)
         .append_pair("state", &login.state)
-        .append_pair("nonce", &login.nonce)
+        .append_pair("nonce", login.nonce.as_deref().unwrap_or_default())
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let id = minter.random_token(16);
     lock(&fed.logins).insert(id.clone(), login);
-    (
-        StatusCode::FOUND,
+    let mut response = (
+        status,
         [
             (header::LOCATION, url.to_string()),
-            (
-                header::SET_COOKIE,
-                format!("{FED_COOKIE}={id}; Path={CALLBACK_PATH}; HttpOnly; SameSite=Lax"),
-            ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
     )
-        .into_response()
+        .into_response();
+    let binding = super::proxy::set_cookie(state, FED_COOKIE, &id, true, true);
+    for line in std::iter::once(binding).chain(cookies) {
+        if let Ok(v) = header::HeaderValue::from_str(&line) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
 }
 
 /// What the ID token must match, and which checks a defect turns off.
@@ -226,7 +274,8 @@ pub(super) async fn redirect_to_idp(
 pub(crate) struct Expected<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
-    pub nonce: &'a str,
+    /// The nonce sent upstream; `None`: none was sent, so none is required or compared (OIDC Core §3.1.3.7 (11)).
+    pub nonce: Option<&'a str>,
     pub now: i64,
     pub defect: Option<AsDefect>,
 }
@@ -278,11 +327,12 @@ pub(crate) fn validate_id_token(
     if !aud_ok && !off(AsDefect::FedAudNotChecked) {
         return Err("the ID token is not for this client (aud)");
     }
-    match text("nonce") {
-        None if off(AsDefect::FedNonceOptional) => {}
-        None => return Err("the ID token has no nonce"),
-        Some(n) if n == want.nonce || off(AsDefect::FedNonceNotMatched) => {}
-        Some(_) => return Err("the ID token's nonce is not this login's"),
+    match (want.nonce, text("nonce")) {
+        (None, _) => {}
+        (Some(_), None) if off(AsDefect::FedNonceOptional) => {}
+        (Some(_), None) => return Err("the ID token has no nonce"),
+        (Some(w), Some(n)) if n == w || off(AsDefect::FedNonceNotMatched) => {}
+        (Some(_), Some(_)) => return Err("the ID token's nonce is not this login's"),
     }
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if exp <= want.now && !off(AsDefect::FedExpNotChecked) {
@@ -304,7 +354,32 @@ pub(crate) fn state_ok(got: Option<&str>, want: &str, defect: Option<AsDefect>) 
     }
 }
 
-/// `GET /idp/callback?code&state`: finishes the federated login (session + consent page) or refuses it.
+/// The upstream login the callback answers: by the browser's binding cookie, or (`prx-state-before-consent`) by
+/// the `state` alone. Single use unless `prx-state-reusable`.
+fn take_login(
+    state: &AsState,
+    fed: &Federation,
+    headers: &HeaderMap,
+    q_state: Option<&str>,
+) -> Option<FedLogin> {
+    let mut logins = lock(&fed.logins);
+    let key = if state.defect(AsDefect::PrxStateBeforeConsent) {
+        q_state
+            .filter(|s| logins.contains_key(*s))
+            .map(str::to_owned)
+    } else {
+        super::cookies(headers, &super::proxy::cookie_name(state, FED_COOKIE, true))
+            .find(|id| logins.contains_key(*id))
+            .map(str::to_owned)
+    }?;
+    if state.defect(AsDefect::PrxStateReusable) {
+        logins.get(&key).cloned()
+    } else {
+        logins.remove(&key)
+    }
+}
+
+/// `GET /idp/callback?code&state`: finishes the federated login (the code to the MCP client) or refuses it.
 pub(super) async fn callback(
     State(state): State<AsState>,
     headers: HeaderMap,
@@ -313,12 +388,21 @@ pub(super) async fn callback(
     let Some(fed) = state.federation() else {
         return error_page("invalid_request", "this AS does not federate");
     };
-    let Some(login) =
-        super::cookies(&headers, FED_COOKIE).find_map(|id| lock(&fed.logins).remove(id))
-    else {
+    let Some(login) = take_login(&state, fed, &headers, q.get("state").map(String::as_str)) else {
         return error_page("invalid_request", "no federated login in progress");
     };
-    let Some(request) = state.store().pending.remove(&login.request_id) else {
+    if state.minter().now() - login.created > LOGIN_TTL_SECS {
+        return error_page("invalid_request", "the federated login expired");
+    }
+    let request = {
+        let mut store = state.store();
+        if state.defect(AsDefect::PrxStateReusable) {
+            store.pending.get(&login.request_id).cloned()
+        } else {
+            store.pending.remove(&login.request_id)
+        }
+    };
+    let Some(request) = request else {
         return error_page(
             "invalid_request",
             "unknown or expired authorization request",
@@ -363,7 +447,7 @@ pub(super) async fn callback(
     let want = Expected {
         issuer: &fed.config.issuer,
         client_id: &fed.config.client_id,
-        nonce: &login.nonce,
+        nonce: login.nonce.as_deref(),
         now: state.minter().now(),
         defect,
     };
@@ -376,35 +460,7 @@ pub(super) async fn callback(
         return refuse("no user has the IdP identity's e-mail address");
     };
     lock(&fed.id_tokens).insert(user.clone(), id_token);
-    let session = state.minter().random_token(24);
-    {
-        let mut store = state.store();
-        store.sessions.insert(session.clone(), user);
-        store
-            .pending
-            .insert(login.request_id.clone(), request.clone());
-    }
-    let location = format!(
-        "/consent?{}",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("request", &login.request_id)
-            .finish()
-    );
-    (
-        StatusCode::SEE_OTHER,
-        [
-            (header::LOCATION, location),
-            (
-                header::SET_COOKIE,
-                format!(
-                    "{}={session}; Path=/; HttpOnly; SameSite=Lax",
-                    super::login::SESSION_COOKIE
-                ),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-    )
-        .into_response()
+    super::authorize::approve(&state, &request, &user, StatusCode::SEE_OTHER)
 }
 
 /// Redeems the IdP's code; the ID token, or why not.
@@ -457,7 +513,7 @@ mod tests {
         let want = Expected {
             issuer: ISSUER,
             client_id: "rp",
-            nonce: "n-1",
+            nonce: Some("n-1"),
             now: 1_000_000,
             defect,
         };

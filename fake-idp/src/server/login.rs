@@ -19,7 +19,7 @@ use super::{parse_form, AsState};
 pub(super) const SESSION_COOKIE: &str = "fake_idp_session";
 
 /// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -133,10 +133,13 @@ pub(super) async fn begin(state: &AsState, headers: &HeaderMap, request: AuthzRe
         .store()
         .pending
         .insert(request_id.clone(), request.clone());
-    match (state.consenting_user(headers), state.federation()) {
-        (Some(user), _) => consent_form(&request_id, &request, &user),
-        (None, Some(fed)) => super::federation::redirect_to_idp(state, fed, &request_id).await,
-        (None, None) => login_form(&request_id, None),
+    if let Some(fed) = state.federation() {
+        // An OAuth proxy: its own consent page first, the upstream IdP after approval (`proxy.rs`).
+        return super::proxy::begin(state, fed, headers, &request_id, &request).await;
+    }
+    match state.consenting_user(headers) {
+        Some(user) => consent_form(&request_id, &request, &user),
+        None => login_form(&request_id, None),
     }
 }
 
@@ -212,6 +215,9 @@ pub(super) async fn consent_page(
     let Some(request) = state.pending(&request_id) else {
         return unknown_request();
     };
+    if let Some(fed) = state.federation() {
+        return super::proxy::consent_page(&state, fed, &request_id, &request);
+    }
     match state.consenting_user(&headers) {
         Some(user) => consent_form(&request_id, &request, &user),
         None => login_form(&request_id, None),
@@ -226,6 +232,9 @@ pub(super) async fn consent(
     body: Bytes,
 ) -> Response {
     let form = parse_form(&body);
+    if let Some(fed) = state.federation() {
+        return super::proxy::consent_post(&state, fed, &headers, &form).await;
+    }
     let request_id = form.get("request").cloned().unwrap_or_default();
     let Some(request) = state.pending(&request_id) else {
         return unknown_request();
@@ -238,14 +247,8 @@ pub(super) async fn consent(
         return consent_form(&request_id, &request, &user);
     }
     state.store().pending.remove(&request_id);
-    // Federated, the AS takes no password: `login-redirect-307` answers its one form POST, the consent, with 307.
-    let status = if state.federation().is_some() && state.defect(AsDefect::LoginRedirect307) {
-        StatusCode::TEMPORARY_REDIRECT
-    } else {
-        StatusCode::SEE_OTHER
-    };
     if approved {
-        approve(&state, &request, &user, status)
+        approve(&state, &request, &user, StatusCode::SEE_OTHER)
     } else {
         error_redirect(
             &state,

@@ -9,6 +9,7 @@ pub(crate) mod exchange;
 pub(crate) mod federation;
 mod login;
 mod metadata;
+mod proxy;
 pub(crate) mod register;
 pub mod target;
 pub(crate) mod tokens;

@@ -305,6 +305,8 @@ pub struct AuthzObservations {
     pub assertion: crate::authz::scenarios::AssertionObs,
     /// Logins brokered to the suite's upstream IdP, honest and hostile (AS-FED-*).
     pub federation: Result<crate::authz::scenarios::FederationObs, ObsError>,
+    /// The AS as an OAuth proxy with a static client at the suite's IdP (AS-PRX-*).
+    pub proxy: Result<crate::authz::scenarios::ProxyObs, ObsError>,
     /// DPoP at the token endpoint (`--extension dpop`).
     pub dpop: Result<crate::authz::scenarios::DpopObs, ObsError>,
     /// The client_credentials grant (`--extension client-credentials`).
@@ -367,6 +369,7 @@ impl AuthzObservations {
             exchange: e(why),
             assertion: crate::authz::scenarios::AssertionObs::missing(why),
             federation: e(why),
+            proxy: e(why),
             dpop: e(why),
             machine: e(why),
         }

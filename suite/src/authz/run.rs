@@ -104,6 +104,9 @@ pub struct AuthzOptions {
     /// With an `--issuer` target: serve the suite's upstream IdP here for the AS to federate to
     /// (`--upstream-idp`). The bundled AS always federates to an IdP on an ephemeral port.
     pub upstream_idp: Option<std::net::SocketAddr>,
+    /// With an `--issuer` or `--command` target: the AS is an MCP proxy with a static client at the upstream IdP (`--proxy`):
+    /// the AS-PRX checks are judged. The bundled AS is always one (it federates).
+    pub proxy: bool,
 }
 
 impl AuthzOptions {
@@ -125,6 +128,7 @@ impl AuthzOptions {
             wait_for_target: None,
             assertion: AssertionOptions::default(),
             upstream_idp: None,
+            proxy: false,
         }
     }
 }
@@ -382,7 +386,7 @@ async fn observe(
     }
     let ext = opts.selection.extensions();
     progress.status().plan(
-        11 + usize::from(ext.contains(Extension::Dpop))
+        12 + usize::from(ext.contains(Extension::Dpop))
             + usize::from(ext.contains(Extension::ClientCredentials)),
     );
     let metadata = progress
@@ -542,6 +546,12 @@ async fn observe(
         .step("federation probes", scenarios::federation_probes(&ctx))
         .await;
     progress.update(|o| o.federation = federation);
+    // After the federation probes, alone too: they read the IdP's log between marks and set its answer.
+    let judged = bundled.is_some() || opts.proxy;
+    let proxy = progress
+        .step("proxy probes", scenarios::proxy_probes(&ctx, judged))
+        .await;
+    progress.update(|o| o.proxy = proxy);
     drop(ctx);
     stop(bundled).await;
     if let Some(mut group) = spawned {

@@ -564,6 +564,7 @@ pub fn compliant() -> AuthzObservations {
         exchange: Ok(exchange()),
         assertion: crate::authz::checks::assertion_testing::compliant(),
         federation: Ok(federation()),
+        proxy: Ok(proxy()),
         dpop: Ok(dpop()),
         machine: Ok(machine()),
     }
@@ -578,6 +579,8 @@ pub fn federation() -> crate::authz::scenarios::FederationObs {
         nonce: Some("n".into()),
         state_sent: true,
         pkce: true,
+        state: Some("upstream-state".into()),
+        redirect_uri: Some(format!("{ISSUER}/idp/callback")),
     };
     let hop = |answer: IdpAnswer| {
         let mut seen = vec![authorize.clone(), IdpSeen::Redirected { answer }];
@@ -595,7 +598,7 @@ pub fn federation() -> crate::authz::scenarios::FederationObs {
         ],
         probes: IdpAnswer::ALL
             .iter()
-            .filter(|a| **a != IdpAnswer::Honest)
+            .filter(|a| a.is_hostile())
             .map(|a| {
                 let probe = crate::authz::scenarios::FedProbe {
                     authorized: error_callback(&format!("fed-{a:?}#authorize"), "access_denied"),
@@ -607,6 +610,112 @@ pub fn federation() -> crate::authz::scenarios::FederationObs {
             .collect(),
         honest_used: None,
     }
+}
+
+/// A strong consent cookie line as the agent records it (`__Host-`, Secure, HttpOnly, SameSite=Lax).
+pub fn strong_cookie(name: &str) -> crate::authz::agent::consent::SetCookieSeen {
+    crate::authz::agent::consent::SetCookieSeen::parse(&format!(
+        "__Host-{name}=v; Path=/; Secure; HttpOnly; SameSite=Lax"
+    ))
+    .expect("a cookie line")
+}
+
+/// The proxy's consent page as the agent records it: framing forbidden, everything named, a CSRF cookie.
+pub fn consent_page(exchange: &str) -> crate::authz::agent::consent::ConsentPage {
+    crate::authz::agent::consent::ConsentPage {
+        url: format!("{ISSUER}/authorize?client_id=c"),
+        status: 200,
+        exchange: exchange.into(),
+        x_frame_options: Some("DENY".into()),
+        frame_ancestors: Some("'none'".into()),
+        set_cookies: vec![strong_cookie("csrf")],
+        form_id: Some("consent".into()),
+        submit: "approve".into(),
+        hidden_fields: vec!["request".into(), "csrf_token".into()],
+        names_client_id: Some(true),
+        names_redirect_uri: Some(true),
+        names_scopes: vec![(SCOPE.into(), true)],
+        approval: None,
+    }
+}
+
+/// A walk that stopped at the proxy's consent page without approving it.
+pub fn at_consent(exchange: &str) -> Authorized {
+    let mut a = page(exchange, 200);
+    a.consent = vec![consent_page(exchange)];
+    a
+}
+
+/// A walk stopped at the consent page while the IdP saw nothing.
+pub fn unapproved(exchange: &str) -> crate::authz::scenarios::Unapproved {
+    crate::authz::scenarios::Unapproved {
+        authorized: at_consent(exchange),
+        seen: Vec::new(),
+    }
+}
+
+/// A compliant proxy record: every walk stopped at the consent page with the IdP silent, the forged approval
+/// refused, changed redirect URIs refused, the replay refused, the upstream state unseen before consent.
+pub fn proxy() -> crate::authz::scenarios::ProxyObs {
+    use crate::authz::scenarios::{
+        BeforeConsentProbe, CsrfProbe, ProxyObs, RedirectChange, ReplayProbe, Unapproved,
+    };
+    let mut first = code_callback("prx-first#5", "code-prx");
+    let mut approved_page = consent_page("prx-first#1");
+    approved_page.approval = Some(crate::authz::agent::consent::ConsentApproval {
+        status: 303,
+        exchange: "prx-first#2".into(),
+        location: Some("http://accounts.idp.conformance.test:9/authorize".into()),
+        set_cookies: vec![strong_cookie("binding"), strong_cookie("consent")],
+    });
+    first.consent = vec![approved_page];
+    let refused = |id: &str| Unapproved {
+        authorized: page(id, 400),
+        seen: Vec::new(),
+    };
+    ProxyObs {
+        origin: ISSUER.into(),
+        new_client: Ok(unapproved("prx-new#1")),
+        first,
+        per_client: Ok(unapproved("prx-per#1")),
+        csrf: Ok(CsrfProbe {
+            attacker: unapproved("prx-csrf-x#1"),
+            victim: Some(Unapproved {
+                authorized: page("prx-csrf-y#1", 403),
+                seen: Vec::new(),
+            }),
+        }),
+        redirects: Ok(vec![
+            RedirectChange {
+                label: "same host, another path",
+                redirect_uri: format!("{REDIRECT_URI}/prx-changed"),
+                walk: refused("prx-path#1"),
+            },
+            RedirectChange {
+                label: "another host",
+                redirect_uri: "http://prx-attacker.conformance.test:8401/callback".into(),
+                walk: refused("prx-host#1"),
+            },
+        ]),
+        replayed: Ok(ReplayProbe {
+            first: code_callback("prx-replay#5", "code-replay"),
+            callback_found: true,
+            replay: Some(page("prx-replay#6", 400)),
+            seen: Vec::new(),
+        }),
+        before_consent: Ok(BeforeConsentProbe {
+            honest: unapproved("prx-before#1"),
+            approved: Some(code_callback("prx-before#5", "code-before")),
+            upstream_state_seen: true,
+            exposed_as: None,
+            attack: None,
+        }),
+    }
+}
+
+/// The proxy record, mutably.
+pub fn proxy_mut(o: &mut AuthzObservations) -> &mut crate::authz::scenarios::ProxyObs {
+    o.proxy.as_mut().expect("the record has proxy probes")
 }
 
 /// The federation record, mutably.

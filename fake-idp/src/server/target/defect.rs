@@ -205,6 +205,24 @@ mcp_auth_defects::defects! {
         "upstream IdP login: an identity with `email_verified: false` is mapped to the user with that e-mail";
     FedPassesIdpToken = "fed-passes-idp-token",
         "upstream IdP login: the token response carries the IdP's ID token as `id_token`";
+    PrxNoConsent = "prx-no-consent",
+        "OAuth proxy: `/authorize` redirects to the upstream IdP at once, without the proxy's own consent page";
+    PrxConsentNotPerClient = "prx-consent-not-per-client",
+        "OAuth proxy: the remembered-consent cookie says \"approved\" without naming the client, so any client skips the consent page";
+    PrxConsentFrameable = "prx-consent-frameable",
+        "OAuth proxy: the consent page has neither `X-Frame-Options` nor CSP `frame-ancestors`";
+    PrxConsentNoCsrf = "prx-consent-no-csrf",
+        "OAuth proxy: the consent form's CSRF token is not bound to the browser (its cookie is not compared)";
+    PrxConsentAnonymous = "prx-consent-anonymous",
+        "OAuth proxy: the consent page does not show the redirect URI";
+    PrxConsentCookieWeak = "prx-consent-cookie-weak",
+        "OAuth proxy: the remembered-consent cookie has no `HttpOnly` and no `__Host-` prefix";
+    PrxRedirectPrefixMatch = "prx-redirect-prefix-match",
+        "OAuth proxy: a redirect URI is accepted when it starts with a registered one";
+    PrxStateReusable = "prx-state-reusable",
+        "OAuth proxy: the upstream `state` (and its transaction) stays valid after the IdP callback used it";
+    PrxStateBeforeConsent = "prx-state-before-consent",
+        "OAuth proxy: the upstream `state` is the parked request id shown on the consent page, opened at `/authorize`, and the IdP callback accepts it without the approval or the binding cookie";
     DpopUnboundToken = "dpop-unbound-token",
         "a token request with a valid DPoP proof gets a Bearer token without `cnf.jkt`";
     DpopSkipSignature = "dpop-skip-signature",

@@ -139,6 +139,8 @@ pub struct Recognised {
     pub approve: FilledForm,
     /// The values of the form's hidden fields (CSRF tokens): secrets of the run.
     pub hidden_values: Vec<String>,
+    /// The same fields, name and value.
+    pub hidden: Vec<(String, String)>,
 }
 
 /// The consent form of `page` (served at `url` with `resp`), when there is one; `authorize` is the walk's
@@ -190,6 +192,7 @@ pub fn recognise(
         page: page_seen,
         approve,
         hidden_values: hidden.iter().map(|(_, v)| v.clone()).collect(),
+        hidden: hidden.iter().map(|(n, v)| (n.clone(), v.clone())).collect(),
     })
 }
 

@@ -118,6 +118,37 @@ pub struct UserAgent {
     prompt: Prompt,
     /// Origins besides the AS's the walk follows (the upstream IdP's login pages, issue 15).
     login_origins: Vec<url::Origin>,
+    /// Every URL this agent requested, in order (they may hold codes and states: kept in memory for the
+    /// probes that replay or read them, never written to evidence as such).
+    visited: std::sync::Mutex<Vec<Url>>,
+}
+
+/// A consent page a walk stopped at ([`UserAgent::authorize_until_consent`]), not approved: what approving it
+/// would submit. Its hidden values are secrets of the run; `Debug` shows their names only.
+#[derive(Clone)]
+pub struct PendingConsent {
+    /// The page's URL.
+    pub page_url: Url,
+    /// The authorization URL the walk started from.
+    pub authorize: Url,
+    /// The page as recorded.
+    pub page: consent::ConsentPage,
+    /// The approving submission (the form's fields, hidden ones included, and the approve button).
+    pub form: FilledForm,
+    /// The form's hidden fields, name and value.
+    pub hidden: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for PendingConsent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingConsent")
+            .field("page_url", &self.page_url.path())
+            .field(
+                "hidden",
+                &self.hidden.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for UserAgent {
@@ -146,6 +177,7 @@ impl UserAgent {
             jar: CookieJar::new(),
             listener: None,
             login_origins: Vec::new(),
+            visited: std::sync::Mutex::new(Vec::new()),
             prompt: Arc::new(|url| {
                 eprintln!("Open this URL in a browser and complete the login:\n  {url}");
             }),
@@ -189,14 +221,105 @@ impl UserAgent {
         }
     }
 
+    /// Every URL this agent requested so far, in order.
+    pub fn visited(&self) -> Vec<Url> {
+        self.visited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Like [`UserAgent::authorize`], but the walk stops at the first consent page without approving it (the
+    /// outcome is that page); the pending approval is returned for [`UserAgent::submit_consent`] (by this agent
+    /// or another one). Redirects before it are followed as usual, the upstream IdP's too. Manual mode cannot
+    /// stop anywhere: the walk fails.
+    pub async fn authorize_until_consent(
+        &self,
+        sc: &Scenario,
+        url: &str,
+    ) -> (Authorized, Option<PendingConsent>) {
+        let script = match &self.mode {
+            LoginMode::Auto => None,
+            LoginMode::Form(script) => Some(script),
+            LoginMode::Manual { .. } => {
+                return (
+                    Walk::default().failed(
+                        "manual login: the suite cannot stop a walk at the consent page".into(),
+                        None,
+                    ),
+                    None,
+                )
+            }
+        };
+        let start = match Url::parse(url) {
+            Ok(url) => url,
+            Err(e) => {
+                return (
+                    Walk::default().failed(format!("invalid authorization URL {url:?}: {e}"), None),
+                    None,
+                )
+            }
+        };
+        let hop = Hop::get(
+            start.clone(),
+            "authorize: open the authorization URL".to_owned(),
+        );
+        let mut pending = None;
+        let walk = self
+            .run(sc, Walk::default(), hop, &start, script, Some(&mut pending))
+            .await;
+        (walk, pending)
+    }
+
+    /// Submits a pending consent approval with this agent's cookies and walks on (login pages, the upstream
+    /// IdP) until a redirect leaves the authorization server. The page is in the record, with the answer.
+    pub async fn submit_consent(&self, sc: &Scenario, pending: &PendingConsent) -> Authorized {
+        let script = match &self.mode {
+            LoginMode::Form(script) => Some(script),
+            _ => None,
+        };
+        let walk = Walk {
+            consent: vec![pending.page.clone()],
+            ..Walk::default()
+        };
+        let hop = match Hop::submit(
+            &pending.page_url,
+            &pending.form,
+            "authorize: approve the consent page".to_owned(),
+        ) {
+            Ok(hop) => Hop {
+                approves: Some(0),
+                ..hop
+            },
+            Err(reason) => return walk.failed(reason, None),
+        };
+        self.run(sc, walk, hop, &pending.authorize, script, None)
+            .await
+    }
+
     async fn walk(&self, sc: &Scenario, url: &str, script: Option<&LoginScript>) -> Authorized {
-        let mut walk = Walk::default();
-        let mut hop = match Url::parse(url) {
+        let walk = Walk::default();
+        let hop = match Url::parse(url) {
             Ok(url) => Hop::get(url, "authorize: open the authorization URL".to_owned()),
             Err(e) => return walk.failed(format!("invalid authorization URL {url:?}: {e}"), None),
         };
-        let origin = hop.url.origin();
         let start = hop.url.clone();
+        self.run(sc, walk, hop, &start, script, None).await
+    }
+
+    /// Walks from `hop` (the authorization URL `start` began the walk). With `stop`, the walk ends at the first
+    /// consent page, its approval left in `stop`.
+    async fn run(
+        &self,
+        sc: &Scenario,
+        mut walk: Walk,
+        mut hop: Hop,
+        start: &Url,
+        script: Option<&LoginScript>,
+        mut stop: Option<&mut Option<PendingConsent>>,
+    ) -> Authorized {
+        let origin = hop.url.origin();
+        let start = start.clone();
         for _ in 0..MAX_HOPS {
             let mut req = Request::method(hop.method.clone(), hop.url.as_str());
             if let Some(cookies) = self.jar.cookie_header(&hop.url, SystemTime::now()) {
@@ -206,6 +329,10 @@ impl UserAgent {
                 req = req.header("content-type", "application/x-www-form-urlencoded");
                 req.body = Some(body);
             }
+            self.visited
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(hop.url.clone());
             let recorded = self.http.send(sc, &hop.purpose, req).await;
             let id = recorded.id;
             walk.exchanges.push(id.clone());
@@ -271,6 +398,20 @@ impl UserAgent {
                 walk.consent.push(c.page.clone());
                 walk.consent.len() - 1
             });
+            if let (Some(out), Some(c)) = (stop.as_deref_mut(), &consent_page) {
+                *out = Some(PendingConsent {
+                    page_url: hop.url.clone(),
+                    authorize: start.clone(),
+                    page: c.page.clone(),
+                    form: c.approve.clone(),
+                    hidden: c.hidden.clone(),
+                });
+                return walk.end(AuthorizeOutcome::Page {
+                    status,
+                    body: page,
+                    exchange: id,
+                });
+            }
             let step = script
                 .filter(|_| (200..300).contains(&status))
                 .and_then(|s| s.step_for(&page));

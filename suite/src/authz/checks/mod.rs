@@ -8,6 +8,7 @@ mod dpop;
 mod federation;
 mod machine;
 mod meta;
+mod proxy;
 mod rev2026;
 mod tls;
 mod token;
@@ -54,6 +55,7 @@ pub fn registry() -> Vec<Box<AuthzCheck>> {
     all.extend(tls::checks());
     all.extend(assertion::checks());
     all.extend(federation::checks());
+    all.extend(proxy::checks());
     all.extend(dpop::checks());
     all.extend(machine::checks());
     all

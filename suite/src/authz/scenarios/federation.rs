@@ -117,7 +117,7 @@ pub async fn federation_probes(ctx: &Ctx) -> Result<FederationObs, ObsError> {
         _ => None,
     };
     let mut probes = BTreeMap::new();
-    for &answer in IdpAnswer::ALL.iter().filter(|a| **a != IdpAnswer::Honest) {
+    for &answer in IdpAnswer::ALL.iter().filter(|a| a.is_hostile()) {
         probes.insert(answer, probe(ctx, idp, &sc, answer).await);
     }
     idp.set_answer(IdpAnswer::Honest);

@@ -10,6 +10,7 @@ mod exchange;
 mod federation;
 mod machine;
 mod metadata;
+mod proxy;
 mod refresh;
 mod token;
 
@@ -26,6 +27,10 @@ pub use exchange::{exchange_probes, TOKEN_EXCHANGE, UPSTREAM};
 pub use federation::{federation_probes, FedProbe, FederationObs, ResourceUse, UPSTREAM_IDP_FLAG};
 pub use machine::{machine_probes, MachineObs, ESCALATED_SCOPE};
 pub use metadata::{metadata, metadata_body};
+pub use proxy::{
+    code_reached, proxy_probes, BeforeConsentProbe, CsrfProbe, ProxyObs, RedirectChange,
+    ReplayProbe, StateAttack, Unapproved, PROXY_FLAG,
+};
 pub use refresh::refresh_probes;
 pub use token::{token_probes, TokenParts};
 
