@@ -34,7 +34,8 @@ fi
 products=(python-mcp-documented python-mcp-hardened python-fastmcp-documented python-fastmcp-hardened
   ts-sdk-documented ts-sdk-hardened python-mcp-client python-fastmcp-client ts-sdk-client oauth2-mock-server
   mcpjam-client mcpjam-peer python-fastmcp-scalekit python-fastmcp-auth0 python-fastmcp-keycloak
-  python-mcp-client-tls python-fastmcp-oidc-proxy-documented python-fastmcp-oidc-proxy-hardened)
+  python-mcp-client-tls python-fastmcp-oidc-proxy-documented python-fastmcp-oidc-proxy-hardened
+  python-fastmcp-oauth-proxy python-fastmcp-oauth-proxy-no-consent)
 if [ -n "$shard" ]; then
   mine=$("$suite" interop shard --shard "$shard" "${products[@]}" | tr "\n" " ")
   echo "shard $shard:" $mine
@@ -149,6 +150,10 @@ as_proxy() {
 # hardened (verify_id_token=True: the ID token, audience = the client id). `openid` is its required scope.
 as_proxy python-fastmcp-oidc-proxy-documented "--oidc" 'AS-FED-*' "openid todo:read"
 as_proxy python-fastmcp-oidc-proxy-hardened "--oidc --verify-id-token" 'AS-FED-*' "openid todo:read"
+# OAuthProxy on the AS-PRX rows (the confused deputy): with its consent screen (the default), and without it (the
+# documented require_authorization_consent=False, "only for local development or testing").
+as_proxy python-fastmcp-oauth-proxy "" 'AS-PRX-*' "todo:read"
+as_proxy python-fastmcp-oauth-proxy-no-consent "--consent off" 'AS-PRX-*' "todo:read"
 
 # MCPJam as a peer judge: its own OAuth conformance test against the reference server and AS, clean and once per
 # defect (in-process targets, one judge process); each outcome is compared with fixtures/peer/mcpjam.toml, and the

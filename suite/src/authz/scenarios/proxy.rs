@@ -12,7 +12,7 @@
 use fake_idp::idp::{IdpAnswer, IdpSeen, RunningIdp};
 use url::Url;
 
-use super::{dcr, Ctx, RESOURCE};
+use super::{dcr, Ctx};
 use crate::authz::agent::consent::ConsentPage;
 use crate::authz::agent::{AuthorizeOutcome, Authorized, PendingConsent, UserAgent};
 use crate::authz::login::LoginMode;
@@ -254,7 +254,13 @@ async fn fresh_client(ctx: &Ctx, sc: &Scenario) -> Result<Client, ObsError> {
 /// The authorization URL of a valid request of `client` (to `redirect_uri`).
 fn authorize_url(ctx: &Ctx, client: &Client, redirect_uri: &str) -> String {
     let pkce = ctx.rand.pkce();
-    let mut params = oauth::code_request(client, &pkce, &ctx.rand.token(16), RESOURCE, &ctx.scope);
+    let mut params = oauth::code_request(
+        client,
+        &pkce,
+        &ctx.rand.token(16),
+        &ctx.resource,
+        &ctx.scope,
+    );
     for (k, v) in params.iter_mut() {
         if *k == "redirect_uri" {
             *v = redirect_uri.to_owned();
