@@ -130,7 +130,7 @@ pub async fn proxy_probes(ctx: &Ctx, judged: bool) -> Result<ProxyObs, ObsError>
     if !judged {
         return Err(ObsError::NotApplicable(format!(
             "the AS is not declared an OAuth proxy: run with {PROXY_FLAG} (an MCP proxy with a static client at \
-             the upstream IdP; requires {})",
+             the upstream IdP; with --issuer, also {})",
             super::UPSTREAM_IDP_FLAG
         )));
     }
