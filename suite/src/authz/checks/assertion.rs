@@ -294,7 +294,7 @@ fn as_jag_08(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
         None => Evaluation::skip(
             "a token was issued and it is opaque: whether it is for the ID-JAG's resource cannot be read",
         ),
-        Some(aud) if aud.iter().any(|a| *a == o.resource) => Evaluation::violated(
+        Some(aud) if aud.contains(&o.resource) => Evaluation::violated(
             m.level,
             expected,
             format!("a token with aud {aud:?}: the resource the ID-JAG does not grant"),

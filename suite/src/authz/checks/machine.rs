@@ -112,7 +112,7 @@ const AS_CC_12: FnCheck<AuthzObservations> = FnCheck {
         };
         let aud = super::token::audiences(&claims);
         let expected = format!("aud ∋ {}", o.resource);
-        let e = if aud.iter().any(|a| *a == o.resource) {
+        let e = if aud.contains(&o.resource) {
             Evaluation::pass(expected, format!("aud {aud:?}"))
         } else {
             Evaluation::violated(m.level, expected, format!("aud {aud:?}"))

@@ -392,7 +392,7 @@ fn as_tk_13(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
     };
     let aud = audiences(&claims);
     let expected = format!("aud ∋ {}", o.resource);
-    let e = if aud.iter().any(|a| *a == o.resource) {
+    let e = if aud.contains(&o.resource) {
         Evaluation::pass(expected, format!("aud {aud:?}"))
     } else {
         Evaluation::violated(m.level, expected, format!("aud {aud:?}"))
