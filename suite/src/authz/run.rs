@@ -22,7 +22,7 @@ use crate::check::ObsError;
 use crate::evidence::{EvidenceLog, Scenario};
 use crate::http::{tls_profile, Http, Limits};
 use crate::runner::{self, Baseline, Live, Selection};
-use crate::server::target::{ChildGroup, TargetError, READY_TIMEOUT};
+use crate::server::target::{reserve_port, ChildGroup, TargetError, READY_TIMEOUT};
 use crate::spec::Extension;
 use crate::tls::RunTls;
 
@@ -594,12 +594,7 @@ async fn spawn_command(
     idp: Option<&RunningIdp>,
     tls: Option<&RunTls>,
 ) -> Result<(ChildGroup, String), TargetError> {
-    // Reserve an ephemeral port for the target, then release it for the child to bind.
-    let port = {
-        let l = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-            .map_err(TargetError::Bind)?;
-        l.local_addr().map_err(TargetError::Bind)?.port()
-    };
+    let port = reserve_port()?;
     let issuer = issuer.replace(PORT_PLACEHOLDER, &port.to_string());
     let mut env = Vec::new();
     if let Some(idp) = idp {

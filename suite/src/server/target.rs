@@ -257,6 +257,12 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 /// role spawns `--command` MCP servers with it, the authz role `--command` authorization servers.
 pub(crate) struct ChildGroup(ProcessGroup);
 
+/// An ephemeral loopback port for a spawned target: bound, then released for the child to bind.
+pub(crate) fn reserve_port() -> Result<u16, TargetError> {
+    let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(TargetError::Bind)?;
+    Ok(l.local_addr().map_err(TargetError::Bind)?.port())
+}
+
 /// How long a spawned target may take to accept its first connection.
 pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -268,12 +274,7 @@ impl ChildGroup {
         scopes: &Scopes,
         tls: Option<&crate::tls::RunTls>,
     ) -> Result<(ChildGroup, String), TargetError> {
-        // Reserve an ephemeral port for the target, then release it for the child to bind.
-        let port = {
-            let l =
-                std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(TargetError::Bind)?;
-            l.local_addr().map_err(TargetError::Bind)?.port()
-        };
+        let port = reserve_port()?;
         // Strict TLS: the fake AS and the upstream are https with the test CA; the target is told to trust it,
         // and serves https itself with the leaf of the same CA it is handed (MCP_CONFORMANCE_TLS_CERT_FILE/_KEY_FILE).
         let scheme = if tls.is_some() { "https" } else { "http" };

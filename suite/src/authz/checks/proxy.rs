@@ -747,6 +747,14 @@ mod tests {
         assert_eq!(verdict(&AS_PRX_02_NAMES, &o), Verdict::Fail);
     }
 
+    /// The `Set-Cookie` lines of the honest login's consent approval.
+    fn approval_cookies(o: &mut AuthzObservations) -> &mut Vec<SetCookieSeen> {
+        let approval = proxy_mut(o).first.consent[0].approval.as_mut();
+        &mut approval
+            .expect("the record approves its consent")
+            .set_cookies
+    }
+
     #[test]
     fn consent_cookies_are_judged_only_under_strict_tls() {
         let o = compliant();
@@ -769,13 +777,7 @@ mod tests {
         assert!(cookie_weakness(&none).is_some());
         let mut o = compliant();
         o.tls = TlsProfile::Strict;
-        let first = &mut proxy_mut(&mut o).first;
-        first.consent[0]
-            .approval
-            .as_mut()
-            .unwrap()
-            .set_cookies
-            .push(weak);
+        approval_cookies(&mut o).push(weak);
         assert_eq!(verdict(&AS_PRX_03, &o), Verdict::Fail);
     }
 
@@ -784,13 +786,7 @@ mod tests {
         let mut o = compliant();
         o.tls = TlsProfile::Strict;
         let deletion = SetCookieSeen::parse("state=; Max-Age=0; Path=/").unwrap();
-        let first = &mut proxy_mut(&mut o).first;
-        first.consent[0]
-            .approval
-            .as_mut()
-            .unwrap()
-            .set_cookies
-            .push(deletion);
+        approval_cookies(&mut o).push(deletion);
         assert_eq!(verdict(&AS_PRX_03, &o), Verdict::Pass);
     }
 
@@ -798,14 +794,8 @@ mod tests {
     fn no_cookie_at_all_skips_and_an_unobserved_consent_is_an_error() {
         let mut o = compliant();
         o.tls = TlsProfile::Strict;
-        let first = &mut proxy_mut(&mut o).first;
-        first.consent[0].set_cookies.clear();
-        first.consent[0]
-            .approval
-            .as_mut()
-            .unwrap()
-            .set_cookies
-            .clear();
+        proxy_mut(&mut o).first.consent[0].set_cookies.clear();
+        approval_cookies(&mut o).clear();
         let e = AS_PRX_03.evaluate(&o);
         assert_eq!(e.verdict, Verdict::Skip);
         assert!(e.message.contains("no consent cookie"), "{e:?}");
