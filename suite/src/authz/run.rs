@@ -570,6 +570,13 @@ async fn observe(
     })
 }
 
+/// The confidential client a DCR request for `client_secret_basic` gave: none when it failed, or when the AS
+/// answered without a `client_secret` (it may register every client as public, RFC 7591 §3.2.1), so that no
+/// check judges a public client as a confidential one.
+fn confidential(registered: Result<Client, ObsError>) -> Option<Client> {
+    registered.ok().filter(|c| c.secret.is_some())
+}
+
 /// The resource of `--resource`, with `{issuer}` replaced by the AS's issuer (without a trailing `/`): an
 /// `--command` target's port is chosen at run time.
 pub fn resolve_resource(resource: &str, issuer: &str) -> String {
@@ -662,9 +669,7 @@ async fn register(
     let sc = Scenario::new("register");
     let redirect = callback.redirect_uri();
     let confidential = match &ep.registration {
-        Some(r) => scenarios::dcr(http, &sc, r, &redirect, ClientAuth::Basic)
-            .await
-            .ok(),
+        Some(r) => confidential(scenarios::dcr(http, &sc, r, &redirect, ClientAuth::Basic).await),
         None => None,
     };
     let cimd_client = |path: &str| {
@@ -739,6 +744,20 @@ async fn register(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registration_answered_without_a_secret_gives_no_confidential_client() {
+        let client = |secret: Option<&str>| Client {
+            id: "c".into(),
+            secret: secret.map(str::to_owned),
+            redirect_uri: "http://127.0.0.1:1/callback".into(),
+            auth: ClientAuth::Basic,
+            kind: "dcr",
+        };
+        assert!(confidential(Ok(client(None))).is_none());
+        assert!(confidential(Ok(client(Some("s")))).is_some());
+        assert!(confidential(Err(ObsError::NotApplicable("no DCR".into()))).is_none());
+    }
 
     #[test]
     fn the_issuer_placeholder_of_resource_becomes_the_issuer_without_its_trailing_slash() {

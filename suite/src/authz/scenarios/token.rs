@@ -39,7 +39,8 @@ pub async fn token_probes(ctx: &Ctx) -> TokenParts {
     };
     let confidential_without_auth = match &ctx.confidential {
         None => Err(not_applicable(
-            "no confidential client could be registered (no DCR and no --client-secret)",
+            "no confidential client: no --client-secret, and DCR is absent or answered a request for \
+             client_secret_basic without a client_secret (a public client)",
         )),
         Some(c) => match ctx.flow(&sc, c, &ctx.scope, &[], false).await {
             Err(e) => Err(e),
