@@ -104,8 +104,8 @@ pub struct AuthzOptions {
     /// With an `--issuer` target: serve the suite's upstream IdP here for the AS to federate to
     /// (`--upstream-idp`). The bundled AS always federates to an IdP on an ephemeral port.
     pub upstream_idp: Option<std::net::SocketAddr>,
-    /// With an `--issuer` or `--command` target: the AS is an MCP proxy with a static client at the upstream IdP (`--proxy`):
-    /// the AS-PRX checks are judged. The bundled AS is always one (it federates).
+    /// With an `--issuer` or `--command` target: the AS is an MCP proxy with a static client at the upstream IdP
+    /// (`--proxy`): the AS-PRX checks are judged. The bundled AS is always one (it federates).
     pub proxy: bool,
 }
 
