@@ -875,6 +875,10 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
         {
             bail!("--issuer `{i}` with --command must contain `{{port}}`, the port the spawned AS binds");
         }
+        if args.command.is_none() && i.contains(mcp_auth_conformance::authz::run::PORT_PLACEHOLDER)
+        {
+            bail!("--issuer `{i}`: `{{port}}` stands for a spawned AS's port and needs --command");
+        }
         input::http_url(
             "--issuer",
             &i.replace(mcp_auth_conformance::authz::run::PORT_PLACEHOLDER, "1"),

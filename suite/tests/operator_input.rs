@@ -259,3 +259,12 @@ fn authz_resource_that_is_not_a_url_is_refused() {
         &["--resource", "not an absolute"],
     );
 }
+
+#[test]
+fn authz_issuer_with_the_port_placeholder_but_no_command_is_refused() {
+    refused(
+        "authz-issuer-port",
+        &["authz", "--issuer", "https://127.0.0.1:{port}/"],
+        &["--issuer", "needs --command"],
+    );
+}
