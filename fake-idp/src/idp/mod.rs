@@ -280,6 +280,16 @@ impl RunningIdp {
         self.state.store().seen.clone()
     }
 
+    /// What the IdP saw after the first `mark` entries (a mark is an earlier `seen().len()`).
+    pub fn seen_since(&self, mark: usize) -> Vec<IdpSeen> {
+        self.state
+            .store()
+            .seen
+            .get(mark..)
+            .unwrap_or_default()
+            .to_vec()
+    }
+
     /// Every token value (access and ID tokens) the IdP issued.
     pub fn issued_tokens(&self) -> Vec<String> {
         self.state.store().issued.clone()

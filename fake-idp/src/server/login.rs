@@ -34,7 +34,7 @@ pub(super) fn escape(text: &str) -> String {
     out
 }
 
-fn page(title: &str, body: &str) -> Response {
+pub(super) fn page(title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
          <body>\n<h1>{title}</h1>\n{body}\n</body></html>\n"

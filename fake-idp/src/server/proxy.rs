@@ -119,10 +119,8 @@ pub(super) fn consent_page(
             super::login::escape(&request.redirect_uri)
         )
     };
-    let html = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Authorize access</title></head>\n<body>\n\
-         <h1>Authorize access</h1>\n\
-         <p>The application <b>{client}</b> asks for access to your account through this server, which signs you \
+    let body = format!(
+        "<p>The application <b>{client}</b> asks for access to your account through this server, which signs you \
          in with your identity provider.</p>\n\
          <p>Requested scopes:</p>\n<ul>{scopes}</ul>\n{redirect}\
          <form id=\"consent\" method=\"post\" action=\"/consent\">\n\
@@ -130,20 +128,17 @@ pub(super) fn consent_page(
          <input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">\n\
          <button type=\"submit\" name=\"approve\" value=\"approve\">Approve</button>\n\
          <button type=\"submit\" name=\"deny\" value=\"deny\">Deny</button>\n\
-         </form>\n</body></html>\n",
+         </form>",
         client = super::login::escape(&request.client_id),
         id = super::login::escape(request_id),
         token = super::login::escape(&csrf.token),
     );
-    let mut response = (StatusCode::OK, Html(html)).into_response();
+    // The AS's page: no-store, and no framing unless `prx-consent-frameable`.
+    let mut response = super::login::page("Authorize access", &body);
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if !state.defect(AsDefect::PrxConsentFrameable) {
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
-        );
+    if state.defect(AsDefect::PrxConsentFrameable) {
+        headers.remove(header::X_FRAME_OPTIONS);
+        headers.remove(header::CONTENT_SECURITY_POLICY);
     }
     if let Ok(v) = HeaderValue::from_str(&set_cookie(state, CSRF_COOKIE, &csrf.cookie, true, true))
     {

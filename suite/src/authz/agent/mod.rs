@@ -42,6 +42,24 @@ pub struct Authorized {
     pub consent: Vec<consent::ConsentPage>,
 }
 
+impl Authorized {
+    /// The code, when the walk ended at the client's callback with one.
+    pub fn code(&self) -> Option<&str> {
+        match &self.outcome {
+            AuthorizeOutcome::Callback { params, .. } => params
+                .iter()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The last `n` exchanges of the walk, newest first (the evidence of how it ended).
+    pub fn last_exchanges(&self, n: usize) -> Vec<String> {
+        self.exchanges.iter().rev().take(n).cloned().collect()
+    }
+}
+
 /// How a walk ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeOutcome {

@@ -153,10 +153,7 @@ impl Check<AuthzObservations> for RefusesIdpAnswer {
             return e;
         }
         if !probe.delivered(answer) {
-            let sent = probe
-                .seen
-                .iter()
-                .any(|s| matches!(s, fake_idp::idp::IdpSeen::Authorize { .. }));
+            let sent = crate::authz::scenarios::hopped(&probe.seen);
             let hop = if !sent {
                 "the AS never sent the user to the suite's IdP (is it configured to federate to it?)"
             } else if answer.in_id_token() {

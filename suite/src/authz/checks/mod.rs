@@ -17,7 +17,7 @@ use mcp_auth_reports::{Level, Role};
 
 use crate::authz::agent::{AuthorizeOutcome, Authorized};
 use crate::authz::oauth::TokenResult;
-use crate::authz::obs::{param, AuthzObservations};
+use crate::authz::obs::AuthzObservations;
 use crate::check::{Check, CheckMeta, Evaluation};
 
 #[cfg(test)]
@@ -73,10 +73,7 @@ pub fn happy_precondition(o: &AuthzObservations) -> Option<Evaluation> {
 
 /// The code a walk obtained, if any.
 pub fn code_of(a: &Authorized) -> Option<&str> {
-    match &a.outcome {
-        AuthorizeOutcome::Callback { params, .. } => param(params, "code"),
-        _ => None,
-    }
+    a.code()
 }
 
 /// Where a walk was redirected off the AS (callback or elsewhere).

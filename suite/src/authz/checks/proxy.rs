@@ -11,7 +11,7 @@ use super::{last_exchange, meta, walk_failed, AuthzCheck};
 use crate::authz::agent::consent::{ConsentPage, SetCookieSeen};
 use crate::authz::agent::Authorized;
 use crate::authz::obs::AuthzObservations;
-use crate::authz::scenarios::{code_reached, describe, ProxyObs, Unapproved};
+use crate::authz::scenarios::{describe, ProxyObs, Unapproved};
 use crate::check::{CheckMeta, Evaluation, FnCheck};
 use crate::spec::TlsProfile;
 
@@ -54,7 +54,7 @@ fn consent_first(m: &CheckMeta, origin: &str, u: &Unapproved, what: &str) -> Eva
         )
         .with_evidence(ev);
     }
-    if code_reached(&u.authorized) {
+    if u.authorized.code().is_some() {
         return Evaluation::violated(
             m.level,
             expected,
@@ -182,7 +182,7 @@ fn as_prx_02_csrf(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
         Err(e) => return e,
     };
     let c = crate::need!(&p.csrf, "the consent-forgery probe");
-    if c.attacker.idp_hop() || code_reached(&c.attacker.authorized) {
+    if c.attacker.idp_hop() || c.attacker.authorized.code().is_some() {
         return Evaluation::error(
             "the attacker's browser never stopped at a consent page (the proxy went upstream at once; AS-PRX-01 judges that)",
         )
@@ -209,7 +209,7 @@ fn as_prx_02_csrf(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
         )
         .with_evidence(ev);
     }
-    if code_reached(&victim.authorized) {
+    if victim.authorized.code().is_some() {
         return Evaluation::violated(m.level, expected, "the forged approval yielded a code")
             .with_evidence(ev);
     }
@@ -412,7 +412,7 @@ fn as_prx_05_replayed(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
     if let Some(e) = walk_failed(&r.first) {
         return e;
     }
-    if !code_reached(&r.first) {
+    if r.first.code().is_none() {
         return Evaluation::error(format!(
             "the login to replay yielded no code: {}",
             describe(&r.first.outcome)
@@ -426,7 +426,7 @@ fn as_prx_05_replayed(m: &CheckMeta, o: &AuthzObservations) -> Evaluation {
         .with_evidence(last_exchange(&r.first));
     };
     let expected = "the replayed IdP callback → no second code";
-    let e = if code_reached(replay) {
+    let e = if replay.code().is_some() {
         Evaluation::violated(
             m.level,
             expected,
@@ -507,7 +507,7 @@ fn as_prx_05_before_consent(m: &CheckMeta, o: &AuthzObservations) -> Evaluation 
         )
         .with_evidence(victim.exchanges.clone());
     }
-    let e = if code_reached(victim) {
+    let e = if victim.code().is_some() {
         Evaluation::violated(
             m.level,
             expected,

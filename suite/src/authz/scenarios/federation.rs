@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use fake_idp::idp::{IdpAnswer, IdpSeen, RunningIdp};
 
 use super::Ctx;
-use crate::authz::agent::{AuthorizeOutcome, Authorized};
+use crate::authz::agent::Authorized;
 use crate::authz::oauth::{self, TokenResult};
-use crate::authz::obs::{param, FlowObs};
+use crate::authz::obs::FlowObs;
 use crate::check::ObsError;
 use crate::evidence::Scenario;
 use crate::http::{HttpFailure, Request};
@@ -100,7 +100,7 @@ pub async fn federation_probes(ctx: &Ctx) -> Result<FederationObs, ObsError> {
     let mark = idp.seen().len();
     let issued_before = idp.issued_tokens().len();
     let honest = ctx.flow(&sc, &ctx.client_a, &ctx.scope, &[], true).await;
-    let honest_seen = idp.seen()[mark..].to_vec();
+    let honest_seen = idp.seen_since(mark);
     let idp_tokens: Vec<String> = idp.issued_tokens()[issued_before..].to_vec();
     register_secrets(ctx, idp);
     let honest = honest.map_err(|e| match e {
@@ -132,7 +132,7 @@ pub async fn federation_probes(ctx: &Ctx) -> Result<FederationObs, ObsError> {
 }
 
 /// Whether the IdP saw an authorization request.
-fn hopped(seen: &[IdpSeen]) -> bool {
+pub fn hopped(seen: &[IdpSeen]) -> bool {
     seen.iter().any(|s| matches!(s, IdpSeen::Authorize { .. }))
 }
 
@@ -143,11 +143,8 @@ async fn probe(ctx: &Ctx, idp: &RunningIdp, sc: &Scenario, answer: IdpAnswer) ->
     let state = ctx.rand.token(16);
     let params = oauth::code_request(&ctx.client_a, &pkce, &state, &ctx.resource, &ctx.scope);
     let authorized = ctx.walk(sc, &params).await;
-    let seen = idp.seen()[mark..].to_vec();
-    let code = match &authorized.outcome {
-        AuthorizeOutcome::Callback { params, .. } => param(params, "code").map(str::to_owned),
-        _ => None,
-    };
+    let seen = idp.seen_since(mark);
+    let code = authorized.code().map(str::to_owned);
     let used = match code {
         Some(code) if ctx.judge_at_resource => {
             let client = &ctx.client_a;

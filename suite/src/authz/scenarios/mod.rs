@@ -24,12 +24,14 @@ pub use cimd::{cimd_probes, cimd_unadvertised, honest_document, HTTP_REDIRECT};
 pub use dcr::{dcr, dcr_probes};
 pub use dpop::{dpop_probes, DpopObs, ProofProbe};
 pub use exchange::{exchange_probes, TOKEN_EXCHANGE, UPSTREAM};
-pub use federation::{federation_probes, FedProbe, FederationObs, ResourceUse, UPSTREAM_IDP_FLAG};
+pub use federation::{
+    federation_probes, hopped, FedProbe, FederationObs, ResourceUse, UPSTREAM_IDP_FLAG,
+};
 pub use machine::{machine_probes, MachineObs, ESCALATED_SCOPE};
 pub use metadata::{metadata, metadata_body};
 pub use proxy::{
-    code_reached, proxy_probes, BeforeConsentProbe, CsrfProbe, ProxyObs, RedirectChange,
-    ReplayProbe, StateAttack, Unapproved, PROXY_FLAG,
+    proxy_probes, BeforeConsentProbe, CsrfProbe, ProxyObs, RedirectChange, ReplayProbe,
+    StateAttack, Unapproved, PROXY_FLAG,
 };
 pub use refresh::refresh_probes;
 pub use token::{token_probes, TokenParts};
@@ -121,13 +123,7 @@ impl Ctx {
                     "the authorization did not yield a code: {}",
                     describe(&flow.authorized.outcome)
                 ),
-                flow.authorized
-                    .exchanges
-                    .iter()
-                    .rev()
-                    .take(2)
-                    .cloned()
-                    .collect::<Vec<_>>(),
+                flow.authorized.last_exchanges(2),
                 flow.authorized.outcome.cause(),
             ));
         };

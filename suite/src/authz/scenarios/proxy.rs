@@ -12,9 +12,10 @@
 use fake_idp::idp::{IdpAnswer, IdpSeen, RunningIdp};
 use url::Url;
 
+use super::federation::hopped;
 use super::{dcr, Ctx};
 use crate::authz::agent::consent::ConsentPage;
-use crate::authz::agent::{AuthorizeOutcome, Authorized, PendingConsent, UserAgent};
+use crate::authz::agent::{Authorized, PendingConsent, UserAgent};
 use crate::authz::login::LoginMode;
 use crate::authz::oauth::{self, Client, ClientAuth};
 use crate::check::ObsError;
@@ -158,8 +159,8 @@ pub async fn proxy_probes(ctx: &Ctx, judged: bool) -> Result<ProxyObs, ObsError>
     let keeper = ctx.agent(&ctx.client_a.redirect_uri);
     let mark = idp.seen().len();
     let (first, _) = approve_flow(ctx, &keeper, &sc, &ctx.client_a).await;
-    let first_seen = since(idp, mark);
-    if !code_reached(&first) {
+    let first_seen = idp.seen_since(mark);
+    if first.code().is_none() {
         let hint = if hopped(&first_seen) {
             ""
         } else {
@@ -170,13 +171,7 @@ pub async fn proxy_probes(ctx: &Ctx, judged: bool) -> Result<ProxyObs, ObsError>
                 "an honest login through the proxy and the suite's IdP yielded no code: {}{hint}",
                 super::describe(&first.outcome)
             ),
-            first
-                .exchanges
-                .iter()
-                .rev()
-                .take(2)
-                .cloned()
-                .collect::<Vec<_>>(),
+            first.last_exchanges(2),
             first.outcome.cause(),
         ));
     }
@@ -211,15 +206,6 @@ pub async fn proxy_probes(ctx: &Ctx, judged: bool) -> Result<ProxyObs, ObsError>
         replayed,
         before_consent,
     })
-}
-
-/// Whether the IdP saw an authorization request.
-fn hopped(seen: &[IdpSeen]) -> bool {
-    seen.iter().any(|s| matches!(s, IdpSeen::Authorize { .. }))
-}
-
-fn since(idp: &RunningIdp, mark: usize) -> Vec<IdpSeen> {
-    idp.seen().get(mark..).unwrap_or_default().to_vec()
 }
 
 fn same_origin(url: &Url, origin: &str) -> bool {
@@ -283,7 +269,7 @@ async fn until_consent(
     (
         Unapproved {
             authorized,
-            seen: since(idp, mark),
+            seen: idp.seen_since(mark),
         },
         pending,
     )
@@ -335,7 +321,7 @@ async fn csrf_probe(ctx: &Ctx, idp: &RunningIdp, sc: &Scenario, client: &Client)
             let authorized = victim_agent.submit_consent(sc, &p).await;
             Some(Unapproved {
                 authorized,
-                seen: since(idp, mark),
+                seen: idp.seen_since(mark),
             })
         }
         None => None,
@@ -368,7 +354,7 @@ async fn redirect_changes(ctx: &Ctx, idp: &RunningIdp, sc: &Scenario) -> Vec<Red
             redirect_uri: uri,
             walk: Unapproved {
                 authorized,
-                seen: since(idp, mark),
+                seen: idp.seen_since(mark),
             },
         });
     }
@@ -392,11 +378,11 @@ async fn replay_probe(ctx: &Ctx, idp: &RunningIdp, sc: &Scenario) -> ReplayProbe
         .find(|u| Some(u.origin()) == proxy_origin)
         .cloned();
     let mark = idp.seen().len();
-    let replay = match (&callback, code_reached(&first)) {
+    let replay = match (&callback, first.code().is_some()) {
         (Some(url), true) => Some(agent.authorize(sc, url.as_str()).await),
         _ => None,
     };
-    let seen = since(idp, mark);
+    let seen = idp.seen_since(mark);
     idp.set_answer(IdpAnswer::Honest);
     ReplayProbe {
         first,
@@ -473,7 +459,7 @@ async fn before_consent_probe(
     };
     let mark = idp.seen().len();
     let approved = agent.submit_consent(sc, &pending).await;
-    let seen = since(idp, mark);
+    let seen = idp.seen_since(mark);
     let upstream = seen.iter().find_map(|s| match s {
         IdpSeen::Authorize {
             state: Some(state),
@@ -566,11 +552,6 @@ async fn state_attack(
         attacker,
         value_found: true,
         victim: Some(victim),
-        seen: since(idp, mark),
+        seen: idp.seen_since(mark),
     })
-}
-
-/// Whether a walk ended on a redirect to the client carrying a code.
-pub fn code_reached(a: &Authorized) -> bool {
-    matches!(&a.outcome, AuthorizeOutcome::Callback { params, .. } if params.iter().any(|(k, _)| k == "code"))
 }
