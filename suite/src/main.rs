@@ -937,8 +937,6 @@ async fn authz_cmd(args: AuthzArgs) -> Result<i32> {
             "--proxy with --issuer needs --upstream-idp (the suite's IdP is the proxy's upstream)"
         );
     }
-    opts.judge_at_resource =
-        args.proxy && opts.resource != mcp_auth_conformance::authz::scenarios::RESOURCE;
     opts.wait_for_target = args
         .wait_for_target
         .map(|s| std::time::Duration::from_secs(s.max(1)));

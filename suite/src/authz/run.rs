@@ -81,9 +81,6 @@ pub struct AuthzOptions {
     /// The resource every token request names (`--resource`; default [`scenarios::RESOURCE`]). An OAuth proxy
     /// that is also the MCP server grants its own URL only.
     pub resource: String,
-    /// `--proxy` with an `--issuer` or `--command` target: the AS is an OAuth proxy that is also the MCP server at
-    /// `resource`; federated logins are judged by using their tokens there.
-    pub judge_at_resource: bool,
     /// Register the flow clients by DCR even when the AS advertises CIMD (`--registration dcr`): for an AS that
     /// cannot fetch the suite's documents (one that refuses loopback addresses, for instance).
     pub prefer_dcr: bool,
@@ -105,7 +102,8 @@ pub struct AuthzOptions {
     /// (`--upstream-idp`). The bundled AS always federates to an IdP on an ephemeral port.
     pub upstream_idp: Option<std::net::SocketAddr>,
     /// With an `--issuer` or `--command` target: the AS is an MCP proxy with a static client at the upstream IdP
-    /// (`--proxy`): the AS-PRX checks are judged. The bundled AS is always one (it federates).
+    /// (`--proxy`): the AS-PRX checks are judged, and with a `resource` of its own its federated logins are judged
+    /// by using their tokens there. The bundled AS is always a proxy (it federates), judged at the code.
     pub proxy: bool,
 }
 
@@ -118,7 +116,6 @@ impl AuthzOptions {
             scope: "todo:read".into(),
             resource: scenarios::RESOURCE.to_owned(),
             prefer_dcr: false,
-            judge_at_resource: false,
             selection: Selection::all(),
             baseline: Baseline::default(),
             strict: false,
@@ -449,7 +446,9 @@ async fn observe(
         rand,
         scope: opts.scope.clone(),
         resource,
-        judge_at_resource: opts.judge_at_resource && bundled.is_none(),
+        // A declared proxy whose resource is its own MCP endpoint (not the suite's default): its federated
+        // logins are judged by using their tokens there.
+        judge_at_resource: opts.proxy && bundled.is_none() && opts.resource != scenarios::RESOURCE,
         callback,
         client_a,
         client_b,
